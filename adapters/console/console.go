@@ -1,0 +1,619 @@
+// Package console is a simulated group in the terminal: members join, talk,
+// press buttons and leave, a clock moves on command, and the bot's actions
+// are printed as readable lines (or JSON). It declares every capability, so
+// every flow can be tried here before it meets a real platform.
+package console
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+)
+
+// Clock is the simulation's clock.
+type Clock interface {
+	Now() time.Time
+	Set(t time.Time)
+}
+
+// Hooks connect the adapter to the engine's side of the simulation.
+type Hooks struct {
+	// Settle waits until the bot has finished reacting to the last line.
+	Settle func(ctx context.Context) error
+	// AdvanceTo moves the clock to t, running every job due on the way in
+	// time order.
+	AdvanceTo func(ctx context.Context, t time.Time) error
+}
+
+// Options configure the simulated group.
+type Options struct {
+	Group    string // chat key, default console:demo
+	Title    string
+	In       io.Reader
+	Out      io.Writer // transcript (or JSON lines)
+	Errs     io.Writer // problems with input lines in JSON mode
+	JSON     bool
+	Echo     bool // repeat each input line, prefixed with "> " (transcripts)
+	Clock    Clock
+	Location *time.Location
+	Hooks    Hooks
+}
+
+type simMember struct {
+	name       string
+	admin      bool
+	isBot      bool
+	present    bool
+	banned     bool
+	mutedUntil time.Time
+	muted      bool
+	requested  bool
+}
+
+type simMessage struct {
+	author  string // "" for the bot
+	text    string
+	buttons [][]bot.ButtonSpec
+	deleted bool
+}
+
+// Adapter is the console platform.
+type Adapter struct {
+	opt Options
+
+	mu       sync.Mutex
+	members  map[string]*simMember
+	messages map[int]*simMessage
+	nextMsg  int
+	nextEvt  int
+	followUp []bot.Event // joins after approval, leaves after kicks
+}
+
+// New returns a console adapter.
+func New(opt Options) *Adapter {
+	if opt.Group == "" {
+		opt.Group = "console:demo"
+	}
+	if opt.Title == "" {
+		opt.Title = "Demo group"
+	}
+	if opt.Location == nil {
+		opt.Location = time.Local
+	}
+	if opt.Errs == nil {
+		opt.Errs = opt.Out
+	}
+	return &Adapter{opt: opt, members: map[string]*simMember{}, messages: map[int]*simMessage{}}
+}
+
+// Name implements bot.Adapter.
+func (a *Adapter) Name() string { return "console" }
+
+// Capabilities implements bot.Adapter: the console can do everything.
+func (a *Adapter) Capabilities(string) bot.Capability { return bot.AllCapabilities }
+
+func (a *Adapter) privateKey(member string) string { return "console:@" + member }
+
+const helpText = `console commands:
+  join <name> [bot]          <name> joins the group (add "bot" for a bot account)
+  request <name>             <name> asks to join (a join request)
+  leave <name>               <name> leaves
+  admin <name>               make <name> a group admin
+  <name>: <text>             <name> says <text> in the group (/commands too)
+  <name> -> #<id>: <text>    <name> replies to message #<id>
+  dm <name>: <text>          <name> writes to the bot privately
+  click <name> <button>      <name> presses a button on the latest bot message that has it
+  advance <duration>         move the clock forward (90s, 10m, 36h, 8d, 1d12h)
+  members                    list the simulated members
+  help                       this text
+  # ...                      a comment`
+
+// Run reads lines until In ends or ctx is done.
+func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
+	sc := bufio.NewScanner(a.opt.In)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		if ctx.Err() != nil {
+			return nil
+		}
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if err := a.handleLine(ctx, sink, line); err != nil {
+			return err
+		}
+		if err := a.settle(ctx, sink); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read console input: %w", err)
+	}
+	return nil
+}
+
+// settle lets the bot finish, then feeds the events the bot's own actions
+// caused (an approved request joins, a kicked member leaves), until quiet.
+func (a *Adapter) settle(ctx context.Context, sink bot.EventSink) error {
+	for i := 0; i < 100; i++ {
+		if a.opt.Hooks.Settle != nil {
+			if err := a.opt.Hooks.Settle(ctx); err != nil {
+				return err
+			}
+		}
+		a.mu.Lock()
+		evs := a.followUp
+		a.followUp = nil
+		a.mu.Unlock()
+		if len(evs) == 0 {
+			return nil
+		}
+		for _, ev := range evs {
+			a.deliver(ctx, sink, ev)
+		}
+	}
+	return nil
+}
+
+func (a *Adapter) problem(format string, args ...any) {
+	w := a.opt.Out
+	if a.opt.JSON {
+		w = a.opt.Errs
+	}
+	a.mu.Lock()
+	fmt.Fprintf(w, "! "+format+"\n", args...)
+	a.mu.Unlock()
+}
+
+func (a *Adapter) echo(format string, args ...any) {
+	if a.opt.Echo && !a.opt.JSON {
+		a.printf(format, args...)
+	}
+}
+
+func (a *Adapter) printf(format string, args ...any) {
+	a.mu.Lock()
+	fmt.Fprintf(a.opt.Out, format, args...)
+	a.mu.Unlock()
+}
+
+// deliver hands an event to the engine; a failure is shown, not fatal, so
+// an operator sees "Redis went away" and can keep typing.
+func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, ev bot.Event) {
+	if err := sink.HandleEvent(ctx, ev); err != nil {
+		a.problem("the bot could not process this: %v", err)
+	}
+}
+
+func (a *Adapter) member(name string) *simMember {
+	m, ok := a.members[name]
+	if !ok {
+		m = &simMember{name: name}
+		a.members[name] = m
+	}
+	return m
+}
+
+func (a *Adapter) event(kind bot.EventKind, m *simMember) bot.Event {
+	a.nextEvt++
+	return bot.Event{
+		ID: "console:" + strconv.Itoa(a.nextEvt), Kind: kind, Platform: "console",
+		Chat:   bot.Chat{Key: a.opt.Group, Type: bot.ChatGroup, Title: a.opt.Title},
+		Member: bot.Member{ID: m.name, Name: m.name, Username: m.name, IsBot: m.isBot, IsAdmin: m.admin},
+		Time:   a.opt.Clock.Now(),
+	}
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r == ':' || r == ' ' || r == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Adapter) handleLine(ctx context.Context, sink bot.EventSink, line string) error {
+	word, rest, _ := strings.Cut(line, " ")
+	rest = strings.TrimSpace(rest)
+	who, _, isMessage := strings.Cut(line, ":")
+	switch word {
+	case "help", "members", "join", "request", "leave", "admin", "advance", "click", "dm":
+		isMessage = false
+	}
+	if !isMessage || strings.HasPrefix(line, "#") || strings.Contains(who, " ") && !strings.Contains(who, "->") {
+		a.echo("> %s\n", line)
+	}
+	if strings.HasPrefix(line, "#") {
+		return nil
+	}
+	switch word {
+	case "help":
+		if !a.opt.JSON {
+			a.printf("%s\n", helpText)
+		}
+		return nil
+	case "members":
+		a.listMembers()
+		return nil
+	case "join", "request", "leave", "admin":
+		name, flag, _ := strings.Cut(rest, " ")
+		if !validName(name) {
+			a.problem("%s needs a member name, e.g. %s alice", word, word)
+			return nil
+		}
+		a.memberCommand(ctx, sink, word, name, strings.TrimSpace(flag))
+		return nil
+	case "advance":
+		d, err := config.ParseDuration(rest)
+		if err != nil || d <= 0 {
+			a.problem("advance needs a duration such as 90s, 10m, 36h or 8d")
+			return nil
+		}
+		target := a.opt.Clock.Now().Add(d)
+		if a.opt.Hooks.AdvanceTo != nil {
+			if err := a.opt.Hooks.AdvanceTo(ctx, target); err != nil {
+				a.problem("advancing the clock: %v", err)
+			}
+		} else {
+			a.opt.Clock.Set(target)
+		}
+		if !a.opt.JSON {
+			a.printf("-- %s (+%s)\n", a.opt.Clock.Now().In(a.opt.Location).Format("2006-01-02 15:04 Mon"), rest)
+		}
+		return nil
+	case "click":
+		name, text, _ := strings.Cut(rest, " ")
+		a.click(ctx, sink, name, strings.TrimSpace(text))
+		return nil
+	case "dm":
+		name, text, ok := strings.Cut(rest, ":")
+		name = strings.TrimSpace(name)
+		if !ok || !validName(name) {
+			a.problem("write: dm <name>: <text>")
+			return nil
+		}
+		a.say(ctx, sink, name, strings.TrimSpace(text), 0, true)
+		return nil
+	}
+	who, text, ok := strings.Cut(line, ":")
+	if !ok {
+		a.problem("unknown console command %q; type help", word)
+		return nil
+	}
+	who = strings.TrimSpace(who)
+	replyTo := 0
+	if name, ref, isReply := strings.Cut(who, "->"); isReply {
+		n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(ref), "#"))
+		if err != nil {
+			a.problem("a reply is written: <name> -> #<id>: <text>")
+			return nil
+		}
+		who, replyTo = strings.TrimSpace(name), n
+	}
+	if !validName(who) {
+		a.problem("unknown console command %q; type help", word)
+		return nil
+	}
+	a.say(ctx, sink, who, strings.TrimSpace(text), replyTo, false)
+	return nil
+}
+
+func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, name, flag string) {
+	a.mu.Lock()
+	m := a.member(name)
+	var ev *bot.Event
+	var problem string
+	switch word {
+	case "join":
+		switch {
+		case m.banned:
+			problem = name + " is banned from the group"
+		case m.present:
+			problem = name + " is already in the group"
+		default:
+			m.present, m.isBot = true, flag == "bot"
+			e := a.event(bot.EventJoin, m)
+			ev = &e
+		}
+	case "request":
+		switch {
+		case m.banned:
+			problem = name + " is banned from the group"
+		case m.present:
+			problem = name + " is already in the group"
+		default:
+			m.requested = true
+			e := a.event(bot.EventJoinRequest, m)
+			e.Chat = bot.Chat{Key: a.privateKey(name), Type: bot.ChatPrivate}
+			e.Group = a.opt.Group
+			ev = &e
+		}
+	case "leave":
+		if !m.present {
+			problem = name + " is not in the group"
+		} else {
+			m.present = false
+			e := a.event(bot.EventLeave, m)
+			ev = &e
+		}
+	case "admin":
+		m.admin = true
+	}
+	a.mu.Unlock()
+	if problem != "" {
+		a.problem("%s", problem)
+		return
+	}
+	if word == "admin" && !a.opt.JSON {
+		a.printf("-- %s is now a group admin\n", name)
+	}
+	if ev != nil {
+		a.deliver(ctx, sink, *ev)
+	}
+}
+
+func (a *Adapter) say(ctx context.Context, sink bot.EventSink, name, text string, replyTo int, private bool) {
+	a.mu.Lock()
+	m, known := a.members[name]
+	var problem string
+	var orig *simMessage
+	switch {
+	case private && !known:
+		m = a.member(name)
+	case private:
+	case !known || !m.present:
+		problem = name + " is not in the group; type: join " + name
+	case m.muted && (m.mutedUntil.IsZero() || a.opt.Clock.Now().Before(m.mutedUntil)):
+		problem = name + " is muted; the message is not sent"
+	case replyTo > 0:
+		if orig = a.messages[replyTo]; orig == nil {
+			problem = fmt.Sprintf("there is no message #%d", replyTo)
+		}
+	}
+	if problem != "" {
+		a.mu.Unlock()
+		if !private {
+			a.echo("> %s: %s\n", name, text)
+		}
+		a.problem("%s", problem)
+		return
+	}
+	ev := a.event(bot.EventMessage, m)
+	ev.Text = text
+	if private {
+		ev.Chat = bot.Chat{Key: a.privateKey(name), Type: bot.ChatPrivate}
+	} else {
+		a.nextMsg++
+		ev.MessageID = strconv.Itoa(a.nextMsg)
+		a.messages[a.nextMsg] = &simMessage{author: name, text: text}
+		if orig != nil {
+			author := bot.Member{ID: orig.author, Name: orig.author, Username: orig.author}
+			if om, ok := a.members[orig.author]; ok {
+				author.IsAdmin, author.IsBot = om.admin, om.isBot
+			}
+			ev.ReplyTo = &bot.Reply{MessageID: strconv.Itoa(replyTo), Member: author, Text: orig.text}
+		}
+	}
+	if a.opt.Echo && !a.opt.JSON {
+		switch {
+		case private:
+		case replyTo > 0:
+			fmt.Fprintf(a.opt.Out, "> %s #%d ↩ #%d: %s\n", name, a.nextMsg, replyTo, text)
+		default:
+			fmt.Fprintf(a.opt.Out, "> %s #%d: %s\n", name, a.nextMsg, text)
+		}
+	}
+	a.mu.Unlock()
+	a.deliver(ctx, sink, ev)
+}
+
+func (a *Adapter) click(ctx context.Context, sink bot.EventSink, name, text string) {
+	a.mu.Lock()
+	m, ok := a.members[name]
+	if !ok || !validName(name) || text == "" {
+		a.mu.Unlock()
+		a.problem("write: click <member> <button text>, for a member who joined")
+		return
+	}
+	ids := make([]int, 0, len(a.messages))
+	for id := range a.messages {
+		ids = append(ids, id)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(ids)))
+	for _, id := range ids {
+		msg := a.messages[id]
+		if msg.author != "" || msg.deleted {
+			continue
+		}
+		for _, row := range msg.buttons {
+			for _, b := range row {
+				if strings.EqualFold(b.Text, text) && b.Data != "" {
+					ev := a.event(bot.EventButton, m)
+					ev.Button = &bot.Button{Data: b.Data, MessageID: strconv.Itoa(id)}
+					ev.MessageID = strconv.Itoa(id)
+					a.mu.Unlock()
+					a.deliver(ctx, sink, ev)
+					return
+				}
+			}
+		}
+	}
+	a.mu.Unlock()
+	a.problem("no bot message has a button %q", text)
+}
+
+func (a *Adapter) listMembers() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names := make([]string, 0, len(a.members))
+	for n := range a.members {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		m := a.members[n]
+		tags := []string{}
+		for _, t := range []struct {
+			on   bool
+			name string
+		}{{m.admin, "admin"}, {m.isBot, "bot"}, {!m.present, "not in group"}, {m.banned, "banned"}, {m.muted, "muted"}} {
+			if t.on {
+				tags = append(tags, t.name)
+			}
+		}
+		fmt.Fprintf(a.opt.Out, "-- %s %s\n", n, strings.Join(tags, ", "))
+	}
+}
+
+// jsonAction is one line of `console --json`.
+type jsonAction struct {
+	Type      string             `json:"type"`
+	Chat      string             `json:"chat"`
+	Member    string             `json:"member,omitempty"`
+	Text      string             `json:"text,omitempty"`
+	Buttons   [][]bot.ButtonSpec `json:"buttons,omitempty"`
+	MessageID string             `json:"message_id,omitempty"`
+	ReplyTo   string             `json:"reply_to,omitempty"`
+	Until     string             `json:"until,omitempty"`
+	DeleteIn  string             `json:"delete_after,omitempty"`
+	Flow      string             `json:"flow,omitempty"`
+	At        string             `json:"at"`
+}
+
+// Do implements bot.Adapter: it applies the action to the simulated group
+// and prints it.
+func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.opt.Clock.Now()
+	res := bot.Result{}
+	m := a.member(act.Member.ID)
+	line := ""
+	switch act.Type {
+	case bot.ActSend, bot.ActDM:
+		a.nextMsg++
+		res.MessageID = strconv.Itoa(a.nextMsg)
+		if act.Type == bot.ActSend {
+			a.messages[a.nextMsg] = &simMessage{text: act.Text, buttons: act.Buttons}
+			line = fmt.Sprintf("bot #%d", a.nextMsg)
+			if act.ReplyTo != "" {
+				line += " ↩ #" + act.ReplyTo
+			}
+		} else {
+			res.Chat = a.privateKey(act.Member.ID)
+			line = fmt.Sprintf("bot → %s (private) #%d", act.Member.ID, a.nextMsg)
+		}
+		line += ": " + strings.ReplaceAll(act.Text, "\n", "\n    ")
+		for _, row := range act.Buttons {
+			var bs []string
+			for _, b := range row {
+				if b.URL != "" {
+					bs = append(bs, "["+b.Text+" ↗ "+b.URL+"]")
+				} else {
+					bs = append(bs, "["+b.Text+"]")
+				}
+			}
+			line += "\n    " + strings.Join(bs, " ")
+		}
+		if act.DeleteAfter > 0 {
+			line += fmt.Sprintf("\n    (deletes itself after %s)", act.DeleteAfter)
+		}
+	case bot.ActDelete:
+		id, _ := strconv.Atoi(act.MessageID)
+		if msg, ok := a.messages[id]; ok {
+			msg.deleted = true
+		}
+		line = "bot deleted #" + act.MessageID
+	case bot.ActRestrict:
+		m.muted, m.mutedUntil = true, act.Until
+		line = "bot muted " + act.Member.ID + a.until(act.Until)
+	case bot.ActUnrestrict:
+		m.muted, m.mutedUntil = false, time.Time{}
+		line = "bot unmuted " + act.Member.ID
+	case bot.ActKick, bot.ActBan:
+		wasIn := m.present
+		m.present = false
+		line = "bot removed " + act.Member.ID
+		if act.Type == bot.ActBan {
+			m.banned = true
+			line = "bot banned " + act.Member.ID + a.until(act.Until)
+		}
+		if wasIn {
+			a.followUp = append(a.followUp, a.event(bot.EventLeave, m))
+		}
+	case bot.ActUnban:
+		m.banned = false
+		line = "bot unbanned " + act.Member.ID
+	case bot.ActApprove:
+		if !m.requested {
+			return res, fmt.Errorf("approve %s: no pending join request", act.Member.ID)
+		}
+		m.requested, m.present = false, true
+		line = "bot approved " + act.Member.ID + "'s join request"
+		a.followUp = append(a.followUp, a.event(bot.EventJoin, m))
+	case bot.ActDecline:
+		m.requested = false
+		line = "bot declined " + act.Member.ID + "'s join request"
+	case bot.ActAnswerPress:
+		if act.Text == "" {
+			return res, nil
+		}
+		line = "bot → " + act.Member.ID + " (notice): " + act.Text
+	default:
+		return res, fmt.Errorf("console: unknown action %q: %w", act.Type, bot.ErrUnsupported)
+	}
+	if a.opt.JSON {
+		j := jsonAction{Type: string(act.Type), Chat: act.Chat, Member: act.Member.ID, Text: act.Text,
+			Buttons: act.Buttons, MessageID: act.MessageID, ReplyTo: act.ReplyTo, Flow: act.Flow,
+			At: now.In(a.opt.Location).Format(time.RFC3339)}
+		if act.Type == bot.ActDM {
+			j.Chat = res.Chat
+		}
+		if res.MessageID != "" {
+			j.MessageID = res.MessageID
+		}
+		if !act.Until.IsZero() {
+			j.Until = act.Until.In(a.opt.Location).Format(time.RFC3339)
+		}
+		if act.DeleteAfter > 0 {
+			j.DeleteIn = act.DeleteAfter.String()
+		}
+		b, err := json.Marshal(j)
+		if err != nil {
+			return res, fmt.Errorf("console: encode action: %w", err)
+		}
+		fmt.Fprintf(a.opt.Out, "%s\n", b)
+		return res, nil
+	}
+	fmt.Fprintf(a.opt.Out, "%s\n", line)
+	return res, nil
+}
+
+func (a *Adapter) until(t time.Time) string {
+	if t.IsZero() {
+		return " (no end)"
+	}
+	return " until " + t.In(a.opt.Location).Format("2006-01-02 15:04")
+}
+
+// SetHooks connects the adapter to the engine after both exist.
+func (a *Adapter) SetHooks(h Hooks) {
+	a.mu.Lock()
+	a.opt.Hooks = h
+	a.mu.Unlock()
+}

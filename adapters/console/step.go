@@ -1,0 +1,43 @@
+package console
+
+import (
+	"context"
+	"time"
+)
+
+// Ticker runs due jobs; the engine implements it.
+type Ticker interface {
+	Tick(ctx context.Context) error
+	NextJob(ctx context.Context) (time.Time, bool, error)
+}
+
+// AdvanceHook returns a Hooks.AdvanceTo that walks the clock from job to
+// job, so `advance 8d` fires everything due in those eight days in time
+// order, each at its own time, and lets the bot settle after each.
+func AdvanceHook(t Ticker, clock Clock, settle func(ctx context.Context) error) func(ctx context.Context, target time.Time) error {
+	return func(ctx context.Context, target time.Time) error {
+		for {
+			next, ok, err := t.NextJob(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok || next.After(target) {
+				break
+			}
+			if next.After(clock.Now()) {
+				clock.Set(next)
+			}
+			if err := t.Tick(ctx); err != nil {
+				return err
+			}
+			if err := settle(ctx); err != nil {
+				return err
+			}
+		}
+		clock.Set(target)
+		if err := t.Tick(ctx); err != nil {
+			return err
+		}
+		return settle(ctx)
+	}
+}

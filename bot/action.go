@@ -1,0 +1,70 @@
+package bot
+
+import (
+	"time"
+)
+
+// ActionType says what an action does.
+type ActionType string
+
+// Action types. The names are part of `qunbot console --json` output.
+const (
+	ActSend        ActionType = "send"
+	ActDM          ActionType = "dm"
+	ActDelete      ActionType = "delete"
+	ActRestrict    ActionType = "restrict"
+	ActUnrestrict  ActionType = "unrestrict"
+	ActKick        ActionType = "kick"
+	ActBan         ActionType = "ban"
+	ActUnban       ActionType = "unban"
+	ActApprove     ActionType = "approve"
+	ActDecline     ActionType = "decline"
+	ActAnswerPress ActionType = "answer" // acknowledge a button press, with an optional notice
+)
+
+// ButtonSpec is an inline button: a callback (Data) or a link (URL).
+type ButtonSpec struct {
+	Text string `json:"text"`
+	Data string `json:"data,omitempty"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Action is something a flow wants done on a platform.
+type Action struct {
+	Type ActionType
+	// Chat is the chat key the action applies to; for ActDM the member's
+	// private chat is implied by Member.
+	Chat string
+	// Member is the target of a member action, or the DM recipient.
+	Member Member
+	Text   string
+	// Buttons are rows of inline buttons.
+	Buttons [][]ButtonSpec
+	// ReplyTo is the message id a send answers.
+	ReplyTo string
+	// MessageID is the message to delete, or the pressed button's message.
+	MessageID string
+	// DeleteAfter removes a sent message after this long (0 = keep).
+	DeleteAfter time.Duration
+	// Until ends a restriction or ban; zero means no end.
+	Until time.Time
+	// CallbackID is the press to answer (ActAnswerPress).
+	CallbackID string
+	// Flow names the flow that asked, for logs and metrics.
+	Flow string
+	// Fallback is sent to the group when a DM cannot reach the member
+	// (they never started the bot); empty means no fallback.
+	Fallback string
+}
+
+// IsMessage reports whether the action posts a message, which counts
+// against the platform's message rate limits.
+func (a Action) IsMessage() bool { return a.Type == ActSend || a.Type == ActDM }
+
+// Result is what an adapter reports after carrying out an action.
+type Result struct {
+	MessageID string // id of a sent message
+	// Chat is where the message went, when that is not the action's Chat
+	// (a DM goes to the member's private chat).
+	Chat string
+}

@@ -1,0 +1,95 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Capability is one thing an adapter can do in a chat.
+type Capability uint32
+
+// Capabilities. Flows ask before acting and degrade predictably (report to
+// moderators instead of deleting, mention in the group instead of a DM).
+const (
+	CanSend Capability = 1 << iota
+	CanButtons
+	CanDelete
+	CanRestrict
+	CanKick
+	CanBan
+	CanDM
+	CanApprove      // join requests
+	SeesMessages    // ordinary group messages reach the bot
+	CanAutoDelete   // sent messages can be deleted later
+	CanInviteLinks  // per-member invite links
+	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks
+)
+
+var capNames = []struct {
+	c    Capability
+	name string
+}{
+	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
+	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
+	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"},
+}
+
+// Has reports whether all of want are present.
+func (c Capability) Has(want Capability) bool { return c&want == want }
+
+func (c Capability) String() string {
+	var names []string
+	for _, n := range capNames {
+		if c.Has(n.c) {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// EventSink receives events from an adapter. HandleEvent returns an error
+// when the event could not be processed and should be redelivered.
+type EventSink interface {
+	HandleEvent(ctx context.Context, ev Event) error
+}
+
+// Adapter connects one platform. The engine defines it; adapters implement it.
+type Adapter interface {
+	// Name is the platform name used in chat keys ("telegram").
+	Name() string
+	// Capabilities reports what the adapter can do in one chat; platforms
+	// such as WeCom differ per kind of group.
+	Capabilities(chat string) Capability
+	// Run receives platform traffic and passes events to sink until ctx ends.
+	Run(ctx context.Context, sink EventSink) error
+	// Do carries out one action.
+	Do(ctx context.Context, a Action) (Result, error)
+}
+
+// RetryAfterError is a platform's "too many requests, retry after N
+// seconds". Global means the whole bot is paused, not only the chat.
+type RetryAfterError struct {
+	After  time.Duration
+	Global bool
+}
+
+func (e *RetryAfterError) Error() string {
+	scope := "chat"
+	if e.Global {
+		scope = "bot"
+	}
+	return fmt.Sprintf("rate limited (%s): retry after %s", scope, e.After)
+}
+
+// ErrTemporary marks errors worth retrying with backoff (5xx, network).
+var ErrTemporary = errors.New("temporary failure")
+
+// ErrUnreachable is returned when a DM cannot reach the member (they never
+// started the bot); the outbox then sends the action's Fallback to the group.
+var ErrUnreachable = errors.New("member cannot be reached privately")
+
+// ErrUnsupported is returned for an action the adapter cannot do in a chat.
+var ErrUnsupported = errors.New("not supported by this platform")

@@ -1,0 +1,312 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// NodeUnmarshaler is implemented by config value types that parse themselves
+// (durations, templates, cron specs, ...). The loader reports a returned error
+// at the node's line and column.
+type NodeUnmarshaler interface {
+	UnmarshalNode(n *yaml.Node) error
+}
+
+// Validator is implemented by config sections that check relations between
+// their fields after decoding. report names the field by its yaml key path
+// relative to the section ("" for the section itself), so the problem is
+// reported at that key's position.
+type Validator interface {
+	Validate(report func(field, msg string))
+}
+
+// decoder walks a yaml.Node tree into Go values by reflection. yaml.v3's own
+// Node.Decode stops at the first custom-type error and cannot reject unknown
+// keys; operators need every problem with its line and column at once.
+type decoder struct {
+	file     string
+	problems *Problems
+	// positions of decoded keys by dotted path, for Validator reports
+	pos map[string]*yaml.Node
+}
+
+var nodeUnmarshalerType = reflect.TypeFor[NodeUnmarshaler]()
+var yamlNodeType = reflect.TypeFor[yaml.Node]()
+
+func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
+	d.problems.add(d.file, n, fmt.Sprintf(format, args...))
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	n = resolveAlias(n)
+	if n == nil {
+		return
+	}
+	if d.pos != nil {
+		d.pos[path] = n
+	}
+	if v.Type() == yamlNodeType {
+		v.Set(reflect.ValueOf(*n))
+		return
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(nodeUnmarshalerType) {
+		if isNull(n) {
+			return
+		}
+		if err := v.Addr().Interface().(NodeUnmarshaler).UnmarshalNode(n); err != nil {
+			d.errf(n, "%s: %v", keyName(path), err)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if isNull(n) {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
+	case reflect.Slice:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.errf(n, "%s: expected a list", keyName(path))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.errf(n, "%s: %v", keyName(path), err)
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+	default:
+		d.decodeScalar(n, v, path)
+	}
+}
+
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode {
+		d.errf(n, "%s: expected a single value, not a %s", keyName(path), kindName(n))
+		return
+	}
+	if isNull(n) {
+		return
+	}
+	s := n.Value
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		switch strings.ToLower(s) {
+		case "true", "yes", "on":
+			v.SetBool(true)
+		case "false", "no", "off":
+			v.SetBool(false)
+		default:
+			d.errf(n, "%s: expected true or false, got %q", keyName(path), s)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, v.Type().Bits())
+		if err != nil {
+			d.errf(n, "%s: expected a whole number, got %q", keyName(path), s)
+			return
+		}
+		v.SetInt(i)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		i, err := strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, v.Type().Bits())
+		if err != nil {
+			d.errf(n, "%s: expected a whole number of zero or more, got %q", keyName(path), s)
+			return
+		}
+		v.SetUint(i)
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if err != nil {
+			d.errf(n, "%s: expected a number, got %q", keyName(path), s)
+			return
+		}
+		v.SetFloat(f)
+	default:
+		d.errf(n, "%s: unsupported config type %s", keyName(path), v.Type())
+	}
+}
+
+type fieldInfo struct {
+	index []int
+	name  string
+}
+
+func structFields(t reflect.Type) []fieldInfo {
+	var out []fieldInfo
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Struct {
+			for _, sub := range structFields(f.Type) {
+				out = append(out, fieldInfo{index: append([]int{i}, sub.index...), name: sub.name})
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out = append(out, fieldInfo{index: []int{i}, name: name})
+	}
+	return out
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errf(n, "%s: expected a mapping of keys, not a %s", keyName(path), kindName(n))
+		return
+	}
+	fields := structFields(v.Type())
+	byName := make(map[string]fieldInfo, len(fields))
+	for _, f := range fields {
+		byName[f.name] = f
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Value == "<<" { // YAML merge key: decode the merged mapping(s) first
+			d.decodeStruct(resolveAlias(val), v, path)
+			continue
+		}
+		if seen[k.Value] {
+			d.errf(k, "duplicate key %q", join(path, k.Value))
+			continue
+		}
+		seen[k.Value] = true
+		f, ok := byName[k.Value]
+		if !ok {
+			d.errf(k, "unknown key %q%s (known keys: %s)", k.Value, inWhere(path), knownKeys(fields))
+			continue
+		}
+		if d.pos != nil {
+			d.pos[join(path, k.Value)] = k
+		}
+		d.decode(val, v.FieldByIndex(f.index), join(path, k.Value))
+	}
+	if val, ok := v.Addr().Interface().(Validator); ok {
+		val.Validate(func(field, msg string) {
+			at := n
+			full := join(path, field)
+			if p, ok := d.pos[full]; ok && field != "" {
+				at = p
+			}
+			d.errf(at, "%s: %s", keyName(full), msg)
+		})
+	}
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errf(n, "%s: expected a mapping, not a %s", keyName(path), kindName(n))
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			d.errf(k, "duplicate key %q", join(path, k.Value))
+			continue
+		}
+		seen[k.Value] = true
+		kv := reflect.New(v.Type().Key()).Elem()
+		d.decode(k, kv, path)
+		ev := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, ev, join(path, k.Value))
+		v.SetMapIndex(kv, ev)
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	if key == "" {
+		return path
+	}
+	return path + "." + key
+}
+
+func keyName(path string) string {
+	if path == "" {
+		return "config"
+	}
+	return path
+}
+
+func inWhere(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " in " + path
+}
+
+func knownKeys(fields []fieldInfo) string {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "single value"
+	}
+	return "node"
+}

@@ -1,0 +1,383 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/metrics"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/scheduler"
+)
+
+// Outbox queues actions for one adapter; the engine defines what it needs
+// and bot/outbox implements it.
+type Outbox interface {
+	Enqueue(a Action) error
+}
+
+// Options configure an Engine.
+type Options struct {
+	Store   *state.Store
+	Jobs    *scheduler.Jobs
+	Clock   Clock
+	Log     *zap.Logger
+	Metrics *metrics.Metrics
+	Flows   []Flow
+	// DedupeTTL is how long an update id is remembered (default 25h:
+	// Telegram keeps updates 24h and may redeliver them).
+	DedupeTTL time.Duration
+	// FlowTimeout bounds one flow's work on one event (default 10s).
+	FlowTimeout time.Duration
+}
+
+// Engine runs flows over events. It is safe for concurrent use: adapters
+// call HandleEvent from as many goroutines as they like.
+type Engine struct {
+	opt      Options
+	flows    []Flow
+	handlers []stagedHandler
+	cmds     map[string]Flow
+	cfg      atomic.Pointer[config.Config]
+
+	mu       sync.RWMutex
+	adapters map[string]attached
+}
+
+type stagedHandler struct {
+	stage Stage
+	flow  Flow
+	run   Handler
+}
+
+type attached struct {
+	adapter Adapter
+	outbox  Outbox
+}
+
+// Schema collects the config sections of flows, for config.Load.
+func Schema(flows []Flow) config.Schema {
+	s := config.Schema{}
+	for _, f := range flows {
+		s[f.Name()] = f.Schema()
+	}
+	return s
+}
+
+// New builds an engine. The flows' event handlers are ordered by Stage, and
+// within a stage by their order in opt.Flows.
+func New(opt Options, cfg *config.Config) (*Engine, error) {
+	if opt.Clock == nil {
+		opt.Clock = SystemClock{}
+	}
+	if opt.Log == nil {
+		opt.Log = zap.NewNop()
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New()
+	}
+	if opt.DedupeTTL <= 0 {
+		opt.DedupeTTL = 25 * time.Hour
+	}
+	if opt.FlowTimeout <= 0 {
+		opt.FlowTimeout = 10 * time.Second
+	}
+	e := &Engine{opt: opt, flows: opt.Flows, cmds: map[string]Flow{}, adapters: map[string]attached{}}
+	mws := []Middleware{Recoverer(), Timeout(opt.FlowTimeout)}
+	for _, f := range opt.Flows {
+		if h, ok := f.(EventHandler); ok {
+			e.handlers = append(e.handlers, stagedHandler{stage: h.Stage(), flow: f, run: chain(f.Name(), h.Handle, mws)})
+		}
+		if c, ok := f.(Commander); ok {
+			for _, loc := range config.Locales {
+				for _, spec := range c.Commands(loc) {
+					if other, dup := e.cmds[spec.Name]; dup && other != f {
+						return nil, fmt.Errorf("command /%s is offered by both %s and %s", spec.Name, other.Name(), f.Name())
+					}
+					e.cmds[spec.Name] = f
+				}
+			}
+		}
+	}
+	sort.SliceStable(e.handlers, func(i, j int) bool { return e.handlers[i].stage < e.handlers[j].stage })
+	e.SetConfig(cfg)
+	return e, nil
+}
+
+// SetConfig swaps the config atomically; events in flight finish with the
+// config they started with.
+func (e *Engine) SetConfig(cfg *config.Config) { e.cfg.Store(cfg) }
+
+// Config returns the config in force.
+func (e *Engine) Config() *config.Config { return e.cfg.Load() }
+
+// Attach connects an adapter and the outbox that carries out its actions.
+func (e *Engine) Attach(a Adapter, out Outbox) {
+	e.mu.Lock()
+	e.adapters[a.Name()] = attached{adapter: a, outbox: out}
+	e.mu.Unlock()
+}
+
+func (e *Engine) adapter(platform string) (attached, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	a, ok := e.adapters[platform]
+	return a, ok
+}
+
+func ingestKind(k EventKind) state.Kind {
+	switch k {
+	case EventJoin:
+		return state.KindJoin
+	case EventLeave:
+		return state.KindLeave
+	case EventMessage, EventCommand:
+		return state.KindMessage
+	case EventButton:
+		return state.KindTouch
+	}
+	return state.KindSeen
+}
+
+// HandleEvent de-duplicates and records the event, runs the flows, and
+// queues their actions. An error means the event was not processed and the
+// platform should redeliver it (the update id is forgotten again).
+func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
+	cfg := e.cfg.Load()
+	if cfg == nil {
+		return errors.New("handle event: no config loaded")
+	}
+	if ev.Kind == EventMessage && ev.Command == nil {
+		if c := ParseCommand(ev.Text, ""); c != nil {
+			ev.Command = c
+		}
+	}
+	if ev.Command != nil {
+		ev.Kind = EventCommand
+	}
+	if ev.Time.IsZero() {
+		ev.Time = e.opt.Clock.Now()
+	}
+	e.opt.Metrics.EventsIn.WithLabelValues(ev.Platform, string(ev.Kind)).Inc()
+	group := cfg.Group(ev.GroupKey())
+	member, dup, err := e.opt.Store.Ingest(ctx, state.Ingest{
+		Group: ev.GroupKey(), UpdateID: ev.ID, DedupeTT: e.opt.DedupeTTL,
+		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
+		Kind: ingestKind(ev.Kind), At: ev.Time,
+	})
+	if err != nil {
+		return fmt.Errorf("handle %s event %s in %s: %w", ev.Kind, ev.ID, ev.GroupKey(), err)
+	}
+	if dup {
+		e.opt.Metrics.EventsDup.WithLabelValues(ev.Platform).Inc()
+		return nil
+	}
+	at, _ := e.adapter(ev.Platform)
+	var caps Capability
+	if at.adapter != nil {
+		caps = at.adapter.Capabilities(ev.Chat.Key)
+	}
+	fc := &FlowContext{
+		Event: &ev, Member: member, Group: group, Now: ev.Time, Clock: e.opt.Clock,
+		Store: e.opt.Store, Caps: caps, Log: e.opt.Log, engine: e, cfg: cfg,
+	}
+	if err := e.runFlows(ctx, fc); err != nil {
+		if ev.ID != "" {
+			if ferr := e.opt.Store.Forget(ctx, ev.GroupKey(), ev.ID); ferr != nil {
+				e.opt.Log.Error("could not forget update after failure; a redelivery will be dropped",
+					zap.String("update", ev.ID), zap.Error(ferr))
+			}
+		}
+		return fmt.Errorf("handle %s event %s in %s: %w", ev.Kind, ev.ID, ev.GroupKey(), err)
+	}
+	return e.dispatch(ev.Platform, fc.actions)
+}
+
+// runFlows runs the handlers in stage order and dispatches a command to its
+// flow after the filter stage. Redis errors abort (the event is retried);
+// other flow errors are logged and counted, and the other flows still run.
+func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
+	commandDone := fc.Event.Kind != EventCommand
+	for _, h := range e.handlers {
+		if !commandDone && h.stage > StageFilter {
+			commandDone = true
+			if err := e.runCommand(ctx, fc); err != nil {
+				return err
+			}
+		}
+		if fc.stopped != "" {
+			return nil
+		}
+		conf, on := fc.Group.Flow(h.flow.Name())
+		if !on {
+			continue
+		}
+		fc.flow, fc.Config = h.flow.Name(), conf
+		if err := e.flowErr(h.flow.Name(), h.run(ctx, fc)); err != nil {
+			return err
+		}
+	}
+	if !commandDone && fc.stopped == "" {
+		return e.runCommand(ctx, fc)
+	}
+	return nil
+}
+
+func (e *Engine) flowErr(flow string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e.opt.Metrics.FlowErrors.WithLabelValues(flow).Inc()
+	if errors.Is(err, state.ErrRedis) {
+		e.opt.Log.Error("flow failed: redis unavailable", zap.String("flow", flow), zap.Error(err))
+		return err
+	}
+	e.opt.Log.Error("flow failed", zap.String("flow", flow), zap.Error(err))
+	return nil
+}
+
+func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
+	if fc.stopped != "" {
+		return nil
+	}
+	cmd := fc.Event.Command
+	loc := fc.Locale()
+	f, ok := e.cmds[cmd.Name]
+	conf, on := fc.Group.Flow(nameOf(f))
+	if !ok || !on {
+		fc.flow = "engine"
+		e.notice(fc, i18n.Core.T(loc, "cmd.unknown", cmd.Name))
+		return nil
+	}
+	c := f.(Commander)
+	for _, spec := range c.Commands(loc) {
+		if spec.Name == cmd.Name && spec.Moderator && !fc.IsModerator() {
+			e.opt.Log.Warn("moderator command refused",
+				zap.String("command", cmd.Name), zap.String("group", fc.Event.GroupKey()),
+				zap.String("member", fc.Event.Member.ID), zap.String("name", fc.Event.Member.Name))
+			fc.flow = "engine"
+			e.notice(fc, i18n.Core.T(loc, "cmd.moderators", cmd.Name))
+			return nil
+		}
+	}
+	fc.flow, fc.Config = f.Name(), conf
+	h := chain(f.Name(), c.HandleCommand, []Middleware{Recoverer(), Timeout(e.opt.FlowTimeout)})
+	if err := h(ctx, fc); err != nil {
+		if ferr := e.flowErr(f.Name(), err); ferr != nil {
+			return ferr
+		}
+		e.notice(fc, i18n.Core.T(loc, "cmd.failed", cmd.Name))
+	}
+	return nil
+}
+
+// notice replies briefly; in groups it removes itself after a minute so
+// refusals do not clutter the chat.
+func (e *Engine) notice(fc *FlowContext, text string) {
+	a := Action{Type: ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member}
+	if fc.Event.Chat.Type == ChatGroup && fc.Caps.Has(CanAutoDelete) {
+		a.DeleteAfter = time.Minute
+	}
+	fc.Do(a)
+}
+
+func nameOf(f Flow) string {
+	if f == nil {
+		return ""
+	}
+	return f.Name()
+}
+
+// Do queues actions on a platform's outbox, for work that starts outside an
+// event (scheduled jobs, the HTTP admin).
+func (e *Engine) Do(platform string, actions ...Action) error {
+	return e.dispatch(platform, actions)
+}
+
+func (e *Engine) dispatch(platform string, actions []Action) error {
+	if len(actions) == 0 {
+		return nil
+	}
+	at, ok := e.adapter(platform)
+	if !ok {
+		return fmt.Errorf("dispatch %d actions: no adapter for platform %q", len(actions), platform)
+	}
+	for _, a := range actions {
+		if err := at.outbox.Enqueue(a); err != nil {
+			return fmt.Errorf("queue %s action for %s: %w", a.Type, a.Chat, err)
+		}
+	}
+	return nil
+}
+
+// AfterSend is the outbox's callback after a message was sent: it schedules
+// the message's deletion when the action asked for one. The deletion is
+// stored in Redis, so it survives a restart.
+func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res Result) error {
+	if a.DeleteAfter <= 0 || res.MessageID == "" {
+		return nil
+	}
+	chat := a.Chat
+	if res.Chat != "" {
+		chat = res.Chat
+	}
+	at := e.opt.Clock.Now().Add(a.DeleteAfter)
+	return e.opt.Jobs.Add(ctx, scheduler.Job{
+		ID: scheduler.ID("delete", platform, chat, res.MessageID), Kind: "delete", At: at,
+		Args: map[string]string{"platform": platform, "chat": chat, "message": res.MessageID, "member": a.Member.ID},
+	})
+}
+
+// Tick runs the jobs due by the clock's now, earliest first. The console
+// and tests call it after moving the clock; `run` calls it every second.
+func (e *Engine) Tick(ctx context.Context) error {
+	for {
+		jobs, err := e.opt.Jobs.Claim(ctx, e.opt.Clock.Now(), 100)
+		if err != nil {
+			return fmt.Errorf("tick: %w", err)
+		}
+		for _, j := range jobs {
+			e.runJob(j)
+		}
+		if len(jobs) < 100 {
+			return nil
+		}
+	}
+}
+
+// NextJob returns when the earliest job is due.
+func (e *Engine) NextJob(ctx context.Context) (time.Time, bool, error) {
+	return e.opt.Jobs.Next(ctx)
+}
+
+func (e *Engine) runJob(j Job) {
+	switch j.Kind {
+	case "delete":
+		a := Action{Type: ActDelete, Chat: j.Args["chat"], MessageID: j.Args["message"], Flow: "auto-delete",
+			Member: Member{ID: j.Args["member"]}}
+		if err := e.dispatch(j.Args["platform"], []Action{a}); err != nil {
+			e.opt.Log.Error("scheduled deletion failed", zap.String("job", j.ID), zap.Error(err))
+		}
+	default:
+		e.opt.Log.Error("unknown scheduled job kind; dropped", zap.String("job", j.ID), zap.String("kind", j.Kind))
+	}
+}
+
+// Job is a scheduled job (re-exported for flows that schedule work).
+type Job = scheduler.Job
+
+// Ready checks what /readyz reports: a config is loaded and Redis answers.
+func (e *Engine) Ready(ctx context.Context) error {
+	if e.cfg.Load() == nil {
+		return errors.New("no config loaded")
+	}
+	return e.opt.Store.Ping(ctx)
+}

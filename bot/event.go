@@ -1,0 +1,112 @@
+// Package bot is qunbot's core: platform-neutral events and actions, the
+// Adapter and Flow contracts, and the engine that runs flows over events.
+//
+// Adapters translate platform traffic into Events and carry out Actions;
+// flows never import a platform SDK.
+package bot
+
+import (
+	"strings"
+	"time"
+)
+
+// EventKind says what happened.
+type EventKind string
+
+// Event kinds.
+const (
+	EventJoin        EventKind = "join"
+	EventLeave       EventKind = "leave"
+	EventJoinRequest EventKind = "join_request"
+	EventMessage     EventKind = "message"
+	EventCommand     EventKind = "command"
+	EventButton      EventKind = "button"
+)
+
+// ChatType tells groups from private chats with the bot.
+type ChatType string
+
+// Chat types.
+const (
+	ChatGroup   ChatType = "group"
+	ChatPrivate ChatType = "private"
+)
+
+// Chat is where an event happened. Key is platform-qualified
+// ("telegram:-1001234567890") and is the group's key in config and state.
+type Chat struct {
+	Key   string
+	Type  ChatType
+	Title string
+}
+
+// ID returns the platform's own chat id (the part after "platform:").
+func (c Chat) ID() string {
+	_, id, _ := strings.Cut(c.Key, ":")
+	return id
+}
+
+// Member is the person (or bot) behind an event.
+type Member struct {
+	ID       string
+	Name     string
+	Username string
+	IsBot    bool
+	// IsAdmin is the platform's word: a group admin or owner.
+	IsAdmin bool
+}
+
+// Command is a parsed bot command: "/warn@qunbot 3d spam" has Name "warn"
+// and Args ["3d", "spam"].
+type Command struct {
+	Name string
+	Args []string
+	// ArgText is everything after the command, as typed.
+	ArgText string
+}
+
+// Button is a pressed inline button.
+type Button struct {
+	Data      string // the flow's payload
+	MessageID string // the message that carried the button
+}
+
+// Event is one thing that happened on a platform, translated.
+type Event struct {
+	// ID is the platform's unique id of the update, used to process each
+	// update once even when the platform redelivers it.
+	ID       string
+	Kind     EventKind
+	Platform string
+	Chat     Chat
+	Member   Member
+	// Group is the group a private-chat event concerns, when the adapter
+	// knows it (a join request's group); otherwise Chat.
+	Group string
+	// By is who caused a join (an admin adding a member), when known.
+	By *Member
+
+	Text      string
+	MessageID string
+	// ReplyTo is the message this one answers, with its author.
+	ReplyTo *Reply
+	Command *Command
+	Button  *Button
+	Links   []string
+	Time    time.Time
+}
+
+// Reply identifies a replied-to message.
+type Reply struct {
+	MessageID string
+	Member    Member
+	Text      string
+}
+
+// GroupKey is the group whose state and config apply to the event.
+func (e *Event) GroupKey() string {
+	if e.Group != "" {
+		return e.Group
+	}
+	return e.Chat.Key
+}

@@ -1,0 +1,145 @@
+package bot
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/bot/state"
+)
+
+// Stage orders event handlers. The order is a contract: unverified members
+// are held before the ad filter sees them, spam is dropped before commands
+// and points, and the wake-up reset sees only real activity.
+type Stage int
+
+// Stages, in the order the engine runs them. Commands are dispatched between
+// StageFilter and StagePoints.
+const (
+	StageGate    Stage = 10 // entry verification holds unverified members
+	StageFilter  Stage = 20 // ad filter drops spam
+	StageWelcome Stage = 30 // greetings and member bookkeeping
+	StagePoints  Stage = 40 // check-in and activity points
+	StageReset   Stage = 50 // wake-up tiers reset on activity
+)
+
+// Flow is one configurable behaviour. A flow implements EventHandler,
+// Commander, or both.
+type Flow interface {
+	Name() string
+	// Schema describes the flow's config section.
+	Schema() config.FlowSchema
+}
+
+// EventHandler sees every event of the groups where the flow is enabled.
+type EventHandler interface {
+	Stage() Stage
+	Handle(ctx context.Context, fc *FlowContext) error
+}
+
+// CommandSpec describes one command a flow offers.
+type CommandSpec struct {
+	Name      string
+	Args      string // usage hint, e.g. "[@member] N"
+	Help      string // one line, in the group's locale
+	Moderator bool   // moderators and platform admins only
+}
+
+// Commander answers commands. The engine calls HandleCommand only for the
+// flow's own commands, after the moderator check.
+type Commander interface {
+	Commands(locale string) []CommandSpec
+	HandleCommand(ctx context.Context, fc *FlowContext) error
+}
+
+// FlowContext is what a flow gets for one event: the event, the member's
+// state, the group's resolved config, the clock, and a place for actions.
+type FlowContext struct {
+	Event  *Event
+	Member *state.Member
+	Group  *config.Group
+	// Config is the flow's own resolved config (the pointer its schema made).
+	Config any
+	Now    time.Time
+	Clock  Clock
+	Store  *state.Store
+	Caps   Capability
+	Log    *zap.Logger
+
+	engine  *Engine
+	cfg     *config.Config
+	flow    string
+	actions []Action
+	stopped string
+}
+
+// Locale is the group's locale.
+func (fc *FlowContext) Locale() string { return fc.Group.Locale }
+
+// Do queues an action; the chat defaults to the event's chat.
+func (fc *FlowContext) Do(a Action) {
+	if a.Chat == "" {
+		a.Chat = fc.Event.Chat.Key
+	}
+	if a.Flow == "" {
+		a.Flow = fc.flow
+	}
+	fc.actions = append(fc.actions, a)
+}
+
+// Reply sends text to the event's chat as a reply to the event's message.
+func (fc *FlowContext) Reply(text string) {
+	fc.Do(Action{Type: ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member})
+}
+
+// Stop ends processing of the event: later flows do not see it.
+func (fc *FlowContext) Stop(reason string) { fc.stopped = reason }
+
+// Stopped returns the reason processing was stopped, or "".
+func (fc *FlowContext) Stopped() string { return fc.stopped }
+
+// Actions returns the actions queued so far.
+func (fc *FlowContext) Actions() []Action { return fc.actions }
+
+// IsModerator reports whether the event's member may use moderator
+// commands: a platform admin, or listed under moderators: in the config.
+func (fc *FlowContext) IsModerator() bool {
+	m := fc.Event.Member
+	return m.IsAdmin || fc.Group.IsModerator(fc.Event.Platform+":"+m.ID) || fc.Group.IsModerator(m.ID)
+}
+
+// Commands lists the commands of the flows enabled in the group, sorted by
+// name, in the group's locale.
+func (fc *FlowContext) Commands() []CommandSpec {
+	var out []CommandSpec
+	for _, f := range fc.engine.flows {
+		c, ok := f.(Commander)
+		if !ok {
+			continue
+		}
+		if _, on := fc.Group.Flow(f.Name()); !on {
+			continue
+		}
+		out = append(out, c.Commands(fc.Locale())...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Data returns template data for the event's member and group.
+func (fc *FlowContext) Data(flowValues map[string]any) render.Data {
+	m := fc.Event.Member
+	if flowValues == nil {
+		flowValues = map[string]any{}
+	}
+	return render.Data{
+		Member: render.NewMember(m.ID, m.Name, m.Username),
+		Group:  render.Group{ID: fc.Event.GroupKey(), Title: fc.Event.Chat.Title, Platform: fc.Event.Platform},
+		Flow:   flowValues,
+		Now:    fc.Now.In(fc.Group.Location),
+	}
+}

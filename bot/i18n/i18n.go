@@ -1,0 +1,48 @@
+// Package i18n holds qunbot's built-in strings in zh-CN and en.
+//
+// Each flow keeps its own Catalog next to its code, so a reader finds a
+// flow's words where the flow is; the engine's own words are in Core.
+package i18n
+
+import "fmt"
+
+// Catalog maps locale → key → format string (fmt verbs).
+type Catalog map[string]map[string]string
+
+// T formats key in locale, falling back to en, then to the key itself, so a
+// missing translation shows up as a readable key rather than as nothing.
+func (c Catalog) T(locale, key string, args ...any) string {
+	f, ok := c[locale][key]
+	if !ok {
+		f, ok = c["en"][key]
+	}
+	if !ok {
+		f = key
+	}
+	if len(args) == 0 {
+		return f
+	}
+	return fmt.Sprintf(f, args...)
+}
+
+// Core is the engine's own strings.
+var Core = Catalog{
+	"zh-CN": {
+		"cmd.unknown":     "未知命令 /%s。发送 /help 查看可用命令。",
+		"cmd.moderators":  "/%s 仅限管理员使用。",
+		"cmd.failed":      "处理 /%s 时出错了，请稍后再试。",
+		"dm.unreachable":  "%s，我无法私信你，请先点开我的头像并点击“开始”。",
+		"help.header":     "可用命令：",
+		"help.moderators": "管理员命令：",
+		"help.none":       "本群没有启用任何命令。",
+	},
+	"en": {
+		"cmd.unknown":     "Unknown command /%s. Send /help for the list.",
+		"cmd.moderators":  "/%s is for moderators only.",
+		"cmd.failed":      "Something went wrong with /%s. Please try again later.",
+		"dm.unreachable":  "%s, I cannot message you privately. Please open a chat with me and press Start first.",
+		"help.header":     "Commands:",
+		"help.moderators": "Moderator commands:",
+		"help.none":       "No commands are enabled in this group.",
+	},
+}

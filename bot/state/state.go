@@ -1,0 +1,332 @@
+// Package state keeps member state in Redis: one hash per member, a
+// last-active sorted set per group, and update de-duplication.
+//
+// Every key of a group carries the group in a hash tag ({telegram:-100123}),
+// so a group's keys share one Redis Cluster slot and a Lua script may touch
+// them together.
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Store is the member state of all groups.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// New returns a Store using keys under prefix (e.g. "qb:").
+func New(rdb redis.UniversalClient, prefix string) *Store {
+	return &Store{rdb: rdb, prefix: prefix}
+}
+
+// Client returns the Redis client, for flows that keep their own keys.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Key returns a group-scoped key: prefix{group}:parts...
+func (s *Store) Key(group string, parts ...string) string {
+	k := s.prefix + "{" + group + "}"
+	for _, p := range parts {
+		k += ":" + p
+	}
+	return k
+}
+
+// GlobalKey returns a key that belongs to no group: prefix + parts.
+func (s *Store) GlobalKey(parts ...string) string {
+	return s.prefix + strings.Join(parts, ":")
+}
+
+func (s *Store) memberKey(group, member string) string { return s.Key(group, "m", member) }
+func (s *Store) activeKey(group string) string         { return s.Key(group, "active") }
+func (s *Store) dedupeKey(group, update string) string { return s.Key(group, "u", update) }
+
+// Member is a member's record in one group. Fields holds what flows store
+// beside the core fields.
+type Member struct {
+	ID       string
+	Name     string
+	Username string
+	IsBot    bool
+	Present  bool // in the group now (joined or seen speaking, not left)
+
+	JoinedAt   time.Time
+	LeftAt     time.Time
+	LastActive time.Time
+	// PrevActive is LastActive before this event, so a flow that rejects the
+	// event (spam) can restore it.
+	PrevActive time.Time
+	FirstMsgAt time.Time
+	Messages   int64
+	Joins      int64
+
+	Fields map[string]string
+}
+
+// ErrRedis marks errors from the store, so callers can tell "Redis is away"
+// from a flow's own failure.
+var ErrRedis = errors.New("redis")
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: %w", ErrRedis, op, err)
+}
+
+var coreFields = map[string]bool{
+	"name": true, "username": true, "bot": true, "in": true, "joined_at": true, "left_at": true,
+	"last_active": true, "first_msg_at": true, "msgs": true, "joins": true,
+}
+
+func parseMember(id string, kv map[string]string) *Member {
+	m := &Member{ID: id, Fields: map[string]string{}}
+	for k, v := range kv {
+		switch k {
+		case "name":
+			m.Name = v
+		case "username":
+			m.Username = v
+		case "bot":
+			m.IsBot = v == "1"
+		case "in":
+			m.Present = v == "1"
+		case "joined_at":
+			m.JoinedAt = msTime(v)
+		case "left_at":
+			m.LeftAt = msTime(v)
+		case "last_active":
+			m.LastActive = msTime(v)
+		case "prev_active":
+			m.PrevActive = msTime(v)
+		case "first_msg_at":
+			m.FirstMsgAt = msTime(v)
+		case "msgs":
+			m.Messages, _ = strconv.ParseInt(v, 10, 64)
+		case "joins":
+			m.Joins, _ = strconv.ParseInt(v, 10, 64)
+		default:
+			m.Fields[k] = v
+		}
+	}
+	return m
+}
+
+func msTime(v string) time.Time {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// Kind is what an ingested event does to the member record.
+type Kind string
+
+// Kinds of ingest.
+const (
+	KindJoin    Kind = "join"
+	KindLeave   Kind = "leave"
+	KindMessage Kind = "msg"   // counts as a message and as activity
+	KindTouch   Kind = "touch" // activity without a message (button press)
+	KindSeen    Kind = "seen"  // record only (join request)
+)
+
+// Ingest describes one platform update to record.
+type Ingest struct {
+	Group    string
+	UpdateID string        // "" skips de-duplication
+	DedupeTT time.Duration // how long an update id is remembered
+	Member   string
+	Name     string
+	Username string
+	IsBot    bool
+	Kind     Kind
+	At       time.Time
+}
+
+// ingestScript de-duplicates the update and records the member in one round
+// trip: the common path of every message.
+var ingestScript = redis.NewScript(`
+if KEYS[1] ~= KEYS[2] then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return false end
+end
+local m, now, kind = KEYS[2], ARGV[2], ARGV[3]
+local prev = redis.call('HGET', m, 'last_active') or '0'
+redis.call('HSET', m, 'name', ARGV[4], 'username', ARGV[5], 'bot', ARGV[6])
+if kind == 'join' then
+  redis.call('HSET', m, 'joined_at', now, 'in', '1')
+  redis.call('HDEL', m, 'left_at')
+  redis.call('HINCRBY', m, 'joins', 1)
+  if redis.call('ZSCORE', KEYS[3], ARGV[7]) == false then redis.call('ZADD', KEYS[3], now, ARGV[7]) end
+  if prev == '0' then redis.call('HSET', m, 'last_active', now) end
+elseif kind == 'leave' then
+  redis.call('HSET', m, 'left_at', now, 'in', '0')
+  redis.call('ZREM', KEYS[3], ARGV[7])
+elseif kind == 'msg' or kind == 'touch' then
+  redis.call('HSET', m, 'last_active', now, 'in', '1')
+  redis.call('ZADD', KEYS[3], now, ARGV[7])
+  if kind == 'msg' then
+    redis.call('HINCRBY', m, 'msgs', 1)
+    redis.call('HSETNX', m, 'first_msg_at', now)
+  end
+end
+local out = redis.call('HGETALL', m)
+out[#out+1] = 'prev_active'
+out[#out+1] = prev
+return out
+`)
+
+// Ingest de-duplicates and records an update. It returns dup=true, and no
+// member, when the update id was seen before (by this or another process).
+func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err error) {
+	dk := s.memberKey(in.Group, in.Member) // same key as KEYS[2] disables dedupe
+	if in.UpdateID != "" {
+		dk = s.dedupeKey(in.Group, in.UpdateID)
+	}
+	ttl := in.DedupeTT
+	if ttl <= 0 {
+		ttl = 25 * time.Hour
+	}
+	bot := "0"
+	if in.IsBot {
+		bot = "1"
+	}
+	res, err := ingestScript.Run(ctx, s.rdb,
+		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group)},
+		ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member,
+	).Slice()
+	if errors.Is(err, redis.Nil) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, wrap("ingest", err)
+	}
+	kv := make(map[string]string, len(res)/2)
+	for i := 0; i+1 < len(res); i += 2 {
+		k, _ := res[i].(string)
+		v, _ := res[i+1].(string)
+		kv[k] = v
+	}
+	return parseMember(in.Member, kv), false, nil
+}
+
+// Forget removes an update id so a redelivery is processed again; the
+// engine calls it when handling failed after the update was recorded.
+func (s *Store) Forget(ctx context.Context, group, updateID string) error {
+	return wrap("forget update", s.rdb.Del(ctx, s.dedupeKey(group, updateID)).Err())
+}
+
+// Member reads a member record; a member never seen has an empty record.
+func (s *Store) Member(ctx context.Context, group, id string) (*Member, error) {
+	kv, err := s.rdb.HGetAll(ctx, s.memberKey(group, id)).Result()
+	if err != nil {
+		return nil, wrap("read member", err)
+	}
+	return parseMember(id, kv), nil
+}
+
+// SetFields stores flow fields on a member. Core fields are refused: they
+// are the ingest script's to keep consistent with the sorted sets.
+func (s *Store) SetFields(ctx context.Context, group, id string, fields map[string]string) error {
+	args := make([]any, 0, 2*len(fields))
+	for k, v := range fields {
+		if coreFields[k] {
+			return fmt.Errorf("set member field %q: it is a core field", k)
+		}
+		args = append(args, k, v)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return wrap("set member fields", s.rdb.HSet(ctx, s.memberKey(group, id), args...).Err())
+}
+
+// IncrField adds delta to a numeric member field atomically and returns the
+// new value.
+func (s *Store) IncrField(ctx context.Context, group, id, field string, delta int64) (int64, error) {
+	v, err := s.rdb.HIncrBy(ctx, s.memberKey(group, id), field, delta).Result()
+	return v, wrap("increment member field", err)
+}
+
+// SetOnce sets a field only if it is unset and reports whether this call set
+// it: the building block of once-only sends across replicas.
+func (s *Store) SetOnce(ctx context.Context, group, id, field, value string) (bool, error) {
+	ok, err := s.rdb.HSetNX(ctx, s.memberKey(group, id), field, value).Result()
+	return ok, wrap("set member field once", err)
+}
+
+// ErrConflict is returned by Update when the record kept changing under it.
+var ErrConflict = errors.New("member record changed concurrently too often")
+
+// Update is an optimistic read-modify-write of one member record: fn sees the
+// current record and returns the fields to set; if another writer changed the
+// record meanwhile, the transaction is retried with fresh data.
+func (s *Store) Update(ctx context.Context, group, id string, fn func(m *Member) (map[string]string, error)) error {
+	key := s.memberKey(group, id)
+	for attempt := 0; attempt < 50; attempt++ {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			kv, err := tx.HGetAll(ctx, key).Result()
+			if err != nil {
+				return err
+			}
+			set, err := fn(parseMember(id, kv))
+			if err != nil || len(set) == 0 {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				args := make([]any, 0, 2*len(set))
+				for k, v := range set {
+					args = append(args, k, v)
+				}
+				p.HSet(ctx, key, args...)
+				return nil
+			})
+			return err
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return wrap("update member", err)
+		}
+		return nil
+	}
+	return ErrConflict
+}
+
+// ActiveSince counts present members active at or after t.
+func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int64, error) {
+	n, err := s.rdb.ZCount(ctx, s.activeKey(group), ms(t), "+inf").Result()
+	return n, wrap("count active members", err)
+}
+
+// Present counts members in the group (joined or seen, not left).
+func (s *Store) Present(ctx context.Context, group string) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, s.activeKey(group)).Result()
+	return n, wrap("count members", err)
+}
+
+// SilentSince lists up to limit present members whose last activity is
+// before t, oldest first: the scan behind wake-up messages.
+func (s *Store) SilentSince(ctx context.Context, group string, t time.Time, limit int64) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.activeKey(group), &redis.ZRangeBy{
+		Min: "-inf", Max: "(" + ms(t), Count: limit,
+	}).Result()
+	return ids, wrap("list silent members", err)
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap("ping", s.rdb.Ping(ctx).Err())
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/metrics"
+	"github.com/qunbot/qunbot/bot/outbox"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows"
+	"github.com/qunbot/qunbot/scheduler"
+)
+
+// app is one assembled qunbot: config, store, engine.
+type app struct {
+	cfgPath string
+	schema  config.Schema
+	log     *zap.Logger
+	metrics *metrics.Metrics
+	conn    *state.Conn
+	store   *state.Store
+	engine  *bot.Engine
+}
+
+// loadConfig loads the config, or returns an error listing every problem.
+func loadConfig(path string, schema config.Schema) (*config.Config, error) {
+	cfg, err := config.Load(path, schema)
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			return nil, fmt.Errorf("config has %d problem(s):\n%w", len(ps), err)
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock bot.Clock) (*app, error) {
+	fl := flows.Builtin()
+	schema := bot.Schema(fl)
+	cfg, err := loadConfig(cfgPath, schema)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New()
+	m.ConfigLoads.WithLabelValues("ok").Inc()
+	opts := state.Options{URL: cfg.Redis.URL.Reveal(), Addrs: cfg.Redis.Addrs, MasterName: cfg.Redis.MasterName, Password: cfg.Redis.Password.Reveal()}
+	if u := e.getenv("QUNBOT_REDIS_URL"); u != "" {
+		opts = state.Options{URL: u}
+	}
+	prefix := cfg.Redis.Prefix
+	if p := e.getenv("QUNBOT_REDIS_PREFIX"); p != "" {
+		prefix = p
+	}
+	conn, err := state.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if conn.Embedded {
+		log.Info("no Redis configured (redis.url or QUNBOT_REDIS_URL): using an embedded in-process store; state is lost on exit — for trying qunbot, not for production")
+	} else {
+		log.Info("using Redis", zap.String("addr", conn.Addr), zap.String("prefix", prefix))
+	}
+	conn.Client.AddHook(state.NewHook(m.ObserveRedis))
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := conn.Client.Ping(pctx).Err(); err != nil {
+		// Not fatal: the bot keeps running, /readyz fails, and events are
+		// refused (and redelivered by the platform) until Redis is back.
+		log.Error("Redis is not reachable; qunbot is not ready until it is", zap.String("addr", conn.Addr), zap.Error(err))
+	}
+	store := state.New(conn.Client, prefix)
+	eng, err := bot.New(bot.Options{
+		Store: store, Jobs: scheduler.NewJobs(conn.Client, store.GlobalKey("jobs")),
+		Clock: clock, Log: log, Metrics: m, Flows: fl,
+	}, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng}, nil
+}
+
+// attach connects an adapter to the engine through a new outbox.
+func (a *app) attach(ad bot.Adapter, limits config.Limits) *outbox.Outbox {
+	ob := outbox.New(ad, outbox.Options{
+		Name: ad.Name(), Limits: limits, Log: a.log, Metrics: a.metrics,
+		OnSent: func(ctx context.Context, act bot.Action, r bot.Result) error {
+			return a.engine.AfterSend(ctx, ad.Name(), act, r)
+		},
+	})
+	a.engine.Attach(ad, ob)
+	return ob
+}
+
+func (a *app) close() { a.conn.Close() }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/httpapi"
+)
+
+func cmdRun(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("c", "configs/qunbot.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	zc := zap.NewProductionConfig()
+	zc.OutputPaths = []string{"stderr"}
+	log, err := zc.Build()
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck // stderr
+	clock := &bot.OffsetClock{}
+	a, err := newApp(ctx, *path, e, log, clock)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return serve(ctx, a, clock, e)
+}
+
+// serve runs until ctx ends (SIGINT/SIGTERM): intake stops, the outboxes
+// drain, and serve returns nil so the process exits 0.
+func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
+	log := a.log
+	cfg := a.engine.Config()
+
+	srv := httpapi.New(a.engine, a.metrics.Registry, log)
+	if err := srv.Start(cfg.HTTP.Listen); err != nil {
+		return err
+	}
+	log.Info("http listening", zap.String("addr", srv.Addr()), zap.Strings("paths", []string{"/healthz", "/readyz", "/metrics"}))
+
+	intake, stopIntake := context.WithCancel(ctx)
+	defer stopIntake()
+	var wg sync.WaitGroup
+
+	watcher := config.NewWatcher(a.cfgPath, a.schema, func(c *config.Config) {
+		a.engine.SetConfig(c)
+		a.metrics.ConfigLoads.WithLabelValues("ok").Inc()
+		log.Info("config reloaded", zap.String("file", a.cfgPath))
+	}, func(err error) {
+		a.metrics.ConfigLoads.WithLabelValues("rejected").Inc()
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			for _, p := range ps {
+				log.Error("config problem", zap.String("at", p.Error()))
+			}
+			log.Error("config reload rejected; the last good config stays in force", zap.Int("problems", len(ps)))
+			return
+		}
+		log.Error("config reload failed; the last good config stays in force", zap.Error(err))
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := watcher.Run(intake); err != nil {
+			log.Error("config watcher stopped; reload with SIGHUP still works", zap.Error(err))
+		}
+	}()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-intake.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading config")
+				watcher.Reload()
+			}
+		}
+	}()
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-intake.Done():
+				return
+			case <-t.C:
+				if err := a.engine.Tick(intake); err != nil && intake.Err() == nil {
+					log.Error("scheduled jobs not run", zap.Error(err))
+				}
+			}
+		}
+	}()
+
+	// No platform adapter is built in yet but the console: when the config
+	// names none, the console serves on stdin so `run` is still useful.
+	ad, ob := a.newConsole(cfg, clock, e.stdin, e.stdout, e.stderr, false, false)
+	log.Info("no platform adapter configured: the console adapter serves on stdin (type help)")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := ad.Run(intake, a.engine); err != nil {
+			log.Error("console adapter stopped", zap.Error(err))
+		}
+	}()
+
+	<-ctx.Done()
+	log.Info("shutting down: intake stopped, draining the outbox")
+	stopIntake()
+	dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := ob.Close(dctx); err != nil {
+		log.Error("outbox not fully drained", zap.Error(err))
+	}
+	if err := srv.Shutdown(dctx); err != nil {
+		log.Error("http shutdown", zap.Error(err))
+	}
+	waitOrTimeout(&wg, 2*time.Second)
+	log.Info("stopped")
+	return nil
+}
+
+// waitOrTimeout waits for the background loops; the console's stdin read
+// cannot be interrupted, so shutdown does not wait on it forever.
+func waitOrTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}

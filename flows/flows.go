@@ -1,0 +1,14 @@
+// Package flows lists qunbot's built-in flows in the order the engine runs
+// their event handlers within a stage. Each flow lives in its own package.
+package flows
+
+import (
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/flows/help"
+	"github.com/qunbot/qunbot/flows/stats"
+)
+
+// Builtin returns a fresh set of the built-in flows.
+func Builtin() []bot.Flow {
+	return []bot.Flow{help.Flow{}, stats.Flow{}}
+}
