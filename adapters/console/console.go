@@ -77,6 +77,8 @@ type Adapter struct {
 	nextMsg  int
 	nextEvt  int
 	followUp []bot.Event // joins after approval, leaves after kicks
+	// advancing is set while `advance` runs, so output carries the time.
+	advancing bool
 }
 
 // New returns a console adapter.
@@ -266,7 +268,10 @@ func (a *Adapter) handleLine(ctx context.Context, sink bot.EventSink, line strin
 		}
 		target := a.opt.Clock.Now().Add(d)
 		if a.opt.Hooks.AdvanceTo != nil {
-			if err := a.opt.Hooks.AdvanceTo(ctx, target); err != nil {
+			a.setAdvancing(true)
+			err := a.opt.Hooks.AdvanceTo(ctx, target)
+			a.setAdvancing(false)
+			if err != nil {
 				a.problem("advancing the clock: %v", err)
 			}
 		} else {
@@ -315,7 +320,13 @@ func (a *Adapter) handleLine(ctx context.Context, sink bot.EventSink, line strin
 
 func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, name, flag string) {
 	a.mu.Lock()
-	m := a.member(name)
+	m, known := a.members[name]
+	if !known {
+		m = &simMember{name: name}
+		if word != "leave" {
+			a.members[name] = m
+		}
+	}
 	var ev *bot.Event
 	var problem string
 	switch word {
@@ -387,7 +398,11 @@ func (a *Adapter) say(ctx context.Context, sink bot.EventSink, name, text string
 	}
 	if problem != "" {
 		a.mu.Unlock()
-		if !private {
+		switch {
+		case private:
+		case replyTo > 0:
+			a.echo("> %s -> #%d: %s\n", name, replyTo, text)
+		default:
 			a.echo("> %s: %s\n", name, text)
 		}
 		a.problem("%s", problem)
@@ -476,7 +491,7 @@ func (a *Adapter) listMembers() {
 				tags = append(tags, t.name)
 			}
 		}
-		fmt.Fprintf(a.opt.Out, "-- %s %s\n", n, strings.Join(tags, ", "))
+		fmt.Fprintf(a.opt.Out, "-- %s\n", strings.TrimSpace(n+" "+strings.Join(tags, ", ")))
 	}
 }
 
@@ -508,13 +523,17 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 	case bot.ActSend, bot.ActDM:
 		a.nextMsg++
 		res.MessageID = strconv.Itoa(a.nextMsg)
-		if act.Type == bot.ActSend {
+		private := strings.HasPrefix(act.Chat, "console:@")
+		switch {
+		case act.Type == bot.ActSend && private:
+			line = fmt.Sprintf("bot → %s (private) #%d", strings.TrimPrefix(act.Chat, "console:@"), a.nextMsg)
+		case act.Type == bot.ActSend:
 			a.messages[a.nextMsg] = &simMessage{text: act.Text, buttons: act.Buttons}
 			line = fmt.Sprintf("bot #%d", a.nextMsg)
 			if act.ReplyTo != "" {
 				line += " ↩ #" + act.ReplyTo
 			}
-		} else {
+		default:
 			res.Chat = a.privateKey(act.Member.ID)
 			line = fmt.Sprintf("bot → %s (private) #%d", act.Member.ID, a.nextMsg)
 		}
@@ -531,7 +550,7 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 			line += "\n    " + strings.Join(bs, " ")
 		}
 		if act.DeleteAfter > 0 {
-			line += fmt.Sprintf("\n    (deletes itself after %s)", act.DeleteAfter)
+			line += fmt.Sprintf("\n    (deletes itself after %s)", config.FormatDuration(act.DeleteAfter))
 		}
 	case bot.ActDelete:
 		id, _ := strconv.Atoi(act.MessageID)
@@ -600,6 +619,10 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 		fmt.Fprintf(a.opt.Out, "%s\n", b)
 		return res, nil
 	}
+	if a.advancing {
+		// During `advance` the clock jumps from job to job; show when.
+		line = "[" + now.In(a.opt.Location).Format("01-02 15:04") + "] " + line
+	}
 	fmt.Fprintf(a.opt.Out, "%s\n", line)
 	return res, nil
 }
@@ -609,6 +632,12 @@ func (a *Adapter) until(t time.Time) string {
 		return " (no end)"
 	}
 	return " until " + t.In(a.opt.Location).Format("2006-01-02 15:04")
+}
+
+func (a *Adapter) setAdvancing(on bool) {
+	a.mu.Lock()
+	a.advancing = on
+	a.mu.Unlock()
 }
 
 // SetHooks connects the adapter to the engine after both exist.

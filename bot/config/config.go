@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -164,7 +165,7 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 	var problems Problems
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Problems{syntaxProblem(name, err)}
+		return nil, Problems{syntaxProblem(name, data, err)}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, Problems{{File: name, Line: 1, Col: 1, Msg: "config is empty"}}
@@ -385,14 +386,38 @@ func (s Schema) names() string {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func syntaxProblem(name string, err error) Problem {
-	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscan(m[1], &line)
-		return Problem{File: name, Line: line, Col: 1, Msg: "YAML syntax: " + m[2]}
+// syntaxProblem places a YAML syntax error. yaml.v3 reports the line where
+// the enclosing block starts, not the offending line, so the loader looks
+// for the first line at which the file stops parsing: a prefix of valid
+// YAML is nearly always valid YAML itself.
+func syntaxProblem(name string, data []byte, err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	return Problem{File: name, Line: 1, Col: 1, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+	lines := strings.SplitAfter(string(data), "\n")
+	fails := func(k int) bool {
+		var probe yaml.Node
+		return yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &probe) != nil
+	}
+	// Binary search for the first failing prefix: a large file stays fast.
+	lo, hi := max(line, 1), len(lines)
+	if lo <= hi && fails(hi) {
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if fails(mid) {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		text := lines[lo-1]
+		col := len(text) - len(strings.TrimLeft(text, " \t")) + 1
+		return Problem{File: name, Line: lo, Col: col, Msg: "YAML syntax: " + msg}
+	}
+	return Problem{File: name, Line: line, Col: 1, Msg: "YAML syntax: " + msg}
 }
 
 var envRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)

@@ -237,3 +237,31 @@ func (c *Cron) UnmarshalNode(n *yaml.Node) error {
 	*c = v
 	return nil
 }
+
+// FormatDuration writes a duration the way configs write them: "90s",
+// "10m", "36h", "7d", "1d12h".
+func FormatDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	day := 24 * time.Hour
+	s := ""
+	if d >= day {
+		s = strconv.FormatInt(int64(d/day), 10) + "d"
+		d %= day
+	}
+	if d == 0 {
+		return s
+	}
+	rest := d.String()
+	// time.Duration.String writes "1m0s" and "2h0m0s"; drop the zero tails.
+	for _, z := range []string{"0s", "0m"} {
+		if len(rest) > len(z) && strings.HasSuffix(rest, z) && !strings.HasSuffix(rest, "."+z) {
+			trimmed := strings.TrimSuffix(rest, z)
+			if last := trimmed[len(trimmed)-1]; last == 'm' || last == 'h' {
+				rest = trimmed
+			}
+		}
+	}
+	return s + rest
+}

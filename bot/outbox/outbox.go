@@ -265,6 +265,13 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	res, err := o.sender.Do(o.ctx, it.a)
 	log := o.opt.Log.With(zap.String("adapter", o.opt.Name), zap.String("action", string(it.a.Type)),
 		zap.String("chat", key), zap.String("flow", it.a.Flow))
+	// The hook runs before the action counts as done, so Flush returning
+	// means any auto-deletion is already scheduled.
+	if err == nil && o.opt.OnSent != nil && it.a.IsMessage() {
+		if aerr := o.opt.OnSent(o.ctx, it.a, res); aerr != nil {
+			log.Error("after-send hook failed (auto-delete not scheduled)", zap.Error(aerr))
+		}
+	}
 	var ra *bot.RetryAfterError
 	result := "ok"
 	var fallback *item
@@ -314,12 +321,6 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	}
 	o.signal()
 	o.mu.Unlock()
-
-	if err == nil && o.opt.OnSent != nil && it.a.IsMessage() {
-		if aerr := o.opt.OnSent(o.ctx, it.a, res); aerr != nil {
-			log.Error("after-send hook failed (auto-delete not scheduled)", zap.Error(aerr))
-		}
-	}
 }
 
 // Len returns the number of actions queued or in flight.

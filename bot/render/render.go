@@ -123,6 +123,7 @@ func trimTemplateErr(err error) string {
 	// text/template prefixes "template: config:1:5: "; the config loader adds
 	// file:line:col itself, so keep only the column-relative part.
 	s = strings.TrimPrefix(s, "template: ")
+	s = strings.TrimPrefix(s, "config:")
 	return s
 }
 

@@ -45,7 +45,7 @@ func (Flow) HandleCommand(_ context.Context, fc *bot.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	loc := fc.Locale()
 	var b strings.Builder
-	if !cfg.Header.IsZero() {
+	if !cfg.Header.IsZero() && fc.Event.Chat.Type == bot.ChatGroup {
 		h, err := cfg.Header.Render(fc.Data(nil))
 		if err != nil {
 			return fmt.Errorf("help header: %w", err)

@@ -103,9 +103,4 @@ func (Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
 	return nil
 }
 
-func humanDuration(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return d.String()
-}
+func humanDuration(d time.Duration) string { return config.FormatDuration(d) }

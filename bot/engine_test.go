@@ -1,0 +1,370 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/metrics"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/bot/state/redistest"
+	"github.com/qunbot/qunbot/scheduler"
+)
+
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// recorder is a flow that logs what it sees into a shared trace.
+type recorder struct {
+	name  string
+	stage bot.Stage
+	trace *trace
+	cmds  []bot.CommandSpec
+	do    func(fc *bot.FlowContext) error
+}
+
+type trace struct {
+	mu    sync.Mutex
+	steps []string
+}
+
+func (t *trace) add(s string) { t.mu.Lock(); t.steps = append(t.steps, s); t.mu.Unlock() }
+func (t *trace) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.steps, " ")
+}
+
+func (r *recorder) Name() string { return r.name }
+func (r *recorder) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any { return &struct{}{} }, DefaultOn: true}
+}
+func (r *recorder) Stage() bot.Stage { return r.stage }
+func (r *recorder) Handle(_ context.Context, fc *bot.FlowContext) error {
+	r.trace.add(r.name)
+	if r.do != nil {
+		return r.do(fc)
+	}
+	return nil
+}
+
+// commander is a flow that only answers commands.
+type commander struct {
+	name  string
+	trace *trace
+	specs []bot.CommandSpec
+	do    func(fc *bot.FlowContext) error
+}
+
+func (c *commander) Name() string { return c.name }
+func (c *commander) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any { return &struct{}{} }, DefaultOn: true}
+}
+func (c *commander) Commands(string) []bot.CommandSpec { return c.specs }
+func (c *commander) HandleCommand(_ context.Context, fc *bot.FlowContext) error {
+	c.trace.add("/" + fc.Event.Command.Name)
+	if c.do != nil {
+		return c.do(fc)
+	}
+	fc.Reply("ok " + fc.Event.Command.ArgText)
+	return nil
+}
+
+// fakeAdapter declares capabilities; its outbox records actions.
+type fakeAdapter struct{ caps bot.Capability }
+
+func (f fakeAdapter) Name() string                                       { return "console" }
+func (f fakeAdapter) Capabilities(string) bot.Capability                 { return f.caps }
+func (f fakeAdapter) Run(context.Context, bot.EventSink) error           { return nil }
+func (f fakeAdapter) Do(context.Context, bot.Action) (bot.Result, error) { return bot.Result{}, nil }
+
+type sliceOutbox struct {
+	mu      sync.Mutex
+	actions []bot.Action
+}
+
+func (o *sliceOutbox) Enqueue(a bot.Action) error {
+	o.mu.Lock()
+	o.actions = append(o.actions, a)
+	o.mu.Unlock()
+	return nil
+}
+
+func (o *sliceOutbox) texts() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for _, a := range o.actions {
+		out = append(out, string(a.Type)+":"+a.Text)
+	}
+	return out
+}
+
+type harness struct {
+	engine *bot.Engine
+	out    *sliceOutbox
+	trace  *trace
+	store  *state.Store
+	clock  *bot.FakeClock
+	m      *metrics.Metrics
+}
+
+func newHarness(t *testing.T, yaml string, flows func(tr *trace) []bot.Flow) *harness {
+	t.Helper()
+	c, prefix := redistest.Client(t)
+	return newHarnessOn(t, c, prefix, yaml, flows)
+}
+
+func newHarnessOn(t *testing.T, c interface {
+	redisClient
+}, prefix, yaml string, flows func(tr *trace) []bot.Flow) *harness {
+	t.Helper()
+	tr := &trace{}
+	fl := flows(tr)
+	cfg, err := config.Parse("test.yaml", []byte(yaml), bot.Schema(fl))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	store := state.New(c, prefix)
+	clock := bot.NewFakeClock(t0)
+	m := metrics.New()
+	e, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(c, prefix+"jobs"), Clock: clock, Flows: fl, Metrics: m}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &sliceOutbox{}
+	e.Attach(fakeAdapter{caps: bot.AllCapabilities}, out)
+	return &harness{engine: e, out: out, trace: tr, store: store, clock: clock, m: m}
+}
+
+var nextID int
+
+func msg(member, text string, admin bool) bot.Event {
+	nextID++
+	return bot.Event{
+		ID: fmt.Sprintf("u%d", nextID), Kind: bot.EventMessage, Platform: "console",
+		Chat:   bot.Chat{Key: "console:g1", Type: bot.ChatGroup, Title: "G"},
+		Member: bot.Member{ID: member, Name: member, IsAdmin: admin}, Text: text, MessageID: fmt.Sprint(nextID),
+		Time: t0,
+	}
+}
+
+func stagedFlows(tr *trace) []bot.Flow {
+	return []bot.Flow{
+		&recorder{name: "reset", stage: bot.StageReset, trace: tr},
+		&recorder{name: "points", stage: bot.StagePoints, trace: tr},
+		&commander{name: "cmds", trace: tr, specs: []bot.CommandSpec{{Name: "hello"}, {Name: "mod", Moderator: true}}},
+		&recorder{name: "filter", stage: bot.StageFilter, trace: tr, do: func(fc *bot.FlowContext) error {
+			if strings.Contains(fc.Event.Text, "spam") {
+				fc.Do(bot.Action{Type: bot.ActDelete, MessageID: fc.Event.MessageID})
+				fc.Stop("spam")
+			}
+			return nil
+		}},
+		&recorder{name: "gate", stage: bot.StageGate, trace: tr},
+	}
+}
+
+func TestFlowOrder(t *testing.T) {
+	tests := []struct {
+		text  string
+		want  string
+		texts []string
+	}{
+		{"hi", "gate filter points reset", nil},
+		{"/hello world", "gate filter /hello points reset", []string{"send:ok world"}},
+		{"buy spam", "gate filter", []string{"delete:"}},
+		{"/hello spam", "gate filter", []string{"delete:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			h := newHarness(t, "flows: {}\n", stagedFlows)
+			if err := h.engine.HandleEvent(context.Background(), msg("alice", tt.text, false)); err != nil {
+				t.Fatal(err)
+			}
+			if got := h.trace.String(); got != tt.want {
+				t.Errorf("order = %q, want %q", got, tt.want)
+			}
+			if got := strings.Join(h.out.texts(), "|"); got != strings.Join(tt.texts, "|") {
+				t.Errorf("actions = %q, want %q", got, tt.texts)
+			}
+		})
+	}
+}
+
+func TestCommands(t *testing.T) {
+	yaml := "locale: en\nmoderators: [\"console:carol\"]\n"
+	tests := []struct {
+		member string
+		admin  bool
+		text   string
+		want   string
+	}{
+		{"alice", false, "/mod", "send:/mod is for moderators only."},
+		{"bob", true, "/mod", "send:ok "},
+		{"carol", false, "/mod x", "send:ok x"},
+		{"alice", false, "/nothing", "send:Unknown command /nothing. Send /help for the list."},
+		{"alice", false, "/HELLO@somebot a b", "send:ok a b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.member+tt.text, func(t *testing.T) {
+			h := newHarness(t, yaml, stagedFlows)
+			if err := h.engine.HandleEvent(context.Background(), msg(tt.member, tt.text, tt.admin)); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(h.out.texts(), "|"); got != tt.want {
+				t.Errorf("actions = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDisabledFlowDoesNotRun(t *testing.T) {
+	h := newHarness(t, "groups:\n  \"console:g1\":\n    points: { enabled: false }\n    cmds: off\n", stagedFlows)
+	if err := h.engine.HandleEvent(context.Background(), msg("alice", "/hello", false)); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.trace.String(); got != "gate filter reset" {
+		t.Errorf("order = %q", got)
+	}
+	if got := h.out.texts(); len(got) != 1 || !strings.Contains(got[0], "未知命令") {
+		t.Errorf("actions = %q, want the unknown-command notice", got)
+	}
+}
+
+// Two engines sharing one Redis, each handed the same update (a webhook
+// retry landing on another replica): flows run once.
+func TestDedupeAcrossEngines(t *testing.T) {
+	c1, prefix := redistest.Client(t)
+	c2, _ := redistest.Client(t)
+	a := newHarnessOn(t, c1, prefix, "flows: {}\n", stagedFlows)
+	b := newHarnessOn(t, c2, prefix, "flows: {}\n", stagedFlows)
+	ev := msg("alice", "/hello", false)
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		for _, h := range []*harness{a, b} {
+			wg.Add(1)
+			go func(h *harness) {
+				defer wg.Done()
+				if err := h.engine.HandleEvent(context.Background(), ev); err != nil {
+					t.Error(err)
+				}
+			}(h)
+		}
+	}
+	wg.Wait()
+	if n := len(a.out.texts()) + len(b.out.texts()); n != 1 {
+		t.Fatalf("replied %d times, want once", n)
+	}
+	dups := testutil.ToFloat64(a.m.EventsDup) + testutil.ToFloat64(b.m.EventsDup)
+	if dups != 19 {
+		t.Errorf("duplicates counted = %v, want 19", dups)
+	}
+}
+
+func TestPanickingFlowIsContained(t *testing.T) {
+	h := newHarness(t, "flows: {}\n", func(tr *trace) []bot.Flow {
+		return []bot.Flow{
+			&recorder{name: "bad", stage: bot.StageFilter, trace: tr, do: func(*bot.FlowContext) error { panic("boom") }},
+			&recorder{name: "good", stage: bot.StagePoints, trace: tr},
+		}
+	})
+	if err := h.engine.HandleEvent(context.Background(), msg("alice", "hi", false)); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.trace.String(); got != "bad good" {
+		t.Errorf("trace = %q, want the good flow to run after the panic", got)
+	}
+	if v := testutil.ToFloat64(h.m.FlowErrors.WithLabelValues("bad")); v != 1 {
+		t.Errorf("flow errors = %v", v)
+	}
+}
+
+// A Redis failure inside a flow fails the event and forgets its update id,
+// so the platform's redelivery is processed.
+func TestRedisErrorInFlowAllowsRedelivery(t *testing.T) {
+	fail := true
+	h := newHarness(t, "flows: {}\n", func(tr *trace) []bot.Flow {
+		return []bot.Flow{&recorder{name: "points", stage: bot.StagePoints, trace: tr, do: func(fc *bot.FlowContext) error {
+			if fail {
+				return fmt.Errorf("award: %w", state.ErrRedis)
+			}
+			fc.Reply("credited")
+			return nil
+		}}}
+	})
+	ev := msg("alice", "hi", false)
+	if err := h.engine.HandleEvent(context.Background(), ev); !errors.Is(err, state.ErrRedis) {
+		t.Fatalf("err = %v, want a redis error", err)
+	}
+	fail = false
+	if err := h.engine.HandleEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.out.texts(); len(got) != 1 || got[0] != "send:credited" {
+		t.Errorf("after redelivery: %q", got)
+	}
+}
+
+func TestRedisDown(t *testing.T) {
+	conn, err := state.Open(state.Options{URL: "redis://127.0.0.1:1/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cfg, err := config.Parse("t.yaml", []byte("flows: {}\n"), bot.Schema(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := bot.New(bot.Options{Store: state.New(conn.Client, "qb:"), Jobs: scheduler.NewJobs(conn.Client, "qb:jobs")}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.HandleEvent(context.Background(), msg("a", "hi", false)); !errors.Is(err, state.ErrRedis) {
+		t.Errorf("HandleEvent err = %v, want a redis error", err)
+	}
+	if err := e.Ready(context.Background()); err == nil {
+		t.Error("Ready with Redis down = nil")
+	}
+}
+
+func TestAutoDeleteSurvivesInRedis(t *testing.T) {
+	h := newHarness(t, "flows: {}\n", stagedFlows)
+	ctx := context.Background()
+	a := bot.Action{Type: bot.ActSend, Chat: "console:g1", Text: "hi", DeleteAfter: 10 * time.Minute}
+	if err := h.engine.AfterSend(ctx, "console", a, bot.Result{MessageID: "77"}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(9 * time.Minute)
+	if err := h.engine.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.out.texts()); n != 0 {
+		t.Fatalf("deleted early: %v", h.out.texts())
+	}
+	h.clock.Advance(time.Minute)
+	if err := h.engine.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.out.mu.Lock()
+	defer h.out.mu.Unlock()
+	if len(h.out.actions) != 1 || h.out.actions[0].Type != bot.ActDelete || h.out.actions[0].MessageID != "77" {
+		t.Fatalf("actions = %+v, want one deletion of #77", h.out.actions)
+	}
+}
+
+func TestDuplicateCommandNamesRejected(t *testing.T) {
+	tr := &trace{}
+	fl := []bot.Flow{&commander{name: "a", trace: tr, specs: []bot.CommandSpec{{Name: "x"}}}, &commander{name: "b", trace: tr, specs: []bot.CommandSpec{{Name: "x"}}}}
+	cfg, _ := config.Parse("t.yaml", []byte("flows: {}\n"), bot.Schema(fl))
+	if _, err := bot.New(bot.Options{Flows: fl}, cfg); err == nil {
+		t.Fatal("two flows offering /x accepted")
+	}
+}

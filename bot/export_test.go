@@ -1,0 +1,5 @@
+package bot_test
+
+import "github.com/redis/go-redis/v9"
+
+type redisClient = redis.UniversalClient

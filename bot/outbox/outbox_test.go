@@ -1,0 +1,257 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/metrics"
+	"github.com/qunbot/qunbot/bot/outbox"
+)
+
+type sent struct {
+	a  bot.Action
+	at time.Time
+}
+
+// fakeSender records calls; fail decides an error per call (nil = ok).
+type fakeSender struct {
+	mu    sync.Mutex
+	calls []sent
+	fail  func(a bot.Action, attempt int) error
+	tries map[string]int
+}
+
+func (f *fakeSender) Do(_ context.Context, a bot.Action) (bot.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tries == nil {
+		f.tries = map[string]int{}
+	}
+	f.tries[a.Text]++
+	f.calls = append(f.calls, sent{a: a, at: time.Now()})
+	if f.fail != nil {
+		if err := f.fail(a, f.tries[a.Text]); err != nil {
+			return bot.Result{}, err
+		}
+	}
+	return bot.Result{MessageID: a.Text}, nil
+}
+
+func (f *fakeSender) byChat(chat string) []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []sent
+	for _, c := range f.calls {
+		if c.a.Chat == chat {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func rate(s string) config.Rate {
+	r, err := config.ParseRate(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func flush(t *testing.T, o *outbox.Outbox) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := o.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func send(chat, text string) bot.Action { return bot.Action{Type: bot.ActSend, Chat: chat, Text: text} }
+
+// Sends into one chat keep their order and their spacing; another chat is
+// not held up by the first one's limit.
+func TestPerChatLimitAndOrder(t *testing.T) {
+	f := &fakeSender{}
+	o := outbox.New(f, outbox.Options{Limits: config.Limits{PerGroup: rate("10/s"), Workers: 4}})
+	for i := 0; i < 5; i++ {
+		for _, chat := range []string{"a", "b"} {
+			if err := o.Enqueue(send(chat, fmt.Sprintf("%s%d", chat, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	flush(t, o)
+	for _, chat := range []string{"a", "b"} {
+		calls := f.byChat(chat)
+		if len(calls) != 5 {
+			t.Fatalf("chat %s: %d sends, want 5", chat, len(calls))
+		}
+		for i, c := range calls {
+			if c.a.Text != fmt.Sprintf("%s%d", chat, i) {
+				t.Errorf("chat %s: send %d is %q: order lost", chat, i, c.a.Text)
+			}
+			// 10/s with a burst of 1: at least 100ms apart (a lower bound,
+			// which a slow machine cannot break).
+			if i > 0 && c.at.Sub(calls[i-1].at) < 95*time.Millisecond {
+				t.Errorf("chat %s: sends %d and %d only %v apart", chat, i-1, i, c.at.Sub(calls[i-1].at))
+			}
+		}
+	}
+}
+
+func TestGlobalLimit(t *testing.T) {
+	f := &fakeSender{}
+	o := outbox.New(f, outbox.Options{Limits: config.Limits{Global: rate("20/s"), Workers: 4}})
+	start := time.Now()
+	for i := 0; i < 20; i++ {
+		_ = o.Enqueue(send(fmt.Sprintf("chat%d", i), fmt.Sprint(i)))
+	}
+	flush(t, o)
+	// 20/s with a burst of 2: 20 messages need at least 0.9s.
+	if el := time.Since(start); el < 850*time.Millisecond {
+		t.Errorf("20 messages at 20/s took %v; the global limit was not applied", el)
+	}
+}
+
+func TestRetryAfterPausesOnlyThatChat(t *testing.T) {
+	f := &fakeSender{fail: func(a bot.Action, attempt int) error {
+		if a.Text == "a1" && attempt == 1 {
+			return &bot.RetryAfterError{After: 400 * time.Millisecond}
+		}
+		return nil
+	}}
+	o := outbox.New(f, outbox.Options{Limits: config.Limits{Workers: 2}})
+	_ = o.Enqueue(send("a", "a1"))
+	_ = o.Enqueue(send("a", "a2"))
+	_ = o.Enqueue(send("b", "b1"))
+	flush(t, o)
+	a := f.byChat("a")
+	b := f.byChat("b")
+	if len(a) != 3 || a[1].a.Text != "a1" || a[2].a.Text != "a2" {
+		t.Fatalf("chat a sends: %v", texts(a))
+	}
+	if gap := a[1].at.Sub(a[0].at); gap < 390*time.Millisecond {
+		t.Errorf("retried after %v, want ≥ 400ms", gap)
+	}
+	if !b[0].at.Before(a[1].at) {
+		t.Error("chat b waited for chat a's pause")
+	}
+}
+
+func TestGlobalRetryAfterPausesAll(t *testing.T) {
+	f := &fakeSender{fail: func(a bot.Action, attempt int) error {
+		if a.Text == "a1" && attempt == 1 {
+			return &bot.RetryAfterError{After: 300 * time.Millisecond, Global: true}
+		}
+		return nil
+	}}
+	o := outbox.New(f, outbox.Options{Limits: config.Limits{Workers: 1}})
+	_ = o.Enqueue(send("a", "a1"))
+	_ = o.Enqueue(send("b", "b1"))
+	flush(t, o)
+	first := f.byChat("a")[0].at
+	if b := f.byChat("b"); b[0].at.Sub(first) < 290*time.Millisecond {
+		t.Errorf("chat b sent %v after a global retry-after of 300ms", b[0].at.Sub(first))
+	}
+}
+
+func TestErrorsAndRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		fail     func(bot.Action, int) error
+		attempts int
+		result   string
+	}{
+		{"ok", nil, 1, "ok"},
+		{"temporary then ok", func(_ bot.Action, n int) error {
+			if n < 3 {
+				return fmt.Errorf("502: %w", bot.ErrTemporary)
+			}
+			return nil
+		}, 3, "ok"},
+		{"temporary forever", func(bot.Action, int) error { return fmt.Errorf("timeout: %w", bot.ErrTemporary) }, 4, "failed"},
+		{"permanent", func(bot.Action, int) error { return errors.New("400 Bad Request: chat not found") }, 1, "failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeSender{fail: tt.fail}
+			m := metrics.New()
+			o := outbox.New(f, outbox.Options{Name: "x", MaxAttempts: 4, Backoff: 5 * time.Millisecond, Metrics: m})
+			_ = o.Enqueue(send("a", "m"))
+			flush(t, o)
+			if f.tries["m"] != tt.attempts {
+				t.Errorf("attempts = %d, want %d", f.tries["m"], tt.attempts)
+			}
+			if v := testutil.ToFloat64(m.ActionsOut.WithLabelValues("x", "send", tt.result)); v != 1 {
+				t.Errorf("result %s counted %v times", tt.result, v)
+			}
+		})
+	}
+}
+
+func TestUnreachableDMFallsBackToGroup(t *testing.T) {
+	f := &fakeSender{fail: func(a bot.Action, _ int) error {
+		if a.Type == bot.ActDM {
+			return fmt.Errorf("403 Forbidden: bot can't initiate conversation: %w", bot.ErrUnreachable)
+		}
+		return nil
+	}}
+	o := outbox.New(f, outbox.Options{})
+	_ = o.Enqueue(bot.Action{Type: bot.ActDM, Chat: "g", Member: bot.Member{ID: "7"}, Text: "rules", Fallback: "@alice, please read the rules"})
+	flush(t, o)
+	g := f.byChat("g")
+	if len(g) != 2 || g[1].a.Type != bot.ActSend || g[1].a.Text != "@alice, please read the rules" {
+		t.Fatalf("calls: %v", texts(g))
+	}
+}
+
+func TestCloseDrainsAndRefuses(t *testing.T) {
+	f := &fakeSender{}
+	var hooked sync.Map
+	o := outbox.New(f, outbox.Options{OnSent: func(_ context.Context, a bot.Action, r bot.Result) error {
+		hooked.Store(r.MessageID, true)
+		return nil
+	}})
+	for i := 0; i < 50; i++ {
+		_ = o.Enqueue(send(fmt.Sprint(i%3), fmt.Sprint(i)))
+	}
+	flush(t, o)
+	if len(f.calls) != 50 {
+		t.Fatalf("%d sent before close returned, want 50", len(f.calls))
+	}
+	if _, ok := hooked.Load("49"); !ok {
+		t.Error("OnSent not called")
+	}
+	if err := o.Enqueue(send("a", "late")); !errors.Is(err, outbox.ErrClosed) {
+		t.Errorf("Enqueue after Close = %v", err)
+	}
+}
+
+func texts(s []sent) []string {
+	var out []string
+	for _, c := range s {
+		out = append(out, c.a.Text)
+	}
+	return out
+}
+
+func BenchmarkOutboxUnlimited(b *testing.B) {
+	f := &fakeSender{}
+	o := outbox.New(f, outbox.Options{Limits: config.Limits{Workers: 8}})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = o.Enqueue(send(fmt.Sprint(i%100), "x"))
+	}
+	ctx := context.Background()
+	if err := o.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+}

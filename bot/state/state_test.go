@@ -1,0 +1,245 @@
+package state_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/bot/state/redistest"
+)
+
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func newStore(t *testing.T) *state.Store {
+	c, prefix := redistest.Client(t)
+	return state.New(c, prefix)
+}
+
+func TestIngestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "telegram:-100123"
+	steps := []struct {
+		kind        state.Kind
+		at          time.Duration
+		wantPresent bool
+		wantMsgs    int64
+		wantActive  int64
+	}{
+		{state.KindJoin, 0, true, 0, 1},
+		{state.KindMessage, time.Minute, true, 1, 1},
+		{state.KindMessage, 2 * time.Minute, true, 2, 1},
+		{state.KindTouch, 3 * time.Minute, true, 2, 1},
+		{state.KindLeave, 4 * time.Minute, false, 2, 0},
+		{state.KindJoin, 5 * time.Minute, true, 2, 1},
+	}
+	for i, st := range steps {
+		m, dup, err := s.Ingest(ctx, state.Ingest{Group: g, UpdateID: strconv.Itoa(i), Member: "42", Name: "Alice", Username: "alice", Kind: st.kind, At: t0.Add(st.at)})
+		if err != nil || dup {
+			t.Fatalf("step %d: dup=%v err=%v", i, dup, err)
+		}
+		if m.Present != st.wantPresent || m.Messages != st.wantMsgs || m.Name != "Alice" {
+			t.Errorf("step %d (%s): present=%v msgs=%d name=%q, want %v %d Alice", i, st.kind, m.Present, m.Messages, m.Name, st.wantPresent, st.wantMsgs)
+		}
+		n, err := s.Present(ctx, g)
+		if err != nil || n != st.wantActive {
+			t.Errorf("step %d: present count %d (%v), want %d", i, n, err, st.wantActive)
+		}
+	}
+	m, err := s.Member(ctx, g, "42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Joins != 2 || !m.FirstMsgAt.Equal(t0.Add(time.Minute)) || !m.LastActive.Equal(t0.Add(3*time.Minute)) {
+		t.Errorf("record: joins=%d first=%v last=%v", m.Joins, m.FirstMsgAt, m.LastActive)
+	}
+}
+
+func TestIngestReturnsPreviousActivity(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "console:demo"
+	if _, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: "a", Kind: state.KindMessage, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: "a", Kind: state.KindMessage, At: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.PrevActive.Equal(t0) || !m.LastActive.Equal(t0.Add(time.Hour)) {
+		t.Errorf("prev=%v last=%v", m.PrevActive, m.LastActive)
+	}
+}
+
+// Two processes receiving the same update (webhook retry, two replicas)
+// must process it once.
+func TestDedupeAcrossClients(t *testing.T) {
+	ctx := context.Background()
+	c1, prefix := redistest.Client(t)
+	c2, _ := redistest.Client(t)
+	stores := []*state.Store{state.New(c1, prefix), state.New(c2, prefix)}
+	var processed atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, dup, err := stores[i%2].Ingest(ctx, state.Ingest{Group: "telegram:-1", UpdateID: "tg:777", Member: "9", Kind: state.KindMessage, At: t0})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !dup {
+				processed.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if got := processed.Load(); got != 1 {
+		t.Fatalf("update processed %d times, want 1", got)
+	}
+	m, _ := stores[0].Member(ctx, "telegram:-1", "9")
+	if m.Messages != 1 {
+		t.Errorf("messages = %d, want 1", m.Messages)
+	}
+	// Forget lets a redelivery through after a failed attempt.
+	if err := stores[0].Forget(ctx, "telegram:-1", "tg:777"); err != nil {
+		t.Fatal(err)
+	}
+	_, dup, err := stores[1].Ingest(ctx, state.Ingest{Group: "telegram:-1", UpdateID: "tg:777", Member: "9", Kind: state.KindMessage, At: t0})
+	if err != nil || dup {
+		t.Errorf("after Forget: dup=%v err=%v", dup, err)
+	}
+}
+
+func TestUpdateIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Update(ctx, "console:demo", "bob", func(m *state.Member) (map[string]string, error) {
+				n, _ := strconv.Atoi(m.Fields["points"])
+				return map[string]string{"points": strconv.Itoa(n + 5)}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	m, err := s.Member(ctx, "console:demo", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fields["points"] != "500" {
+		t.Fatalf("points = %s, want 500 (lost updates)", m.Fields["points"])
+	}
+}
+
+func TestSetOnceWinsOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ok, err := s.SetOnce(ctx, "console:demo", "carol", "welcomed", strconv.Itoa(i))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("SetOnce won %d times, want 1", wins.Load())
+	}
+}
+
+func TestSetFieldsRefusesCoreFields(t *testing.T) {
+	s := newStore(t)
+	err := s.SetFields(context.Background(), "console:demo", "a", map[string]string{"msgs": "9"})
+	if err == nil || !strings.Contains(err.Error(), "core field") {
+		t.Fatalf("err = %v, want a core-field refusal", err)
+	}
+	if err := s.SetFields(context.Background(), "console:demo", "a", map[string]string{"level": "2"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSilentSince(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "console:demo"
+	for i, name := range []string{"old", "mid", "new"} {
+		if _, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: name, Kind: state.KindMessage, At: t0.Add(time.Duration(i) * 24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := s.SilentSince(ctx, g, t0.Add(36*time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ids, ",") != "old,mid" {
+		t.Errorf("silent = %v, want [old mid]", ids)
+	}
+	n, err := s.ActiveSince(ctx, g, t0.Add(24*time.Hour))
+	if err != nil || n != 2 {
+		t.Errorf("active since = %d (%v), want 2", n, err)
+	}
+}
+
+// hashTag returns what Redis Cluster hashes: the first {...} with content.
+func hashTag(key string) string {
+	i := strings.IndexByte(key, '{')
+	if i < 0 {
+		return key
+	}
+	j := strings.IndexByte(key[i+1:], '}')
+	if j <= 0 {
+		return key
+	}
+	return key[i+1 : i+1+j]
+}
+
+func TestGroupKeysShareOneSlot(t *testing.T) {
+	s := state.New(nil, "qb:")
+	const g = "telegram:-1001234567890"
+	for _, k := range []string{s.Key(g, "m", "42"), s.Key(g, "active"), s.Key(g, "u", "tg:1")} {
+		if hashTag(k) != g {
+			t.Errorf("key %q hashes on %q, want the group %q", k, hashTag(k), g)
+		}
+	}
+}
+
+func TestRedisDownIsAnError(t *testing.T) {
+	conn, err := state.Open(state.Options{URL: "redis://127.0.0.1:1/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := state.New(conn.Client, "qb:")
+	_, _, err = s.Ingest(context.Background(), state.Ingest{Group: "g:1", Member: "a", Kind: state.KindMessage, At: t0})
+	if err == nil || !strings.Contains(err.Error(), "redis") {
+		t.Fatalf("err = %v, want a redis error", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := state.Redact("redis://user:s3cret@host:6379/2")
+	if strings.Contains(got, "s3cret") {
+		t.Fatalf("Redact leaked the password: %s", got)
+	}
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qunbot/qunbot/bot/state/redistest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden transcripts")
+
+// repoRoot is where transcripts name their configs from.
+const repoRoot = "../.."
+
+func testEnv(t *testing.T, stdin string) (env, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	c, prefix := redistest.Client(t) // real Redis, a prefix of the test's own
+	_ = c
+	var out, errs bytes.Buffer
+	vars := map[string]string{"QUNBOT_REDIS_URL": redistest.URL(), "QUNBOT_REDIS_PREFIX": prefix}
+	return env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errs, getenv: func(k string) string { return vars[k] }}, &out, &errs
+}
+
+// header reads "# key: value" lines at the top of a transcript.
+func header(t *testing.T, transcript string) map[string]string {
+	h := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(transcript))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "# ") {
+			break
+		}
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "# "), ": "); ok {
+			h[k] = v
+		}
+	}
+	if h["config"] == "" || h["now"] == "" {
+		t.Fatalf("transcript needs '# config: ...' and '# now: ...' header lines")
+	}
+	return h
+}
+
+// TestTranscripts runs every testdata/transcripts/*.txt through `qunbot
+// console --now` against real Redis and compares with the .golden file
+// (regenerate with: go test ./cmd/qunbot -run TestTranscripts -update).
+func TestTranscripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot, "testdata/transcripts/*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts found: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".txt")
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := header(t, string(in))
+			var first string
+			for i := 0; i < 2; i++ { // twice: the output must be the same every run
+				e, out, errs := testEnv(t, string(in))
+				code := runCLI(context.Background(), []string{"console", "-c", filepath.Join(repoRoot, h["config"]), "--now", h["now"]}, e)
+				if code != 0 {
+					t.Fatalf("exit %d; stderr:\n%s", code, errs)
+				}
+				if i == 0 {
+					first = out.String()
+				} else if out.String() != first {
+					t.Fatalf("second run differs from the first:\n%s\n---\n%s", first, out)
+				}
+			}
+			golden := strings.TrimSuffix(file, ".txt") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(first), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (create it with -update)", err)
+			}
+			if first != string(want) {
+				t.Errorf("transcript %s differs from %s:\n--- got\n%s\n--- want\n%s", name, golden, first, want)
+			}
+		})
+	}
+}
+
+func TestConsoleJSON(t *testing.T) {
+	e, out, errs := testEnv(t, "join alice\nalice: /help\nalice: /nope\nadvance 1m\nnonsense\n")
+	code := runCLI(context.Background(), []string{"console", "-c", filepath.Join(repoRoot, "configs/example.yaml"), "--now", "2026-01-05T09:00:00+08:00", "--json"}, e)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var types []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var a struct {
+			Type, Chat, Member, Text, At string
+		}
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("not JSON: %q: %v", line, err)
+		}
+		if a.At == "" || a.Chat == "" {
+			t.Errorf("missing at/chat: %s", line)
+		}
+		types = append(types, a.Type)
+	}
+	if got := strings.Join(types, ","); got != "send,send,delete" {
+		t.Errorf("action types = %s, want send,send,delete", got)
+	}
+	if !strings.Contains(errs.String(), `unknown console command "nonsense"`) {
+		t.Errorf("input problem not reported on stderr: %s", errs)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		file   string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"configs/example.yaml", 0, "ok (default flows: help, stats", ""},
+		{"configs/qunbot.yaml", 0, "ok", ""},
+		{"bot/config/testdata/bad_many.yaml", 1, "", "bad_many.yaml:3:1: unknown key \"colour\""},
+		{"does/not/exist.yaml", 1, "", "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			e := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errs, getenv: func(string) string { return "" }}
+			code := runCLI(context.Background(), []string{"validate", "-c", filepath.Join(repoRoot, tt.file)}, e)
+			if code != tt.code || !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errs.String(), tt.stderr) {
+				t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errs.String())
+			}
+		})
+	}
+}
+
+func TestCLIUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "usage:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"version"}, 0, "qunbot dev"},
+		{[]string{"console", "--now", "yesterday"}, 1, "use RFC3339"},
+	}
+	for _, tt := range tests {
+		var out, errs bytes.Buffer
+		e := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errs, getenv: func(string) string { return "" }}
+		code := runCLI(context.Background(), tt.args, e)
+		if code != tt.code || !strings.Contains(out.String()+errs.String(), tt.want) {
+			t.Errorf("%v: exit %d, output %q", tt.args, code, out.String()+errs.String())
+		}
+	}
+}
