@@ -262,6 +262,17 @@ func (o *Outbox) dispatch() {
 }
 
 func (o *Outbox) send(key string, q *chatQueue, it *item) {
+	// A global pause may have started while this item waited for a worker:
+	// put it back rather than send into a platform that asked us to stop.
+	o.mu.Lock()
+	if o.paused.After(time.Now()) {
+		q.items = append([]*item{it}, q.items...)
+		q.busy = false
+		o.signal()
+		o.mu.Unlock()
+		return
+	}
+	o.mu.Unlock()
 	res, err := o.sender.Do(o.ctx, it.a)
 	log := o.opt.Log.With(zap.String("adapter", o.opt.Name), zap.String("action", string(it.a.Type)),
 		zap.String("chat", key), zap.String("flow", it.a.Flow))

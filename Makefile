@@ -1,0 +1,29 @@
+# What people type. `make test` is the one test command README and CI use.
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: test run build bench fuzz lint load
+
+test: ## the whole suite with -race against a real Redis (starts one if needed)
+	./scripts/test.sh
+
+run: ## the console demo with the embedded store
+	$(GO) run ./cmd/qunbot console -c configs/example.yaml
+
+build: ## a static binary ./qunbot
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o qunbot ./cmd/qunbot
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt needed"; exit 1)
+	$(GO) vet ./...
+
+bench: ## benchmarks (numbers, never assertions)
+	QUNBOT_TEST_REDIS_URL=$${QUNBOT_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} $(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz: ## each fuzz target for FUZZTIME (default 30s)
+	$(GO) test ./bot/config -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./bot -run '^$$' -fuzz FuzzParseCommand -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./adapters/console -run '^$$' -fuzz FuzzConsoleLine -fuzztime $${FUZZTIME:-30s}
+
+load: ## the load tool against the local Redis
+	$(GO) run ./cmd/qunbot-load -redis $${QUNBOT_REDIS_URL:-redis://127.0.0.1:6379/15}
