@@ -70,7 +70,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	rest := s
 	if i := strings.Index(rest, "d"); i > 0 {
 		days, err := strconv.Atoi(rest[:i])
-		if err != nil || days < 0 {
+		if err != nil || days < 0 || days > 36500 {
 			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 36h, 7d)", s)
 		}
 		total = time.Duration(days) * 24 * time.Hour

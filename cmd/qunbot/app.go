@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
@@ -58,6 +59,9 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 	if p := e.getenv("QUNBOT_REDIS_PREFIX"); p != "" {
 		prefix = p
 	}
+	// go-redis logs through a package-level logger; route it to ours so
+	// JSON logs stay JSON.
+	redis.SetLogger(redisLogger{log})
 	conn, err := state.Open(opts)
 	if err != nil {
 		return nil, err
@@ -85,6 +89,12 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 		return nil, err
 	}
 	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng}, nil
+}
+
+type redisLogger struct{ log *zap.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn("redis client: " + fmt.Sprintf(format, v...))
 }
 
 // attach connects an adapter to the engine through a new outbox.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
@@ -24,12 +26,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	zc := zap.NewProductionConfig()
-	zc.OutputPaths = []string{"stderr"}
-	log, err := zc.Build()
-	if err != nil {
-		return err
-	}
+	log := jsonLogger(e.stderr)
 	defer log.Sync() //nolint:errcheck // stderr
 	clock := &bot.OffsetClock{}
 	a, err := newApp(ctx, *path, e, log, clock)
@@ -38,6 +35,13 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	}
 	defer a.close()
 	return serve(ctx, a, clock, e)
+}
+
+// jsonLogger writes one JSON object per line, for log collectors.
+func jsonLogger(w io.Writer) *zap.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), zapcore.InfoLevel))
 }
 
 // serve runs until ctx ends (SIGINT/SIGTERM): intake stops, the outboxes

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the run goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func httpGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// `qunbot run` serves the probes and metrics, handles console traffic, and
+// on SIGTERM (ctx cancel) drains and exits 0.
+func TestRunServesAndShutsDown(t *testing.T) {
+	addr := freePort(t)
+	cfgPath := filepath.Join(t.TempDir(), "qunbot.yaml")
+	cfg := fmt.Sprintf("locale: en\nhttp: { listen: %q }\nflows: { stats: {} }\n", addr)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, _, _ := testEnv(t, "join alice\nalice: /help\n")
+	out, errs := &syncBuffer{}, &syncBuffer{}
+	e.stdout, e.stderr = out, errs
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- runCLI(ctx, []string{"run", "-c", cfgPath}, e) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _ := httpGet("http://" + addr + "/readyz")
+		if code == 200 && strings.Contains(out.String(), "Commands:") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready with the help answer in 10s\nstdout: %s\nstderr: %s", out, errs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, body := httpGet("http://" + addr + "/metrics"); code != 200 || !strings.Contains(body, `qunbot_events_in_total{kind="command",platform="console"} 1`) {
+		t.Errorf("metrics: %d\n%s", code, body)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d; stderr: %s", code, errs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not stop after SIGTERM")
+	}
+	logs := errs.String()
+	for _, want := range []string{`"msg":"http listening"`, `"msg":"shutting down: intake stopped, draining the outbox"`, `"msg":"stopped"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+}
+
+func TestRunWithRedisDownStaysUpNotReady(t *testing.T) {
+	addr := freePort(t)
+	cfgPath := filepath.Join(t.TempDir(), "qunbot.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("http: { listen: %q }\nredis: { url: \"redis://user:hunter2@127.0.0.1:1/0\" }\n", addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errs := &syncBuffer{}
+	e := env{stdin: strings.NewReader("join alice\n"), stdout: io.Discard, stderr: errs, getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- runCLI(ctx, []string{"run", "-c", cfgPath}, e) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, body := httpGet("http://" + addr + "/readyz")
+		if code == 503 && strings.Contains(body, "redis") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz never said not ready: %d %s\n%s", code, body, errs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if strings.Contains(errs.String(), "hunter2") {
+		t.Error("the Redis password appeared in the logs")
+	}
+	if !strings.Contains(errs.String(), "Redis is not reachable") {
+		t.Errorf("no clear log line about Redis:\n%s", errs)
+	}
+}
