@@ -116,13 +116,13 @@ type harness struct {
 	m      *metrics.Metrics
 }
 
-func newHarness(t *testing.T, yaml string, flows func(tr *trace) []bot.Flow) *harness {
+func newHarness(t testing.TB, yaml string, flows func(tr *trace) []bot.Flow) *harness {
 	t.Helper()
 	c, prefix := redistest.Client(t)
 	return newHarnessOn(t, c, prefix, yaml, flows)
 }
 
-func newHarnessOn(t *testing.T, c interface {
+func newHarnessOn(t testing.TB, c interface {
 	redisClient
 }, prefix, yaml string, flows func(tr *trace) []bot.Flow) *harness {
 	t.Helper()

@@ -610,7 +610,7 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 			j.Until = act.Until.In(a.opt.Location).Format(time.RFC3339)
 		}
 		if act.DeleteAfter > 0 {
-			j.DeleteIn = act.DeleteAfter.String()
+			j.DeleteIn = config.FormatDuration(act.DeleteAfter)
 		}
 		b, err := json.Marshal(j)
 		if err != nil {

@@ -33,12 +33,16 @@ type decoder struct {
 	problems *Problems
 	// positions of decoded keys by dotted path, for Validator reports
 	pos map[string]*yaml.Node
+	// errs counts problems found, including repeats that Problems folds
+	// (a default section is decoded once per group).
+	errs int
 }
 
 var nodeUnmarshalerType = reflect.TypeFor[NodeUnmarshaler]()
 var yamlNodeType = reflect.TypeFor[yaml.Node]()
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
+	d.errs++
 	d.problems.add(d.file, n, fmt.Sprintf(format, args...))
 }
 
@@ -206,6 +210,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		byName[f.name] = f
 	}
 	seen := map[string]bool{}
+	before := d.errs
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" { // YAML merge key: decode the merged mapping(s) first
@@ -227,7 +232,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		d.decode(val, v.FieldByIndex(f.index), join(path, k.Value))
 	}
-	if val, ok := v.Addr().Interface().(Validator); ok {
+	// Relations between fields mean little while a field failed to decode.
+	if val, ok := v.Addr().Interface().(Validator); ok && d.errs == before {
 		val.Validate(func(field, msg string) {
 			at := n
 			full := join(path, field)

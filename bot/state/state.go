@@ -330,3 +330,7 @@ func (s *Store) SilentSince(ctx context.Context, group string, t time.Time, limi
 func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.rdb.Ping(ctx).Err())
 }
+
+// IngestScript is the Lua script behind Ingest, for the load tool's
+// redis-benchmark comparison.
+func IngestScript() *redis.Script { return ingestScript }

@@ -1,0 +1,256 @@
+// Command qunbot-load drives synthetic members and messages through the
+// real engine and a real Redis, and prints messages/second, latency
+// percentiles, Redis round trips per message and Redis bytes per member.
+//
+// With -compare (default on) it also runs redis-benchmark with 16 clients
+// on EVALSHA of the engine's own ingest script against the same Redis, in
+// the same run: the ceiling a Redis-bound pipeline can reach on this
+// machine, and the ratio qunbot achieves of it.
+//
+//	go run ./cmd/qunbot-load -members 100000 -messages 300000 -workers 16
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows"
+	"github.com/qunbot/qunbot/scheduler"
+)
+
+// discard is an adapter whose actions go nowhere (ordinary messages cause
+// none; the tool counts any that appear).
+type discard struct{ actions atomic.Int64 }
+
+func (d *discard) Name() string                                       { return "console" }
+func (d *discard) Capabilities(string) bot.Capability                 { return bot.AllCapabilities }
+func (d *discard) Run(context.Context, bot.EventSink) error           { return nil }
+func (d *discard) Do(context.Context, bot.Action) (bot.Result, error) { return bot.Result{}, nil }
+func (d *discard) Enqueue(bot.Action) error                           { d.actions.Add(1); return nil }
+
+func main() {
+	url := flag.String("redis", envOr("QUNBOT_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis URL")
+	members := flag.Int("members", 100000, "synthetic members")
+	messages := flag.Int("messages", 300000, "messages to send")
+	workers := flag.Int("workers", 16, "concurrent workers")
+	groups := flag.Int("groups", 10, "groups the members are spread over")
+	compare := flag.Bool("compare", true, "also run redis-benchmark -c 16 on EVALSHA of the ingest script")
+	flag.Parse()
+	if err := run(*url, *members, *messages, *workers, *groups, *compare); err != nil {
+		fmt.Fprintln(os.Stderr, "qunbot-load:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(url string, members, messages, workers, groups int, compare bool) error {
+	ctx := context.Background()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("redis url: %w", err)
+	}
+	conn, err := state.Open(state.Options{URL: url})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.Client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", state.Redact(url), err)
+	}
+	hook := state.NewHook(nil)
+	conn.Client.AddHook(hook)
+	prefix := fmt.Sprintf("qbload-%d:", time.Now().UnixNano())
+	defer clean(conn.Client, prefix)
+
+	fl := flows.Builtin()
+	cfg, err := config.Parse("load.yaml", []byte("flows: { stats: {} }\n"), bot.Schema(fl))
+	if err != nil {
+		return err
+	}
+	store := state.New(conn.Client, prefix)
+	eng, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(conn.Client, prefix+"jobs"), Flows: fl}, cfg)
+	if err != nil {
+		return err
+	}
+	ad := &discard{}
+	eng.Attach(ad, ad)
+	// Load the script once, so the measured path is the steady state.
+	if err := state.IngestScript().Load(ctx, conn.Client).Err(); err != nil {
+		return fmt.Errorf("load script: %w", err)
+	}
+	memBefore := usedMemory(ctx, conn.Client)
+	rtBefore := hook.RoundTrips()
+
+	lat := make([]time.Duration, messages)
+	var next atomic.Int64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	now := time.Now()
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= messages {
+					return
+				}
+				m := i % members
+				ev := bot.Event{
+					ID: "load:" + strconv.Itoa(i), Kind: bot.EventMessage, Platform: "console",
+					Chat:   bot.Chat{Key: "console:g" + strconv.Itoa(m%groups), Type: bot.ChatGroup},
+					Member: bot.Member{ID: strconv.Itoa(m), Name: "member" + strconv.Itoa(m)},
+					Text:   "hello everyone, message " + strconv.Itoa(i), MessageID: strconv.Itoa(i),
+					Time: now.Add(time.Duration(i) * time.Millisecond),
+				}
+				t := time.Now()
+				if err := eng.HandleEvent(ctx, ev); err != nil {
+					failed.Add(1)
+				}
+				lat[i] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	rt := hook.RoundTrips() - rtBefore
+	memAfter := usedMemory(ctx, conn.Client)
+
+	slices.Sort(lat)
+	rate := float64(messages) / elapsed.Seconds()
+	fmt.Printf("qunbot engine: %d messages from %d members in %d groups, %d workers\n", messages, members, groups, workers)
+	fmt.Printf("  throughput      %.0f messages/s (%.2fs)\n", rate, elapsed.Seconds())
+	fmt.Printf("  latency         p50 %v  p99 %v  max %v\n", lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+	fmt.Printf("  redis trips     %.3f per message\n", float64(rt)/float64(messages))
+	fmt.Printf("  failures        %d; actions queued %d\n", failed.Load(), ad.actions.Load())
+	memberBytes, activeBytes, dedupeBytes := sampleMemory(ctx, conn.Client, store, members, groups)
+	fmt.Printf("  redis memory    %.0f bytes/member (hash %.0f + last-active zset %.0f); update-dedupe key %.0f bytes each for 25h\n",
+		memberBytes+activeBytes, memberBytes, activeBytes, dedupeBytes)
+	if memBefore > 0 && memAfter > memBefore {
+		fmt.Printf("  used_memory     +%.1f MiB overall (%.0f bytes/member incl. %d dedupe keys)\n",
+			float64(memAfter-memBefore)/(1<<20), float64(memAfter-memBefore)/float64(members), messages)
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("  bot memory      %.1f MiB heap in use after the run (latency samples: %.1f MiB of it)\n",
+		float64(ms.HeapInuse)/(1<<20), float64(messages*8)/(1<<20))
+	if !compare {
+		return nil
+	}
+	ceiling, err := redisBenchmark(opt, prefix, messages)
+	if err != nil {
+		fmt.Printf("redis-benchmark: not run: %v\n", err)
+		return nil
+	}
+	fmt.Printf("redis-benchmark -c 16 EVALSHA (same script): %.0f requests/s\n", ceiling)
+	fmt.Printf("  ratio           %.2f of the Redis ceiling\n", rate/ceiling)
+	return nil
+}
+
+func usedMemory(ctx context.Context, c redis.UniversalClient) int64 {
+	info, err := c.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0
+	}
+	m := regexp.MustCompile(`used_memory:(\d+)`).FindStringSubmatch(info)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
+// sampleMemory asks Redis (MEMORY USAGE) what a member hash, a share of the
+// last-active set and one dedupe key cost.
+func sampleMemory(ctx context.Context, c redis.UniversalClient, s *state.Store, members, groups int) (member, active, dedupe float64) {
+	const samples = 200
+	var total int64
+	n := 0
+	for i := 0; i < samples && i < members; i++ {
+		m := i * max(1, members/samples)
+		v, err := c.MemoryUsage(ctx, s.Key("console:g"+strconv.Itoa(m%groups), "m", strconv.Itoa(m))).Result()
+		if err == nil {
+			total += v
+			n++
+		}
+	}
+	if n > 0 {
+		member = float64(total) / float64(n)
+	}
+	var zs int64
+	for g := 0; g < groups; g++ {
+		v, _ := c.MemoryUsage(ctx, s.Key("console:g"+strconv.Itoa(g), "active"), 0).Result()
+		zs += v
+	}
+	active = float64(zs) / float64(members)
+	d, _ := c.MemoryUsage(ctx, s.Key("console:g0", "u", "load:0")).Result()
+	return member, active, float64(d)
+}
+
+var rpsRe = regexp.MustCompile(`([\d.]+) requests per second`)
+
+func redisBenchmark(opt *redis.Options, prefix string, n int) (float64, error) {
+	path, err := exec.LookPath("redis-benchmark")
+	if err != nil {
+		return 0, fmt.Errorf("redis-benchmark not installed (apt-get install redis-tools)")
+	}
+	host, port, _ := strings.Cut(opt.Addr, ":")
+	sha := state.IngestScript().Hash()
+	tag := "{" + prefix + "bench}"
+	args := []string{"-h", host, "-p", port, "--dbnum", strconv.Itoa(opt.DB), "-c", "16", "-n", strconv.Itoa(n), "-r", "100000000", "-q"}
+	if opt.Password != "" {
+		args = append(args, "-a", opt.Password)
+	}
+	args = append(args, "EVALSHA", sha, "3",
+		prefix+tag+":u:__rand_int__", prefix+tag+":m:__rand_int__", prefix+tag+":active",
+		"90000000", strconv.FormatInt(time.Now().UnixMilli(), 10), "msg", "member", "", "0", "__rand_int__")
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%v: %s", err, out)
+	}
+	m := rpsRe.FindAllStringSubmatch(string(out), -1)
+	if m == nil {
+		return 0, fmt.Errorf("unexpected output: %s", out)
+	}
+	return strconv.ParseFloat(m[len(m)-1][1], 64)
+}
+
+func clean(c redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 5000).Iterator()
+	batch := make([]string, 0, 1000)
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == cap(batch) {
+			c.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		c.Unlink(ctx, batch...)
+	}
+}
