@@ -174,6 +174,8 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 		Kind: ingestKind(ev.Kind), At: ev.Time,
 	})
 	if err != nil {
+		e.opt.Log.Error("event not processed: member state unavailable; the platform should redeliver it",
+			zap.String("event", ev.ID), zap.String("kind", string(ev.Kind)), zap.String("group", ev.GroupKey()), zap.Error(err))
 		return fmt.Errorf("handle %s event %s in %s: %w", ev.Kind, ev.ID, ev.GroupKey(), err)
 	}
 	if dup {

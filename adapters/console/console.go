@@ -329,40 +329,33 @@ func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, n
 	}
 	var ev *bot.Event
 	var problem string
-	switch word {
-	case "join":
+	if word == "join" || word == "request" {
 		switch {
 		case m.banned:
 			problem = name + " is banned from the group"
 		case m.present:
 			problem = name + " is already in the group"
-		default:
-			m.present, m.isBot = true, flag == "bot"
-			e := a.event(bot.EventJoin, m)
-			ev = &e
 		}
-	case "request":
-		switch {
-		case m.banned:
-			problem = name + " is banned from the group"
-		case m.present:
-			problem = name + " is already in the group"
-		default:
-			m.requested = true
-			e := a.event(bot.EventJoinRequest, m)
-			e.Chat = bot.Chat{Key: a.privateKey(name), Type: bot.ChatPrivate}
-			e.Group = a.opt.Group
-			ev = &e
-		}
-	case "leave":
-		if !m.present {
-			problem = name + " is not in the group"
-		} else {
-			m.present = false
-			e := a.event(bot.EventLeave, m)
-			ev = &e
-		}
-	case "admin":
+	}
+	switch {
+	case problem != "":
+	case word == "join":
+		m.present, m.isBot = true, flag == "bot"
+		e := a.event(bot.EventJoin, m)
+		ev = &e
+	case word == "request":
+		m.requested = true
+		e := a.event(bot.EventJoinRequest, m)
+		e.Chat = bot.Chat{Key: a.privateKey(name), Type: bot.ChatPrivate}
+		e.Group = a.opt.Group
+		ev = &e
+	case word == "leave" && !m.present:
+		problem = name + " is not in the group"
+	case word == "leave":
+		m.present = false
+		e := a.event(bot.EventLeave, m)
+		ev = &e
+	case word == "admin":
 		m.admin = true
 	}
 	a.mu.Unlock()
