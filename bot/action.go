@@ -52,6 +52,12 @@ type Action struct {
 	CallbackID string
 	// Flow names the flow that asked, for logs and metrics.
 	Flow string
+	// Remember stores the sent message's id in Redis (a member or group
+	// field), so a flow can delete it later.
+	Remember *Remember
+	// AllowText keeps plain text allowed while restricting (a newcomer who
+	// must type an answer).
+	AllowText bool
 	// Fallback is sent to the group when a DM cannot reach the member
 	// (they never started the bot); empty means no fallback.
 	Fallback string
@@ -67,4 +73,12 @@ type Result struct {
 	// Chat is where the message went, when that is not the action's Chat
 	// (a DM goes to the member's private chat).
 	Chat string
+}
+
+// Remember names where a sent message's id is kept: the member's field, or
+// the group's when Member is empty.
+type Remember struct {
+	Group  string
+	Member string
+	Field  string
 }

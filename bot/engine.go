@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,9 @@ type Engine struct {
 
 	mu       sync.RWMutex
 	adapters map[string]attached
+	// titles caches group titles known to be stored, so recording a title
+	// costs a round trip only when it changes.
+	titles sync.Map
 }
 
 type stagedHandler struct {
@@ -182,6 +186,15 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 		e.opt.Metrics.EventsDup.WithLabelValues(ev.Platform).Inc()
 		return nil
 	}
+	if ev.Chat.Type == ChatGroup && ev.Chat.Title != "" {
+		if t, ok := e.titles.Load(ev.Chat.Key); !ok || t != ev.Chat.Title {
+			// scheduled work (a burst welcome) has no event to read it from
+			if err := e.opt.Store.SetGroupFields(ctx, ev.Chat.Key, map[string]string{"title": ev.Chat.Title}); err != nil {
+				return fmt.Errorf("handle %s event %s: %w", ev.Kind, ev.ID, err)
+			}
+			e.titles.Store(ev.Chat.Key, ev.Chat.Title)
+		}
+	}
 	at, _ := e.adapter(ev.Platform)
 	var caps Capability
 	if at.adapter != nil {
@@ -191,7 +204,11 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 		Event: &ev, Member: member, Group: group, Now: ev.Time, Clock: e.opt.Clock,
 		Store: e.opt.Store, Caps: caps, Log: e.opt.Log, engine: e, cfg: cfg,
 	}
-	if err := e.runFlows(ctx, fc); err != nil {
+	err = e.runFlows(ctx, fc)
+	if err == nil {
+		err = e.runEmitted(ctx, fc, 0)
+	}
+	if err != nil {
 		if ev.ID != "" {
 			if ferr := e.opt.Store.Forget(ctx, ev.GroupKey(), ev.ID); ferr != nil {
 				e.opt.Log.Error("could not forget update after failure; a redelivery will be dropped",
@@ -200,7 +217,41 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 		}
 		return fmt.Errorf("handle %s event %s in %s: %w", ev.Kind, ev.ID, ev.GroupKey(), err)
 	}
+	if err := e.cancelAutoDeletes(ctx, ev.Platform, fc.actions); err != nil {
+		e.opt.Log.Error("pending auto-deletes not cancelled; a message may be deleted twice", zap.Error(err))
+	}
 	return e.dispatch(ev.Platform, fc.actions)
+}
+
+// runEmitted runs the internal events flows raised (a newcomer verified),
+// with a fresh member record; their actions join the parent's.
+func (e *Engine) runEmitted(ctx context.Context, parent *FlowContext, depth int) error {
+	if len(parent.emitted) == 0 {
+		return nil
+	}
+	if depth > 3 {
+		e.opt.Log.Error("flows raised events in a loop; stopped", zap.String("group", parent.Event.GroupKey()))
+		return nil
+	}
+	for i := range parent.emitted {
+		ev := parent.emitted[i]
+		m, err := e.opt.Store.Member(ctx, ev.GroupKey(), ev.Member.ID)
+		if err != nil {
+			return err
+		}
+		fc := &FlowContext{
+			Event: &ev, Member: m, Group: parent.cfg.Group(ev.GroupKey()), Now: parent.Now, Clock: e.opt.Clock,
+			Store: e.opt.Store, Caps: parent.Caps, Log: e.opt.Log, engine: e, cfg: parent.cfg,
+		}
+		if err := e.runFlows(ctx, fc); err != nil {
+			return err
+		}
+		if err := e.runEmitted(ctx, fc, depth+1); err != nil {
+			return err
+		}
+		parent.actions = append(parent.actions, fc.actions...)
+	}
+	return nil
 }
 
 // runFlows runs the handlers in stage order and dispatches a command to its
@@ -219,6 +270,9 @@ func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
 			return nil
 		}
 		conf, on := fc.Group.Flow(h.flow.Name())
+		if _, private := h.flow.(PrivateChats); !on && private && fc.Event.Chat.Type == ChatPrivate {
+			on = true
+		}
 		if !on {
 			continue
 		}
@@ -324,7 +378,21 @@ func (e *Engine) dispatch(platform string, actions []Action) error {
 // the message's deletion when the action asked for one. The deletion is
 // stored in Redis, so it survives a restart.
 func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res Result) error {
-	if a.DeleteAfter <= 0 || res.MessageID == "" {
+	if res.MessageID == "" {
+		return nil
+	}
+	if r := a.Remember; r != nil {
+		var err error
+		if r.Member != "" {
+			err = e.opt.Store.SetFields(ctx, r.Group, r.Member, map[string]string{r.Field: res.MessageID})
+		} else {
+			err = e.opt.Store.SetGroupFields(ctx, r.Group, map[string]string{r.Field: res.MessageID})
+		}
+		if err != nil {
+			return fmt.Errorf("remember message %s: %w", res.MessageID, err)
+		}
+	}
+	if a.DeleteAfter <= 0 {
 		return nil
 	}
 	chat := a.Chat
@@ -333,9 +401,24 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res R
 	}
 	at := e.opt.Clock.Now().Add(a.DeleteAfter)
 	return e.opt.Jobs.Add(ctx, scheduler.Job{
-		ID: scheduler.ID("delete", platform, chat, res.MessageID), Kind: "delete", At: at,
+		ID: deleteJobID(platform, chat, res.MessageID), Kind: "delete", At: at,
 		Args: map[string]string{"platform": platform, "chat": chat, "message": res.MessageID, "member": a.Member.ID},
 	})
+}
+
+func deleteJobID(platform, chat, msg string) string { return scheduler.ID("delete", platform, chat, msg) }
+
+// cancelAutoDeletes drops the pending auto-deletion of messages a flow
+// deletes now, so they are not deleted twice.
+func (e *Engine) cancelAutoDeletes(ctx context.Context, platform string, actions []Action) error {
+	for _, a := range actions {
+		if a.Type == ActDelete && a.Flow != "auto-delete" && a.MessageID != "" {
+			if err := e.opt.Jobs.Remove(ctx, deleteJobID(platform, a.Chat, a.MessageID)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Tick runs the jobs due by the clock's now, earliest first. The console
@@ -347,7 +430,7 @@ func (e *Engine) Tick(ctx context.Context) error {
 			return fmt.Errorf("tick: %w", err)
 		}
 		for _, j := range jobs {
-			e.runJob(j)
+			e.runJob(ctx, j)
 		}
 		if len(jobs) < 100 {
 			return nil
@@ -360,17 +443,78 @@ func (e *Engine) NextJob(ctx context.Context) (time.Time, bool, error) {
 	return e.opt.Jobs.Next(ctx)
 }
 
-func (e *Engine) runJob(j Job) {
-	switch j.Kind {
-	case "delete":
+func (e *Engine) runJob(ctx context.Context, j Job) {
+	if j.Kind == "delete" {
 		a := Action{Type: ActDelete, Chat: j.Args["chat"], MessageID: j.Args["message"], Flow: "auto-delete",
 			Member: Member{ID: j.Args["member"]}}
 		if err := e.dispatch(j.Args["platform"], []Action{a}); err != nil {
 			e.opt.Log.Error("scheduled deletion failed", zap.String("job", j.ID), zap.Error(err))
 		}
-	default:
-		e.opt.Log.Error("unknown scheduled job kind; dropped", zap.String("job", j.ID), zap.String("kind", j.Kind))
+		return
 	}
+	flowName, kind, _ := strings.Cut(j.Kind, ".")
+	var th TimerHandler
+	for _, f := range e.flows {
+		if h, ok := f.(TimerHandler); ok && f.Name() == flowName {
+			th = h
+		}
+	}
+	if th == nil {
+		e.opt.Log.Error("no flow for scheduled job; dropped", zap.String("job", j.ID), zap.String("kind", j.Kind))
+		return
+	}
+	if err := e.runTimer(ctx, flowName, th, kind, j); err != nil {
+		// Redis went away mid-job: try again shortly rather than lose it.
+		e.opt.Log.Error("scheduled job failed; retrying in 30s", zap.String("job", j.ID), zap.Error(err))
+		j.At = e.opt.Clock.Now().Add(30 * time.Second)
+		if aerr := e.opt.Jobs.Add(ctx, j); aerr != nil {
+			e.opt.Log.Error("scheduled job lost", zap.String("job", j.ID), zap.Error(aerr))
+		}
+	}
+}
+
+func (e *Engine) runTimer(ctx context.Context, flowName string, th TimerHandler, kind string, j Job) error {
+	cfg := e.cfg.Load()
+	group := j.Args["group"]
+	ev := Event{
+		Kind: EventTimer, Platform: j.Args["platform"], Chat: Chat{Key: group, Type: ChatGroup},
+		Member: Member{ID: j.Args["member"], Name: j.Args["name"], Username: j.Args["username"]},
+		Time:   e.opt.Clock.Now(), Timer: &Timer{Kind: kind, Args: j.Args},
+	}
+	m, err := e.opt.Store.Member(ctx, group, ev.Member.ID)
+	if err != nil {
+		return err
+	}
+	gf, err := e.opt.Store.GroupFields(ctx, group)
+	if err != nil {
+		return err
+	}
+	ev.Chat.Title = gf["title"]
+	g := cfg.Group(group)
+	conf, on := g.Flow(flowName)
+	if !on {
+		return nil // the flow was turned off since: nothing to do
+	}
+	at, _ := e.adapter(ev.Platform)
+	var caps Capability
+	if at.adapter != nil {
+		caps = at.adapter.Capabilities(group)
+	}
+	fc := &FlowContext{
+		Event: &ev, Member: m, Group: g, Config: conf, Now: ev.Time, Clock: e.opt.Clock,
+		Store: e.opt.Store, Caps: caps, Log: e.opt.Log, engine: e, cfg: cfg, flow: flowName,
+	}
+	h := chain(flowName, th.HandleTimer, []Middleware{Recoverer(), Timeout(e.opt.FlowTimeout)})
+	if err := e.flowErr(flowName, h(ctx, fc)); err != nil {
+		return err
+	}
+	if err := e.runEmitted(ctx, fc, 0); err != nil {
+		return err
+	}
+	if err := e.cancelAutoDeletes(ctx, ev.Platform, fc.actions); err != nil {
+		return err
+	}
+	return e.dispatch(ev.Platform, fc.actions)
 }
 
 // Job is a scheduled job (re-exported for flows that schedule work).

@@ -21,6 +21,11 @@ const (
 	EventMessage     EventKind = "message"
 	EventCommand     EventKind = "command"
 	EventButton      EventKind = "button"
+	// EventVerified is raised by the verify flow (not a platform) when a
+	// newcomer passes, so later flows (welcome) act on it.
+	EventVerified EventKind = "verified"
+	// EventTimer is a scheduled job firing for the flow that set it.
+	EventTimer EventKind = "timer"
 )
 
 // ChatType tells groups from private chats with the bot.
@@ -67,6 +72,7 @@ type Command struct {
 
 // Button is a pressed inline button.
 type Button struct {
+	ID        string // the platform's id of the press, to answer it
 	Data      string // the flow's payload
 	MessageID string // the message that carried the button
 }
@@ -92,6 +98,7 @@ type Event struct {
 	ReplyTo *Reply
 	Command *Command
 	Button  *Button
+	Timer   *Timer
 	Links   []string
 	Time    time.Time
 }
@@ -109,4 +116,10 @@ func (e *Event) GroupKey() string {
 		return e.Group
 	}
 	return e.Chat.Key
+}
+
+// Timer is a fired job: its kind (without the flow prefix) and arguments.
+type Timer struct {
+	Kind string
+	Args map[string]string
 }

@@ -56,6 +56,19 @@ type Commander interface {
 	HandleCommand(ctx context.Context, fc *FlowContext) error
 }
 
+// TimerHandler receives the jobs its flow scheduled with FlowContext.Schedule.
+type TimerHandler interface {
+	HandleTimer(ctx context.Context, fc *FlowContext) error
+}
+
+// PrivateChats is implemented by flows that handle private-chat events on a
+// group's behalf (a join request answered in a DM). The engine runs them in
+// private chats even where the private chat's config does not enable them;
+// their Config is then nil and they resolve the group themselves.
+type PrivateChats interface {
+	HandlesPrivateChats()
+}
+
 // FlowContext is what a flow gets for one event: the event, the member's
 // state, the group's resolved config, the clock, and a place for actions.
 type FlowContext struct {
@@ -75,7 +88,43 @@ type FlowContext struct {
 	flow    string
 	actions []Action
 	stopped string
+	emitted []Event
 }
+
+// Emit raises an internal event (e.g. EventVerified) that every flow sees
+// after the current event, with the same member.
+func (fc *FlowContext) Emit(kind EventKind) {
+	ev := *fc.Event
+	ev.Kind, ev.Command, ev.Button, ev.Timer, ev.ID = kind, nil, nil, nil, ""
+	fc.emitted = append(fc.emitted, ev)
+}
+
+// Schedule sets a job that comes back to this flow's HandleTimer at at,
+// with the event's platform, group and member. id makes it unique: the
+// same id scheduled twice runs once.
+func (fc *FlowContext) Schedule(ctx context.Context, id, kind string, at time.Time, args map[string]string) error {
+	all := map[string]string{"platform": fc.Event.Platform, "group": fc.Event.GroupKey(), "member": fc.Event.Member.ID, "name": fc.Event.Member.Name, "username": fc.Event.Member.Username}
+	for k, v := range args {
+		all[k] = v
+	}
+	return fc.engine.opt.Jobs.Add(ctx, Job{ID: fc.flow + "." + kind + ":" + all["group"] + ":" + id, Kind: fc.flow + "." + kind, At: at, Args: all})
+}
+
+// GroupConfig returns another group's resolved config (a DM that concerns
+// a group).
+func (fc *FlowContext) GroupConfig(key string) *config.Group { return fc.cfg.Group(key) }
+
+// CapsFor returns what the event's adapter can do in another chat.
+func (fc *FlowContext) CapsFor(chat string) Capability {
+	at, ok := fc.engine.adapter(fc.Event.Platform)
+	if !ok {
+		return 0
+	}
+	return at.adapter.Capabilities(chat)
+}
+
+// Flow returns the event's group's config of another flow, if enabled.
+func (fc *FlowContext) Flow(name string) (any, bool) { return fc.Group.Flow(name) }
 
 // Locale is the group's locale.
 func (fc *FlowContext) Locale() string { return fc.Group.Locale }

@@ -6,9 +6,11 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/flows/help"
 	"github.com/qunbot/qunbot/flows/stats"
+	"github.com/qunbot/qunbot/flows/verify"
+	"github.com/qunbot/qunbot/flows/welcome"
 )
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []bot.Flow {
-	return []bot.Flow{help.Flow{}, stats.Flow{}}
+	return []bot.Flow{verify.Flow{}, welcome.Flow{}, help.Flow{}, stats.Flow{}}
 }

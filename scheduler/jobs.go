@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -23,39 +24,69 @@ type Job struct {
 	Args map[string]string `json:"args,omitempty"`
 }
 
-// Jobs is the delayed-job queue: a sorted set scored by due time (ms).
+// Jobs is the delayed-job queue: job ids in a sorted set scored by due
+// time (ms), their bodies in a hash, both under one hash tag.
 type Jobs struct {
-	rdb redis.UniversalClient
-	key string
+	rdb  redis.UniversalClient
+	key  string
+	data string
 }
 
-// NewJobs returns a queue stored at key.
-func NewJobs(rdb redis.UniversalClient, key string) *Jobs { return &Jobs{rdb: rdb, key: key} }
+// NewJobs returns a queue stored at key and key + ":data". Give key a
+// hash tag (qb:{jobs}) so both keys share a Redis Cluster slot.
+func NewJobs(rdb redis.UniversalClient, key string) *Jobs {
+	return &Jobs{rdb: rdb, key: key, data: key + ":data"}
+}
 
-// Add schedules a job. Adding a job with the same ID twice stores it once.
+// Add schedules a job. A job with the same ID is replaced (stored once).
 func (j *Jobs) Add(ctx context.Context, job Job) error {
 	b, err := json.Marshal(job)
 	if err != nil {
 		return fmt.Errorf("encode job %s: %w", job.ID, err)
 	}
-	if err := j.rdb.ZAdd(ctx, j.key, redis.Z{Score: float64(job.At.UnixMilli()), Member: b}).Err(); err != nil {
+	_, err = j.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, j.data, job.ID, b)
+		p.ZAdd(ctx, j.key, redis.Z{Score: float64(job.At.UnixMilli()), Member: job.ID})
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("schedule job %s: %w", job.ID, err)
 	}
 	return nil
 }
 
+// Remove cancels a job; removing a job that is not there is no error.
+func (j *Jobs) Remove(ctx context.Context, id string) error {
+	_, err := j.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, j.key, id)
+		p.HDel(ctx, j.data, id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cancel job %s: %w", id, err)
+	}
+	return nil
+}
+
 // claimScript takes due jobs out of the queue in one step; a job returned to
-// one caller is gone for every other.
+// one caller is gone for every other. Ties are broken by id.
 var claimScript = redis.NewScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
-return due
+if #due == 0 then return {} end
+redis.call('ZREM', KEYS[1], unpack(due))
+local out = {}
+for i, id in ipairs(due) do
+  local body = redis.call('HGET', KEYS[2], id)
+  if body then out[#out+1] = body end
+end
+redis.call('HDEL', KEYS[2], unpack(due))
+return out
 `)
 
 // Claim removes and returns up to limit jobs due at or before now, earliest
 // first.
 func (j *Jobs) Claim(ctx context.Context, now time.Time, limit int) ([]Job, error) {
-	res, err := claimScript.Run(ctx, j.rdb, []string{j.key}, now.UnixMilli(), limit).StringSlice()
+	res, err := claimScript.Run(ctx, j.rdb, []string{j.key, j.data}, now.UnixMilli(), limit).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("claim due jobs: %w", err)
 	}
@@ -67,6 +98,9 @@ func (j *Jobs) Claim(ctx context.Context, now time.Time, limit int) ([]Job, erro
 		}
 		jobs = append(jobs, job)
 	}
+	// Same due time: keep the order they were due in, then by id, so the
+	// console's output is the same every run.
+	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].At.Before(jobs[b].At) })
 	return jobs, nil
 }
 

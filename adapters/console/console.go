@@ -57,10 +57,12 @@ type simMember struct {
 	banned     bool
 	mutedUntil time.Time
 	muted      bool
+	textOnly   bool // restricted, but plain text still allowed
 	requested  bool
 }
 
 type simMessage struct {
+	chat    string
 	author  string // "" for the bot
 	text    string
 	buttons [][]bot.ButtonSpec
@@ -108,6 +110,8 @@ func (a *Adapter) privateKey(member string) string { return "console:@" + member
 
 const helpText = `console commands:
   join <name> [bot]          <name> joins the group (add "bot" for a bot account)
+  add <admin> <name> [bot]   <admin> adds <name> to the group
+  present <name>             <name> was in the group before the bot (no join event)
   request <name>             <name> asks to join (a join request)
   leave <name>               <name> leaves
   admin <name>               make <name> a group admin
@@ -234,7 +238,7 @@ func (a *Adapter) handleLine(ctx context.Context, sink bot.EventSink, line strin
 	rest = strings.TrimSpace(rest)
 	who, _, isMessage := strings.Cut(line, ":")
 	switch word {
-	case "help", "members", "join", "request", "leave", "admin", "advance", "click", "dm":
+	case "help", "members", "join", "add", "present", "request", "leave", "admin", "advance", "click", "dm":
 		isMessage = false
 	}
 	if !isMessage || strings.HasPrefix(line, "#") || strings.Contains(who, " ") && !strings.Contains(who, "->") {
@@ -252,13 +256,22 @@ func (a *Adapter) handleLine(ctx context.Context, sink bot.EventSink, line strin
 	case "members":
 		a.listMembers()
 		return nil
-	case "join", "request", "leave", "admin":
+	case "add":
+		admin, rest2, _ := strings.Cut(rest, " ")
+		name, flag, _ := strings.Cut(strings.TrimSpace(rest2), " ")
+		if !validName(admin) || !validName(name) {
+			a.problem("write: add <admin> <name> [bot]")
+			return nil
+		}
+		a.memberCommand(ctx, sink, "join", name, strings.TrimSpace(flag), admin)
+		return nil
+	case "join", "present", "request", "leave", "admin":
 		name, flag, _ := strings.Cut(rest, " ")
 		if !validName(name) {
 			a.problem("%s needs a member name, e.g. %s alice", word, word)
 			return nil
 		}
-		a.memberCommand(ctx, sink, word, name, strings.TrimSpace(flag))
+		a.memberCommand(ctx, sink, word, name, strings.TrimSpace(flag), "")
 		return nil
 	case "advance":
 		d, err := config.ParseDuration(rest)
@@ -318,7 +331,7 @@ func (a *Adapter) handleLine(ctx context.Context, sink bot.EventSink, line strin
 	return nil
 }
 
-func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, name, flag string) {
+func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, name, flag, by string) {
 	a.mu.Lock()
 	m, known := a.members[name]
 	if !known {
@@ -342,12 +355,14 @@ func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, n
 	case word == "join":
 		m.present, m.isBot = true, flag == "bot"
 		e := a.event(bot.EventJoin, m)
+		if by != "" {
+			adder := a.member(by)
+			e.By = &bot.Member{ID: by, Name: by, Username: by, IsAdmin: adder.admin}
+		}
 		ev = &e
 	case word == "request":
 		m.requested = true
-		e := a.event(bot.EventJoinRequest, m)
-		e.Chat = bot.Chat{Key: a.privateKey(name), Type: bot.ChatPrivate}
-		e.Group = a.opt.Group
+		e := a.event(bot.EventJoinRequest, m) // in the group's chat, as Telegram sends it
 		ev = &e
 	case word == "leave" && !m.present:
 		problem = name + " is not in the group"
@@ -357,6 +372,8 @@ func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, n
 		ev = &e
 	case word == "admin":
 		m.admin = true
+	case word == "present":
+		m.present = true // in the group before the bot: no join event
 	}
 	a.mu.Unlock()
 	if problem != "" {
@@ -365,6 +382,9 @@ func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, n
 	}
 	if word == "admin" && !a.opt.JSON {
 		a.printf("-- %s is now a group admin\n", name)
+	}
+	if word == "present" && !a.opt.JSON {
+		a.printf("-- %s was in the group before the bot\n", name)
 	}
 	if ev != nil {
 		a.deliver(ctx, sink, *ev)
@@ -382,7 +402,7 @@ func (a *Adapter) say(ctx context.Context, sink bot.EventSink, name, text string
 	case private:
 	case !known || !m.present:
 		problem = name + " is not in the group; type: join " + name
-	case m.muted && (m.mutedUntil.IsZero() || a.opt.Clock.Now().Before(m.mutedUntil)):
+	case m.muted && !m.textOnly && (m.mutedUntil.IsZero() || a.opt.Clock.Now().Before(m.mutedUntil)):
 		problem = name + " is muted; the message is not sent"
 	case replyTo > 0:
 		if orig = a.messages[replyTo]; orig == nil {
@@ -408,7 +428,7 @@ func (a *Adapter) say(ctx context.Context, sink bot.EventSink, name, text string
 	} else {
 		a.nextMsg++
 		ev.MessageID = strconv.Itoa(a.nextMsg)
-		a.messages[a.nextMsg] = &simMessage{author: name, text: text}
+		a.messages[a.nextMsg] = &simMessage{chat: a.opt.Group, author: name, text: text}
 		if orig != nil {
 			author := bot.Member{ID: orig.author, Name: orig.author, Username: orig.author}
 			if om, ok := a.members[orig.author]; ok {
@@ -452,7 +472,10 @@ func (a *Adapter) click(ctx context.Context, sink bot.EventSink, name, text stri
 			for _, b := range row {
 				if strings.EqualFold(b.Text, text) && b.Data != "" {
 					ev := a.event(bot.EventButton, m)
-					ev.Button = &bot.Button{Data: b.Data, MessageID: strconv.Itoa(id)}
+					if msg.chat != a.opt.Group {
+						ev.Chat = bot.Chat{Key: msg.chat, Type: bot.ChatPrivate}
+					}
+					ev.Button = &bot.Button{ID: ev.ID, Data: b.Data, MessageID: strconv.Itoa(id)}
 					ev.MessageID = strconv.Itoa(id)
 					a.mu.Unlock()
 					a.deliver(ctx, sink, ev)
@@ -519,18 +542,20 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 		private := strings.HasPrefix(act.Chat, "console:@")
 		switch {
 		case act.Type == bot.ActSend && private:
+			a.messages[a.nextMsg] = &simMessage{chat: act.Chat, text: act.Text, buttons: act.Buttons}
 			line = fmt.Sprintf("bot → %s (private) #%d", strings.TrimPrefix(act.Chat, "console:@"), a.nextMsg)
 		case act.Type == bot.ActSend:
-			a.messages[a.nextMsg] = &simMessage{text: act.Text, buttons: act.Buttons}
+			a.messages[a.nextMsg] = &simMessage{chat: act.Chat, text: act.Text, buttons: act.Buttons}
 			line = fmt.Sprintf("bot #%d", a.nextMsg)
 			if act.ReplyTo != "" {
 				line += " ↩ #" + act.ReplyTo
 			}
 		default:
 			res.Chat = a.privateKey(act.Member.ID)
+			a.messages[a.nextMsg] = &simMessage{chat: res.Chat, text: act.Text, buttons: act.Buttons}
 			line = fmt.Sprintf("bot → %s (private) #%d", act.Member.ID, a.nextMsg)
 		}
-		line += ": " + strings.ReplaceAll(act.Text, "\n", "\n    ")
+		line += ": " + strings.ReplaceAll(strings.ReplaceAll(act.Text, "\n", "\n    "), "\n    \n", "\n\n")
 		for _, row := range act.Buttons {
 			var bs []string
 			for _, b := range row {
@@ -552,10 +577,13 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 		}
 		line = "bot deleted #" + act.MessageID
 	case bot.ActRestrict:
-		m.muted, m.mutedUntil = true, act.Until
+		m.muted, m.mutedUntil, m.textOnly = true, act.Until, act.AllowText
 		line = "bot muted " + act.Member.ID + a.until(act.Until)
+		if act.AllowText {
+			line = "bot restricted " + act.Member.ID + " to text" + a.until(act.Until)
+		}
 	case bot.ActUnrestrict:
-		m.muted, m.mutedUntil = false, time.Time{}
+		m.muted, m.mutedUntil, m.textOnly = false, time.Time{}, false
 		line = "bot unmuted " + act.Member.ID
 	case bot.ActKick, bot.ActBan:
 		wasIn := m.present

@@ -71,7 +71,7 @@ func TestLinesBecomeEvents(t *testing.T) {
 	if dm := evs[5]; dm.Chat.Type != bot.ChatPrivate || dm.Chat.Key != "console:@alice" {
 		t.Errorf("dm chat: %+v", dm.Chat)
 	}
-	if jr := evs[6]; jr.GroupKey() != "console:demo" || jr.Chat.Type != bot.ChatPrivate {
+	if jr := evs[6]; jr.GroupKey() != "console:demo" || jr.Chat.Type != bot.ChatGroup {
 		t.Errorf("join request: group %s chat %+v", jr.GroupKey(), jr.Chat)
 	}
 	seen := map[string]bool{}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -40,6 +41,11 @@ type decoder struct {
 
 var nodeUnmarshalerType = reflect.TypeFor[NodeUnmarshaler]()
 var yamlNodeType = reflect.TypeFor[yaml.Node]()
+var pathType = reflect.TypeFor[Path]()
+
+// Path is a file path in the config; a relative path is relative to the
+// config file's folder, so a config works from any working directory.
+type Path string
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
 	d.errs++
@@ -67,6 +73,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if v.Type() == yamlNodeType {
 		v.Set(reflect.ValueOf(*n))
+		return
+	}
+	if v.Type() == pathType {
+		if n.Kind != yaml.ScalarNode {
+			d.errf(n, "%s: expected a file path", keyName(path))
+			return
+		}
+		p := n.Value
+		if p != "" && !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(d.file), p)
+		}
+		v.SetString(p)
 		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(nodeUnmarshalerType) {

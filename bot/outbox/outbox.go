@@ -71,6 +71,7 @@ type Outbox struct {
 	paused   time.Time // the whole bot, after a global retry-after
 	seq      uint64
 	pending  int // queued plus in flight
+	inflight int
 	closed   bool
 	idle     chan struct{}
 	wake     chan struct{}
@@ -214,6 +215,9 @@ func (o *Outbox) dispatch() {
 		var bestKey string
 		var earliest time.Time
 		for key, q := range o.chats {
+			if o.inflight >= o.opt.Limits.Workers {
+				break // every worker busy: wait, then pick the oldest again
+			}
 			if q.busy || len(q.items) == 0 {
 				continue
 			}
@@ -230,6 +234,7 @@ func (o *Outbox) dispatch() {
 			it := best.items[0]
 			best.items = best.items[1:]
 			best.busy = true
+			o.inflight++
 			if it.a.IsMessage() {
 				best.lim.AllowN(now, 1)
 				o.global.AllowN(now, 1)
@@ -268,6 +273,7 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	if o.paused.After(time.Now()) {
 		q.items = append([]*item{it}, q.items...)
 		q.busy = false
+		o.inflight--
 		o.signal()
 		o.mu.Unlock()
 		return
@@ -289,6 +295,7 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 
 	o.mu.Lock()
 	q.busy = false
+	o.inflight--
 	done := true
 	switch {
 	case err == nil:

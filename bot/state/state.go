@@ -65,8 +65,10 @@ type Member struct {
 	// event (spam) can restore it.
 	PrevActive time.Time
 	FirstMsgAt time.Time
-	Messages   int64
-	Joins      int64
+	// ActivatedAt is the member's first message since their latest join.
+	ActivatedAt time.Time
+	Messages    int64
+	Joins       int64
 
 	Fields map[string]string
 }
@@ -84,7 +86,7 @@ func wrap(op string, err error) error {
 
 var coreFields = map[string]bool{
 	"name": true, "username": true, "bot": true, "in": true, "joined_at": true, "left_at": true,
-	"last_active": true, "first_msg_at": true, "msgs": true, "joins": true,
+	"last_active": true, "first_msg_at": true, "msgs": true, "joins": true, "activated_at": true,
 }
 
 func parseMember(id string, kv map[string]string) *Member {
@@ -109,6 +111,8 @@ func parseMember(id string, kv map[string]string) *Member {
 			m.PrevActive = msTime(v)
 		case "first_msg_at":
 			m.FirstMsgAt = msTime(v)
+		case "activated_at":
+			m.ActivatedAt = msTime(v)
 		case "msgs":
 			m.Messages, _ = strconv.ParseInt(v, 10, 64)
 		case "joins":
@@ -166,7 +170,9 @@ local prev = redis.call('HGET', m, 'last_active') or '0'
 redis.call('HSET', m, 'name', ARGV[4], 'username', ARGV[5], 'bot', ARGV[6])
 if kind == 'join' then
   redis.call('HSET', m, 'joined_at', now, 'in', '1')
-  redis.call('HDEL', m, 'left_at')
+  redis.call('HDEL', m, 'left_at', 'activated_at')
+  redis.call('ZADD', KEYS[4], now, ARGV[7])
+  redis.call('ZREM', KEYS[5], ARGV[7])
   redis.call('HINCRBY', m, 'joins', 1)
   if redis.call('ZSCORE', KEYS[3], ARGV[7]) == false then redis.call('ZADD', KEYS[3], now, ARGV[7]) end
   if prev == '0' then redis.call('HSET', m, 'last_active', now) end
@@ -179,6 +185,11 @@ elseif kind == 'msg' or kind == 'touch' then
   if kind == 'msg' then
     redis.call('HINCRBY', m, 'msgs', 1)
     redis.call('HSETNX', m, 'first_msg_at', now)
+    local joined = redis.call('HGET', m, 'joined_at')
+    if joined and redis.call('HSETNX', m, 'activated_at', now) == 1 then
+      -- delay + 1ms, so that 0 means never (ZMSCORE reads a missing member as 0)
+      redis.call('ZADD', KEYS[5], tonumber(now) - tonumber(joined) + 1, ARGV[7])
+    end
   end
 end
 local out = redis.call('HGETALL', m)
@@ -203,7 +214,7 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err
 		bot = "1"
 	}
 	res, err := ingestScript.Run(ctx, s.rdb,
-		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group)},
+		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated")},
 		ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member,
 	).Slice()
 	if errors.Is(err, redis.Nil) {
@@ -266,6 +277,51 @@ func (s *Store) SetOnce(ctx context.Context, group, id, field, value string) (bo
 	return ok, wrap("set member field once", err)
 }
 
+// GroupFields reads a group's own fields (flow bookkeeping such as the
+// last welcome's message id).
+func (s *Store) GroupFields(ctx context.Context, group string) (map[string]string, error) {
+	kv, err := s.rdb.HGetAll(ctx, s.Key(group, "g")).Result()
+	return kv, wrap("read group fields", err)
+}
+
+// SetGroupFields stores group fields.
+func (s *Store) SetGroupFields(ctx context.Context, group string, fields map[string]string) error {
+	args := make([]any, 0, 2*len(fields))
+	for k, v := range fields {
+		args = append(args, k, v)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return wrap("set group fields", s.rdb.HSet(ctx, s.Key(group, "g"), args...).Err())
+}
+
+var casScript = redis.NewScript(`
+if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end
+if ARGV[3] ~= '' and (redis.call('HGET', KEYS[1], ARGV[3]) or '') ~= ARGV[4] then return 0 end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+return 1
+`)
+
+// CompareAndSet sets fields on a member only if field equals expect (and,
+// when guard is not "", guard equals guardValue), atomically: the state
+// transitions of a flow (pending → passed) happen once even when two
+// presses race.
+func (s *Store) CompareAndSet(ctx context.Context, group, id, field, expect, guard, guardValue string, set map[string]string) (bool, error) {
+	args := []any{field, expect, guard, guardValue}
+	for k, v := range set {
+		if coreFields[k] {
+			return false, fmt.Errorf("set member field %q: it is a core field", k)
+		}
+		args = append(args, k, v)
+	}
+	n, err := casScript.Run(ctx, s.rdb, []string{s.memberKey(group, id)}, args...).Int()
+	if err != nil {
+		return false, wrap("compare and set member fields", err)
+	}
+	return n == 1, nil
+}
+
 // ErrConflict is returned by Update when the record kept changing under it.
 var ErrConflict = errors.New("member record changed concurrently too often")
 
@@ -324,6 +380,29 @@ func (s *Store) SilentSince(ctx context.Context, group string, t time.Time, limi
 		Min: "-inf", Max: "(" + ms(t), Count: limit,
 	}).Result()
 	return ids, wrap("list silent members", err)
+}
+
+// Activation reports, for members who joined in [from, to), how many
+// joined and how many spoke within `within` of joining: the newcomer
+// activation rate.
+func (s *Store) Activation(ctx context.Context, group string, from, to time.Time, within time.Duration) (joined, activated int64, err error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.Key(group, "joined"), &redis.ZRangeBy{Min: ms(from), Max: "(" + ms(to)}).Result()
+	if err != nil {
+		return 0, 0, wrap("read joins", err)
+	}
+	if len(ids) == 0 {
+		return 0, 0, nil
+	}
+	delays, err := s.rdb.ZMScore(ctx, s.Key(group, "activated"), ids...).Result()
+	if err != nil {
+		return 0, 0, wrap("read activations", err)
+	}
+	for _, d := range delays {
+		if d > 0 && d <= float64(within.Milliseconds()+1) {
+			activated++
+		}
+	}
+	return int64(len(ids)), activated, nil
 }
 
 // Ping checks that Redis answers.

@@ -243,3 +243,37 @@ func TestRedact(t *testing.T) {
 		t.Fatalf("Redact leaked the password: %s", got)
 	}
 }
+
+func TestActivation(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "console:demo"
+	day := 24 * time.Hour
+	ingest := func(member string, kind state.Kind, at time.Duration) {
+		t.Helper()
+		if _, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: member, Kind: kind, At: t0.Add(at)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest("old", state.KindMessage, 0) // in the group before the bot: no join, not counted
+	ingest("quick", state.KindJoin, 0)
+	ingest("quick", state.KindMessage, 0) // spoke at once
+	ingest("slow", state.KindJoin, 0)
+	ingest("slow", state.KindMessage, 5*day)
+	ingest("silent", state.KindJoin, day)
+	ingest("rejoin", state.KindJoin, 0)
+	ingest("rejoin", state.KindMessage, time.Hour)
+	ingest("rejoin", state.KindLeave, 2*time.Hour)
+	ingest("rejoin", state.KindJoin, 2*day) // a new join: activation starts over
+	joined, active, err := s.Activation(ctx, g, t0, t0.Add(7*day), 3*day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if joined != 4 || active != 1 {
+		t.Errorf("joined %d, activated within 3d %d; want 4 and 1 (quick)", joined, active)
+	}
+	ingest("rejoin", state.KindMessage, 2*day+time.Minute)
+	if _, active, _ = s.Activation(ctx, g, t0, t0.Add(7*day), 3*day); active != 2 {
+		t.Errorf("after the rejoiner spoke: %d activated, want 2", active)
+	}
+}

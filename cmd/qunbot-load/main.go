@@ -90,7 +90,7 @@ func run(url string, members, messages, workers, groups int, compare bool) error
 		return err
 	}
 	store := state.New(conn.Client, prefix)
-	eng, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(conn.Client, prefix+"jobs"), Flows: fl}, cfg)
+	eng, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(conn.Client, prefix+"{jobs}"), Flows: fl}, cfg)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func TestTranscripts(t *testing.T) {
 
 func TestConsoleJSON(t *testing.T) {
 	e, out, errs := testEnv(t, "join alice\nalice: /help\nalice: /nope\nadvance 1m\nnonsense\n")
-	code := runCLI(context.Background(), []string{"console", "-c", filepath.Join(repoRoot, "configs/example.yaml"), "--now", "2026-01-05T09:00:00+08:00", "--json"}, e)
+	code := runCLI(context.Background(), []string{"console", "-c", filepath.Join(repoRoot, "testdata/transcripts/english.yaml"), "--now", "2026-01-05T09:00:00+08:00", "--json"}, e)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -127,8 +127,9 @@ func TestValidate(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"configs/example.yaml", 0, "ok (default flows: help, stats", ""},
+		{"configs/example.yaml", 0, "ok (default flows: welcome, help, stats", ""},
 		{"configs/qunbot.yaml", 0, "ok", ""},
+		{"configs/community.yaml", 0, "ok (default flows: verify, welcome, help, stats", ""},
 		{"bot/config/testdata/bad_many.yaml", 1, "", "bad_many.yaml:3:1: unknown key \"colour\""},
 		{"does/not/exist.yaml", 1, "", "no such file"},
 	}

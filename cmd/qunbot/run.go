@@ -105,6 +105,11 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 		defer wg.Done()
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		// Work that fell due while qunbot was down (a challenge's deadline)
+		// is settled now, not a second from now.
+		if err := a.engine.Tick(intake); err != nil && intake.Err() == nil {
+			log.Error("scheduled jobs not run", zap.Error(err))
+		}
 		for {
 			select {
 			case <-intake.Done():

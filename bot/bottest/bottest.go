@@ -1,0 +1,185 @@
+// Package bottest runs flows through a real engine and real Redis with a
+// fake clock, recording the actions they take: the harness for flow tests.
+package bottest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/bot/state/redistest"
+	"github.com/qunbot/qunbot/scheduler"
+)
+
+// Group is the chat key events go to.
+const Group = "console:g1"
+
+// Recorder is an adapter that records actions instead of sending them;
+// sent messages get ids m1, m2, ...
+type Recorder struct {
+	Caps bot.Capability
+
+	mu      sync.Mutex
+	actions []bot.Action
+	next    int
+	// after is the engine's AfterSend: a recorded message counts as sent,
+	// so auto-deletes and remembered message ids work as in production.
+	after func(context.Context, string, bot.Action, bot.Result) error
+}
+
+// Name implements bot.Adapter.
+func (r *Recorder) Name() string { return "console" }
+
+// Capabilities implements bot.Adapter.
+func (r *Recorder) Capabilities(string) bot.Capability { return r.Caps }
+
+// Run implements bot.Adapter.
+func (r *Recorder) Run(context.Context, bot.EventSink) error { return nil }
+
+// Do implements bot.Adapter.
+func (r *Recorder) Do(context.Context, bot.Action) (bot.Result, error) { return bot.Result{}, nil }
+
+// Enqueue implements bot.Outbox: actions are recorded in order.
+func (r *Recorder) Enqueue(a bot.Action) error {
+	r.mu.Lock()
+	r.actions = append(r.actions, a)
+	r.next++
+	id := fmt.Sprintf("m%d", r.next)
+	after := r.after
+	r.mu.Unlock()
+	if a.IsMessage() && after != nil {
+		return after(context.Background(), "console", a, bot.Result{MessageID: id})
+	}
+	return nil
+}
+
+// Take returns the actions recorded since the last Take.
+func (r *Recorder) Take() []bot.Action {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.actions
+	r.actions = nil
+	return out
+}
+
+// Harness is an engine on real Redis with a fake clock.
+type Harness struct {
+	T      testing.TB
+	Engine *bot.Engine
+	Out    *Recorder
+	Clock  *bot.FakeClock
+	Store  *state.Store
+	Redis  redis.UniversalClient
+	Prefix string
+	seq    int
+	mu     sync.Mutex
+}
+
+// Start is the harness clock's start.
+var Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// New builds a harness with the given flows and config YAML. Pass a
+// prefix (from another harness) to share its Redis state: a restart.
+func New(t testing.TB, flows []bot.Flow, yaml string, prefix ...string) *Harness {
+	t.Helper()
+	c, p := redistest.Client(t)
+	if len(prefix) > 0 {
+		p = prefix[0]
+	}
+	cfg, err := config.Parse("test.yaml", []byte(yaml), bot.Schema(flows))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	store := state.New(c, p)
+	clock := bot.NewFakeClock(Start)
+	e, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(c, p+"{jobs}"), Clock: clock, Flows: flows}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &Recorder{Caps: bot.AllCapabilities, after: e.AfterSend}
+	e.Attach(out, out)
+	return &Harness{T: t, Engine: e, Out: out, Clock: clock, Store: store, Redis: c, Prefix: p}
+}
+
+func (h *Harness) id() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	return fmt.Sprintf("t%d", h.seq)
+}
+
+// Event sends an event into the group and fails the test on error.
+func (h *Harness) Event(ev bot.Event) {
+	h.T.Helper()
+	if ev.ID == "" {
+		ev.ID = h.id()
+	}
+	if ev.Platform == "" {
+		ev.Platform = "console"
+	}
+	if ev.Chat.Key == "" {
+		ev.Chat = bot.Chat{Key: Group, Type: bot.ChatGroup, Title: "G"}
+	}
+	if ev.Time.IsZero() {
+		ev.Time = h.Clock.Now()
+	}
+	if err := h.Engine.HandleEvent(context.Background(), ev); err != nil {
+		h.T.Fatalf("%s event: %v", ev.Kind, err)
+	}
+}
+
+// Member is a member of the test group.
+func Member(name string) bot.Member { return bot.Member{ID: name, Name: name, Username: name} }
+
+// Join sends a join.
+func (h *Harness) Join(name string) { h.Event(bot.Event{Kind: bot.EventJoin, Member: Member(name)}) }
+
+// Say sends a group message.
+func (h *Harness) Say(name, text string) {
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: Member(name), Text: text, MessageID: h.id()})
+}
+
+// Press presses a button.
+func (h *Harness) Press(name, data string) {
+	h.Event(bot.Event{Kind: bot.EventButton, Member: Member(name), Button: &bot.Button{ID: h.id(), Data: data}})
+}
+
+// Advance moves the clock and runs due jobs.
+func (h *Harness) Advance(d time.Duration) {
+	h.T.Helper()
+	h.Clock.Advance(d)
+	if err := h.Engine.Tick(context.Background()); err != nil {
+		h.T.Fatal(err)
+	}
+}
+
+// Fields reads a member's flow fields.
+func (h *Harness) Fields(member string) map[string]string {
+	h.T.Helper()
+	m, err := h.Store.Member(context.Background(), Group, member)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	return m.Fields
+}
+
+// Summary renders actions as "type:member" words, for compact assertions.
+func Summary(actions []bot.Action) string {
+	var s []string
+	for _, a := range actions {
+		w := string(a.Type)
+		if a.Member.ID != "" {
+			w += ":" + a.Member.ID
+		}
+		s = append(s, w)
+	}
+	return strings.Join(s, " ")
+}
