@@ -406,7 +406,9 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res R
 	})
 }
 
-func deleteJobID(platform, chat, msg string) string { return scheduler.ID("delete", platform, chat, msg) }
+func deleteJobID(platform, chat, msg string) string {
+	return scheduler.ID("delete", platform, chat, msg)
+}
 
 // cancelAutoDeletes drops the pending auto-deletion of messages a flow
 // deletes now, so they are not deleted twice.

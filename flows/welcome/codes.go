@@ -20,9 +20,9 @@ type pool struct {
 	rdb    redis.UniversalClient
 	codes  string // list of codes not yet given, in file order
 	queued string // set of the same codes, to load each once
-	given string // hash member → code
-	used  string // set of codes ever given (never reloaded into codes)
-	meta  string // hash: file signature, warnings sent
+	given  string // hash member → code
+	used   string // set of codes ever given (never reloaded into codes)
+	meta   string // hash: file signature, warnings sent
 }
 
 func newPool(s *state.Store, name string) pool {

@@ -33,7 +33,7 @@ type Config struct {
 
 // Codes is a pool of unique perk codes loaded from a file, one per line.
 type Codes struct {
-	Pool string `yaml:"pool"` // name; groups naming the same pool share it
+	Pool string      `yaml:"pool"` // name; groups naming the same pool share it
 	File config.Path `yaml:"file"`
 	// Low is the count at which moderators are warned (default 10).
 	Low int `yaml:"low"`
