@@ -24,6 +24,8 @@ fuzz: ## each fuzz target for FUZZTIME (default 30s)
 	$(GO) test ./bot/config -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s}
 	$(GO) test ./bot -run '^$$' -fuzz FuzzParseCommand -fuzztime $${FUZZTIME:-30s}
 	$(GO) test ./adapters/console -run '^$$' -fuzz FuzzConsoleLine -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./adapters/telegram -run '^$$' -fuzz FuzzTranslate -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./adapters/telegram -run '^$$' -fuzz FuzzWebhookUpdate -fuzztime $${FUZZTIME:-30s}
 
 load: ## the load tool against the local Redis
 	$(GO) run ./cmd/qunbot-load -redis $${QUNBOT_REDIS_URL:-redis://127.0.0.1:6379/15}

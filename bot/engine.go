@@ -145,7 +145,7 @@ func ingestKind(k EventKind) state.Kind {
 		return state.KindLeave
 	case EventMessage, EventCommand:
 		return state.KindMessage
-	case EventButton:
+	case EventButton, EventEdit:
 		return state.KindTouch
 	}
 	return state.KindSeen
@@ -159,13 +159,17 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if cfg == nil {
 		return errors.New("handle event: no config loaded")
 	}
-	if ev.Kind == EventMessage && ev.Command == nil {
+	if ev.Kind == EventMessage && ev.Command == nil && !ev.CommandChecked && !ev.Edited {
 		if c := ParseCommand(ev.Text, ""); c != nil {
 			ev.Command = c
 		}
 	}
 	if ev.Command != nil {
 		ev.Kind = EventCommand
+	}
+	ingestAs := ev.Kind
+	if ev.Edited {
+		ingestAs = EventEdit
 	}
 	if ev.Time.IsZero() {
 		ev.Time = e.opt.Clock.Now()
@@ -175,7 +179,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	member, dup, err := e.opt.Store.Ingest(ctx, state.Ingest{
 		Group: ev.GroupKey(), UpdateID: ev.ID, DedupeTT: e.opt.DedupeTTL,
 		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
-		Kind: ingestKind(ev.Kind), At: ev.Time,
+		Kind: ingestKind(ingestAs), At: ev.Time,
 	})
 	if err != nil {
 		e.opt.Log.Error("event not processed: member state unavailable; the platform should redeliver it",
@@ -220,7 +224,23 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if err := e.cancelAutoDeletes(ctx, ev.Platform, fc.actions); err != nil {
 		e.opt.Log.Error("pending auto-deletes not cancelled; a message may be deleted twice", zap.Error(err))
 	}
+	answerPress(&ev, fc)
 	return e.dispatch(ev.Platform, fc.actions)
+}
+
+// answerPress makes sure a button press is answered exactly once (a
+// platform shows a spinner until it is): flows answer with a notice, or the
+// engine answers silently.
+func answerPress(ev *Event, fc *FlowContext) {
+	if ev.Kind != EventButton || ev.Button == nil {
+		return
+	}
+	for _, a := range fc.actions {
+		if a.Type == ActAnswerPress {
+			return
+		}
+	}
+	fc.actions = append(fc.actions, Action{Type: ActAnswerPress, Chat: ev.Chat.Key, Member: ev.Member, CallbackID: ev.Button.ID, Flow: "engine"})
 }
 
 // runEmitted runs the internal events flows raised (a newcomer verified),

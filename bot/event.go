@@ -26,6 +26,9 @@ const (
 	EventVerified EventKind = "verified"
 	// EventTimer is a scheduled job firing for the flow that set it.
 	EventTimer EventKind = "timer"
+	// EventEdit is only how an edited message is recorded (activity, not a
+	// message); flows see it as EventMessage with Edited set.
+	EventEdit EventKind = "edit"
 )
 
 // ChatType tells groups from private chats with the bot.
@@ -99,8 +102,29 @@ type Event struct {
 	Command *Command
 	Button  *Button
 	Timer   *Timer
-	Links   []string
-	Time    time.Time
+	// Links are the URLs in the message, visible and hidden (text links).
+	Links []string
+	// Mentions are the @usernames the message mentions.
+	Mentions []string
+	// Forward is where a forwarded message came from.
+	Forward *Forward
+	// Edited marks an edit of an earlier message: activity, not a new message.
+	Edited bool
+	// InviteLink is the invite link a member joined with, when known.
+	InviteLink string
+	// CommandChecked says the adapter already looked for a command (and
+	// left Command nil for one addressed to another bot), so the engine
+	// does not parse the text again.
+	CommandChecked bool
+	Time           time.Time
+}
+
+// Forward is the origin of a forwarded message.
+type Forward struct {
+	FromChat  string // chat key of a channel or group, if any
+	FromTitle string
+	FromUser  string // member id of a user, if visible
+	Name      string // a hidden user's name
 }
 
 // Reply identifies a replied-to message.

@@ -64,8 +64,70 @@ type HTTP struct {
 // Adapters lists the platforms qunbot connects to.
 type Adapters struct {
 	Console  *Console   `yaml:"console"`
-	Telegram *yaml.Node `yaml:"telegram"`
+	Telegram *Telegram  `yaml:"telegram"`
 	WeCom    *yaml.Node `yaml:"wecom"`
+}
+
+// Telegram configures the Telegram Bot API adapter.
+type Telegram struct {
+	Token  Secret `yaml:"token"`
+	APIURL string `yaml:"api_url"` // default https://api.telegram.org; a local Bot API server works
+	// Mode is polling (getUpdates; one active replica, others on standby)
+	// or webhook (Telegram posts to http.listen; any number of replicas).
+	Mode    string          `yaml:"mode"`
+	Webhook TelegramWebhook `yaml:"webhook"`
+	Limits  Limits          `yaml:"limits"`
+	// PollTimeout is getUpdates' long-poll timeout (default 30s).
+	PollTimeout Duration `yaml:"poll_timeout"`
+	// AdminsTTL is how long a group's admin list is cached (default 10m);
+	// admin changes seen in chat_member updates refresh it at once.
+	AdminsTTL Duration `yaml:"admins_ttl"`
+}
+
+// TelegramWebhook is the webhook mode's settings.
+type TelegramWebhook struct {
+	URL     string `yaml:"url"`      // public https URL Telegram posts to
+	Path    string `yaml:"path"`     // path served on http.listen (default /telegram)
+	Secret  Secret `yaml:"secret"`   // X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -
+	MaxBody int64  `yaml:"max_body"` // bytes (default 1048576)
+	// MaxConnections is passed to setWebhook (default 40).
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// SetDefaults implements Defaulter.
+func (t *Telegram) SetDefaults() {
+	t.APIURL, t.Mode = "https://api.telegram.org", "polling"
+	t.Webhook.Path, t.Webhook.MaxBody, t.Webhook.MaxConnections = "/telegram", 1<<20, 40
+	t.PollTimeout, t.AdminsTTL = Duration(30*time.Second), Duration(10*time.Minute)
+	t.Limits = Limits{Global: Rate{N: 30, Per: time.Second}, PerGroup: Rate{N: 20, Per: time.Minute},
+		PerPrivate: Rate{N: 1, Per: time.Second}, Workers: 8}
+}
+
+var secretTokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// Validate implements Validator.
+func (t *Telegram) Validate(report func(field, msg string)) {
+	if t.Token == "" {
+		report("token", "set the bot token, e.g. token: ${TELEGRAM_BOT_TOKEN}")
+	}
+	switch t.Mode {
+	case "polling":
+	case "webhook":
+		if !strings.HasPrefix(t.Webhook.URL, "https://") {
+			report("webhook.url", "webhook mode needs the public https:// URL Telegram posts to")
+		}
+		if !secretTokenRe.MatchString(t.Webhook.Secret.Reveal()) {
+			report("webhook.secret", "set a secret of 1-256 characters A-Z a-z 0-9 _ -")
+		}
+	default:
+		report("mode", fmt.Sprintf("unknown mode %q (use polling or webhook)", t.Mode))
+	}
+	if !strings.HasPrefix(t.APIURL, "http://") && !strings.HasPrefix(t.APIURL, "https://") {
+		report("api_url", "must be an http(s) URL")
+	}
+	if !strings.HasPrefix(t.Webhook.Path, "/") {
+		report("webhook.path", "must start with /")
+	}
 }
 
 // Limits are the outbox's rate limits for one adapter.
@@ -190,9 +252,6 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 	}
 	if cfg.HTTP.Listen == "" {
 		cfg.HTTP.Listen = "127.0.0.1:8080"
-	}
-	if r.Adapters.Telegram != nil {
-		d.errf(d.pos["adapters.telegram"], "adapters.telegram: the Telegram adapter is not in this build yet")
 	}
 	if r.Adapters.WeCom != nil {
 		d.errf(d.pos["adapters.wecom"], "adapters.wecom: the WeCom adapter is not in this build yet")

@@ -126,7 +126,12 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_env.yaml", []string{"bad_env.yaml:3:12: environment variable QB_SURELY_UNSET_VAR is not set"}},
 		{"bad_syntax.yaml", []string{"bad_syntax.yaml:4:4: YAML syntax: did not find expected key"}},
 		{"bad_validate.yaml", []string{"bad_validate.yaml:4:22: sample.nested.limit: must be zero or more"}},
-		{"bad_adapter.yaml", []string{"bad_adapter.yaml:2:13: adapters.telegram: the Telegram adapter is not in this build yet"}},
+		{"bad_adapter.yaml", []string{
+			"bad_adapter.yaml:2:13: adapters.telegram.token: set the bot token",
+			"bad_adapter.yaml:2:21: adapters.telegram.mode: unknown mode \"carrier-pigeon\"",
+			"bad_adapter.yaml:2:46: adapters.telegram.api_url: must be an http(s) URL",
+			"bad_adapter.yaml:3:10: adapters.wecom: the WeCom adapter is not in this build yet",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -26,6 +26,12 @@ type Validator interface {
 	Validate(report func(field, msg string))
 }
 
+// Defaulter is implemented by config sections that fill their defaults
+// before the file's values are decoded over them.
+type Defaulter interface {
+	SetDefaults()
+}
+
 // decoder walks a yaml.Node tree into Go values by reflection. yaml.v3's own
 // Node.Decode stops at the first custom-type error and cannot reject unknown
 // keys; operators need every problem with its line and column at once.
@@ -221,6 +227,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
 		d.errf(n, "%s: expected a mapping of keys, not a %s", keyName(path), kindName(n))
 		return
+	}
+	if df, ok := v.Addr().Interface().(Defaulter); ok {
+		df.SetDefaults()
 	}
 	fields := structFields(v.Type())
 	byName := make(map[string]fieldInfo, len(fields))

@@ -413,3 +413,43 @@ func (s *Store) Ping(ctx context.Context) error {
 // IngestScript is the Lua script behind Ingest, for the load tool's
 // redis-benchmark comparison.
 func IngestScript() *redis.Script { return ingestScript }
+
+// MoveGroup moves every key of a group to another group key (a Telegram
+// group that became a supergroup gets a new id). Keys are copied with
+// DUMP/RESTORE, which works across Cluster slots, then deleted.
+func (s *Store) MoveGroup(ctx context.Context, from, to string) (int, error) {
+	oldPrefix := s.Key(from)
+	newPrefix := s.Key(to)
+	iter := s.rdb.Scan(ctx, 0, escapeGlob(oldPrefix)+"*", 500).Iterator()
+	n := 0
+	for iter.Next(ctx) {
+		key := iter.Val()
+		dump, err := s.rdb.Dump(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return n, wrap("move group: dump "+key, err)
+		}
+		ttl, err := s.rdb.PTTL(ctx, key).Result()
+		if err != nil {
+			return n, wrap("move group: ttl", err)
+		}
+		if ttl < 0 {
+			ttl = 0
+		}
+		if err := s.rdb.RestoreReplace(ctx, newPrefix+strings.TrimPrefix(key, oldPrefix), ttl, dump).Err(); err != nil {
+			return n, wrap("move group: restore", err)
+		}
+		if err := s.rdb.Del(ctx, key).Err(); err != nil {
+			return n, wrap("move group: delete", err)
+		}
+		n++
+	}
+	return n, wrap("move group: scan", iter.Err())
+}
+
+func escapeGlob(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
+	return r.Replace(s)
+}

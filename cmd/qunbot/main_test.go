@@ -133,6 +133,13 @@ func TestValidate(t *testing.T) {
 		{"bot/config/testdata/bad_many.yaml", 1, "", "bad_many.yaml:3:1: unknown key \"colour\""},
 		{"does/not/exist.yaml", 1, "", "no such file"},
 	}
+	t.Setenv("TELEGRAM_BOT_TOKEN", "123:TEST")
+	tests = append(tests, struct {
+		file   string
+		code   int
+		stdout string
+		stderr string
+	}{"configs/telegram.yaml", 0, "ok (default flows: verify, welcome, help, stats", ""})
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			var out, errs bytes.Buffer

@@ -14,9 +14,11 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/qunbot/qunbot/adapters/telegram"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/httpapi"
+	"github.com/qunbot/qunbot/bot/outbox"
 )
 
 func cmdRun(ctx context.Context, args []string, e env) error {
@@ -122,25 +124,45 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 		}
 	}()
 
-	// No platform adapter is built in yet but the console: when the config
-	// names none, the console serves on stdin so `run` is still useful.
-	ad, ob := a.newConsole(cfg, clock, e.stdin, e.stdout, e.stderr, false, false)
-	log.Info("no platform adapter configured: the console adapter serves on stdin (type help)")
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := ad.Run(intake, a.engine); err != nil {
-			log.Error("console adapter stopped", zap.Error(err))
+	var outboxes []*outbox.Outbox
+	if tc := cfg.Adapters.Telegram; tc != nil {
+		tg := telegram.New(telegram.Options{Config: tc, Store: a.store, Log: log, Clock: clock})
+		outboxes = append(outboxes, a.attach(tg, tc.Limits))
+		if tc.Mode == "webhook" {
+			srv.Mux.Handle("POST "+tc.Webhook.Path, tg.WebhookHandler())
 		}
-	}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := tg.Run(intake, a.engine); err != nil {
+				log.Error("telegram adapter stopped", zap.Error(err))
+			}
+		}()
+	}
+	if len(outboxes) == 0 {
+		// No platform adapter configured: the console serves on stdin, so
+		// `run` is still useful for trying a config.
+		ad, ob := a.newConsole(cfg, clock, e.stdin, e.stdout, e.stderr, false, false)
+		outboxes = append(outboxes, ob)
+		log.Info("no platform adapter configured: the console adapter serves on stdin (type help)")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ad.Run(intake, a.engine); err != nil {
+				log.Error("console adapter stopped", zap.Error(err))
+			}
+		}()
+	}
 
 	<-ctx.Done()
 	log.Info("shutting down: intake stopped, draining the outbox")
 	stopIntake()
 	dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := ob.Close(dctx); err != nil {
-		log.Error("outbox not fully drained", zap.Error(err))
+	for _, ob := range outboxes {
+		if err := ob.Close(dctx); err != nil {
+			log.Error("outbox not fully drained", zap.Error(err))
+		}
 	}
 	if err := srv.Shutdown(dctx); err != nil {
 		log.Error("http shutdown", zap.Error(err))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +130,78 @@ func TestRunWithRedisDownStaysUpNotReady(t *testing.T) {
 	}
 	if !strings.Contains(errs.String(), "Redis is not reachable") {
 		t.Errorf("no clear log line about Redis:\n%s", errs)
+	}
+}
+
+// `qunbot run` with adapters.telegram: polls a Bot API (a fake on
+// loopback) and answers /help through it.
+func TestRunWithTelegram(t *testing.T) {
+	var mu sync.Mutex
+	var sent []string
+	served := false
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		w.Header().Set("Content-Type", "application/json")
+		switch method {
+		case "getMe":
+			fmt.Fprint(w, `{"ok":true,"result":{"id":999,"is_bot":true,"first_name":"Q","username":"qunbot"}}`)
+		case "getUpdates":
+			mu.Lock()
+			first := !served
+			served = true
+			mu.Unlock()
+			if first {
+				fmt.Fprint(w, `{"ok":true,"result":[{"update_id":1,"message":{"message_id":5,"date":1767600000,"chat":{"id":-100777,"type":"supergroup","title":"G"},"from":{"id":42,"is_bot":false,"first_name":"Ann"},"text":"/help","entities":[{"type":"bot_command","offset":0,"length":5}]}}]}`)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+			fmt.Fprint(w, `{"ok":true,"result":[]}`)
+		case "getChatAdministrators":
+			fmt.Fprint(w, `{"ok":true,"result":[]}`)
+		case "sendMessage":
+			mu.Lock()
+			sent = append(sent, r.PostForm.Get("text"))
+			mu.Unlock()
+			fmt.Fprint(w, `{"ok":true,"result":{"message_id":6,"date":1767600000,"chat":{"id":-100777,"type":"supergroup"}}}`)
+		default:
+			fmt.Fprint(w, `{"ok":true,"result":true}`)
+		}
+	}))
+	defer api.Close()
+	cfgPath := filepath.Join(t.TempDir(), "qunbot.yaml")
+	cfg := fmt.Sprintf("locale: en\nhttp: { listen: %q }\nadapters:\n  telegram: { token: \"1:T\", api_url: %q, poll_timeout: 1s }\n", freePort(t), api.URL)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, _, _ := testEnv(t, "")
+	errs := &syncBuffer{}
+	e.stderr = errs
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- runCLI(ctx, []string{"run", "-c", cfgPath}, e) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(sent)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no answer sent through the Bot API\n%s", errs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(sent[0], "/help") {
+		t.Errorf("sent %q", sent)
+	}
+	if strings.Contains(errs.String(), "1:T") {
+		t.Error("the token appeared in the logs")
 	}
 }

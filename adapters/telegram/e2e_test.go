@@ -1,0 +1,92 @@
+package telegram_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/outbox"
+	"github.com/qunbot/qunbot/flows"
+	"github.com/qunbot/qunbot/scheduler"
+)
+
+// The whole path on Telegram's wire format: a newcomer joins (chat_member),
+// is restricted and challenged with an inline keyboard, presses the right
+// button (callback_query), is let in and welcomed; /help is answered.
+func TestEndToEndVerificationOnTelegram(t *testing.T) {
+	e := setup(t)
+	fl := flows.Builtin()
+	cfg, err := config.Parse("t.yaml", []byte("locale: en\nflows:\n  verify: { method: button }\n  welcome: { text: 'Welcome {{.Flow.Mentions}} to {{.Group.Title}}' }\n"), bot.Schema(fl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := bot.New(bot.Options{Store: e.store, Jobs: scheduler.NewJobs(e.store.Client(), e.store.GlobalKey("{jobs}")), Flows: fl}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1},
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
+			return eng.AfterSend(ctx, "telegram", a, r)
+		}})
+	eng.Attach(e.ad, ob)
+	flush := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ob.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	e.api.push(memberUpdate(1, 6, "Bob", "left", "member"))
+	s := &engineSink{eng: eng}
+	runFor(t, e, s, func() bool { return s.handled() >= 1 })
+	flush()
+	calls := e.api.take()
+	if got := methods(calls); got != "restrictChatMember sendMessage" {
+		t.Fatalf("on join: %s", got)
+	}
+	kb := calls[1].Params.Get("reply_markup")
+	if !strings.Contains(kb, `"callback_data":"verify:6:`) {
+		t.Fatalf("challenge keyboard: %s", kb)
+	}
+	answer := e.store.Client().HGet(context.Background(), e.store.Key("telegram:"+group, "m", "6"), "v_answer").Val()
+
+	e.api.push(fmt.Sprintf(`{"update_id":2,"callback_query":{"id":"cbq-1","from":%s,"data":"verify:6:%s","message":{"message_id":101,"date":1767600000,"chat":%s}}}`,
+		user(6, "Bob"), answer, chatJSON()),
+		msgUpdate(3, 102, 6, "Bob", "/help", `,"entities":[{"type":"bot_command","offset":0,"length":5}]`))
+	runFor(t, e, s, func() bool { return s.handled() >= 3 })
+	flush()
+	calls = e.api.take()
+	if got := methods(calls); got != "answerCallbackQuery getChat restrictChatMember deleteMessage sendMessage sendMessage" {
+		t.Fatalf("on the right press, then /help: %s", got)
+	}
+	if calls[0].Params.Get("callback_query_id") != "cbq-1" || calls[3].Params.Get("message_id") != "101" {
+		t.Errorf("answer %v delete %v", calls[0].Params, calls[3].Params)
+	}
+	if w := calls[4].Params.Get("text"); w != "Welcome @bob to Coffee &lt;Club&gt;" {
+		t.Errorf("welcome text %q: the group title must be HTML-escaped", w)
+	}
+	if h := calls[5].Params.Get("text"); !strings.Contains(h, "/help") || calls[5].Params.Get("reply_to_message_id") != "102" {
+		t.Errorf("help answer %v", calls[5].Params)
+	}
+}
+
+type engineSink struct {
+	eng *bot.Engine
+	n   atomic.Int64
+}
+
+func (s *engineSink) HandleEvent(ctx context.Context, ev bot.Event) error {
+	err := s.eng.HandleEvent(ctx, ev)
+	if err == nil {
+		s.n.Add(1)
+	}
+	return err
+}
+
+func (s *engineSink) handled() int { return int(s.n.Load()) }

@@ -1,0 +1,161 @@
+package telegram_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeAPI is a Bot API server on loopback speaking the real wire format:
+// form-encoded requests to /bot<token>/<method>, {"ok":...} JSON answers.
+type fakeAPI struct {
+	srv   *httptest.Server
+	token string
+
+	mu       sync.Mutex
+	calls    []apiCall
+	updates  []string // JSON updates, each with its update_id
+	nextMsg  int
+	admins   map[string][]int64 // chat id → admin user ids
+	override map[string]func(p url.Values) (int, string)
+	polls    int
+}
+
+type apiCall struct {
+	Method string
+	Params url.Values
+}
+
+func newFakeAPI(t testing.TB) *fakeAPI {
+	f := &fakeAPI{token: "123:TEST", admins: map[string][]int64{}, override: map[string]func(url.Values) (int, string){}, nextMsg: 100}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func ok(result any) string {
+	b, _ := json.Marshal(map[string]any{"ok": true, "result": result})
+	return string(b)
+}
+
+func apiErr(code int, desc string, params map[string]any) string {
+	m := map[string]any{"ok": false, "error_code": code, "description": desc}
+	if params != nil {
+		m["parameters"] = params
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
+	prefix := "/bot" + f.token + "/"
+	if !strings.HasPrefix(r.URL.Path, prefix) {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, apiErr(404, "Not Found", nil))
+		return
+	}
+	method := strings.TrimPrefix(r.URL.Path, prefix)
+	_ = r.ParseForm()
+	f.mu.Lock()
+	f.calls = append(f.calls, apiCall{Method: method, Params: r.PostForm})
+	fn := f.override[method]
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if fn != nil {
+		code, body := fn(r.PostForm)
+		w.WriteHeader(code)
+		fmt.Fprint(w, body)
+		return
+	}
+	fmt.Fprint(w, f.answer(method, r.PostForm))
+}
+
+func (f *fakeAPI) answer(method string, p url.Values) string {
+	switch method {
+	case "getMe":
+		return ok(map[string]any{"id": 999, "is_bot": true, "first_name": "Qun", "username": "qunbot"})
+	case "getUpdates":
+		offset, _ := strconv.Atoi(p.Get("offset"))
+		for i := 0; i < 5; i++ {
+			f.mu.Lock()
+			f.polls++
+			var out []json.RawMessage
+			for _, u := range f.updates {
+				var head struct {
+					UpdateID int `json:"update_id"`
+				}
+				_ = json.Unmarshal([]byte(u), &head)
+				if head.UpdateID >= offset {
+					out = append(out, json.RawMessage(u))
+				}
+			}
+			f.mu.Unlock()
+			if len(out) > 0 {
+				return ok(out)
+			}
+			time.Sleep(10 * time.Millisecond) // a short long-poll
+		}
+		return ok([]any{})
+	case "sendMessage":
+		f.mu.Lock()
+		f.nextMsg++
+		id := f.nextMsg
+		f.mu.Unlock()
+		cid, _ := strconv.ParseInt(p.Get("chat_id"), 10, 64)
+		return ok(map[string]any{"message_id": id, "date": 1767600000, "chat": map[string]any{"id": cid, "type": "supergroup"}, "text": p.Get("text")})
+	case "getChatAdministrators":
+		f.mu.Lock()
+		ids := f.admins[p.Get("chat_id")]
+		f.mu.Unlock()
+		var list []any
+		for _, id := range ids {
+			list = append(list, map[string]any{"status": "administrator", "user": map[string]any{"id": id, "is_bot": false, "first_name": "Admin"}})
+		}
+		return ok(list)
+	case "getChat":
+		cid, _ := strconv.ParseInt(p.Get("chat_id"), 10, 64)
+		return ok(map[string]any{"id": cid, "type": "supergroup", "title": "G",
+			"permissions": map[string]any{"can_send_messages": true, "can_send_media_messages": true, "can_invite_users": true}})
+	case "createChatInviteLink":
+		return ok(map[string]any{"invite_link": "https://t.me/+abcDEF", "name": p.Get("name"), "creator": map[string]any{"id": 999}})
+	}
+	return ok(true)
+}
+
+func (f *fakeAPI) push(updates ...string) {
+	f.mu.Lock()
+	f.updates = append(f.updates, updates...)
+	f.mu.Unlock()
+}
+
+// take returns the calls made since the last take, without the background
+// getUpdates/getMe/getChatAdministrators traffic.
+func (f *fakeAPI) take() []apiCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []apiCall
+	for _, c := range f.calls {
+		switch c.Method {
+		case "getUpdates", "getMe", "getChatAdministrators", "deleteWebhook":
+			continue
+		}
+		out = append(out, c)
+	}
+	f.calls = nil
+	return out
+}
+
+func methods(calls []apiCall) string {
+	var s []string
+	for _, c := range calls {
+		s = append(s, c.Method)
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,138 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+)
+
+// Polling is single-consumer by nature (a second getUpdates gets 409), so
+// replicas take a Redis lease: one polls, the others wait as hot standbys
+// and take over when the lease lapses. The offset lives in Redis too, so
+// the successor resumes where the last one stopped.
+
+const leaseTTL = 30 * time.Second
+
+func (a *Adapter) botKey(parts ...string) string {
+	a.mu.Lock()
+	id := strconv.FormatInt(a.self.ID, 10)
+	a.mu.Unlock()
+	return a.store.GlobalKey(append([]string{"{tg:" + id + "}"}, parts...)...)
+}
+
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+func (a *Adapter) runPolling(ctx context.Context, sink bot.EventSink) error {
+	// getUpdates fails with 409 while a webhook is set.
+	if err := a.call(ctx, "deleteWebhook", "", nil, nil); err != nil && ctx.Err() == nil {
+		a.log.Warn("deleteWebhook failed; polling may be refused", zap.Error(err))
+	}
+	lease := a.botKey("poller")
+	standbyLogged := false
+	for ctx.Err() == nil {
+		ok, err := a.rdb.SetNX(ctx, lease, a.instance, leaseTTL).Result()
+		if err != nil {
+			a.log.Error("polling lease: Redis unavailable; retrying", zap.Error(err))
+		}
+		if !ok {
+			if !standbyLogged {
+				holder, _ := a.rdb.Get(ctx, lease).Result()
+				a.log.Info("another replica is polling; standing by", zap.String("holder", holder))
+				standbyLogged = true
+			}
+			sleep(ctx, 2*time.Second)
+			continue
+		}
+		standbyLogged = false
+		a.log.Info("polling lease taken; receiving updates", zap.String("instance", a.instance))
+		a.poll(ctx, sink, lease)
+		releaseScript.Run(context.WithoutCancel(ctx), a.rdb, []string{lease}, a.instance)
+	}
+	return nil
+}
+
+// poll runs while this replica holds the lease.
+func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // renew the lease; losing it stops polling
+		t := time.NewTicker(leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-t.C:
+				n, err := renewScript.Run(pctx, a.rdb, []string{lease}, a.instance, leaseTTL.Milliseconds()).Int()
+				if err == nil && n == 0 {
+					a.log.Warn("polling lease lost; standing by")
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	offsetKey := a.botKey("offset")
+	offset, _ := a.rdb.Get(pctx, offsetKey).Int()
+	backoff := time.Second
+	for pctx.Err() == nil {
+		p := tgbotapi.Params{"timeout": strconv.Itoa(int(a.cfg.PollTimeout.D().Seconds()))}
+		p.AddNonZero("offset", offset)
+		_ = p.AddInterface("allowed_updates", AllowedUpdates)
+		var updates []tgbotapi.Update
+		err := a.call(pctx, "getUpdates", "", p, &updates)
+		if err != nil {
+			if pctx.Err() != nil {
+				return
+			}
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Code == 409 {
+				a.log.Error("getUpdates conflict: another consumer polls this token outside the lease, or a webhook is set", zap.Error(err))
+			} else {
+				a.log.Warn("getUpdates failed; retrying", zap.Duration("in", backoff), zap.Error(err))
+			}
+			sleep(pctx, backoff)
+			backoff = min(2*backoff, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		for _, u := range updates {
+			// The offset moves past an update only once it was handled;
+			// a failure (Redis away) fetches it again.
+			if err := a.deliver(pctx, sink, u); err != nil {
+				if pctx.Err() != nil {
+					return
+				}
+				a.log.Error("update not processed; will fetch it again", zap.Int("update_id", u.UpdateID), zap.Error(err))
+				sleep(pctx, backoff)
+				break
+			}
+			offset = u.UpdateID + 1
+			if err := a.rdb.Set(pctx, offsetKey, offset, 7*24*time.Hour).Err(); err != nil {
+				a.log.Warn("offset not stored; a successor may see updates twice (de-duplicated)", zap.Error(err))
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

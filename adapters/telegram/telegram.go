@@ -1,0 +1,317 @@
+// Package telegram connects qunbot to the Telegram Bot API through
+// github.com/go-telegram-bot-api/telegram-bot-api/v5: long polling (one
+// active replica, the others on standby behind a Redis lease) or a webhook
+// (any number of replicas; updates de-duplicated in Redis), translation of
+// updates into qunbot events, and every group action.
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/state"
+)
+
+// AllowedUpdates are the update kinds qunbot asks for. chat_member and
+// chat_join_request arrive only when listed here and the bot is an admin.
+var AllowedUpdates = []string{"message", "edited_message", "callback_query", "chat_member", "my_chat_member", "chat_join_request"}
+
+// Options configure the adapter.
+type Options struct {
+	Config *config.Telegram
+	// API defaults to telegram-bot-api/v5 against Config.APIURL.
+	API   API
+	Store *state.Store
+	Log   *zap.Logger
+	Clock bot.Clock
+	// Instance names this process in the polling lease (default host:pid).
+	Instance string
+}
+
+type adminEntry struct {
+	ids     map[string]bool
+	expires time.Time
+}
+
+type cachedPerms struct {
+	perms   *tgbotapi.ChatPermissions
+	expires time.Time
+}
+
+// Adapter is the Telegram platform.
+type Adapter struct {
+	cfg      *config.Telegram
+	api      API
+	store    *state.Store
+	rdb      redis.UniversalClient
+	log      *zap.Logger
+	clock    bot.Clock
+	instance string
+
+	mu       sync.Mutex
+	self     tgbotapi.User
+	inactive map[string]string
+	admins   map[string]adminEntry
+	perms    map[string]cachedPerms
+	inbox    chan tgbotapi.Update
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// New builds the adapter; Run connects.
+func New(opt Options) *Adapter {
+	if opt.Log == nil {
+		opt.Log = zap.NewNop()
+	}
+	if opt.Clock == nil {
+		opt.Clock = bot.SystemClock{}
+	}
+	if opt.API == nil {
+		b := &tgbotapi.BotAPI{Token: opt.Config.Token.Reveal(), Buffer: 100,
+			Client: &http.Client{Timeout: opt.Config.PollTimeout.D() + 15*time.Second}}
+		b.SetAPIEndpoint(opt.Config.APIURL + "/bot%s/%s")
+		opt.API = b
+	}
+	if opt.Instance == "" {
+		opt.Instance = instanceName()
+	}
+	return &Adapter{cfg: opt.Config, api: opt.API, store: opt.Store, rdb: opt.Store.Client(), log: opt.Log.With(zap.String("adapter", "telegram")),
+		clock: opt.Clock, instance: opt.Instance, inactive: map[string]string{}, admins: map[string]adminEntry{}, perms: map[string]cachedPerms{}}
+}
+
+// Name implements bot.Adapter.
+func (a *Adapter) Name() string { return "telegram" }
+
+// Capabilities implements bot.Adapter. In groups the bot (as an admin)
+// can do everything qunbot asks; in a private chat it can talk.
+func (a *Adapter) Capabilities(chat string) bot.Capability {
+	if _, gone := a.isInactive(chat); gone {
+		return 0
+	}
+	id, err := chatID(chat)
+	if err == nil && id > 0 {
+		return bot.CanSend | bot.CanButtons | bot.CanDelete | bot.CanDM | bot.CanAutoDelete
+	}
+	return bot.AllCapabilities
+}
+
+func (a *Adapter) now() time.Time { return a.clock.Now() }
+
+func (a *Adapter) username() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.self.UserName
+}
+
+// connect asks getMe who the bot is, retrying while Telegram is away.
+func (a *Adapter) connect(ctx context.Context) error {
+	backoff := time.Second
+	for {
+		var me tgbotapi.User
+		err := a.call(ctx, "getMe", "", nil, &me)
+		if err == nil {
+			a.mu.Lock()
+			a.self = me
+			a.mu.Unlock()
+			a.log.Info("connected", zap.String("bot", me.UserName), zap.Int64("id", me.ID), zap.String("mode", a.cfg.Mode))
+			return nil
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Code == 401 || ae.Code == 404) {
+			return fmt.Errorf("telegram rejected the token (%d %s); check adapters.telegram.token", ae.Code, ae.Desc)
+		}
+		a.log.Error("cannot reach the Bot API; retrying", zap.Duration("in", backoff), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+// Run implements bot.Adapter: polling or webhook, per config. In webhook
+// mode the handler is served by the HTTP server (see WebhookHandler); Run
+// registers the webhook and processes what the handler queues.
+func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
+	if err := a.connect(ctx); err != nil || ctx.Err() != nil {
+		return err
+	}
+	if a.cfg.Mode == "webhook" {
+		return a.runWebhook(ctx, sink)
+	}
+	return a.runPolling(ctx, sink)
+}
+
+// deliver passes one update's events to the engine. A join or leave seen
+// twice (the chat_member update and the service message) reaches it once.
+func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, u tgbotapi.Update) error {
+	for _, ev := range a.translate(u) {
+		if ev.Kind == bot.EventJoin || ev.Kind == bot.EventLeave {
+			first, err := a.presenceChange(ctx, ev)
+			if err != nil {
+				return err
+			}
+			if !first {
+				continue
+			}
+		}
+		if err := sink.HandleEvent(ctx, ev); err != nil {
+			if ev.Kind == bot.EventJoin || ev.Kind == bot.EventLeave {
+				a.rdb.Del(context.WithoutCancel(ctx), a.presenceKey(ev))
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+var presenceScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+func (a *Adapter) presenceKey(ev bot.Event) string {
+	return a.store.Key(ev.Chat.Key, "tgpresence", ev.Member.ID)
+}
+
+// presenceChange reports whether this join (or leave) is news: the two
+// sources of the same change arrive seconds apart, so the last change is
+// remembered for ten minutes.
+func (a *Adapter) presenceChange(ctx context.Context, ev bot.Event) (bool, error) {
+	n, err := presenceScript.Run(ctx, a.rdb, []string{a.presenceKey(ev)}, string(ev.Kind), (10 * time.Minute).Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("telegram: de-duplicate %s: %w", ev.Kind, err)
+	}
+	return n == 1, nil
+}
+
+// isAdmin reports whether a member is an admin of the group, from the
+// getChatAdministrators list cached here and in Redis.
+func (a *Adapter) isAdmin(chat, memberID string) bool {
+	ids, err := a.adminList(context.Background(), chat)
+	if err != nil {
+		a.log.Warn("admin list unavailable; treating the member as not an admin", zap.String("chat", chat), zap.Error(err))
+		return false
+	}
+	return ids[memberID]
+}
+
+func (a *Adapter) adminList(ctx context.Context, chat string) (map[string]bool, error) {
+	a.mu.Lock()
+	e, ok := a.admins[chat]
+	a.mu.Unlock()
+	if ok && a.now().Before(e.expires) {
+		return e.ids, nil
+	}
+	key := a.store.Key(chat, "tgadmins")
+	ttl := a.cfg.AdminsTTL.D()
+	var ids []string
+	if raw, err := a.rdb.Get(ctx, key).Result(); err == nil {
+		_ = json.Unmarshal([]byte(raw), &ids)
+	} else {
+		cid, err := chatID(chat)
+		if err != nil {
+			return nil, err
+		}
+		var list []tgbotapi.ChatMember
+		if err := a.call(ctx, "getChatAdministrators", chat, tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10)}, &list); err != nil {
+			return nil, err
+		}
+		for _, m := range list {
+			if m.User != nil {
+				ids = append(ids, strconv.FormatInt(m.User.ID, 10))
+			}
+		}
+		b, _ := json.Marshal(ids)
+		a.rdb.Set(ctx, key, b, ttl)
+	}
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	a.mu.Lock()
+	a.admins[chat] = adminEntry{ids: set, expires: a.now().Add(min(ttl, time.Minute))}
+	a.mu.Unlock()
+	return set, nil
+}
+
+// adminChange drops the cached admin list when someone becomes or stops
+// being an admin, so moderator commands follow at once.
+func (a *Adapter) adminChange(chat, oldStatus, newStatus string) {
+	isAdmin := func(s string) bool { return s == "administrator" || s == "creator" }
+	if isAdmin(oldStatus) == isAdmin(newStatus) {
+		return
+	}
+	a.mu.Lock()
+	delete(a.admins, chat)
+	delete(a.perms, chat)
+	a.mu.Unlock()
+	a.rdb.Del(context.Background(), a.store.Key(chat, "tgadmins"))
+}
+
+// botMembership follows the bot's own membership: removed from a group,
+// the group is marked inactive (actions into it stop); added back, active.
+func (a *Adapter) botMembership(cm *tgbotapi.ChatMemberUpdated) {
+	key := chatKey(cm.Chat.ID)
+	switch cm.NewChatMember.Status {
+	case "left", "kicked":
+		a.markInactive(key, "the bot was removed ("+cm.NewChatMember.Status+")")
+	default:
+		a.mu.Lock()
+		delete(a.inactive, key)
+		a.mu.Unlock()
+		if err := a.store.SetGroupFields(context.Background(), key, map[string]string{"inactive": ""}); err != nil {
+			a.log.Error("could not mark the group active", zap.String("chat", key), zap.Error(err))
+		}
+		a.log.Info("the bot is in the group", zap.String("chat", key), zap.String("status", cm.NewChatMember.Status))
+	}
+}
+
+func (a *Adapter) markInactive(chat, reason string) {
+	if chat == "" {
+		return
+	}
+	a.mu.Lock()
+	a.inactive[chat] = reason
+	a.mu.Unlock()
+	a.log.Warn("group marked inactive: actions into it stop", zap.String("chat", chat), zap.String("reason", reason))
+	if err := a.store.SetGroupFields(context.Background(), chat, map[string]string{"inactive": reason}); err != nil {
+		a.log.Error("could not store the inactive mark", zap.String("chat", chat), zap.Error(err))
+	}
+}
+
+func (a *Adapter) isInactive(chat string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r, ok := a.inactive[chat]
+	return r, ok
+}
+
+// migrated moves a group's state when it became a supergroup.
+func (a *Adapter) migrated(from string, to int64) {
+	toKey := chatKey(to)
+	if from == "" || from == toKey {
+		return
+	}
+	n, err := a.store.MoveGroup(context.Background(), from, toKey)
+	if err != nil {
+		a.log.Error("group became a supergroup; moving its state failed", zap.String("from", from), zap.String("to", toKey), zap.Error(err))
+		return
+	}
+	a.log.Warn("group became a supergroup: state moved; rename its key under groups: in the config",
+		zap.String("from", from), zap.String("to", toKey), zap.Int("keys", n))
+}

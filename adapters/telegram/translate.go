@@ -1,0 +1,219 @@
+package telegram
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/qunbot/qunbot/bot"
+)
+
+func chatKey(id int64) string { return "telegram:" + strconv.FormatInt(id, 10) }
+
+func member(u *tgbotapi.User) bot.Member {
+	if u == nil {
+		return bot.Member{}
+	}
+	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if name == "" {
+		name = u.UserName
+	}
+	return bot.Member{ID: strconv.FormatInt(u.ID, 10), Name: name, Username: u.UserName, IsBot: u.IsBot}
+}
+
+func chat(c *tgbotapi.Chat) bot.Chat {
+	if c == nil {
+		return bot.Chat{}
+	}
+	t := bot.ChatGroup
+	if c.Type == "private" {
+		t = bot.ChatPrivate
+	}
+	title := c.Title
+	if title == "" {
+		title = strings.TrimSpace(c.FirstName + " " + c.LastName)
+	}
+	return bot.Chat{Key: chatKey(c.ID), Type: t, Title: title}
+}
+
+func unix(sec int) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(sec), 0)
+}
+
+// membership is what a chat_member status means for presence.
+func present(status string, isMember bool) bool {
+	switch status {
+	case "creator", "administrator", "member":
+		return true
+	case "restricted":
+		return isMember
+	}
+	return false
+}
+
+// translate turns one update into qunbot events. Unknown or malformed
+// shapes yield none; nothing here may panic on what Telegram (or an
+// attacker posting to the webhook) sends.
+func (a *Adapter) translate(u tgbotapi.Update) []bot.Event {
+	id := "tg:" + strconv.Itoa(u.UpdateID)
+	switch {
+	case u.Message != nil:
+		return a.fromMessage(id, u.Message, false)
+	case u.EditedMessage != nil:
+		return a.fromMessage(id, u.EditedMessage, true)
+	case u.CallbackQuery != nil:
+		q := u.CallbackQuery
+		if q.From == nil {
+			return nil
+		}
+		ev := bot.Event{ID: id, Kind: bot.EventButton, Platform: "telegram", Member: member(q.From),
+			Button: &bot.Button{ID: q.ID, Data: q.Data}, Time: a.now()}
+		if q.Message != nil && q.Message.Chat != nil {
+			ev.Chat = chat(q.Message.Chat)
+			ev.Button.MessageID = strconv.Itoa(q.Message.MessageID)
+			ev.MessageID = ev.Button.MessageID
+		} else {
+			ev.Chat = bot.Chat{Key: chatKey(q.From.ID), Type: bot.ChatPrivate}
+		}
+		return []bot.Event{ev}
+	case u.ChatMember != nil:
+		return a.fromChatMember(id, u.ChatMember)
+	case u.MyChatMember != nil:
+		a.botMembership(u.MyChatMember)
+		return nil
+	case u.ChatJoinRequest != nil:
+		r := u.ChatJoinRequest
+		ev := bot.Event{ID: id, Kind: bot.EventJoinRequest, Platform: "telegram", Chat: chat(&r.Chat),
+			Member: member(&r.From), Time: unix(r.Date)}
+		if r.InviteLink != nil {
+			ev.InviteLink = r.InviteLink.InviteLink
+		}
+		return []bot.Event{ev}
+	}
+	return nil
+}
+
+func (a *Adapter) fromChatMember(id string, cm *tgbotapi.ChatMemberUpdated) []bot.Event {
+	if cm.NewChatMember.User == nil {
+		return nil
+	}
+	c := chat(&cm.Chat)
+	a.adminChange(c.Key, cm.OldChatMember.Status, cm.NewChatMember.Status)
+	was := present(cm.OldChatMember.Status, cm.OldChatMember.IsMember)
+	is := present(cm.NewChatMember.Status, cm.NewChatMember.IsMember)
+	m := member(cm.NewChatMember.User)
+	ev := bot.Event{ID: id, Platform: "telegram", Chat: c, Member: m, Time: unix(cm.Date)}
+	switch {
+	case !was && is:
+		ev.Kind = bot.EventJoin
+		if by := member(&cm.From); by.ID != "" && by.ID != m.ID {
+			by.IsAdmin = a.isAdmin(c.Key, by.ID)
+			ev.By = &by
+		}
+		if cm.InviteLink != nil {
+			ev.InviteLink = cm.InviteLink.InviteLink
+		}
+	case was && !is:
+		ev.Kind = bot.EventLeave
+	default:
+		return nil // a promotion or a restriction: not a join or leave
+	}
+	ev.Member.IsAdmin = a.isAdmin(c.Key, m.ID)
+	return []bot.Event{ev}
+}
+
+func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []bot.Event {
+	if msg.Chat == nil || msg.From == nil {
+		return nil // channel posts and anonymous admins: nobody to attribute
+	}
+	c := chat(msg.Chat)
+	at := unix(msg.Date)
+	if msg.MigrateToChatID != 0 {
+		a.migrated(c.Key, msg.MigrateToChatID)
+		return nil
+	}
+	if len(msg.NewChatMembers) > 0 {
+		from := member(msg.From)
+		var evs []bot.Event
+		for i := range msg.NewChatMembers {
+			m := member(&msg.NewChatMembers[i])
+			ev := bot.Event{ID: id + ":" + m.ID, Kind: bot.EventJoin, Platform: "telegram", Chat: c, Member: m, Time: at}
+			if from.ID != m.ID {
+				from.IsAdmin = a.isAdmin(c.Key, from.ID)
+				f := from
+				ev.By = &f
+			}
+			evs = append(evs, ev)
+		}
+		return evs
+	}
+	if msg.LeftChatMember != nil {
+		return []bot.Event{{ID: id, Kind: bot.EventLeave, Platform: "telegram", Chat: c, Member: member(msg.LeftChatMember), Time: at}}
+	}
+	text, entities := msg.Text, msg.Entities
+	if text == "" {
+		text, entities = msg.Caption, msg.CaptionEntities
+	}
+	ev := bot.Event{ID: id, Kind: bot.EventMessage, Platform: "telegram", Chat: c, Member: member(msg.From),
+		Text: text, MessageID: strconv.Itoa(msg.MessageID), Time: at, Edited: edited, CommandChecked: true}
+	ev.Member.IsAdmin = c.Type == bot.ChatGroup && a.isAdmin(c.Key, ev.Member.ID)
+	if msg.ReplyToMessage != nil && msg.ReplyToMessage.From != nil {
+		r := msg.ReplyToMessage
+		rt := r.Text
+		if rt == "" {
+			rt = r.Caption
+		}
+		ev.ReplyTo = &bot.Reply{MessageID: strconv.Itoa(r.MessageID), Member: member(r.From), Text: rt}
+	}
+	ev.Links, ev.Mentions = entityValues(text, entities)
+	if msg.ForwardFromChat != nil {
+		ev.Forward = &bot.Forward{FromChat: chatKey(msg.ForwardFromChat.ID), FromTitle: msg.ForwardFromChat.Title}
+	} else if msg.ForwardFrom != nil {
+		ev.Forward = &bot.Forward{FromUser: strconv.FormatInt(msg.ForwardFrom.ID, 10), Name: member(msg.ForwardFrom).Name}
+	} else if msg.ForwardSenderName != "" {
+		ev.Forward = &bot.Forward{Name: msg.ForwardSenderName}
+	}
+	if !edited && len(entities) > 0 && entities[0].Type == "bot_command" && entities[0].Offset == 0 {
+		ev.Command = bot.ParseCommand(text, a.username())
+	}
+	return []bot.Event{ev}
+}
+
+// entityValues reads URLs (visible and text_link), and @mentions. Entity
+// offsets count UTF-16 code units, as the Bot API documents.
+func entityValues(text string, entities []tgbotapi.MessageEntity) (links, mentions []string) {
+	u := utf16.Encode([]rune(text))
+	slice := func(e tgbotapi.MessageEntity) string {
+		if e.Offset < 0 || e.Length <= 0 || e.Offset+e.Length > len(u) {
+			return ""
+		}
+		return string(utf16.Decode(u[e.Offset : e.Offset+e.Length]))
+	}
+	for _, e := range entities {
+		switch e.Type {
+		case "url":
+			if s := slice(e); s != "" {
+				links = append(links, s)
+			}
+		case "text_link":
+			if e.URL != "" {
+				links = append(links, e.URL)
+			}
+		case "mention":
+			if s := slice(e); s != "" {
+				mentions = append(mentions, strings.TrimPrefix(s, "@"))
+			}
+		case "text_mention":
+			if e.User != nil {
+				mentions = append(mentions, strconv.FormatInt(e.User.ID, 10))
+			}
+		}
+	}
+	return links, mentions
+}

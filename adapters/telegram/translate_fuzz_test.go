@@ -1,0 +1,48 @@
+package telegram
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/bot/state/redistest"
+)
+
+type downAPI struct{}
+
+func (downAPI) MakeRequest(string, tgbotapi.Params) (*tgbotapi.APIResponse, error) {
+	return nil, errors.New("offline")
+}
+
+// FuzzTranslate: whatever JSON arrives, translation yields well-formed
+// events or none, and never panics.
+func FuzzTranslate(f *testing.F) {
+	for _, s := range []string{
+		`{"update_id":1,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"group"},"from":{"id":5},"text":"/x@qunbot","entities":[{"type":"bot_command","offset":0,"length":9},{"type":"url","offset":5,"length":-2},{"type":"text_mention","offset":0,"length":1}]}}`,
+		`{"update_id":2,"chat_member":{"chat":{"id":-1},"from":{"id":1},"old_chat_member":{"status":"left"},"new_chat_member":{"status":"member","user":{"id":2}}}}`,
+		`{"update_id":3,"callback_query":{"id":"c","from":{"id":3}}}`,
+		`{"update_id":4,"message":{"chat":{"id":-1},"from":{"id":1},"new_chat_members":[{"id":1},{"id":2}]}}`,
+		`{"update_id":5,"my_chat_member":{"chat":{"id":-1},"new_chat_member":{"status":"kicked"}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	c, prefix := redistest.Client(f)
+	cfg := &config.Telegram{}
+	cfg.SetDefaults()
+	a := New(Options{Config: cfg, API: downAPI{}, Store: state.New(c, prefix)})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var u tgbotapi.Update
+		if json.Unmarshal(data, &u) != nil {
+			return
+		}
+		for _, ev := range a.translate(u) {
+			if ev.ID == "" || ev.Kind == "" || ev.Chat.Key == "" || ev.Platform != "telegram" {
+				t.Fatalf("incomplete event %+v", ev)
+			}
+		}
+	})
+}

@@ -1,0 +1,128 @@
+package telegram
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+)
+
+// WebhookHandler receives Telegram's POSTs. It checks the secret token
+// header before reading anything, refuses oversized and malformed bodies,
+// and answers at once; updates are processed in the background from a
+// bounded queue (full: 503, and Telegram retries later). Behind a load
+// balancer every replica may receive updates: the engine's Redis
+// de-duplication makes a retried update count once.
+func (a *Adapter) WebhookHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+		if subtle.ConstantTimeCompare([]byte(got), []byte(a.cfg.Webhook.Secret.Reveal())) != 1 {
+			a.log.Warn("webhook request with a wrong secret token refused", zap.String("remote", r.RemoteAddr))
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.Webhook.MaxBody))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				a.log.Warn("webhook body too large; refused", zap.Int64("limit", a.cfg.Webhook.MaxBody))
+				http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "read error", http.StatusBadRequest)
+			return
+		}
+		var u tgbotapi.Update
+		if err := json.Unmarshal(body, &u); err != nil || u.UpdateID == 0 {
+			a.log.Warn("malformed webhook update refused", zap.Error(err), zap.Int("bytes", len(body)))
+			http.Error(w, "malformed update", http.StatusBadRequest)
+			return
+		}
+		select {
+		case a.queue() <- u:
+			w.WriteHeader(http.StatusOK)
+		default:
+			a.log.Warn("webhook queue full; asking Telegram to retry", zap.Int("update_id", u.UpdateID))
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	})
+}
+
+func (a *Adapter) queue() chan tgbotapi.Update {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inbox == nil {
+		a.inbox = make(chan tgbotapi.Update, 1024)
+	}
+	return a.inbox
+}
+
+// runWebhook registers the webhook and processes queued updates. A failed
+// update is retried with backoff for a while (Redis coming back), then
+// dropped with an error log: it was already acknowledged to Telegram.
+func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
+	p := tgbotapi.Params{"url": a.cfg.Webhook.URL, "secret_token": a.cfg.Webhook.Secret.Reveal(),
+		"max_connections": itoa(a.cfg.Webhook.MaxConnections)}
+	_ = p.AddInterface("allowed_updates", AllowedUpdates)
+	for ctx.Err() == nil {
+		err := a.call(ctx, "setWebhook", "", p, nil)
+		if err == nil {
+			a.log.Info("webhook registered", zap.String("url", a.cfg.Webhook.URL))
+			break
+		}
+		a.log.Error("setWebhook failed; retrying", zap.Error(err))
+		sleep(ctx, 5*time.Second)
+	}
+	in := a.queue()
+	var wg sync.WaitGroup
+	for w := 0; w < webhookWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case u := <-in:
+					a.deliverWithRetry(ctx, sink, u)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// webhookWorkers process queued updates in parallel, as Telegram itself
+// sends them over several connections.
+const webhookWorkers = 4
+
+func (a *Adapter) deliverWithRetry(ctx context.Context, sink bot.EventSink, u tgbotapi.Update) {
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := a.deliver(ctx, sink, u)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if attempt == 8 {
+			a.log.Error("webhook update dropped after retries", zap.Int("update_id", u.UpdateID), zap.Error(err))
+			return
+		}
+		a.log.Warn("webhook update not processed; retrying", zap.Int("update_id", u.UpdateID), zap.Error(err))
+		sleep(ctx, backoff)
+		backoff *= 2
+	}
+}
