@@ -26,6 +26,40 @@ type fakeAPI struct {
 	admins   map[string][]int64 // chat id → admin user ids
 	override map[string]func(p url.Values) (int, string)
 	polls    int
+
+	// enforce makes sendMessage answer 429 past Telegram's limits: 30
+	// messages/s overall, 20/min per group, 1/s per private chat.
+	enforce  bool
+	sentAll  []time.Time
+	sentChat map[string][]time.Time
+	tooMany  int
+}
+
+// within counts times after now-window.
+func within(ts []time.Time, now time.Time, window time.Duration) int {
+	n := 0
+	for i := len(ts) - 1; i >= 0 && now.Sub(ts[i]) < window; i-- {
+		n++
+	}
+	return n
+}
+
+// limit reports the retry_after for a send that breaks a limit, or 0.
+func (f *fakeAPI) limit(chat string) int {
+	now := time.Now()
+	if within(f.sentAll, now, time.Second) >= 30 {
+		return 1
+	}
+	window, max := time.Second, 1
+	if strings.HasPrefix(chat, "-") {
+		window, max = time.Minute, 20
+	}
+	if within(f.sentChat[chat], now, window) >= max {
+		return int(window / time.Second)
+	}
+	f.sentAll = append(f.sentAll, now)
+	f.sentChat[chat] = append(f.sentChat[chat], now)
+	return 0
 }
 
 type apiCall struct {
@@ -34,7 +68,8 @@ type apiCall struct {
 }
 
 func newFakeAPI(t testing.TB) *fakeAPI {
-	f := &fakeAPI{token: "123:TEST", admins: map[string][]int64{}, override: map[string]func(url.Values) (int, string){}, nextMsg: 100}
+	f := &fakeAPI{token: "123:TEST", admins: map[string][]int64{}, override: map[string]func(url.Values) (int, string){}, nextMsg: 100,
+		sentChat: map[string][]time.Time{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -66,6 +101,16 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.calls = append(f.calls, apiCall{Method: method, Params: r.PostForm})
 	fn := f.override[method]
+	if method == "sendMessage" && f.enforce {
+		if after := f.limit(r.PostForm.Get("chat_id")); after > 0 {
+			f.tooMany++
+			f.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, apiErr(429, fmt.Sprintf("Too Many Requests: retry after %d", after), map[string]any{"retry_after": after}))
+			return
+		}
+	}
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if fn != nil {

@@ -82,14 +82,19 @@ type Outbox struct {
 	workerWG sync.WaitGroup
 }
 
+// margin keeps the pace a little under the configured rate: requests
+// reach the platform with some jitter, and a sliding window that counts
+// exactly N would be tipped by one early arrival.
+const margin = 0.98
+
 func limiter(r config.Rate) *rate.Limiter {
 	ps := r.PerSecond()
 	if ps <= 0 {
 		return rate.NewLimiter(rate.Inf, 1)
 	}
-	// A small burst: Telegram counts messages in sliding windows, and a
-	// bucket that bursts N at once would exceed N per window.
-	return rate.NewLimiter(rate.Limit(ps), max(1, r.N/10))
+	// Burst 1: platforms count messages in sliding windows, and a bucket
+	// that bursts would send more than N within one window.
+	return rate.NewLimiter(rate.Limit(ps*margin), 1)
 }
 
 // New starts an outbox in front of sender.
@@ -235,10 +240,6 @@ func (o *Outbox) dispatch() {
 			best.items = best.items[1:]
 			best.busy = true
 			o.inflight++
-			if it.a.IsMessage() {
-				best.lim.AllowN(now, 1)
-				o.global.AllowN(now, 1)
-			}
 			o.mu.Unlock()
 			select {
 			case o.work <- func() { o.send(bestKey, best, it) }:
@@ -279,6 +280,18 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		return
 	}
 	o.mu.Unlock()
+	if it.a.IsMessage() {
+		// Tokens are taken here, right before the request, so the spacing
+		// the platform sees is the limiter's, not the dispatcher's.
+		if q.lim.Wait(o.ctx) != nil || o.global.Wait(o.ctx) != nil {
+			o.mu.Lock()
+			q.items = append([]*item{it}, q.items...)
+			q.busy = false
+			o.inflight--
+			o.mu.Unlock()
+			return
+		}
+	}
 	res, err := o.sender.Do(o.ctx, it.a)
 	log := o.opt.Log.With(zap.String("adapter", o.opt.Name), zap.String("action", string(it.a.Type)),
 		zap.String("chat", key), zap.String("flow", it.a.Flow))
