@@ -93,3 +93,9 @@ var ErrUnreachable = errors.New("member cannot be reached privately")
 
 // ErrUnsupported is returned for an action the adapter cannot do in a chat.
 var ErrUnsupported = errors.New("not supported by this platform")
+
+// InviteLinker is implemented by adapters that create per-member invite
+// links (CanInviteLinks), for invite tracking.
+type InviteLinker interface {
+	InviteLink(ctx context.Context, chat, memberID, name string) (string, error)
+}

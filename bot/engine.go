@@ -179,7 +179,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	member, dup, err := e.opt.Store.Ingest(ctx, state.Ingest{
 		Group: ev.GroupKey(), UpdateID: ev.ID, DedupeTT: e.opt.DedupeTTL,
 		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
-		Kind: ingestKind(ingestAs), At: ev.Time,
+		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink,
 	})
 	if err != nil {
 		e.opt.Log.Error("event not processed: member state unavailable; the platform should redeliver it",

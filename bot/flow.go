@@ -123,6 +123,21 @@ func (fc *FlowContext) CapsFor(chat string) Capability {
 	return at.adapter.Capabilities(chat)
 }
 
+// InviteLink asks the event's adapter for a member's personal invite link;
+// ok is false where the platform has none.
+func (fc *FlowContext) InviteLink(ctx context.Context, chat string, m Member) (link string, ok bool, err error) {
+	at, found := fc.engine.adapter(fc.Event.Platform)
+	if !found {
+		return "", false, nil
+	}
+	il, can := at.adapter.(InviteLinker)
+	if !can || !at.adapter.Capabilities(chat).Has(CanInviteLinks) {
+		return "", false, nil
+	}
+	link, err = il.InviteLink(ctx, chat, m.ID, m.Name)
+	return link, err == nil, err
+}
+
 // Flow returns the event's group's config of another flow, if enabled.
 func (fc *FlowContext) Flow(name string) (any, bool) { return fc.Group.Flow(name) }
 

@@ -4,6 +4,7 @@ package flows
 
 import (
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/help"
 	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/verify"
@@ -12,5 +13,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []bot.Flow {
-	return []bot.Flow{verify.Flow{}, welcome.Flow{}, help.Flow{}, stats.Flow{}}
+	return []bot.Flow{verify.Flow{}, welcome.Flow{}, checkin.Flow{}, help.Flow{}, stats.Flow{}}
 }

@@ -110,6 +110,7 @@ func (a *Adapter) privateKey(member string) string { return "console:@" + member
 
 const helpText = `console commands:
   join <name> [bot]          <name> joins the group (add "bot" for a bot account)
+  join <name> via <inviter>  <name> joins through <inviter>'s invite link
   add <admin> <name> [bot]   <admin> adds <name> to the group
   present <name>             <name> was in the group before the bot (no join event)
   request <name>             <name> asks to join (a join request)
@@ -355,6 +356,10 @@ func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, n
 	case word == "join":
 		m.present, m.isBot = true, flag == "bot"
 		e := a.event(bot.EventJoin, m)
+		if inviter, ok := strings.CutPrefix(flag, "via "); ok {
+			m.isBot = false
+			e.InviteLink = inviteLink(strings.TrimSpace(inviter))
+		}
 		if by != "" {
 			adder := a.member(by)
 			e.By = &bot.Member{ID: by, Name: by, Username: by, IsAdmin: adder.admin}
@@ -660,6 +665,13 @@ func (a *Adapter) setAdvancing(on bool) {
 	a.advancing = on
 	a.mu.Unlock()
 }
+
+// InviteLink implements bot.InviteLinker: a member's personal link.
+func (a *Adapter) InviteLink(_ context.Context, _, memberID, _ string) (string, error) {
+	return inviteLink(memberID), nil
+}
+
+func inviteLink(member string) string { return "https://console.invalid/+" + member }
 
 // SetHooks connects the adapter to the engine after both exist.
 func (a *Adapter) SetHooks(h Hooks) {

@@ -157,6 +157,8 @@ type Ingest struct {
 	IsBot    bool
 	Kind     Kind
 	At       time.Time
+	// InviteLink is the link a join came through (kept as join_link).
+	InviteLink string
 }
 
 // ingestScript de-duplicates the update and records the member in one round
@@ -169,6 +171,7 @@ local m, now, kind = KEYS[2], ARGV[2], ARGV[3]
 local prev = redis.call('HGET', m, 'last_active') or '0'
 redis.call('HSET', m, 'name', ARGV[4], 'username', ARGV[5], 'bot', ARGV[6])
 if kind == 'join' then
+  if ARGV[8] ~= '' then redis.call('HSET', m, 'join_link', ARGV[8]) else redis.call('HDEL', m, 'join_link') end
   redis.call('HSET', m, 'joined_at', now, 'in', '1')
   redis.call('HDEL', m, 'left_at', 'activated_at')
   redis.call('ZADD', KEYS[4], now, ARGV[7])
@@ -192,6 +195,7 @@ elseif kind == 'msg' or kind == 'touch' then
     end
   end
 end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[6], string.lower(ARGV[5]), ARGV[7]) end
 local out = redis.call('HGETALL', m)
 out[#out+1] = 'prev_active'
 out[#out+1] = prev
@@ -214,8 +218,8 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err
 		bot = "1"
 	}
 	res, err := ingestScript.Run(ctx, s.rdb,
-		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated")},
-		ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member,
+		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames")},
+		ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink,
 	).Slice()
 	if errors.Is(err, redis.Nil) {
 		return nil, true, nil
@@ -403,6 +407,16 @@ func (s *Store) Activation(ctx context.Context, group string, from, to time.Time
 		}
 	}
 	return int64(len(ids)), activated, nil
+}
+
+// ByUsername finds a member id by @username (case-insensitive), for
+// commands that name a member: /award @alice 10.
+func (s *Store) ByUsername(ctx context.Context, group, username string) (string, error) {
+	id, err := s.rdb.HGet(ctx, s.Key(group, "usernames"), strings.ToLower(strings.TrimPrefix(username, "@"))).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, wrap("find member by username", err)
 }
 
 // Ping checks that Redis answers.

@@ -25,6 +25,7 @@ usage:
   qunbot console  -c configs/example.yaml    a simulated group in the terminal
                   [--now 2026-01-05T09:00:00+08:00] [--json]
   qunbot validate -c configs/qunbot.yaml     check a config: exit 0, or file:line:col: message and exit 1
+  qunbot points export --group G [-c config] [-o file.csv]   a group's points ledger as CSV
   qunbot version
 
 environment:
@@ -59,6 +60,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 		err = cmdConsole(ctx, args[1:], e)
 	case "validate":
 		return cmdValidate(args[1:], e)
+	case "points":
+		err = cmdPoints(ctx, args[1:], e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, versionString())
 		return 0

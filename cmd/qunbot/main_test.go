@@ -172,3 +172,25 @@ func TestCLIUsage(t *testing.T) {
 		}
 	}
 }
+
+// The ledger written by a console session is exported as CSV.
+func TestPointsExport(t *testing.T) {
+	e, _, errs := testEnv(t, "join alice\nalice: 签到\nadvance 1d\nalice: /checkin\n")
+	cfg := filepath.Join(repoRoot, "testdata/transcripts/checkin.yaml")
+	if code := runCLI(context.Background(), []string{"console", "-c", cfg, "--now", "2026-01-05T09:00:00+08:00"}, e); code != 0 {
+		t.Fatalf("console exit %d: %s", code, errs)
+	}
+	vars := e.getenv
+	var out, errs2 bytes.Buffer
+	e2 := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errs2, getenv: vars}
+	if code := runCLI(context.Background(), []string{"points", "export", "--group", "console:club", "-c", cfg}, e2); code != 0 {
+		t.Fatalf("export exit %d: %s", code, errs2.String())
+	}
+	want := "time,member,name,delta,reason,balance,entry\n2026-01-05T09:00:00+08:00,alice,alice,5,checkin,5,"
+	if !strings.HasPrefix(out.String(), want) || !strings.Contains(out.String(), "\n2026-01-06T09:00:00+08:00,alice,alice,5,checkin,10,") {
+		t.Errorf("csv:\n%s", out.String())
+	}
+	if code := runCLI(context.Background(), []string{"points", "export", "-c", cfg}, e2); code != 1 || !strings.Contains(errs2.String(), "--group is required") {
+		t.Errorf("missing --group: exit %d, %s", code, errs2.String())
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/flows/codes"
 )
 
 // Group fields the flow keeps.
@@ -242,8 +243,8 @@ func (f Flow) send(ctx context.Context, fc *bot.FlowContext, cfg *Config, member
 func (f Flow) giveCode(ctx context.Context, fc *bot.FlowContext, cfg *Config, m render.Member, resend bool) error {
 	group := fc.Event.GroupKey()
 	loc := fc.Locale()
-	p := newPool(fc.Store, cfg.Codes.Pool)
-	if err := p.load(ctx, string(cfg.Codes.File)); err != nil {
+	p := codes.New(fc.Store, cfg.Codes.Pool)
+	if err := p.Load(ctx, string(cfg.Codes.File)); err != nil {
 		fc.Log.Error("perk codes not loaded; newcomers get no code", zap.String("pool", cfg.Codes.Pool), zap.Error(err))
 		return nil
 	}
@@ -253,9 +254,9 @@ func (f Flow) giveCode(ctx context.Context, fc *bot.FlowContext, cfg *Config, m 
 	var left int
 	var err error
 	if resend {
-		code, err = p.givenTo(ctx, who)
+		code, err = p.GivenTo(ctx, who)
 	} else {
-		code, fresh, left, err = p.issue(ctx, who)
+		code, fresh, left, err = p.Issue(ctx, who)
 	}
 	if err != nil {
 		return err
@@ -287,7 +288,7 @@ func (f Flow) giveCode(ctx context.Context, fc *bot.FlowContext, cfg *Config, m 
 
 // warnPool tells the operator (log) and the group's moderators (DM) when
 // the pool runs low or out, once per load of the file.
-func (f Flow) warnPool(ctx context.Context, fc *bot.FlowContext, cfg *Config, p pool, code string, left int) error {
+func (f Flow) warnPool(ctx context.Context, fc *bot.FlowContext, cfg *Config, p codes.Pool, code string, left int) error {
 	low := cfg.Codes.Low
 	if low == 0 {
 		low = 10
@@ -301,7 +302,7 @@ func (f Flow) warnPool(ctx context.Context, fc *bot.FlowContext, cfg *Config, p 
 	default:
 		return nil
 	}
-	first, err := p.warnOnce(ctx, kind)
+	first, err := p.WarnOnce(ctx, kind)
 	if err != nil || !first {
 		return err
 	}

@@ -1,4 +1,7 @@
-package welcome
+// Package codes keeps pools of unique codes (perks, rewards) in Redis,
+// loaded from files: each member gets at most one code from a pool, ever,
+// and a code is never handed out twice.
+package codes
 
 import (
 	"bufio"
@@ -13,10 +16,10 @@ import (
 	"github.com/qunbot/qunbot/bot/state"
 )
 
-// pool is a set of unique codes in Redis. Its keys share the hash tag
+// Pool is a set of unique codes in Redis. Its keys share the hash tag
 // {perk:<name>}, so the issuing script is atomic on a Cluster too; a member
 // (platform:id) gets at most one code from a pool, ever.
-type pool struct {
+type Pool struct {
 	rdb    redis.UniversalClient
 	codes  string // list of codes not yet given, in file order
 	queued string // set of the same codes, to load each once
@@ -25,9 +28,10 @@ type pool struct {
 	meta   string // hash: file signature, warnings sent
 }
 
-func newPool(s *state.Store, name string) pool {
+// New returns the pool named name.
+func New(s *state.Store, name string) Pool {
 	tag := "{perk:" + name + "}"
-	return pool{rdb: s.Client(), codes: s.GlobalKey(tag, "codes"), queued: s.GlobalKey(tag, "queued"), given: s.GlobalKey(tag, "given"),
+	return Pool{rdb: s.Client(), codes: s.GlobalKey(tag, "codes"), queued: s.GlobalKey(tag, "queued"), given: s.GlobalKey(tag, "given"),
 		used: s.GlobalKey(tag, "used"), meta: s.GlobalKey(tag, "meta")}
 }
 
@@ -42,10 +46,9 @@ end
 return n
 `)
 
-// load adds the file's codes to the pool when the file changed since the
-// last load (by size and modification time); codes given out before are
-// never added again.
-func (p pool) load(ctx context.Context, file string) error {
+// Load adds the file's codes to the pool when the file changed since the
+// last load (by size and modification time).
+func (p Pool) Load(ctx context.Context, file string) error {
 	// file is already resolved against the config's folder
 	st, err := os.Stat(file)
 	if err != nil {
@@ -105,9 +108,9 @@ redis.call('SREM', KEYS[4], code)
 return {code, tostring(redis.call('LLEN', KEYS[1]))}
 `)
 
-// issue gives member a code. fresh is false when the member had one
+// Issue gives member a code. fresh is false when the member had one
 // already (that code is returned); code is "" when the pool is empty.
-func (p pool) issue(ctx context.Context, member string) (code string, fresh bool, left int, err error) {
+func (p Pool) Issue(ctx context.Context, member string) (code string, fresh bool, left int, err error) {
 	res, err := issueScript.Run(ctx, p.rdb, []string{p.codes, p.given, p.used, p.queued}, member).StringSlice()
 	if err != nil {
 		return "", false, 0, fmt.Errorf("issue perk code: %w", err)
@@ -116,8 +119,8 @@ func (p pool) issue(ctx context.Context, member string) (code string, fresh bool
 	return res[0], left >= 0, left, nil
 }
 
-// givenTo returns the member's code, if any.
-func (p pool) givenTo(ctx context.Context, member string) (string, error) {
+// GivenTo returns the member's code, if any.
+func (p Pool) GivenTo(ctx context.Context, member string) (string, error) {
 	code, err := p.rdb.HGet(ctx, p.given, member).Result()
 	if err == redis.Nil {
 		return "", nil
@@ -125,8 +128,27 @@ func (p pool) givenTo(ctx context.Context, member string) (string, error) {
 	return code, err
 }
 
-// warnOnce reports whether a warning of this kind has not been sent since
+// WarnOnce reports whether a warning of this kind has not been sent since
 // the pool was last loaded.
-func (p pool) warnOnce(ctx context.Context, kind string) (bool, error) {
+func (p Pool) WarnOnce(ctx context.Context, kind string) (bool, error) {
 	return p.rdb.HSetNX(ctx, p.meta, "warned_"+kind, "1").Result()
+}
+
+var popScript = redis.NewScript(`
+local code = redis.call('LPOP', KEYS[1])
+if not code then return {'', '0'} end
+redis.call('SADD', KEYS[2], code)
+redis.call('SREM', KEYS[3], code)
+return {code, tostring(redis.call('LLEN', KEYS[1]))}
+`)
+
+// Pop takes the next code without tying it to a member (a reward a member
+// may redeem several times); code is "" when the pool is empty.
+func (p Pool) Pop(ctx context.Context) (code string, left int, err error) {
+	res, err := popScript.Run(ctx, p.rdb, []string{p.codes, p.used, p.queued}).StringSlice()
+	if err != nil {
+		return "", 0, fmt.Errorf("take code: %w", err)
+	}
+	left, _ = strconv.Atoi(res[1])
+	return res[0], left, nil
 }

@@ -1,0 +1,237 @@
+package checkin_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/flows/checkin"
+	"github.com/qunbot/qunbot/flows/verify"
+)
+
+func flows() []bot.Flow { return []bot.Flow{verify.Flow{}, checkin.Flow{}} }
+
+func cmd(h *bottest.Harness, member, text string) {
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(member), Text: text, MessageID: fmt.Sprint(time.Now().UnixNano())})
+}
+
+func balance(t *testing.T, h *bottest.Harness, member string) string {
+	t.Helper()
+	return h.Fields(member)["pts"]
+}
+
+// Day boundaries follow the group's time zone, east and west of UTC.
+func TestDayBoundaries(t *testing.T) {
+	tests := []struct {
+		tz        string
+		first     string // local times of two check-ins
+		second    string
+		newDay    bool
+		wantTotal string
+	}{
+		{"Asia/Shanghai", "2026-01-05T23:59:00", "2026-01-06T00:01:00", true, "10"},
+		{"Asia/Shanghai", "2026-01-05T00:01:00", "2026-01-05T23:59:00", false, "5"},
+		{"America/Los_Angeles", "2026-01-05T23:59:00", "2026-01-06T00:01:00", true, "10"},
+		{"America/Los_Angeles", "2026-01-05T00:30:00", "2026-01-05T20:00:00", false, "5"}, // crosses UTC midnight
+	}
+	for _, tt := range tests {
+		t.Run(tt.tz+" "+tt.first+"→"+tt.second, func(t *testing.T) {
+			h := bottest.New(t, flows(), "timezone: "+tt.tz+"\nflows:\n  checkin: { points: 5 }\n")
+			loc, _ := time.LoadLocation(tt.tz)
+			for _, at := range []string{tt.first, tt.second} {
+				ts, err := time.ParseInLocation("2006-01-02T15:04:05", at, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.Clock.Set(ts)
+				cmd(h, "alice", "签到")
+			}
+			if got := balance(t, h, "alice"); got != tt.wantTotal {
+				t.Errorf("balance %s, want %s", got, tt.wantTotal)
+			}
+		})
+	}
+}
+
+func TestStreaksBonusesAndResets(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: { points: 1, streak_bonus: { 3: 10 } }\n")
+	day := 24 * time.Hour
+	steps := []struct {
+		advance time.Duration
+		streak  string
+		balance string
+	}{
+		{0, "1", "1"}, {day, "2", "2"}, {day, "3", "13"}, {day, "4", "14"},
+		{2 * day, "1", "15"}, // a missed day resets the streak (no make-up)
+		{day, "2", "16"},
+	}
+	for i, s := range steps {
+		h.Clock.Advance(s.advance)
+		cmd(h, "alice", "/checkin")
+		f := h.Fields("alice")
+		if f["ci_streak"] != s.streak || f["pts"] != s.balance {
+			t.Errorf("step %d: streak %s balance %s, want %s %s", i, f["ci_streak"], f["pts"], s.streak, s.balance)
+		}
+	}
+}
+
+// One member sending 100 check-ins at once, on two replicas: credited once.
+func TestConcurrentCheckinsCreditOnce(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: { points: 5 }\n")
+	h2 := bottest.New(t, flows(), "flows:\n  checkin: { points: 5 }\n", h.Prefix)
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cmd([]*bottest.Harness{h, h2}[i%2], "alice", "/checkin")
+		}(i)
+	}
+	wg.Wait()
+	if got := balance(t, h, "alice"); got != "5" {
+		t.Fatalf("balance %s after 100 concurrent check-ins, want 5", got)
+	}
+}
+
+// 100 members redeeming an item with stock 10 at once: exactly 10 sold,
+// nobody overdrawn.
+func TestConcurrentRedemptionsNeverOversell(t *testing.T) {
+	yaml := "flows:\n  checkin:\n    rewards: [ { id: mug, name: Mug, cost: 10, stock: 10, issue: contact } ]\n"
+	h := bottest.New(t, flows(), yaml)
+	ctx := context.Background()
+	l := checkin.NewLedger(h.Store, bottest.Group, 1000)
+	for i := 0; i < 100; i++ {
+		if _, err := l.Award(ctx, fmt.Sprint("m", i), 15, "seed", h.Clock.Now(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sold atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			status, _, _, err := l.Redeem(ctx, fmt.Sprint("m", i), &checkin.Reward{ID: "mug", Cost: 10, Stock: 10}, h.Clock.Now())
+			if err != nil {
+				t.Error(err)
+			}
+			if status == checkin.RedeemOK {
+				sold.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if sold.Load() != 10 {
+		t.Fatalf("sold %d, want exactly 10", sold.Load())
+	}
+	if n, _ := l.Sold(ctx, "mug"); n != 10 {
+		t.Errorf("sold counter %d", n)
+	}
+	// one member, many concurrent redemptions of a cheap unlimited item: never below zero
+	if _, err := l.Award(ctx, "rich", 25, "seed", h.Clock.Now(), true); err != nil {
+		t.Fatal(err)
+	}
+	var ok atomic.Int64
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if st, _, _, _ := l.Redeem(ctx, "rich", &checkin.Reward{ID: "sticker", Cost: 10}, h.Clock.Now()); st == checkin.RedeemOK {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 2 || balance(t, h, "rich") != "5" {
+		t.Errorf("redeemed %d, balance %s; want 2 and 5", ok.Load(), balance(t, h, "rich"))
+	}
+}
+
+func TestInvitesAndAbuse(t *testing.T) {
+	yaml := "flows:\n  checkin: { invites: { points: 20, stay: 1d } }\n"
+	h := bottest.New(t, flows(), yaml)
+	ctx := context.Background()
+	link := "https://t.me/+alice"
+	if err := h.Redis.HSet(ctx, h.Store.Key(bottest.Group, "invites"), link, "alice").Err(); err != nil {
+		t.Fatal(err)
+	}
+	join := func(name string) {
+		h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member(name), InviteLink: link})
+	}
+	join("bob")   // credited after a day
+	join("alice") // self-invite: nothing
+	join("carl")  // leaves early: nothing
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("carl")})
+	h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("dan")}) // no link
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("dan")})
+	join("dan") // re-join through the link: nothing
+	h.Advance(25 * time.Hour)
+	if got := balance(t, h, "alice"); got != "20" {
+		t.Errorf("inviter balance %s, want 20 (bob only)", got)
+	}
+	var credits []string
+	for _, a := range h.Out.Take() {
+		if strings.Contains(a.Text, "20") {
+			credits = append(credits, a.Text)
+		}
+	}
+	if len(credits) != 1 {
+		t.Errorf("credit announcements: %q", credits)
+	}
+}
+
+// An invitee who fails verification earns the inviter nothing.
+func TestInviteNeedsVerification(t *testing.T) {
+	yaml := "flows:\n  verify: { timeout: 1m }\n  checkin: { invites: { points: 20, stay: 1h } }\n"
+	h := bottest.New(t, flows(), yaml)
+	ctx := context.Background()
+	if err := h.Redis.HSet(ctx, h.Store.Key(bottest.Group, "invites"), "L", "alice").Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("zombie"), InviteLink: "L"})
+	h.Advance(2 * time.Hour)
+	if got := balance(t, h, "alice"); got != "" {
+		t.Errorf("inviter credited for an unverified invitee: %s", got)
+	}
+}
+
+func TestActivityPointsCapped(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: { activity: { points: 2, daily_cap: 5 } }\n")
+	for i := 0; i < 5; i++ {
+		cmd(h, "bob", "hello")
+	}
+	if got := balance(t, h, "bob"); got != "4" {
+		t.Errorf("balance %s, want 4 (2 a message, cap 5)", got)
+	}
+	h.Clock.Advance(24 * time.Hour)
+	cmd(h, "bob", "next day")
+	if got := balance(t, h, "bob"); got != "6" {
+		t.Errorf("next day balance %s, want 6", got)
+	}
+}
+
+func TestLedgerRecordsEveryChange(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: { points: 5, rewards: [ { id: c, name: C, cost: 3, issue: makeup_card } ] }\n")
+	cmd(h, "alice", "/checkin")
+	cmd(h, "alice", "/redeem c")
+	var lines []string
+	err := checkin.NewLedger(h.Store, bottest.Group, 1000).Entries(context.Background(), func(e checkin.Entry) error {
+		lines = append(lines, fmt.Sprintf("%s %+d %s =%d", e.Member, e.Delta, e.Reason, e.Balance))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(lines, "; ") != "alice +5 checkin =5; alice -3 redeem:c =2" {
+		t.Errorf("ledger: %q", lines)
+	}
+	if h.Fields("alice")["ci_cards"] != "1" {
+		t.Error("make-up card not issued")
+	}
+}

@@ -1,0 +1,267 @@
+package checkin
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qunbot/qunbot/bot/state"
+)
+
+// Ledger is a group's points: balances in the member records, a
+// leaderboard and a monthly board (sorted sets), and every change appended
+// to a capped Redis stream. All keys carry the group's hash tag, so each
+// change is one atomic script.
+type Ledger struct {
+	s     *state.Store
+	group string
+	max   int64
+}
+
+// NewLedger returns a group's ledger.
+func NewLedger(s *state.Store, group string, max int64) Ledger {
+	return Ledger{s: s, group: group, max: max}
+}
+
+func (l Ledger) member(id string) string  { return l.s.Key(l.group, "m", id) }
+func (l Ledger) board() string            { return l.s.Key(l.group, "points") }
+func (l Ledger) month(t time.Time) string { return l.s.Key(l.group, "points", t.Format("2006-01")) }
+func (l Ledger) stream() string           { return l.s.Key(l.group, "ledger") }
+func (l Ledger) sold() string             { return l.s.Key(l.group, "rewards") }
+func (l Ledger) keys(id string, t time.Time) []string {
+	return []string{l.member(id), l.board(), l.month(t), l.stream()}
+}
+
+// change is the shared Lua for one point change; scripts below embed it.
+const change = `
+local function change(member, d, reason, at, earn)
+  local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
+  local earned = tonumber(redis.call('HGET', KEYS[1], 'pts_earned') or '0')
+  if d > 0 and earn then
+    earned = redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
+    redis.call('ZINCRBY', KEYS[3], d, member)
+  end
+  redis.call('ZADD', KEYS[2], bal, member)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', member, 'delta', d, 'reason', reason, 'balance', bal, 'at', at)
+  return bal, earned
+end
+`
+
+var awardScript = redis.NewScript(change + `
+local bal = tonumber(redis.call('HGET', KEYS[1], 'pts') or '0')
+local d = tonumber(ARGV[3])
+if bal + d < 0 then return {0, bal, 0} end
+local b, e = change(ARGV[2], d, ARGV[4], ARGV[5], ARGV[6] == '1')
+return {1, b, e}
+`)
+
+// Result is a change's outcome.
+type Result struct {
+	OK      bool
+	Balance int64
+	Earned  int64 // lifetime points earned, for levels
+}
+
+// Award adds delta (negative to take) with a reason. It refuses to take
+// the balance below zero. earn counts a gain toward levels and the monthly
+// board (not for refunds).
+func (l Ledger) Award(ctx context.Context, member string, delta int64, reason string, at time.Time, earn bool) (Result, error) {
+	e := "0"
+	if earn {
+		e = "1"
+	}
+	res, err := awardScript.Run(ctx, l.s.Client(), l.keys(member, at), l.max, member, delta, reason, at.UnixMilli(), e).Int64Slice()
+	if err != nil {
+		return Result{}, fmt.Errorf("award points: %w", err)
+	}
+	return Result{OK: res[0] == 1, Balance: res[1], Earned: res[2]}, nil
+}
+
+// checkinScript checks a member in for today, once: streak from
+// yesterday's check-in (or a make-up card for one missed day), points and
+// the bonus for the streak length, in one step.
+var checkinScript = redis.NewScript(change + `
+local last = redis.call('HGET', KEYS[1], 'ci_last') or ''
+local streak = tonumber(redis.call('HGET', KEYS[1], 'ci_streak') or '0')
+if last == ARGV[3] then
+  return {0, streak, 0, 0, tonumber(redis.call('HGET', KEYS[1], 'pts') or '0'), 0, 0, 0}
+end
+local card = 0
+if last == ARGV[4] then
+  streak = streak + 1
+elseif last == ARGV[5] and ARGV[7] == '1' and tonumber(redis.call('HGET', KEYS[1], 'ci_cards') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'ci_cards', -1)
+  streak = streak + 1
+  card = 1
+else
+  streak = 1
+end
+local bonus = 0
+for len, amt in string.gmatch(ARGV[8], '(%d+):(%d+)') do
+  if tonumber(len) == streak then bonus = tonumber(amt) end
+end
+local gained = tonumber(ARGV[6]) + bonus
+local bal, earned = change(ARGV[2], gained, 'checkin', ARGV[9], true)
+local best = tonumber(redis.call('HGET', KEYS[1], 'ci_best') or '0')
+if streak > best then best = streak end
+redis.call('HSET', KEYS[1], 'ci_last', ARGV[3], 'ci_streak', streak, 'ci_best', best)
+local total = redis.call('HINCRBY', KEYS[1], 'ci_total', 1)
+return {1, streak, gained, bonus, bal, earned, total, card}
+`)
+
+// Checkin is a check-in's outcome.
+type Checkin struct {
+	Done     bool // false: already checked in today
+	Streak   int64
+	Gained   int64
+	Bonus    int64
+	Balance  int64
+	Earned   int64
+	Total    int64
+	CardUsed bool
+}
+
+// CheckIn records today's check-in. today, yesterday and dayBefore are
+// calendar dates in the group's time zone.
+func (l Ledger) CheckIn(ctx context.Context, member string, at time.Time, loc *time.Location, points int, bonus map[int]int, makeup bool) (Checkin, error) {
+	local := at.In(loc)
+	day := func(n int) string { return local.AddDate(0, 0, -n).Format("2006-01-02") }
+	var spec []string
+	for n, b := range bonus {
+		spec = append(spec, fmt.Sprintf("%d:%d", n, b))
+	}
+	sort.Strings(spec)
+	mk := "0"
+	if makeup {
+		mk = "1"
+	}
+	res, err := checkinScript.Run(ctx, l.s.Client(), l.keys(member, local), l.max, member, day(0), day(1), day(2), points,
+		mk, strings.Join(spec, ","), at.UnixMilli()).Int64Slice()
+	if err != nil {
+		return Checkin{}, fmt.Errorf("check in: %w", err)
+	}
+	return Checkin{Done: res[0] == 1, Streak: res[1], Gained: res[2], Bonus: res[3], Balance: res[4], Earned: res[5], Total: res[6], CardUsed: res[7] == 1}, nil
+}
+
+// redeemScript sells one reward: enough points, stock left, under the
+// member's limit — all checked and applied at once, so concurrent
+// redemptions never oversell or overdraw.
+var redeemScript = redis.NewScript(change + `
+local cost, stock, per = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local bal = tonumber(redis.call('HGET', KEYS[1], 'pts') or '0')
+if bal < cost then return {-1, bal, 0} end
+local sold = tonumber(redis.call('HGET', KEYS[5], ARGV[6]) or '0')
+if stock > 0 and sold >= stock then return {-2, bal, 0} end
+local mine = tonumber(redis.call('HGET', KEYS[5], ARGV[6] .. ':' .. ARGV[2]) or '0')
+if per > 0 and mine >= per then return {-3, bal, mine} end
+redis.call('HINCRBY', KEYS[5], ARGV[6], 1)
+redis.call('HINCRBY', KEYS[5], ARGV[6] .. ':' .. ARGV[2], 1)
+local b = change(ARGV[2], -cost, 'redeem:' .. ARGV[6], ARGV[7], false)
+local left = -1
+if stock > 0 then left = stock - sold - 1 end
+return {1, b, left}
+`)
+
+// Redeem outcomes.
+const (
+	RedeemOK       = 1
+	RedeemNoPoints = -1
+	RedeemSoldOut  = -2
+	RedeemLimit    = -3
+)
+
+// Redeem spends points on a reward. status is one of the Redeem constants;
+// left is the stock left (-1 unlimited).
+func (l Ledger) Redeem(ctx context.Context, member string, r *Reward, at time.Time) (status int, balance, left int64, err error) {
+	keys := append(l.keys(member, at), l.sold())
+	res, err := redeemScript.Run(ctx, l.s.Client(), keys, l.max, member, r.Cost, r.Stock, r.PerMember, r.ID, at.UnixMilli()).Int64Slice()
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("redeem %s: %w", r.ID, err)
+	}
+	return int(res[0]), res[1], res[2], nil
+}
+
+// Unsell gives a sale back (a code pool ran dry after the sale).
+func (l Ledger) Unsell(ctx context.Context, member, id string) error {
+	_, err := l.s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HIncrBy(ctx, l.sold(), id, -1)
+		p.HIncrBy(ctx, l.sold(), id+":"+member, -1)
+		return nil
+	})
+	return err
+}
+
+// Sold returns how many of a reward were sold.
+func (l Ledger) Sold(ctx context.Context, id string) (int64, error) {
+	n, err := l.s.Client().HGet(ctx, l.sold(), id).Int64()
+	if err == redis.Nil {
+		return 0, nil
+	}
+	return n, err
+}
+
+// Rank returns a member's place (1-based; 0 when not ranked) and score.
+func (l Ledger) Rank(ctx context.Context, member string) (int64, error) {
+	r, err := l.s.Client().ZRevRank(ctx, l.board(), member).Result()
+	if err == redis.Nil {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("rank: %w", err)
+	}
+	return r + 1, nil
+}
+
+// Top returns the first n of a board.
+func (l Ledger) Top(ctx context.Context, key string, n int) ([]redis.Z, error) {
+	z, err := l.s.Client().ZRevRangeWithScores(ctx, key, 0, int64(n-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("leaderboard: %w", err)
+	}
+	return z, nil
+}
+
+// Entry is one ledger line.
+type Entry struct {
+	ID      string
+	At      time.Time
+	Member  string
+	Delta   int64
+	Reason  string
+	Balance int64
+}
+
+// Entries reads the ledger from oldest to newest, calling fn for each.
+func (l Ledger) Entries(ctx context.Context, fn func(Entry) error) error {
+	start := "-"
+	for {
+		msgs, err := l.s.Client().XRangeN(ctx, l.stream(), start, "+", 1000).Result()
+		if err != nil {
+			return fmt.Errorf("read ledger: %w", err)
+		}
+		for _, m := range msgs {
+			e := Entry{ID: m.ID, Member: str(m.Values["member"]), Reason: str(m.Values["reason"])}
+			e.Delta, _ = strconv.ParseInt(str(m.Values["delta"]), 10, 64)
+			e.Balance, _ = strconv.ParseInt(str(m.Values["balance"]), 10, 64)
+			ms, _ := strconv.ParseInt(str(m.Values["at"]), 10, 64)
+			e.At = time.UnixMilli(ms)
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(msgs) < 1000 {
+			return nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
