@@ -235,3 +235,27 @@ func TestLedgerRecordsEveryChange(t *testing.T) {
 		t.Error("make-up card not issued")
 	}
 }
+
+// The first check-in of a month awards "top 3" of the month before, once.
+func TestMonthlyTopThreeBadge(t *testing.T) {
+	h := bottest.New(t, flows(), "timezone: UTC\nflows:\n  checkin: { points: 5 }\n")
+	h.Clock.Set(time.Date(2026, 1, 30, 10, 0, 0, 0, time.UTC))
+	for _, m := range []string{"a", "b", "c", "d"} {
+		cmd(h, m, "/checkin")
+	}
+	h.Clock.Set(time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC))
+	for _, m := range []string{"a", "b", "c"} {
+		cmd(h, m, "/checkin")
+	}
+	h.Clock.Set(time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC))
+	cmd(h, "d", "/checkin")
+	cmd(h, "a", "/checkin")
+	for _, m := range []string{"a", "b", "c"} {
+		if h.Fields(m)["b:top3-2026-01"] == "" {
+			t.Errorf("%s lacks the January top-3 badge", m)
+		}
+	}
+	if h.Fields("d")["b:top3-2026-01"] != "" {
+		t.Error("d was fourth in January")
+	}
+}
