@@ -20,6 +20,7 @@ const (
 	ActApprove     ActionType = "approve"
 	ActDecline     ActionType = "decline"
 	ActAnswerPress ActionType = "answer" // acknowledge a button press, with an optional notice
+	ActPin         ActionType = "pin"
 )
 
 // ButtonSpec is an inline button: a callback (Data) or a link (URL).
@@ -55,6 +56,10 @@ type Action struct {
 	// Remember stores the sent message's id in Redis (a member or group
 	// field), so a flow can delete it later.
 	Remember *Remember
+	// Image is a picture URL sent with the text as its caption.
+	Image string
+	// Pin pins the sent message.
+	Pin bool
 	// AllowText keeps plain text allowed while restricting (a newcomer who
 	// must type an answer).
 	AllowText bool

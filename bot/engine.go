@@ -27,8 +27,10 @@ type Outbox interface {
 
 // Options configure an Engine.
 type Options struct {
-	Store   *state.Store
-	Jobs    *scheduler.Jobs
+	Store *state.Store
+	Jobs  *scheduler.Jobs
+	// Crons keeps the flows' recurring schedules (nil: none run).
+	Crons   *scheduler.Crons
 	Clock   Clock
 	Log     *zap.Logger
 	Metrics *metrics.Metrics
@@ -54,6 +56,10 @@ type Engine struct {
 	// titles caches group titles known to be stored, so recording a title
 	// costs a round trip only when it changes.
 	titles sync.Map
+	// known caches groups registered for schedules (group → platform).
+	known           sync.Map
+	reconciled      atomic.Pointer[config.Config]
+	reconcileNeeded atomic.Bool
 }
 
 type stagedHandler struct {
@@ -189,6 +195,11 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if dup {
 		e.opt.Metrics.EventsDup.WithLabelValues(ev.Platform).Inc()
 		return nil
+	}
+	if ev.Chat.Type == ChatGroup {
+		if err := e.knowGroup(ctx, ev.Platform, ev.Chat.Key); err != nil {
+			return fmt.Errorf("handle %s event %s: %w", ev.Kind, ev.ID, err)
+		}
 	}
 	if ev.Chat.Type == ChatGroup && ev.Chat.Title != "" {
 		if t, ok := e.titles.Load(ev.Chat.Key); !ok || t != ev.Chat.Title {
@@ -412,12 +423,18 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res R
 			return fmt.Errorf("remember message %s: %w", res.MessageID, err)
 		}
 	}
-	if a.DeleteAfter <= 0 {
-		return nil
-	}
 	chat := a.Chat
 	if res.Chat != "" {
 		chat = res.Chat
+	}
+	if a.Pin {
+		pin := Action{Type: ActPin, Chat: chat, MessageID: res.MessageID, Flow: a.Flow}
+		if err := e.dispatch(platform, []Action{pin}); err != nil {
+			return fmt.Errorf("pin message %s: %w", res.MessageID, err)
+		}
+	}
+	if a.DeleteAfter <= 0 {
+		return nil
 	}
 	at := e.opt.Clock.Now().Add(a.DeleteAfter)
 	return e.opt.Jobs.Add(ctx, scheduler.Job{
@@ -446,6 +463,9 @@ func (e *Engine) cancelAutoDeletes(ctx context.Context, platform string, actions
 // Tick runs the jobs due by the clock's now, earliest first. The console
 // and tests call it after moving the clock; `run` calls it every second.
 func (e *Engine) Tick(ctx context.Context) error {
+	if err := e.fireCrons(ctx, e.opt.Clock.Now()); err != nil {
+		return fmt.Errorf("tick: %w", err)
+	}
 	for {
 		jobs, err := e.opt.Jobs.Claim(ctx, e.opt.Clock.Now(), 100)
 		if err != nil {
@@ -460,9 +480,23 @@ func (e *Engine) Tick(ctx context.Context) error {
 	}
 }
 
-// NextJob returns when the earliest job is due.
+// NextJob returns when the earliest job or schedule is due.
 func (e *Engine) NextJob(ctx context.Context) (time.Time, bool, error) {
-	return e.opt.Jobs.Next(ctx)
+	t, ok, err := e.opt.Jobs.Next(ctx)
+	if err != nil || e.opt.Crons == nil {
+		return t, ok, err
+	}
+	if err := e.reconcile(ctx, e.opt.Clock.Now()); err != nil {
+		return t, ok, err
+	}
+	c, cok, err := e.opt.Crons.Next(ctx)
+	if err != nil {
+		return t, ok, err
+	}
+	if cok && (!ok || c.Before(t)) {
+		return c, true, nil
+	}
+	return t, ok, nil
 }
 
 func (e *Engine) runJob(ctx context.Context, j Job) {
@@ -485,7 +519,7 @@ func (e *Engine) runJob(ctx context.Context, j Job) {
 		e.opt.Log.Error("no flow for scheduled job; dropped", zap.String("job", j.ID), zap.String("kind", j.Kind))
 		return
 	}
-	if err := e.runTimer(ctx, flowName, th, kind, j); err != nil {
+	if err := e.runTimerWith(ctx, flowName, th.HandleTimer, kind, j); err != nil {
 		// Redis went away mid-job: try again shortly rather than lose it.
 		e.opt.Log.Error("scheduled job failed; retrying in 30s", zap.String("job", j.ID), zap.Error(err))
 		j.At = e.opt.Clock.Now().Add(30 * time.Second)
@@ -495,7 +529,7 @@ func (e *Engine) runJob(ctx context.Context, j Job) {
 	}
 }
 
-func (e *Engine) runTimer(ctx context.Context, flowName string, th TimerHandler, kind string, j Job) error {
+func (e *Engine) runTimerWith(ctx context.Context, flowName string, handle Handler, kind string, j Job) error {
 	cfg := e.cfg.Load()
 	group := j.Args["group"]
 	ev := Event{
@@ -526,7 +560,7 @@ func (e *Engine) runTimer(ctx context.Context, flowName string, th TimerHandler,
 		Event: &ev, Member: m, Group: g, Config: conf, Now: ev.Time, Clock: e.opt.Clock,
 		Store: e.opt.Store, Caps: caps, Log: e.opt.Log, engine: e, cfg: cfg, flow: flowName,
 	}
-	h := chain(flowName, th.HandleTimer, []Middleware{Recoverer(), Timeout(e.opt.FlowTimeout)})
+	h := chain(flowName, handle, []Middleware{Recoverer(), Timeout(e.opt.FlowTimeout)})
 	if err := e.flowErr(flowName, h(ctx, fc)); err != nil {
 		return err
 	}

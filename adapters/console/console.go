@@ -561,6 +561,9 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 			line = fmt.Sprintf("bot → %s (private) #%d", act.Member.ID, a.nextMsg)
 		}
 		line += ": " + strings.ReplaceAll(strings.ReplaceAll(act.Text, "\n", "\n    "), "\n    \n", "\n\n")
+		if act.Image != "" {
+			line += "\n    [image " + act.Image + "]"
+		}
 		for _, row := range act.Buttons {
 			var bs []string
 			for _, b := range row {
@@ -601,6 +604,8 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 		if wasIn {
 			a.followUp = append(a.followUp, a.event(bot.EventLeave, m))
 		}
+	case bot.ActPin:
+		line = "bot pinned #" + act.MessageID
 	case bot.ActUnban:
 		m.banned = false
 		line = "bot unbanned " + act.Member.ID

@@ -16,6 +16,10 @@ type Ticker interface {
 // order, each at its own time, and lets the bot settle after each.
 func AdvanceHook(t Ticker, clock Clock, settle func(ctx context.Context) error) func(ctx context.Context, target time.Time) error {
 	return func(ctx context.Context, target time.Time) error {
+		// settles schedules for groups seen since the last tick
+		if err := t.Tick(ctx); err != nil {
+			return err
+		}
 		for {
 			next, ok, err := t.NextJob(ctx)
 			if err != nil {

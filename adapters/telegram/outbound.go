@@ -69,6 +69,10 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	case bot.ActDelete:
 		p["message_id"] = act.MessageID
 		return bot.Result{}, a.call(ctx, "deleteMessage", act.Chat, p, nil)
+	case bot.ActPin:
+		p["message_id"] = act.MessageID
+		p["disable_notification"] = "true"
+		return bot.Result{}, a.call(ctx, "pinChatMessage", act.Chat, p, nil)
 	case bot.ActRestrict:
 		perms := tgbotapi.ChatPermissions{CanSendMessages: act.AllowText}
 		b, _ := json.Marshal(perms)
@@ -144,8 +148,17 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 	if len(act.Buttons) > 0 {
 		p["reply_markup"] = keyboard(act.Buttons)
 	}
+	method := "sendMessage"
+	if act.Image != "" {
+		// a picture with the text as its caption
+		method = "sendPhoto"
+		p["photo"] = act.Image
+		p["caption"] = p["text"]
+		delete(p, "text")
+		delete(p, "disable_web_page_preview")
+	}
 	var msg tgbotapi.Message
-	if err := a.call(ctx, "sendMessage", target, p, &msg); err != nil {
+	if err := a.call(ctx, method, target, p, &msg); err != nil {
 		return bot.Result{}, err
 	}
 	return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil

@@ -100,7 +100,7 @@ func New(t testing.TB, flows []bot.Flow, yaml string, prefix ...string) *Harness
 	}
 	store := state.New(c, p)
 	clock := bot.NewFakeClock(Start)
-	e, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(c, p+"{jobs}"), Clock: clock, Flows: flows}, cfg)
+	e, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(c, p+"{jobs}"), Crons: scheduler.NewCrons(c, p+"{cron}"), Clock: clock, Flows: flows}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,6 +192,7 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 type fieldInfo struct {
 	index []int
 	name  string
+	seq   bool // takes the section's list when it is written as one
 }
 
 func structFields(t reflect.Type) []fieldInfo {
@@ -215,7 +216,7 @@ func structFields(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		out = append(out, fieldInfo{index: []int{i}, name: name})
+		out = append(out, fieldInfo{index: []int{i}, name: name, seq: strings.Contains(opts, "seq")})
 	}
 	return out
 }
@@ -223,6 +224,23 @@ func structFields(t reflect.Type) []fieldInfo {
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if isNull(n) {
 		return
+	}
+	if n.Kind == yaml.SequenceNode {
+		// A section may be written as just its list (posts: [ ... ]) when
+		// the struct marks the list field with the seq option.
+		for _, f := range structFields(v.Type()) {
+			if f.seq {
+				if df, ok := v.Addr().Interface().(Defaulter); ok {
+					df.SetDefaults()
+				}
+				before := d.errs
+				d.decode(n, v.FieldByIndex(f.index), join(path, f.name))
+				if val, ok := v.Addr().Interface().(Validator); ok && d.errs == before {
+					val.Validate(func(field, msg string) { d.errf(n, "%s: %s", keyName(join(path, field)), msg) })
+				}
+				return
+			}
+		}
 	}
 	if n.Kind != yaml.MappingNode {
 		d.errf(n, "%s: expected a mapping of keys, not a %s", keyName(path), kindName(n))

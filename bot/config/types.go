@@ -265,3 +265,61 @@ func FormatDuration(d time.Duration) string {
 	}
 	return s + rest
 }
+
+// QuietHours is a daily span such as "22:00-08:00" (in the group's time
+// zone) when nothing is posted or sent unasked.
+type QuietHours struct {
+	Start, End int // minutes after midnight; Start == End means none
+	set        bool
+}
+
+// UnmarshalNode implements NodeUnmarshaler.
+func (q *QuietHours) UnmarshalNode(n *yaml.Node) error {
+	a, b, ok := strings.Cut(n.Value, "-")
+	parse := func(s string) (int, bool) {
+		t, err := time.Parse("15:04", strings.TrimSpace(s))
+		if err != nil {
+			return 0, false
+		}
+		return t.Hour()*60 + t.Minute(), true
+	}
+	start, ok1 := parse(a)
+	end, ok2 := parse(b)
+	if !ok || !ok1 || !ok2 {
+		return fmt.Errorf("quiet hours %q: write HH:MM-HH:MM, e.g. 22:00-08:00", n.Value)
+	}
+	*q = QuietHours{Start: start, End: end, set: start != end}
+	return nil
+}
+
+// Contains reports whether t (in its own location) falls in the span.
+func (q QuietHours) Contains(t time.Time) bool {
+	if !q.set {
+		return false
+	}
+	m := t.Hour()*60 + t.Minute()
+	if q.Start < q.End {
+		return m >= q.Start && m < q.End
+	}
+	return m >= q.Start || m < q.End // across midnight
+}
+
+// Ends returns when the quiet span containing t ends (t if it is not in one).
+func (q QuietHours) Ends(t time.Time) time.Time {
+	if !q.Contains(t) {
+		return t
+	}
+	end := time.Date(t.Year(), t.Month(), t.Day(), q.End/60, q.End%60, 0, 0, t.Location())
+	if !end.After(t) {
+		end = end.AddDate(0, 0, 1)
+	}
+	return end
+}
+
+// String writes the span back as configured.
+func (q QuietHours) String() string {
+	if !q.set {
+		return ""
+	}
+	return fmt.Sprintf("%02d:%02d-%02d:%02d", q.Start/60, q.Start%60, q.End/60, q.End%60)
+}

@@ -81,7 +81,7 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 	}
 	store := state.New(conn.Client, prefix)
 	eng, err := bot.New(bot.Options{
-		Store: store, Jobs: scheduler.NewJobs(conn.Client, store.GlobalKey("{jobs}")),
+		Store: store, Jobs: scheduler.NewJobs(conn.Client, store.GlobalKey("{jobs}")), Crons: scheduler.NewCrons(conn.Client, store.GlobalKey("{cron}")),
 		Clock: clock, Log: log, Metrics: m, Flows: fl,
 	}, cfg)
 	if err != nil {
