@@ -25,7 +25,8 @@ const (
 	SeesMessages    // ordinary group messages reach the bot
 	CanAutoDelete   // sent messages can be deleted later
 	CanInviteLinks  // per-member invite links
-	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks
+	CanPin          // pin a sent message
+	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin
 )
 
 var capNames = []struct {
@@ -34,7 +35,7 @@ var capNames = []struct {
 }{
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
-	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"},
+	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"},
 }
 
 // Has reports whether all of want are present.

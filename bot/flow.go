@@ -138,6 +138,12 @@ func (fc *FlowContext) InviteLink(ctx context.Context, chat string, m Member) (l
 	return link, err == nil, err
 }
 
+// NextFire returns when one of this flow's schedules (by name) fires next
+// in the event's group.
+func (fc *FlowContext) NextFire(ctx context.Context, name string) (time.Time, bool, error) {
+	return fc.engine.NextFire(ctx, fc.flow, fc.Event.GroupKey(), name)
+}
+
 // Flow returns the event's group's config of another flow, if enabled.
 func (fc *FlowContext) Flow(name string) (any, bool) { return fc.Group.Flow(name) }
 

@@ -59,6 +59,12 @@ func (e *Engine) reconcile(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// groups named in the config get their schedules before any traffic
+	for key := range cfg.Groups {
+		if _, ok := groups[key]; !ok && strings.Contains(key, ":") {
+			groups[key] = strings.SplitN(key, ":", 2)[0]
+		}
+	}
 	want := map[string]bool{}
 	for group := range groups {
 		g := cfg.Group(group)
@@ -164,6 +170,9 @@ func (e *Engine) fireCrons(ctx context.Context, now time.Time) error {
 func (e *Engine) NextFire(ctx context.Context, flow, group, name string) (time.Time, bool, error) {
 	if e.opt.Crons == nil {
 		return time.Time{}, false, nil
+	}
+	if err := e.reconcile(ctx, e.opt.Clock.Now()); err != nil {
+		return time.Time{}, false, err
 	}
 	return e.opt.Crons.NextOf(ctx, flow+entrySep+group+entrySep+name)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/help"
+	"github.com/qunbot/qunbot/flows/posts"
 	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/verify"
 	"github.com/qunbot/qunbot/flows/welcome"
@@ -13,5 +14,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []bot.Flow {
-	return []bot.Flow{verify.Flow{}, welcome.Flow{}, checkin.Flow{}, help.Flow{}, stats.Flow{}}
+	return []bot.Flow{verify.Flow{}, welcome.Flow{}, checkin.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}}
 }

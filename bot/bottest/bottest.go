@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qunbot/qunbot/adapters/console"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state"
@@ -152,11 +153,12 @@ func (h *Harness) Press(name, data string) {
 	h.Event(bot.Event{Kind: bot.EventButton, Member: Member(name), Button: &bot.Button{ID: h.id(), Data: data}})
 }
 
-// Advance moves the clock and runs due jobs.
+// Advance moves the clock and runs due jobs and schedules, each at its own
+// time, as the console's advance does.
 func (h *Harness) Advance(d time.Duration) {
 	h.T.Helper()
-	h.Clock.Advance(d)
-	if err := h.Engine.Tick(context.Background()); err != nil {
+	step := console.AdvanceHook(h.Engine, h.Clock, func(context.Context) error { return nil })
+	if err := step(context.Background(), h.Clock.Now().Add(d)); err != nil {
 		h.T.Fatal(err)
 	}
 }

@@ -182,11 +182,13 @@ if kind == 'join' then
 elseif kind == 'leave' then
   redis.call('HSET', m, 'left_at', now, 'in', '0')
   redis.call('ZREM', KEYS[3], ARGV[7])
+  redis.call('ZREM', KEYS[7], ARGV[7])
 elseif kind == 'msg' or kind == 'touch' then
   redis.call('HSET', m, 'last_active', now, 'in', '1')
   redis.call('ZADD', KEYS[3], now, ARGV[7])
   if kind == 'msg' then
     redis.call('HINCRBY', m, 'msgs', 1)
+    redis.call('ZINCRBY', KEYS[7], ` + ContribWeightLua("now") + `, ARGV[7])
     redis.call('HSETNX', m, 'first_msg_at', now)
     local joined = redis.call('HGET', m, 'joined_at')
     if joined and redis.call('HSETNX', m, 'activated_at', now) == 1 then
@@ -218,7 +220,7 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err
 		bot = "1"
 	}
 	res, err := ingestScript.Run(ctx, s.rdb,
-		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames")},
+		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
 		ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink,
 	).Slice()
 	if errors.Is(err, redis.Nil) {

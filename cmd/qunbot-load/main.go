@@ -225,8 +225,8 @@ func redisBenchmark(opt *redis.Options, prefix string, n int) (float64, error) {
 	if opt.Password != "" {
 		args = append(args, "-a", opt.Password)
 	}
-	args = append(args, "EVALSHA", sha, "6",
-		prefix+tag+":u:__rand_int__", prefix+tag+":m:__rand_int__", prefix+tag+":active", prefix+tag+":joined", prefix+tag+":activated", prefix+tag+":usernames",
+	args = append(args, "EVALSHA", sha, "7",
+		prefix+tag+":u:__rand_int__", prefix+tag+":m:__rand_int__", prefix+tag+":active", prefix+tag+":joined", prefix+tag+":activated", prefix+tag+":usernames", prefix+tag+":contrib",
 		"90000000", strconv.FormatInt(time.Now().UnixMilli(), 10), "msg", "member", "", "0", "__rand_int__", "")
 	out, err := exec.Command(path, args...).CombinedOutput()
 	if err != nil {

@@ -34,17 +34,19 @@ func (l Ledger) month(t time.Time) string { return l.s.Key(l.group, "points", t.
 func (l Ledger) stream() string           { return l.s.Key(l.group, "ledger") }
 func (l Ledger) sold() string             { return l.s.Key(l.group, "rewards") }
 func (l Ledger) keys(id string, t time.Time) []string {
-	return []string{l.member(id), l.board(), l.month(t), l.stream()}
+	return []string{l.member(id), l.board(), l.month(t), l.stream(), l.s.ContribKey(l.group)}
 }
 
 // change is the shared Lua for one point change; scripts below embed it.
-const change = `
+// Points earned also count as contribution (the wake-up flow's core tier).
+var change = `
 local function change(member, d, reason, at, earn)
   local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
   local earned = tonumber(redis.call('HGET', KEYS[1], 'pts_earned') or '0')
   if d > 0 and earn then
     earned = redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
     redis.call('ZINCRBY', KEYS[3], d, member)
+    redis.call('ZINCRBY', KEYS[5], d * ` + state.ContribWeightLua("at") + `, member)
   end
   redis.call('ZADD', KEYS[2], bal, member)
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', member, 'delta', d, 'reason', reason, 'balance', bal, 'at', at)
@@ -155,12 +157,12 @@ var redeemScript = redis.NewScript(change + `
 local cost, stock, per = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local bal = tonumber(redis.call('HGET', KEYS[1], 'pts') or '0')
 if bal < cost then return {-1, bal, 0} end
-local sold = tonumber(redis.call('HGET', KEYS[5], ARGV[6]) or '0')
+local sold = tonumber(redis.call('HGET', KEYS[6], ARGV[6]) or '0')
 if stock > 0 and sold >= stock then return {-2, bal, 0} end
-local mine = tonumber(redis.call('HGET', KEYS[5], ARGV[6] .. ':' .. ARGV[2]) or '0')
+local mine = tonumber(redis.call('HGET', KEYS[6], ARGV[6] .. ':' .. ARGV[2]) or '0')
 if per > 0 and mine >= per then return {-3, bal, mine} end
-redis.call('HINCRBY', KEYS[5], ARGV[6], 1)
-redis.call('HINCRBY', KEYS[5], ARGV[6] .. ':' .. ARGV[2], 1)
+redis.call('HINCRBY', KEYS[6], ARGV[6], 1)
+redis.call('HINCRBY', KEYS[6], ARGV[6] .. ':' .. ARGV[2], 1)
 local b = change(ARGV[2], -cost, 'redeem:' .. ARGV[6], ARGV[7], false)
 local left = -1
 if stock > 0 then left = stock - sold - 1 end

@@ -1,0 +1,147 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Contribution is a member's recent messages and points, decayed by age
+// with a half-life of ContribHalfLife: what "core member" means. It lives
+// in one sorted set per group, added to at the moment of each message or
+// point gain with a weight that grows over time (2^(t/half-life)), so
+// older contributions shrink relative to new ones without ever being
+// rewritten. That costs no extra Redis round trip on a message (the ingest
+// script adds it) and ranks a million members with one ZREVRANGE, where
+// exact 30-day windows would need a union of thirty daily sets per scan.
+const ContribHalfLife = 15 * 24 * time.Hour
+
+// contribEpoch keeps the weights small: 2^(years*24) stays far inside a
+// double's range for centuries.
+var contribEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ContribWeightLua is the Lua expression for the weight of a contribution
+// at the millisecond time held in the Lua variable msVar. Scripts that add
+// contributions (messages here, points in the ledger) embed it, so every
+// writer weighs alike.
+func ContribWeightLua(msVar string) string {
+	return fmt.Sprintf("math.pow(2, (tonumber(%s) - %d) / %d)", msVar, contribEpoch.UnixMilli(), ContribHalfLife.Milliseconds())
+}
+
+// ContribWeight is the weight of a contribution made at t.
+func ContribWeight(t time.Time) float64 {
+	return math.Pow(2, float64(t.UnixMilli()-contribEpoch.UnixMilli())/float64(ContribHalfLife.Milliseconds()))
+}
+
+// ContribKey is the group's contribution sorted set.
+func (s *Store) ContribKey(group string) string { return s.Key(group, "contrib") }
+
+// Contributor is a member and their decayed contribution as of a time.
+type Contributor struct {
+	ID    string
+	Score float64 // messages + points, each halved per ContribHalfLife of age
+}
+
+// TopContributors returns the n members with the most contribution as of
+// now, most first.
+func (s *Store) TopContributors(ctx context.Context, group string, n int64, now time.Time) ([]Contributor, error) {
+	zs, err := s.rdb.ZRevRangeWithScores(ctx, s.ContribKey(group), 0, n-1).Result()
+	if err != nil {
+		return nil, wrap("read contributions", err)
+	}
+	w := ContribWeight(now)
+	out := make([]Contributor, 0, len(zs))
+	for _, z := range zs {
+		id, _ := z.Member.(string)
+		out = append(out, Contributor{ID: id, Score: z.Score / w})
+	}
+	return out, nil
+}
+
+// LastActive returns the last-activity times of members (zero for members
+// not in the group), in one round trip.
+func (s *Store) LastActive(ctx context.Context, group string, ids ...string) ([]time.Time, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	sc, err := s.rdb.ZMScore(ctx, s.activeKey(group), ids...).Result()
+	if err != nil {
+		return nil, wrap("read activity", err)
+	}
+	out := make([]time.Time, len(sc))
+	for i, v := range sc {
+		if v > 0 {
+			out[i] = time.UnixMilli(int64(v))
+		}
+	}
+	return out, nil
+}
+
+// ActiveBetween counts present members whose last activity is in
+// [from, to).
+func (s *Store) ActiveBetween(ctx context.Context, group string, from, to time.Time) (int64, error) {
+	min, max := "-inf", "+inf"
+	if !from.IsZero() {
+		min = ms(from)
+	}
+	if !to.IsZero() {
+		max = "(" + ms(to)
+	}
+	n, err := s.rdb.ZCount(ctx, s.activeKey(group), min, max).Result()
+	return n, wrap("count members by activity", err)
+}
+
+// Activity is a member and their last activity.
+type Activity struct {
+	ID   string
+	Last time.Time
+}
+
+// ScanActivity pages through present members whose last activity is in
+// [from, to), oldest first, in batches of size: the scan behind wake-up
+// messages. fn returns false to stop. Each page is one ZRANGEBYSCORE that
+// resumes after the previous page's last score, so a million members are
+// read in a thousand short commands rather than one that blocks Redis.
+func (s *Store) ScanActivity(ctx context.Context, group string, from, to time.Time, size int64, fn func([]Activity) (bool, error)) error {
+	min := "-inf"
+	if !from.IsZero() {
+		min = ms(from)
+	}
+	max := "(" + ms(to)
+	var offset int64 // members already seen at the boundary score
+	for {
+		zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.activeKey(group), &redis.ZRangeBy{Min: min, Max: max, Offset: offset, Count: size}).Result()
+		if err != nil {
+			return wrap("scan activity", err)
+		}
+		if len(zs) == 0 {
+			return nil
+		}
+		page := make([]Activity, len(zs))
+		for i, z := range zs {
+			id, _ := z.Member.(string)
+			page[i] = Activity{ID: id, Last: time.UnixMilli(int64(z.Score))}
+		}
+		more, err := fn(page)
+		if err != nil || !more || int64(len(zs)) < size {
+			return err
+		}
+		// resume at the last score; skip the members with that score
+		// already returned
+		last := zs[len(zs)-1].Score
+		same := int64(0)
+		for i := len(zs) - 1; i >= 0 && zs[i].Score == last; i-- {
+			same++
+		}
+		if strconv.FormatFloat(last, 'f', 0, 64) == min {
+			offset += same
+		} else {
+			offset = same
+		}
+		min = strconv.FormatFloat(last, 'f', 0, 64)
+	}
+}

@@ -1,0 +1,322 @@
+// Package posts is a group's content calendar: posts on cron schedules in
+// the group's time zone, with rotating texts or a file of items, images,
+// buttons, pins and auto-deletion, a daily cap and quiet hours, and
+// moderator commands to list, send, pause and resume them.
+//
+// Fires are the engine's schedules (bot.Scheduled): each is claimed once in
+// Redis, so two replicas post once, and a fire missed while qunbot was
+// down is sent late within the grace window or skipped.
+package posts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/i18n"
+)
+
+// Flow is the posts flow.
+type Flow struct{}
+
+// Name implements bot.Flow.
+func (Flow) Name() string { return "posts" }
+
+// Schema implements bot.Flow.
+func (Flow) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any { return defaults() }}
+}
+
+// Commands implements bot.Commander.
+func (Flow) Commands(locale string) []bot.CommandSpec {
+	return []bot.CommandSpec{
+		{Name: "posts", Help: words.T(locale, "help.posts"), Moderator: true},
+		{Name: "post", Args: "now|pause|resume <name>", Help: words.T(locale, "help.post"), Moderator: true},
+	}
+}
+
+// Schedules implements bot.Scheduled: one schedule per post.
+func (Flow) Schedules(_ *config.Group, conf any) []bot.Schedule {
+	cfg := conf.(*Config)
+	out := make([]bot.Schedule, 0, len(cfg.Items))
+	for _, p := range cfg.Items {
+		out = append(out, bot.Schedule{Name: p.Name, Spec: p.Cron.Spec, Cron: p.Cron.Schedule, Grace: cfg.Grace.D()})
+	}
+	return out
+}
+
+type keys struct{ group string }
+
+func (k keys) paused(fc *bot.FlowContext) string { return fc.Store.Key(k.group, "posts", "paused") }
+func (k keys) index(fc *bot.FlowContext) string  { return fc.Store.Key(k.group, "posts", "index") }
+func (k keys) day(fc *bot.FlowContext, t time.Time) string {
+	return fc.Store.Key(k.group, "posts", "day", t.In(fc.Group.Location).Format("2006-01-02"))
+}
+
+// HandleFire implements bot.Scheduled: a post is due.
+func (f Flow) HandleFire(ctx context.Context, fc *bot.FlowContext) error {
+	return f.scheduled(ctx, fc, fc.Event.Timer.Args["name"])
+}
+
+// HandleTimer implements bot.TimerHandler: a post held by quiet hours.
+func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
+	if fc.Event.Timer.Kind != "held" {
+		return nil
+	}
+	return f.scheduled(ctx, fc, fc.Event.Timer.Args["name"])
+}
+
+func (f Flow) scheduled(ctx context.Context, fc *bot.FlowContext, name string) error {
+	cfg := fc.Config.(*Config)
+	p := cfg.post(name)
+	if p == nil {
+		return nil // removed from the config since
+	}
+	k := keys{fc.Event.GroupKey()}
+	log := fc.Log.With(zap.String("group", k.group), zap.String("post", name))
+	paused, err := fc.Store.Client().SIsMember(ctx, k.paused(fc), name).Result()
+	if err != nil {
+		return fmt.Errorf("read paused posts: %w", err)
+	}
+	if paused {
+		log.Info("post paused; fire skipped")
+		return nil
+	}
+	local := fc.Now.In(fc.Group.Location)
+	if cfg.QuietHours.Contains(local) {
+		until := cfg.QuietHours.Ends(local)
+		log.Info("post held until quiet hours end", zap.Time("until", until))
+		return fc.Schedule(ctx, name+":"+local.Format("2006-01-02T15:04"), "held", until, map[string]string{"name": name})
+	}
+	ok, err := takeDaily(ctx, fc, k, cfg.DailyCap)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		log.Warn("daily post cap reached; post skipped", zap.Int("daily_cap", cfg.DailyCap))
+		return nil
+	}
+	return f.send(ctx, fc, k, p)
+}
+
+// capScript counts a post against the day's cap, if it is under it.
+var capScript = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > 0 and n >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], 172800000)
+return 1
+`)
+
+func takeDaily(ctx context.Context, fc *bot.FlowContext, k keys, limit int) (bool, error) {
+	n, err := capScript.Run(ctx, fc.Store.Client(), []string{k.day(fc, fc.Now)}, limit).Int()
+	if err != nil {
+		return false, fmt.Errorf("count today's posts: %w", err)
+	}
+	return n == 1, nil
+}
+
+// send posts p now.
+func (f Flow) send(ctx context.Context, fc *bot.FlowContext, k keys, p *Post) error {
+	text, err := f.content(ctx, fc, k, p)
+	if err != nil {
+		return err
+	}
+	if text == "" {
+		return nil
+	}
+	var row []bot.ButtonSpec
+	for _, b := range p.Buttons {
+		row = append(row, bot.ButtonSpec{Text: b.Text, URL: b.URL})
+	}
+	a := bot.Action{Type: bot.ActSend, Chat: k.group, Text: text, Image: p.Image, Pin: p.Pin, DeleteAfter: p.DeleteAfter.D()}
+	if len(row) > 0 {
+		a.Buttons = [][]bot.ButtonSpec{row}
+	}
+	if p.Pin && !fc.Caps.Has(bot.CanPin) {
+		a.Pin = false
+		fc.Log.Warn("this platform cannot pin here; post sent unpinned", zap.String("post", p.Name))
+	}
+	fc.Do(a)
+	return nil
+}
+
+// content renders the post's next text: its template, the next of its
+// rotating texts, or the next item of its file.
+func (f Flow) content(ctx context.Context, fc *bot.FlowContext, k keys, p *Post) (string, error) {
+	data := func(n int64) map[string]any { return map[string]any{"Post": p.Name, "Number": n} }
+	switch {
+	case !p.Text.IsZero():
+		s, err := p.Text.Render(fc.Data(data(0)))
+		return strings.TrimSpace(s), err
+	case len(p.Texts) > 0:
+		n, err := fc.Store.Client().HIncrBy(ctx, k.index(fc), p.Name, 1).Result()
+		if err != nil {
+			return "", fmt.Errorf("advance post rotation: %w", err)
+		}
+		s, err := p.Texts[(n-1)%int64(len(p.Texts))].Render(fc.Data(data(n)))
+		return strings.TrimSpace(s), err
+	}
+	items, err := readItems(string(p.File))
+	if err != nil || len(items) == 0 {
+		fc.Log.Error("post file unreadable or empty; post skipped", zap.String("post", p.Name), zap.Error(err))
+		return "", nil
+	}
+	n, err := fc.Store.Client().HIncrBy(ctx, k.index(fc), p.Name, 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("advance post file: %w", err)
+	}
+	if n > int64(len(items)) && !p.Loop {
+		// stay at the end, so /posts shows it finished
+		fc.Store.Client().HIncrBy(ctx, k.index(fc), p.Name, -1)
+		fc.Log.Warn("post file finished; add items or set loop: true", zap.String("post", p.Name), zap.Int("items", len(items)))
+		return "", nil
+	}
+	return items[(n-1)%int64(len(items))], nil
+}
+
+// HandleCommand implements bot.Commander.
+func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+	cfg, _ := fc.Config.(*Config)
+	if cfg == nil {
+		return nil
+	}
+	loc := fc.Locale()
+	if fc.Event.Chat.Type != bot.ChatGroup {
+		fc.Reply(words.T(loc, "group.only"))
+		return nil
+	}
+	k := keys{fc.Event.GroupKey()}
+	if fc.Event.Command.Name == "posts" {
+		return f.list(ctx, fc, cfg, k)
+	}
+	args := fc.Event.Command.Args
+	if len(args) != 2 {
+		fc.Reply(words.T(loc, "post.usage"))
+		return nil
+	}
+	p := cfg.post(args[1])
+	if p == nil {
+		fc.Reply(words.T(loc, "post.unknown", args[1]))
+		return nil
+	}
+	rdb := fc.Store.Client()
+	switch args[0] {
+	case "now":
+		// a moderator's explicit send skips the cap and quiet hours, but
+		// counts toward the day
+		if err := rdb.Incr(ctx, k.day(fc, fc.Now)).Err(); err != nil {
+			return fmt.Errorf("count today's posts: %w", err)
+		}
+		return f.send(ctx, fc, k, p)
+	case "pause":
+		if err := rdb.SAdd(ctx, k.paused(fc), p.Name).Err(); err != nil {
+			return fmt.Errorf("pause post: %w", err)
+		}
+		fc.Reply(words.T(loc, "post.paused", p.Name))
+	case "resume":
+		if err := rdb.SRem(ctx, k.paused(fc), p.Name).Err(); err != nil {
+			return fmt.Errorf("resume post: %w", err)
+		}
+		fc.Reply(words.T(loc, "post.resumed", p.Name))
+	default:
+		fc.Reply(words.T(loc, "post.usage"))
+	}
+	return nil
+}
+
+func (f Flow) list(ctx context.Context, fc *bot.FlowContext, cfg *Config, k keys) error {
+	loc := fc.Locale()
+	if len(cfg.Items) == 0 {
+		fc.Reply(words.T(loc, "posts.none"))
+		return nil
+	}
+	rdb := fc.Store.Client()
+	paused, err := rdb.SMembers(ctx, k.paused(fc)).Result()
+	if err != nil {
+		return fmt.Errorf("read paused posts: %w", err)
+	}
+	isPaused := map[string]bool{}
+	for _, p := range paused {
+		isPaused[p] = true
+	}
+	idx, err := rdb.HGetAll(ctx, k.index(fc)).Result()
+	if err != nil {
+		return fmt.Errorf("read post positions: %w", err)
+	}
+	today, err := rdb.Get(ctx, k.day(fc, fc.Now)).Int()
+	if err != nil && err != redis.Nil {
+		return fmt.Errorf("count today's posts: %w", err)
+	}
+	lines := []string{words.T(loc, "posts.title")}
+	for _, p := range cfg.Items {
+		next, ok, err := fc.NextFire(ctx, p.Name)
+		if err != nil {
+			return err
+		}
+		when := "—"
+		if ok {
+			when = next.In(fc.Group.Location).Format("01-02 15:04")
+		}
+		line := words.T(loc, "posts.line", p.Name, p.Cron.Spec, when)
+		if p.File != "" {
+			items, _ := readItems(string(p.File))
+			var n int
+			fmt.Sscan(idx[p.Name], &n)
+			line += words.T(loc, "posts.file", n, len(items))
+		}
+		if isPaused[p.Name] {
+			line += words.T(loc, "posts.paused")
+		}
+		lines = append(lines, line)
+	}
+	if cfg.DailyCap > 0 {
+		lines = append(lines, words.T(loc, "posts.cap", today, cfg.DailyCap))
+	}
+	if q := cfg.QuietHours.String(); q != "" {
+		lines = append(lines, words.T(loc, "posts.quiet", q))
+	}
+	fc.Reply(strings.Join(lines, "\n"))
+	return nil
+}
+
+var words = i18n.Catalog{
+	"zh-CN": {
+		"help.posts":   "内容日历：定时帖子与下次发布时间",
+		"help.post":    "立即发布、暂停或恢复一个定时帖子",
+		"group.only":   "请在群里使用这个命令。",
+		"post.usage":   "用法：/post now|pause|resume <名称>",
+		"post.unknown": "没有名为 %s 的定时帖子。发送 /posts 查看。",
+		"post.paused":  "⏸ 已暂停定时帖子 %s。",
+		"post.resumed": "▶️ 已恢复定时帖子 %s。",
+		"posts.none":   "本群没有配置定时帖子。",
+		"posts.title":  "📅 内容日历：",
+		"posts.line":   "• %s（%s）下次：%s",
+		"posts.file":   " · 已发 %d/%d 条",
+		"posts.paused": " · 已暂停",
+		"posts.cap":    "今日已发 %d 条，上限 %d 条。",
+		"posts.quiet":  "免打扰时段：%s",
+	},
+	"en": {
+		"help.posts":   "Content calendar: scheduled posts and their next times",
+		"help.post":    "Send, pause or resume a scheduled post",
+		"group.only":   "Use this command in the group.",
+		"post.usage":   "Usage: /post now|pause|resume <name>",
+		"post.unknown": "No scheduled post named %s. Send /posts for the list.",
+		"post.paused":  "⏸ Paused the scheduled post %s.",
+		"post.resumed": "▶️ Resumed the scheduled post %s.",
+		"posts.none":   "No scheduled posts in this group.",
+		"posts.title":  "📅 Content calendar:",
+		"posts.line":   "• %s (%s) next: %s",
+		"posts.file":   " · %d/%d items sent",
+		"posts.paused": " · paused",
+		"posts.cap":    "%d posted today, cap %d.",
+		"posts.quiet":  "Quiet hours: %s",
+	},
+}
