@@ -3,8 +3,8 @@ package posts
 import (
 	"fmt"
 	"os"
-	"strings"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/qunbot/qunbot/bot/config"
