@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -441,6 +442,19 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res R
 		ID: deleteJobID(platform, chat, res.MessageID), Kind: "delete", At: at,
 		Args: map[string]string{"platform": platform, "chat": chat, "message": res.MessageID, "member": a.Member.ID},
 	})
+}
+
+// Unreachable is the outbox's callback when a direct message could not
+// reach its member (they never started the bot, or blocked it): the
+// member's record says so for a while (dm_off, a time), so flows that
+// message many members mention them in the group instead.
+func (e *Engine) Unreachable(ctx context.Context, a Action) {
+	if a.Chat == "" || a.Member.ID == "" {
+		return
+	}
+	if err := e.opt.Store.SetFields(ctx, a.Chat, a.Member.ID, map[string]string{"dm_off": strconv.FormatInt(e.opt.Clock.Now().UnixMilli(), 10)}); err != nil {
+		e.opt.Log.Warn("could not record an unreachable member", zap.String("member", a.Member.ID), zap.Error(err))
+	}
 }
 
 func deleteJobID(platform, chat, msg string) string {

@@ -9,10 +9,11 @@ import (
 	"github.com/qunbot/qunbot/flows/posts"
 	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/verify"
+	"github.com/qunbot/qunbot/flows/wakeup"
 	"github.com/qunbot/qunbot/flows/welcome"
 )
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []bot.Flow {
-	return []bot.Flow{verify.Flow{}, welcome.Flow{}, checkin.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}}
+	return []bot.Flow{verify.Flow{}, welcome.Flow{}, checkin.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}}
 }

@@ -38,9 +38,12 @@ type Options struct {
 	// with jitter (default 500ms).
 	Backoff time.Duration
 	// OnSent runs after a message was sent (auto-delete scheduling).
-	OnSent  func(ctx context.Context, a bot.Action, r bot.Result) error
-	Log     *zap.Logger
-	Metrics *metrics.Metrics
+	OnSent func(ctx context.Context, a bot.Action, r bot.Result) error
+	// OnUnreachable runs when a direct message could not reach its member
+	// (so flows can stop trying for a while).
+	OnUnreachable func(ctx context.Context, a bot.Action)
+	Log           *zap.Logger
+	Metrics       *metrics.Metrics
 }
 
 // ErrClosed is returned by Enqueue after Close.
@@ -301,6 +304,9 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		if aerr := o.opt.OnSent(o.ctx, it.a, res); aerr != nil {
 			log.Error("after-send hook failed (auto-delete not scheduled)", zap.Error(aerr))
 		}
+	}
+	if errors.Is(err, bot.ErrUnreachable) && o.opt.OnUnreachable != nil {
+		o.opt.OnUnreachable(o.ctx, it.a)
 	}
 	var ra *bot.RetryAfterError
 	result := "ok"

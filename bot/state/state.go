@@ -207,22 +207,8 @@ return out
 // Ingest de-duplicates and records an update. It returns dup=true, and no
 // member, when the update id was seen before (by this or another process).
 func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err error) {
-	dk := s.memberKey(in.Group, in.Member) // same key as KEYS[2] disables dedupe
-	if in.UpdateID != "" {
-		dk = s.dedupeKey(in.Group, in.UpdateID)
-	}
-	ttl := in.DedupeTT
-	if ttl <= 0 {
-		ttl = 25 * time.Hour
-	}
-	bot := "0"
-	if in.IsBot {
-		bot = "1"
-	}
-	res, err := ingestScript.Run(ctx, s.rdb,
-		[]string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
-		ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink,
-	).Slice()
+	keys, args := s.ingestCall(in)
+	res, err := ingestScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if errors.Is(err, redis.Nil) {
 		return nil, true, nil
 	}
@@ -236,6 +222,49 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err
 		kv[k] = v
 	}
 	return parseMember(in.Member, kv), false, nil
+}
+
+func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
+	dk := s.memberKey(in.Group, in.Member) // same key as KEYS[2] disables dedupe
+	if in.UpdateID != "" {
+		dk = s.dedupeKey(in.Group, in.UpdateID)
+	}
+	ttl := in.DedupeTT
+	if ttl <= 0 {
+		ttl = 25 * time.Hour
+	}
+	bot := "0"
+	if in.IsBot {
+		bot = "1"
+	}
+	return []string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
+		[]any{ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink}
+}
+
+// IngestMany records many updates in one pipelined round trip (a member
+// list imported from a platform, a benchmark's million members); results
+// are not returned.
+func (s *Store) IngestMany(ctx context.Context, ins []Ingest) error {
+	if len(ins) == 0 {
+		return nil
+	}
+	if err := ingestScript.Load(ctx, s.rdb).Err(); err != nil {
+		return wrap("load ingest script", err)
+	}
+	cmds, _ := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, in := range ins {
+			keys, args := s.ingestCall(in)
+			ingestScript.EvalSha(ctx, p, keys, args...)
+		}
+		return nil
+	})
+	for _, c := range cmds {
+		// a duplicate update answers nil; anything else is a failure
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return wrap("ingest many", err)
+		}
+	}
+	return nil
 }
 
 // Forget removes an update id so a redelivery is processed again; the

@@ -104,6 +104,7 @@ func (a *app) attach(ad bot.Adapter, limits config.Limits) *outbox.Outbox {
 		OnSent: func(ctx context.Context, act bot.Action, r bot.Result) error {
 			return a.engine.AfterSend(ctx, ad.Name(), act, r)
 		},
+		OnUnreachable: a.engine.Unreachable,
 	})
 	a.engine.Attach(ad, ob)
 	return ob

@@ -129,7 +129,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"configs/example.yaml", 0, "ok (default flows: welcome, help, stats", ""},
 		{"configs/qunbot.yaml", 0, "ok", ""},
-		{"configs/community.yaml", 0, "ok (default flows: verify, welcome, help, stats", ""},
+		{"configs/community.yaml", 0, "ok (default flows: verify, welcome, posts, help, stats, wakeup", ""},
 		{"bot/config/testdata/bad_many.yaml", 1, "", "bad_many.yaml:3:1: unknown key \"colour\""},
 		{"does/not/exist.yaml", 1, "", "no such file"},
 	}
