@@ -204,12 +204,16 @@ func TestUnreachableDMFallsBackToGroup(t *testing.T) {
 		}
 		return nil
 	}}
-	o := outbox.New(f, outbox.Options{})
+	var unreachable sync.Map
+	o := outbox.New(f, outbox.Options{OnUnreachable: func(_ context.Context, a bot.Action) { unreachable.Store(a.Member.ID, a.Chat) }})
 	_ = o.Enqueue(bot.Action{Type: bot.ActDM, Chat: "g", Member: bot.Member{ID: "7"}, Text: "rules", Fallback: "@alice, please read the rules"})
 	flush(t, o)
 	g := f.byChat("g")
 	if len(g) != 2 || g[1].a.Type != bot.ActSend || g[1].a.Text != "@alice, please read the rules" {
 		t.Fatalf("calls: %v", texts(g))
+	}
+	if chat, ok := unreachable.Load("7"); !ok || chat != "g" {
+		t.Fatalf("OnUnreachable not told about member 7 of g: %v", chat)
 	}
 }
 

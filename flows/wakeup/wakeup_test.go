@@ -287,3 +287,20 @@ flows:
 }
 
 func cfgDur(d time.Duration) config.Duration { return config.Duration(d) }
+
+// A member the bot could not reach privately is mentioned in the group
+// instead of being tried again.
+func TestUnreachableMembersAreMentioned(t *testing.T) {
+	h := bottest.New(t, flows(), `
+flows:
+  wakeup:
+    stages: [{after: 7d, text: "{{.Member.Mention}} hi"}]
+`)
+	h.Say("ann", "hi")
+	h.Say("bob", "hi")
+	h.Engine.Unreachable(context.Background(), bot.Action{Type: bot.ActDM, Chat: bottest.Group, Member: bottest.Member("ann")})
+	h.Out.Take()
+	if w := strings.Join(advanceTo(h, 8, 0), "|"); w != "bob:@bob hi|group:@ann hi" {
+		t.Fatalf("wake-ups %q", w)
+	}
+}
