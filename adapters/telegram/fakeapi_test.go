@@ -148,7 +148,7 @@ func (f *fakeAPI) answer(method string, p url.Values) string {
 			time.Sleep(10 * time.Millisecond) // a short long-poll
 		}
 		return ok([]any{})
-	case "sendMessage":
+	case "sendMessage", "sendPhoto":
 		f.mu.Lock()
 		f.nextMsg++
 		id := f.nextMsg

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -149,7 +150,13 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		p["reply_markup"] = keyboard(act.Buttons)
 	}
 	method := "sendMessage"
-	if act.Image != "" {
+	switch {
+	case act.Image != "" && utf8.RuneCountInString(act.Text) > maxCaption:
+		// too long for a caption: the text, with the picture as its link
+		// preview, loses nothing
+		p["text"] = html.EscapeString(act.Text) + "\n" + html.EscapeString(act.Image)
+		delete(p, "disable_web_page_preview")
+	case act.Image != "":
 		// a picture with the text as its caption
 		method = "sendPhoto"
 		p["photo"] = act.Image
@@ -163,6 +170,10 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 	}
 	return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil
 }
+
+// maxCaption is Telegram's limit on a photo caption (sendMessage allows
+// 4096).
+const maxCaption = 1024
 
 // defaultPermissions are the group's own member permissions (getChat),
 // which lifting a restriction restores; cached with the admin list.

@@ -328,6 +328,18 @@ func TestActions(t *testing.T) {
 			}
 			return ""
 		}},
+		{bot.Action{Type: bot.ActSend, Chat: g, Text: "Morning <3", Image: "https://example.com/a.jpg"}, "sendPhoto", func(p []url.Values) string {
+			if p[0].Get("photo") != "https://example.com/a.jpg" || p[0].Get("caption") != "Morning &lt;3" || p[0].Get("parse_mode") != "HTML" || p[0].Has("text") {
+				return fmt.Sprint(p[0])
+			}
+			return ""
+		}},
+		{bot.Action{Type: bot.ActPin, Chat: g, MessageID: "10"}, "pinChatMessage", func(p []url.Values) string {
+			if p[0].Get("message_id") != "10" || p[0].Get("disable_notification") != "true" {
+				return fmt.Sprint(p[0])
+			}
+			return ""
+		}},
 		{bot.Action{Type: bot.ActDelete, Chat: g, MessageID: "10"}, "deleteMessage", nil},
 		{bot.Action{Type: bot.ActRestrict, Chat: g, Member: bot.Member{ID: "5"}, Until: until}, "restrictChatMember", func(p []url.Values) string {
 			if p[0].Get("until_date") != fmt.Sprint(until.Unix()) || p[0].Get("permissions") != "{}" {
