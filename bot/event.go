@@ -104,6 +104,9 @@ type Event struct {
 	Timer   *Timer
 	// Links are the URLs in the message, visible and hidden (text links).
 	Links []string
+	// HiddenLinks are the links behind text (Telegram's text_link): also in
+	// Links.
+	HiddenLinks []string
 	// Mentions are the @usernames the message mentions.
 	Mentions []string
 	// Forward is where a forwarded message came from.

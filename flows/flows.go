@@ -4,8 +4,10 @@ package flows
 
 import (
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/help"
+	"github.com/qunbot/qunbot/flows/moderation"
 	"github.com/qunbot/qunbot/flows/posts"
 	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/verify"
@@ -15,5 +17,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []bot.Flow {
-	return []bot.Flow{verify.Flow{}, welcome.Flow{}, checkin.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}}
+	return []bot.Flow{verify.Flow{}, adfilter.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}}
 }

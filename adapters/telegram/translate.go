@@ -171,7 +171,7 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		}
 		ev.ReplyTo = &bot.Reply{MessageID: strconv.Itoa(r.MessageID), Member: member(r.From), Text: rt}
 	}
-	ev.Links, ev.Mentions = entityValues(text, entities)
+	ev.Links, ev.HiddenLinks, ev.Mentions = entityValues(text, entities)
 	if msg.ForwardFromChat != nil {
 		ev.Forward = &bot.Forward{FromChat: chatKey(msg.ForwardFromChat.ID), FromTitle: msg.ForwardFromChat.Title}
 	} else if msg.ForwardFrom != nil {
@@ -187,7 +187,7 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 
 // entityValues reads URLs (visible and text_link), and @mentions. Entity
 // offsets count UTF-16 code units, as the Bot API documents.
-func entityValues(text string, entities []tgbotapi.MessageEntity) (links, mentions []string) {
+func entityValues(text string, entities []tgbotapi.MessageEntity) (links, hidden, mentions []string) {
 	u := utf16.Encode([]rune(text))
 	slice := func(e tgbotapi.MessageEntity) string {
 		if e.Offset < 0 || e.Length <= 0 || e.Offset+e.Length > len(u) {
@@ -204,6 +204,7 @@ func entityValues(text string, entities []tgbotapi.MessageEntity) (links, mentio
 		case "text_link":
 			if e.URL != "" {
 				links = append(links, e.URL)
+				hidden = append(hidden, e.URL)
 			}
 		case "mention":
 			if s := slice(e); s != "" {
@@ -215,5 +216,5 @@ func entityValues(text string, entities []tgbotapi.MessageEntity) (links, mentio
 			}
 		}
 	}
-	return links, mentions
+	return links, hidden, mentions
 }

@@ -145,3 +145,36 @@ func (s *Store) ScanActivity(ctx context.Context, group string, from, to time.Ti
 		min = strconv.FormatFloat(last, 'f', 0, 64)
 	}
 }
+
+// unrecordScript takes back what ingesting a message recorded: the
+// activity, the message count, the contribution, a first message.
+var unrecordScript = redis.NewScript(`
+local m, prev, at = KEYS[1], tonumber(ARGV[1]), ARGV[2]
+if prev > 0 then
+  redis.call('HSET', m, 'last_active', prev)
+  if redis.call('ZSCORE', KEYS[2], ARGV[3]) then redis.call('ZADD', KEYS[2], prev, ARGV[3]) end
+end
+if tonumber(redis.call('HGET', m, 'msgs') or '0') > 0 then redis.call('HINCRBY', m, 'msgs', -1) end
+local c = redis.call('ZINCRBY', KEYS[3], -` + ContribWeightLua("at") + `, ARGV[3])
+if tonumber(c) <= 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+if redis.call('HGET', m, 'activated_at') == at then
+  redis.call('HDEL', m, 'activated_at')
+  redis.call('ZREM', KEYS[4], ARGV[3])
+end
+if redis.call('HGET', m, 'first_msg_at') == at then redis.call('HDEL', m, 'first_msg_at') end
+return 1
+`)
+
+// Unrecord takes back a message's effect on the member record (a message
+// the ad filter removed): it never counts as activity, a message, a
+// contribution or a newcomer's first words. prev is the member's last
+// activity before the message (Member.PrevActive).
+func (s *Store) Unrecord(ctx context.Context, group, member string, prev, at time.Time) error {
+	p := int64(0)
+	if !prev.IsZero() {
+		p = prev.UnixMilli()
+	}
+	err := unrecordScript.Run(ctx, s.rdb, []string{s.memberKey(group, member), s.activeKey(group), s.ContribKey(group), s.Key(group, "activated")},
+		p, at.UnixMilli(), member).Err()
+	return wrap("unrecord message", err)
+}

@@ -1,0 +1,360 @@
+// Package adfilter scores every message from a non-exempt member before
+// any other flow sees it: keywords (one Aho-Corasick pass over a
+// normalised form that undoes the usual evasions), regular expressions,
+// links, contact details, forwards, flooding and repeats, stricter rules
+// for newcomers, and a naive Bayes classifier shared through Redis. Spam is
+// deleted, counted as a warning, and climbs a ladder of warn, mute, kick
+// and ban; every action is reported to the moderators and logged.
+package adfilter
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows/checkin"
+)
+
+// Flow is the adfilter flow.
+type Flow struct{}
+
+// Name implements bot.Flow.
+func (Flow) Name() string { return "adfilter" }
+
+// Schema implements bot.Flow.
+func (Flow) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any { return defaults() }}
+}
+
+// Stage implements bot.EventHandler: after the gate, before everything
+// that rewards a message.
+func (Flow) Stage() bot.Stage { return bot.StageFilter }
+
+// Handle implements bot.EventHandler.
+func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
+	ev := fc.Event
+	if ev.Kind != bot.EventMessage || ev.Chat.Type != bot.ChatGroup || ev.Member.ID == "" {
+		return nil
+	}
+	cfg := fc.Config.(*Config)
+	if cfg.scorer == nil || IsExempt(fc, cfg) {
+		return nil
+	}
+	in := Input{Text: ev.Text, Links: ev.Links, Hidden: ev.HiddenLinks, Forward: ev.Forward, Newcomer: isNewcomer(fc, cfg)}
+	unknown, err := unknownMentions(ctx, fc)
+	if err != nil {
+		return err
+	}
+	in.UnknownMentions = unknown
+	model, err := cfg.scorer.Model(ctx, fc.Store, fc.Now)
+	if err != nil {
+		fc.Log.Warn("classifier reports unavailable; using the sample files alone", zap.Error(err))
+	}
+	v := cfg.scorer.Score(in, model)
+	if !ev.Edited && cfg.Flood.Score > 0 && (cfg.Flood.Window > 0 || cfg.Flood.RepeatWindow > 0) {
+		if err := floodHits(ctx, fc, cfg, &v); err != nil {
+			return err
+		}
+	}
+	if !v.Spam() {
+		return nil
+	}
+	return f.act(ctx, fc, cfg, &v)
+}
+
+// IsExempt reports whether the event's member is never filtered: platform
+// admins, moderators, the allowlist, and members at the exempt level.
+func IsExempt(fc *bot.FlowContext, cfg *Config) bool {
+	if fc.IsModerator() {
+		return true
+	}
+	m := fc.Event.Member
+	for _, id := range cfg.Exempt.Members {
+		if id == m.ID || id == fc.Event.Platform+":"+m.ID {
+			return true
+		}
+	}
+	if cfg.Exempt.Level != "" && fc.Member != nil {
+		if c, ok := fc.Flow("checkin"); ok {
+			for _, l := range c.(*checkin.Config).Levels {
+				if l.Name == cfg.Exempt.Level {
+					var earned int64
+					fmt.Sscan(fc.Member.Fields["pts_earned"], &earned)
+					return earned >= l.Points
+				}
+			}
+		}
+	}
+	return false
+}
+
+func isNewcomer(fc *bot.FlowContext, cfg *Config) bool {
+	m := fc.Member
+	if m == nil {
+		return false
+	}
+	n := cfg.Newcomer
+	return (n.Messages > 0 && m.Messages <= int64(n.Messages)) ||
+		(n.For > 0 && !m.JoinedAt.IsZero() && fc.Now.Sub(m.JoinedAt) < n.For.D())
+}
+
+// unknownMentions counts @names in the message that are not members of
+// the group: channels and outside accounts being promoted.
+func unknownMentions(ctx context.Context, fc *bot.FlowContext) (int, error) {
+	n := 0
+	for i, name := range fc.Event.Mentions {
+		if i >= 5 {
+			break
+		}
+		if name == "" || name[0] >= '0' && name[0] <= '9' {
+			continue // a text mention of a member by id
+		}
+		id, err := fc.Store.ByUsername(ctx, fc.Event.GroupKey(), name)
+		if err != nil {
+			return 0, err
+		}
+		if id == "" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func floodHits(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verdict) error {
+	ev := fc.Event
+	var nz Normalizer
+	text := nz.Normalize(ev.Text)
+	key := ""
+	if utf8.RuneCountInString(string(text)) >= cfg.Flood.MinLength {
+		key = TextKey(text)
+	}
+	c, err := RecordFlood(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, ev.MessageID, key, cfg.Flood, fc.Now)
+	if err != nil {
+		return err
+	}
+	fl := cfg.Flood
+	if fl.Messages > 0 && fl.Window > 0 && c.Recent > int64(fl.Messages) {
+		v.Add("flood", fmt.Sprintf("%d messages in %s", c.Recent, config.FormatDuration(fl.Window.D())), fl.Score)
+	}
+	if key != "" && fl.Repeat > 0 && c.Repeats >= int64(fl.Repeat) {
+		v.Add("flood", fmt.Sprintf("same text %d times", c.Repeats), fl.Score)
+	}
+	if key != "" && fl.Crowd > 0 && c.Crowd >= int64(fl.Crowd) {
+		v.Add("flood", fmt.Sprintf("same text from %d members", c.Crowd), fl.Score)
+	}
+	return nil
+}
+
+// act carries out the decision on a spam message.
+func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verdict) error {
+	ev := fc.Event
+	loc := fc.Locale()
+	group := ev.GroupKey()
+	who := mention(ev.Member)
+	excerpt := Excerpt(ev.Text, 80)
+	if cfg.DryRun {
+		Report(fc, cfg, words.T(loc, "report.dry", who, ev.Member.ID, v.Score, v.Summary(), excerpt))
+		return nil
+	}
+	fc.Stop("spam")
+	if !ev.Edited && fc.Member != nil {
+		if err := fc.Store.Unrecord(ctx, group, ev.Member.ID, fc.Member.PrevActive, fc.Member.LastActive); err != nil {
+			return err
+		}
+	}
+	var done []string
+	if fc.Caps.Has(bot.CanDelete) && ev.MessageID != "" {
+		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: ev.MessageID, Member: ev.Member})
+		done = append(done, words.T(loc, "did.delete"))
+	} else {
+		done = append(done, words.T(loc, "did.nodelete"))
+	}
+	n, err := Warnings(ctx, fc.Store, group, ev.Member.ID, 1, false, cfg.Ladder.Decay.D(), fc.Now)
+	if err != nil {
+		return err
+	}
+	done = append(done, ApplyLadder(fc, cfg, ev.Member, n, words.T(loc, "reason.spam", v.Hits()[0].Rule))...)
+	action := strings.Join(done, " · ")
+	Report(fc, cfg, words.T(loc, "report.spam", who, ev.Member.ID, v.Score, v.Summary(), action, excerpt))
+	return Audit(ctx, fc.Store, group, Entry{At: fc.Now, By: "adfilter", Action: action, Member: ev.Member.ID, Name: ev.Member.Name,
+		Reason: v.Summary() + " · " + excerpt})
+}
+
+// ApplyLadder takes the ladder's step for a member's warning count and
+// returns what was done, in words. Where the platform cannot act, the
+// words say so and the report to moderators is the action.
+func ApplyLadder(fc *bot.FlowContext, cfg *Config, m bot.Member, warns int, reason string) []string {
+	loc := fc.Locale()
+	var step *Step
+	for i := range cfg.Ladder.Steps {
+		s := &cfg.Ladder.Steps[i]
+		if s.At <= warns && (step == nil || s.At > step.At) {
+			step = s
+		}
+	}
+	who := mention(m)
+	notice := func(key string, args ...any) {
+		if fc.Caps.Has(bot.CanSend) {
+			fc.Do(bot.Action{Type: bot.ActSend, Member: m, Text: words.T(loc, key, args...), DeleteAfter: 2 * time.Minute})
+		}
+	}
+	if step == nil {
+		notice("notice.warn", who, reason, warns)
+		return []string{words.T(loc, "did.warn", warns)}
+	}
+	var until time.Time
+	if step.For > 0 {
+		until = fc.Now.Add(step.For.D())
+	}
+	switch step.Action {
+	case "mute":
+		if !fc.Caps.Has(bot.CanRestrict) {
+			return []string{words.T(loc, "did.cannot", "mute")}
+		}
+		fc.Do(bot.Action{Type: bot.ActRestrict, Member: m, Until: until})
+		notice("notice.mute", who, reason, config.FormatDuration(step.For.D()))
+		return []string{words.T(loc, "did.mute", warns, config.FormatDuration(step.For.D()))}
+	case "kick":
+		if !fc.Caps.Has(bot.CanKick) {
+			return []string{words.T(loc, "did.cannot", "kick")}
+		}
+		fc.Do(bot.Action{Type: bot.ActKick, Member: m})
+		notice("notice.kick", who, reason)
+		return []string{words.T(loc, "did.kick", warns)}
+	case "ban":
+		if !fc.Caps.Has(bot.CanBan) {
+			return []string{words.T(loc, "did.cannot", "ban")}
+		}
+		fc.Do(bot.Action{Type: bot.ActBan, Member: m, Until: until})
+		notice("notice.ban", who, reason)
+		return []string{words.T(loc, "did.ban", warns)}
+	}
+	notice("notice.warn", who, reason, warns)
+	return []string{words.T(loc, "did.warn", warns)}
+}
+
+// Report sends a line to the moderators' log chat (when configured) and
+// to the log.
+func Report(fc *bot.FlowContext, cfg *Config, text string) {
+	fc.Log.Info("moderation", zap.String("group", fc.Event.GroupKey()), zap.String("report", text))
+	if cfg.LogChat != "" {
+		title := fc.Event.Chat.Title
+		if title == "" {
+			title = fc.Event.GroupKey()
+		}
+		fc.Do(bot.Action{Type: bot.ActSend, Chat: cfg.LogChat, Text: "[" + title + "] " + text})
+	}
+}
+
+// Excerpt shortens text to n characters on one line.
+func Excerpt(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if utf8.RuneCountInString(text) <= n {
+		return text
+	}
+	r := []rune(text)
+	return string(r[:n]) + "…"
+}
+
+func mention(m bot.Member) string { return render.NewMember(m.ID, m.Name, m.Username).Mention }
+
+// Model returns the classifier to score with: the sample files' counts
+// plus the moderators' reports from Redis, re-read when they changed
+// (checked at most every modelCheck).
+func (s *Scorer) Model(ctx context.Context, st *state.Store, now time.Time) (*Model, error) {
+	cl := s.cfg.Classifier
+	if cl == nil {
+		return nil, nil
+	}
+	s.shared.mu.Lock()
+	defer s.shared.mu.Unlock()
+	sh := &s.shared
+	if sh.model != nil && now.Sub(sh.checked) < modelCheck && now.After(sh.checked) {
+		return sh.model, nil
+	}
+	sh.checked = now
+	version, err := modelVersion(ctx, st, cl.Model)
+	if err != nil {
+		if sh.model != nil {
+			return sh.model, err
+		}
+		return s.base, err
+	}
+	if sh.model != nil && version == sh.version {
+		return sh.model, nil
+	}
+	reports, _, err := loadShared(ctx, st, cl.Model)
+	if err != nil {
+		return s.base, err
+	}
+	m := NewModel()
+	m.Add(s.base)
+	m.Add(reports)
+	m.Refresh()
+	sh.model, sh.version = m, version
+	return m, nil
+}
+
+// Forget makes the next Model call re-read Redis (after a report here).
+func (s *Scorer) Forget() {
+	s.shared.mu.Lock()
+	s.shared.model = nil
+	s.shared.mu.Unlock()
+}
+
+// Scorer returns the compiled rules of a config.
+func (c *Config) Scorer() *Scorer { return c.scorer }
+
+const modelCheck = 30 * time.Second
+
+type sharedModel struct {
+	mu      sync.Mutex
+	model   *Model
+	version int64
+	checked time.Time
+}
+
+var words = i18n.Catalog{
+	"zh-CN": {
+		"report.dry":   "🧪 [试运行] %s (%s) 的消息得分 %.2f：%s。本会删除。原文：%s",
+		"report.spam":  "🚫 %s (%s) 的消息得分 %.2f：%s。处理：%s。原文：%s",
+		"reason.spam":  "广告（%s）",
+		"did.delete":   "已删除",
+		"did.nodelete": "平台不允许删除，请人工处理",
+		"did.warn":     "警告（第 %d 次）",
+		"did.mute":     "禁言（第 %d 次警告，%s）",
+		"did.kick":     "移出群（第 %d 次警告）",
+		"did.ban":      "封禁（第 %d 次警告）",
+		"did.cannot":   "平台不支持 %s，请人工处理",
+		"notice.warn":  "⚠️ %s 你的消息因%s被删除。警告 %d 次，多次违规将被禁言或移出。",
+		"notice.mute":  "🔇 %s 因%s被禁言 %s。",
+		"notice.kick":  "👋 %s 因%s被移出群。",
+		"notice.ban":   "⛔ %s 因%s被封禁。",
+	},
+	"en": {
+		"report.dry":   "🧪 [dry run] %s (%s) scored %.2f: %s. Would delete. Text: %s",
+		"report.spam":  "🚫 %s (%s) scored %.2f: %s. Done: %s. Text: %s",
+		"reason.spam":  "spam (%s)",
+		"did.delete":   "deleted",
+		"did.nodelete": "the platform cannot delete it: please remove it by hand",
+		"did.warn":     "warned (%d)",
+		"did.mute":     "muted (warning %d, %s)",
+		"did.kick":     "kicked (warning %d)",
+		"did.ban":      "banned (warning %d)",
+		"did.cannot":   "the platform cannot %s: please act by hand",
+		"notice.warn":  "⚠️ %s, your message was removed as %s. Warning %d; repeated spam leads to a mute or removal.",
+		"notice.mute":  "🔇 %s was muted (%s) for %s.",
+		"notice.kick":  "👋 %s was removed for %s.",
+		"notice.ban":   "⛔ %s was banned for %s.",
+	},
+}

@@ -1,0 +1,254 @@
+package adfilter
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qunbot/qunbot/bot/config"
+)
+
+// Config is the adfilter section. Every score is what the signal adds to
+// a message's total; a message at or above the threshold is spam.
+type Config struct {
+	// DryRun only reports what would have been done, to the log chat.
+	DryRun    bool    `yaml:"dry_run"`
+	Threshold float64 `yaml:"threshold"`
+	// LogChat receives a report of every action (a chat key, e.g.
+	// telegram:-1009876543210); empty: reports go to the log only.
+	LogChat string `yaml:"log_chat"`
+	Exempt  Exempt `yaml:"exempt"`
+
+	Keywords   []Keywords  `yaml:"keywords"`
+	Regexes    []Regex     `yaml:"regexes"`
+	Links      Links       `yaml:"links"`
+	Contacts   Contacts    `yaml:"contacts"`
+	Forwards   Forwards    `yaml:"forwards"`
+	Flood      Flood       `yaml:"flood"`
+	Newcomer   Newcomer    `yaml:"newcomer"`
+	Classifier *Classifier `yaml:"classifier"`
+	Ladder     Ladder      `yaml:"ladder"`
+
+	scorer *Scorer // compiled when the config loads
+}
+
+// Exempt members are never filtered (platform admins and moderators
+// never are).
+type Exempt struct {
+	Members []string `yaml:"members"` // member ids, or platform:id
+	// Level: members at or above this level of the checkin flow.
+	Level string `yaml:"level"`
+}
+
+// Keywords is a list of words or phrases, inline or in a file (one per
+// line, # comments; "phrase<TAB>score" overrides the list's score).
+type Keywords struct {
+	Words []string    `yaml:"words"`
+	File  config.Path `yaml:"file"`
+	Score float64     `yaml:"score"`
+}
+
+// Regex is a regular expression over the message as written.
+type Regex struct {
+	Name    string        `yaml:"name"`
+	Pattern config.Regexp `yaml:"pattern"`
+	Score   float64       `yaml:"score"`
+}
+
+// Links scores the links in a message (visible, and hidden behind text).
+type Links struct {
+	Allow      []string `yaml:"allow"`      // domains (and their subdomains) never scored
+	Deny       []string `yaml:"deny"`       // domains scored DenyScore
+	DenyScore  float64  `yaml:"deny_score"` // default: the threshold
+	Shorteners float64  `yaml:"shorteners"` // bit.ly, t.cn, ...
+	Invites    float64  `yaml:"invites"`    // t.me/+..., t.me/joinchat/..., chat.whatsapp.com
+	Channels   float64  `yaml:"channels"`   // t.me/<name> and @mentions of names not in the group
+	Hidden     float64  `yaml:"hidden"`     // a link behind text (text_link)
+	Other      float64  `yaml:"other"`      // any other link
+}
+
+// Contacts scores contact details.
+type Contacts struct {
+	Phone  float64 `yaml:"phone"`  // a mobile number (CN 11 digits, or +international)
+	WeChat float64 `yaml:"wechat"` // "vx: abc123", "加微 abc123", "微信号 ..."
+	QQ     float64 `yaml:"qq"`     // "qq 12345678", "扣扣 ..."
+}
+
+// Forwards scores forwarded messages by origin.
+type Forwards struct {
+	Channel float64 `yaml:"channel"`
+	Group   float64 `yaml:"group"`
+	User    float64 `yaml:"user"`
+}
+
+// Flood scores bursts and repeats (state in Redis, shared by replicas).
+type Flood struct {
+	Messages     int             `yaml:"messages"` // more than this many ...
+	Window       config.Duration `yaml:"window"`   // ... within this: flooding (0: off)
+	Repeat       int             `yaml:"repeat"`   // the same text this many times by one member ...
+	RepeatWindow config.Duration `yaml:"repeat_window"`
+	Crowd        int             `yaml:"crowd"` // ... or by this many members
+	CrowdWindow  config.Duration `yaml:"crowd_window"`
+	Score        float64         `yaml:"score"`
+	// MinLength: texts shorter than this (in characters, after
+	// normalisation) are never repeats ("ok", "+1", "签到").
+	MinLength int `yaml:"min_length"`
+}
+
+// Newcomer makes the filter stricter for new members.
+type Newcomer struct {
+	Messages int             `yaml:"messages"` // a member's first N messages ...
+	For      config.Duration `yaml:"for"`      // ... or first hours after joining
+	Links    float64         `yaml:"links"`    // score for any link
+	Forwards float64         `yaml:"forwards"` // score for any forward
+	// Threshold replaces the threshold for newcomers (0: the same).
+	Threshold float64 `yaml:"threshold"`
+}
+
+// Classifier is the learned model: naive Bayes over character n-grams.
+type Classifier struct {
+	// Model names the shared model in Redis, where /spam and /ham reports
+	// go; groups naming the same model share it.
+	Model string        `yaml:"model"`
+	Spam  []config.Path `yaml:"spam"` // sample files, one message per line
+	Ham   []config.Path `yaml:"ham"`
+	// Weight is the most the classifier adds (at full confidence).
+	Weight float64 `yaml:"weight"`
+}
+
+// Ladder is what repeated spam leads to. Each spam message is deleted and
+// counts as a warning; warnings expire after Decay. The step with the
+// highest At not above the member's count applies.
+type Ladder struct {
+	Decay config.Duration `yaml:"decay"`
+	Steps []Step          `yaml:"steps"`
+}
+
+// Step is one rung: warn, mute (For), kick or ban (For: 0 = forever).
+type Step struct {
+	At     int             `yaml:"at"`
+	Action string          `yaml:"action"`
+	For    config.Duration `yaml:"for"`
+}
+
+func defaults() *Config {
+	return &Config{
+		Threshold: 1,
+		Links:     Links{Shorteners: 0.6, Invites: 1, Channels: 0.5, Hidden: 0.5},
+		Contacts:  Contacts{Phone: 0.6, WeChat: 1, QQ: 1},
+		Forwards:  Forwards{Channel: 0.6, Group: 0.6},
+		Flood: Flood{Messages: 6, Window: config.Duration(10 * time.Second), Repeat: 3, RepeatWindow: config.Duration(10 * time.Minute),
+			Crowd: 3, CrowdWindow: config.Duration(10 * time.Minute), Score: 1, MinLength: 10},
+		Newcomer: Newcomer{Messages: 3, For: config.Duration(24 * time.Hour), Links: 1, Forwards: 1},
+		Ladder: Ladder{Decay: config.Duration(30 * 24 * time.Hour), Steps: []Step{
+			{At: 1, Action: "warn"}, {At: 3, Action: "mute", For: config.Duration(24 * time.Hour)}, {At: 5, Action: "ban"},
+		}},
+	}
+}
+
+// Validate implements config.Validator: it also compiles the rules, so a
+// missing keyword file is reported with its line.
+func (c *Config) Validate(report func(field, msg string)) {
+	if c.Threshold <= 0 {
+		report("threshold", "must be above zero")
+	}
+	if c.Links.DenyScore == 0 {
+		c.Links.DenyScore = c.Threshold
+	}
+	for i, k := range c.Keywords {
+		if len(k.Words) == 0 && k.File == "" {
+			report(fmt.Sprintf("keywords[%d]", i), "give words or a file")
+		}
+		if k.Score == 0 {
+			c.Keywords[i].Score = c.Threshold
+		}
+	}
+	for i, r := range c.Regexes {
+		if r.Pattern.Regexp == nil {
+			report(fmt.Sprintf("regexes[%d].pattern", i), "a regular expression is required")
+		}
+		if r.Name == "" {
+			c.Regexes[i].Name = fmt.Sprintf("regex %d", i+1)
+		}
+		if r.Score == 0 {
+			c.Regexes[i].Score = c.Threshold
+		}
+	}
+	f := c.Flood
+	if f.Window < 0 || f.RepeatWindow < 0 || f.CrowdWindow < 0 || f.Messages < 0 || f.Repeat < 0 || f.Crowd < 0 {
+		report("flood", "counts and windows must be zero (off) or more")
+	}
+	if cl := c.Classifier; cl != nil {
+		if cl.Model == "" {
+			cl.Model = "default"
+		}
+		if cl.Weight == 0 {
+			cl.Weight = 1.2 * c.Threshold
+		}
+	}
+	if c.Ladder.Decay <= 0 {
+		report("ladder.decay", "must be above zero")
+	}
+	for i, s := range c.Ladder.Steps {
+		at := fmt.Sprintf("ladder.steps[%d]", i)
+		if s.At < 1 {
+			report(at+".at", "a warning count of 1 or more")
+		}
+		switch s.Action {
+		case "warn", "kick":
+		case "mute":
+			if s.For <= 0 {
+				report(at+".for", "a mute needs a duration")
+			}
+		case "ban":
+		default:
+			report(at+".action", "one of warn, mute, kick, ban")
+		}
+	}
+	sc, err := Compile(c)
+	if err != nil {
+		report("keywords", err.Error())
+		return
+	}
+	c.scorer = sc
+}
+
+// readLines reads a word or sample file: one entry per line, blank lines
+// and # comments skipped.
+func readLines(path string, fn func(line string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := fn(line); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+	}
+	return sc.Err()
+}
+
+// parseWord splits "phrase<TAB>score".
+func parseWord(line string, def float64) (string, float64, error) {
+	w, s, ok := strings.Cut(line, "\t")
+	if !ok {
+		return line, def, nil
+	}
+	score, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("score %q is not a number", s)
+	}
+	return strings.TrimSpace(w), score, nil
+}

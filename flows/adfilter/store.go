@@ -1,0 +1,216 @@
+package adfilter
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qunbot/qunbot/bot/state"
+)
+
+// Shared state in Redis: flood counters, warnings, the moderators' audit
+// log and the classifier's reports. Every replica reads and writes the
+// same keys, so a spammer spreading over replicas is still one spammer.
+
+// floodScript records a message and returns, in one round trip: the
+// member's messages in the flood window, how often the member posted this
+// text in the repeat window, and how many members posted it in the crowd
+// window.
+var floodScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local recent = redis.call('ZCARD', KEYS[1])
+local rep, crowd = 0, 0
+if ARGV[4] ~= '' then
+  rep = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  redis.call('ZADD', KEYS[3], now, ARGV[6])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[7]))
+  redis.call('PEXPIRE', KEYS[3], ARGV[7])
+  crowd = redis.call('ZCARD', KEYS[3])
+end
+return {recent, rep, crowd}
+`)
+
+// FloodCounts are what floodScript returns.
+type FloodCounts struct{ Recent, Repeats, Crowd int64 }
+
+// RecordFlood counts a message for the flood rules. textKey is the match
+// form's hash ("" for texts too short to count as repeats).
+func RecordFlood(ctx context.Context, s *state.Store, group, member, msgID, textKey string, f Flood, at time.Time) (FloodCounts, error) {
+	keys := []string{s.Key(group, "fl", "m", member), s.Key(group, "fl", "t", member, textKey), s.Key(group, "fl", "c", textKey)}
+	window := max(f.Window.D(), time.Second)
+	res, err := floodScript.Run(ctx, s.Client(), keys, at.UnixMilli(), msgID+"@"+strconv.FormatInt(at.UnixNano(), 36), window.Milliseconds(),
+		textKey, max(f.RepeatWindow.D(), time.Second).Milliseconds(), member, max(f.CrowdWindow.D(), time.Second).Milliseconds()).Int64Slice()
+	if err != nil {
+		return FloodCounts{}, fmt.Errorf("%w: flood counters: %w", state.ErrRedis, err)
+	}
+	return FloodCounts{res[0], res[1], res[2]}, nil
+}
+
+// TextKey hashes a message's match form for repeat detection.
+func TextKey(text []rune) string {
+	h := fnv.New64a()
+	var b [4]byte
+	for _, r := range text {
+		b[0], b[1], b[2], b[3] = byte(r), byte(r>>8), byte(r>>16), byte(r>>24)
+		h.Write(b[:])
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// warnScript adds (ARGV[2] = 1) or removes (-1) a warning and returns the
+// count of warnings younger than the decay period.
+var warnScript = redis.NewScript(`
+local now, decay = tonumber(ARGV[1]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - decay)
+if ARGV[2] == '1' then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+elseif ARGV[2] == '-1' then
+  redis.call('ZPOPMAX', KEYS[1])
+elseif ARGV[2] == 'clear' then
+  redis.call('DEL', KEYS[1])
+end
+redis.call('PEXPIRE', KEYS[1], decay)
+return redis.call('ZCARD', KEYS[1])
+`)
+
+// Warnings change a member's warning count: +1 adds one, -1 removes the
+// latest, 0 reads, and "clear" (clear=true) removes all. It returns the
+// count of live warnings.
+func Warnings(ctx context.Context, s *state.Store, group, member string, delta int, clear bool, decay time.Duration, at time.Time) (int, error) {
+	op := strconv.Itoa(delta)
+	if clear {
+		op = "clear"
+	}
+	n, err := warnScript.Run(ctx, s.Client(), []string{s.Key(group, "warns", member)}, at.UnixMilli(), op, decay.Milliseconds(),
+		strconv.FormatInt(at.UnixNano(), 36)).Int()
+	if err != nil {
+		return 0, fmt.Errorf("%w: warnings: %w", state.ErrRedis, err)
+	}
+	return n, nil
+}
+
+// Entry is one line of the moderation audit log.
+type Entry struct {
+	At     time.Time
+	By     string // moderator id, or "adfilter"
+	Action string
+	Member string
+	Name   string
+	Reason string
+}
+
+// auditMax caps the audit log per group.
+const auditMax = 10000
+
+// Audit appends an entry to the group's audit log (a Redis stream).
+func Audit(ctx context.Context, s *state.Store, group string, e Entry) error {
+	err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Key(group, "modlog"), MaxLen: auditMax, Approx: true,
+		Values: []any{"at", e.At.UnixMilli(), "by", e.By, "action", e.Action, "member", e.Member, "name", e.Name, "reason", e.Reason}}).Err()
+	if err != nil {
+		return fmt.Errorf("%w: audit log: %w", state.ErrRedis, err)
+	}
+	return nil
+}
+
+// Recent returns the latest n audit entries, newest first.
+func Recent(ctx context.Context, s *state.Store, group string, n int64) ([]Entry, error) {
+	xs, err := s.Client().XRevRangeN(ctx, s.Key(group, "modlog"), "+", "-", n).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: read audit log: %w", state.ErrRedis, err)
+	}
+	out := make([]Entry, 0, len(xs))
+	for _, x := range xs {
+		str := func(k string) string { v, _ := x.Values[k].(string); return v }
+		ms, _ := strconv.ParseInt(str("at"), 10, 64)
+		out = append(out, Entry{At: time.UnixMilli(ms), By: str("by"), Action: str("action"), Member: str("member"), Name: str("name"), Reason: str("reason")})
+	}
+	return out, nil
+}
+
+// modelKey is a shared classifier's hash: feature counts and totals.
+func modelKey(s *state.Store, model string) string { return s.GlobalKey("{nb:" + model + "}") }
+
+// Teach records a moderator's report in the shared model: the message (in
+// match form) counts as spam or ham for every replica.
+func Teach(ctx context.Context, s *state.Store, model string, text []rune, spam bool) error {
+	class := "h"
+	if spam {
+		class = "s"
+	}
+	counts := map[uint32]int64{}
+	var total int64
+	features(text, func(f uint32) { counts[f]++; total++ })
+	key := modelKey(s, model)
+	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for f, n := range counts {
+			p.HIncrBy(ctx, key, class+strconv.FormatUint(uint64(f), 36), n)
+		}
+		p.HIncrBy(ctx, key, "docs:"+class, 1)
+		p.HIncrBy(ctx, key, "total:"+class, total)
+		p.HIncrBy(ctx, key, "version", 1)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: teach the classifier: %w", state.ErrRedis, err)
+	}
+	return nil
+}
+
+// loadShared reads a shared model's counts from Redis.
+func loadShared(ctx context.Context, s *state.Store, model string) (*Model, int64, error) {
+	kv, err := s.Client().HGetAll(ctx, modelKey(s, model)).Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: read the classifier: %w", state.ErrRedis, err)
+	}
+	m := NewModel()
+	var version int64
+	for k, v := range kv {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch {
+		case k == "version":
+			version = n
+		case strings.HasPrefix(k, "docs:"):
+			m.docs[classIndex(k[5:])] += float64(n)
+		case strings.HasPrefix(k, "total:"):
+			m.totals[classIndex(k[6:])] += float64(n)
+		case len(k) > 1:
+			f, err := strconv.ParseUint(k[1:], 36, 32)
+			if err != nil || f > featureMask || n < 0 {
+				continue
+			}
+			if k[0] == 's' {
+				m.spam[f] += uint32(n)
+			} else {
+				m.ham[f] += uint32(n)
+			}
+		}
+	}
+	return m, version, nil
+}
+
+func classIndex(c string) int {
+	if c == "s" {
+		return 1
+	}
+	return 0
+}
+
+func modelVersion(ctx context.Context, s *state.Store, model string) (int64, error) {
+	v, err := s.Client().HGet(ctx, modelKey(s, model), "version").Int64()
+	if err == redis.Nil {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: read the classifier's version: %w", state.ErrRedis, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,439 @@
+// Package moderation gives moderators their commands: warnings, mutes,
+// kicks and bans on a replied-to message or a mentioned member, spam and
+// ham reports that teach the ad filter's classifier, the audit log, and a
+// dry run of the filter on any text. Only platform admins and configured
+// moderators may use them (the engine refuses others and logs the try);
+// every action is appended to the group's audit log.
+package moderation
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/flows/adfilter"
+)
+
+// Flow is the moderation flow.
+type Flow struct{}
+
+// Config is the moderation section.
+type Config struct {
+	// MuteDefault is /mute's duration when none is given.
+	MuteDefault config.Duration `yaml:"mute_default"`
+	// WarnDecay is how long a warning counts where the ad filter (whose
+	// ladder.decay applies otherwise) is off.
+	WarnDecay config.Duration `yaml:"warn_decay"`
+	// ModlogSize is how many entries /modlog shows.
+	ModlogSize int `yaml:"modlog_size"`
+}
+
+// Validate implements config.Validator.
+func (c *Config) Validate(report func(field, msg string)) {
+	if c.MuteDefault <= 0 {
+		report("mute_default", "must be above zero")
+	}
+	if c.WarnDecay <= 0 {
+		report("warn_decay", "must be above zero")
+	}
+	if c.ModlogSize < 1 || c.ModlogSize > 50 {
+		report("modlog_size", "must be 1 to 50")
+	}
+}
+
+// Name implements bot.Flow.
+func (Flow) Name() string { return "moderation" }
+
+// Schema implements bot.Flow.
+func (Flow) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any {
+		return &Config{MuteDefault: config.Duration(time.Hour), WarnDecay: config.Duration(30 * 24 * time.Hour), ModlogSize: 10}
+	}}
+}
+
+// Commands implements bot.Commander.
+func (Flow) Commands(loc string) []bot.CommandSpec {
+	target := words.T(loc, "args.target")
+	return []bot.CommandSpec{
+		{Name: "warn", Args: target + " [" + words.T(loc, "args.reason") + "]", Help: words.T(loc, "help.warn"), Moderator: true},
+		{Name: "unwarn", Args: target, Help: words.T(loc, "help.unwarn"), Moderator: true},
+		{Name: "warns", Args: target, Help: words.T(loc, "help.warns"), Moderator: true},
+		{Name: "mute", Args: target + " [1h]", Help: words.T(loc, "help.mute"), Moderator: true},
+		{Name: "unmute", Args: target, Help: words.T(loc, "help.unmute"), Moderator: true},
+		{Name: "kick", Args: target, Help: words.T(loc, "help.kick"), Moderator: true},
+		{Name: "ban", Args: target + " [7d]", Help: words.T(loc, "help.ban"), Moderator: true},
+		{Name: "unban", Args: target, Help: words.T(loc, "help.unban"), Moderator: true},
+		{Name: "spam", Help: words.T(loc, "help.spam"), Moderator: true},
+		{Name: "ham", Help: words.T(loc, "help.ham"), Moderator: true},
+		{Name: "modlog", Help: words.T(loc, "help.modlog"), Moderator: true},
+		{Name: "filter", Args: "test <text>", Help: words.T(loc, "help.filter"), Moderator: true},
+	}
+}
+
+// HandleCommand implements bot.Commander.
+func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+	cfg, _ := fc.Config.(*Config)
+	if cfg == nil {
+		return nil
+	}
+	loc := fc.Locale()
+	if fc.Event.Chat.Type != bot.ChatGroup {
+		fc.Reply(words.T(loc, "group.only"))
+		return nil
+	}
+	cmd := fc.Event.Command
+	switch cmd.Name {
+	case "modlog":
+		return f.modlog(ctx, fc, cfg)
+	case "filter":
+		return f.filterTest(ctx, fc)
+	case "spam", "ham":
+		return f.report(ctx, fc, cmd.Name == "spam")
+	}
+	target, args, err := resolveTarget(ctx, fc)
+	if err != nil {
+		return err
+	}
+	if target.ID == "" {
+		fc.Reply(words.T(loc, "target.none", cmd.Name))
+		return nil
+	}
+	if target.IsAdmin || fc.Group.IsModerator(target.ID) || fc.Group.IsModerator(fc.Event.Platform+":"+target.ID) {
+		if cmd.Name != "warns" {
+			fc.Reply(words.T(loc, "target.moderator", mention(target)))
+			return nil
+		}
+	}
+	return f.act(ctx, fc, cfg, cmd.Name, target, args)
+}
+
+// resolveTarget finds the member a command is about: the author of the
+// replied-to message, or an @username or numeric id as the first argument.
+func resolveTarget(ctx context.Context, fc *bot.FlowContext) (bot.Member, []string, error) {
+	args := fc.Event.Command.Args
+	if r := fc.Event.ReplyTo; r != nil && r.Member.ID != "" {
+		return r.Member, args, nil
+	}
+	if len(args) == 0 {
+		return bot.Member{}, args, nil
+	}
+	group := fc.Event.GroupKey()
+	a := args[0]
+	id := ""
+	if strings.HasPrefix(a, "@") {
+		var err error
+		if id, err = fc.Store.ByUsername(ctx, group, a); err != nil {
+			return bot.Member{}, nil, err
+		}
+	} else if _, err := strconv.ParseInt(a, 10, 64); err == nil {
+		id = a
+	}
+	if id == "" {
+		return bot.Member{}, args, nil
+	}
+	m, err := fc.Store.Member(ctx, group, id)
+	if err != nil {
+		return bot.Member{}, nil, err
+	}
+	return bot.Member{ID: id, Name: m.Name, Username: m.Username}, args[1:], nil
+}
+
+func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, name string, t bot.Member, args []string) error {
+	loc := fc.Locale()
+	group := fc.Event.GroupKey()
+	af, filterOn := adfilterConfig(fc)
+	decay := cfg.WarnDecay.D()
+	if filterOn {
+		decay = af.Ladder.Decay.D()
+	}
+	who := mention(t)
+	var did string
+	switch name {
+	case "warn", "unwarn", "warns":
+		delta := map[string]int{"warn": 1, "unwarn": -1, "warns": 0}[name]
+		n, err := adfilter.Warnings(ctx, fc.Store, group, t.ID, delta, false, decay, fc.Now)
+		if err != nil {
+			return err
+		}
+		if name == "warns" {
+			fc.Reply(words.T(loc, "warns", who, n, config.FormatDuration(decay)))
+			return nil
+		}
+		if name == "unwarn" {
+			did = words.T(loc, "did.unwarn", n)
+			fc.Reply(words.T(loc, "unwarned", who, n))
+			break
+		}
+		reason := strings.Join(args, " ")
+		if reason == "" {
+			reason = words.T(loc, "reason.none")
+		}
+		if filterOn {
+			did = strings.Join(adfilter.ApplyLadder(fc, af, t, n, reason), " · ")
+		} else {
+			did = words.T(loc, "did.warn", n)
+			fc.Do(bot.Action{Type: bot.ActSend, Member: t, Text: words.T(loc, "warned", who, reason, n)})
+		}
+	case "mute", "ban":
+		d := time.Duration(0)
+		if name == "mute" {
+			d = cfg.MuteDefault.D()
+		}
+		if len(args) > 0 {
+			v, err := config.ParseDuration(args[0])
+			if err != nil || v <= 0 {
+				fc.Reply(words.T(loc, "duration.bad", args[0]))
+				return nil
+			}
+			d = v
+		}
+		var until time.Time
+		if d > 0 {
+			until = fc.Now.Add(d)
+		}
+		typ, capab := bot.ActRestrict, bot.CanRestrict
+		if name == "ban" {
+			typ, capab = bot.ActBan, bot.CanBan
+		}
+		if !fc.Caps.Has(capab) {
+			fc.Reply(words.T(loc, "cannot", name))
+			return nil
+		}
+		fc.Do(bot.Action{Type: typ, Member: t, Until: until})
+		span := words.T(loc, "forever")
+		if d > 0 {
+			span = config.FormatDuration(d)
+		}
+		did = name + " " + span
+		fc.Reply(words.T(loc, "done."+name, who, span))
+	case "unmute", "kick", "unban":
+		typ, capab := map[string]bot.ActionType{"unmute": bot.ActUnrestrict, "kick": bot.ActKick, "unban": bot.ActUnban}[name],
+			map[string]bot.Capability{"unmute": bot.CanRestrict, "kick": bot.CanKick, "unban": bot.CanBan}[name]
+		if !fc.Caps.Has(capab) {
+			fc.Reply(words.T(loc, "cannot", name))
+			return nil
+		}
+		fc.Do(bot.Action{Type: typ, Member: t})
+		did = name
+		fc.Reply(words.T(loc, "done."+name, who))
+	}
+	return audit(ctx, fc, t, did, strings.Join(args, " "))
+}
+
+// report handles /spam and /ham on a replied-to message.
+func (f Flow) report(ctx context.Context, fc *bot.FlowContext, spam bool) error {
+	loc := fc.Locale()
+	r := fc.Event.ReplyTo
+	if r == nil || r.Text == "" {
+		fc.Reply(words.T(loc, "report.reply"))
+		return nil
+	}
+	af, on := adfilterConfig(fc)
+	model := "default"
+	if on && af.Classifier != nil {
+		model = af.Classifier.Model
+	}
+	var n adfilter.Normalizer
+	if err := adfilter.Teach(ctx, fc.Store, model, n.Normalize(r.Text), spam); err != nil {
+		return err
+	}
+	if on && af.Scorer() != nil {
+		af.Scorer().Forget()
+	}
+	t := r.Member
+	if !spam {
+		fc.Reply(words.T(loc, "ham.ok"))
+		return audit(ctx, fc, t, "ham", adfilter.Excerpt(r.Text, 80))
+	}
+	if fc.Caps.Has(bot.CanDelete) {
+		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: r.MessageID, Member: t})
+	}
+	did := "spam: deleted, learned"
+	moderator := t.IsAdmin || fc.Group.IsModerator(t.ID) || fc.Group.IsModerator(fc.Event.Platform+":"+t.ID)
+	if t.ID != "" && !moderator && fc.Caps.Has(bot.CanBan) {
+		fc.Do(bot.Action{Type: bot.ActBan, Member: t})
+		did = "spam: deleted, banned, learned"
+	}
+	fc.Reply(words.T(loc, "spam.ok", mention(t)))
+	return audit(ctx, fc, t, did, adfilter.Excerpt(r.Text, 80))
+}
+
+func (f Flow) modlog(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+	loc := fc.Locale()
+	es, err := adfilter.Recent(ctx, fc.Store, fc.Event.GroupKey(), int64(cfg.ModlogSize))
+	if err != nil {
+		return err
+	}
+	if len(es) == 0 {
+		fc.Reply(words.T(loc, "modlog.none"))
+		return nil
+	}
+	lines := []string{words.T(loc, "modlog.title", len(es))}
+	for _, e := range es {
+		name := e.Name
+		if name == "" {
+			name = e.Member
+		}
+		line := fmt.Sprintf("%s %s → %s (%s): %s", e.At.In(fc.Group.Location).Format("01-02 15:04"), e.By, name, e.Member, e.Action)
+		if e.Reason != "" {
+			line += " — " + adfilter.Excerpt(e.Reason, 60)
+		}
+		lines = append(lines, line)
+	}
+	fc.Reply(strings.Join(lines, "\n"))
+	return nil
+}
+
+// filterTest scores a text as the group's filter would (as from a
+// newcomer when the text says so, else a regular member).
+func (f Flow) filterTest(ctx context.Context, fc *bot.FlowContext) error {
+	loc := fc.Locale()
+	args := fc.Event.Command.Args
+	if len(args) < 2 || args[0] != "test" {
+		fc.Reply(words.T(loc, "filter.usage"))
+		return nil
+	}
+	af, on := adfilterConfig(fc)
+	if !on || af.Scorer() == nil {
+		fc.Reply(words.T(loc, "filter.off"))
+		return nil
+	}
+	text := strings.TrimSpace(strings.TrimPrefix(fc.Event.Command.ArgText, "test"))
+	model, err := af.Scorer().Model(ctx, fc.Store, fc.Now)
+	if err != nil {
+		return err
+	}
+	v := af.Scorer().Score(adfilter.Input{Text: text}, model)
+	var nz adfilter.Normalizer
+	lines := []string{words.T(loc, "filter.result", v.Score, v.Threshold, verdict(loc, v.Spam())), words.T(loc, "filter.form", string(nz.Normalize(text)))}
+	for _, h := range v.Hits() {
+		lines = append(lines, fmt.Sprintf("• %s %s +%.2f", h.Rule, h.Detail, h.Score))
+	}
+	if len(v.Hits()) == 0 {
+		lines = append(lines, words.T(loc, "filter.none"))
+	}
+	fc.Reply(strings.Join(lines, "\n"))
+	return nil
+}
+
+func verdict(loc string, spam bool) string {
+	if spam {
+		return words.T(loc, "filter.spam")
+	}
+	return words.T(loc, "filter.ok")
+}
+
+func adfilterConfig(fc *bot.FlowContext) (*adfilter.Config, bool) {
+	c, ok := fc.Flow("adfilter")
+	if !ok {
+		return nil, false
+	}
+	af, ok := c.(*adfilter.Config)
+	return af, ok
+}
+
+func audit(ctx context.Context, fc *bot.FlowContext, t bot.Member, action, reason string) error {
+	return adfilter.Audit(ctx, fc.Store, fc.Event.GroupKey(), adfilter.Entry{At: fc.Now, By: fc.Event.Member.ID, Action: action,
+		Member: t.ID, Name: t.Name, Reason: reason})
+}
+
+func mention(m bot.Member) string { return render.NewMember(m.ID, m.Name, m.Username).Mention }
+
+var words = i18n.Catalog{
+	"zh-CN": {
+		"args.target":      "(回复消息|@成员)",
+		"args.reason":      "原因",
+		"help.warn":        "警告成员（累计触发禁言/移出）",
+		"help.unwarn":      "撤销一次警告",
+		"help.warns":       "查看成员的警告次数",
+		"help.mute":        "禁言成员",
+		"help.unmute":      "解除禁言",
+		"help.kick":        "移出成员",
+		"help.ban":         "封禁成员",
+		"help.unban":       "解除封禁",
+		"help.spam":        "（回复）标记为广告：删除、封禁并学习",
+		"help.ham":         "（回复）标记为正常消息并学习",
+		"help.modlog":      "最近的管理记录",
+		"help.filter":      "测试一段文字会触发哪些过滤规则",
+		"group.only":       "请在群里使用这个命令。",
+		"target.none":      "请回复要处理的成员的消息，或写上 @用户名：/%s @用户名",
+		"target.moderator": "%s 是管理员，不能对其执行这个操作。",
+		"warns":            "%s 当前有 %d 次有效警告（每次 %s 后失效）。",
+		"unwarned":         "已撤销 %s 的一次警告，剩余 %d 次。",
+		"warned":           "⚠️ %s 收到警告：%s（第 %d 次）。",
+		"reason.none":      "违反群规",
+		"did.warn":         "警告（第 %d 次）",
+		"did.unwarn":       "撤销警告（剩 %d 次）",
+		"duration.bad":     "时长 %q 无效，例如 30m、1h、7d。",
+		"cannot":           "这个平台不支持 /%s。",
+		"forever":          "永久",
+		"done.mute":        "🔇 已禁言 %s（%s）。",
+		"done.ban":         "⛔ 已封禁 %s（%s）。",
+		"done.unmute":      "🔊 已解除 %s 的禁言。",
+		"done.kick":        "👋 已将 %s 移出群。",
+		"done.unban":       "✅ 已解除 %s 的封禁。",
+		"report.reply":     "请回复要标记的消息。",
+		"ham.ok":           "✅ 已记为正常消息，过滤器会学习。",
+		"spam.ok":          "🚫 已删除并处理 %s 的广告，过滤器会学习。",
+		"modlog.none":      "还没有管理记录。",
+		"modlog.title":     "最近 %d 条管理记录：",
+		"filter.usage":     "用法：/filter test <文字>",
+		"filter.off":       "本群没有启用广告过滤（adfilter）。",
+		"filter.result":    "得分 %.2f（阈值 %.2f）：%s",
+		"filter.form":      "归一化：%s",
+		"filter.none":      "没有规则命中。",
+		"filter.spam":      "会被判定为广告",
+		"filter.ok":        "不会被拦截",
+	},
+	"en": {
+		"args.target":      "(reply|@member)",
+		"args.reason":      "reason",
+		"help.warn":        "Warn a member (warnings add up to a mute or removal)",
+		"help.unwarn":      "Take back a warning",
+		"help.warns":       "A member's warnings",
+		"help.mute":        "Mute a member",
+		"help.unmute":      "Lift a mute",
+		"help.kick":        "Remove a member",
+		"help.ban":         "Ban a member",
+		"help.unban":       "Lift a ban",
+		"help.spam":        "(reply) Mark as spam: delete, ban, learn",
+		"help.ham":         "(reply) Mark as not spam and learn",
+		"help.modlog":      "Recent moderation actions",
+		"help.filter":      "Which filter rules a text fires",
+		"group.only":       "Use this command in the group.",
+		"target.none":      "Reply to the member's message, or name them: /%s @username",
+		"target.moderator": "%s is a moderator: not done.",
+		"warns":            "%s has %d live warnings (each lasts %s).",
+		"unwarned":         "Took back a warning of %s; %d left.",
+		"warned":           "⚠️ %s, you are warned: %s (warning %d).",
+		"reason.none":      "breaking the rules",
+		"did.warn":         "warned (%d)",
+		"did.unwarn":       "unwarned (%d left)",
+		"duration.bad":     "%q is not a duration: write 30m, 1h, 7d.",
+		"cannot":           "/%s is not possible on this platform.",
+		"forever":          "for good",
+		"done.mute":        "🔇 Muted %s (%s).",
+		"done.ban":         "⛔ Banned %s (%s).",
+		"done.unmute":      "🔊 %s may speak again.",
+		"done.kick":        "👋 Removed %s.",
+		"done.unban":       "✅ Lifted the ban on %s.",
+		"report.reply":     "Reply to the message you mean.",
+		"ham.ok":           "✅ Noted as not spam; the filter learns from it.",
+		"spam.ok":          "🚫 Removed the spam of %s; the filter learns from it.",
+		"modlog.none":      "No moderation actions yet.",
+		"modlog.title":     "Last %d moderation actions:",
+		"filter.usage":     "Usage: /filter test <text>",
+		"filter.off":       "The ad filter (adfilter) is not on in this group.",
+		"filter.result":    "Score %.2f (threshold %.2f): %s",
+		"filter.form":      "Normalised: %s",
+		"filter.none":      "No rule fires.",
+		"filter.spam":      "would be removed as spam",
+		"filter.ok":        "would pass",
+	},
+}
