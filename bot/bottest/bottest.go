@@ -114,7 +114,9 @@ func (h *Harness) id() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
-	return fmt.Sprintf("t%d", h.seq)
+	// unique per harness: two harnesses on one Redis (two replicas) must
+	// not look like one update delivered twice
+	return fmt.Sprintf("t%d-%p", h.seq, h)
 }
 
 // Event sends an event into the group and fails the test on error.

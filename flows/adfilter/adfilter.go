@@ -183,7 +183,7 @@ func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verd
 	if err != nil {
 		return err
 	}
-	done = append(done, ApplyLadder(fc, cfg, ev.Member, n, words.T(loc, "reason.spam", v.Hits()[0].Rule))...)
+	done = append(done, ApplyLadder(fc, cfg, ev.Member, n, words.T(loc, "reason.spam", v.Hits()[0].Rule), false)...)
 	action := strings.Join(done, " · ")
 	Report(fc, cfg, words.T(loc, "report.spam", who, ev.Member.ID, v.Score, v.Summary(), action, excerpt))
 	return Audit(ctx, fc.Store, group, Entry{At: fc.Now, By: "adfilter", Action: action, Member: ev.Member.ID, Name: ev.Member.Name,
@@ -192,8 +192,9 @@ func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verd
 
 // ApplyLadder takes the ladder's step for a member's warning count and
 // returns what was done, in words. Where the platform cannot act, the
-// words say so and the report to moderators is the action.
-func ApplyLadder(fc *bot.FlowContext, cfg *Config, m bot.Member, warns int, reason string) []string {
+// words say so and the report to moderators is the action. manual marks
+// a moderator's /warn (the notice then says so, not "message removed").
+func ApplyLadder(fc *bot.FlowContext, cfg *Config, m bot.Member, warns int, reason string, manual bool) []string {
 	loc := fc.Locale()
 	var step *Step
 	for i := range cfg.Ladder.Steps {
@@ -208,8 +209,12 @@ func ApplyLadder(fc *bot.FlowContext, cfg *Config, m bot.Member, warns int, reas
 			fc.Do(bot.Action{Type: bot.ActSend, Member: m, Text: words.T(loc, key, args...), DeleteAfter: 2 * time.Minute})
 		}
 	}
+	warnNotice := "notice.warn"
+	if manual {
+		warnNotice = "notice.warned"
+	}
 	if step == nil {
-		notice("notice.warn", who, reason, warns)
+		notice(warnNotice, who, reason, warns)
 		return []string{words.T(loc, "did.warn", warns)}
 	}
 	var until time.Time
@@ -239,7 +244,7 @@ func ApplyLadder(fc *bot.FlowContext, cfg *Config, m bot.Member, warns int, reas
 		notice("notice.ban", who, reason)
 		return []string{words.T(loc, "did.ban", warns)}
 	}
-	notice("notice.warn", who, reason, warns)
+	notice(warnNotice, who, reason, warns)
 	return []string{words.T(loc, "did.warn", warns)}
 }
 
@@ -326,35 +331,37 @@ type sharedModel struct {
 
 var words = i18n.Catalog{
 	"zh-CN": {
-		"report.dry":   "🧪 [试运行] %s (%s) 的消息得分 %.2f：%s。本会删除。原文：%s",
-		"report.spam":  "🚫 %s (%s) 的消息得分 %.2f：%s。处理：%s。原文：%s",
-		"reason.spam":  "广告（%s）",
-		"did.delete":   "已删除",
-		"did.nodelete": "平台不允许删除，请人工处理",
-		"did.warn":     "警告（第 %d 次）",
-		"did.mute":     "禁言（第 %d 次警告，%s）",
-		"did.kick":     "移出群（第 %d 次警告）",
-		"did.ban":      "封禁（第 %d 次警告）",
-		"did.cannot":   "平台不支持 %s，请人工处理",
-		"notice.warn":  "⚠️ %s 你的消息因%s被删除。警告 %d 次，多次违规将被禁言或移出。",
-		"notice.mute":  "🔇 %s 因%s被禁言 %s。",
-		"notice.kick":  "👋 %s 因%s被移出群。",
-		"notice.ban":   "⛔ %s 因%s被封禁。",
+		"report.dry":    "🧪 [试运行] %s (%s) 的消息得分 %.2f：%s。本会删除。原文：%s",
+		"report.spam":   "🚫 %s (%s) 的消息得分 %.2f：%s。处理：%s。原文：%s",
+		"reason.spam":   "广告（%s）",
+		"did.delete":    "已删除",
+		"did.nodelete":  "平台不允许删除，请人工处理",
+		"did.warn":      "警告（第 %d 次）",
+		"did.mute":      "禁言（第 %d 次警告，%s）",
+		"did.kick":      "移出群（第 %d 次警告）",
+		"did.ban":       "封禁（第 %d 次警告）",
+		"did.cannot":    "平台不支持 %s，请人工处理",
+		"notice.warn":   "⚠️ %s 你的消息因%s被删除。警告 %d 次，多次违规将被禁言或移出。",
+		"notice.warned": "⚠️ %s 收到警告：%s（第 %d 次），多次警告将被禁言或移出。",
+		"notice.mute":   "🔇 %s 因%s被禁言 %s。",
+		"notice.kick":   "👋 %s 因%s被移出群。",
+		"notice.ban":    "⛔ %s 因%s被封禁。",
 	},
 	"en": {
-		"report.dry":   "🧪 [dry run] %s (%s) scored %.2f: %s. Would delete. Text: %s",
-		"report.spam":  "🚫 %s (%s) scored %.2f: %s. Done: %s. Text: %s",
-		"reason.spam":  "spam (%s)",
-		"did.delete":   "deleted",
-		"did.nodelete": "the platform cannot delete it: please remove it by hand",
-		"did.warn":     "warned (%d)",
-		"did.mute":     "muted (warning %d, %s)",
-		"did.kick":     "kicked (warning %d)",
-		"did.ban":      "banned (warning %d)",
-		"did.cannot":   "the platform cannot %s: please act by hand",
-		"notice.warn":  "⚠️ %s, your message was removed as %s. Warning %d; repeated spam leads to a mute or removal.",
-		"notice.mute":  "🔇 %s was muted (%s) for %s.",
-		"notice.kick":  "👋 %s was removed for %s.",
-		"notice.ban":   "⛔ %s was banned for %s.",
+		"report.dry":    "🧪 [dry run] %s (%s) scored %.2f: %s. Would delete. Text: %s",
+		"report.spam":   "🚫 %s (%s) scored %.2f: %s. Done: %s. Text: %s",
+		"reason.spam":   "spam (%s)",
+		"did.delete":    "deleted",
+		"did.nodelete":  "the platform cannot delete it: please remove it by hand",
+		"did.warn":      "warned (%d)",
+		"did.mute":      "muted (warning %d, %s)",
+		"did.kick":      "kicked (warning %d)",
+		"did.ban":       "banned (warning %d)",
+		"did.cannot":    "the platform cannot %s: please act by hand",
+		"notice.warn":   "⚠️ %s, your message was removed as %s. Warning %d; repeated spam leads to a mute or removal.",
+		"notice.warned": "⚠️ %s, you are warned: %s (warning %d); repeated warnings lead to a mute or removal.",
+		"notice.mute":   "🔇 %s was muted (%s) for %s.",
+		"notice.kick":   "👋 %s was removed for %s.",
+		"notice.ban":    "⛔ %s was banned for %s.",
 	},
 }

@@ -123,22 +123,36 @@ func (n *Normalizer) Normalize(s string) []rune {
 				n.out = append(n.out, ' ')
 			}
 		}
-		n.appendToken(n.runes[t.start:t.end])
+		n.out = append(n.out, n.runes[t.start:t.end]...)
+	}
+	// fold look-alikes per word of the joined form, so that normalising
+	// the result again changes nothing
+	for i := 0; i < len(n.out); {
+		j := i
+		for j < len(n.out) && n.out[j] != ' ' {
+			j++
+		}
+		foldWord(n.out[i:j])
+		i = j + 1
 	}
 	return n.out
 }
 
-// appendToken folds look-alike digits written inside a word, between
+// foldWord folds look-alike digits written inside a word, between
 // letters ("m0ney", "w3chat", "fr3e"), but not digits at a word's edge
-// ("abc123", "5g", "mp3"), so ids and numbers keep their digits.
-func (n *Normalizer) appendToken(tok []rune) {
-	for i, r := range tok {
-		if r < utf8.RuneSelf && digitLookalikes[r] != 0 {
-			if r == '@' || r == '$' || interior(tok, i) {
-				r = digitLookalikes[r]
-			}
+// ("abc123", "5g", "mp3"), so ids and numbers keep their digits. It
+// decides on the unfolded word, then folds.
+func foldWord(w []rune) {
+	var fold [64]bool
+	for i, r := range w {
+		if i < len(fold) && r < utf8.RuneSelf && digitLookalikes[r] != 0 && (r == '@' || r == '$' || interior(w, i)) {
+			fold[i] = true
 		}
-		n.out = append(n.out, r)
+	}
+	for i := range w {
+		if i < len(fold) && fold[i] {
+			w[i] = digitLookalikes[w[i]]
+		}
 	}
 }
 

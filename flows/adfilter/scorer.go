@@ -243,23 +243,35 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	return v
 }
 
-// idAfter reports whether a contact id follows a prefix ending at end:
-// after at most one space, a run of at least 5 letters or digits (only
-// digits, 5 to 11, for QQ).
-func idAfter(text []rune, end int, digits bool) bool {
+// idAfter reports whether a contact id follows a prefix ending at end.
+// After at most one space comes a token of letters and digits; a short
+// one without digits may go on after one more separator ("abc_12345"
+// becomes "abc 12345" in the match form). A WeChat id is 5 to 20 long
+// with at least one digit (so "wechat group" is not one); a QQ number is
+// 5 to 11 digits.
+func idAfter(text []rune, end int, qq bool) bool {
 	i := end
 	if i < len(text) && text[i] == ' ' {
 		i++
 	}
-	n, letters := 0, 0
-	for ; i < len(text) && text[i] < 0x80 && isWordASCII(text[i]); i++ {
-		n++
-		if isLetterASCII(text[i]) {
-			letters++
+	n, letters, digits := 0, 0, 0
+	for part := 0; part < 2; part++ {
+		start := n
+		for ; i < len(text) && text[i] < 0x80 && isWordASCII(text[i]); i++ {
+			n++
+			if isLetterASCII(text[i]) {
+				letters++
+			} else {
+				digits++
+			}
 		}
+		if qq || digits > 0 || n-start > 6 || n == start || i+1 >= len(text) || text[i] != ' ' {
+			break
+		}
+		i++ // one separator inside the id
 	}
-	if digits {
+	if qq {
 		return n >= 5 && n <= 11 && letters == 0
 	}
-	return n >= 5 && n <= 20
+	return n >= 5 && n <= 20 && digits > 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ type FloodCounts struct{ Recent, Repeats, Crowd int64 }
 func RecordFlood(ctx context.Context, s *state.Store, group, member, msgID, textKey string, f Flood, at time.Time) (FloodCounts, error) {
 	keys := []string{s.Key(group, "fl", "m", member), s.Key(group, "fl", "t", member, textKey), s.Key(group, "fl", "c", textKey)}
 	window := max(f.Window.D(), time.Second)
-	res, err := floodScript.Run(ctx, s.Client(), keys, at.UnixMilli(), msgID+"@"+strconv.FormatInt(at.UnixNano(), 36), window.Milliseconds(),
+	res, err := floodScript.Run(ctx, s.Client(), keys, at.UnixMilli(), msgID+"@"+strconv.FormatUint(rand.Uint64(), 36), window.Milliseconds(),
 		textKey, max(f.RepeatWindow.D(), time.Second).Milliseconds(), member, max(f.CrowdWindow.D(), time.Second).Milliseconds()).Int64Slice()
 	if err != nil {
 		return FloodCounts{}, fmt.Errorf("%w: flood counters: %w", state.ErrRedis, err)
@@ -90,8 +91,9 @@ func Warnings(ctx context.Context, s *state.Store, group, member string, delta i
 	if clear {
 		op = "clear"
 	}
-	n, err := warnScript.Run(ctx, s.Client(), []string{s.Key(group, "warns", member)}, at.UnixMilli(), op, decay.Milliseconds(),
-		strconv.FormatInt(at.UnixNano(), 36)).Int()
+	// a unique element: two warnings in the same instant are two
+	id := strconv.FormatInt(at.UnixNano(), 36) + "-" + strconv.FormatUint(rand.Uint64(), 36)
+	n, err := warnScript.Run(ctx, s.Client(), []string{s.Key(group, "warns", member)}, at.UnixMilli(), op, decay.Milliseconds(), id).Int()
 	if err != nil {
 		return 0, fmt.Errorf("%w: warnings: %w", state.ErrRedis, err)
 	}

@@ -175,7 +175,7 @@ func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, name st
 			reason = words.T(loc, "reason.none")
 		}
 		if filterOn {
-			did = strings.Join(adfilter.ApplyLadder(fc, af, t, n, reason), " · ")
+			did = strings.Join(adfilter.ApplyLadder(fc, af, t, n, reason, true), " · ")
 		} else {
 			did = words.T(loc, "did.warn", n)
 			fc.Do(bot.Action{Type: bot.ActSend, Member: t, Text: words.T(loc, "warned", who, reason, n)})

@@ -1,0 +1,239 @@
+package adfilter_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/flows/adfilter"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"加 V", "加v"},
+		{"加-微-信", "加微信"},
+		{"v.x", "vx"},
+		{"ＶＸ：abc123", "vx abc123"},
+		{"w e c h a t", "wechat"},
+		{"nov xmas", "nov xmas"}, // words keep their spaces
+		{"I am a cat", "i am a cat"},
+		{"m0ney fr3e w3chat", "money free wechat"},
+		{"v1234567 abc123 5g mp3", "v1234567 abc123 5g mp3"}, // ids and numbers keep digits
+		{"联系 微信", "联系微信"},
+		{"Ⓦⓔⓒⓗⓐⓣ", "wechat"},
+		{"加\u200b微\u200d信\ufeff", "加微信"},
+		{"раураl", "paypal"}, // Cyrillic look-alikes
+		{"f̶r̶e̶e̶", "free"}, // combining strike-through
+		{"fr@ud ca$h @chan $5", "fraud cash chan 5"},
+		{"𝐅𝐑𝐄𝐄 💰 money", "free money"},
+		{"薇❤信", "薇信"},
+		{"ＦＲＥＥ　ＭＯＮＥＹ", "free money"}, // full-width with an ideographic space
+		{"", ""},
+		{"!!! ...", ""},
+	}
+	var n adfilter.Normalizer
+	for _, tt := range tests {
+		if got := string(n.Normalize(tt.in)); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"加 V", "ＶＸ：abc123", "f̶r̶e̶e̶", "\xff\xfe", "a b c", "𝐅𝐑𝐄𝐄"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var n adfilter.Normalizer
+		out := string(n.Normalize(s))
+		if !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 from %q", s)
+		}
+		if strings.HasPrefix(out, " ") || strings.HasSuffix(out, " ") || strings.Contains(out, "  ") {
+			t.Fatalf("stray spaces in %q from %q", out, s)
+		}
+		// normalising is idempotent
+		if again := string(n.Normalize(out)); again != out {
+			t.Fatalf("not idempotent: %q → %q → %q", s, out, again)
+		}
+	})
+}
+
+func matches(m *adfilter.Matcher, text string) []int {
+	var n adfilter.Normalizer
+	var got []int
+	m.Match(n.Normalize(text), func(id, _ int) bool { got = append(got, id); return true })
+	return got
+}
+
+func TestMatcher(t *testing.T) {
+	var n adfilter.Normalizer
+	var pats []adfilter.Pattern
+	for _, w := range []string{"vx", "加微信", "微信", "free money", "he", "she", "hers", "代开发票"} {
+		pats = append(pats, adfilter.Pattern{Runes: append([]rune(nil), n.Normalize(w)...)})
+	}
+	m := adfilter.NewMatcher(pats)
+	tests := []struct {
+		text string
+		want string
+	}{
+		{"加vx", "[0]"},
+		{"novx", "[]"}, // inside an English word
+		{"vx 123", "[0]"},
+		{"快加微信", "[1 2]"}, // overlapping CJK
+		{"FREE-MONEY now", "[3]"},
+		{"ushers", "[]"},
+		{"she hers", "[5 6]"},
+		{"专业代开发票", "[7]"},
+		{"", "[]"},
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(matches(m, tt.text)); got != tt.want {
+			t.Errorf("%q: %s, want %s", tt.text, got, tt.want)
+		}
+	}
+}
+
+// The matcher finds what a naive search finds.
+func FuzzMatcher(f *testing.F) {
+	f.Add("ab abc", "abc", "b")
+	f.Add("加微信", "微", "加微")
+	f.Fuzz(func(t *testing.T, text, k1, k2 string) {
+		var n adfilter.Normalizer
+		var pats []adfilter.Pattern
+		var forms []string
+		for _, k := range []string{k1, k2} {
+			form := append([]rune(nil), n.Normalize(k)...)
+			pats = append(pats, adfilter.Pattern{Runes: form, Prefix: true})
+			forms = append(forms, string(form))
+		}
+		m := adfilter.NewMatcher(pats)
+		norm := string(n.Normalize(text))
+		found := map[int]bool{}
+		m.Match([]rune(norm), func(id, _ int) bool { found[id] = true; return true })
+		for id, form := range forms {
+			if form == "" || (id == 1 && form == forms[0]) {
+				continue
+			}
+			// a prefix pattern ignores the end boundary; check the start
+			naive := false
+			rs, fs := []rune(norm), []rune(form)
+			for i := 0; i+len(fs) <= len(rs); i++ {
+				if string(rs[i:i+len(fs)]) == form && (i == 0 || !isWord(rs[i-1]) || !isWord(fs[0])) {
+					naive = true
+				}
+			}
+			if naive != found[id] {
+				t.Fatalf("text %q, keyword %q: matcher %v, naive %v", norm, form, found[id], naive)
+			}
+		}
+	})
+}
+
+func isWord(r rune) bool { return 'a' <= r && r <= 'z' || '0' <= r && r <= '9' }
+
+func scorer(t testing.TB, yaml string) *adfilter.Scorer {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+yaml), bot.Schema([]bot.Flow{adfilter.Flow{}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := cfg.Default.Flow("adfilter")
+	return c.(*adfilter.Config).Scorer()
+}
+
+func TestSignals(t *testing.T) {
+	dir := t.TempDir()
+	words := filepath.Join(dir, "words.txt")
+	if err := os.WriteFile(words, []byte("# spam words\n代开发票\nfree money\t0.7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := scorer(t, `    keywords:
+      - {words: [刷单, airdrop], score: 1}
+      - {file: `+words+`}
+    regexes:
+      - {name: usdt, pattern: "(?i)usdt.{0,10}(返利|rebate)", score: 1}
+    links: {allow: [example.com], deny: [casino.bet], other: 0.1}
+`)
+	tests := []struct {
+		name string
+		in   adfilter.Input
+		rule string // the rule expected among the hits ("" = none)
+		spam bool
+	}{
+		{"keyword", adfilter.Input{Text: "招聘兼职刷单，日结"}, "keyword 刷单", true},
+		{"keyword evasion", adfilter.Input{Text: "专业代-开-发-票"}, "keyword 代开发票", true},
+		{"keyword from file with its score", adfilter.Input{Text: "FREE  M0NEY here"}, "keyword free money", false},
+		{"english keyword whole word", adfilter.Input{Text: "the airdrops are"}, "", false},
+		{"regex", adfilter.Input{Text: "USDT 高额返利"}, "regex usdt", true},
+		{"deny domain", adfilter.Input{Text: "play at https://www.casino.bet/x"}, "casino.bet (+1)", true},
+		{"allowed domain", adfilter.Input{Text: "docs at https://docs.example.com/a"}, "", false},
+		{"other link", adfilter.Input{Text: "see github.com/qunbot"}, "link link", false},
+		{"shortener", adfilter.Input{Text: "click bit.ly/3abc"}, "link shortener", false},
+		{"invite", adfilter.Input{Text: "join t.me/+AbCdEf123"}, "link invite link", true},
+		{"channel link", adfilter.Input{Text: "follow t.me/cryptodeals"}, "link channel link", false},
+		{"hidden link", adfilter.Input{Text: "click here", Hidden: []string{"https://evil.xyz"}}, "link hidden link", false},
+		{"unknown mention", adfilter.Input{Text: "follow @deals", UnknownMentions: 1}, "link @mention of a non-member", false},
+		{"phone", adfilter.Input{Text: "电话 138 1234 5678"}, "contact phone", false},
+		{"phone international", adfilter.Input{Text: "call +1 (415) 555-0100"}, "contact phone", false},
+		{"not a phone", adfilter.Input{Text: "订单号 2026112312345678"}, "", false},
+		{"wechat", adfilter.Input{Text: "有意私聊 vx：abc_12345"}, "contact wechat", true},
+		{"wechat evasion", adfilter.Input{Text: "加 V ❤ abc12345"}, "contact wechat", true},
+		{"wechat word alone", adfilter.Input{Text: "微信支付可以吗"}, "", false},
+		{"wechat group is no id", adfilter.Input{Text: "join our wechat group today"}, "", false},
+		{"qq", adfilter.Input{Text: "扣扣 12345678"}, "contact qq", true},
+		{"forward from a channel", adfilter.Input{Text: "news", Forward: &bot.Forward{FromChat: "telegram:-1001", FromTitle: "Deals"}}, "forward channel or group", false},
+		{"newcomer link", adfilter.Input{Text: "see github.com/x", Newcomer: true}, "newcomer link", true},
+		{"newcomer forward", adfilter.Input{Text: "x", Forward: &bot.Forward{FromUser: "5"}, Newcomer: true}, "newcomer forward", true},
+		{"plain chat", adfilter.Input{Text: "今天的咖啡不错，大家周末愉快"}, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := s.Score(tt.in, nil)
+			summary := v.Summary()
+			if tt.rule == "" && len(v.Hits()) > 0 || tt.rule != "" && !strings.Contains(summary, tt.rule) {
+				t.Errorf("hits %q, want %q", summary, tt.rule)
+			}
+			if v.Spam() != tt.spam {
+				t.Errorf("spam = %v (score %.2f: %s), want %v", v.Spam(), v.Score, summary, tt.spam)
+			}
+		})
+	}
+}
+
+func TestClassifier(t *testing.T) {
+	dir := t.TempDir()
+	spam := filepath.Join(dir, "spam.txt")
+	ham := filepath.Join(dir, "ham.txt")
+	os.WriteFile(spam, []byte("高薪兼职日结工资\n兼职日赚三百元\n日结兼职在家可做\nearn money fast from home\nmake money online fast\n"), 0o600)
+	os.WriteFile(ham, []byte("今天的咖啡很好喝\n周末一起去喝咖啡吧\n新来的朋友欢迎\nsee you at the meetup\nthe coffee was great today\n"), 0o600)
+	s := scorer(t, "    classifier: {spam: ["+spam+"], ham: ["+ham+"]}\n")
+	if v := s.Score(adfilter.Input{Text: "在家兼职日结三百"}, nil); !strings.Contains(v.Summary(), "classifier") {
+		t.Errorf("spam-like text: %s", v.Summary())
+	}
+	if v := s.Score(adfilter.Input{Text: "周末喝咖啡"}, nil); len(v.Hits()) > 0 {
+		t.Errorf("ham-like text: %s", v.Summary())
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"    keywords: [{file: /nonexistent/words.txt}]\n", "read /nonexistent/words.txt"},
+		{"    keywords: [{score: 1}]\n", "give words or a file"},
+		{"    regexes: [{pattern: \"(\"}]\n", "invalid regular expression"},
+		{"    ladder: {steps: [{at: 1, action: shout}]}\n", "one of warn, mute, kick, ban"},
+		{"    ladder: {steps: [{at: 2, action: mute}]}\n", "a mute needs a duration"},
+		{"    threshold: 0\n", "above zero"},
+	}
+	for _, tt := range tests {
+		_, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+tt.yaml), bot.Schema([]bot.Flow{adfilter.Flow{}}))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "test.yaml:") {
+			t.Errorf("%q: error %v, want %q with a position", tt.yaml, err, tt.want)
+		}
+	}
+}

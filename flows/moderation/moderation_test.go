@@ -1,0 +1,158 @@
+package moderation_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/flows/adfilter"
+	"github.com/qunbot/qunbot/flows/moderation"
+)
+
+func flows() []bot.Flow { return []bot.Flow{adfilter.Flow{}, moderation.Flow{}} }
+
+const yaml = `
+locale: en
+moderators: ["console:mod"]
+flows:
+  moderation: {mute_default: 30m}
+  adfilter:
+    newcomer: {messages: 0, for: 0s}
+    classifier: {model: test}
+    ladder:
+      decay: 7d
+      steps: [{at: 1, action: warn}, {at: 2, action: mute, for: 2h}, {at: 3, action: ban}]
+`
+
+// command sends a command, optionally as a reply to target's message.
+func command(h *bottest.Harness, who, text string, replyTo *bot.Reply) []bot.Action {
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(who), Text: text, MessageID: "c" + text, ReplyTo: replyTo})
+	return h.Out.Take()
+}
+
+func texts(acts []bot.Action) string {
+	var s []string
+	for _, a := range acts {
+		s = append(s, string(a.Type)+":"+a.Member.ID+" "+a.Text)
+	}
+	return strings.Join(s, "\n")
+}
+
+func TestOnlyModerators(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	h.Say("bob", "hi")
+	for _, c := range []string{"/warn @bob", "/mute @bob", "/kick @bob", "/ban @bob", "/modlog", "/filter test x", "/spam", "/unban @bob"} {
+		acts := command(h, "eve", c, nil)
+		if got := texts(acts); !strings.Contains(got, "moderators") || strings.Contains(got, "kick:") || strings.Contains(got, "ban:") || strings.Contains(got, "restrict:") {
+			t.Errorf("%s from a member: %s", c, got)
+		}
+	}
+	if es, _ := adfilter.Recent(context.Background(), h.Store, bottest.Group, 10); len(es) != 0 {
+		t.Errorf("refused commands reached the audit log: %+v", es)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	h.Say("bob", "hi")
+	reply := &bot.Reply{MessageID: "m-bob", Member: bottest.Member("bob"), Text: "兼职日结，私聊"}
+	tests := []struct {
+		cmd   string
+		reply *bot.Reply
+		want  []string // substrings of the actions
+	}{
+		{"/warns @bob", nil, []string{"0 live warnings"}},
+		{"/warn spamming", reply, []string{"send:bob", "warning 1"}},
+		{"/warns", reply, []string{"1 live warnings"}},
+		{"/warn @bob again", nil, []string{"restrict:bob"}}, // the ladder's second step: mute
+		{"/unwarn @bob", nil, []string{"1 left"}},
+		{"/mute @bob 45m", nil, []string{"restrict:bob", "45m"}},
+		{"/mute @bob", nil, []string{"restrict:bob", "30m"}},
+		{"/mute @bob soon", nil, []string{"not a duration"}},
+		{"/unmute @bob", nil, []string{"unrestrict:bob"}},
+		{"/kick", reply, []string{"kick:bob"}},
+		{"/ban @bob 7d", nil, []string{"ban:bob", "7d"}},
+		{"/unban @bob", nil, []string{"unban:bob"}},
+		{"/warn @nobody", nil, []string{"Reply to the member"}},
+		{"/kick @mod", nil, []string{"is a moderator"}},
+		{"/filter test 加 V abc12345", nil, []string{"contact wechat", "would be removed", "Normalised: 加v abc12345"}},
+		{"/filter", nil, []string{"Usage"}},
+	}
+	h.Say("mod", "hi") // so @mod resolves
+	for _, tt := range tests {
+		got := texts(command(h, "mod", tt.cmd, tt.reply))
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tt.cmd, got, w)
+			}
+		}
+	}
+	es, err := adfilter.Recent(context.Background(), h.Store, bottest.Group, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range es {
+		if e.By != "mod" || e.Member != "bob" {
+			t.Errorf("audit entry %+v", e)
+		}
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, ","); got != "unban,ban for good,unban,unmute,mute 30m,mute 45m,unwarned (1 left),muted (warning 2, 2h),warned (1)" &&
+		!strings.Contains(got, "kick") {
+		t.Errorf("audit actions: %s", got)
+	}
+	got := texts(command(h, "mod", "/modlog", nil))
+	if !strings.Contains(got, "mod → bob") || !strings.Contains(got, "kick") {
+		t.Errorf("/modlog: %s", got)
+	}
+}
+
+// /spam deletes, bans and teaches every replica's classifier; /ham
+// teaches the other way.
+func TestSpamReportsTeachTheClassifier(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	other := bottest.New(t, flows(), yaml, h.Prefix) // a second replica
+	spam := "低价出售各类游戏账号，量大从优"
+	for i := range 3 {
+		who := "s" + string(rune('0'+i))
+		h.Say(who, "hi")
+		acts := command(h, "mod", "/spam", &bot.Reply{MessageID: "m" + who, Member: bottest.Member(who), Text: spam})
+		if got := texts(acts); !strings.Contains(got, "delete:"+who) || !strings.Contains(got, "ban:"+who) {
+			t.Fatalf("/spam: %s", got)
+		}
+	}
+	for _, ham := range []string{"今天的咖啡豆很好喝", "周末一起喝咖啡", "欢迎新朋友加入"} {
+		command(h, "mod", "/ham", &bot.Reply{MessageID: "h", Member: bottest.Member("bob"), Text: ham})
+	}
+	other.Clock.Set(other.Clock.Now().Add(time.Minute)) // past the model's refresh interval
+	other.Say("x", "hi")
+	other.Out.Take()
+	other.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("x"), Text: "出售游戏账号，低价", MessageID: "late"})
+	if got := texts(other.Out.Take()); !strings.Contains(got, "delete:x") {
+		t.Fatalf("the other replica did not learn: %s", got)
+	}
+	if got := texts(command(h, "mod", "/spam", nil)); !strings.Contains(got, "Reply to the message") {
+		t.Fatalf("/spam without a reply: %s", got)
+	}
+}
+
+func FuzzCommandArgs(f *testing.F) {
+	for _, s := range []string{"/warn @bob x", "/mute @bob 1h", "/ban 123 7d", "/filter test 加V", "/mute @bob -5m", "/ban @@@", "/filter"} {
+		f.Add(s)
+	}
+	h := bottest.New(f, flows(), yaml)
+	h.Say("bob", "hi")
+	f.Fuzz(func(t *testing.T, text string) {
+		h.T = t
+		if !strings.HasPrefix(text, "/") {
+			text = "/" + text
+		}
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: text, MessageID: "f"})
+		h.Out.Take()
+	})
+}
