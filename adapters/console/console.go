@@ -549,6 +549,10 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 		case act.Type == bot.ActSend && private:
 			a.messages[a.nextMsg] = &simMessage{chat: act.Chat, text: act.Text, buttons: act.Buttons}
 			line = fmt.Sprintf("bot → %s (private) #%d", strings.TrimPrefix(act.Chat, "console:@"), a.nextMsg)
+		case act.Type == bot.ActSend && act.Chat != a.opt.Group:
+			// another chat (a moderators' log chat): say which
+			a.messages[a.nextMsg] = &simMessage{chat: act.Chat, text: act.Text, buttons: act.Buttons}
+			line = fmt.Sprintf("bot → %s #%d", act.Chat, a.nextMsg)
 		case act.Type == bot.ActSend:
 			a.messages[a.nextMsg] = &simMessage{chat: act.Chat, text: act.Text, buttons: act.Buttons}
 			line = fmt.Sprintf("bot #%d", a.nextMsg)

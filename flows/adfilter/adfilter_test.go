@@ -212,7 +212,7 @@ func TestClassifier(t *testing.T) {
 	ham := filepath.Join(dir, "ham.txt")
 	os.WriteFile(spam, []byte("高薪兼职日结工资\n兼职日赚三百元\n日结兼职在家可做\nearn money fast from home\nmake money online fast\n"), 0o600)
 	os.WriteFile(ham, []byte("今天的咖啡很好喝\n周末一起去喝咖啡吧\n新来的朋友欢迎\nsee you at the meetup\nthe coffee was great today\n"), 0o600)
-	s := scorer(t, "    classifier: {spam: ["+spam+"], ham: ["+ham+"]}\n")
+	s := scorer(t, "    classifier: {spam: ["+spam+"], ham: ["+ham+"], weight: 1.2}\n")
 	if v := s.Score(adfilter.Input{Text: "在家兼职日结三百"}, nil); !strings.Contains(v.Summary(), "classifier") {
 		t.Errorf("spam-like text: %s", v.Summary())
 	}

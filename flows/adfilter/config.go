@@ -186,7 +186,7 @@ func (c *Config) Validate(report func(field, msg string)) {
 			cl.Model = "default"
 		}
 		if cl.Weight == 0 {
-			cl.Weight = 1.2 * c.Threshold
+			cl.Weight = 0.8 * c.Threshold
 		}
 	}
 	if c.Ladder.Decay <= 0 {

@@ -116,6 +116,12 @@ func Compile(c *Config) (*Scorer, error) {
 		}
 		words = append(words, Pattern{Runes: form, Prefix: kind != kindKeyword})
 		s.pats = append(s.pats, patInfo{kind: kind, word: w, score: score})
+		// "h/o/t/ /s/i/n/g/l/e/s" loses its space along with the
+		// separators: a phrase also matches written solid
+		if solid := removeSpaces(form); len(solid) != len(form) {
+			words = append(words, Pattern{Runes: solid, Prefix: kind != kindKeyword})
+			s.pats = append(s.pats, patInfo{kind: kind, word: w, score: score})
+		}
 	}
 	for _, k := range c.Keywords {
 		for _, w := range k.Words {
@@ -274,4 +280,14 @@ func idAfter(text []rune, end int, qq bool) bool {
 		return n >= 5 && n <= 11 && letters == 0
 	}
 	return n >= 5 && n <= 20 && digits > 0
+}
+
+func removeSpaces(rs []rune) []rune {
+	out := make([]rune, 0, len(rs))
+	for _, r := range rs {
+		if r != ' ' {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -21,7 +21,7 @@ flows:
   moderation: {mute_default: 30m}
   adfilter:
     newcomer: {messages: 0, for: 0s}
-    classifier: {model: test}
+    classifier: {model: test, weight: 1.2}
     ladder:
       decay: 7d
       steps: [{at: 1, action: warn}, {at: 2, action: mute, for: 2h}, {at: 3, action: ban}]
