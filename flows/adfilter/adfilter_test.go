@@ -237,3 +237,11 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// words: is the design's shorthand for keywords scored at the threshold.
+func TestWordsShorthand(t *testing.T) {
+	s := scorer(t, "    threshold: 2\n    words: [刷单]\n")
+	if v := s.Score(adfilter.Input{Text: "刷 单"}, nil); !v.Spam() || v.Score != 2 {
+		t.Fatalf("score %.2f (%s)", v.Score, v.Summary())
+	}
+}

@@ -22,6 +22,8 @@ type Config struct {
 	LogChat string `yaml:"log_chat"`
 	Exempt  Exempt `yaml:"exempt"`
 
+	// Words is a shorthand: keywords scored at the threshold.
+	Words      []string    `yaml:"words"`
 	Keywords   []Keywords  `yaml:"keywords"`
 	Regexes    []Regex     `yaml:"regexes"`
 	Links      Links       `yaml:"links"`
@@ -154,6 +156,10 @@ func defaults() *Config {
 func (c *Config) Validate(report func(field, msg string)) {
 	if c.Threshold <= 0 {
 		report("threshold", "must be above zero")
+	}
+	if len(c.Words) > 0 {
+		c.Keywords = append(c.Keywords, Keywords{Words: c.Words, Score: c.Threshold})
+		c.Words = nil
 	}
 	if c.Links.DenyScore == 0 {
 		c.Links.DenyScore = c.Threshold

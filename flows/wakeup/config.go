@@ -36,6 +36,9 @@ type Config struct {
 	// period; a stage at or beyond tiers.churned is the final one, sent
 	// once ever.
 	Stages []Stage `yaml:"stages"`
+	// Churned is a shorthand for the final stage: its after sets
+	// tiers.churned.
+	Churned *Stage `yaml:"churned"`
 }
 
 // Tiers are the thresholds members are placed by.
@@ -82,6 +85,13 @@ func defaults() *Config {
 
 // Validate implements config.Validator.
 func (c *Config) Validate(report func(field, msg string)) {
+	if ch := c.Churned; ch != nil {
+		if ch.After > 0 {
+			c.Tiers.Churned = ch.After
+		}
+		c.Stages = append(c.Stages, Stage{After: c.Tiers.Churned, Text: ch.Text, Points: ch.Points, Codes: ch.Codes})
+		c.Churned = nil
+	}
 	if c.Tiers.Silent <= 0 || c.Tiers.Churned <= c.Tiers.Silent {
 		report("tiers", "silent must be above zero and churned longer than silent")
 	}

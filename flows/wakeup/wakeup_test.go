@@ -304,3 +304,18 @@ flows:
 		t.Fatalf("wake-ups %q", w)
 	}
 }
+
+// churned: is the design's shorthand for the final stage.
+func TestChurnedShorthand(t *testing.T) {
+	h := bottest.New(t, flows(), `
+flows:
+  wakeup:
+    stages: [{after: 7d, text: "{{.Member.Name}} week"}]
+    churned: {after: 30d, text: "{{.Member.Name}} note"}
+`)
+	h.Say("ann", "hi")
+	h.Out.Take()
+	if w := strings.Join(advanceTo(h, 31, 12), "|"); w != "ann:ann note|ann:ann week" {
+		t.Fatalf("wake-ups %q", w)
+	}
+}
