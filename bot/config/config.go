@@ -65,7 +65,7 @@ type HTTP struct {
 type Adapters struct {
 	Console  *Console   `yaml:"console"`
 	Telegram *Telegram  `yaml:"telegram"`
-	WeCom    *yaml.Node `yaml:"wecom"`
+	WeCom    *WeCom     `yaml:"wecom"`
 }
 
 // Telegram configures the Telegram Bot API adapter.
@@ -252,9 +252,6 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 	}
 	if cfg.HTTP.Listen == "" {
 		cfg.HTTP.Listen = "127.0.0.1:8080"
-	}
-	if r.Adapters.WeCom != nil {
-		d.errf(d.pos["adapters.wecom"], "adapters.wecom: the WeCom adapter is not in this build yet")
 	}
 
 	flowDefaults := mappingEntries(d, &r.Flows, "flows")

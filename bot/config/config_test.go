@@ -130,7 +130,7 @@ func TestBadConfigs(t *testing.T) {
 			"bad_adapter.yaml:2:13: adapters.telegram.token: set the bot token",
 			"bad_adapter.yaml:2:21: adapters.telegram.mode: unknown mode \"carrier-pigeon\"",
 			"bad_adapter.yaml:2:46: adapters.telegram.api_url: must be an http(s) URL",
-			"bad_adapter.yaml:3:10: adapters.wecom: the WeCom adapter is not in this build yet",
+			"bad_adapter.yaml:3:10: adapters.wecom: configure at least one of app, contact, aibot, webhooks",
 		}},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/qunbot/qunbot/adapters/telegram"
+	"github.com/qunbot/qunbot/adapters/wecom"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/httpapi"
@@ -136,6 +137,23 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 			defer wg.Done()
 			if err := tg.Run(intake, a.engine); err != nil {
 				log.Error("telegram adapter stopped", zap.Error(err))
+			}
+		}()
+	}
+	if wc := cfg.Adapters.WeCom; wc != nil {
+		wx, err := wecom.New(wecom.Options{Config: wc, Store: a.store, Log: log, Clock: clock})
+		if err != nil {
+			return err
+		}
+		outboxes = append(outboxes, a.attach(wx, wc.Limits))
+		for path, h := range wx.Handlers() {
+			srv.Mux.Handle(path, h)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := wx.Run(intake, a.engine); err != nil {
+				log.Error("wecom adapter stopped", zap.Error(err))
 			}
 		}()
 	}

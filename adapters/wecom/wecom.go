@@ -1,0 +1,533 @@
+// Package wecom is qunbot's WeCom (企业微信) adapter. WeCom offers no single
+// bot API: customer groups (客户群) show joins and leaves through customer
+// contact callbacks but take posts only as tasks their owner confirms, and
+// allow no deletion or removal; internal groups created by a self-built app
+// take posts and member removal; the AI bot (智能机器人) receives @-messages
+// and answers them; group robots post through a webhook. The adapter serves
+// a signed, encrypted callback endpoint for each, and declares per chat
+// what is possible, so flows do the most WeCom allows and tell operators
+// where it draws the line.
+package wecom
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/state"
+)
+
+// Options configure the adapter.
+type Options struct {
+	Config *config.WeCom
+	Store  *state.Store
+	Log    *zap.Logger
+	Clock  bot.Clock
+	// HTTP is the client for WeCom's API (tests point it at a fake).
+	HTTP *http.Client
+}
+
+// Adapter is the WeCom adapter.
+type Adapter struct {
+	opt     Options
+	cfg     *config.WeCom
+	app     *api // the self-built app's secret
+	contact *api // the customer contact secret
+	crypts  map[string]*Crypt
+	queue   chan func(context.Context, bot.EventSink)
+
+	mu        sync.Mutex
+	responses map[string]string // AI bot chat → its latest response_url
+}
+
+// New builds the adapter; callbacks are served by Handlers.
+func New(opt Options) (*Adapter, error) {
+	if opt.HTTP == nil {
+		opt.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opt.Log == nil {
+		opt.Log = zap.NewNop()
+	}
+	c := opt.Config
+	a := &Adapter{opt: opt, cfg: c, crypts: map[string]*Crypt{}, queue: make(chan func(context.Context, bot.EventSink), 1024),
+		responses: map[string]string{}}
+	tokens := redisCache{rdb: opt.Store.Client(), ctx: context.Background()}
+	prefix := opt.Store.GlobalKey("")
+	if c.App != nil {
+		a.app = newAPI(c.APIURL, c.CorpID, c.App.Secret.Reveal(), prefix, tokens, opt.HTTP)
+	}
+	if c.Contact != nil {
+		a.contact = newAPI(c.APIURL, c.CorpID, c.Contact.Secret.Reveal(), prefix, tokens, opt.HTTP)
+	}
+	for name, cb := range a.callbacks() {
+		cr, err := NewCrypt(cb.Token.Reveal(), cb.EncodingAESKey.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("wecom %s callback: %w", name, err)
+		}
+		a.crypts[name] = cr
+	}
+	return a, nil
+}
+
+func (a *Adapter) callbacks() map[string]config.WeComCallback {
+	out := map[string]config.WeComCallback{}
+	if a.cfg.App != nil {
+		out["app"] = a.cfg.App.Callback
+	}
+	if a.cfg.Contact != nil {
+		out["contact"] = a.cfg.Contact.Callback
+	}
+	if a.cfg.AIBot != nil {
+		out["aibot"] = a.cfg.AIBot.Callback
+	}
+	return out
+}
+
+// Name implements bot.Adapter.
+func (a *Adapter) Name() string { return "wecom" }
+
+// Capabilities implements bot.Adapter: what WeCom allows in each kind of
+// chat.
+func (a *Adapter) Capabilities(chat string) bot.Capability {
+	kind, _ := chatKind(chat)
+	switch kind {
+	case kindCustomer:
+		// posts are owner-confirmed tasks; joins and leaves are seen; no
+		// messages (without the paid archive), no delete, no removal
+		if a.contact == nil {
+			return 0
+		}
+		return bot.CanSend | bot.CanDM
+	case kindApp:
+		return bot.CanSend | bot.CanKick
+	case kindBot:
+		return bot.CanSend | bot.SeesMessages | bot.CanDM
+	case kindHook:
+		return bot.CanSend
+	case "@":
+		if a.app != nil {
+			return bot.CanSend
+		}
+	}
+	return 0
+}
+
+// Run implements bot.Adapter: it processes the callbacks the handlers
+// queued, one at a time, until ctx ends.
+func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case job := <-a.queue:
+			job(ctx, sink)
+		}
+	}
+}
+
+// Handlers returns the callback endpoints to mount on http.listen: path →
+// handler.
+func (a *Adapter) Handlers() map[string]http.Handler {
+	out := map[string]http.Handler{}
+	for name, cb := range a.callbacks() {
+		out[cb.Path] = &endpoint{a: a, name: name, crypt: a.crypts[name], receiveID: a.receiveID(name)}
+	}
+	return out
+}
+
+// receiveID is what an endpoint's messages must be encrypted for: the corp
+// id for the app and customer contact; the AI bot's messages carry none
+// (or the bot id).
+func (a *Adapter) receiveID(name string) func(string) bool {
+	if name == "aibot" {
+		botID := a.cfg.AIBot.BotID
+		return func(id string) bool { return id == "" || id == botID }
+	}
+	corp := a.cfg.CorpID
+	return func(id string) bool { return id == corp }
+}
+
+// endpoint is one callback URL.
+type endpoint struct {
+	a         *Adapter
+	name      string
+	crypt     *Crypt
+	receiveID func(string) bool
+}
+
+func (e *endpoint) refuse(w http.ResponseWriter, r *http.Request, code int, why string) {
+	e.a.opt.Log.Warn("wecom callback refused", zap.String("endpoint", e.name), zap.String("reason", why),
+		zap.String("remote", r.RemoteAddr))
+	http.Error(w, why, code)
+}
+
+// ServeHTTP verifies (GET echostr) or receives (POST) a callback. The
+// signature is checked first, then the timestamp and the nonce (a replay is
+// refused), then the message is decrypted and its receive id checked; only
+// then is it queued for processing, and WeCom gets its answer at once.
+func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sig, ts, nonce := q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce")
+	var encrypted string
+	var body []byte
+	switch r.Method {
+	case http.MethodGet:
+		encrypted = q.Get("echostr")
+	case http.MethodPost:
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, e.a.cfg.MaxBody))
+		if err != nil {
+			e.refuse(w, r, http.StatusRequestEntityTooLarge, "body too large or unreadable")
+			return
+		}
+		encrypted, err = outerCiphertext(e.name, body)
+		if err != nil {
+			e.refuse(w, r, http.StatusBadRequest, "malformed body")
+			return
+		}
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if sig == "" || ts == "" || nonce == "" || encrypted == "" {
+		e.refuse(w, r, http.StatusBadRequest, "missing msg_signature, timestamp, nonce or ciphertext")
+		return
+	}
+	if !e.crypt.Verify(sig, ts, nonce, encrypted) {
+		e.refuse(w, r, http.StatusUnauthorized, "bad signature")
+		return
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	now := e.a.opt.Clock.Now()
+	if err != nil || now.Sub(time.Unix(sec, 0)).Abs() > e.a.cfg.MaxSkew.D() {
+		e.refuse(w, r, http.StatusForbidden, "stale timestamp")
+		return
+	}
+	// a nonce is good once within the skew window (per endpoint)
+	fresh, err := e.a.opt.Store.Client().SetNX(r.Context(), e.a.opt.Store.GlobalKey("wecom", "nonce", e.name, ts, nonce), 1, 2*e.a.cfg.MaxSkew.D()).Result()
+	if err != nil {
+		e.a.opt.Log.Error("wecom callback: Redis unavailable for the replay check", zap.Error(err))
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	if !fresh {
+		e.refuse(w, r, http.StatusConflict, "replayed nonce")
+		return
+	}
+	msg, rid, err := e.crypt.Decrypt(encrypted)
+	if err != nil {
+		e.refuse(w, r, http.StatusBadRequest, "cannot decrypt")
+		return
+	}
+	if !e.receiveID(rid) {
+		e.refuse(w, r, http.StatusForbidden, "wrong receive id")
+		return
+	}
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(msg) // URL verification: echo the plaintext
+		return
+	}
+	if err := e.a.accept(e.name, msg); err != nil {
+		e.refuse(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	_, _ = w.Write([]byte("success"))
+}
+
+// outerCiphertext reads the Encrypt field: XML for the app and customer
+// contact, JSON for the AI bot.
+func outerCiphertext(endpoint string, body []byte) (string, error) {
+	if endpoint == "aibot" {
+		var j struct {
+			Encrypt string `json:"encrypt"`
+		}
+		err := json.Unmarshal(body, &j)
+		return j.Encrypt, err
+	}
+	var env envelope
+	err := xml.Unmarshal(body, &env)
+	return env.Encrypt, err
+}
+
+// accept parses a decrypted callback and queues its events; a full queue
+// is refused so WeCom retries rather than losing the callback.
+func (a *Adapter) accept(endpoint string, msg []byte) error {
+	now := a.opt.Clock.Now()
+	var job func(context.Context, bot.EventSink)
+	switch endpoint {
+	case "aibot":
+		ev, m, err := parseAIBot(msg, now)
+		if errors.Is(err, errNoEvent) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		a.mu.Lock()
+		if m.ResponseURL != "" {
+			a.responses[ev.Chat.Key] = m.ResponseURL
+		}
+		a.mu.Unlock()
+		job = func(ctx context.Context, sink bot.EventSink) { a.deliver(ctx, sink, *ev) }
+	default:
+		evs, m, err := parseXML(msg, now)
+		if errors.Is(err, errNoEvent) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		job = func(ctx context.Context, sink bot.EventSink) {
+			for _, ev := range evs {
+				a.deliver(ctx, sink, ev)
+			}
+			if m.Event == "change_external_chat" {
+				a.reconcile(ctx, sink, m.ChatID, m.ChangeType)
+			}
+		}
+	}
+	select {
+	case a.queue <- job:
+		return nil
+	default:
+		return errors.New("busy: callback queue full")
+	}
+}
+
+func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, ev bot.Event) {
+	if err := sink.HandleEvent(ctx, ev); err != nil {
+		a.opt.Log.Error("wecom event not handled", zap.String("event", ev.ID), zap.Error(err))
+	}
+}
+
+type groupChat struct {
+	reply
+	GroupChat struct {
+		ChatID     string `json:"chat_id"`
+		Name       string `json:"name"`
+		Owner      string `json:"owner"`
+		MemberList []struct {
+			UserID    string `json:"userid"`
+			Type      int    `json:"type"` // 1 staff, 2 customer
+			JoinTime  int64  `json:"join_time"`
+			JoinScene int    `json:"join_scene"`
+			State     string `json:"state"`
+			Name      string `json:"name"`
+		} `json:"member_list"`
+		MemberVersion string `json:"member_version"`
+	} `json:"group_chat"`
+}
+
+// reconcile reads the customer group from WeCom (groupchat/get) and
+// raises the joins and leaves that callbacks lost or reordered: WeCom does
+// not promise to deliver every change_external_chat.
+func (a *Adapter) reconcile(ctx context.Context, sink bot.EventSink, chatID, change string) {
+	key := chatKey(kindCustomer, chatID)
+	log := a.opt.Log.With(zap.String("group", key))
+	if a.contact == nil {
+		return
+	}
+	if change == "dismiss" {
+		log.Info("customer group dismissed")
+		return
+	}
+	var g groupChat
+	if err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/get", map[string]any{"chat_id": chatID, "need_name": 1}, &g); err != nil {
+		log.Warn("customer group not reconciled", zap.Error(err))
+		return
+	}
+	if err := a.opt.Store.SetGroupFields(ctx, key, map[string]string{"owner": g.GroupChat.Owner, "title": g.GroupChat.Name}); err != nil {
+		log.Warn("customer group owner not stored", zap.Error(err))
+	}
+	present, err := a.opt.Store.Client().ZRange(ctx, a.opt.Store.Key(key, "active"), 0, -1).Result()
+	if err != nil {
+		log.Warn("customer group not reconciled", zap.Error(err))
+		return
+	}
+	known := map[string]bool{}
+	for _, id := range present {
+		known[id] = true
+	}
+	now := a.opt.Clock.Now()
+	ver := g.GroupChat.MemberVersion
+	inGroup := map[string]bool{}
+	for _, m := range g.GroupChat.MemberList {
+		inGroup[m.UserID] = true
+		if known[m.UserID] {
+			continue
+		}
+		at := now
+		if m.JoinTime > 0 {
+			at = time.Unix(m.JoinTime, 0)
+		}
+		name := m.Name
+		if name == "" {
+			name = m.UserID
+		}
+		a.deliver(ctx, sink, bot.Event{ID: "ext:" + chatID + ":" + ver + ":join:" + m.UserID, Kind: bot.EventJoin, Platform: "wecom",
+			Chat: bot.Chat{Key: key, Type: bot.ChatGroup, Title: g.GroupChat.Name}, Member: bot.Member{ID: m.UserID, Name: name}, Time: at})
+	}
+	for _, id := range present {
+		if !inGroup[id] {
+			a.deliver(ctx, sink, bot.Event{ID: "ext:" + chatID + ":" + ver + ":leave:" + id, Kind: bot.EventLeave, Platform: "wecom",
+				Chat: bot.Chat{Key: key, Type: bot.ChatGroup, Title: g.GroupChat.Name}, Member: bot.Member{ID: id, Name: id}, Time: now})
+		}
+	}
+}
+
+// Do implements bot.Adapter.
+func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
+	kind, id := chatKind(act.Chat)
+	switch act.Type {
+	case bot.ActSend:
+		return a.send(ctx, kind, id, act.Chat, act.Text)
+	case bot.ActDM:
+		return a.dm(ctx, kind, act.Member.ID, act.Text)
+	case bot.ActKick:
+		if kind == kindApp && a.app != nil {
+			return bot.Result{}, a.app.call(ctx, "/cgi-bin/appchat/update", map[string]any{"chatid": id, "del_user_list": []string{act.Member.ID}}, nil)
+		}
+	case bot.ActAnswerPress:
+		return bot.Result{}, nil // WeCom has no button presses to answer
+	}
+	// Nothing in WeCom does this here: say so to the staff named under
+	// alerts, so a person can (remove the message in the client, or turn
+	// on 防骚扰 rules).
+	a.alert(ctx, act)
+	return bot.Result{}, fmt.Errorf("wecom: %s is not possible in %s (staff alerted)", act.Type, act.Chat)
+}
+
+func (a *Adapter) send(ctx context.Context, kind, id, chat, text string) (bot.Result, error) {
+	switch kind {
+	case kindBot:
+		a.mu.Lock()
+		u := a.responses[chat]
+		delete(a.responses, chat) // a response_url answers once
+		a.mu.Unlock()
+		if u == "" {
+			return bot.Result{}, fmt.Errorf("wecom: the AI bot can only answer a message (no response_url for %s)", chat)
+		}
+		var r reply
+		if err := doJSON(ctx, a.opt.HTTP, http.MethodPost, u, map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": text}}, &r); err != nil {
+			return bot.Result{}, fmt.Errorf("wecom AI bot reply: %w", err)
+		}
+		return bot.Result{}, classify("aibot response_url", r.ErrCode, r.ErrMsg)
+	case kindApp:
+		if a.app == nil {
+			break
+		}
+		return bot.Result{}, a.app.call(ctx, "/cgi-bin/appchat/send", map[string]any{"chatid": id, "msgtype": "text", "text": map[string]string{"content": text}}, nil)
+	case kindHook:
+		key, ok := a.cfg.Webhooks[id]
+		if !ok {
+			break
+		}
+		var r reply
+		if err := doJSON(ctx, a.opt.HTTP, http.MethodPost, a.cfg.APIURL+"/cgi-bin/webhook/send?key="+key.Reveal(),
+			map[string]any{"msgtype": "text", "text": map[string]string{"content": text}}, &r); err != nil {
+			return bot.Result{}, fmt.Errorf("wecom robot %s: %w", id, err)
+		}
+		return bot.Result{}, classify("webhook/send", r.ErrCode, r.ErrMsg)
+	case kindCustomer:
+		if a.contact == nil {
+			break
+		}
+		return a.groupTask(ctx, chat, id, text)
+	case "@":
+		return a.dm(ctx, "@", id, text)
+	}
+	return bot.Result{}, fmt.Errorf("wecom: cannot post to %s with this configuration", chat)
+}
+
+// groupTask posts to a customer group the only way WeCom allows: a mass-
+// message task (add_msg_template) that the group's owner confirms in the
+// client. The task ids are kept in Redis (qb:{group}:wecom:tasks, the
+// latest 100) for reading back whether they went out.
+func (a *Adapter) groupTask(ctx context.Context, chat, chatID, text string) (bot.Result, error) {
+	sender := a.cfg.Contact.Sender
+	if gf, err := a.opt.Store.GroupFields(ctx, chat); err == nil && gf["owner"] != "" {
+		sender = gf["owner"]
+	}
+	var out struct {
+		reply
+		MsgID    string   `json:"msgid"`
+		FailList []string `json:"fail_list"`
+	}
+	body := map[string]any{"chat_type": "group", "sender": sender, "chat_id_list": []string{chatID}, "text": map[string]string{"content": text}}
+	if err := a.contact.call(ctx, "/cgi-bin/externalcontact/add_msg_template", body, &out); err != nil {
+		return bot.Result{}, err
+	}
+	if err := a.opt.Store.Client().LPush(ctx, a.opt.Store.Key(chat, "wecom", "tasks"), out.MsgID+"|"+strconv.FormatInt(a.opt.Clock.Now().Unix(), 10)).Err(); err != nil {
+		a.opt.Log.Warn("wecom task id not kept", zap.Error(err))
+	}
+	a.opt.Store.Client().LTrim(ctx, a.opt.Store.Key(chat, "wecom", "tasks"), 0, 99)
+	return bot.Result{MessageID: out.MsgID}, nil
+}
+
+// dm sends a private message: to staff through the app, to a customer as a
+// one-to-one task (the staff member confirms), or to the AI bot's private
+// chat through its response_url.
+func (a *Adapter) dm(ctx context.Context, kind, user, text string) (bot.Result, error) {
+	if kind == kindBot {
+		return a.send(ctx, kindBot, "@"+user, chatKey(kindBot, "@"+user), text)
+	}
+	external := strings.HasPrefix(user, "wm") || strings.HasPrefix(user, "wo")
+	if external && a.contact != nil {
+		var out struct {
+			reply
+			MsgID string `json:"msgid"`
+		}
+		body := map[string]any{"chat_type": "single", "sender": a.cfg.Contact.Sender, "external_userid": []string{user}, "text": map[string]string{"content": text}}
+		if err := a.contact.call(ctx, "/cgi-bin/externalcontact/add_msg_template", body, &out); err != nil {
+			return bot.Result{}, err
+		}
+		return bot.Result{MessageID: out.MsgID}, nil
+	}
+	if a.app == nil || external {
+		return bot.Result{}, fmt.Errorf("%w: no app to message %s", bot.ErrUnreachable, user)
+	}
+	var out struct {
+		reply
+		InvalidUser string `json:"invaliduser"`
+		MsgID       string `json:"msgid"`
+	}
+	body := map[string]any{"touser": user, "msgtype": "text", "agentid": a.cfg.App.AgentID, "text": map[string]string{"content": text}}
+	if err := a.app.call(ctx, "/cgi-bin/message/send", body, &out); err != nil {
+		return bot.Result{}, err
+	}
+	if out.InvalidUser != "" {
+		return bot.Result{}, fmt.Errorf("%w: %s is not in the app's visible range", bot.ErrUnreachable, user)
+	}
+	return bot.Result{MessageID: out.MsgID, Chat: privateKey(user)}, nil
+}
+
+// alert tells the staff under alerts about an action WeCom does not allow.
+func (a *Adapter) alert(ctx context.Context, act bot.Action) {
+	if a.app == nil || len(a.cfg.Alerts) == 0 {
+		a.opt.Log.Warn("wecom cannot do this, and no staff to alert is configured", zap.String("action", string(act.Type)), zap.String("chat", act.Chat))
+		return
+	}
+	what := map[bot.ActionType]string{
+		bot.ActDelete: "删除消息", bot.ActRestrict: "禁言", bot.ActKick: "移出群", bot.ActBan: "移出并拉黑",
+	}[act.Type]
+	if what == "" {
+		what = string(act.Type)
+	}
+	text := fmt.Sprintf("qunbot：群 %s 需要人工处理：%s（成员 %s）。企业微信不允许机器人执行这个操作，请在客户端处理，或开启客户群防骚扰规则。", act.Chat, what, act.Member.ID)
+	body := map[string]any{"touser": strings.Join(a.cfg.Alerts, "|"), "msgtype": "text", "agentid": a.cfg.App.AgentID, "text": map[string]string{"content": text}}
+	if err := a.app.call(ctx, "/cgi-bin/message/send", body, nil); err != nil {
+		a.opt.Log.Error("wecom staff alert not sent", zap.Error(err))
+	}
+}

@@ -1,0 +1,137 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// WeCom configures the WeCom (企业微信) adapter. Each part is optional: a
+// self-built app (staff messages, internal app groups, alerts), customer
+// contact (客户联系: customer groups), the AI bot (智能机器人), and group
+// robot webhooks.
+type WeCom struct {
+	CorpID  string        `yaml:"corp_id"`
+	APIURL  string        `yaml:"api_url"` // default https://qyapi.weixin.qq.com
+	App     *WeComApp     `yaml:"app"`
+	Contact *WeComContact `yaml:"contact"`
+	AIBot   *WeComAIBot   `yaml:"aibot"`
+	// Webhooks are group robots: a name (the chat is wecom:hook:<name>)
+	// and the robot's webhook key.
+	Webhooks map[string]Secret `yaml:"webhooks"`
+	// Alerts are staff user ids told by app message what qunbot cannot do
+	// itself in WeCom (remove an ad, kick a member of a customer group).
+	Alerts []string `yaml:"alerts"`
+	// MaxSkew is how far a callback's timestamp may be from now (default
+	// 5m); older or newer callbacks are refused as replays.
+	MaxSkew Duration `yaml:"max_skew"`
+	// MaxBody caps a callback body (default 1 MiB).
+	MaxBody int64  `yaml:"max_body"`
+	Limits  Limits `yaml:"limits"`
+}
+
+// WeComCallback is one callback endpoint's settings (from the WeCom admin
+// console's "接收消息" page).
+type WeComCallback struct {
+	Token          Secret `yaml:"token"`
+	EncodingAESKey Secret `yaml:"encoding_aes_key"` // 43 characters
+	Path           string `yaml:"path"`             // served on http.listen
+}
+
+// WeComApp is a self-built app (自建应用).
+type WeComApp struct {
+	AgentID  int64         `yaml:"agent_id"`
+	Secret   Secret        `yaml:"secret"`
+	Callback WeComCallback `yaml:"callback"`
+}
+
+// WeComContact is customer contact (客户联系).
+type WeComContact struct {
+	Secret   Secret        `yaml:"secret"`
+	Callback WeComCallback `yaml:"callback"`
+	// Sender is the staff user id whose name customer-group tasks go out
+	// under when a group's owner is unknown.
+	Sender string `yaml:"sender"`
+	// VerifiedState marks joins through a join way (加入群聊方式) with this
+	// state as verified: the way itself checks newcomers (e.g. a form).
+	VerifiedState string `yaml:"verified_state"`
+}
+
+// WeComAIBot is the AI bot (智能机器人) in API mode.
+type WeComAIBot struct {
+	BotID    string        `yaml:"bot_id"`
+	Callback WeComCallback `yaml:"callback"`
+}
+
+// SetDefaults implements Defaulter.
+func (w *WeCom) SetDefaults() {
+	w.APIURL, w.MaxSkew, w.MaxBody = "https://qyapi.weixin.qq.com", Duration(5*time.Minute), 1<<20
+	// app messages: 30/s per app is well under WeCom's per-app limits;
+	// group robots allow 20 messages a minute each
+	w.Limits = Limits{Global: Rate{N: 20, Per: time.Second}, PerGroup: Rate{N: 20, Per: time.Minute},
+		PerPrivate: Rate{N: 30, Per: time.Minute}, Workers: 4}
+}
+
+var corpIDRe = regexp.MustCompile(`^[A-Za-z0-9]{6,32}$`)
+
+// Validate implements Validator.
+func (w *WeCom) Validate(report func(field, msg string)) {
+	if !corpIDRe.MatchString(w.CorpID) && (w.App != nil || w.Contact != nil) {
+		report("corp_id", "set the corp id (我的企业 → 企业ID), e.g. ww1436e0e65a779aee")
+	}
+	if !strings.HasPrefix(w.APIURL, "http://") && !strings.HasPrefix(w.APIURL, "https://") {
+		report("api_url", "must be an http(s) URL")
+	}
+	if w.App == nil && w.Contact == nil && w.AIBot == nil && len(w.Webhooks) == 0 {
+		report("", "configure at least one of app, contact, aibot, webhooks")
+	}
+	paths := map[string]bool{}
+	check := func(at string, c WeComCallback, def string) {
+		if c.Token == "" {
+			report(at+".token", "set the callback token")
+		}
+		if k := c.EncodingAESKey.Reveal(); len(k) != 43 {
+			report(at+".encoding_aes_key", "the EncodingAESKey has 43 characters")
+		} else if b, err := base64.StdEncoding.DecodeString(k + "="); err != nil || len(b) != 32 {
+			report(at+".encoding_aes_key", "not a valid EncodingAESKey (base64 of 32 bytes without the trailing =)")
+		}
+		if c.Path == "" {
+			c.Path = def
+		}
+		if !strings.HasPrefix(c.Path, "/") || paths[c.Path] {
+			report(at+".path", "a path starting with /, different for each endpoint")
+		}
+		paths[c.Path] = true
+	}
+	if a := w.App; a != nil {
+		if a.AgentID <= 0 || a.Secret == "" {
+			report("app", "set agent_id and secret of the self-built app")
+		}
+		if a.Callback.Path == "" {
+			a.Callback.Path = "/wecom/app"
+		}
+		check("app.callback", a.Callback, "/wecom/app")
+	}
+	if c := w.Contact; c != nil {
+		if c.Secret == "" {
+			report("contact.secret", "set the customer contact secret (客户联系 → API)")
+		}
+		if c.Callback.Path == "" {
+			c.Callback.Path = "/wecom/contact"
+		}
+		check("contact.callback", c.Callback, "/wecom/contact")
+	}
+	if b := w.AIBot; b != nil {
+		if b.Callback.Path == "" {
+			b.Callback.Path = "/wecom/aibot"
+		}
+		check("aibot.callback", b.Callback, "/wecom/aibot")
+	}
+	for name, key := range w.Webhooks {
+		if name == "" || key == "" {
+			report("webhooks", fmt.Sprintf("robot %q needs a name and a webhook key", name))
+		}
+	}
+}
