@@ -34,8 +34,8 @@ func (c redisCache) Get(key string) interface{} { return c.GetContext(c.ctx, key
 func (c redisCache) Set(key string, val interface{}, timeout time.Duration) error {
 	return c.SetContext(c.ctx, key, val, timeout)
 }
-func (c redisCache) IsExist(key string) bool  { return c.IsExistContext(c.ctx, key) }
-func (c redisCache) Delete(key string) error  { return c.DeleteContext(c.ctx, key) }
+func (c redisCache) IsExist(key string) bool { return c.IsExistContext(c.ctx, key) }
+func (c redisCache) Delete(key string) error { return c.DeleteContext(c.ctx, key) }
 func (c redisCache) GetContext(ctx context.Context, key string) interface{} {
 	v, err := c.rdb.Get(ctx, key).Result()
 	if err != nil {
@@ -105,7 +105,9 @@ func classify(method string, code int, msg string) error {
 
 // tokenExpired reports errcodes that mean the access token is no longer
 // good: drop it and fetch another.
-func tokenExpired(code int) bool { return code == 40014 || code == 42001 || code == 40001 || code == 41001 }
+func tokenExpired(code int) bool {
+	return code == 40014 || code == 42001 || code == 40001 || code == 41001
+}
 
 func (a *api) token(ctx context.Context) (string, error) {
 	if v, ok := cache.GetContext(ctx, a.cache, a.key).(string); ok && v != "" {

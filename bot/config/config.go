@@ -63,9 +63,9 @@ type HTTP struct {
 
 // Adapters lists the platforms qunbot connects to.
 type Adapters struct {
-	Console  *Console   `yaml:"console"`
-	Telegram *Telegram  `yaml:"telegram"`
-	WeCom    *WeCom     `yaml:"wecom"`
+	Console  *Console  `yaml:"console"`
+	Telegram *Telegram `yaml:"telegram"`
+	WeCom    *WeCom    `yaml:"wecom"`
 }
 
 // Telegram configures the Telegram Bot API adapter.

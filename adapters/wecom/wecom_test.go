@@ -1,0 +1,508 @@
+package wecom
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/bot/state/redistest"
+)
+
+const (
+	corp   = "ww1436e0e65a779aee"
+	aesKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	botID  = "aib-123"
+)
+
+// fakeWeCom speaks WeCom's JSON API on loopback.
+type fakeWeCom struct {
+	t       *testing.T
+	srv     *httptest.Server
+	mu      sync.Mutex
+	tokens  int
+	calls   []fakeCall
+	expire  bool           // answer the next call with 42001
+	members []string       // groupchat/get's member list
+	hooks   map[string]int // webhook key → sends this minute
+	aibot   []string       // bodies posted to response_url
+}
+
+type fakeCall struct {
+	Path string
+	Body map[string]any
+}
+
+func newFake(t *testing.T) *fakeWeCom {
+	f := &fakeWeCom{t: t, hooks: map[string]int{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var body map[string]any
+	if r.Method == http.MethodPost {
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &body)
+	}
+	answer := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+	if r.URL.Path == "/cgi-bin/gettoken" {
+		if r.URL.Query().Get("corpid") != corp || r.URL.Query().Get("corpsecret") == "" {
+			answer(map[string]any{"errcode": 40013, "errmsg": "invalid corpid"})
+			return
+		}
+		f.tokens++
+		answer(map[string]any{"errcode": 0, "errmsg": "ok", "access_token": fmt.Sprintf("tok-%d", f.tokens), "expires_in": 7200})
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/aibot/") {
+		b, _ := json.Marshal(body)
+		f.aibot = append(f.aibot, string(b))
+		answer(map[string]any{"errcode": 0, "errmsg": "ok"})
+		return
+	}
+	if r.URL.Path == "/cgi-bin/webhook/send" {
+		key := r.URL.Query().Get("key")
+		f.hooks[key]++
+		f.calls = append(f.calls, fakeCall{r.URL.Path, body})
+		if f.hooks[key] > 20 {
+			answer(map[string]any{"errcode": 130101, "errmsg": "send to robot too frequently"})
+			return
+		}
+		answer(map[string]any{"errcode": 0, "errmsg": "ok"})
+		return
+	}
+	if !strings.HasPrefix(r.URL.Query().Get("access_token"), "tok-") {
+		answer(map[string]any{"errcode": 41001, "errmsg": "access_token missing"})
+		return
+	}
+	if f.expire {
+		f.expire = false
+		answer(map[string]any{"errcode": 42001, "errmsg": "access_token expired"})
+		return
+	}
+	f.calls = append(f.calls, fakeCall{r.URL.Path, body})
+	switch r.URL.Path {
+	case "/cgi-bin/externalcontact/groupchat/get":
+		var list []map[string]any
+		for i, m := range f.members {
+			list = append(list, map[string]any{"userid": m, "type": 2, "join_time": 1767600000 + i, "join_scene": 1})
+		}
+		answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "客户群", "owner": "owner1",
+			"member_list": list, "member_version": "v9"}})
+	case "/cgi-bin/externalcontact/add_msg_template":
+		answer(map[string]any{"errcode": 0, "msgid": "msgTASK1", "fail_list": []string{}})
+	default:
+		answer(map[string]any{"errcode": 0, "errmsg": "ok"})
+	}
+}
+
+func (f *fakeWeCom) take() []fakeCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// sink records events and keeps the member record as the engine would, so
+// reconciliation sees who is present.
+type sink struct {
+	store *state.Store
+	mu    sync.Mutex
+	evs   []bot.Event
+}
+
+func (s *sink) HandleEvent(ctx context.Context, ev bot.Event) error {
+	s.mu.Lock()
+	s.evs = append(s.evs, ev)
+	s.mu.Unlock()
+	kind := map[bot.EventKind]state.Kind{bot.EventJoin: state.KindJoin, bot.EventLeave: state.KindLeave, bot.EventMessage: state.KindMessage}[ev.Kind]
+	_, _, err := s.store.Ingest(ctx, state.Ingest{Group: ev.Chat.Key, UpdateID: ev.ID, Member: ev.Member.ID, Kind: kind, At: ev.Time})
+	return err
+}
+
+func (s *sink) take() []bot.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.evs
+	s.evs = nil
+	return e
+}
+
+type env struct {
+	a     *Adapter
+	fake  *fakeWeCom
+	sink  *sink
+	store *state.Store
+	clock *bot.FakeClock
+	mux   *http.ServeMux
+	cr    *Crypt
+}
+
+func wecomConfig(apiURL string) *config.WeCom {
+	c := &config.WeCom{}
+	c.SetDefaults()
+	c.CorpID, c.APIURL = corp, apiURL
+	cb := func(path string) config.WeComCallback {
+		return config.WeComCallback{Token: "tok3n", EncodingAESKey: aesKey, Path: path}
+	}
+	c.App = &config.WeComApp{AgentID: 1000002, Secret: "app-secret", Callback: cb("/wecom/app")}
+	c.Contact = &config.WeComContact{Secret: "contact-secret", Sender: "staff1", Callback: cb("/wecom/contact")}
+	c.AIBot = &config.WeComAIBot{BotID: botID, Callback: cb("/wecom/aibot")}
+	c.Webhooks = map[string]config.Secret{"ops": "hook-key"}
+	c.Alerts = []string{"admin1"}
+	return c
+}
+
+func setup(t *testing.T, prefix ...string) *env {
+	t.Helper()
+	c, p := redistest.Client(t)
+	if len(prefix) > 0 {
+		p = prefix[0]
+	}
+	store := state.New(c, p)
+	fake := newFake(t)
+	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
+	a, err := New(Options{Config: wecomConfig(fake.srv.URL), Store: store, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for path, h := range a.Handlers() {
+		mux.Handle(path, h)
+	}
+	cr, _ := NewCrypt("tok3n", aesKey)
+	e := &env{a: a, fake: fake, sink: &sink{store: store}, store: store, clock: clock, mux: mux, cr: cr}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go a.Run(ctx, e.sink)
+	return e
+}
+
+var nonceSeq int
+
+// callback signs and encrypts a message as WeCom does and sends it.
+func (e *env) callback(path, msg, receiveID string, mutate func(q url.Values)) *httptest.ResponseRecorder {
+	nonceSeq++
+	enc := e.cr.Encrypt([]byte("0123456789abcdef"), []byte(msg), receiveID)
+	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
+	nonce := strconv.Itoa(nonceSeq)
+	q := url.Values{"msg_signature": {e.cr.Sign(ts, nonce, enc)}, "timestamp": {ts}, "nonce": {nonce}}
+	var body string
+	if path == "/wecom/aibot" {
+		b, _ := json.Marshal(map[string]string{"encrypt": enc})
+		body = string(b)
+	} else {
+		body = "<xml><ToUserName><![CDATA[" + corp + "]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>"
+	}
+	if mutate != nil {
+		mutate(q)
+	}
+	r := httptest.NewRequest(http.MethodPost, path+"?"+q.Encode(), strings.NewReader(body))
+	w := httptest.NewRecorder()
+	e.mux.ServeHTTP(w, r)
+	return w
+}
+
+// events waits for the queued callbacks to be processed.
+func (e *env) events(t *testing.T, n int) []bot.Event {
+	t.Helper()
+	var got []bot.Event
+	deadline := time.Now().Add(3 * time.Second)
+	for len(got) < n && time.Now().Before(deadline) {
+		got = append(got, e.sink.take()...)
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	got = append(got, e.sink.take()...)
+	return got
+}
+
+func TestURLVerification(t *testing.T) {
+	e := setup(t)
+	enc := e.cr.Encrypt([]byte("0123456789abcdef"), []byte("echo-1288432023552776189"), corp)
+	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
+	get := func(sig, ts, nonce, echo string) *httptest.ResponseRecorder {
+		q := url.Values{"msg_signature": {sig}, "timestamp": {ts}, "nonce": {nonce}, "echostr": {echo}}
+		w := httptest.NewRecorder()
+		e.mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/wecom/app?"+q.Encode(), nil))
+		return w
+	}
+	if w := get(e.cr.Sign(ts, "n1", enc), ts, "n1", enc); w.Code != 200 || w.Body.String() != "echo-1288432023552776189" {
+		t.Fatalf("verification: %d %q", w.Code, w.Body)
+	}
+	if w := get("0000", ts, "n2", enc); w.Code != http.StatusUnauthorized {
+		t.Fatalf("bad signature: %d", w.Code)
+	}
+}
+
+func TestCallbackRejections(t *testing.T) {
+	e := setup(t)
+	msg := `<xml><ToUserName>` + corp + `</ToUserName><FromUserName>zhangsan</FromUserName><CreateTime>1767600000</CreateTime><MsgType>text</MsgType><Content>/help</Content><MsgId>1</MsgId></xml>`
+	tests := []struct {
+		name   string
+		rid    string
+		mutate func(q url.Values)
+		code   int
+	}{
+		{"forged signature", corp, func(q url.Values) { q.Set("msg_signature", strings.Repeat("a", 40)) }, http.StatusUnauthorized},
+		{"stale timestamp", corp, func(q url.Values) {
+			// re-signed with an old timestamp: a replay of an old callback
+			q.Set("timestamp", "1767500000")
+		}, http.StatusUnauthorized},
+		{"wrong receive id", "ww-someone-else", nil, http.StatusForbidden},
+		{"missing nonce", corp, func(q url.Values) { q.Del("nonce") }, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		if w := e.callback("/wecom/app", msg, tt.rid, tt.mutate); w.Code != tt.code {
+			t.Errorf("%s: %d %s, want %d", tt.name, w.Code, w.Body, tt.code)
+		}
+	}
+	// a stale but correctly signed callback
+	e.clock.Advance(10 * time.Minute)
+	enc := e.cr.Encrypt([]byte("0123456789abcdef"), []byte(msg), corp)
+	old := "1767600000"
+	q := url.Values{"msg_signature": {e.cr.Sign(old, "x", enc)}, "timestamp": {old}, "nonce": {"x"}}
+	w := httptest.NewRecorder()
+	e.mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wecom/app?"+q.Encode(),
+		strings.NewReader("<xml><Encrypt>"+enc+"</Encrypt></xml>")))
+	if w.Code != http.StatusForbidden {
+		t.Errorf("stale, signed: %d", w.Code)
+	}
+	// a replayed nonce
+	var replay url.Values
+	if w := e.callback("/wecom/app", msg, corp, func(q url.Values) { replay = q }); w.Code != 200 {
+		t.Fatalf("good callback: %d %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	enc2 := e.cr.Encrypt([]byte("0123456789abcdef"), []byte(msg), corp)
+	replay.Set("msg_signature", e.cr.Sign(replay.Get("timestamp"), replay.Get("nonce"), enc2))
+	e.mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wecom/app?"+replay.Encode(), strings.NewReader("<xml><Encrypt>"+enc2+"</Encrypt></xml>")))
+	if w.Code != http.StatusConflict {
+		t.Errorf("replayed nonce: %d", w.Code)
+	}
+	// too large a body
+	w = httptest.NewRecorder()
+	e.mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wecom/app?msg_signature=a&timestamp=1&nonce=1", strings.NewReader(strings.Repeat("x", 2<<20))))
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("large body: %d", w.Code)
+	}
+	// only the one good callback was processed
+	if evs := e.events(t, 1); len(evs) != 1 || evs[0].Chat.Key != "wecom:@zhangsan" || evs[0].Text != "/help" {
+		t.Fatalf("events %+v", evs)
+	}
+}
+
+func TestCustomerGroupJoinsReconciled(t *testing.T) {
+	e := setup(t)
+	e.fake.members = []string{"wmA", "wmB", "wmC"} // wmC joined, but its callback was lost
+	msg := func(detail, ver string, members ...string) string {
+		items := ""
+		for _, m := range members {
+			items += "<Item><![CDATA[" + m + "]]></Item>"
+		}
+		return `<xml><ToUserName>` + corp + `</ToUserName><FromUserName>sys</FromUserName><CreateTime>1767600000</CreateTime><MsgType>event</MsgType>` +
+			`<Event>change_external_chat</Event><ChatId>wrCHAT</ChatId><ChangeType>update</ChangeType><UpdateDetail>` + detail + `</UpdateDetail>` +
+			`<JoinScene>1</JoinScene><MemChangeCnt>2</MemChangeCnt><MemChangeList>` + items + `</MemChangeList><LastMemVer>v1</LastMemVer><CurMemVer>` + ver + `</CurMemVer></xml>`
+	}
+	if w := e.callback("/wecom/contact", msg("add_member", "v2", "wmA", "wmB", "wmA"), corp, nil); w.Code != 200 || w.Body.String() != "success" {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	evs := e.events(t, 3)
+	var got []string
+	for _, ev := range evs {
+		got = append(got, string(ev.Kind)+":"+ev.Member.ID)
+	}
+	if strings.Join(got, " ") != "join:wmA join:wmB join:wmC" {
+		t.Fatalf("events %v", got)
+	}
+	if evs[0].Chat.Key != "wecom:ext:wrCHAT" || evs[0].ID != "ext:wrCHAT:v2:join:wmA" {
+		t.Fatalf("event %+v", evs[0])
+	}
+	// wmB leaves; the callback says so, and reconciliation agrees
+	e.fake.members = []string{"wmA", "wmC"}
+	e.callback("/wecom/contact", msg("del_member", "v3", "wmB"), corp, nil)
+	evs = e.events(t, 1)
+	if len(evs) != 1 || evs[0].Kind != bot.EventLeave || evs[0].Member.ID != "wmB" {
+		t.Fatalf("leave events %+v", evs)
+	}
+	gf, _ := e.store.GroupFields(context.Background(), "wecom:ext:wrCHAT")
+	if gf["owner"] != "owner1" {
+		t.Fatalf("owner not kept: %v", gf)
+	}
+}
+
+func TestAIBotMessageAndReply(t *testing.T) {
+	e := setup(t)
+	body := fmt.Sprintf(`{"msgid":"m1","aibotid":%q,"chatid":"wrGROUP","chattype":"group","from":{"userid":"lisi"},"response_url":%q,"msgtype":"text","text":{"content":"@qunbot 签到"}}`,
+		botID, e.fake.srv.URL+"/aibot/response/1")
+	if w := e.callback("/wecom/aibot", body, "", nil); w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	evs := e.events(t, 1)
+	if len(evs) != 1 || evs[0].Text != "签到" || evs[0].Chat.Key != "wecom:bot:wrGROUP" || evs[0].Chat.Type != bot.ChatGroup {
+		t.Fatalf("events %+v", evs)
+	}
+	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "wecom:bot:wrGROUP", Text: "✅ 签到成功"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.fake.aibot) != 1 || !strings.Contains(e.fake.aibot[0], "✅ 签到成功") || !strings.Contains(e.fake.aibot[0], "markdown") {
+		t.Fatalf("response_url got %v", e.fake.aibot)
+	}
+	// the response_url answers once
+	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "wecom:bot:wrGROUP", Text: "again"}); err == nil {
+		t.Fatal("a second answer to one message went out")
+	}
+	// a callback for another bot id is refused
+	if w := e.callback("/wecom/aibot", body, "aib-other", nil); w.Code != http.StatusForbidden {
+		t.Fatalf("other bot id: %d", w.Code)
+	}
+}
+
+func TestActions(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if err := e.store.SetGroupFields(ctx, "wecom:ext:wrCHAT", map[string]string{"owner": "owner1"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		act  bot.Action
+		path string
+		want string // a fragment of the request body
+	}{
+		{bot.Action{Type: bot.ActSend, Chat: "wecom:app:chat1", Text: "hi"}, "/cgi-bin/appchat/send", `"chatid":"chat1"`},
+		{bot.Action{Type: bot.ActKick, Chat: "wecom:app:chat1", Member: bot.Member{ID: "u1"}}, "/cgi-bin/appchat/update", `"del_user_list":["u1"]`},
+		{bot.Action{Type: bot.ActSend, Chat: "wecom:hook:ops", Text: "report"}, "/cgi-bin/webhook/send", `"content":"report"`},
+		{bot.Action{Type: bot.ActSend, Chat: "wecom:ext:wrCHAT", Text: "本周活动"}, "/cgi-bin/externalcontact/add_msg_template", `"sender":"owner1"`},
+		{bot.Action{Type: bot.ActDM, Chat: "wecom:ext:wrCHAT", Member: bot.Member{ID: "zhangsan"}, Text: "alert"}, "/cgi-bin/message/send", `"touser":"zhangsan"`},
+		{bot.Action{Type: bot.ActDM, Chat: "wecom:ext:wrCHAT", Member: bot.Member{ID: "wmCUSTOMER"}, Text: "好久不见"}, "/cgi-bin/externalcontact/add_msg_template", `"chat_type":"single"`},
+	}
+	for _, tt := range tests {
+		if _, err := e.a.Do(ctx, tt.act); err != nil {
+			t.Fatalf("%s %s: %v", tt.act.Type, tt.act.Chat, err)
+		}
+		calls := e.fake.take()
+		if len(calls) != 1 || calls[0].Path != tt.path {
+			t.Fatalf("%s %s: calls %+v", tt.act.Type, tt.act.Chat, calls)
+		}
+		b, _ := json.Marshal(calls[0].Body)
+		if !strings.Contains(string(b), tt.want) {
+			t.Errorf("%s: body %s lacks %s", tt.path, b, tt.want)
+		}
+	}
+	// customer-group tasks are kept for reading back
+	if n, _ := e.store.Client().LLen(ctx, e.store.Key("wecom:ext:wrCHAT", "wecom", "tasks")).Result(); n != 1 {
+		t.Errorf("%d tasks kept", n)
+	}
+	// what WeCom forbids: an error, and the staff under alerts are told
+	_, err := e.a.Do(ctx, bot.Action{Type: bot.ActDelete, Chat: "wecom:ext:wrCHAT", MessageID: "1", Member: bot.Member{ID: "wmX"}})
+	calls := e.fake.take()
+	if err == nil || len(calls) != 1 || calls[0].Path != "/cgi-bin/message/send" || calls[0].Body["touser"] != "admin1" {
+		t.Fatalf("delete in a customer group: %v %+v", err, calls)
+	}
+	// the robot's 20 a minute: the 21st is rate limited
+	var rl *bot.RetryAfterError
+	for i := 0; i < 21; i++ {
+		_, err = e.a.Do(ctx, bot.Action{Type: bot.ActSend, Chat: "wecom:hook:ops", Text: "x"})
+	}
+	if !errors.As(err, &rl) || rl.After != time.Minute {
+		t.Fatalf("21st robot message: %v", err)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	e := setup(t)
+	tests := map[string]bot.Capability{
+		"wecom:ext:wrCHAT": bot.CanSend | bot.CanDM,
+		"wecom:app:c1":     bot.CanSend | bot.CanKick,
+		"wecom:bot:g1":     bot.CanSend | bot.SeesMessages | bot.CanDM,
+		"wecom:hook:ops":   bot.CanSend,
+		"wecom:@zhangsan":  bot.CanSend,
+		"telegram:-1":      0,
+	}
+	for chat, want := range tests {
+		if got := e.a.Capabilities(chat); got != want {
+			t.Errorf("%s: %v, want %v", chat, got, want)
+		}
+	}
+}
+
+// Two replicas share one access token per secret; an expired token is
+// fetched again, once.
+func TestTokenCachedAcrossInstances(t *testing.T) {
+	e := setup(t)
+	other, err := New(Options{Config: wecomConfig(e.fake.srv.URL), Store: e.store, Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, a := range []*Adapter{e.a, other, e.a} {
+		if _, err := a.Do(ctx, bot.Action{Type: bot.ActSend, Chat: "wecom:app:c1", Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Do(ctx, bot.Action{Type: bot.ActSend, Chat: "wecom:ext:wrCHAT", Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.fake.tokens != 2 {
+		t.Fatalf("%d gettoken calls, want 2 (one per secret)", e.fake.tokens)
+	}
+	e.fake.expire = true
+	if _, err := other.Do(ctx, bot.Action{Type: bot.ActSend, Chat: "wecom:app:c1", Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.tokens != 3 {
+		t.Fatalf("%d gettoken calls after an expiry, want 3", e.fake.tokens)
+	}
+	keys, _ := e.store.Client().Keys(ctx, e.store.GlobalKey("wecom:token:*")).Result()
+	for _, k := range keys {
+		if strings.Contains(k, "secret") {
+			t.Fatalf("a secret in a key name: %s", k)
+		}
+	}
+	if len(keys) != 2 {
+		t.Fatalf("token keys %v", keys)
+	}
+}
+
+func FuzzParseXML(f *testing.F) {
+	f.Add(`<xml><MsgType>event</MsgType><Event>change_external_chat</Event><ChatId>c</ChatId><ChangeType>update</ChangeType><UpdateDetail>add_member</UpdateDetail><MemChangeList><Item>a</Item></MemChangeList></xml>`)
+	f.Add(`<xml><MsgType>text</MsgType><FromUserName>u</FromUserName><Content>/help</Content></xml>`)
+	f.Add(`<xml><`)
+	f.Fuzz(func(t *testing.T, s string) {
+		evs, _, err := parseXML([]byte(s), time.Unix(0, 0))
+		for _, ev := range evs {
+			if err != nil || ev.ID == "" || ev.Chat.Key == "" || ev.Member.ID == "" {
+				t.Fatalf("event %+v with error %v", ev, err)
+			}
+		}
+	})
+}
+
+func FuzzParseAIBot(f *testing.F) {
+	f.Add(`{"msgid":"1","chattype":"group","chatid":"c","from":{"userid":"u"},"msgtype":"text","text":{"content":"@bot /points"}}`)
+	f.Add(`{"msgid":"1","msgtype":"text","from":{"userid":"u"},"text":{"content":"@"}}`)
+	f.Add(`[`)
+	f.Fuzz(func(t *testing.T, s string) {
+		ev, _, err := parseAIBot([]byte(s), time.Unix(0, 0))
+		if err == nil && (ev == nil || ev.ID == "" || ev.Member.ID == "" || ev.Chat.Key == "") {
+			t.Fatalf("event %+v", ev)
+		}
+	})
+}
