@@ -100,3 +100,18 @@ var ErrUnsupported = errors.New("not supported by this platform")
 type InviteLinker interface {
 	InviteLink(ctx context.Context, chat, memberID, name string) (string, error)
 }
+
+// Task is a post a platform delivers later, after a person confirms it
+// (WeCom's customer-group mass messages).
+type Task struct {
+	ID      string
+	Created time.Time
+	// Status in words: waiting for confirmation, sent, failed, ...
+	Status string
+}
+
+// TaskLister is implemented by adapters whose posts in some chats are
+// tasks; moderators read their status with /tasks.
+type TaskLister interface {
+	Tasks(ctx context.Context, chat string, n int) ([]Task, error)
+}

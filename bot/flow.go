@@ -144,6 +144,21 @@ func (fc *FlowContext) NextFire(ctx context.Context, name string) (time.Time, bo
 	return fc.engine.NextFire(ctx, fc.flow, fc.Event.GroupKey(), name)
 }
 
+// Tasks lists the latest delayed posts (tasks) of a chat on the event's
+// platform; ok is false where the platform has none.
+func (fc *FlowContext) Tasks(ctx context.Context, chat string, n int) (tasks []Task, ok bool, err error) {
+	at, found := fc.engine.adapter(fc.Event.Platform)
+	if !found {
+		return nil, false, nil
+	}
+	tl, can := at.adapter.(TaskLister)
+	if !can {
+		return nil, false, nil
+	}
+	tasks, err = tl.Tasks(ctx, chat, n)
+	return tasks, true, err
+}
+
 // Flow returns the event's group's config of another flow, if enabled.
 func (fc *FlowContext) Flow(name string) (any, bool) { return fc.Group.Flow(name) }
 

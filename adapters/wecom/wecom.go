@@ -531,3 +531,45 @@ func (a *Adapter) alert(ctx context.Context, act bot.Action) {
 		a.opt.Log.Error("wecom staff alert not sent", zap.Error(err))
 	}
 }
+
+// Tasks implements bot.TaskLister: the latest customer-group posts and
+// whether their owner has sent them (get_groupmsg_task).
+func (a *Adapter) Tasks(ctx context.Context, chat string, n int) ([]bot.Task, error) {
+	kind, _ := chatKind(chat)
+	if kind != kindCustomer || a.contact == nil {
+		return nil, nil
+	}
+	ids, err := a.opt.Store.Client().LRange(ctx, a.opt.Store.Key(chat, "wecom", "tasks"), 0, int64(n)-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("wecom tasks: %w", err)
+	}
+	var out []bot.Task
+	for _, entry := range ids {
+		id, created, _ := strings.Cut(entry, "|")
+		sec, _ := strconv.ParseInt(created, 10, 64)
+		var res struct {
+			reply
+			TaskList []struct {
+				UserID   string `json:"userid"`
+				Status   int    `json:"status"` // 0 waiting, 2 sent
+				SendTime int64  `json:"send_time"`
+			} `json:"task_list"`
+		}
+		status := "unknown"
+		if err := a.contact.call(ctx, "/cgi-bin/externalcontact/get_groupmsg_task", map[string]any{"msgid": id, "limit": 1000}, &res); err != nil {
+			status = "unknown (" + err.Error() + ")"
+		} else if len(res.TaskList) > 0 {
+			t := res.TaskList[0]
+			switch t.Status {
+			case 0:
+				status = "waiting for " + t.UserID + " to confirm"
+			case 2:
+				status = "sent by " + t.UserID + " at " + time.Unix(t.SendTime, 0).In(time.Local).Format("01-02 15:04")
+			default:
+				status = "status " + strconv.Itoa(t.Status)
+			}
+		}
+		out = append(out, bot.Task{ID: id, Created: time.Unix(sec, 0), Status: status})
+	}
+	return out, nil
+}

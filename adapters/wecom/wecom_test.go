@@ -105,6 +105,8 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "客户群", "owner": "owner1",
 			"member_list": list, "member_version": "v9"}})
+	case "/cgi-bin/externalcontact/get_groupmsg_task":
+		answer(map[string]any{"errcode": 0, "task_list": []map[string]any{{"userid": "owner1", "status": 2, "send_time": 1767600300}}})
 	case "/cgi-bin/externalcontact/add_msg_template":
 		answer(map[string]any{"errcode": 0, "msgid": "msgTASK1", "fail_list": []string{}})
 	default:
@@ -406,12 +408,14 @@ func TestActions(t *testing.T) {
 			t.Errorf("%s: body %s lacks %s", tt.path, b, tt.want)
 		}
 	}
-	// customer-group tasks are kept for reading back
-	if n, _ := e.store.Client().LLen(ctx, e.store.Key("wecom:ext:wrCHAT", "wecom", "tasks")).Result(); n != 1 {
-		t.Errorf("%d tasks kept", n)
+	// customer-group tasks are kept and read back
+	tasks, err := e.a.Tasks(ctx, "wecom:ext:wrCHAT", 10)
+	if err != nil || len(tasks) != 1 || tasks[0].ID != "msgTASK1" || !strings.Contains(tasks[0].Status, "sent by owner1") {
+		t.Errorf("tasks %+v %v", tasks, err)
 	}
+	e.fake.take()
 	// what WeCom forbids: an error, and the staff under alerts are told
-	_, err := e.a.Do(ctx, bot.Action{Type: bot.ActDelete, Chat: "wecom:ext:wrCHAT", MessageID: "1", Member: bot.Member{ID: "wmX"}})
+	_, err = e.a.Do(ctx, bot.Action{Type: bot.ActDelete, Chat: "wecom:ext:wrCHAT", MessageID: "1", Member: bot.Member{ID: "wmX"}})
 	calls := e.fake.take()
 	if err == nil || len(calls) != 1 || calls[0].Path != "/cgi-bin/message/send" || calls[0].Body["touser"] != "admin1" {
 		t.Fatalf("delete in a customer group: %v %+v", err, calls)

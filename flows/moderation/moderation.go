@@ -73,6 +73,7 @@ func (Flow) Commands(loc string) []bot.CommandSpec {
 		{Name: "ham", Help: words.T(loc, "help.ham"), Moderator: true},
 		{Name: "modlog", Help: words.T(loc, "help.modlog"), Moderator: true},
 		{Name: "filter", Args: "test <text>", Help: words.T(loc, "help.filter"), Moderator: true},
+		{Name: "tasks", Args: "[group]", Help: words.T(loc, "help.tasks"), Moderator: true},
 	}
 }
 
@@ -83,11 +84,14 @@ func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
 		return nil
 	}
 	loc := fc.Locale()
+	cmd := fc.Event.Command
+	if cmd.Name == "tasks" {
+		return f.tasks(ctx, fc)
+	}
 	if fc.Event.Chat.Type != bot.ChatGroup {
 		fc.Reply(words.T(loc, "group.only"))
 		return nil
 	}
-	cmd := fc.Event.Command
 	switch cmd.Name {
 	case "modlog":
 		return f.modlog(ctx, fc, cfg)
@@ -322,6 +326,38 @@ func (f Flow) filterTest(ctx context.Context, fc *bot.FlowContext) error {
 	return nil
 }
 
+// tasks shows the latest posts the platform delivers only after a person
+// confirms them (WeCom customer groups), and their status. In a private
+// chat (staff writing to the app) the group is the argument.
+func (f Flow) tasks(ctx context.Context, fc *bot.FlowContext) error {
+	loc := fc.Locale()
+	group := fc.Event.GroupKey()
+	if args := fc.Event.Command.Args; len(args) > 0 {
+		group = args[0]
+	} else if fc.Event.Chat.Type != bot.ChatGroup {
+		fc.Reply(words.T(loc, "tasks.usage"))
+		return nil
+	}
+	ts, ok, err := fc.Tasks(ctx, group, 10)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fc.Reply(words.T(loc, "tasks.none.platform"))
+		return nil
+	}
+	if len(ts) == 0 {
+		fc.Reply(words.T(loc, "tasks.none", group))
+		return nil
+	}
+	lines := []string{words.T(loc, "tasks.title", group)}
+	for _, t := range ts {
+		lines = append(lines, fmt.Sprintf("• %s %s: %s", t.Created.In(fc.Group.Location).Format("01-02 15:04"), t.ID, t.Status))
+	}
+	fc.Reply(strings.Join(lines, "\n"))
+	return nil
+}
+
 func verdict(loc string, spam bool) string {
 	if spam {
 		return words.T(loc, "filter.spam")
@@ -347,93 +383,103 @@ func mention(m bot.Member) string { return render.NewMember(m.ID, m.Name, m.User
 
 var words = i18n.Catalog{
 	"zh-CN": {
-		"args.target":      "(回复消息|@成员)",
-		"args.reason":      "原因",
-		"help.warn":        "警告成员（累计触发禁言/移出）",
-		"help.unwarn":      "撤销一次警告",
-		"help.warns":       "查看成员的警告次数",
-		"help.mute":        "禁言成员",
-		"help.unmute":      "解除禁言",
-		"help.kick":        "移出成员",
-		"help.ban":         "封禁成员",
-		"help.unban":       "解除封禁",
-		"help.spam":        "（回复）标记为广告：删除、封禁并学习",
-		"help.ham":         "（回复）标记为正常消息并学习",
-		"help.modlog":      "最近的管理记录",
-		"help.filter":      "测试一段文字会触发哪些过滤规则",
-		"group.only":       "请在群里使用这个命令。",
-		"target.none":      "请回复要处理的成员的消息，或写上 @用户名：/%s @用户名",
-		"target.moderator": "%s 是管理员，不能对其执行这个操作。",
-		"warns":            "%s 当前有 %d 次有效警告（每次 %s 后失效）。",
-		"unwarned":         "已撤销 %s 的一次警告，剩余 %d 次。",
-		"warned":           "⚠️ %s 收到警告：%s（第 %d 次）。",
-		"reason.none":      "违反群规",
-		"did.warn":         "警告（第 %d 次）",
-		"did.unwarn":       "撤销警告（剩 %d 次）",
-		"duration.bad":     "时长 %q 无效，例如 30m、1h、7d。",
-		"cannot":           "这个平台不支持 /%s。",
-		"forever":          "永久",
-		"done.mute":        "🔇 已禁言 %s（%s）。",
-		"done.ban":         "⛔ 已封禁 %s（%s）。",
-		"done.unmute":      "🔊 已解除 %s 的禁言。",
-		"done.kick":        "👋 已将 %s 移出群。",
-		"done.unban":       "✅ 已解除 %s 的封禁。",
-		"report.reply":     "请回复要标记的消息。",
-		"ham.ok":           "✅ 已记为正常消息，过滤器会学习。",
-		"spam.ok":          "🚫 已删除并处理 %s 的广告，过滤器会学习。",
-		"modlog.none":      "还没有管理记录。",
-		"modlog.title":     "最近 %d 条管理记录：",
-		"filter.usage":     "用法：/filter test <文字>",
-		"filter.off":       "本群没有启用广告过滤（adfilter）。",
-		"filter.result":    "得分 %.2f（阈值 %.2f）：%s",
-		"filter.form":      "归一化：%s",
-		"filter.none":      "没有规则命中。",
-		"filter.spam":      "会被判定为广告",
-		"filter.ok":        "不会被拦截",
+		"args.target":         "(回复消息|@成员)",
+		"args.reason":         "原因",
+		"help.warn":           "警告成员（累计触发禁言/移出）",
+		"help.unwarn":         "撤销一次警告",
+		"help.warns":          "查看成员的警告次数",
+		"help.mute":           "禁言成员",
+		"help.unmute":         "解除禁言",
+		"help.kick":           "移出成员",
+		"help.ban":            "封禁成员",
+		"help.unban":          "解除封禁",
+		"help.spam":           "（回复）标记为广告：删除、封禁并学习",
+		"help.ham":            "（回复）标记为正常消息并学习",
+		"help.modlog":         "最近的管理记录",
+		"help.filter":         "测试一段文字会触发哪些过滤规则",
+		"help.tasks":          "待群主确认的群发任务及其状态（企业微信客户群）",
+		"tasks.usage":         "用法：/tasks <群>，例如 /tasks wecom:ext:wrOgQhDgAA",
+		"tasks.none.platform": "这个平台的消息直接发送，没有待确认的任务。",
+		"tasks.none":          "%s 没有群发任务记录。",
+		"tasks.title":         "%s 最近的群发任务：",
+		"group.only":          "请在群里使用这个命令。",
+		"target.none":         "请回复要处理的成员的消息，或写上 @用户名：/%s @用户名",
+		"target.moderator":    "%s 是管理员，不能对其执行这个操作。",
+		"warns":               "%s 当前有 %d 次有效警告（每次 %s 后失效）。",
+		"unwarned":            "已撤销 %s 的一次警告，剩余 %d 次。",
+		"warned":              "⚠️ %s 收到警告：%s（第 %d 次）。",
+		"reason.none":         "违反群规",
+		"did.warn":            "警告（第 %d 次）",
+		"did.unwarn":          "撤销警告（剩 %d 次）",
+		"duration.bad":        "时长 %q 无效，例如 30m、1h、7d。",
+		"cannot":              "这个平台不支持 /%s。",
+		"forever":             "永久",
+		"done.mute":           "🔇 已禁言 %s（%s）。",
+		"done.ban":            "⛔ 已封禁 %s（%s）。",
+		"done.unmute":         "🔊 已解除 %s 的禁言。",
+		"done.kick":           "👋 已将 %s 移出群。",
+		"done.unban":          "✅ 已解除 %s 的封禁。",
+		"report.reply":        "请回复要标记的消息。",
+		"ham.ok":              "✅ 已记为正常消息，过滤器会学习。",
+		"spam.ok":             "🚫 已删除并处理 %s 的广告，过滤器会学习。",
+		"modlog.none":         "还没有管理记录。",
+		"modlog.title":        "最近 %d 条管理记录：",
+		"filter.usage":        "用法：/filter test <文字>",
+		"filter.off":          "本群没有启用广告过滤（adfilter）。",
+		"filter.result":       "得分 %.2f（阈值 %.2f）：%s",
+		"filter.form":         "归一化：%s",
+		"filter.none":         "没有规则命中。",
+		"filter.spam":         "会被判定为广告",
+		"filter.ok":           "不会被拦截",
 	},
 	"en": {
-		"args.target":      "(reply|@member)",
-		"args.reason":      "reason",
-		"help.warn":        "Warn a member (warnings add up to a mute or removal)",
-		"help.unwarn":      "Take back a warning",
-		"help.warns":       "A member's warnings",
-		"help.mute":        "Mute a member",
-		"help.unmute":      "Lift a mute",
-		"help.kick":        "Remove a member",
-		"help.ban":         "Ban a member",
-		"help.unban":       "Lift a ban",
-		"help.spam":        "(reply) Mark as spam: delete, ban, learn",
-		"help.ham":         "(reply) Mark as not spam and learn",
-		"help.modlog":      "Recent moderation actions",
-		"help.filter":      "Which filter rules a text fires",
-		"group.only":       "Use this command in the group.",
-		"target.none":      "Reply to the member's message, or name them: /%s @username",
-		"target.moderator": "%s is a moderator: not done.",
-		"warns":            "%s has %d live warnings (each lasts %s).",
-		"unwarned":         "Took back a warning of %s; %d left.",
-		"warned":           "⚠️ %s, you are warned: %s (warning %d).",
-		"reason.none":      "breaking the rules",
-		"did.warn":         "warned (%d)",
-		"did.unwarn":       "unwarned (%d left)",
-		"duration.bad":     "%q is not a duration: write 30m, 1h, 7d.",
-		"cannot":           "/%s is not possible on this platform.",
-		"forever":          "for good",
-		"done.mute":        "🔇 Muted %s (%s).",
-		"done.ban":         "⛔ Banned %s (%s).",
-		"done.unmute":      "🔊 %s may speak again.",
-		"done.kick":        "👋 Removed %s.",
-		"done.unban":       "✅ Lifted the ban on %s.",
-		"report.reply":     "Reply to the message you mean.",
-		"ham.ok":           "✅ Noted as not spam; the filter learns from it.",
-		"spam.ok":          "🚫 Removed the spam of %s; the filter learns from it.",
-		"modlog.none":      "No moderation actions yet.",
-		"modlog.title":     "Last %d moderation actions:",
-		"filter.usage":     "Usage: /filter test <text>",
-		"filter.off":       "The ad filter (adfilter) is not on in this group.",
-		"filter.result":    "Score %.2f (threshold %.2f): %s",
-		"filter.form":      "Normalised: %s",
-		"filter.none":      "No rule fires.",
-		"filter.spam":      "would be removed as spam",
-		"filter.ok":        "would pass",
+		"args.target":         "(reply|@member)",
+		"args.reason":         "reason",
+		"help.warn":           "Warn a member (warnings add up to a mute or removal)",
+		"help.unwarn":         "Take back a warning",
+		"help.warns":          "A member's warnings",
+		"help.mute":           "Mute a member",
+		"help.unmute":         "Lift a mute",
+		"help.kick":           "Remove a member",
+		"help.ban":            "Ban a member",
+		"help.unban":          "Lift a ban",
+		"help.spam":           "(reply) Mark as spam: delete, ban, learn",
+		"help.ham":            "(reply) Mark as not spam and learn",
+		"help.modlog":         "Recent moderation actions",
+		"help.filter":         "Which filter rules a text fires",
+		"help.tasks":          "Posts waiting for a group owner's confirmation (WeCom customer groups)",
+		"tasks.usage":         "Usage: /tasks <group>, e.g. /tasks wecom:ext:wrOgQhDgAA",
+		"tasks.none.platform": "Posts on this platform go out directly: no tasks.",
+		"tasks.none":          "No tasks recorded for %s.",
+		"tasks.title":         "Latest tasks of %s:",
+		"group.only":          "Use this command in the group.",
+		"target.none":         "Reply to the member's message, or name them: /%s @username",
+		"target.moderator":    "%s is a moderator: not done.",
+		"warns":               "%s has %d live warnings (each lasts %s).",
+		"unwarned":            "Took back a warning of %s; %d left.",
+		"warned":              "⚠️ %s, you are warned: %s (warning %d).",
+		"reason.none":         "breaking the rules",
+		"did.warn":            "warned (%d)",
+		"did.unwarn":          "unwarned (%d left)",
+		"duration.bad":        "%q is not a duration: write 30m, 1h, 7d.",
+		"cannot":              "/%s is not possible on this platform.",
+		"forever":             "for good",
+		"done.mute":           "🔇 Muted %s (%s).",
+		"done.ban":            "⛔ Banned %s (%s).",
+		"done.unmute":         "🔊 %s may speak again.",
+		"done.kick":           "👋 Removed %s.",
+		"done.unban":          "✅ Lifted the ban on %s.",
+		"report.reply":        "Reply to the message you mean.",
+		"ham.ok":              "✅ Noted as not spam; the filter learns from it.",
+		"spam.ok":             "🚫 Removed the spam of %s; the filter learns from it.",
+		"modlog.none":         "No moderation actions yet.",
+		"modlog.title":        "Last %d moderation actions:",
+		"filter.usage":        "Usage: /filter test <text>",
+		"filter.off":          "The ad filter (adfilter) is not on in this group.",
+		"filter.result":       "Score %.2f (threshold %.2f): %s",
+		"filter.form":         "Normalised: %s",
+		"filter.none":         "No rule fires.",
+		"filter.spam":         "would be removed as spam",
+		"filter.ok":           "would pass",
 	},
 }

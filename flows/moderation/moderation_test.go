@@ -81,6 +81,7 @@ func TestCommands(t *testing.T) {
 		{"/kick @mod", nil, []string{"is a moderator"}},
 		{"/filter test 加 V abc12345", nil, []string{"contact wechat", "would be removed", "Normalised: 加v abc12345"}},
 		{"/filter", nil, []string{"Usage"}},
+		{"/tasks", nil, []string{"go out directly"}},
 	}
 	h.Say("mod", "hi") // so @mod resolves
 	for _, tt := range tests {
