@@ -115,6 +115,9 @@ type Event struct {
 	Edited bool
 	// InviteLink is the invite link a member joined with, when known.
 	InviteLink string
+	// Vouched marks a join the platform already checked (a WeCom join way
+	// whose state the operator marked as verified).
+	Vouched bool
 	// CommandChecked says the adapter already looked for a command (and
 	// left Command nil for one addressed to another bot), so the engine
 	// does not parse the text again.

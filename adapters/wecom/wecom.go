@@ -290,11 +290,24 @@ func (a *Adapter) accept(endpoint string, msg []byte) error {
 			return err
 		}
 		job = func(ctx context.Context, sink bot.EventSink) {
+			if m.Event != "change_external_chat" {
+				for _, ev := range evs {
+					a.deliver(ctx, sink, ev)
+				}
+				return
+			}
+			// read the group first: it says which join way each member
+			// came through (vouched joins), and repairs lost callbacks
+			g, ok := a.fetchGroup(ctx, m.ChatID, m.ChangeType)
 			for _, ev := range evs {
+				if ok && ev.Kind == bot.EventJoin {
+					ev.Vouched = a.vouched(g, ev.Member.ID)
+					ev.Chat.Title = g.GroupChat.Name
+				}
 				a.deliver(ctx, sink, ev)
 			}
-			if m.Event == "change_external_chat" {
-				a.reconcile(ctx, sink, m.ChatID, m.ChangeType)
+			if ok {
+				a.reconcile(ctx, sink, m.ChatID, g)
 			}
 		}
 	}
@@ -330,30 +343,52 @@ type groupChat struct {
 	} `json:"group_chat"`
 }
 
-// reconcile reads the customer group from WeCom (groupchat/get) and
-// raises the joins and leaves that callbacks lost or reordered: WeCom does
-// not promise to deliver every change_external_chat.
-func (a *Adapter) reconcile(ctx context.Context, sink bot.EventSink, chatID, change string) {
+// fetchGroup reads a customer group (groupchat/get) and keeps its owner
+// and name.
+func (a *Adapter) fetchGroup(ctx context.Context, chatID, change string) (*groupChat, bool) {
 	key := chatKey(kindCustomer, chatID)
 	log := a.opt.Log.With(zap.String("group", key))
 	if a.contact == nil {
-		return
+		return nil, false
 	}
 	if change == "dismiss" {
 		log.Info("customer group dismissed")
-		return
+		return nil, false
 	}
 	var g groupChat
 	if err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/get", map[string]any{"chat_id": chatID, "need_name": 1}, &g); err != nil {
-		log.Warn("customer group not reconciled", zap.Error(err))
-		return
+		log.Warn("customer group not read; joins and leaves not reconciled", zap.Error(err))
+		return nil, false
 	}
 	if err := a.opt.Store.SetGroupFields(ctx, key, map[string]string{"owner": g.GroupChat.Owner, "title": g.GroupChat.Name}); err != nil {
 		log.Warn("customer group owner not stored", zap.Error(err))
 	}
+	return &g, true
+}
+
+// vouched reports whether a member joined through the join way whose
+// state the operator marked as verified.
+func (a *Adapter) vouched(g *groupChat, member string) bool {
+	want := a.cfg.Contact.VerifiedState
+	if want == "" {
+		return false
+	}
+	for _, m := range g.GroupChat.MemberList {
+		if m.UserID == member {
+			return m.State == want
+		}
+	}
+	return false
+}
+
+// reconcile raises the joins and leaves that callbacks lost or reordered,
+// by comparing the group as WeCom has it with the members qunbot has as
+// present: WeCom does not promise to deliver every change_external_chat.
+func (a *Adapter) reconcile(ctx context.Context, sink bot.EventSink, chatID string, g *groupChat) {
+	key := chatKey(kindCustomer, chatID)
 	present, err := a.opt.Store.Client().ZRange(ctx, a.opt.Store.Key(key, "active"), 0, -1).Result()
 	if err != nil {
-		log.Warn("customer group not reconciled", zap.Error(err))
+		a.opt.Log.Warn("customer group not reconciled", zap.String("group", key), zap.Error(err))
 		return
 	}
 	known := map[string]bool{}
@@ -377,7 +412,8 @@ func (a *Adapter) reconcile(ctx context.Context, sink bot.EventSink, chatID, cha
 			name = m.UserID
 		}
 		a.deliver(ctx, sink, bot.Event{ID: "ext:" + chatID + ":" + ver + ":join:" + m.UserID, Kind: bot.EventJoin, Platform: "wecom",
-			Chat: bot.Chat{Key: key, Type: bot.ChatGroup, Title: g.GroupChat.Name}, Member: bot.Member{ID: m.UserID, Name: name}, Time: at})
+			Chat: bot.Chat{Key: key, Type: bot.ChatGroup, Title: g.GroupChat.Name}, Member: bot.Member{ID: m.UserID, Name: name}, Time: at,
+			Vouched: a.cfg.Contact.VerifiedState != "" && m.State == a.cfg.Contact.VerifiedState})
 	}
 	for _, id := range present {
 		if !inGroup[id] {

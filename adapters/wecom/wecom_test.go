@@ -101,7 +101,11 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 	case "/cgi-bin/externalcontact/groupchat/get":
 		var list []map[string]any
 		for i, m := range f.members {
-			list = append(list, map[string]any{"userid": m, "type": 2, "join_time": 1767600000 + i, "join_scene": 1})
+			state := ""
+			if m == "wmA" {
+				state = "verified"
+			}
+			list = append(list, map[string]any{"userid": m, "type": 2, "join_time": 1767600000 + i, "join_scene": 1, "state": state})
 		}
 		answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "客户群", "owner": "owner1",
 			"member_list": list, "member_version": "v9"}})
@@ -165,7 +169,7 @@ func wecomConfig(apiURL string) *config.WeCom {
 		return config.WeComCallback{Token: "tok3n", EncodingAESKey: aesKey, Path: path}
 	}
 	c.App = &config.WeComApp{AgentID: 1000002, Secret: "app-secret", Callback: cb("/wecom/app")}
-	c.Contact = &config.WeComContact{Secret: "contact-secret", Sender: "staff1", Callback: cb("/wecom/contact")}
+	c.Contact = &config.WeComContact{Secret: "contact-secret", Sender: "staff1", VerifiedState: "verified", Callback: cb("/wecom/contact")}
 	c.AIBot = &config.WeComAIBot{BotID: botID, Callback: cb("/wecom/aibot")}
 	c.Webhooks = map[string]config.Secret{"ops": "hook-key"}
 	c.Alerts = []string{"admin1"}
@@ -334,8 +338,12 @@ func TestCustomerGroupJoinsReconciled(t *testing.T) {
 	if strings.Join(got, " ") != "join:wmA join:wmB join:wmC" {
 		t.Fatalf("events %v", got)
 	}
-	if evs[0].Chat.Key != "wecom:ext:wrCHAT" || evs[0].ID != "ext:wrCHAT:v2:join:wmA" {
+	if evs[0].Chat.Key != "wecom:ext:wrCHAT" || evs[0].ID != "ext:wrCHAT:v2:join:wmA" || evs[0].Chat.Title != "客户群" {
 		t.Fatalf("event %+v", evs[0])
+	}
+	// wmA came through the join way marked verified; wmB did not
+	if !evs[0].Vouched || evs[1].Vouched {
+		t.Fatalf("vouched: %v %v", evs[0].Vouched, evs[1].Vouched)
 	}
 	// wmB leaves; the callback says so, and reconciliation agrees
 	e.fake.members = []string{"wmA", "wmC"}

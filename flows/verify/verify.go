@@ -10,6 +10,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"go.uber.org/zap"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,7 @@ type Flow struct{}
 var words = i18n.Catalog{
 	"zh-CN": {
 		"prompt.button":   "%s 欢迎！请在 %s 内点击「%s」完成验证。",
+		"flag.unverified": "⚠️ 新成员 %s (%s) 加入了「%s」，但没有通过验证渠道（这里机器人无法出题），请人工确认。",
 		"prompt.question": "%s 欢迎！请在 %s 内回答问题完成验证：%s",
 		"prompt.math":     "%s 欢迎！请在 %s 内回答完成验证：%s = ?",
 		"dm.button":       "你申请加入「%s」。请在 %s 内点击「%s」完成验证。",
@@ -56,6 +58,7 @@ var words = i18n.Catalog{
 		"dm.failed":       "验证未通过，申请已被拒绝。",
 	},
 	"en": {
+		"flag.unverified": "⚠️ New member %s (%s) joined %s without a verifying join way (the bot cannot challenge anyone there): please check by hand.",
 		"prompt.button":   "Welcome, %s! Press “%s” within %s to show you are human.",
 		"prompt.question": "Welcome, %s! Answer within %s to join the conversation: %s",
 		"prompt.math":     "Welcome, %s! Answer within %s to join the conversation: %s = ?",
@@ -141,6 +144,31 @@ func (f Flow) join(ctx context.Context, fc *bot.FlowContext, cfg *Config) error 
 		if since := fc.Now.Sub(time.UnixMilli(passed)); m.Fields[fRequest] == "1" && since < cfg.Timeout.D()+time.Hour || since <= cfg.RejoinSkip.D() {
 			return nil // approved through a join request just now, or a recent member rejoining
 		}
+	}
+	if !fc.Caps.Has(bot.SeesMessages) {
+		// Nobody can answer a challenge where the bot does not see messages
+		// (a WeCom customer group). A join the platform vouches for passes;
+		// any other is flagged to the moderators, who check by hand.
+		if ev.Vouched {
+			if err := fc.Store.SetFields(ctx, group, ev.Member.ID, map[string]string{fState: statePassed,
+				fPassedAt: strconv.FormatInt(fc.Now.UnixMilli(), 10)}); err != nil {
+				return fmt.Errorf("record vouched join: %w", err)
+			}
+			return nil // the join goes on to the welcome, as an admin's add does
+		}
+		title := ev.Chat.Title
+		if title == "" {
+			title = group
+		}
+		text := words.T(fc.Locale(), "flag.unverified", ev.Member.Name, ev.Member.ID, title)
+		for _, mod := range fc.Group.Moderators {
+			if id, ok := strings.CutPrefix(mod, ev.Platform+":"); ok {
+				fc.Do(bot.Action{Type: bot.ActDM, Chat: group, Member: bot.Member{ID: id}, Text: text})
+			}
+		}
+		fc.Log.Warn("newcomer could not be verified here; moderators told", zap.String("group", group), zap.String("member", ev.Member.ID))
+		fc.Stop("unverified")
+		return nil
 	}
 	kind := cfg.Method
 	if kind == MethodJoinRequest {

@@ -224,3 +224,27 @@ func TestDegradesWithoutCapabilities(t *testing.T) {
 		t.Errorf("held message with no delete capability: %s", bottest.Summary(got))
 	}
 }
+
+// Where the bot sees no messages (a WeCom customer group) nobody can
+// answer a challenge: a join the platform vouches for passes (and is
+// welcomed), any other is flagged to the moderators.
+func TestGroupsWithoutMessages(t *testing.T) {
+	h := bottest.New(t, flows(), `
+locale: en
+moderators: ["console:mod", "telegram:other"]
+flows:
+  verify: {method: button}
+  welcome: {text: "Welcome {{.Flow.Mentions}}", burst: {window: 0s}}
+`)
+	h.Out.Caps = bot.CanSend | bot.CanDM
+	h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("vouched"), Vouched: true})
+	acts := h.Out.Take()
+	if got := bottest.Summary(acts); got != "send:vouched" || h.Fields("vouched")["v_state"] != "passed" {
+		t.Fatalf("vouched join: %s %v %+v", got, h.Fields("vouched"), acts)
+	}
+	h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("stranger")})
+	acts = h.Out.Take()
+	if got := bottest.Summary(acts); got != "dm:mod" || !strings.Contains(acts[0].Text, "stranger") {
+		t.Fatalf("unvouched join: %s %+v", got, acts)
+	}
+}
