@@ -110,6 +110,20 @@ func (fc *FlowContext) Schedule(ctx context.Context, id, kind string, at time.Ti
 	return fc.engine.opt.Jobs.Add(ctx, Job{ID: fc.flow + "." + kind + ":" + all["group"] + ":" + id, Kind: fc.flow + "." + kind, At: at, Args: all})
 }
 
+// HoldForQuietHours reports whether now falls in quiet hours; if so it
+// schedules the flow's "held" timer for when they end (with id made unique
+// per moment), so the work is done then instead.
+func (fc *FlowContext) HoldForQuietHours(ctx context.Context, q config.QuietHours, id string, args map[string]string) (bool, error) {
+	local := fc.Now.In(fc.Group.Location)
+	if !q.Contains(local) {
+		return false, nil
+	}
+	until := q.Ends(local)
+	fc.Log.Info("held until quiet hours end", zap.String("flow", fc.flow), zap.String("group", fc.Event.GroupKey()),
+		zap.String("what", id), zap.Time("until", until))
+	return true, fc.Schedule(ctx, id+"@"+local.Format("2006-01-02T15:04"), "held", until, args)
+}
+
 // GroupConfig returns another group's resolved config (a DM that concerns
 // a group).
 func (fc *FlowContext) GroupConfig(key string) *config.Group { return fc.cfg.Group(key) }

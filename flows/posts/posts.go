@@ -88,11 +88,8 @@ func (f Flow) scheduled(ctx context.Context, fc *bot.FlowContext, name string) e
 		log.Info("post paused; fire skipped")
 		return nil
 	}
-	local := fc.Now.In(fc.Group.Location)
-	if cfg.QuietHours.Contains(local) {
-		until := cfg.QuietHours.Ends(local)
-		log.Info("post held until quiet hours end", zap.Time("until", until))
-		return fc.Schedule(ctx, name+":"+local.Format("2006-01-02T15:04"), "held", until, map[string]string{"name": name})
+	if held, err := fc.HoldForQuietHours(ctx, cfg.QuietHours, name, map[string]string{"name": name}); held || err != nil {
+		return err
 	}
 	ok, err := takeDaily(ctx, fc, k, cfg.DailyCap)
 	if err != nil {

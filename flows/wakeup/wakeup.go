@@ -99,12 +99,10 @@ func (f Flow) scan(ctx context.Context, fc *bot.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	group := fc.Event.GroupKey()
 	log := fc.Log.With(zap.String("group", group), zap.String("flow", "wakeup"))
-	local := fc.Now.In(fc.Group.Location)
-	if cfg.QuietHours.Contains(local) {
-		until := cfg.QuietHours.Ends(local)
-		log.Info("wake-up scan held until quiet hours end", zap.Time("until", until))
-		return fc.Schedule(ctx, local.Format("2006-01-02T15:04"), "held", until, nil)
+	if held, err := fc.HoldForQuietHours(ctx, cfg.QuietHours, "scan", nil); held || err != nil {
+		return err
 	}
+	local := fc.Now.In(fc.Group.Location)
 	k := keys{fc.Store, group}
 	dayKey := k.day(local.Format("2006-01-02"))
 	limit := 0
