@@ -37,6 +37,8 @@ type Options struct {
 	Clock  bot.Clock
 	// HTTP is the client for WeCom's API (tests point it at a fake).
 	HTTP *http.Client
+	// Archive overrides the message archive config (tests).
+	Archive Archive
 }
 
 // Adapter is the WeCom adapter.
@@ -47,6 +49,7 @@ type Adapter struct {
 	contact *api // the customer contact secret
 	crypts  map[string]*Crypt
 	queue   chan func(context.Context, bot.EventSink)
+	archive Archive
 
 	mu        sync.Mutex
 	responses map[string]string // AI bot chat → its latest response_url
@@ -70,6 +73,14 @@ func New(opt Options) (*Adapter, error) {
 	}
 	if c.Contact != nil {
 		a.contact = newAPI(c.APIURL, c.CorpID, c.Contact.Secret.Reveal(), prefix, tokens, opt.HTTP)
+	}
+	a.archive = opt.Archive
+	if a.archive == nil && c.Archive != nil {
+		arc, err := openArchive(c.CorpID, c.Archive)
+		if err != nil {
+			return nil, err
+		}
+		a.archive = arc
 	}
 	for name, cb := range a.callbacks() {
 		cr, err := NewCrypt(cb.Token.Reveal(), cb.EncodingAESKey.Reveal())
@@ -109,6 +120,9 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 		if a.contact == nil {
 			return 0
 		}
+		if a.archive != nil {
+			return bot.CanSend | bot.CanDM | bot.SeesMessages
+		}
 		return bot.CanSend | bot.CanDM
 	case kindApp:
 		return bot.CanSend | bot.CanKick
@@ -127,6 +141,13 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 // Run implements bot.Adapter: it processes the callbacks the handlers
 // queued, one at a time, until ctx ends.
 func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
+	if a.archive != nil {
+		every := 10 * time.Second
+		if a.cfg.Archive != nil {
+			every = a.cfg.Archive.Interval.D()
+		}
+		go a.pollArchive(ctx, sink, a.archive, every)
+	}
 	for {
 		select {
 		case <-ctx.Done():

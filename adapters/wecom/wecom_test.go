@@ -518,3 +518,89 @@ func FuzzParseAIBot(f *testing.F) {
 		}
 	})
 }
+
+type fakeArchive struct {
+	mu   sync.Mutex
+	msgs []ArchivedMessage
+}
+
+func (f *fakeArchive) Fetch(_ context.Context, seq uint64, limit int) ([]ArchivedMessage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ArchivedMessage
+	for _, m := range f.msgs {
+		if m.Seq > seq && len(out) < limit {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Archived customer-group text messages become group messages (the ad
+// filter and check-in see them); the position survives a restart.
+func TestArchive(t *testing.T) {
+	c, p := redistest.Client(t)
+	store := state.New(c, p)
+	arc := &fakeArchive{msgs: []ArchivedMessage{
+		{Seq: 1, MsgID: "a1", RoomID: "wrCHAT", From: "wmA", Type: "text", Text: "签到", Time: time.Unix(1767600000, 0)},
+		{Seq: 2, MsgID: "a2", From: "wmA", Type: "text", Text: "a private chat"},
+		{Seq: 3, MsgID: "a3", RoomID: "wrCHAT", From: "wmB", Type: "image"},
+		{Seq: 4, MsgID: "a4", RoomID: "wrCHAT", From: "wmB", Type: "text", Text: "加微信 abc12345"},
+	}}
+	cfg := wecomConfig("http://127.0.0.1:1")
+	cfg.Archive = &config.WeComArchive{Interval: config.Duration(20 * time.Millisecond)}
+	a, err := New(Options{Config: cfg, Store: store, Clock: bot.NewFakeClock(time.Unix(1767600000, 0)), Archive: arc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Capabilities("wecom:ext:wrCHAT").Has(bot.SeesMessages) {
+		t.Fatal("with the archive, customer groups' messages are seen")
+	}
+	s := &sink{store: store}
+	ctx, cancel := context.WithCancel(context.Background())
+	go a.Run(ctx, s)
+	deadline := time.Now().Add(3 * time.Second)
+	var got []string
+	for len(got) < 2 && time.Now().Before(deadline) {
+		for _, ev := range s.take() {
+			got = append(got, ev.Chat.Key+" "+ev.Member.ID+" "+ev.Text)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if strings.Join(got, "|") != "wecom:ext:wrCHAT wmA 签到|wecom:ext:wrCHAT wmB 加微信 abc12345" {
+		t.Fatalf("events %q", got)
+	}
+	if seq, _ := store.Client().Get(context.Background(), store.GlobalKey("wecom", "archive", "seq")).Result(); seq != "4" {
+		t.Fatalf("position %q", seq)
+	}
+	// a restart goes on from there
+	arc.mu.Lock()
+	arc.msgs = append(arc.msgs, ArchivedMessage{Seq: 5, MsgID: "a5", RoomID: "wrCHAT", From: "wmC", Type: "text", Text: "hi"})
+	arc.mu.Unlock()
+	store.Client().Del(context.Background(), store.GlobalKey("wecom", "archive", "lease"))
+	a2, _ := New(Options{Config: cfg, Store: store, Clock: bot.NewFakeClock(time.Unix(1767600000, 0)), Archive: arc})
+	s2 := &sink{store: store}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	go a2.Run(ctx2, s2)
+	deadline = time.Now().Add(3 * time.Second)
+	var evs []bot.Event
+	for len(evs) == 0 && time.Now().Before(deadline) {
+		evs = s2.take()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(evs) != 1 || evs[0].Member.ID != "wmC" {
+		t.Fatalf("after restart %+v", evs)
+	}
+}
+
+func TestArchiveNeedsTheSDKBuild(t *testing.T) {
+	c, p := redistest.Client(t)
+	cfg := wecomConfig("http://127.0.0.1:1")
+	cfg.Archive = &config.WeComArchive{Secret: "s", PrivateKeyFile: "/nonexistent.pem", Interval: config.Duration(time.Second)}
+	_, err := New(Options{Config: cfg, Store: state.New(c, p), Clock: bot.NewFakeClock(time.Unix(0, 0))})
+	if err == nil || !(strings.Contains(err.Error(), "-tags msgaudit") || strings.Contains(err.Error(), "nonexistent.pem")) {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -18,6 +18,10 @@ type WeCom struct {
 	App     *WeComApp     `yaml:"app"`
 	Contact *WeComContact `yaml:"contact"`
 	AIBot   *WeComAIBot   `yaml:"aibot"`
+	// Archive reads the paid message archive (会话内容存档), so customer
+	// groups' messages reach the ad filter, check-in words and activity.
+	// Needs a build with -tags msgaudit (cgo and Tencent's Linux SDK).
+	Archive *WeComArchive `yaml:"archive"`
 	// Webhooks are group robots: a name (the chat is wecom:hook:<name>)
 	// and the robot's webhook key.
 	Webhooks map[string]Secret `yaml:"webhooks"`
@@ -63,6 +67,26 @@ type WeComContact struct {
 type WeComAIBot struct {
 	BotID    string        `yaml:"bot_id"`
 	Callback WeComCallback `yaml:"callback"`
+}
+
+// WeComArchive is the message archive's settings (管理工具 → 会话内容存档).
+type WeComArchive struct {
+	Secret         Secret   `yaml:"secret"`
+	PrivateKeyFile Path     `yaml:"private_key_file"` // the RSA key (PEM) whose public half is set in the console
+	Interval       Duration `yaml:"interval"`         // how often to fetch (default 10s)
+}
+
+// SetDefaults implements Defaulter.
+func (w *WeComArchive) SetDefaults() { w.Interval = Duration(10 * time.Second) }
+
+// Validate implements Validator.
+func (w *WeComArchive) Validate(report func(field, msg string)) {
+	if w.Secret == "" || w.PrivateKeyFile == "" {
+		report("", "set secret and private_key_file of the message archive")
+	}
+	if w.Interval < Duration(time.Second) {
+		report("interval", "at least 1s")
+	}
 }
 
 // SetDefaults implements Defaulter.
