@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
@@ -629,4 +630,44 @@ func (a *Adapter) Tasks(ctx context.Context, chat string, n int) ([]bot.Task, er
 		out = append(out, bot.Task{ID: id, Created: time.Unix(sec, 0), Status: status})
 	}
 	return out, nil
+}
+
+// SyncWelcomeTemplate creates or updates the customer-group welcome
+// template (group_welcome_template) with text, in which %NICKNAME% stands
+// for the newcomer. WeCom lets only a group's owner bind a template to a
+// group, in the client; qunbot keeps the template's text in step with the
+// welcome config. It returns the template id.
+func (a *Adapter) SyncWelcomeTemplate(ctx context.Context, text string) (id string, created bool, err error) {
+	if a.contact == nil {
+		return "", false, errors.New("wecom: welcome templates need adapters.wecom.contact")
+	}
+	key := a.opt.Store.GlobalKey("wecom", "welcome_template")
+	id, err = a.opt.Store.Client().Get(ctx, key).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", false, fmt.Errorf("wecom welcome template: %w", err)
+	}
+	content := map[string]string{"content": text}
+	if id != "" {
+		err = a.contact.call(ctx, "/cgi-bin/externalcontact/group_welcome_template/edit", map[string]any{"template_id": id, "text": content}, nil)
+		var we *Error
+		if !errors.As(err, &we) {
+			return id, false, err
+		}
+		// the template was deleted in the console: make a new one
+	}
+	var out struct {
+		reply
+		TemplateID string `json:"template_id"`
+	}
+	body := map[string]any{"text": content, "notify": 1}
+	if a.cfg.App != nil {
+		body["agentid"] = a.cfg.App.AgentID
+	}
+	if err := a.contact.call(ctx, "/cgi-bin/externalcontact/group_welcome_template/add", body, &out); err != nil {
+		return "", false, err
+	}
+	if err := a.opt.Store.Client().Set(ctx, key, out.TemplateID, 0).Err(); err != nil {
+		return out.TemplateID, true, fmt.Errorf("wecom welcome template id not kept: %w", err)
+	}
+	return out.TemplateID, true, nil
 }

@@ -109,6 +109,14 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "客户群", "owner": "owner1",
 			"member_list": list, "member_version": "v9"}})
+	case "/cgi-bin/externalcontact/group_welcome_template/add":
+		answer(map[string]any{"errcode": 0, "template_id": "tmpl-1"})
+	case "/cgi-bin/externalcontact/group_welcome_template/edit":
+		if body["template_id"] != "tmpl-1" {
+			answer(map[string]any{"errcode": 41063, "errmsg": "template not found"})
+			return
+		}
+		answer(map[string]any{"errcode": 0})
 	case "/cgi-bin/externalcontact/get_groupmsg_task":
 		answer(map[string]any{"errcode": 0, "task_list": []map[string]any{{"userid": "owner1", "status": 2, "send_time": 1767600300}}})
 	case "/cgi-bin/externalcontact/add_msg_template":
@@ -602,5 +610,28 @@ func TestArchiveNeedsTheSDKBuild(t *testing.T) {
 	_, err := New(Options{Config: cfg, Store: state.New(c, p), Clock: bot.NewFakeClock(time.Unix(0, 0))})
 	if err == nil || !(strings.Contains(err.Error(), "-tags msgaudit") || strings.Contains(err.Error(), "nonexistent.pem")) {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestWelcomeTemplate(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	id, created, err := e.a.SyncWelcomeTemplate(ctx, "欢迎 %NICKNAME%！")
+	if err != nil || id != "tmpl-1" || !created {
+		t.Fatalf("first sync: %s %v %v", id, created, err)
+	}
+	calls := e.fake.take()
+	if len(calls) != 1 || calls[0].Path != "/cgi-bin/externalcontact/group_welcome_template/add" {
+		t.Fatalf("calls %+v", calls)
+	}
+	id, created, err = e.a.SyncWelcomeTemplate(ctx, "欢迎 %NICKNAME%，请看群规")
+	calls = e.fake.take()
+	if err != nil || id != "tmpl-1" || created || len(calls) != 1 || !strings.HasSuffix(calls[0].Path, "/edit") {
+		t.Fatalf("second sync: %s %v %v %+v", id, created, err, calls)
+	}
+	// deleted in the console: a new one is made
+	e.store.Client().Set(ctx, e.store.GlobalKey("wecom", "welcome_template"), "gone", 0)
+	if id, created, err = e.a.SyncWelcomeTemplate(ctx, "x"); err != nil || !created || id != "tmpl-1" {
+		t.Fatalf("after deletion: %s %v %v", id, created, err)
 	}
 }

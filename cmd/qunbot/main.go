@@ -27,6 +27,7 @@ usage:
   qunbot validate -c configs/qunbot.yaml     check a config: exit 0, or file:line:col: message and exit 1
   qunbot points export --group G [-c config] [-o file.csv]   a group's points ledger as CSV
   qunbot adfilter eval --spam FILE --ham FILE [-c config]   precision, recall, F1 and false positives of the ad filter
+  qunbot wecom welcome-template [-c config] [--group G]   the customer-group welcome template from the welcome text
   qunbot version
 
 environment:
@@ -65,6 +66,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 		err = cmdPoints(ctx, args[1:], e)
 	case "adfilter":
 		err = cmdAdfilter(args[1:], e)
+	case "wecom":
+		err = cmdWeCom(ctx, args[1:], e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, versionString())
 		return 0

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,5 +220,46 @@ func TestAdfilterEval(t *testing.T) {
 	}
 	if code := runCLI(context.Background(), []string{"adfilter", "eval", "--spam", "x"}, e); code != 1 || !strings.Contains(errs.String(), "usage") {
 		t.Fatalf("missing --ham: exit %d %s", code, errs)
+	}
+}
+
+// qunbot wecom welcome-template renders the welcome text with %NICKNAME%
+// for the newcomer and creates the template.
+func TestWeComWelcomeTemplate(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cgi-bin/gettoken":
+			fmt.Fprint(w, `{"errcode":0,"access_token":"tok","expires_in":7200}`)
+		case "/cgi-bin/externalcontact/group_welcome_template/add":
+			b, _ := io.ReadAll(r.Body)
+			got = string(b)
+			fmt.Fprint(w, `{"errcode":0,"template_id":"tmpl-9"}`)
+		default:
+			fmt.Fprint(w, `{"errcode":0}`)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "wecom.yaml")
+	yaml := `adapters:
+  wecom:
+    corp_id: ww1436e0e65a779aee
+    api_url: ` + srv.URL + `
+    contact:
+      secret: s
+      callback: {token: t, encoding_aes_key: abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG}
+flows:
+  welcome: {text: "欢迎 {{.Flow.Mentions}} 加入！", rules: "群规：友善交流"}
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, out, errs := testEnv(t, "")
+	if code := runCLI(context.Background(), []string{"wecom", "welcome-template", "-c", cfg}, e); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out.String(), "tmpl-9") || !strings.Contains(got, `欢迎 %NICKNAME% 加入！\n\n群规：友善交流`) {
+		t.Fatalf("out %q, request %s", out, got)
 	}
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/qunbot/qunbot/adapters/wecom"
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/flows/welcome"
+)
+
+const wecomUsage = "usage: qunbot wecom welcome-template [-c config] [--group G]"
+
+// cmdWeCom: qunbot wecom welcome-template keeps the customer-group welcome
+// template in step with the welcome flow's text (%NICKNAME% for the
+// newcomer) and prints its id, which group owners bind in the client.
+func cmdWeCom(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] != "welcome-template" {
+		return errors.New(wecomUsage)
+	}
+	fs := flag.NewFlagSet("wecom welcome-template", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("c", "configs/qunbot.yaml", "config file")
+	group := fs.String("group", "", "use this group's welcome settings (default: the defaults under flows:)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cfg := a.engine.Config()
+	if cfg.Adapters.WeCom == nil {
+		return errors.New("the config has no adapters.wecom")
+	}
+	g := cfg.Default
+	if *group != "" {
+		g = cfg.Group(*group)
+	}
+	c, ok := g.Flow("welcome")
+	if !ok {
+		return errors.New("the welcome flow is not enabled")
+	}
+	w := c.(*welcome.Config)
+	nick := render.Member{Name: "%NICKNAME%", Mention: "%NICKNAME%"}
+	data := render.Data{Member: nick, Members: []render.Member{nick}, Group: render.Group{ID: *group},
+		Flow: map[string]any{"Mentions": "%NICKNAME%", "Count": 1}}
+	var parts []string
+	for _, t := range []render.Template{w.Text, w.Rules} {
+		if t.IsZero() {
+			continue
+		}
+		s, err := t.Render(data)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, strings.TrimSpace(s))
+	}
+	if len(parts) == 0 {
+		return errors.New("the welcome flow has no text")
+	}
+	ad, err := wecom.New(wecom.Options{Config: cfg.Adapters.WeCom, Store: a.store, Clock: bot.SystemClock{}})
+	if err != nil {
+		return err
+	}
+	id, created, err := ad.SyncWelcomeTemplate(ctx, strings.Join(parts, "\n\n"))
+	if err != nil {
+		return err
+	}
+	verb := "updated"
+	if created {
+		verb = "created"
+	}
+	fmt.Fprintf(e.stdout, "welcome template %s: %s\ngroup owners bind it in the WeCom client (群聊 → 入群欢迎语)\n", verb, id)
+	return nil
+}
