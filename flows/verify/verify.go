@@ -161,9 +161,22 @@ func (f Flow) join(ctx context.Context, fc *bot.FlowContext, cfg *Config) error 
 			title = group
 		}
 		text := words.T(fc.Locale(), "flag.unverified", ev.Member.Name, ev.Member.ID, title)
+		// the group's owner (where the platform names one) and the moderators
+		told := map[string]bool{}
+		gf, err := fc.Store.GroupFields(ctx, group)
+		if err != nil {
+			return err
+		}
+		tell := func(id string) {
+			if id != "" && !told[id] {
+				told[id] = true
+				fc.Do(bot.Action{Type: bot.ActDM, Chat: group, Member: bot.Member{ID: id}, Text: text})
+			}
+		}
+		tell(gf["owner"])
 		for _, mod := range fc.Group.Moderators {
 			if id, ok := strings.CutPrefix(mod, ev.Platform+":"); ok {
-				fc.Do(bot.Action{Type: bot.ActDM, Chat: group, Member: bot.Member{ID: id}, Text: text})
+				tell(id)
 			}
 		}
 		fc.Log.Warn("newcomer could not be verified here; moderators told", zap.String("group", group), zap.String("member", ev.Member.ID))

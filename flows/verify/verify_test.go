@@ -242,9 +242,12 @@ flows:
 	if got := bottest.Summary(acts); got != "send:vouched" || h.Fields("vouched")["v_state"] != "passed" {
 		t.Fatalf("vouched join: %s %v %+v", got, h.Fields("vouched"), acts)
 	}
+	if err := h.Store.SetGroupFields(context.Background(), bottest.Group, map[string]string{"owner": "boss"}); err != nil {
+		t.Fatal(err)
+	}
 	h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("stranger")})
 	acts = h.Out.Take()
-	if got := bottest.Summary(acts); got != "dm:mod" || !strings.Contains(acts[0].Text, "stranger") {
+	if got := bottest.Summary(acts); got != "dm:boss dm:mod" || !strings.Contains(acts[0].Text, "stranger") {
 		t.Fatalf("unvouched join: %s %+v", got, acts)
 	}
 }
