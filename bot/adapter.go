@@ -26,6 +26,9 @@ const (
 	CanAutoDelete   // sent messages can be deleted later
 	CanInviteLinks  // per-member invite links
 	CanPin          // pin a sent message
+	// PostsAreTasks: a post goes out only after a person confirms it (WeCom
+	// customer groups), so replies and short-lived notices are not posted.
+	PostsAreTasks
 	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin
 )
 
@@ -35,7 +38,7 @@ var capNames = []struct {
 }{
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
-	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"},
+	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"},
 }
 
 // Has reports whether all of want are present.

@@ -399,6 +399,13 @@ func (e *Engine) dispatch(platform string, actions []Action) error {
 		return fmt.Errorf("dispatch %d actions: no adapter for platform %q", len(actions), platform)
 	}
 	for _, a := range actions {
+		if a.Type == ActSend && (a.ReplyTo != "" || a.DeleteAfter > 0) && at.adapter.Capabilities(a.Chat).Has(PostsAreTasks) {
+			// a reply or a notice that deletes itself makes no sense as a
+			// post an owner confirms hours later (a WeCom customer group)
+			e.opt.Log.Info("not posted: posts here wait for a person's confirmation, and this one is a reply or a notice",
+				zap.String("chat", a.Chat), zap.String("flow", a.Flow))
+			continue
+		}
 		if err := at.outbox.Enqueue(a); err != nil {
 			return fmt.Errorf("queue %s action for %s: %w", a.Type, a.Chat, err)
 		}

@@ -368,3 +368,17 @@ func TestDuplicateCommandNamesRejected(t *testing.T) {
 		t.Fatal("two flows offering /x accepted")
 	}
 }
+
+// Where posts are tasks a person confirms later, replies and notices that
+// delete themselves are not posted; other posts are.
+func TestPostsAreTasksDropsReplies(t *testing.T) {
+	h := newHarness(t, "locale: en\n", stagedFlows)
+	h.engine.Attach(fakeAdapter{caps: bot.CanSend | bot.PostsAreTasks}, h.out)
+	// an unknown command's answer is a reply that deletes itself
+	if err := h.engine.HandleEvent(context.Background(), msg("alice", "/nothing", false)); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.out.texts(); len(got) != 0 {
+		t.Fatalf("a reply was posted as a task: %q", got)
+	}
+}

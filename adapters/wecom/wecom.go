@@ -122,9 +122,9 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 			return 0
 		}
 		if a.archive != nil {
-			return bot.CanSend | bot.CanDM | bot.SeesMessages
+			return bot.CanSend | bot.CanDM | bot.SeesMessages | bot.PostsAreTasks
 		}
-		return bot.CanSend | bot.CanDM
+		return bot.CanSend | bot.CanDM | bot.PostsAreTasks
 	case kindApp:
 		return bot.CanSend | bot.CanKick
 	case kindBot:

@@ -449,7 +449,7 @@ func TestActions(t *testing.T) {
 func TestCapabilities(t *testing.T) {
 	e := setup(t)
 	tests := map[string]bot.Capability{
-		"wecom:ext:wrCHAT": bot.CanSend | bot.CanDM,
+		"wecom:ext:wrCHAT": bot.CanSend | bot.CanDM | bot.PostsAreTasks,
 		"wecom:app:c1":     bot.CanSend | bot.CanKick,
 		"wecom:bot:g1":     bot.CanSend | bot.SeesMessages | bot.CanDM,
 		"wecom:hook:ops":   bot.CanSend,

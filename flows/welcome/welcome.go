@@ -224,7 +224,15 @@ func (f Flow) send(ctx context.Context, fc *bot.FlowContext, cfg *Config, member
 	if fc.Caps.Has(bot.CanAutoDelete) {
 		welcome.DeleteAfter = cfg.DeleteAfter.D()
 	}
-	fc.Do(welcome)
+	if fc.Caps.Has(bot.PostsAreTasks) {
+		// a post here waits for the owner's confirmation: the platform's
+		// own welcome (a WeCom welcome template, from `qunbot wecom
+		// welcome-template`) greets instead; rules and perks still go
+		// privately
+		fc.Log.Debug("group welcome left to the platform's welcome template", zap.String("group", group))
+	} else {
+		fc.Do(welcome)
+	}
 	for _, m := range members {
 		bm := bot.Member{ID: m.ID, Name: m.Name, Username: m.Username}
 		if rulesByDM && rules != "" {

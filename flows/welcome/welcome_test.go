@@ -141,3 +141,17 @@ func TestCodesAreUniqueUnderConcurrency(t *testing.T) {
 		t.Errorf("codes left = %d (%v)", n, err)
 	}
 }
+
+// Where posts are tasks an owner confirms (WeCom customer groups) the
+// platform's welcome template greets; perks still go privately.
+func TestNoGroupWelcomeWherePostsAreTasks(t *testing.T) {
+	h := bottest.New(t, []bot.Flow{welcome.Flow{}}, `
+flows:
+  welcome: {text: "hi {{.Flow.Mentions}}", rules: "be kind", rules_dm: true, burst: {window: 0s}}
+`)
+	h.Out.Caps = bot.CanSend | bot.CanDM | bot.PostsAreTasks
+	h.Join("ann")
+	if got := bottest.Summary(h.Out.Take()); got != "dm:ann" {
+		t.Fatalf("actions %s, want only the rules by DM", got)
+	}
+}
