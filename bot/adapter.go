@@ -21,11 +21,11 @@ const (
 	CanKick
 	CanBan
 	CanDM
-	CanApprove      // join requests
-	SeesMessages    // ordinary group messages reach the bot
-	CanAutoDelete   // sent messages can be deleted later
-	CanInviteLinks  // per-member invite links
-	CanPin          // pin a sent message
+	CanApprove     // join requests
+	SeesMessages   // ordinary group messages reach the bot
+	CanAutoDelete  // sent messages can be deleted later
+	CanInviteLinks // per-member invite links
+	CanPin         // pin a sent message
 	// PostsAreTasks: a post goes out only after a person confirms it (WeCom
 	// customer groups), so replies and short-lived notices are not posted.
 	PostsAreTasks
