@@ -140,7 +140,7 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 	if err != nil {
 		return bot.Result{}, fmt.Errorf("telegram send: %w", err)
 	}
-	p := tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10), "text": html.EscapeString(act.Text), "parse_mode": "HTML",
+	p := tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10), "text": mentionLink(act), "parse_mode": "HTML",
 		"disable_web_page_preview": "true"}
 	if act.ReplyTo != "" && act.Type == bot.ActSend {
 		p["reply_to_message_id"] = act.ReplyTo
@@ -169,6 +169,26 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		return bot.Result{}, err
 	}
 	return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil
+}
+
+// mentionLink escapes the text and, for a member without a @username,
+// turns the first appearance of their name into a mention link, so they
+// are notified as a @username would be.
+func mentionLink(act bot.Action) string {
+	text := html.EscapeString(act.Text)
+	m := act.Member
+	if act.Type != bot.ActSend || m.Username != "" || m.Name == "" {
+		return text
+	}
+	if _, err := strconv.ParseInt(m.ID, 10, 64); err != nil {
+		return text
+	}
+	name := html.EscapeString(m.Name)
+	i := strings.Index(text, name)
+	if i < 0 {
+		return text
+	}
+	return text[:i] + `<a href="tg://user?id=` + m.ID + `">` + name + `</a>` + text[i+len(name):]
 }
 
 // maxCaption is Telegram's limit on a photo caption (sendMessage allows

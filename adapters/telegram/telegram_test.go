@@ -334,6 +334,12 @@ func TestActions(t *testing.T) {
 			}
 			return ""
 		}},
+		{bot.Action{Type: bot.ActSend, Chat: g, Text: "Welcome Ann <3!", Member: bot.Member{ID: "42", Name: "Ann <3"}}, "sendMessage", func(p []url.Values) string {
+			if p[0].Get("text") != `Welcome <a href="tg://user?id=42">Ann &lt;3</a>!` {
+				return "a member without a username is mentioned by link: " + p[0].Get("text")
+			}
+			return ""
+		}},
 		{bot.Action{Type: bot.ActPin, Chat: g, MessageID: "10"}, "pinChatMessage", func(p []url.Values) string {
 			if p[0].Get("message_id") != "10" || p[0].Get("disable_notification") != "true" {
 				return fmt.Sprint(p[0])
