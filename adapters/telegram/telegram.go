@@ -21,6 +21,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/inbox"
 	"github.com/qunbot/qunbot/bot/state"
 )
 
@@ -65,7 +66,7 @@ type Adapter struct {
 	inactive map[string]string
 	admins   map[string]adminEntry
 	perms    map[string]cachedPerms
-	inbox    chan tgbotapi.Update
+	inbox    *inbox.Inbox // webhook updates, stored before they are acknowledged
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -88,7 +89,8 @@ func New(opt Options) *Adapter {
 		opt.Instance = instanceName()
 	}
 	return &Adapter{cfg: opt.Config, api: opt.API, store: opt.Store, rdb: opt.Store.Client(), log: opt.Log.With(zap.String("adapter", "telegram")),
-		clock: opt.Clock, instance: opt.Instance, inactive: map[string]string{}, admins: map[string]adminEntry{}, perms: map[string]cachedPerms{}}
+		clock: opt.Clock, instance: opt.Instance, inactive: map[string]string{}, admins: map[string]adminEntry{}, perms: map[string]cachedPerms{},
+		inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{tg-inbox}"))}
 }
 
 // Name implements bot.Adapter.

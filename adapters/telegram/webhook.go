@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -18,10 +17,11 @@ import (
 
 // WebhookHandler receives Telegram's POSTs. It checks the secret token
 // header before reading anything, refuses oversized and malformed bodies,
-// and answers at once; updates are processed in the background from a
-// bounded queue (full: 503, and Telegram retries later). Behind a load
-// balancer every replica may receive updates: the engine's Redis
-// de-duplication makes a retried update count once.
+// and answers as soon as the update is stored in the Redis inbox (Redis
+// away: 503, and Telegram retries later); updates are processed in the
+// background, and one a dying process was handling is handled again at the
+// next start. Behind a load balancer every replica may receive updates:
+// the engine's Redis de-duplication makes a retried update count once.
 func (a *Adapter) WebhookHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -51,28 +51,18 @@ func (a *Adapter) WebhookHandler() http.Handler {
 			http.Error(w, "malformed update", http.StatusBadRequest)
 			return
 		}
-		select {
-		case a.queue() <- u:
-			w.WriteHeader(http.StatusOK)
-		default:
-			a.log.Warn("webhook queue full; asking Telegram to retry", zap.Int("update_id", u.UpdateID))
+		if err := a.inbox.Push(r.Context(), body); err != nil {
+			a.log.Error("webhook update not stored; asking Telegram to retry", zap.Int("update_id", u.UpdateID), zap.Error(err))
 			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
 		}
+		w.WriteHeader(http.StatusOK)
 	})
 }
 
-func (a *Adapter) queue() chan tgbotapi.Update {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.inbox == nil {
-		a.inbox = make(chan tgbotapi.Update, 1024)
-	}
-	return a.inbox
-}
-
-// runWebhook registers the webhook and processes queued updates. A failed
+// runWebhook registers the webhook and processes stored updates. A failed
 // update is retried with backoff for a while (Redis coming back), then
-// dropped with an error log: it was already acknowledged to Telegram.
+// dropped with an error log.
 func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
 	p := tgbotapi.Params{"url": a.cfg.Webhook.URL, "secret_token": a.cfg.Webhook.Secret.Reveal(),
 		"max_connections": itoa(a.cfg.Webhook.MaxConnections)}
@@ -86,23 +76,19 @@ func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
 		a.log.Error("setWebhook failed; retrying", zap.Error(err))
 		sleep(ctx, 5*time.Second)
 	}
-	in := a.queue()
-	var wg sync.WaitGroup
-	for w := 0; w < webhookWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case u := <-in:
-					a.deliverWithRetry(ctx, sink, u)
-				}
-			}
-		}()
+	if n, err := a.inbox.Recover(ctx); err != nil {
+		a.log.Error("webhook updates of a previous run not recovered", zap.Error(err))
+	} else if n > 0 {
+		a.log.Info("webhook updates of a previous run handled again", zap.Int("updates", n))
 	}
-	wg.Wait()
+	a.inbox.Run(ctx, webhookWorkers, func(ctx context.Context, data []byte) {
+		var u tgbotapi.Update
+		if err := json.Unmarshal(data, &u); err != nil {
+			a.log.Error("stored webhook update unreadable; dropped", zap.Error(err))
+			return
+		}
+		a.deliverWithRetry(ctx, sink, u)
+	}, func(err error) { a.log.Warn("webhook inbox", zap.Error(err)) })
 	return nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/inbox"
 	"github.com/qunbot/qunbot/bot/state"
 )
 
@@ -49,11 +49,8 @@ type Adapter struct {
 	app     *api // the self-built app's secret
 	contact *api // the customer contact secret
 	crypts  map[string]*Crypt
-	queue   chan func(context.Context, bot.EventSink)
+	inbox   *inbox.Inbox // callbacks, stored before WeCom gets its answer
 	archive Archive
-
-	mu        sync.Mutex
-	responses map[string]string // AI bot chat → its latest response_url
 }
 
 // New builds the adapter; callbacks are served by Handlers.
@@ -65,8 +62,7 @@ func New(opt Options) (*Adapter, error) {
 		opt.Log = zap.NewNop()
 	}
 	c := opt.Config
-	a := &Adapter{opt: opt, cfg: c, crypts: map[string]*Crypt{}, queue: make(chan func(context.Context, bot.EventSink), 1024),
-		responses: map[string]string{}}
+	a := &Adapter{opt: opt, cfg: c, crypts: map[string]*Crypt{}, inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{wecom-inbox}"))}
 	tokens := redisCache{rdb: opt.Store.Client(), ctx: context.Background()}
 	prefix := opt.Store.GlobalKey("")
 	if c.App != nil {
@@ -140,7 +136,9 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 }
 
 // Run implements bot.Adapter: it processes the callbacks the handlers
-// queued, one at a time, until ctx ends.
+// stored, one at a time and in order (member changes must not overtake
+// each other), until ctx ends. Callbacks a dying process was handling are
+// handled again (the engine de-duplicates).
 func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 	if a.archive != nil {
 		every := 10 * time.Second
@@ -149,14 +147,16 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 		}
 		go a.pollArchive(ctx, sink, a.archive, every)
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case job := <-a.queue:
-			job(ctx, sink)
-		}
+	if n, err := a.inbox.Recover(ctx); err != nil {
+		a.opt.Log.Error("wecom callbacks of a previous run not recovered", zap.Error(err))
+	} else if n > 0 {
+		a.opt.Log.Info("wecom callbacks of a previous run handled again", zap.Int("callbacks", n))
 	}
+	a.inbox.Run(ctx, 1, func(ctx context.Context, data []byte) {
+		endpoint, msg, _ := strings.Cut(string(data), "\n")
+		a.process(ctx, sink, endpoint, []byte(msg))
+	}, func(err error) { a.opt.Log.Warn("wecom inbox", zap.Error(err)) })
+	return nil
 }
 
 // Handlers returns the callback endpoints to mount on http.listen: path →
@@ -261,7 +261,11 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(msg) // URL verification: echo the plaintext
 		return
 	}
-	if err := e.a.accept(e.name, msg); err != nil {
+	if err := e.a.accept(e.name, msg); errors.Is(err, errBusy) {
+		e.a.opt.Log.Error("wecom callback not stored; WeCom will retry", zap.String("endpoint", e.name), zap.Error(err))
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	} else if err != nil {
 		e.refuse(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -283,11 +287,13 @@ func outerCiphertext(endpoint string, body []byte) (string, error) {
 	return env.Encrypt, err
 }
 
-// accept parses a decrypted callback and queues its events; a full queue
-// is refused so WeCom retries rather than losing the callback.
+// accept checks that a decrypted callback parses and stores it for
+// processing; WeCom gets its answer only once it is stored (Redis away: an
+// error, and WeCom retries). An AI bot message's response_url is kept in
+// Redis, so whichever replica answers can use it.
 func (a *Adapter) accept(endpoint string, msg []byte) error {
+	ctx := context.Background()
 	now := a.opt.Clock.Now()
-	var job func(context.Context, bot.EventSink)
 	switch endpoint {
 	case "aibot":
 		ev, m, err := parseAIBot(msg, now)
@@ -297,47 +303,63 @@ func (a *Adapter) accept(endpoint string, msg []byte) error {
 		if err != nil {
 			return err
 		}
-		a.mu.Lock()
 		if m.ResponseURL != "" {
-			a.responses[ev.Chat.Key] = m.ResponseURL
+			if err := a.opt.Store.Client().Set(ctx, a.responseKey(ev.Chat.Key), m.ResponseURL, time.Hour).Err(); err != nil {
+				return fmt.Errorf("%w: %v", errBusy, err)
+			}
 		}
-		a.mu.Unlock()
-		job = func(ctx context.Context, sink bot.EventSink) { a.deliver(ctx, sink, *ev) }
 	default:
-		evs, m, err := parseXML(msg, now)
-		if errors.Is(err, errNoEvent) {
+		if _, _, err := parseXML(msg, now); err != nil && !errors.Is(err, errNoEvent) {
+			return err
+		} else if errors.Is(err, errNoEvent) {
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		job = func(ctx context.Context, sink bot.EventSink) {
-			if m.Event != "change_external_chat" {
-				for _, ev := range evs {
-					a.deliver(ctx, sink, ev)
-				}
-				return
-			}
-			// read the group first: it says which join way each member
-			// came through (vouched joins), and repairs lost callbacks
-			g, ok := a.fetchGroup(ctx, m.ChatID, m.ChangeType)
-			for _, ev := range evs {
-				if ok && ev.Kind == bot.EventJoin {
-					ev.Vouched = a.vouched(g, ev.Member.ID)
-					ev.Chat.Title = g.GroupChat.Name
-				}
-				a.deliver(ctx, sink, ev)
-			}
-			if ok {
-				a.reconcile(ctx, sink, m.ChatID, g)
-			}
-		}
 	}
-	select {
-	case a.queue <- job:
-		return nil
-	default:
-		return errors.New("busy: callback queue full")
+	if err := a.inbox.Push(ctx, append([]byte(endpoint+"\n"), msg...)); err != nil {
+		return fmt.Errorf("%w: %v", errBusy, err)
+	}
+	return nil
+}
+
+// errBusy: the callback could not be stored; WeCom should retry.
+var errBusy = errors.New("busy")
+
+// responseKey holds an AI bot chat's latest response_url (valid an hour).
+func (a *Adapter) responseKey(chat string) string {
+	return a.opt.Store.GlobalKey("wecom", "aibot", "response", chat)
+}
+
+// process turns a stored callback into events.
+func (a *Adapter) process(ctx context.Context, sink bot.EventSink, endpoint string, msg []byte) {
+	now := a.opt.Clock.Now()
+	if endpoint == "aibot" {
+		if ev, _, err := parseAIBot(msg, now); err == nil {
+			a.deliver(ctx, sink, *ev)
+		}
+		return
+	}
+	evs, m, err := parseXML(msg, now)
+	if err != nil {
+		return
+	}
+	if m.Event != "change_external_chat" {
+		for _, ev := range evs {
+			a.deliver(ctx, sink, ev)
+		}
+		return
+	}
+	// read the group first: it says which join way each member came
+	// through (vouched joins), and repairs lost callbacks
+	g, ok := a.fetchGroup(ctx, m.ChatID, m.ChangeType)
+	for _, ev := range evs {
+		if ok && ev.Kind == bot.EventJoin {
+			ev.Vouched = a.vouched(g, ev.Member.ID)
+			ev.Chat.Title = g.GroupChat.Name
+		}
+		a.deliver(ctx, sink, ev)
+	}
+	if ok {
+		a.reconcile(ctx, sink, m.ChatID, g)
 	}
 }
 
@@ -470,10 +492,11 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 func (a *Adapter) send(ctx context.Context, kind, id, chat, text string) (bot.Result, error) {
 	switch kind {
 	case kindBot:
-		a.mu.Lock()
-		u := a.responses[chat]
-		delete(a.responses, chat) // a response_url answers once
-		a.mu.Unlock()
+		// a response_url answers once
+		u, err := a.opt.Store.Client().GetDel(ctx, a.responseKey(chat)).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return bot.Result{}, fmt.Errorf("%w: %v", bot.ErrTemporary, err)
+		}
 		if u == "" {
 			return bot.Result{}, fmt.Errorf("wecom: the AI bot can only answer a message (no response_url for %s)", chat)
 		}
