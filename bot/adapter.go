@@ -29,6 +29,10 @@ const (
 	// PostsAreTasks: a post goes out only after a person confirms it (WeCom
 	// customer groups), so replies and short-lived notices are not posted.
 	PostsAreTasks
+	// OneAnswer: a chat takes one answer per incoming message (the WeCom AI
+	// bot's response_url), so the engine joins an event's messages to the
+	// chat into one.
+	OneAnswer
 	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin
 )
 
@@ -38,7 +42,7 @@ var capNames = []struct {
 }{
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
-	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"},
+	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"}, {OneAnswer, "one_answer"},
 }
 
 // Has reports whether all of want are present.

@@ -398,6 +398,7 @@ func (e *Engine) dispatch(platform string, actions []Action) error {
 	if !ok {
 		return fmt.Errorf("dispatch %d actions: no adapter for platform %q", len(actions), platform)
 	}
+	actions = joinAnswers(at.adapter, actions)
 	for _, a := range actions {
 		if a.Type == ActSend && (a.ReplyTo != "" || a.DeleteAfter > 0) && at.adapter.Capabilities(a.Chat).Has(PostsAreTasks) {
 			// a reply or a notice that deletes itself makes no sense as a
@@ -411,6 +412,28 @@ func (e *Engine) dispatch(platform string, actions []Action) error {
 		}
 	}
 	return nil
+}
+
+// joinAnswers merges the plain messages one event sends to a chat that
+// takes a single answer (OneAnswer) into the first of them, so a check-in
+// reply and its level-up notice both arrive.
+func joinAnswers(ad Adapter, actions []Action) []Action {
+	first := map[string]int{}
+	out := actions[:0:0]
+	for _, a := range actions {
+		plain := a.Type == ActSend && len(a.Buttons) == 0 && a.Image == "" && !a.Pin
+		if !plain || !ad.Capabilities(a.Chat).Has(OneAnswer) {
+			out = append(out, a)
+			continue
+		}
+		if i, ok := first[a.Chat]; ok {
+			out[i].Text += "\n\n" + a.Text
+			continue
+		}
+		first[a.Chat] = len(out)
+		out = append(out, a)
+	}
+	return out
 }
 
 // AfterSend is the outbox's callback after a message was sent: it schedules

@@ -382,3 +382,23 @@ func TestPostsAreTasksDropsReplies(t *testing.T) {
 		t.Fatalf("a reply was posted as a task: %q", got)
 	}
 }
+
+// A chat that takes one answer per message gets an event's messages joined.
+func TestOneAnswerJoinsMessages(t *testing.T) {
+	flows := func(tr *trace) []bot.Flow {
+		return []bot.Flow{&recorder{name: "points", stage: bot.StagePoints, trace: tr, do: func(fc *bot.FlowContext) error {
+			fc.Reply("checked in")
+			fc.Do(bot.Action{Type: bot.ActSend, Text: "level up"})
+			fc.Do(bot.Action{Type: bot.ActSend, Chat: "console:other", Text: "report"})
+			return nil
+		}}}
+	}
+	h := newHarness(t, "locale: en\n", flows)
+	h.engine.Attach(fakeAdapter{caps: bot.CanSend | bot.OneAnswer}, h.out)
+	if err := h.engine.HandleEvent(context.Background(), msg("alice", "签到", false)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(h.out.texts(), "|"); got != "send:checked in\n\nlevel up|send:report" {
+		t.Fatalf("actions %q", got)
+	}
+}

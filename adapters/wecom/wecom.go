@@ -124,7 +124,7 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 	case kindApp:
 		return bot.CanSend | bot.CanKick
 	case kindBot:
-		return bot.CanSend | bot.SeesMessages | bot.CanDM
+		return bot.CanSend | bot.SeesMessages | bot.CanDM | bot.OneAnswer
 	case kindHook:
 		return bot.CanSend
 	case "@":

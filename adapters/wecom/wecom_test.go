@@ -451,7 +451,7 @@ func TestCapabilities(t *testing.T) {
 	tests := map[string]bot.Capability{
 		"wecom:ext:wrCHAT": bot.CanSend | bot.CanDM | bot.PostsAreTasks,
 		"wecom:app:c1":     bot.CanSend | bot.CanKick,
-		"wecom:bot:g1":     bot.CanSend | bot.SeesMessages | bot.CanDM,
+		"wecom:bot:g1":     bot.CanSend | bot.SeesMessages | bot.CanDM | bot.OneAnswer,
 		"wecom:hook:ops":   bot.CanSend,
 		"wecom:@zhangsan":  bot.CanSend,
 		"telegram:-1":      0,
