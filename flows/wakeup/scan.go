@@ -2,10 +2,8 @@ package wakeup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -117,10 +115,11 @@ func Scan(ctx context.Context, s *state.Store, group string, cfg *Config, now ti
 	if err != nil {
 		return 0, fmt.Errorf("read wake-up cursors: %w", err)
 	}
-	var mu sync.Mutex // found, and fn, which is not safe for concurrent use
 	found := 0
-	stage := func(i int) error {
-		st := cfg.Stages[i]
+	for i, st := range cfg.Stages {
+		if limit > 0 && found >= limit {
+			break
+		}
 		upto := now.Add(-st.After.D()) // inclusive: silent at least After
 		var from time.Time
 		if i+1 < len(cfg.Stages) {
@@ -130,14 +129,14 @@ func Scan(ctx context.Context, s *state.Store, group string, cfg *Config, now ti
 			from = time.UnixMilli(c + 1)
 		}
 		if !from.IsZero() && from.After(upto) {
-			return nil
+			continue
 		}
 		final := cfg.final(i)
 		sentKey := k.sent(stageKey(st))
 		// a stage never sent (the first scan) has no marks to read
 		marked, err := s.Client().Exists(ctx, sentKey).Result()
 		if err != nil {
-			return fmt.Errorf("read sent wake-ups: %w", err)
+			return found, fmt.Errorf("read sent wake-ups: %w", err)
 		}
 		done := upto // handled through here, unless stopped early
 		err = s.ScanActivity(ctx, group, from, upto.Add(time.Millisecond), pageSize, func(page []state.Activity) (bool, error) {
@@ -152,8 +151,6 @@ func Scan(ctx context.Context, s *state.Store, group string, cfg *Config, now ti
 					return false, fmt.Errorf("read sent wake-ups: %w", err)
 				}
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			var due []Due
 			stopped := false
 			for j, a := range page {
@@ -177,38 +174,13 @@ func Scan(ctx context.Context, s *state.Store, group string, cfg *Config, now ti
 			return !stopped, nil
 		})
 		if err != nil {
-			return err
+			return found, err
 		}
 		if err := s.Client().HSet(ctx, k.cursor(), stageKey(st), done.UnixMilli()).Err(); err != nil {
-			return fmt.Errorf("save wake-up cursor: %w", err)
+			return found, fmt.Errorf("save wake-up cursor: %w", err)
 		}
-		return nil
 	}
-	if limit > 0 {
-		// with a cap, earlier stages come first
-		for i := range cfg.Stages {
-			if found >= limit {
-				break
-			}
-			if err := stage(i); err != nil {
-				return found, err
-			}
-		}
-		return found, nil
-	}
-	// without a cap the stages are independent: read them at once (the
-	// first scan of a large group reads nearly everyone)
-	errs := make([]error, len(cfg.Stages))
-	var wg sync.WaitGroup
-	for i := range cfg.Stages {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = stage(i)
-		}()
-	}
-	wg.Wait()
-	return found, errors.Join(errs...)
+	return found, nil
 }
 
 // markSent records that members got a stage for their silence period, and
