@@ -119,7 +119,7 @@ func (a *api) token(ctx context.Context) (string, error) {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
-	if err := a.do(ctx, http.MethodGet, a.base+"/cgi-bin/gettoken?"+q.Encode(), nil, &out); err != nil {
+	if err := doJSON(ctx, a.http, http.MethodGet, a.base+"/cgi-bin/gettoken?"+q.Encode(), nil, &out); err != nil {
 		return "", fmt.Errorf("wecom gettoken: %w", err)
 	}
 	if err := classify("gettoken", out.ErrCode, out.ErrMsg); err != nil {
@@ -145,7 +145,7 @@ func (a *api) call(ctx context.Context, path string, body, out any) error {
 			return err
 		}
 		var raw json.RawMessage
-		if err := a.do(ctx, http.MethodPost, a.base+path+"?access_token="+url.QueryEscape(tok), body, &raw); err != nil {
+		if err := doJSON(ctx, a.http, http.MethodPost, a.base+path+"?access_token="+url.QueryEscape(tok), body, &raw); err != nil {
 			return fmt.Errorf("wecom %s: %w", path, err)
 		}
 		var r reply
@@ -168,11 +168,7 @@ func (a *api) call(ctx context.Context, path string, body, out any) error {
 	}
 }
 
-// do makes one HTTP request; network failures and 5xx are temporary.
-func (a *api) do(ctx context.Context, method, u string, body, out any) error {
-	return doJSON(ctx, a.http, method, u, body, out)
-}
-
+// doJSON makes one HTTP request; network failures and 5xx are temporary.
 func doJSON(ctx context.Context, hc *http.Client, method, u string, body, out any) error {
 	var r io.Reader
 	if body != nil {

@@ -46,6 +46,10 @@ func (s *Store) GlobalKey(parts ...string) string {
 }
 
 func (s *Store) memberKey(group, member string) string { return s.Key(group, "m", member) }
+
+// MemberKey is a member's record (a hash), for flows that pipeline their
+// own commands on it.
+func (s *Store) MemberKey(group, member string) string { return s.memberKey(group, member) }
 func (s *Store) activeKey(group string) string         { return s.Key(group, "active") }
 func (s *Store) dedupeKey(group, update string) string { return s.Key(group, "u", update) }
 
@@ -448,6 +452,27 @@ func (s *Store) ByUsername(ctx context.Context, group, username string) (string,
 		return "", nil
 	}
 	return id, wrap("find member by username", err)
+}
+
+// ByUsernames looks up several @usernames in one round trip; unknown
+// ones are "".
+func (s *Store) ByUsernames(ctx context.Context, group string, usernames ...string) ([]string, error) {
+	if len(usernames) == 0 {
+		return nil, nil
+	}
+	fields := make([]string, len(usernames))
+	for i, u := range usernames {
+		fields[i] = strings.ToLower(strings.TrimPrefix(u, "@"))
+	}
+	vals, err := s.rdb.HMGet(ctx, s.Key(group, "usernames"), fields...).Result()
+	if err != nil {
+		return nil, wrap("find members by username", err)
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i], _ = v.(string)
+	}
+	return out, nil
 }
 
 // Ping checks that Redis answers.

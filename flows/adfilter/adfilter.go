@@ -50,7 +50,11 @@ func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
 	if cfg.scorer == nil || IsExempt(fc, cfg) {
 		return nil
 	}
+	flood := !ev.Edited && cfg.Flood.Score > 0 && (cfg.Flood.Window > 0 || cfg.Flood.RepeatWindow > 0)
 	in := Input{Text: ev.Text, Links: ev.Links, Hidden: ev.HiddenLinks, Forward: ev.Forward, Newcomer: isNewcomer(fc, cfg)}
+	if flood {
+		in.RepeatMinLength = max(cfg.Flood.MinLength, 1)
+	}
 	unknown, err := unknownMentions(ctx, fc)
 	if err != nil {
 		return err
@@ -61,7 +65,7 @@ func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
 		fc.Log.Warn("classifier reports unavailable; using the sample files alone", zap.Error(err))
 	}
 	v := cfg.scorer.Score(in, model)
-	if !ev.Edited && cfg.Flood.Score > 0 && (cfg.Flood.Window > 0 || cfg.Flood.RepeatWindow > 0) {
+	if flood {
 		if err := floodHits(ctx, fc, cfg, &v); err != nil {
 			return err
 		}
@@ -111,18 +115,18 @@ func isNewcomer(fc *bot.FlowContext, cfg *Config) bool {
 // unknownMentions counts @names in the message that are not members of
 // the group: channels and outside accounts being promoted.
 func unknownMentions(ctx context.Context, fc *bot.FlowContext) (int, error) {
+	var names []string
+	for _, name := range fc.Event.Mentions {
+		if name != "" && (name[0] < '0' || name[0] > '9') { // not a text mention of a member by id
+			names = append(names, name)
+		}
+	}
+	ids, err := fc.Store.ByUsernames(ctx, fc.Event.GroupKey(), names...)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for i, name := range fc.Event.Mentions {
-		if i >= 5 {
-			break
-		}
-		if name == "" || name[0] >= '0' && name[0] <= '9' {
-			continue // a text mention of a member by id
-		}
-		id, err := fc.Store.ByUsername(ctx, fc.Event.GroupKey(), name)
-		if err != nil {
-			return 0, err
-		}
+	for _, id := range ids {
 		if id == "" {
 			n++
 		}
@@ -132,12 +136,7 @@ func unknownMentions(ctx context.Context, fc *bot.FlowContext) (int, error) {
 
 func floodHits(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verdict) error {
 	ev := fc.Event
-	var nz Normalizer
-	text := nz.Normalize(ev.Text)
-	key := ""
-	if utf8.RuneCountInString(string(text)) >= cfg.Flood.MinLength {
-		key = TextKey(text)
-	}
+	key := v.TextKey // the scorer's normalised text, hashed ("" when short)
 	c, err := RecordFlood(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, ev.MessageID, key, cfg.Flood, fc.Now)
 	if err != nil {
 		return err

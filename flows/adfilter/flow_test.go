@@ -154,24 +154,24 @@ flows:
 	// five quick messages: the fifth is flooding
 	for i := range 5 {
 		acts := say(h, "fast", "message number "+string(rune('a'+i)))
-		if deleted := deleted(acts, "fast"); deleted != (i == 4) {
-			t.Fatalf("message %d deleted = %v", i+1, deleted)
+		if got := deleted(acts, "fast"); got != (i == 4) {
+			t.Fatalf("message %d deleted = %v", i+1, got)
 		}
 	}
 	// the same text three times by one member, slowly
 	for i := range 3 {
 		h.Advance(time.Minute)
 		acts := say(h, "repeater", "buy my course now please")
-		if deleted := deleted(acts, "repeater"); deleted != (i == 2) {
-			t.Fatalf("repeat %d deleted = %v", i+1, deleted)
+		if got := deleted(acts, "repeater"); got != (i == 2) {
+			t.Fatalf("repeat %d deleted = %v", i+1, got)
 		}
 	}
 	// the same text from three members
 	for i, who := range []string{"a1", "a2", "a3"} {
 		h.Advance(time.Minute)
 		acts := say(h, who, "check out this amazing offer")
-		if deleted := deleted(acts, who); deleted != (i == 2) {
-			t.Fatalf("crowd member %d deleted = %v", i+1, deleted)
+		if got := deleted(acts, who); got != (i == 2) {
+			t.Fatalf("crowd member %d deleted = %v", i+1, got)
 		}
 	}
 	// short texts are never repeats

@@ -46,6 +46,9 @@ type Input struct {
 	// Mentions of names that are not members of the group (@channels).
 	UnknownMentions int
 	Newcomer        bool
+	// RepeatMinLength > 0 asks for Verdict.TextKey: the normalised text
+	// hashed, if at least this many characters long (repeat detection).
+	RepeatMinLength int
 }
 
 // Hit is one rule that fired.
@@ -62,6 +65,7 @@ const maxHits = 8
 type Verdict struct {
 	Score     float64
 	Threshold float64
+	TextKey   string // see Input.RepeatMinLength
 	hits      [maxHits]Hit
 	n         int
 }
@@ -191,6 +195,9 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	n := s.pool.Get().(*Normalizer)
 	defer s.pool.Put(n)
 	text := n.Normalize(in.Text)
+	if in.RepeatMinLength > 0 && len(text) >= in.RepeatMinLength {
+		v.TextKey = TextKey(text)
+	}
 
 	// keywords and contact prefixes, one pass
 	s.matcher.Match(text, func(id, end int) bool {

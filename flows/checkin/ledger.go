@@ -28,7 +28,7 @@ func NewLedger(s *state.Store, group string, max int64) Ledger {
 	return Ledger{s: s, group: group, max: max}
 }
 
-func (l Ledger) member(id string) string  { return l.s.Key(l.group, "m", id) }
+func (l Ledger) member(id string) string  { return l.s.MemberKey(l.group, id) }
 func (l Ledger) board() string            { return l.s.Key(l.group, "points") }
 func (l Ledger) month(t time.Time) string { return l.s.Key(l.group, "points", t.Format("2006-01")) }
 func (l Ledger) stream() string           { return l.s.Key(l.group, "ledger") }

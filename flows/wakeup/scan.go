@@ -190,7 +190,7 @@ func markSent(ctx context.Context, k keys, st Stage, due []Due, now time.Time) e
 		zs := make([]redis.Z, len(due))
 		for i, d := range due {
 			zs[i] = redis.Z{Score: float64(d.Last.UnixMilli()), Member: d.ID}
-			p.HSet(ctx, k.s.Key(k.group, "m", d.ID), "wk_last", stageKey(st)+":"+strconv.FormatInt(now.UnixMilli(), 10))
+			p.HSet(ctx, k.s.MemberKey(k.group, d.ID), "wk_last", stageKey(st)+":"+strconv.FormatInt(now.UnixMilli(), 10))
 		}
 		p.ZAdd(ctx, k.sent(stageKey(st)), zs...)
 		p.HIncrBy(ctx, k.stats(), stageKey(st)+":sent", int64(len(due)))

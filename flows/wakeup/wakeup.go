@@ -73,7 +73,7 @@ func (Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
 		if fc.Now.Sub(time.UnixMilli(sentMs)) <= cfg.ComebackWindow.D() {
 			p.HIncrBy(ctx, k.stats(), stage+":back", 1)
 		}
-		p.HDel(ctx, fc.Store.Key(k.group, "m", fc.Member.ID), "wk_last")
+		p.HDel(ctx, fc.Store.MemberKey(k.group, fc.Member.ID), "wk_last")
 		return nil
 	})
 	if err != nil {
@@ -140,7 +140,7 @@ func (f Flow) deliver(ctx context.Context, fc *bot.FlowContext, cfg *Config, k k
 	// read the members' records in one round trip
 	cmds, err := fc.Store.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, d := range due {
-			p.HMGet(ctx, fc.Store.Key(k.group, "m", d.ID), "name", "username", "bot", "in", "dm_off")
+			p.HMGet(ctx, fc.Store.MemberKey(k.group, d.ID), "name", "username", "bot", "in", "dm_off")
 		}
 		return nil
 	})
