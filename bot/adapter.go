@@ -27,12 +27,9 @@ const (
 	CanInviteLinks // per-member invite links
 	CanPin         // pin a sent message
 	// PostsAreTasks: a post goes out only after a person confirms it (WeCom
-	// customer groups), so replies and short-lived notices are not posted.
+	// customer groups), so a flow leaves out what makes no sense hours
+	// later (the welcome is left to WeCom's own template).
 	PostsAreTasks
-	// OneAnswer: a chat takes one answer per incoming message (the WeCom AI
-	// bot's response_url), so the engine joins an event's messages to the
-	// chat into one.
-	OneAnswer
 	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin
 )
 
@@ -42,7 +39,7 @@ var capNames = []struct {
 }{
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
-	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"}, {OneAnswer, "one_answer"},
+	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"},
 }
 
 // Has reports whether all of want are present.
@@ -75,6 +72,14 @@ type Adapter interface {
 	Run(ctx context.Context, sink EventSink) error
 	// Do carries out one action.
 	Do(ctx context.Context, a Action) (Result, error)
+}
+
+// Shaper is implemented by adapters whose platform takes an event's
+// actions in a shape of its own (WeCom: one answer per incoming message,
+// no replies where posts are tasks). The engine hands it the actions of
+// one event, or of one piece of scheduled work, before they are queued.
+type Shaper interface {
+	Shape(actions []Action) []Action
 }
 
 // RetryAfterError is a platform's "too many requests, retry after N

@@ -3,7 +3,7 @@
 package flows
 
 import (
-	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/help"
@@ -16,6 +16,6 @@ import (
 )
 
 // Builtin returns a fresh set of the built-in flows.
-func Builtin() []bot.Flow {
-	return []bot.Flow{verify.Flow{}, adfilter.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}}
+func Builtin() []engine.Flow {
+	return []engine.Flow{verify.Flow{}, adfilter.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}}
 }

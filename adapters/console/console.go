@@ -125,15 +125,40 @@ const helpText = `console commands:
   help                       this text
   # ...                      a comment`
 
-// Run reads lines until In ends or ctx is done.
+// Run reads lines until In ends or ctx is done. Lines are read in a
+// goroutine of their own, so a cancelled context stops Run even while a
+// terminal waits for input.
 func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
-	sc := bufio.NewScanner(a.opt.In)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if ctx.Err() != nil {
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(a.opt.In)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+		close(lines)
+	}()
+	for {
+		var line string
+		var more bool
+		select {
+		case <-ctx.Done():
+			return nil
+		case line, more = <-lines:
+		}
+		if !more {
+			if err := <-readErr; err != nil {
+				return fmt.Errorf("read console input: %w", err)
+			}
 			return nil
 		}
-		line := strings.TrimSpace(sc.Text())
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
@@ -144,10 +169,6 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read console input: %w", err)
-	}
-	return nil
 }
 
 // settle lets the bot finish, then feeds the events the bot's own actions

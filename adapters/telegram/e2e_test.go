@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qunbot/qunbot/adapters/telegram"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/outbox"
+	"github.com/qunbot/qunbot/bot/platform"
 	"github.com/qunbot/qunbot/flows"
 	"github.com/qunbot/qunbot/scheduler"
 )
@@ -21,11 +24,11 @@ import (
 func TestEndToEndVerificationOnTelegram(t *testing.T) {
 	e := setup(t)
 	fl := flows.Builtin()
-	cfg, err := config.Parse("t.yaml", []byte("locale: en\nflows:\n  verify: { method: button }\n  welcome: { text: 'Welcome {{.Flow.Mentions}} to {{.Group.Title}}' }\n"), bot.Schema(fl))
+	cfg, err := config.Parse("t.yaml", []byte("locale: en\nflows:\n  verify: { method: button }\n  welcome: { text: 'Welcome {{.Flow.Mentions}} to {{.Group.Title}}' }\n"), engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := bot.New(bot.Options{Store: e.store, Jobs: scheduler.NewJobs(e.store.Client(), e.store.GlobalKey("{jobs}")), Flows: fl}, cfg)
+	eng, err := engine.New(engine.Options{Store: e.store, Jobs: scheduler.NewJobs(e.store.Client(), e.store.GlobalKey("{jobs}")), Flows: fl}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func TestEndToEndVerificationOnTelegram(t *testing.T) {
 }
 
 type engineSink struct {
-	eng *bot.Engine
+	eng *engine.Engine
 	n   atomic.Int64
 }
 

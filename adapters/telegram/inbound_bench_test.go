@@ -11,6 +11,8 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/platform"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/redistest"
 	"github.com/qunbot/qunbot/flows"
@@ -32,15 +34,15 @@ func (nullOutbox) Enqueue(bot.Action) error { return nil }
 func BenchmarkInbound(b *testing.B) {
 	c, prefix := redistest.Client(b)
 	store := state.New(c, prefix)
-	cfg := &config.Telegram{}
+	cfg := &Config{}
 	cfg.SetDefaults()
 	a := New(Options{Config: cfg, API: okAPI{}, Store: store})
 	fl := flows.Builtin()
-	qc, err := config.Parse("b.yaml", []byte("flows: { stats: {} }\n"), bot.Schema(fl))
+	qc, err := config.Parse("b.yaml", []byte("flows: { stats: {} }\n"), engine.Schema(fl, platform.Schemas([]platform.Platform{Platform()})))
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(c, prefix+"{jobs}"), Flows: fl}, qc)
+	eng, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(c, prefix+"{jobs}"), Flows: fl}, qc)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -100,6 +100,7 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 			if pctx.Err() != nil {
 				return
 			}
+			a.setHealth(err)
 			var ae *APIError
 			if errors.As(err, &ae) && ae.Code == 409 {
 				a.log.Error("getUpdates conflict: another consumer polls this token outside the lease, or a webhook is set", zap.Error(err))
@@ -111,6 +112,7 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 			continue
 		}
 		backoff = time.Second
+		a.setHealth(nil)
 		for _, u := range updates {
 			// The offset moves past an update only once it was handled;
 			// a failure (Redis away) fetches it again.

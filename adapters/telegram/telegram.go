@@ -20,7 +20,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
-	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/inbox"
 	"github.com/qunbot/qunbot/bot/state"
 )
@@ -31,7 +30,7 @@ var AllowedUpdates = []string{"message", "edited_message", "callback_query", "ch
 
 // Options configure the adapter.
 type Options struct {
-	Config *config.Telegram
+	Config *Config
 	// API defaults to telegram-bot-api/v5 against Config.APIURL.
 	API   API
 	Store *state.Store
@@ -53,7 +52,7 @@ type cachedPerms struct {
 
 // Adapter is the Telegram platform.
 type Adapter struct {
-	cfg      *config.Telegram
+	cfg      *Config
 	api      API
 	store    *state.Store
 	rdb      redis.UniversalClient
@@ -67,6 +66,8 @@ type Adapter struct {
 	admins   map[string]adminEntry
 	perms    map[string]cachedPerms
 	inbox    *inbox.Inbox // webhook updates, stored before they are acknowledged
+	// health is why the Bot API cannot be used now (nil: connected).
+	health error
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -123,6 +124,7 @@ func (a *Adapter) connect(ctx context.Context) error {
 	for {
 		var me tgbotapi.User
 		err := a.call(ctx, "getMe", "", nil, &me)
+		a.setHealth(err)
 		if err == nil {
 			a.mu.Lock()
 			a.self = me
@@ -142,6 +144,23 @@ func (a *Adapter) connect(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, time.Minute)
 	}
+}
+
+func (a *Adapter) setHealth(err error) {
+	if err != nil {
+		err = fmt.Errorf("cannot reach the Bot API: %w", err)
+	}
+	a.mu.Lock()
+	a.health = err
+	a.mu.Unlock()
+}
+
+// Health implements platform.Health: the last failure to reach the Bot
+// API (getMe, getUpdates), until a call succeeds again.
+func (a *Adapter) Health() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.health
 }
 
 // Run implements bot.Adapter: polling or webhook, per config. In webhook

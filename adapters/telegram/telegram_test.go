@@ -62,7 +62,7 @@ func (s *sink) count() int {
 
 type env struct {
 	api   *fakeAPI
-	cfg   *config.Telegram
+	cfg   *telegram.Config
 	store *state.Store
 	ad    *telegram.Adapter
 }
@@ -70,7 +70,7 @@ type env struct {
 func setup(t testing.TB, prefix ...string) *env {
 	t.Helper()
 	api := newFakeAPI(t)
-	cfg := &config.Telegram{}
+	cfg := &telegram.Config{}
 	cfg.SetDefaults()
 	cfg.Token = config.Secret(api.token)
 	cfg.APIURL = api.srv.URL

@@ -7,7 +7,6 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/redistest"
 )
@@ -31,7 +30,7 @@ func FuzzTranslate(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	c, prefix := redistest.Client(f)
-	cfg := &config.Telegram{}
+	cfg := &Config{}
 	cfg.SetDefaults()
 	a := New(Options{Config: cfg, API: downAPI{}, Store: state.New(c, prefix)})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -4,11 +4,9 @@ package wecom
 
 import (
 	"errors"
-
-	"github.com/qunbot/qunbot/bot/config"
 )
 
 // openArchive: this build has no SDK.
-func openArchive(_ string, _ *config.WeComArchive) (Archive, error) {
+func openArchive(_ string, _ *ArchiveConfig) (Archive, error) {
 	return nil, errors.New("wecom archive: this qunbot is built without the message archive SDK; build with CGO_ENABLED=1 go build -tags msgaudit on Linux")
 }

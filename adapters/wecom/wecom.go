@@ -25,14 +25,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
-	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/inbox"
 	"github.com/qunbot/qunbot/bot/state"
 )
 
 // Options configure the adapter.
 type Options struct {
-	Config *config.WeCom
+	Config *Config
 	Store  *state.Store
 	Log    *zap.Logger
 	Clock  bot.Clock
@@ -45,7 +44,7 @@ type Options struct {
 // Adapter is the WeCom adapter.
 type Adapter struct {
 	opt     Options
-	cfg     *config.WeCom
+	cfg     *Config
 	app     *api // the self-built app's secret
 	contact *api // the customer contact secret
 	crypts  map[string]*Crypt
@@ -89,8 +88,8 @@ func New(opt Options) (*Adapter, error) {
 	return a, nil
 }
 
-func (a *Adapter) callbacks() map[string]config.WeComCallback {
-	out := map[string]config.WeComCallback{}
+func (a *Adapter) callbacks() map[string]Callback {
+	out := map[string]Callback{}
 	if a.cfg.App != nil {
 		out["app"] = a.cfg.App.Callback
 	}
@@ -124,7 +123,7 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 	case kindApp:
 		return bot.CanSend | bot.CanKick
 	case kindBot:
-		return bot.CanSend | bot.SeesMessages | bot.CanDM | bot.OneAnswer
+		return bot.CanSend | bot.SeesMessages | bot.CanDM
 	case kindHook:
 		return bot.CanSend
 	case "@":
@@ -486,7 +485,7 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	// alerts, so a person can (remove the message in the client, or turn
 	// on 防骚扰 rules).
 	a.alert(ctx, act)
-	return bot.Result{}, fmt.Errorf("wecom: %s is not possible in %s (staff alerted)", act.Type, act.Chat)
+	return bot.Result{}, fmt.Errorf("wecom: %s is not possible in %s (staff alerted): %w", act.Type, act.Chat, bot.ErrUnsupported)
 }
 
 func (a *Adapter) send(ctx context.Context, kind, id, chat, text string) (bot.Result, error) {

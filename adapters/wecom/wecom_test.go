@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qunbot/qunbot/adapters/adaptertest"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state"
@@ -38,6 +39,8 @@ type fakeWeCom struct {
 	members []string       // groupchat/get's member list
 	hooks   map[string]int // webhook key → sends this minute
 	aibot   []string       // bodies posted to response_url
+	// fail answers every API call (after the token) this way, until reset
+	fail adaptertest.Failure
 }
 
 type fakeCall struct {
@@ -97,6 +100,19 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.calls = append(f.calls, fakeCall{r.URL.Path, body})
+	switch f.fail {
+	case adaptertest.RateLimited:
+		answer(map[string]any{"errcode": 45009, "errmsg": "api freq out of limit"})
+		return
+	case adaptertest.ServerError:
+		answer(map[string]any{"errcode": -1, "errmsg": "system busy"})
+		return
+	case adaptertest.Unreachable:
+		if r.URL.Path == "/cgi-bin/message/send" {
+			answer(map[string]any{"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]})
+			return
+		}
+	}
 	switch r.URL.Path {
 	case "/cgi-bin/externalcontact/groupchat/get":
 		var list []map[string]any
@@ -169,16 +185,16 @@ type env struct {
 	cr    *Crypt
 }
 
-func wecomConfig(apiURL string) *config.WeCom {
-	c := &config.WeCom{}
+func wecomConfig(apiURL string) *Config {
+	c := &Config{}
 	c.SetDefaults()
 	c.CorpID, c.APIURL = corp, apiURL
-	cb := func(path string) config.WeComCallback {
-		return config.WeComCallback{Token: "tok3n", EncodingAESKey: aesKey, Path: path}
+	cb := func(path string) Callback {
+		return Callback{Token: "tok3n", EncodingAESKey: aesKey, Path: path}
 	}
-	c.App = &config.WeComApp{AgentID: 1000002, Secret: "app-secret", Callback: cb("/wecom/app")}
-	c.Contact = &config.WeComContact{Secret: "contact-secret", Sender: "staff1", VerifiedState: "verified", Callback: cb("/wecom/contact")}
-	c.AIBot = &config.WeComAIBot{BotID: botID, Callback: cb("/wecom/aibot")}
+	c.App = &App{AgentID: 1000002, Secret: "app-secret", Callback: cb("/wecom/app")}
+	c.Contact = &Contact{Secret: "contact-secret", Sender: "staff1", VerifiedState: "verified", Callback: cb("/wecom/contact")}
+	c.AIBot = &AIBot{BotID: botID, Callback: cb("/wecom/aibot")}
 	c.Webhooks = map[string]config.Secret{"ops": "hook-key"}
 	c.Alerts = []string{"admin1"}
 	return c
@@ -451,7 +467,7 @@ func TestCapabilities(t *testing.T) {
 	tests := map[string]bot.Capability{
 		"wecom:ext:wrCHAT": bot.CanSend | bot.CanDM | bot.PostsAreTasks,
 		"wecom:app:c1":     bot.CanSend | bot.CanKick,
-		"wecom:bot:g1":     bot.CanSend | bot.SeesMessages | bot.CanDM | bot.OneAnswer,
+		"wecom:bot:g1":     bot.CanSend | bot.SeesMessages | bot.CanDM,
 		"wecom:hook:ops":   bot.CanSend,
 		"wecom:@zhangsan":  bot.CanSend,
 		"telegram:-1":      0,
@@ -556,7 +572,7 @@ func TestArchive(t *testing.T) {
 		{Seq: 4, MsgID: "a4", RoomID: "wrCHAT", From: "wmB", Type: "text", Text: "加微信 abc12345"},
 	}}
 	cfg := wecomConfig("http://127.0.0.1:1")
-	cfg.Archive = &config.WeComArchive{Interval: config.Duration(20 * time.Millisecond)}
+	cfg.Archive = &ArchiveConfig{Interval: config.Duration(20 * time.Millisecond)}
 	a, err := New(Options{Config: cfg, Store: store, Clock: bot.NewFakeClock(time.Unix(1767600000, 0)), Archive: arc})
 	if err != nil {
 		t.Fatal(err)
@@ -606,7 +622,7 @@ func TestArchive(t *testing.T) {
 func TestArchiveNeedsTheSDKBuild(t *testing.T) {
 	c, p := redistest.Client(t)
 	cfg := wecomConfig("http://127.0.0.1:1")
-	cfg.Archive = &config.WeComArchive{Secret: "s", PrivateKeyFile: "/nonexistent.pem", Interval: config.Duration(time.Second)}
+	cfg.Archive = &ArchiveConfig{Secret: "s", PrivateKeyFile: "/nonexistent.pem", Interval: config.Duration(time.Second)}
 	_, err := New(Options{Config: cfg, Store: state.New(c, p), Clock: bot.NewFakeClock(time.Unix(0, 0))})
 	if err == nil || !(strings.Contains(err.Error(), "-tags msgaudit") || strings.Contains(err.Error(), "nonexistent.pem")) {
 		t.Fatalf("error %v", err)

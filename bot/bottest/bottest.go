@@ -12,13 +12,30 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/qunbot/qunbot/adapters/console"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/redistest"
 	"github.com/qunbot/qunbot/scheduler"
 )
+
+// Platforms is the schema of the platforms a flow test may name: the one
+// the harness plays (its Recorder is named "console") and "other", a
+// second platform for tests of what stays on the event's own platform.
+// Any chat id without spaces is valid.
+func Platforms() map[string]config.PlatformSchema {
+	p := config.PlatformSchema{
+		New: func() any { return &struct{}{} },
+		ValidChat: func(id string) error {
+			if id == "" || strings.ContainsAny(id, " \t\n") {
+				return fmt.Errorf("chat id %q has spaces", id)
+			}
+			return nil
+		},
+	}
+	return map[string]config.PlatformSchema{"console": p, "other": p}
+}
 
 // Group is the chat key events go to.
 const Group = "console:g1"
@@ -48,7 +65,7 @@ func (r *Recorder) Run(context.Context, bot.EventSink) error { return nil }
 // Do implements bot.Adapter.
 func (r *Recorder) Do(context.Context, bot.Action) (bot.Result, error) { return bot.Result{}, nil }
 
-// Enqueue implements bot.Outbox: actions are recorded in order.
+// Enqueue implements engine.Outbox: actions are recorded in order.
 func (r *Recorder) Enqueue(a bot.Action) error {
 	r.mu.Lock()
 	r.actions = append(r.actions, a)
@@ -74,7 +91,7 @@ func (r *Recorder) Take() []bot.Action {
 // Harness is an engine on real Redis with a fake clock.
 type Harness struct {
 	T      testing.TB
-	Engine *bot.Engine
+	Engine *engine.Engine
 	Out    *Recorder
 	Clock  *bot.FakeClock
 	Store  *state.Store
@@ -89,19 +106,19 @@ var Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // New builds a harness with the given flows and config YAML. Pass a
 // prefix (from another harness) to share its Redis state: a restart.
-func New(t testing.TB, flows []bot.Flow, yaml string, prefix ...string) *Harness {
+func New(t testing.TB, flows []engine.Flow, yaml string, prefix ...string) *Harness {
 	t.Helper()
 	c, p := redistest.Client(t)
 	if len(prefix) > 0 {
 		p = prefix[0]
 	}
-	cfg, err := config.Parse("test.yaml", []byte(yaml), bot.Schema(flows))
+	cfg, err := config.Parse("test.yaml", []byte(yaml), engine.Schema(flows, Platforms()))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	store := state.New(c, p)
 	clock := bot.NewFakeClock(Start)
-	e, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(c, p+"{jobs}"), Crons: scheduler.NewCrons(c, p+"{cron}"), Clock: clock, Flows: flows}, cfg)
+	e, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(c, p+"{jobs}"), Crons: scheduler.NewCrons(c, p+"{cron}"), Clock: clock, Flows: flows}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +176,7 @@ func (h *Harness) Press(name, data string) {
 // time, as the console's advance does.
 func (h *Harness) Advance(d time.Duration) {
 	h.T.Helper()
-	step := console.AdvanceHook(h.Engine, h.Clock, func(context.Context) error { return nil })
+	step := scheduler.AdvanceTo(h.Engine, h.Clock, func(context.Context) error { return nil })
 	if err := step(context.Background(), h.Clock.Now().Add(d)); err != nil {
 		h.T.Fatal(err)
 	}

@@ -28,8 +28,23 @@ type FlowSchema struct {
 	DefaultOn bool
 }
 
-// Schema maps flow names to their config sections.
-type Schema map[string]FlowSchema
+// PlatformSchema describes one platform's config section (under
+// adapters:) and the grammar of its chat keys, so the core can check a
+// config without naming any platform.
+type PlatformSchema struct {
+	// New returns a pointer to the platform's config struct filled with
+	// defaults (it may implement Defaulter and Validator too).
+	New func() any
+	// ValidChat checks a chat id: the part of a chat key after
+	// "platform:", e.g. "-1001234567890" or "ext:wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA".
+	ValidChat func(id string) error
+}
+
+// Schema is what the loader knows of flows and platforms.
+type Schema struct {
+	Flows     map[string]FlowSchema
+	Platforms map[string]PlatformSchema
+}
 
 // Config is a loaded, validated config. It is immutable once loaded; a
 // reload builds a new one.
@@ -39,7 +54,9 @@ type Config struct {
 	Locale   string
 	Redis    Redis
 	HTTP     HTTP
-	Adapters Adapters
+	// Adapters holds the decoded section of every platform configured
+	// under adapters:, by platform name (the pointer its schema made).
+	Adapters map[string]any
 	// Groups holds the resolved settings of every group named under groups:;
 	// Default serves every other group.
 	Groups  map[string]*Group
@@ -61,88 +78,12 @@ type HTTP struct {
 	Listen string `yaml:"listen"`
 }
 
-// Adapters lists the platforms qunbot connects to.
-type Adapters struct {
-	Console  *Console  `yaml:"console"`
-	Telegram *Telegram `yaml:"telegram"`
-	WeCom    *WeCom    `yaml:"wecom"`
-}
-
-// Telegram configures the Telegram Bot API adapter.
-type Telegram struct {
-	Token  Secret `yaml:"token"`
-	APIURL string `yaml:"api_url"` // default https://api.telegram.org; a local Bot API server works
-	// Mode is polling (getUpdates; one active replica, others on standby)
-	// or webhook (Telegram posts to http.listen; any number of replicas).
-	Mode    string          `yaml:"mode"`
-	Webhook TelegramWebhook `yaml:"webhook"`
-	Limits  Limits          `yaml:"limits"`
-	// PollTimeout is getUpdates' long-poll timeout (default 30s).
-	PollTimeout Duration `yaml:"poll_timeout"`
-	// AdminsTTL is how long a group's admin list is cached (default 10m);
-	// admin changes seen in chat_member updates refresh it at once.
-	AdminsTTL Duration `yaml:"admins_ttl"`
-}
-
-// TelegramWebhook is the webhook mode's settings.
-type TelegramWebhook struct {
-	URL     string `yaml:"url"`      // public https URL Telegram posts to
-	Path    string `yaml:"path"`     // path served on http.listen (default /telegram)
-	Secret  Secret `yaml:"secret"`   // X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -
-	MaxBody int64  `yaml:"max_body"` // bytes (default 1048576)
-	// MaxConnections is passed to setWebhook (default 40).
-	MaxConnections int `yaml:"max_connections"`
-}
-
-// SetDefaults implements Defaulter.
-func (t *Telegram) SetDefaults() {
-	t.APIURL, t.Mode = "https://api.telegram.org", "polling"
-	t.Webhook.Path, t.Webhook.MaxBody, t.Webhook.MaxConnections = "/telegram", 1<<20, 40
-	t.PollTimeout, t.AdminsTTL = Duration(30*time.Second), Duration(10*time.Minute)
-	t.Limits = Limits{Global: Rate{N: 30, Per: time.Second}, PerGroup: Rate{N: 20, Per: time.Minute},
-		PerPrivate: Rate{N: 1, Per: time.Second}, Workers: 8}
-}
-
-var secretTokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
-
-// Validate implements Validator.
-func (t *Telegram) Validate(report func(field, msg string)) {
-	if t.Token == "" {
-		report("token", "set the bot token, e.g. token: ${TELEGRAM_BOT_TOKEN}")
-	}
-	switch t.Mode {
-	case "polling":
-	case "webhook":
-		if !strings.HasPrefix(t.Webhook.URL, "https://") {
-			report("webhook.url", "webhook mode needs the public https:// URL Telegram posts to")
-		}
-		if !secretTokenRe.MatchString(t.Webhook.Secret.Reveal()) {
-			report("webhook.secret", "set a secret of 1-256 characters A-Z a-z 0-9 _ -")
-		}
-	default:
-		report("mode", fmt.Sprintf("unknown mode %q (use polling or webhook)", t.Mode))
-	}
-	if !strings.HasPrefix(t.APIURL, "http://") && !strings.HasPrefix(t.APIURL, "https://") {
-		report("api_url", "must be an http(s) URL")
-	}
-	if !strings.HasPrefix(t.Webhook.Path, "/") {
-		report("webhook.path", "must start with /")
-	}
-}
-
 // Limits are the outbox's rate limits for one adapter.
 type Limits struct {
 	Global     Rate `yaml:"global"`      // all messages of the adapter
 	PerGroup   Rate `yaml:"per_group"`   // messages into one group
 	PerPrivate Rate `yaml:"per_private"` // messages into one private chat
 	Workers    int  `yaml:"workers"`     // concurrent API calls
-}
-
-// Console is the simulated group's settings.
-type Console struct {
-	Group  string `yaml:"group"` // chat key, default console:demo
-	Title  string `yaml:"title"`
-	Limits Limits `yaml:"limits"`
 }
 
 // Group is one group's resolved settings: top-level values, the flows:
@@ -195,7 +136,7 @@ type raw struct {
 	Locale     string    `yaml:"locale"`
 	Redis      Redis     `yaml:"redis"`
 	HTTP       HTTP      `yaml:"http"`
-	Adapters   Adapters  `yaml:"adapters"`
+	Adapters   yaml.Node `yaml:"adapters"`
 	Moderators []string  `yaml:"moderators"`
 	Flows      yaml.Node `yaml:"flows"`
 	Groups     yaml.Node `yaml:"groups"`
@@ -209,8 +150,6 @@ type rawGroup struct {
 }
 
 var groupOwnKeys = map[string]bool{"timezone": true, "locale": true, "moderators": true}
-
-var groupKeyRe = regexp.MustCompile(`^(telegram|wecom|console):[^\s:]+$`)
 
 // Load reads and validates a config file.
 func Load(path string, schema Schema) (*Config, error) {
@@ -235,11 +174,12 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 	root := doc.Content[0]
 	expandEnv(name, root, &problems)
 
-	d := &decoder{file: name, problems: &problems, pos: map[string]*yaml.Node{}}
+	d := &decoder{file: name, problems: &problems, pos: map[string]*yaml.Node{}, platforms: schema.Platforms}
 	var r raw
 	d.decode(root, reflect.ValueOf(&r).Elem(), "")
 
-	cfg := &Config{File: name, Timezone: time.Local, Locale: "zh-CN", Redis: r.Redis, HTTP: r.HTTP, Adapters: r.Adapters}
+	cfg := &Config{File: name, Timezone: time.Local, Locale: "zh-CN", Redis: r.Redis, HTTP: r.HTTP,
+		Adapters: decodeAdapters(d, &r.Adapters, schema.Platforms)}
 	if r.Timezone.Location != nil {
 		cfg.Timezone = r.Timezone.Location
 	}
@@ -252,20 +192,25 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 	}
 	if cfg.HTTP.Listen == "" {
 		cfg.HTTP.Listen = "127.0.0.1:8080"
+	} else {
+		checkListen(d, d.pos["http.listen"], cfg.HTTP.Listen)
+	}
+	for i, m := range r.Moderators {
+		d.checkMemberRef(d.pos[fmt.Sprintf("moderators[%d]", i)], m)
 	}
 
 	flowDefaults := mappingEntries(d, &r.Flows, "flows")
 	for fname, n := range flowDefaults {
-		if _, ok := schema[fname]; !ok {
-			d.errf(n.key, "unknown flow %q under flows (known flows: %s)", fname, schema.names())
+		if _, ok := schema.Flows[fname]; !ok {
+			d.errf(n.key, "unknown flow %q under flows (known flows: %s)", fname, schema.flowNames())
 		}
 	}
 	base := &Group{Key: "", Locale: cfg.Locale, Location: cfg.Timezone, Moderators: r.Moderators}
 	cfg.Default = resolveGroup(d, base, schema, flowDefaults, nil)
 	cfg.Groups = map[string]*Group{}
 	for gkey, gn := range mappingEntries(d, &r.Groups, "groups") {
-		if !groupKeyRe.MatchString(gkey) {
-			d.errf(gn.key, "group key %q must be platform:chat-id, e.g. \"telegram:-1001234567890\" or \"wecom:wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\"", gkey)
+		if err := d.checkChatKey(gkey); err != nil {
+			d.errf(gn.key, "group key %v", err)
 		}
 		g := &Group{Key: gkey, Locale: cfg.Locale, Location: cfg.Timezone, Moderators: r.Moderators}
 		overrides := map[string]entry{}
@@ -281,8 +226,8 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 					own.Content = append(own.Content, k, v)
 					continue
 				}
-				if _, ok := schema[k.Value]; !ok {
-					d.errf(k, "unknown key %q in groups.%s (a group takes timezone, locale, moderators and flow names: %s)", k.Value, gkey, schema.names())
+				if _, ok := schema.Flows[k.Value]; !ok {
+					d.errf(k, "unknown key %q in groups.%s (a group takes timezone, locale, moderators and flow names: %s)", k.Value, gkey, schema.flowNames())
 					continue
 				}
 				overrides[k.Value] = entry{key: k, val: v}
@@ -298,6 +243,9 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 			}
 			if rg.Moderators != nil {
 				g.Moderators = rg.Moderators
+				for i, m := range rg.Moderators {
+					d.checkMemberRef(d.pos[fmt.Sprintf("groups.%s.moderators[%d]", gkey, i)], m)
+				}
 			}
 		}
 		cfg.Groups[gkey] = resolveGroup(d, g, schema, flowDefaults, overrides)
@@ -335,7 +283,7 @@ func mappingEntries(d *decoder, n *yaml.Node, path string) map[string]entry {
 // with the group's overrides.
 func resolveGroup(d *decoder, g *Group, schema Schema, defaults, overrides map[string]entry) *Group {
 	g.flows = map[string]flowSection{}
-	for fname, fs := range schema {
+	for fname, fs := range schema.Flows {
 		def, hasDef := defaults[fname]
 		ovr, hasOvr := overrides[fname]
 		if !hasDef && !hasOvr && !fs.DefaultOn {
@@ -431,9 +379,11 @@ func checkLocale(d *decoder, n *yaml.Node, loc string) {
 	d.errf(n, "locale %q is not built in (use one of: %s)", loc, strings.Join(Locales, ", "))
 }
 
-func (s Schema) names() string {
-	names := make([]string, 0, len(s))
-	for n := range s {
+func (s Schema) flowNames() string { return sortedKeys(s.Flows) }
+
+func sortedKeys[V any](m map[string]V) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)

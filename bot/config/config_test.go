@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,10 +33,29 @@ func (s *sample) Validate(report func(field, msg string)) {
 	}
 }
 
+// testChat is a platform of the test's own: the core names no platform,
+// so these tests bring two (numeric chat ids, and any name).
+type testChat struct {
+	Title  string        `yaml:"title"`
+	Limits config.Limits `yaml:"limits"`
+}
+
 func schema() config.Schema {
+	numeric := func(id string) error {
+		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+			return errors.New("not a number")
+		}
+		return nil
+	}
 	return config.Schema{
-		"sample": {New: func() any { return &sample{Timeout: config.Duration(time.Minute), Nested: nested{Limit: 1}} }},
-		"help":   {New: func() any { return &struct{}{} }, DefaultOn: true},
+		Flows: map[string]config.FlowSchema{
+			"sample": {New: func() any { return &sample{Timeout: config.Duration(time.Minute), Nested: nested{Limit: 1}} }},
+			"help":   {New: func() any { return &struct{}{} }, DefaultOn: true},
+		},
+		Platforms: map[string]config.PlatformSchema{
+			"telegram": {New: func() any { return &testChat{} }, ValidChat: numeric},
+			"console":  {New: func() any { return &testChat{} }},
+		},
 	}
 }
 
@@ -47,8 +67,12 @@ func TestGoodConfig(t *testing.T) {
 	if cfg.Timezone.String() != "Asia/Shanghai" || cfg.Redis.URL.Reveal() != "redis://127.0.0.1:6379/3" {
 		t.Errorf("top level: tz=%v url=%v", cfg.Timezone, cfg.Redis.URL.Reveal())
 	}
-	if cfg.Adapters.Console.Limits.PerGroup.N != 20 || cfg.Adapters.Console.Limits.PerGroup.Per != time.Minute {
-		t.Errorf("limits: %+v", cfg.Adapters.Console.Limits)
+	cc, ok := cfg.Adapter("console")
+	if !ok {
+		t.Fatal("adapters.console not decoded")
+	}
+	if l := cc.(*testChat).Limits; l.PerGroup.N != 20 || l.PerGroup.Per != time.Minute {
+		t.Errorf("limits: %+v", l)
 	}
 	tests := []struct {
 		group      string
@@ -127,10 +151,12 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_syntax.yaml", []string{"bad_syntax.yaml:4:4: YAML syntax: did not find expected key"}},
 		{"bad_validate.yaml", []string{"bad_validate.yaml:4:22: sample.nested.limit: must be zero or more"}},
 		{"bad_adapter.yaml", []string{
-			"bad_adapter.yaml:2:13: adapters.telegram.token: set the bot token",
-			"bad_adapter.yaml:2:21: adapters.telegram.mode: unknown mode \"carrier-pigeon\"",
-			"bad_adapter.yaml:2:46: adapters.telegram.api_url: must be an http(s) URL",
-			"bad_adapter.yaml:3:10: adapters.wecom: configure at least one of app, contact, aibot, webhooks",
+			"bad_adapter.yaml:2:3: unknown platform \"pigeon\" under adapters (known platforms: console, telegram)",
+			"bad_adapter.yaml:3:21: adapters.console.title: expected a single value, not a list",
+			"bad_adapter.yaml:4:17: http.listen: \"localhost\" is not an address to listen on",
+			"bad_adapter.yaml:5:14: moderators: \"irc:42\" names an unknown platform \"irc\"",
+			"bad_adapter.yaml:7:3: group key \"telegram:abc\" is not a telegram chat: not a number",
+			"bad_adapter.yaml:8:34: moderators: \"fax:1\" names an unknown platform \"fax\"",
 		}},
 	}
 	for _, tt := range tests {
@@ -162,7 +188,8 @@ func TestEnvExpansion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.Adapters.Console.Title; got != "From env / fallback" {
+	cc, _ := cfg.Adapter("console")
+	if got := cc.(*testChat).Title; got != "From env / fallback" {
 		t.Errorf("title = %q", got)
 	}
 }

@@ -43,6 +43,8 @@ type decoder struct {
 	// errs counts problems found, including repeats that Problems folds
 	// (a default section is decoded once per group).
 	errs int
+	// platforms check chat keys (ChatKey values, group keys).
+	platforms map[string]PlatformSchema
 }
 
 var nodeUnmarshalerType = reflect.TypeFor[NodeUnmarshaler]()
@@ -91,6 +93,21 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			p = filepath.Join(filepath.Dir(d.file), p)
 		}
 		v.SetString(p)
+		return
+	}
+	if v.Type() == chatKeyType {
+		if n.Kind != yaml.ScalarNode {
+			d.errf(n, "%s: expected a chat key such as \"telegram:-1001234567890\"", keyName(path))
+			return
+		}
+		if isNull(n) || n.Value == "" {
+			return
+		}
+		if err := d.checkChatKey(n.Value); err != nil {
+			d.errf(n, "%s: %v", keyName(path), err)
+			return
+		}
+		v.SetString(n.Value)
 		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(nodeUnmarshalerType) {

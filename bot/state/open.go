@@ -2,18 +2,18 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"sync/atomic"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
-// Options selects a Redis deployment. With URL and Addrs both empty, Open
-// starts an embedded in-process store.
+// Options selects a Redis deployment: a URL (one node), or Addrs (a
+// Cluster, or Sentinel with MasterName).
 type Options struct {
 	URL        string
 	Addrs      []string
@@ -23,32 +23,23 @@ type Options struct {
 
 // Conn is an open store connection.
 type Conn struct {
-	Client   redis.UniversalClient
+	Client redis.UniversalClient
+	// Embedded marks an in-process store (see bot/state/embedded), whose
+	// state is lost on exit.
 	Embedded bool
 	// Addr is where the store listens, with any password removed, for logs.
-	Addr  string
-	close func()
+	Addr string
 }
 
-// Close closes the client and stops an embedded store.
-func (c *Conn) Close() {
-	_ = c.Client.Close()
-	if c.close != nil {
-		c.close()
-	}
-}
+// Close closes the client.
+func (c *Conn) Close() { _ = c.Client.Close() }
 
 // Open connects to Redis. One UniversalClient serves a single node, a
 // Sentinel group (MasterName) or a Cluster (several Addrs), so switching is a
 // config change.
 func Open(o Options) (*Conn, error) {
 	if o.URL == "" && len(o.Addrs) == 0 {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, fmt.Errorf("start embedded store: %w", err)
-		}
-		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{mr.Addr()}})
-		return &Conn{Client: c, Embedded: true, Addr: mr.Addr(), close: mr.Close}, nil
+		return nil, errors.New("open redis: set a url or addrs")
 	}
 	if o.URL != "" {
 		opt, err := redis.ParseURL(o.URL)

@@ -27,8 +27,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qunbot/qunbot/adapters"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/platform"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows"
 	"github.com/qunbot/qunbot/scheduler"
@@ -85,12 +88,12 @@ func run(url string, members, messages, workers, groups int, compare bool) error
 	defer clean(conn.Client, prefix)
 
 	fl := flows.Builtin()
-	cfg, err := config.Parse("load.yaml", []byte("flows: { stats: {} }\n"), bot.Schema(fl))
+	cfg, err := config.Parse("load.yaml", []byte("flows: { stats: {} }\n"), engine.Schema(fl, platform.Schemas(adapters.Builtin())))
 	if err != nil {
 		return err
 	}
 	store := state.New(conn.Client, prefix)
-	eng, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(conn.Client, prefix+"{jobs}"), Flows: fl}, cfg)
+	eng, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(conn.Client, prefix+"{jobs}"), Flows: fl}, cfg)
 	if err != nil {
 		return err
 	}

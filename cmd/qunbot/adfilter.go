@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/flows"
 	"github.com/qunbot/qunbot/flows/adfilter"
@@ -35,7 +34,7 @@ func cmdAdfilter(args []string, e env) error {
 	if *spamFile == "" || *hamFile == "" {
 		return errors.New(adfilterUsage)
 	}
-	schema := bot.Schema(flows.Builtin())
+	schema := schemaOf(flows.Builtin())
 	var cfg *config.Config
 	var err error
 	if *path != "" {

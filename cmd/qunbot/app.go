@@ -9,11 +9,15 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/qunbot/qunbot/adapters"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/metrics"
 	"github.com/qunbot/qunbot/bot/outbox"
+	"github.com/qunbot/qunbot/bot/platform"
 	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/bot/state/embedded"
 	"github.com/qunbot/qunbot/flows"
 	"github.com/qunbot/qunbot/scheduler"
 )
@@ -26,7 +30,15 @@ type app struct {
 	metrics *metrics.Metrics
 	conn    *state.Conn
 	store   *state.Store
-	engine  *bot.Engine
+	engine  *engine.Engine
+	// stopEmbedded stops the in-process store, when one serves.
+	stopEmbedded func()
+}
+
+// schemaOf is what the config loader knows: the flows' sections and the
+// built-in platforms'.
+func schemaOf(fl []engine.Flow) config.Schema {
+	return engine.Schema(fl, platform.Schemas(adapters.Builtin()))
 }
 
 // loadConfig loads the config, or returns an error listing every problem.
@@ -44,7 +56,7 @@ func loadConfig(path string, schema config.Schema) (*config.Config, error) {
 
 func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock bot.Clock) (*app, error) {
 	fl := flows.Builtin()
-	schema := bot.Schema(fl)
+	schema := schemaOf(fl)
 	cfg, err := loadConfig(cfgPath, schema)
 	if err != nil {
 		return nil, err
@@ -62,10 +74,22 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 	// go-redis logs through a package-level logger; route it to ours so
 	// JSON logs stay JSON.
 	redis.SetLogger(redisLogger{log})
+	var stopEmbedded func()
+	if opts.URL == "" && len(opts.Addrs) == 0 {
+		url, stop, err := embedded.Start()
+		if err != nil {
+			return nil, err
+		}
+		opts.URL, stopEmbedded = url, stop
+	}
 	conn, err := state.Open(opts)
 	if err != nil {
+		if stopEmbedded != nil {
+			stopEmbedded()
+		}
 		return nil, err
 	}
+	conn.Embedded = stopEmbedded != nil
 	if conn.Embedded {
 		log.Info("no Redis configured (redis.url or QUNBOT_REDIS_URL): using an embedded in-process store; state is lost on exit — for trying qunbot, not for production")
 	} else {
@@ -80,15 +104,18 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 		log.Error("Redis is not reachable; qunbot is not ready until it is", zap.String("addr", conn.Addr), zap.Error(err))
 	}
 	store := state.New(conn.Client, prefix)
-	eng, err := bot.New(bot.Options{
+	eng, err := engine.New(engine.Options{
 		Store: store, Jobs: scheduler.NewJobs(conn.Client, store.GlobalKey("{jobs}")), Crons: scheduler.NewCrons(conn.Client, store.GlobalKey("{cron}")),
 		Clock: clock, Log: log, Metrics: m, Flows: fl,
 	}, cfg)
 	if err != nil {
 		conn.Close()
+		if stopEmbedded != nil {
+			stopEmbedded()
+		}
 		return nil, err
 	}
-	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng}, nil
+	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng, stopEmbedded: stopEmbedded}, nil
 }
 
 type redisLogger struct{ log *zap.Logger }
@@ -110,4 +137,9 @@ func (a *app) attach(ad bot.Adapter, limits config.Limits) *outbox.Outbox {
 	return ob
 }
 
-func (a *app) close() { a.conn.Close() }
+func (a *app) close() {
+	a.conn.Close()
+	if a.stopEmbedded != nil {
+		a.stopEmbedded()
+	}
+}

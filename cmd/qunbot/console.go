@@ -15,6 +15,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/outbox"
+	"github.com/qunbot/qunbot/scheduler"
 )
 
 func isTerminal(r io.Reader) bool {
@@ -78,18 +79,14 @@ func cmdConsole(ctx context.Context, args []string, e env) error {
 // newConsole builds the console adapter and its outbox, wired to the
 // engine.
 func (a *app) newConsole(cfg *config.Config, clock console.Clock, in io.Reader, out, errs io.Writer, jsonOut, echo bool) (*console.Adapter, *outbox.Outbox) {
-	cc := cfg.Adapters.Console
-	if cc == nil {
-		cc = &config.Console{}
+	p := console.Platform()
+	conf, ok := cfg.Adapter(p.Name)
+	if !ok {
+		conf = p.Config()
 	}
-	limits := cc.Limits
-	if limits.Workers == 0 {
-		limits.Workers = 1 // one worker keeps the transcript in order
-	}
-	group := cc.Group
-	if group == "" {
-		group = "console:demo"
-	}
+	cc := conf.(*console.Config)
+	limits := p.Limits(conf)
+	group := string(cc.Group)
 	ad := console.New(console.Options{
 		Group: group, Title: cc.Title, In: in, Out: out, Errs: errs, JSON: jsonOut, Echo: echo,
 		Clock: clock, Location: cfg.Group(group).Location,
@@ -100,7 +97,7 @@ func (a *app) newConsole(cfg *config.Config, clock console.Clock, in io.Reader, 
 		defer cancel()
 		return ob.Flush(fctx)
 	}
-	ad.SetHooks(console.Hooks{Settle: settle, AdvanceTo: console.AdvanceHook(a.engine, clock, settle)})
+	ad.SetHooks(console.Hooks{Settle: settle, AdvanceTo: scheduler.AdvanceTo(a.engine, clock, settle)})
 	return ad, ob
 }
 

@@ -14,12 +14,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/qunbot/qunbot/adapters/telegram"
-	"github.com/qunbot/qunbot/adapters/wecom"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/httpapi"
-	"github.com/qunbot/qunbot/bot/outbox"
+	"github.com/qunbot/qunbot/bot/platform"
 )
 
 func cmdRun(ctx context.Context, args []string, e env) error {
@@ -53,7 +51,11 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 	log := a.log
 	cfg := a.engine.Config()
 
-	srv := httpapi.New(a.engine, a.metrics.Registry, log)
+	opened, err := a.openPlatforms(ctx, cfg, clock, e)
+	if err != nil {
+		return err
+	}
+	srv := httpapi.New(readiness{engine: a.engine, adapters: opened}, a.metrics.Registry, log)
 	if err := srv.Start(cfg.HTTP.Listen); err != nil {
 		return err
 	}
@@ -125,50 +127,27 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 		}
 	}()
 
-	var outboxes []*outbox.Outbox
-	if tc := cfg.Adapters.Telegram; tc != nil {
-		tg := telegram.New(telegram.Options{Config: tc, Store: a.store, Log: log, Clock: clock})
-		outboxes = append(outboxes, a.attach(tg, tc.Limits))
-		if tc.Mode == "webhook" {
-			srv.Mux.Handle("POST "+tc.Webhook.Path, tg.WebhookHandler())
+	for _, o := range opened {
+		if r, ok := o.adapter.(platform.Router); ok {
+			for pattern, h := range r.Routes() {
+				srv.Mux.Handle(pattern, h)
+				log.Info("http route", zap.String("adapter", o.name), zap.String("pattern", pattern))
+			}
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := tg.Run(intake, a.engine); err != nil {
-				log.Error("telegram adapter stopped", zap.Error(err))
+			err := o.adapter.Run(intake, a.engine)
+			if intake.Err() != nil {
+				return
 			}
-		}()
-	}
-	if wc := cfg.Adapters.WeCom; wc != nil {
-		wx, err := wecom.New(wecom.Options{Config: wc, Store: a.store, Log: log, Clock: clock})
-		if err != nil {
-			return err
-		}
-		outboxes = append(outboxes, a.attach(wx, wc.Limits))
-		for path, h := range wx.Handlers() {
-			srv.Mux.Handle(path, h)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := wx.Run(intake, a.engine); err != nil {
-				log.Error("wecom adapter stopped", zap.Error(err))
+			if err == nil {
+				// the console's input ended: the rest of qunbot serves on
+				log.Info("adapter finished", zap.String("adapter", o.name))
+				return
 			}
-		}()
-	}
-	if len(outboxes) == 0 {
-		// No platform adapter configured: the console serves on stdin, so
-		// `run` is still useful for trying a config.
-		ad, ob := a.newConsole(cfg, clock, e.stdin, e.stdout, e.stderr, false, false)
-		outboxes = append(outboxes, ob)
-		log.Info("no platform adapter configured: the console adapter serves on stdin (type help)")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := ad.Run(intake, a.engine); err != nil {
-				log.Error("console adapter stopped", zap.Error(err))
-			}
+			o.stopped.Store(&err)
+			log.Error("adapter stopped; /readyz reports it", zap.String("adapter", o.name), zap.Error(err))
 		}()
 	}
 
@@ -177,9 +156,9 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 	stopIntake()
 	dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	for _, ob := range outboxes {
-		if err := ob.Close(dctx); err != nil {
-			log.Error("outbox not fully drained", zap.Error(err))
+	for _, o := range opened {
+		if err := o.outbox.Close(dctx); err != nil {
+			log.Error("outbox not fully drained", zap.String("adapter", o.name), zap.Error(err))
 		}
 	}
 	if err := srv.Shutdown(dctx); err != nil {

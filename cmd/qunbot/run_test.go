@@ -205,3 +205,64 @@ func TestRunWithTelegram(t *testing.T) {
 		t.Error("the token appeared in the logs")
 	}
 }
+
+// /readyz names an adapter that stopped (Telegram refused the token) or
+// cannot reach its platform, and turns green when it can again; /healthz
+// stays about the process.
+func TestReadinessPerAdapter(t *testing.T) {
+	var mu sync.Mutex
+	getMe := func(w http.ResponseWriter) {
+		fmt.Fprint(w, `{"ok":false,"error_code":401,"description":"Unauthorized"}`)
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasSuffix(r.URL.Path, "/getMe") {
+			getMe(w)
+			return
+		}
+		fmt.Fprint(w, `{"ok":true,"result":[]}`)
+	}))
+	defer api.Close()
+	tests := []struct {
+		name  string
+		getMe func(w http.ResponseWriter)
+		want  string
+	}{
+		{"token rejected", getMe, "telegram adapter stopped: telegram rejected the token (401 Unauthorized)"},
+		{"unreachable", func(w http.ResponseWriter) { w.WriteHeader(502); fmt.Fprint(w, "<html>bad gateway</html>") }, "telegram adapter: cannot reach the Bot API"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			getMe = tt.getMe
+			mu.Unlock()
+			addr := freePort(t)
+			cfgPath := filepath.Join(t.TempDir(), "qunbot.yaml")
+			cfg := fmt.Sprintf("http: { listen: %q }\nadapters:\n  telegram: { token: \"1:x\", api_url: %q }\n", addr, api.URL)
+			if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e, _, _ := testEnv(t, "")
+			e.stdout, e.stderr = io.Discard, io.Discard
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan int)
+			go func() { done <- runCLI(ctx, []string{"run", "-c", cfgPath}, e) }()
+			defer func() { cancel(); <-done }()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				code, body := httpGet("http://" + addr + "/readyz")
+				if code == http.StatusServiceUnavailable && strings.Contains(body, tt.want) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("readyz: %d %q, want 503 with %q", code, body, tt.want)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if code, _ := httpGet("http://" + addr + "/healthz"); code != 200 {
+				t.Errorf("healthz %d", code)
+			}
+		})
+	}
+}

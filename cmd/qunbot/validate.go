@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/flows"
 )
@@ -19,7 +18,7 @@ func cmdValidate(args []string, e env) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := config.Load(*path, bot.Schema(flows.Builtin()))
+	cfg, err := config.Load(*path, schemaOf(flows.Builtin()))
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {

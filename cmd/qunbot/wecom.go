@@ -37,7 +37,8 @@ func cmdWeCom(ctx context.Context, args []string, e env) error {
 	}
 	defer a.close()
 	cfg := a.engine.Config()
-	if cfg.Adapters.WeCom == nil {
+	wc, ok := cfg.Adapter("wecom")
+	if !ok {
 		return errors.New("the config has no adapters.wecom")
 	}
 	g := cfg.Default
@@ -66,7 +67,7 @@ func cmdWeCom(ctx context.Context, args []string, e env) error {
 	if len(parts) == 0 {
 		return errors.New("the welcome flow has no text")
 	}
-	ad, err := wecom.New(wecom.Options{Config: cfg.Adapters.WeCom, Store: a.store, Clock: bot.SystemClock{}})
+	ad, err := wecom.New(wecom.Options{Config: wc.(*wecom.Config), Store: a.store, Clock: bot.SystemClock{}})
 	if err != nil {
 		return err
 	}

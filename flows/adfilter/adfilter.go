@@ -19,6 +19,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
@@ -28,20 +29,20 @@ import (
 // Flow is the adfilter flow.
 type Flow struct{}
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "adfilter" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return defaults() }}
 }
 
-// Stage implements bot.EventHandler: after the gate, before everything
+// Stage implements engine.EventHandler: after the gate, before everything
 // that rewards a message.
-func (Flow) Stage() bot.Stage { return bot.StageFilter }
+func (Flow) Stage() engine.Stage { return engine.StageFilter }
 
-// Handle implements bot.EventHandler.
-func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
+// Handle implements engine.EventHandler.
+func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	ev := fc.Event
 	if ev.Kind != bot.EventMessage || ev.Chat.Type != bot.ChatGroup || ev.Member.ID == "" {
 		return nil
@@ -78,7 +79,7 @@ func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
 
 // IsExempt reports whether the event's member is never filtered: platform
 // admins, moderators, the allowlist, and members at the exempt level.
-func IsExempt(fc *bot.FlowContext, cfg *Config) bool {
+func IsExempt(fc *engine.FlowContext, cfg *Config) bool {
 	if fc.IsModerator() {
 		return true
 	}
@@ -102,7 +103,7 @@ func IsExempt(fc *bot.FlowContext, cfg *Config) bool {
 	return false
 }
 
-func isNewcomer(fc *bot.FlowContext, cfg *Config) bool {
+func isNewcomer(fc *engine.FlowContext, cfg *Config) bool {
 	m := fc.Member
 	if m == nil {
 		return false
@@ -114,7 +115,7 @@ func isNewcomer(fc *bot.FlowContext, cfg *Config) bool {
 
 // unknownMentions counts @names in the message that are not members of
 // the group: channels and outside accounts being promoted.
-func unknownMentions(ctx context.Context, fc *bot.FlowContext) (int, error) {
+func unknownMentions(ctx context.Context, fc *engine.FlowContext) (int, error) {
 	var names []string
 	for _, name := range fc.Event.Mentions {
 		if name != "" && (name[0] < '0' || name[0] > '9') { // not a text mention of a member by id
@@ -134,7 +135,7 @@ func unknownMentions(ctx context.Context, fc *bot.FlowContext) (int, error) {
 	return n, nil
 }
 
-func floodHits(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verdict) error {
+func floodHits(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *Verdict) error {
 	ev := fc.Event
 	key := v.TextKey // the scorer's normalised text, hashed ("" when short)
 	c, err := RecordFlood(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, ev.MessageID, key, cfg.Flood, fc.Now)
@@ -155,7 +156,7 @@ func floodHits(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verdict
 }
 
 // act carries out the decision on a spam message.
-func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verdict) error {
+func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *Verdict) error {
 	ev := fc.Event
 	loc := fc.Locale()
 	group := ev.GroupKey()
@@ -193,7 +194,7 @@ func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, v *Verd
 // returns what was done, in words. Where the platform cannot act, the
 // words say so and the report to moderators is the action. manual marks
 // a moderator's /warn (the notice then says so, not "message removed").
-func ApplyLadder(fc *bot.FlowContext, cfg *Config, m bot.Member, warns int, reason string, manual bool) []string {
+func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, reason string, manual bool) []string {
 	loc := fc.Locale()
 	var step *Step
 	for i := range cfg.Ladder.Steps {
@@ -249,7 +250,7 @@ func ApplyLadder(fc *bot.FlowContext, cfg *Config, m bot.Member, warns int, reas
 
 // Report sends a line to the moderators' log chat (when configured) and
 // to the log.
-func Report(fc *bot.FlowContext, cfg *Config, text string) {
+func Report(fc *engine.FlowContext, cfg *Config, text string) {
 	fc.Log.Info("moderation", zap.String("group", fc.Event.GroupKey()), zap.String("report", text))
 	if cfg.LogChat != "" {
 		title := fc.Event.Chat.Title

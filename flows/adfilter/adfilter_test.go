@@ -9,7 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 )
 
@@ -139,7 +141,7 @@ func isWord(r rune) bool { return 'a' <= r && r <= 'z' || '0' <= r && r <= '9' }
 
 func scorer(t testing.TB, yaml string) *adfilter.Scorer {
 	t.Helper()
-	cfg, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+yaml), bot.Schema([]bot.Flow{adfilter.Flow{}}))
+	cfg, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+yaml), engine.Schema([]engine.Flow{adfilter.Flow{}}, bottest.Platforms()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +233,7 @@ func TestConfigErrors(t *testing.T) {
 		{"    threshold: 0\n", "above zero"},
 	}
 	for _, tt := range tests {
-		_, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+tt.yaml), bot.Schema([]bot.Flow{adfilter.Flow{}}))
+		_, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+tt.yaml), engine.Schema([]engine.Flow{adfilter.Flow{}}, bottest.Platforms()))
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "test.yaml:") {
 			t.Errorf("%q: error %v, want %q with a position", tt.yaml, err, tt.want)
 		}

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 )
 
@@ -47,7 +48,7 @@ func keywordFile(tb testing.TB, n int) string {
 
 func benchScorer(b *testing.B) *adfilter.Scorer {
 	yaml := fmt.Sprintf("flows:\n  adfilter:\n    keywords: [{file: %s}]\n", keywordFile(b, 10000))
-	cfg, err := config.Parse("bench.yaml", []byte(yaml), bot.Schema([]bot.Flow{adfilter.Flow{}}))
+	cfg, err := config.Parse("bench.yaml", []byte(yaml), engine.Schema([]engine.Flow{adfilter.Flow{}}, bottest.Platforms()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,11 +8,12 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/checkin"
 )
 
-func flowSet() []bot.Flow { return []bot.Flow{adfilter.Flow{}, checkin.Flow{}} }
+func flowSet() []engine.Flow { return []engine.Flow{adfilter.Flow{}, checkin.Flow{}} }
 
 const flowYAML = `
 locale: en

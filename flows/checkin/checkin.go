@@ -14,27 +14,28 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/render"
 )
 
 // Flow is the checkin flow.
 type Flow struct{}
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "checkin" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return defaults() }}
 }
 
-// Stage implements bot.EventHandler: points come after the gate and the
+// Stage implements engine.EventHandler: points come after the gate and the
 // ad filter, so unverified members and spam earn nothing.
-func (Flow) Stage() bot.Stage { return bot.StagePoints }
+func (Flow) Stage() engine.Stage { return engine.StagePoints }
 
-// Commands implements bot.Commander.
-func (Flow) Commands(locale string) []bot.CommandSpec {
-	return []bot.CommandSpec{
+// Commands implements engine.Commander.
+func (Flow) Commands(locale string) []engine.CommandSpec {
+	return []engine.CommandSpec{
 		{Name: "checkin", Help: words.T(locale, "help.checkin")},
 		{Name: "points", Help: words.T(locale, "help.points")},
 		{Name: "rank", Help: words.T(locale, "help.rank")},
@@ -45,13 +46,13 @@ func (Flow) Commands(locale string) []bot.CommandSpec {
 	}
 }
 
-func ledger(fc *bot.FlowContext, cfg *Config) Ledger {
+func ledger(fc *engine.FlowContext, cfg *Config) Ledger {
 	return NewLedger(fc.Store, fc.Event.GroupKey(), cfg.LedgerMax)
 }
 
-// Handle implements bot.EventHandler: check-in words, activity points,
+// Handle implements engine.EventHandler: check-in words, activity points,
 // and invitees who joined (or were verified).
-func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
+func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	ev := fc.Event
 	if ev.Chat.Type != bot.ChatGroup {
@@ -84,8 +85,8 @@ func isWord(cfg *Config, text string) bool {
 	return false
 }
 
-// HandleCommand implements bot.Commander.
-func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+// HandleCommand implements engine.Commander.
+func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	cfg, _ := fc.Config.(*Config)
 	if cfg == nil {
 		return nil
@@ -113,7 +114,7 @@ func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
 	return nil
 }
 
-func (f Flow) checkIn(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) checkIn(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	l := ledger(fc, cfg)
 	me := fc.Event.Member.ID
@@ -169,7 +170,7 @@ func (f Flow) checkIn(ctx context.Context, fc *bot.FlowContext, cfg *Config) err
 }
 
 // notice is a short answer that cleans itself up where it can.
-func (f Flow) notice(fc *bot.FlowContext, text string) {
+func (f Flow) notice(fc *engine.FlowContext, text string) {
 	a := bot.Action{Type: bot.ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member}
 	if fc.Caps.Has(bot.CanAutoDelete) {
 		a.DeleteAfter = time.Minute
@@ -179,7 +180,7 @@ func (f Flow) notice(fc *bot.FlowContext, text string) {
 
 func mention(m bot.Member) string { return render.NewMember(m.ID, m.Name, m.Username).Mention }
 
-func (f Flow) levelUp(fc *bot.FlowContext, cfg *Config, m bot.Member, before, after int64) error {
+func (f Flow) levelUp(fc *engine.FlowContext, cfg *Config, m bot.Member, before, after int64) error {
 	if b, a := cfg.level(before), cfg.level(after); a > b {
 		fc.Do(bot.Action{Type: bot.ActSend, Member: m, Text: words.T(fc.Locale(), "level.up", mention(m), cfg.Levels[a].Name)})
 	}
@@ -187,7 +188,7 @@ func (f Flow) levelUp(fc *bot.FlowContext, cfg *Config, m bot.Member, before, af
 }
 
 // giveBadges grants badges once each and announces the new ones.
-func (f Flow) giveBadges(ctx context.Context, fc *bot.FlowContext, id string, m bot.Member, badges []string) error {
+func (f Flow) giveBadges(ctx context.Context, fc *engine.FlowContext, id string, m bot.Member, badges []string) error {
 	day := fc.Now.In(fc.Group.Location).Format("2006-01-02")
 	for _, b := range badges {
 		fresh, err := fc.Store.SetOnce(ctx, fc.Event.GroupKey(), id, "b:"+b, day)
@@ -211,7 +212,7 @@ func badgeName(loc, b string) string {
 // monthEnd awards "top 3 of the month" for the month before, once, on
 // the first check-in of a new month (no cron needed: a quiet group has
 // nobody to tell).
-func (f Flow) monthEnd(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) monthEnd(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	local := fc.Now.In(fc.Group.Location)
 	prev := time.Date(local.Year(), local.Month(), 1, 12, 0, 0, 0, fc.Group.Location).AddDate(0, -1, 0)
 	group := fc.Event.GroupKey()
@@ -239,7 +240,7 @@ func (f Flow) monthEnd(ctx context.Context, fc *bot.FlowContext, cfg *Config) er
 }
 
 // activity credits message points up to the daily cap.
-func (f Flow) activity(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) activity(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	today := fc.Now.In(fc.Group.Location).Format("2006-01-02")
 	group, me := fc.Event.GroupKey(), fc.Event.Member.ID
 	ok := false

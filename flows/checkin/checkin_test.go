@@ -11,11 +11,12 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/verify"
 )
 
-func flows() []bot.Flow { return []bot.Flow{verify.Flow{}, checkin.Flow{}} }
+func flows() []engine.Flow { return []engine.Flow{verify.Flow{}, checkin.Flow{}} }
 
 func cmd(h *bottest.Harness, member, text string) {
 	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(member), Text: text, MessageID: fmt.Sprint(time.Now().UnixNano())})

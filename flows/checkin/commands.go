@@ -7,10 +7,11 @@ import (
 	"strings"
 
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/codes"
 )
 
-func (f Flow) points(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) points(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	m, err := fc.Store.Member(ctx, fc.Event.GroupKey(), fc.Event.Member.ID)
 	if err != nil {
@@ -45,7 +46,7 @@ func (f Flow) points(ctx context.Context, fc *bot.FlowContext, cfg *Config) erro
 	return nil
 }
 
-func (f Flow) rank(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) rank(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	l := ledger(fc, cfg)
 	top, err := l.Top(ctx, l.board(), cfg.RankSize)
@@ -74,7 +75,7 @@ func (f Flow) rank(ctx context.Context, fc *bot.FlowContext, cfg *Config) error 
 	return nil
 }
 
-func (f Flow) rewards(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) rewards(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	if len(cfg.Rewards) == 0 {
 		fc.Reply(words.T(loc, "rewards.none"))
@@ -101,7 +102,7 @@ func (f Flow) rewards(ctx context.Context, fc *bot.FlowContext, cfg *Config) err
 	return nil
 }
 
-func (f Flow) redeem(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) redeem(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	args := fc.Event.Command.Args
 	if len(args) == 0 {
@@ -174,7 +175,7 @@ func (f Flow) redeem(ctx context.Context, fc *bot.FlowContext, cfg *Config) erro
 }
 
 // notifyModerators DMs the moderators listed in the config.
-func notifyModerators(fc *bot.FlowContext, text string) {
+func notifyModerators(fc *engine.FlowContext, text string) {
 	prefix := fc.Event.Platform + ":"
 	for _, mod := range fc.Group.Moderators {
 		id, ok := strings.CutPrefix(mod, prefix)
@@ -187,7 +188,7 @@ func notifyModerators(fc *bot.FlowContext, text string) {
 }
 
 // award: /award @member N [reason], or as a reply: /award N [reason].
-func (f Flow) award(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) award(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	args := fc.Event.Command.Args
 	var target bot.Member

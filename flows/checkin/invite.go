@@ -8,6 +8,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 )
 
 // Invite tracking (裂变): /invite gives a member a personal link (once, then
@@ -15,11 +16,11 @@ import (
 // on, passing it, earns the inviter points after staying cfg.Invites.Stay.
 // Re-joins and self-invites earn nothing; milestones add a bonus.
 
-func (f Flow) linksKey(fc *bot.FlowContext) string {
+func (f Flow) linksKey(fc *engine.FlowContext) string {
 	return fc.Store.Key(fc.Event.GroupKey(), "invites")
 }
 
-func (f Flow) invite(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) invite(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	if cfg.Invites.Points <= 0 {
 		fc.Reply(words.T(loc, "invite.off"))
@@ -52,7 +53,7 @@ func (f Flow) invite(ctx context.Context, fc *bot.FlowContext, cfg *Config) erro
 
 // invited records who invited a newcomer and schedules the credit. It runs
 // on the join (no verification) or on EventVerified.
-func (f Flow) invited(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) invited(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	if cfg.Invites.Points <= 0 || fc.Event.Member.IsBot {
 		return nil
 	}
@@ -78,8 +79,8 @@ func (f Flow) invited(ctx context.Context, fc *bot.FlowContext, cfg *Config) err
 	return fc.Schedule(ctx, me, "credit", fc.Now.Add(cfg.Invites.Stay.D()), map[string]string{"inviter": inviter})
 }
 
-// HandleTimer implements bot.TimerHandler: an invitee's stay is up.
-func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
+// HandleTimer implements engine.TimerHandler: an invitee's stay is up.
+func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	if fc.Event.Timer.Kind != "credit" {
 		return nil
 	}

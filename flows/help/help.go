@@ -9,6 +9,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
 )
@@ -27,21 +28,21 @@ var words = i18n.Catalog{
 	"en":    {"help": "show this help"},
 }
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "help" }
 
-// Schema implements bot.Flow: help is on unless a config turns it off.
+// Schema implements engine.Flow: help is on unless a config turns it off.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return &Config{} }, DefaultOn: true}
 }
 
-// Commands implements bot.Commander.
-func (Flow) Commands(locale string) []bot.CommandSpec {
-	return []bot.CommandSpec{{Name: "help", Help: words.T(locale, "help")}}
+// Commands implements engine.Commander.
+func (Flow) Commands(locale string) []engine.CommandSpec {
+	return []engine.CommandSpec{{Name: "help", Help: words.T(locale, "help")}}
 }
 
-// HandleCommand implements bot.Commander.
-func (Flow) HandleCommand(_ context.Context, fc *bot.FlowContext) error {
+// HandleCommand implements engine.Commander.
+func (Flow) HandleCommand(_ context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	loc := fc.Locale()
 	var b strings.Builder
@@ -54,7 +55,7 @@ func (Flow) HandleCommand(_ context.Context, fc *bot.FlowContext) error {
 			b.WriteString(h + "\n")
 		}
 	}
-	var member, mod []bot.CommandSpec
+	var member, mod []engine.CommandSpec
 	for _, c := range fc.Commands() {
 		if c.Moderator {
 			mod = append(mod, c)
@@ -69,7 +70,7 @@ func (Flow) HandleCommand(_ context.Context, fc *bot.FlowContext) error {
 		fc.Reply(strings.TrimSpace(b.String() + i18n.Core.T(loc, "help.none")))
 		return nil
 	}
-	list := func(header string, cmds []bot.CommandSpec) {
+	list := func(header string, cmds []engine.CommandSpec) {
 		if len(cmds) == 0 {
 			return
 		}

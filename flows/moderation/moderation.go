@@ -15,6 +15,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/adfilter"
@@ -47,20 +48,20 @@ func (c *Config) Validate(report func(field, msg string)) {
 	}
 }
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "moderation" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any {
 		return &Config{MuteDefault: config.Duration(time.Hour), WarnDecay: config.Duration(30 * 24 * time.Hour), ModlogSize: 10}
 	}}
 }
 
-// Commands implements bot.Commander.
-func (Flow) Commands(loc string) []bot.CommandSpec {
+// Commands implements engine.Commander.
+func (Flow) Commands(loc string) []engine.CommandSpec {
 	target := words.T(loc, "args.target")
-	return []bot.CommandSpec{
+	return []engine.CommandSpec{
 		{Name: "warn", Args: target + " [" + words.T(loc, "args.reason") + "]", Help: words.T(loc, "help.warn"), Moderator: true},
 		{Name: "unwarn", Args: target, Help: words.T(loc, "help.unwarn"), Moderator: true},
 		{Name: "warns", Args: target, Help: words.T(loc, "help.warns"), Moderator: true},
@@ -77,8 +78,8 @@ func (Flow) Commands(loc string) []bot.CommandSpec {
 	}
 }
 
-// HandleCommand implements bot.Commander.
-func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+// HandleCommand implements engine.Commander.
+func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	cfg, _ := fc.Config.(*Config)
 	if cfg == nil {
 		return nil
@@ -119,7 +120,7 @@ func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
 
 // resolveTarget finds the member a command is about: the author of the
 // replied-to message, or an @username or numeric id as the first argument.
-func resolveTarget(ctx context.Context, fc *bot.FlowContext) (bot.Member, []string, error) {
+func resolveTarget(ctx context.Context, fc *engine.FlowContext) (bot.Member, []string, error) {
 	args := fc.Event.Command.Args
 	if r := fc.Event.ReplyTo; r != nil && r.Member.ID != "" {
 		return r.Member, args, nil
@@ -148,7 +149,7 @@ func resolveTarget(ctx context.Context, fc *bot.FlowContext) (bot.Member, []stri
 	return bot.Member{ID: id, Name: m.Name, Username: m.Username}, args[1:], nil
 }
 
-func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, name string, t bot.Member, args []string) error {
+func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name string, t bot.Member, args []string) error {
 	loc := fc.Locale()
 	group := fc.Event.GroupKey()
 	af, filterOn := adfilterConfig(fc)
@@ -231,7 +232,7 @@ func (f Flow) act(ctx context.Context, fc *bot.FlowContext, cfg *Config, name st
 }
 
 // report handles /spam and /ham on a replied-to message.
-func (f Flow) report(ctx context.Context, fc *bot.FlowContext, spam bool) error {
+func (f Flow) report(ctx context.Context, fc *engine.FlowContext, spam bool) error {
 	loc := fc.Locale()
 	r := fc.Event.ReplyTo
 	if r == nil || r.Text == "" {
@@ -268,7 +269,7 @@ func (f Flow) report(ctx context.Context, fc *bot.FlowContext, spam bool) error 
 	return audit(ctx, fc, t, did, adfilter.Excerpt(r.Text, 80))
 }
 
-func (f Flow) modlog(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) modlog(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	loc := fc.Locale()
 	es, err := adfilter.Recent(ctx, fc.Store, fc.Event.GroupKey(), int64(cfg.ModlogSize))
 	if err != nil {
@@ -296,7 +297,7 @@ func (f Flow) modlog(ctx context.Context, fc *bot.FlowContext, cfg *Config) erro
 
 // filterTest scores a text as the group's filter would (as from a
 // newcomer when the text says so, else a regular member).
-func (f Flow) filterTest(ctx context.Context, fc *bot.FlowContext) error {
+func (f Flow) filterTest(ctx context.Context, fc *engine.FlowContext) error {
 	loc := fc.Locale()
 	args := fc.Event.Command.Args
 	if len(args) < 2 || args[0] != "test" {
@@ -329,7 +330,7 @@ func (f Flow) filterTest(ctx context.Context, fc *bot.FlowContext) error {
 // tasks shows the latest posts the platform delivers only after a person
 // confirms them (WeCom customer groups), and their status. In a private
 // chat (staff writing to the app) the group is the argument.
-func (f Flow) tasks(ctx context.Context, fc *bot.FlowContext) error {
+func (f Flow) tasks(ctx context.Context, fc *engine.FlowContext) error {
 	loc := fc.Locale()
 	group := fc.Event.GroupKey()
 	if args := fc.Event.Command.Args; len(args) > 0 {
@@ -365,7 +366,7 @@ func verdict(loc string, spam bool) string {
 	return words.T(loc, "filter.ok")
 }
 
-func adfilterConfig(fc *bot.FlowContext) (*adfilter.Config, bool) {
+func adfilterConfig(fc *engine.FlowContext) (*adfilter.Config, bool) {
 	c, ok := fc.Flow("adfilter")
 	if !ok {
 		return nil, false
@@ -374,7 +375,7 @@ func adfilterConfig(fc *bot.FlowContext) (*adfilter.Config, bool) {
 	return af, ok
 }
 
-func audit(ctx context.Context, fc *bot.FlowContext, t bot.Member, action, reason string) error {
+func audit(ctx context.Context, fc *engine.FlowContext, t bot.Member, action, reason string) error {
 	return adfilter.Audit(ctx, fc.Store, fc.Event.GroupKey(), adfilter.Entry{At: fc.Now, By: fc.Event.Member.ID, Action: action,
 		Member: t.ID, Name: t.Name, Reason: reason})
 }

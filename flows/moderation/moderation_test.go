@@ -8,11 +8,12 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/moderation"
 )
 
-func flows() []bot.Flow { return []bot.Flow{adfilter.Flow{}, moderation.Flow{}} }
+func flows() []engine.Flow { return []engine.Flow{adfilter.Flow{}, moderation.Flow{}} }
 
 const yaml = `
 locale: en

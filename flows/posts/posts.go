@@ -3,7 +3,7 @@
 // buttons, pins and auto-deletion, a daily cap and quiet hours, and
 // moderator commands to list, send, pause and resume them.
 //
-// Fires are the engine's schedules (bot.Scheduled): each is claimed once in
+// Fires are the engine's schedules (engine.Scheduled): each is claimed once in
 // Redis, so two replicas post once, and a fire missed while qunbot was
 // down is sent late within the grace window or skipped.
 package posts
@@ -19,60 +19,61 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 )
 
 // Flow is the posts flow.
 type Flow struct{}
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "posts" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return defaults() }}
 }
 
-// Commands implements bot.Commander.
-func (Flow) Commands(locale string) []bot.CommandSpec {
-	return []bot.CommandSpec{
+// Commands implements engine.Commander.
+func (Flow) Commands(locale string) []engine.CommandSpec {
+	return []engine.CommandSpec{
 		{Name: "posts", Help: words.T(locale, "help.posts"), Moderator: true},
 		{Name: "post", Args: "now|pause|resume <name>", Help: words.T(locale, "help.post"), Moderator: true},
 	}
 }
 
-// Schedules implements bot.Scheduled: one schedule per post.
-func (Flow) Schedules(_ *config.Group, conf any) []bot.Schedule {
+// Schedules implements engine.Scheduled: one schedule per post.
+func (Flow) Schedules(_ *config.Group, conf any) []engine.Schedule {
 	cfg := conf.(*Config)
-	out := make([]bot.Schedule, 0, len(cfg.Items))
+	out := make([]engine.Schedule, 0, len(cfg.Items))
 	for _, p := range cfg.Items {
-		out = append(out, bot.Schedule{Name: p.Name, Spec: p.Cron.Spec, Cron: p.Cron.Schedule, Grace: cfg.Grace.D()})
+		out = append(out, engine.Schedule{Name: p.Name, Spec: p.Cron.Spec, Cron: p.Cron.Schedule, Grace: cfg.Grace.D()})
 	}
 	return out
 }
 
 type keys struct{ group string }
 
-func (k keys) paused(fc *bot.FlowContext) string { return fc.Store.Key(k.group, "posts", "paused") }
-func (k keys) index(fc *bot.FlowContext) string  { return fc.Store.Key(k.group, "posts", "index") }
-func (k keys) day(fc *bot.FlowContext, t time.Time) string {
+func (k keys) paused(fc *engine.FlowContext) string { return fc.Store.Key(k.group, "posts", "paused") }
+func (k keys) index(fc *engine.FlowContext) string  { return fc.Store.Key(k.group, "posts", "index") }
+func (k keys) day(fc *engine.FlowContext, t time.Time) string {
 	return fc.Store.Key(k.group, "posts", "day", t.In(fc.Group.Location).Format("2006-01-02"))
 }
 
-// HandleFire implements bot.Scheduled: a post is due.
-func (f Flow) HandleFire(ctx context.Context, fc *bot.FlowContext) error {
+// HandleFire implements engine.Scheduled: a post is due.
+func (f Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
 	return f.scheduled(ctx, fc, fc.Event.Timer.Args["name"])
 }
 
-// HandleTimer implements bot.TimerHandler: a post held by quiet hours.
-func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
+// HandleTimer implements engine.TimerHandler: a post held by quiet hours.
+func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	if fc.Event.Timer.Kind != "held" {
 		return nil
 	}
 	return f.scheduled(ctx, fc, fc.Event.Timer.Args["name"])
 }
 
-func (f Flow) scheduled(ctx context.Context, fc *bot.FlowContext, name string) error {
+func (f Flow) scheduled(ctx context.Context, fc *engine.FlowContext, name string) error {
 	cfg := fc.Config.(*Config)
 	p := cfg.post(name)
 	if p == nil {
@@ -111,7 +112,7 @@ redis.call('PEXPIRE', KEYS[1], 172800000)
 return 1
 `)
 
-func takeDaily(ctx context.Context, fc *bot.FlowContext, k keys, limit int) (bool, error) {
+func takeDaily(ctx context.Context, fc *engine.FlowContext, k keys, limit int) (bool, error) {
 	n, err := capScript.Run(ctx, fc.Store.Client(), []string{k.day(fc, fc.Now)}, limit).Int()
 	if err != nil {
 		return false, fmt.Errorf("count today's posts: %w", err)
@@ -120,7 +121,7 @@ func takeDaily(ctx context.Context, fc *bot.FlowContext, k keys, limit int) (boo
 }
 
 // send posts p now.
-func (f Flow) send(ctx context.Context, fc *bot.FlowContext, k keys, p *Post) error {
+func (f Flow) send(ctx context.Context, fc *engine.FlowContext, k keys, p *Post) error {
 	text, err := f.content(ctx, fc, k, p)
 	if err != nil {
 		return err
@@ -146,7 +147,7 @@ func (f Flow) send(ctx context.Context, fc *bot.FlowContext, k keys, p *Post) er
 
 // content renders the post's next text: its template, the next of its
 // rotating texts, or the next item of its file.
-func (f Flow) content(ctx context.Context, fc *bot.FlowContext, k keys, p *Post) (string, error) {
+func (f Flow) content(ctx context.Context, fc *engine.FlowContext, k keys, p *Post) (string, error) {
 	data := func(n int64) map[string]any { return map[string]any{"Post": p.Name, "Number": n} }
 	switch {
 	case !p.Text.IsZero():
@@ -178,8 +179,8 @@ func (f Flow) content(ctx context.Context, fc *bot.FlowContext, k keys, p *Post)
 	return items[(n-1)%int64(len(items))], nil
 }
 
-// HandleCommand implements bot.Commander.
-func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+// HandleCommand implements engine.Commander.
+func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	cfg, _ := fc.Config.(*Config)
 	if cfg == nil {
 		return nil
@@ -228,7 +229,7 @@ func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
 	return nil
 }
 
-func (f Flow) list(ctx context.Context, fc *bot.FlowContext, cfg *Config, k keys) error {
+func (f Flow) list(ctx context.Context, fc *engine.FlowContext, cfg *Config, k keys) error {
 	loc := fc.Locale()
 	if len(cfg.Items) == 0 {
 		fc.Reply(words.T(loc, "posts.none"))

@@ -12,10 +12,11 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/posts"
 )
 
-func flows() []bot.Flow { return []bot.Flow{posts.Flow{}} }
+func flows() []engine.Flow { return []engine.Flow{posts.Flow{}} }
 
 // sent lists the texts of the messages sent, with what happened to them.
 func sent(actions []bot.Action) []string {
@@ -266,5 +267,5 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func parse(yaml string) (*config.Config, error) {
-	return config.Parse("test.yaml", []byte(yaml), bot.Schema(flows()))
+	return config.Parse("test.yaml", []byte(yaml), engine.Schema(flows(), bottest.Platforms()))
 }

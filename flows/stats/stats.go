@@ -11,6 +11,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 )
 
@@ -62,10 +63,10 @@ var words = i18n.Catalog{
 	},
 }
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "stats" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any {
 		return &Config{
@@ -76,13 +77,13 @@ func (Flow) Schema() config.FlowSchema {
 	}}
 }
 
-// Commands implements bot.Commander.
-func (Flow) Commands(locale string) []bot.CommandSpec {
-	return []bot.CommandSpec{{Name: "stats", Help: words.T(locale, "help"), Moderator: true}}
+// Commands implements engine.Commander.
+func (Flow) Commands(locale string) []engine.CommandSpec {
+	return []engine.CommandSpec{{Name: "stats", Help: words.T(locale, "help"), Moderator: true}}
 }
 
-// HandleCommand implements bot.Commander.
-func (Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+// HandleCommand implements engine.Commander.
+func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	loc := fc.Locale()
 	if fc.Event.Chat.Type != bot.ChatGroup {
 		fc.Reply(words.T(loc, "group"))

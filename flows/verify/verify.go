@@ -10,13 +10,15 @@ package verify
 import (
 	"context"
 	"fmt"
-	"go.uber.org/zap"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 )
 
@@ -74,23 +76,23 @@ var words = i18n.Catalog{
 	},
 }
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "verify" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return defaults() }}
 }
 
-// Stage implements bot.EventHandler: verification is the gate.
-func (Flow) Stage() bot.Stage { return bot.StageGate }
+// Stage implements engine.EventHandler: verification is the gate.
+func (Flow) Stage() engine.Stage { return engine.StageGate }
 
-// HandlesPrivateChats implements bot.PrivateChats: join-request answers
+// HandlesPrivateChats implements engine.PrivateChats: join-request answers
 // arrive in DMs.
 func (Flow) HandlesPrivateChats() {}
 
-// Handle implements bot.EventHandler.
-func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
+// Handle implements engine.EventHandler.
+func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	ev := fc.Event
 	if ev.Chat.Type == bot.ChatPrivate && ev.Kind != bot.EventJoinRequest {
 		return f.private(ctx, fc)
@@ -121,8 +123,8 @@ func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
 	return nil
 }
 
-// HandleTimer implements bot.TimerHandler: a deadline passed.
-func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
+// HandleTimer implements engine.TimerHandler: a deadline passed.
+func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	if fc.Event.Timer.Kind != "timeout" {
 		return nil
 	}
@@ -133,7 +135,7 @@ func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
 	return f.fail(ctx, fc, cfg, fc.Event.GroupKey(), fc.Event.Member, fc.Event.Timer.Args["deadline"])
 }
 
-func (f Flow) join(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) join(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	ev, m := fc.Event, fc.Member
 	group := ev.GroupKey()
 	if ev.Member.IsAdmin || ev.By != nil && ev.By.IsAdmin && cfg.TrustAdminAdds && ev.By.ID != ev.Member.ID {
@@ -205,7 +207,7 @@ func (f Flow) join(ctx context.Context, fc *bot.FlowContext, cfg *Config) error 
 	return nil
 }
 
-func (f Flow) start(ctx context.Context, fc *bot.FlowContext, group string, ch challenge, deadline time.Time, request bool) error {
+func (f Flow) start(ctx context.Context, fc *engine.FlowContext, group string, ch challenge, deadline time.Time, request bool) error {
 	req := ""
 	if request {
 		req = "1"
@@ -222,7 +224,7 @@ func (f Flow) start(ctx context.Context, fc *bot.FlowContext, group string, ch c
 	return nil
 }
 
-func (f Flow) prompt(fc *bot.FlowContext, cfg *Config, ch challenge, prefix string) (string, error) {
+func (f Flow) prompt(fc *engine.FlowContext, cfg *Config, ch challenge, prefix string) (string, error) {
 	loc := fc.Locale()
 	timeout := config.FormatDuration(cfg.Timeout.D())
 	if !cfg.Prompt.IsZero() && prefix == "prompt" {
@@ -247,7 +249,7 @@ func (f Flow) prompt(fc *bot.FlowContext, cfg *Config, ch challenge, prefix stri
 	return words.T(loc, prefix+".question", who, timeout, ch.question), nil
 }
 
-func (f Flow) joinRequest(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) joinRequest(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	ev := fc.Event
 	group := ev.GroupKey()
 	if cfg.Method != MethodJoinRequest || !fc.CapsFor(group).Has(bot.CanApprove) {
@@ -276,12 +278,12 @@ func (f Flow) joinRequest(ctx context.Context, fc *bot.FlowContext, cfg *Config)
 	return nil
 }
 
-func requestKey(fc *bot.FlowContext, platform, member string) string {
+func requestKey(fc *engine.FlowContext, platform, member string) string {
 	return fc.Store.GlobalKey("verify", "request", platform, member)
 }
 
 // private handles a join-request applicant's answer in the DM.
-func (f Flow) private(ctx context.Context, fc *bot.FlowContext) error {
+func (f Flow) private(ctx context.Context, fc *engine.FlowContext) error {
 	ev := fc.Event
 	group, err := fc.Store.Client().Get(ctx, requestKey(fc, ev.Platform, ev.Member.ID)).Result()
 	if err != nil {
@@ -319,7 +321,7 @@ func (f Flow) private(ctx context.Context, fc *bot.FlowContext) error {
 
 // heldMessage: an unverified member posted. The message goes; a typed
 // answer is checked.
-func (f Flow) heldMessage(ctx context.Context, fc *bot.FlowContext, cfg *Config) error {
+func (f Flow) heldMessage(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	ev, m := fc.Event, fc.Member
 	group := ev.GroupKey()
 	fc.Stop("unverified")
@@ -335,7 +337,7 @@ func (f Flow) heldMessage(ctx context.Context, fc *bot.FlowContext, cfg *Config)
 	return f.wrong(ctx, fc, cfg, group, m.Fields[fDeadline])
 }
 
-func (f Flow) press(ctx context.Context, fc *bot.FlowContext, cfg *Config, group string) error {
+func (f Flow) press(ctx context.Context, fc *engine.FlowContext, cfg *Config, group string) error {
 	ev := fc.Event
 	fc.Stop("verify button")
 	rest := strings.TrimPrefix(ev.Button.Data, "verify:")
@@ -363,7 +365,7 @@ func (f Flow) press(ctx context.Context, fc *bot.FlowContext, cfg *Config, group
 	return f.wrong(ctx, fc, cfg, group, m.Fields[fDeadline]) // answers with the notice
 }
 
-func (f Flow) wrong(ctx context.Context, fc *bot.FlowContext, cfg *Config, group, deadline string) error {
+func (f Flow) wrong(ctx context.Context, fc *engine.FlowContext, cfg *Config, group, deadline string) error {
 	ev := fc.Event
 	tries, err := fc.Store.IncrField(ctx, group, ev.Member.ID, fTries, 1)
 	if err != nil {
@@ -389,7 +391,7 @@ func (f Flow) wrong(ctx context.Context, fc *bot.FlowContext, cfg *Config, group
 	return nil
 }
 
-func (f Flow) pass(ctx context.Context, fc *bot.FlowContext, cfg *Config, group, deadline string) error {
+func (f Flow) pass(ctx context.Context, fc *engine.FlowContext, cfg *Config, group, deadline string) error {
 	ev := fc.Event
 	ok, err := fc.Store.CompareAndSet(ctx, group, ev.Member.ID, fState, statePending, fDeadline, deadline, map[string]string{
 		fState: statePassed, fPassedAt: strconv.FormatInt(fc.Now.UnixMilli(), 10),
@@ -416,7 +418,7 @@ func (f Flow) pass(ctx context.Context, fc *bot.FlowContext, cfg *Config, group,
 	return nil
 }
 
-func (f Flow) approve(ctx context.Context, fc *bot.FlowContext, group string, m bot.Member) error {
+func (f Flow) approve(ctx context.Context, fc *engine.FlowContext, group string, m bot.Member) error {
 	fc.Do(bot.Action{Type: bot.ActApprove, Chat: group, Member: m})
 	return fc.Store.SetFields(ctx, group, m.ID, map[string]string{fState: statePassed, fRequest: "1",
 		fPassedAt: strconv.FormatInt(fc.Now.UnixMilli(), 10)})
@@ -424,7 +426,7 @@ func (f Flow) approve(ctx context.Context, fc *bot.FlowContext, group string, m 
 
 // fail settles a challenge that ran out of time or attempts: the challenge
 // message goes, and the member is removed, banned, muted, or declined.
-func (f Flow) fail(ctx context.Context, fc *bot.FlowContext, cfg *Config, group string, member bot.Member, deadline string) error {
+func (f Flow) fail(ctx context.Context, fc *engine.FlowContext, cfg *Config, group string, member bot.Member, deadline string) error {
 	ok, err := fc.Store.CompareAndSet(ctx, group, member.ID, fState, statePending, fDeadline, deadline, map[string]string{fState: stateFailed})
 	if err != nil || !ok {
 		return err // passed (or settled) before the deadline

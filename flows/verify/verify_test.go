@@ -9,11 +9,12 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/verify"
 	"github.com/qunbot/qunbot/flows/welcome"
 )
 
-func flows() []bot.Flow { return []bot.Flow{verify.Flow{}, welcome.Flow{}} }
+func flows() []engine.Flow { return []engine.Flow{verify.Flow{}, welcome.Flow{}} }
 
 const cfg = "flows:\n  verify: { timeout: 2m, attempts: 2 }\n  welcome: {}\n"
 
@@ -231,7 +232,7 @@ func TestDegradesWithoutCapabilities(t *testing.T) {
 func TestGroupsWithoutMessages(t *testing.T) {
 	h := bottest.New(t, flows(), `
 locale: en
-moderators: ["console:mod", "telegram:other"]
+moderators: ["console:mod", "other:elsewhere"]
 flows:
   verify: {method: button}
   welcome: {text: "Welcome {{.Flow.Mentions}}", burst: {window: 0s}}

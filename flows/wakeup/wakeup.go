@@ -18,6 +18,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/checkin"
@@ -27,37 +28,37 @@ import (
 // Flow is the wakeup flow.
 type Flow struct{}
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "wakeup" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return defaults() }}
 }
 
-// Stage implements bot.EventHandler: after points, so only real activity
+// Stage implements engine.EventHandler: after points, so only real activity
 // (not spam the filter dropped) resets a member.
-func (Flow) Stage() bot.Stage { return bot.StageReset }
+func (Flow) Stage() engine.Stage { return engine.StageReset }
 
-// Commands implements bot.Commander.
-func (Flow) Commands(locale string) []bot.CommandSpec {
-	return []bot.CommandSpec{{Name: "tiers", Help: words.T(locale, "help.tiers"), Moderator: true}}
+// Commands implements engine.Commander.
+func (Flow) Commands(locale string) []engine.CommandSpec {
+	return []engine.CommandSpec{{Name: "tiers", Help: words.T(locale, "help.tiers"), Moderator: true}}
 }
 
-// Schedules implements bot.Scheduled: the group's scan.
-func (Flow) Schedules(_ *config.Group, conf any) []bot.Schedule {
+// Schedules implements engine.Scheduled: the group's scan.
+func (Flow) Schedules(_ *config.Group, conf any) []engine.Schedule {
 	cfg := conf.(*Config)
 	if len(cfg.Stages) == 0 {
 		return nil
 	}
-	return []bot.Schedule{{Name: "scan", Spec: cfg.Scan.Spec, Cron: cfg.Scan.Schedule, Grace: cfg.Grace.D()}}
+	return []engine.Schedule{{Name: "scan", Spec: cfg.Scan.Spec, Cron: cfg.Scan.Schedule, Grace: cfg.Grace.D()}}
 }
 
-// Handle implements bot.EventHandler: a member who got a wake-up message
+// Handle implements engine.EventHandler: a member who got a wake-up message
 // and speaks within the comeback window counts as won back by that stage.
 // The check reads the member record the engine already loaded, so it costs
 // nothing unless the member has a wake-up outstanding.
-func (Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
+func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	if (fc.Event.Kind != bot.EventMessage && fc.Event.Kind != bot.EventCommand) || fc.Event.Chat.Type != bot.ChatGroup || fc.Member == nil {
 		return nil
 	}
@@ -82,20 +83,20 @@ func (Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
 	return nil
 }
 
-// HandleFire implements bot.Scheduled: the scan is due.
-func (f Flow) HandleFire(ctx context.Context, fc *bot.FlowContext) error {
+// HandleFire implements engine.Scheduled: the scan is due.
+func (f Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
 	return f.scan(ctx, fc)
 }
 
-// HandleTimer implements bot.TimerHandler: a scan held by quiet hours.
-func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
+// HandleTimer implements engine.TimerHandler: a scan held by quiet hours.
+func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	if fc.Event.Timer.Kind != "held" {
 		return nil
 	}
 	return f.scan(ctx, fc)
 }
 
-func (f Flow) scan(ctx context.Context, fc *bot.FlowContext) error {
+func (f Flow) scan(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	group := fc.Event.GroupKey()
 	log := fc.Log.With(zap.String("group", group), zap.String("flow", "wakeup"))
@@ -136,7 +137,7 @@ func (f Flow) scan(ctx context.Context, fc *bot.FlowContext) error {
 
 // deliver sends one page of due members their stage: a direct message to
 // each where possible, else group messages mentioning Batch at a time.
-func (f Flow) deliver(ctx context.Context, fc *bot.FlowContext, cfg *Config, k keys, due []Due) error {
+func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, k keys, due []Due) error {
 	// read the members' records in one round trip
 	cmds, err := fc.Store.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, d := range due {
@@ -209,7 +210,7 @@ func (f Flow) deliver(ctx context.Context, fc *bot.FlowContext, cfg *Config, k k
 
 // perk grants a stage's points and draws its code (by DM only: a code
 // mentioned in the group would be anyone's).
-func (f Flow) perk(ctx context.Context, fc *bot.FlowContext, cfg *Config, st Stage, m bot.Member, dm bool) (map[string]any, error) {
+func (f Flow) perk(ctx context.Context, fc *engine.FlowContext, cfg *Config, st Stage, m bot.Member, dm bool) (map[string]any, error) {
 	values := map[string]any{"Points": st.Points, "Code": ""}
 	if st.Points > 0 {
 		max := int64(100000)
@@ -241,7 +242,7 @@ func (f Flow) perk(ctx context.Context, fc *bot.FlowContext, cfg *Config, st Sta
 
 // data is template data for one member, or for a batch mentioned together
 // (then .Member.Mention and .Member.Name list them all).
-func data(fc *bot.FlowContext, m bot.Member, batch []bot.Member, values map[string]any) render.Data {
+func data(fc *engine.FlowContext, m bot.Member, batch []bot.Member, values map[string]any) render.Data {
 	d := fc.Data(values)
 	if batch == nil {
 		d.Member = render.NewMember(m.ID, m.Name, m.Username)
@@ -258,8 +259,8 @@ func data(fc *bot.FlowContext, m bot.Member, batch []bot.Member, values map[stri
 	return d
 }
 
-// HandleCommand implements bot.Commander: /tiers.
-func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+// HandleCommand implements engine.Commander: /tiers.
+func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	cfg, _ := fc.Config.(*Config)
 	if cfg == nil {
 		return nil

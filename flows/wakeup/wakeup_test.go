@@ -12,11 +12,12 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
-func flows() []bot.Flow { return []bot.Flow{checkin.Flow{}, wakeup.Flow{}} }
+func flows() []engine.Flow { return []engine.Flow{checkin.Flow{}, wakeup.Flow{}} }
 
 const day = 24 * time.Hour
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/codes"
@@ -56,24 +57,24 @@ var words = i18n.Catalog{
 	},
 }
 
-// Name implements bot.Flow.
+// Name implements engine.Flow.
 func (Flow) Name() string { return "welcome" }
 
-// Schema implements bot.Flow.
+// Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return defaults() }}
 }
 
-// Stage implements bot.EventHandler.
-func (Flow) Stage() bot.Stage { return bot.StageWelcome }
+// Stage implements engine.EventHandler.
+func (Flow) Stage() engine.Stage { return engine.StageWelcome }
 
-// Commands implements bot.Commander.
-func (Flow) Commands(locale string) []bot.CommandSpec {
-	return []bot.CommandSpec{{Name: "perk", Help: words.T(locale, "help.perk")}}
+// Commands implements engine.Commander.
+func (Flow) Commands(locale string) []engine.CommandSpec {
+	return []engine.CommandSpec{{Name: "perk", Help: words.T(locale, "help.perk")}}
 }
 
-// Handle implements bot.EventHandler.
-func (f Flow) Handle(ctx context.Context, fc *bot.FlowContext) error {
+// Handle implements engine.EventHandler.
+func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	ev := fc.Event
 	if ev.Member.IsBot || ev.Chat.Type != bot.ChatGroup {
 		return nil
@@ -104,7 +105,7 @@ return 'batched'
 `)
 
 // greet welcomes one newcomer now, or adds them to the current burst.
-func (f Flow) greet(ctx context.Context, fc *bot.FlowContext) error {
+func (f Flow) greet(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	group := fc.Event.GroupKey()
 	res, err := burstScript.Run(ctx, fc.Store.Client(), []string{fc.Store.Key(group, "g"), fc.Store.Key(group, fBatch)},
@@ -131,8 +132,8 @@ redis.call('HSET', KEYS[1], 'w_last', ARGV[1])
 return ids
 `)
 
-// HandleTimer implements bot.TimerHandler: the burst window closed.
-func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
+// HandleTimer implements engine.TimerHandler: the burst window closed.
+func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	if fc.Event.Timer.Kind != "burst" {
 		return nil
 	}
@@ -163,7 +164,7 @@ func (f Flow) HandleTimer(ctx context.Context, fc *bot.FlowContext) error {
 }
 
 // send posts one welcome for members, and their rules and perks.
-func (f Flow) send(ctx context.Context, fc *bot.FlowContext, cfg *Config, members []render.Member) error {
+func (f Flow) send(ctx context.Context, fc *engine.FlowContext, cfg *Config, members []render.Member) error {
 	group := fc.Event.GroupKey()
 	loc := fc.Locale()
 	mentions := make([]string, len(members))
@@ -248,7 +249,7 @@ func (f Flow) send(ctx context.Context, fc *bot.FlowContext, cfg *Config, member
 }
 
 // giveCode issues a member's perk code (or re-sends it with /perk) by DM.
-func (f Flow) giveCode(ctx context.Context, fc *bot.FlowContext, cfg *Config, m render.Member, resend bool) error {
+func (f Flow) giveCode(ctx context.Context, fc *engine.FlowContext, cfg *Config, m render.Member, resend bool) error {
 	group := fc.Event.GroupKey()
 	loc := fc.Locale()
 	p := codes.New(fc.Store, cfg.Codes.Pool)
@@ -296,7 +297,7 @@ func (f Flow) giveCode(ctx context.Context, fc *bot.FlowContext, cfg *Config, m 
 
 // warnPool tells the operator (log) and the group's moderators (DM) when
 // the pool runs low or out, once per load of the file.
-func (f Flow) warnPool(ctx context.Context, fc *bot.FlowContext, cfg *Config, p codes.Pool, code string, left int) error {
+func (f Flow) warnPool(ctx context.Context, fc *engine.FlowContext, cfg *Config, p codes.Pool, code string, left int) error {
 	low := cfg.Codes.Low
 	if low == 0 {
 		low = 10
@@ -331,8 +332,8 @@ func (f Flow) warnPool(ctx context.Context, fc *bot.FlowContext, cfg *Config, p 
 	return nil
 }
 
-// HandleCommand implements bot.Commander: /perk re-sends the member's perk.
-func (f Flow) HandleCommand(ctx context.Context, fc *bot.FlowContext) error {
+// HandleCommand implements engine.Commander: /perk re-sends the member's perk.
+func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	cfg, _ := fc.Config.(*Config)
 	loc := fc.Locale()
 	m := fc.Event.Member

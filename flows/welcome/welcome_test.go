@@ -12,10 +12,11 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/welcome"
 )
 
-func flows() []bot.Flow { return []bot.Flow{welcome.Flow{}} }
+func flows() []engine.Flow { return []engine.Flow{welcome.Flow{}} }
 
 func codesFile(t *testing.T, n int) string {
 	t.Helper()
@@ -145,7 +146,7 @@ func TestCodesAreUniqueUnderConcurrency(t *testing.T) {
 // Where posts are tasks an owner confirms (WeCom customer groups) the
 // platform's welcome template greets; perks still go privately.
 func TestNoGroupWelcomeWherePostsAreTasks(t *testing.T) {
-	h := bottest.New(t, []bot.Flow{welcome.Flow{}}, `
+	h := bottest.New(t, []engine.Flow{welcome.Flow{}}, `
 flows:
   welcome: {text: "hi {{.Flow.Mentions}}", rules: "be kind", rules_dm: true, burst: {window: 0s}}
 `)

@@ -1,4 +1,4 @@
-package bot
+package engine
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
@@ -72,28 +73,28 @@ type PrivateChats interface {
 // FlowContext is what a flow gets for one event: the event, the member's
 // state, the group's resolved config, the clock, and a place for actions.
 type FlowContext struct {
-	Event  *Event
+	Event  *bot.Event
 	Member *state.Member
 	Group  *config.Group
 	// Config is the flow's own resolved config (the pointer its schema made).
 	Config any
 	Now    time.Time
-	Clock  Clock
+	Clock  bot.Clock
 	Store  *state.Store
-	Caps   Capability
+	Caps   bot.Capability
 	Log    *zap.Logger
 
 	engine  *Engine
 	cfg     *config.Config
 	flow    string
-	actions []Action
+	actions []bot.Action
 	stopped string
-	emitted []Event
+	emitted []bot.Event
 }
 
 // Emit raises an internal event (e.g. EventVerified) that every flow sees
 // after the current event, with the same member.
-func (fc *FlowContext) Emit(kind EventKind) {
+func (fc *FlowContext) Emit(kind bot.EventKind) {
 	ev := *fc.Event
 	ev.Kind, ev.Command, ev.Button, ev.Timer, ev.ID = kind, nil, nil, nil, ""
 	fc.emitted = append(fc.emitted, ev)
@@ -129,7 +130,7 @@ func (fc *FlowContext) HoldForQuietHours(ctx context.Context, q config.QuietHour
 func (fc *FlowContext) GroupConfig(key string) *config.Group { return fc.cfg.Group(key) }
 
 // CapsFor returns what the event's adapter can do in another chat.
-func (fc *FlowContext) CapsFor(chat string) Capability {
+func (fc *FlowContext) CapsFor(chat string) bot.Capability {
 	at, ok := fc.engine.adapter(fc.Event.Platform)
 	if !ok {
 		return 0
@@ -139,13 +140,13 @@ func (fc *FlowContext) CapsFor(chat string) Capability {
 
 // InviteLink asks the event's adapter for a member's personal invite link;
 // ok is false where the platform has none.
-func (fc *FlowContext) InviteLink(ctx context.Context, chat string, m Member) (link string, ok bool, err error) {
+func (fc *FlowContext) InviteLink(ctx context.Context, chat string, m bot.Member) (link string, ok bool, err error) {
 	at, found := fc.engine.adapter(fc.Event.Platform)
 	if !found {
 		return "", false, nil
 	}
-	il, can := at.adapter.(InviteLinker)
-	if !can || !at.adapter.Capabilities(chat).Has(CanInviteLinks) {
+	il, can := at.adapter.(bot.InviteLinker)
+	if !can || !at.adapter.Capabilities(chat).Has(bot.CanInviteLinks) {
 		return "", false, nil
 	}
 	link, err = il.InviteLink(ctx, chat, m.ID, m.Name)
@@ -160,12 +161,12 @@ func (fc *FlowContext) NextFire(ctx context.Context, name string) (time.Time, bo
 
 // Tasks lists the latest delayed posts (tasks) of a chat on the event's
 // platform; ok is false where the platform has none.
-func (fc *FlowContext) Tasks(ctx context.Context, chat string, n int) (tasks []Task, ok bool, err error) {
+func (fc *FlowContext) Tasks(ctx context.Context, chat string, n int) (tasks []bot.Task, ok bool, err error) {
 	at, found := fc.engine.adapter(fc.Event.Platform)
 	if !found {
 		return nil, false, nil
 	}
-	tl, can := at.adapter.(TaskLister)
+	tl, can := at.adapter.(bot.TaskLister)
 	if !can {
 		return nil, false, nil
 	}
@@ -180,7 +181,7 @@ func (fc *FlowContext) Flow(name string) (any, bool) { return fc.Group.Flow(name
 func (fc *FlowContext) Locale() string { return fc.Group.Locale }
 
 // Do queues an action; the chat defaults to the event's chat.
-func (fc *FlowContext) Do(a Action) {
+func (fc *FlowContext) Do(a bot.Action) {
 	if a.Chat == "" {
 		a.Chat = fc.Event.Chat.Key
 	}
@@ -192,7 +193,7 @@ func (fc *FlowContext) Do(a Action) {
 
 // Reply sends text to the event's chat as a reply to the event's message.
 func (fc *FlowContext) Reply(text string) {
-	fc.Do(Action{Type: ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member})
+	fc.Do(bot.Action{Type: bot.ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member})
 }
 
 // Stop ends processing of the event: later flows do not see it.
@@ -202,7 +203,7 @@ func (fc *FlowContext) Stop(reason string) { fc.stopped = reason }
 func (fc *FlowContext) Stopped() string { return fc.stopped }
 
 // Actions returns the actions queued so far.
-func (fc *FlowContext) Actions() []Action { return fc.actions }
+func (fc *FlowContext) Actions() []bot.Action { return fc.actions }
 
 // IsModerator reports whether the event's member may use moderator
 // commands: a platform admin, or listed under moderators: in the config.

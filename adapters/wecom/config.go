@@ -1,4 +1,4 @@
-package config
+package wecom
 
 import (
 	"encoding/base64"
@@ -6,55 +6,57 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/qunbot/qunbot/bot/config"
 )
 
-// WeCom configures the WeCom (企业微信) adapter. Each part is optional: a
+// Config is the WeCom (企业微信) adapter's section under adapters.wecom. Each part is optional: a
 // self-built app (staff messages, internal app groups, alerts), customer
 // contact (客户联系: customer groups), the AI bot (智能机器人), and group
 // robot webhooks.
-type WeCom struct {
-	CorpID  string        `yaml:"corp_id"`
-	APIURL  string        `yaml:"api_url"` // default https://qyapi.weixin.qq.com
-	App     *WeComApp     `yaml:"app"`
-	Contact *WeComContact `yaml:"contact"`
-	AIBot   *WeComAIBot   `yaml:"aibot"`
+type Config struct {
+	CorpID  string   `yaml:"corp_id"`
+	APIURL  string   `yaml:"api_url"` // default https://qyapi.weixin.qq.com
+	App     *App     `yaml:"app"`
+	Contact *Contact `yaml:"contact"`
+	AIBot   *AIBot   `yaml:"aibot"`
 	// Archive reads the paid message archive (会话内容存档), so customer
 	// groups' messages reach the ad filter, check-in words and activity.
 	// Needs a build with -tags msgaudit (cgo and Tencent's Linux SDK).
-	Archive *WeComArchive `yaml:"archive"`
+	Archive *ArchiveConfig `yaml:"archive"`
 	// Webhooks are group robots: a name (the chat is wecom:hook:<name>)
 	// and the robot's webhook key.
-	Webhooks map[string]Secret `yaml:"webhooks"`
+	Webhooks map[string]config.Secret `yaml:"webhooks"`
 	// Alerts are staff user ids told by app message what qunbot cannot do
 	// itself in WeCom (remove an ad, kick a member of a customer group).
 	Alerts []string `yaml:"alerts"`
 	// MaxSkew is how far a callback's timestamp may be from now (default
 	// 5m); older or newer callbacks are refused as replays.
-	MaxSkew Duration `yaml:"max_skew"`
+	MaxSkew config.Duration `yaml:"max_skew"`
 	// MaxBody caps a callback body (default 1 MiB).
-	MaxBody int64  `yaml:"max_body"`
-	Limits  Limits `yaml:"limits"`
+	MaxBody int64         `yaml:"max_body"`
+	Limits  config.Limits `yaml:"limits"`
 }
 
-// WeComCallback is one callback endpoint's settings (from the WeCom admin
+// Callback is one callback endpoint's settings (from the WeCom admin
 // console's "接收消息" page).
-type WeComCallback struct {
-	Token          Secret `yaml:"token"`
-	EncodingAESKey Secret `yaml:"encoding_aes_key"` // 43 characters
-	Path           string `yaml:"path"`             // served on http.listen
+type Callback struct {
+	Token          config.Secret `yaml:"token"`
+	EncodingAESKey config.Secret `yaml:"encoding_aes_key"` // 43 characters
+	Path           string        `yaml:"path"`             // served on http.listen
 }
 
-// WeComApp is a self-built app (自建应用).
-type WeComApp struct {
+// App is a self-built app (自建应用).
+type App struct {
 	AgentID  int64         `yaml:"agent_id"`
-	Secret   Secret        `yaml:"secret"`
-	Callback WeComCallback `yaml:"callback"`
+	Secret   config.Secret `yaml:"secret"`
+	Callback Callback      `yaml:"callback"`
 }
 
-// WeComContact is customer contact (客户联系).
-type WeComContact struct {
-	Secret   Secret        `yaml:"secret"`
-	Callback WeComCallback `yaml:"callback"`
+// Contact is customer contact (客户联系).
+type Contact struct {
+	Secret   config.Secret `yaml:"secret"`
+	Callback Callback      `yaml:"callback"`
 	// Sender is the staff user id whose name customer-group tasks go out
 	// under when a group's owner is unknown.
 	Sender string `yaml:"sender"`
@@ -63,45 +65,45 @@ type WeComContact struct {
 	VerifiedState string `yaml:"verified_state"`
 }
 
-// WeComAIBot is the AI bot (智能机器人) in API mode.
-type WeComAIBot struct {
-	BotID    string        `yaml:"bot_id"`
-	Callback WeComCallback `yaml:"callback"`
+// AIBot is the AI bot (智能机器人) in API mode.
+type AIBot struct {
+	BotID    string   `yaml:"bot_id"`
+	Callback Callback `yaml:"callback"`
 }
 
-// WeComArchive is the message archive's settings (管理工具 → 会话内容存档).
-type WeComArchive struct {
-	Secret         Secret   `yaml:"secret"`
-	PrivateKeyFile Path     `yaml:"private_key_file"` // the RSA key (PEM) whose public half is set in the console
-	Interval       Duration `yaml:"interval"`         // how often to fetch (default 10s)
+// ArchiveConfig is the message archive's settings (管理工具 → 会话内容存档).
+type ArchiveConfig struct {
+	Secret         config.Secret   `yaml:"secret"`
+	PrivateKeyFile config.Path     `yaml:"private_key_file"` // the RSA key (PEM) whose public half is set in the console
+	Interval       config.Duration `yaml:"interval"`         // how often to fetch (default 10s)
 }
 
 // SetDefaults implements Defaulter.
-func (w *WeComArchive) SetDefaults() { w.Interval = Duration(10 * time.Second) }
+func (w *ArchiveConfig) SetDefaults() { w.Interval = config.Duration(10 * time.Second) }
 
 // Validate implements Validator.
-func (w *WeComArchive) Validate(report func(field, msg string)) {
+func (w *ArchiveConfig) Validate(report func(field, msg string)) {
 	if w.Secret == "" || w.PrivateKeyFile == "" {
 		report("", "set secret and private_key_file of the message archive")
 	}
-	if w.Interval < Duration(time.Second) {
+	if w.Interval < config.Duration(time.Second) {
 		report("interval", "at least 1s")
 	}
 }
 
 // SetDefaults implements Defaulter.
-func (w *WeCom) SetDefaults() {
-	w.APIURL, w.MaxSkew, w.MaxBody = "https://qyapi.weixin.qq.com", Duration(5*time.Minute), 1<<20
+func (w *Config) SetDefaults() {
+	w.APIURL, w.MaxSkew, w.MaxBody = "https://qyapi.weixin.qq.com", config.Duration(5*time.Minute), 1<<20
 	// app messages: 30/s per app is well under WeCom's per-app limits;
 	// group robots allow 20 messages a minute each
-	w.Limits = Limits{Global: Rate{N: 20, Per: time.Second}, PerGroup: Rate{N: 20, Per: time.Minute},
-		PerPrivate: Rate{N: 30, Per: time.Minute}, Workers: 4}
+	w.Limits = config.Limits{Global: config.Rate{N: 20, Per: time.Second}, PerGroup: config.Rate{N: 20, Per: time.Minute},
+		PerPrivate: config.Rate{N: 30, Per: time.Minute}, Workers: 4}
 }
 
 var corpIDRe = regexp.MustCompile(`^[A-Za-z0-9]{6,32}$`)
 
 // Validate implements Validator.
-func (w *WeCom) Validate(report func(field, msg string)) {
+func (w *Config) Validate(report func(field, msg string)) {
 	if !corpIDRe.MatchString(w.CorpID) && (w.App != nil || w.Contact != nil) {
 		report("corp_id", "set the corp id (我的企业 → 企业ID), e.g. ww1436e0e65a779aee")
 	}
@@ -112,7 +114,7 @@ func (w *WeCom) Validate(report func(field, msg string)) {
 		report("", "configure at least one of app, contact, aibot, webhooks")
 	}
 	paths := map[string]bool{}
-	check := func(at string, c WeComCallback, def string) {
+	check := func(at string, c Callback, def string) {
 		if c.Token == "" {
 			report(at+".token", "set the callback token")
 		}

@@ -1,4 +1,4 @@
-package bot
+package engine
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/metrics"
@@ -23,7 +24,7 @@ import (
 // Outbox queues actions for one adapter; the engine defines what it needs
 // and bot/outbox implements it.
 type Outbox interface {
-	Enqueue(a Action) error
+	Enqueue(a bot.Action) error
 }
 
 // Options configure an Engine.
@@ -32,7 +33,7 @@ type Options struct {
 	Jobs  *scheduler.Jobs
 	// Crons keeps the flows' recurring schedules (nil: none run).
 	Crons   *scheduler.Crons
-	Clock   Clock
+	Clock   bot.Clock
 	Log     *zap.Logger
 	Metrics *metrics.Metrics
 	Flows   []Flow
@@ -70,15 +71,16 @@ type stagedHandler struct {
 }
 
 type attached struct {
-	adapter Adapter
+	adapter bot.Adapter
 	outbox  Outbox
 }
 
-// Schema collects the config sections of flows, for config.Load.
-func Schema(flows []Flow) config.Schema {
-	s := config.Schema{}
+// Schema collects the config sections of flows and the platforms' schemas
+// (platform.Schemas), for config.Load.
+func Schema(flows []Flow, platforms map[string]config.PlatformSchema) config.Schema {
+	s := config.Schema{Flows: map[string]config.FlowSchema{}, Platforms: platforms}
 	for _, f := range flows {
-		s[f.Name()] = f.Schema()
+		s.Flows[f.Name()] = f.Schema()
 	}
 	return s
 }
@@ -87,7 +89,7 @@ func Schema(flows []Flow) config.Schema {
 // within a stage by their order in opt.Flows.
 func New(opt Options, cfg *config.Config) (*Engine, error) {
 	if opt.Clock == nil {
-		opt.Clock = SystemClock{}
+		opt.Clock = bot.SystemClock{}
 	}
 	if opt.Log == nil {
 		opt.Log = zap.NewNop()
@@ -131,7 +133,7 @@ func (e *Engine) SetConfig(cfg *config.Config) { e.cfg.Store(cfg) }
 func (e *Engine) Config() *config.Config { return e.cfg.Load() }
 
 // Attach connects an adapter and the outbox that carries out its actions.
-func (e *Engine) Attach(a Adapter, out Outbox) {
+func (e *Engine) Attach(a bot.Adapter, out Outbox) {
 	e.mu.Lock()
 	e.adapters[a.Name()] = attached{adapter: a, outbox: out}
 	e.mu.Unlock()
@@ -144,15 +146,15 @@ func (e *Engine) adapter(platform string) (attached, bool) {
 	return a, ok
 }
 
-func ingestKind(k EventKind) state.Kind {
+func ingestKind(k bot.EventKind) state.Kind {
 	switch k {
-	case EventJoin:
+	case bot.EventJoin:
 		return state.KindJoin
-	case EventLeave:
+	case bot.EventLeave:
 		return state.KindLeave
-	case EventMessage, EventCommand:
+	case bot.EventMessage, bot.EventCommand:
 		return state.KindMessage
-	case EventButton, EventEdit:
+	case bot.EventButton, bot.EventEdit:
 		return state.KindTouch
 	}
 	return state.KindSeen
@@ -161,22 +163,22 @@ func ingestKind(k EventKind) state.Kind {
 // HandleEvent de-duplicates and records the event, runs the flows, and
 // queues their actions. An error means the event was not processed and the
 // platform should redeliver it (the update id is forgotten again).
-func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
+func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	cfg := e.cfg.Load()
 	if cfg == nil {
 		return errors.New("handle event: no config loaded")
 	}
-	if ev.Kind == EventMessage && ev.Command == nil && !ev.CommandChecked && !ev.Edited {
-		if c := ParseCommand(ev.Text, ""); c != nil {
+	if ev.Kind == bot.EventMessage && ev.Command == nil && !ev.CommandChecked && !ev.Edited {
+		if c := bot.ParseCommand(ev.Text, ""); c != nil {
 			ev.Command = c
 		}
 	}
 	if ev.Command != nil {
-		ev.Kind = EventCommand
+		ev.Kind = bot.EventCommand
 	}
 	ingestAs := ev.Kind
 	if ev.Edited {
-		ingestAs = EventEdit
+		ingestAs = bot.EventEdit
 	}
 	if ev.Time.IsZero() {
 		ev.Time = e.opt.Clock.Now()
@@ -197,12 +199,12 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 		e.opt.Metrics.EventsDup.WithLabelValues(ev.Platform).Inc()
 		return nil
 	}
-	if ev.Chat.Type == ChatGroup {
+	if ev.Chat.Type == bot.ChatGroup {
 		if err := e.knowGroup(ctx, ev.Platform, ev.Chat.Key); err != nil {
 			return fmt.Errorf("handle %s event %s: %w", ev.Kind, ev.ID, err)
 		}
 	}
-	if ev.Chat.Type == ChatGroup && ev.Chat.Title != "" {
+	if ev.Chat.Type == bot.ChatGroup && ev.Chat.Title != "" {
 		if t, ok := e.titles.Load(ev.Chat.Key); !ok || t != ev.Chat.Title {
 			// scheduled work (a burst welcome) has no event to read it from
 			if err := e.opt.Store.SetGroupFields(ctx, ev.Chat.Key, map[string]string{"title": ev.Chat.Title}); err != nil {
@@ -212,7 +214,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 		}
 	}
 	at, _ := e.adapter(ev.Platform)
-	var caps Capability
+	var caps bot.Capability
 	if at.adapter != nil {
 		caps = at.adapter.Capabilities(ev.Chat.Key)
 	}
@@ -243,16 +245,16 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 // answerPress makes sure a button press is answered exactly once (a
 // platform shows a spinner until it is): flows answer with a notice, or the
 // engine answers silently.
-func answerPress(ev *Event, fc *FlowContext) {
-	if ev.Kind != EventButton || ev.Button == nil {
+func answerPress(ev *bot.Event, fc *FlowContext) {
+	if ev.Kind != bot.EventButton || ev.Button == nil {
 		return
 	}
 	for _, a := range fc.actions {
-		if a.Type == ActAnswerPress {
+		if a.Type == bot.ActAnswerPress {
 			return
 		}
 	}
-	fc.actions = append(fc.actions, Action{Type: ActAnswerPress, Chat: ev.Chat.Key, Member: ev.Member, CallbackID: ev.Button.ID, Flow: "engine"})
+	fc.actions = append(fc.actions, bot.Action{Type: bot.ActAnswerPress, Chat: ev.Chat.Key, Member: ev.Member, CallbackID: ev.Button.ID, Flow: "engine"})
 }
 
 // runEmitted runs the internal events flows raised (a newcomer verified),
@@ -290,7 +292,7 @@ func (e *Engine) runEmitted(ctx context.Context, parent *FlowContext, depth int)
 // flow after the filter stage. Redis errors abort (the event is retried);
 // other flow errors are logged and counted, and the other flows still run.
 func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
-	commandDone := fc.Event.Kind != EventCommand
+	commandDone := fc.Event.Kind != bot.EventCommand
 	for _, h := range e.handlers {
 		if !commandDone && h.stage > StageFilter {
 			commandDone = true
@@ -302,7 +304,7 @@ func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
 			return nil
 		}
 		conf, on := fc.Group.Flow(h.flow.Name())
-		if _, private := h.flow.(PrivateChats); !on && private && fc.Event.Chat.Type == ChatPrivate {
+		if _, private := h.flow.(PrivateChats); !on && private && fc.Event.Chat.Type == bot.ChatPrivate {
 			on = true
 		}
 		if !on {
@@ -370,8 +372,8 @@ func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
 // notice replies briefly; in groups it removes itself after a minute so
 // refusals do not clutter the chat.
 func (e *Engine) notice(fc *FlowContext, text string) {
-	a := Action{Type: ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member}
-	if fc.Event.Chat.Type == ChatGroup && fc.Caps.Has(CanAutoDelete) {
+	a := bot.Action{Type: bot.ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member}
+	if fc.Event.Chat.Type == bot.ChatGroup && fc.Caps.Has(bot.CanAutoDelete) {
 		a.DeleteAfter = time.Minute
 	}
 	fc.Do(a)
@@ -386,11 +388,11 @@ func nameOf(f Flow) string {
 
 // Do queues actions on a platform's outbox, for work that starts outside an
 // event (scheduled jobs, the HTTP admin).
-func (e *Engine) Do(platform string, actions ...Action) error {
+func (e *Engine) Do(platform string, actions ...bot.Action) error {
 	return e.dispatch(platform, actions)
 }
 
-func (e *Engine) dispatch(platform string, actions []Action) error {
+func (e *Engine) dispatch(platform string, actions []bot.Action) error {
 	if len(actions) == 0 {
 		return nil
 	}
@@ -398,15 +400,10 @@ func (e *Engine) dispatch(platform string, actions []Action) error {
 	if !ok {
 		return fmt.Errorf("dispatch %d actions: no adapter for platform %q", len(actions), platform)
 	}
-	actions = joinAnswers(at.adapter, actions)
+	if sh, ok := at.adapter.(bot.Shaper); ok {
+		actions = sh.Shape(actions)
+	}
 	for _, a := range actions {
-		if a.Type == ActSend && (a.ReplyTo != "" || a.DeleteAfter > 0) && at.adapter.Capabilities(a.Chat).Has(PostsAreTasks) {
-			// a reply or a notice that deletes itself makes no sense as a
-			// post an owner confirms hours later (a WeCom customer group)
-			e.opt.Log.Info("not posted: posts here wait for a person's confirmation, and this one is a reply or a notice",
-				zap.String("chat", a.Chat), zap.String("flow", a.Flow))
-			continue
-		}
 		if err := at.outbox.Enqueue(a); err != nil {
 			return fmt.Errorf("queue %s action for %s: %w", a.Type, a.Chat, err)
 		}
@@ -414,32 +411,10 @@ func (e *Engine) dispatch(platform string, actions []Action) error {
 	return nil
 }
 
-// joinAnswers merges the plain messages one event sends to a chat that
-// takes a single answer (OneAnswer) into the first of them, so a check-in
-// reply and its level-up notice both arrive.
-func joinAnswers(ad Adapter, actions []Action) []Action {
-	first := map[string]int{}
-	out := actions[:0:0]
-	for _, a := range actions {
-		plain := a.Type == ActSend && len(a.Buttons) == 0 && a.Image == "" && !a.Pin
-		if !plain || !ad.Capabilities(a.Chat).Has(OneAnswer) {
-			out = append(out, a)
-			continue
-		}
-		if i, ok := first[a.Chat]; ok {
-			out[i].Text += "\n\n" + a.Text
-			continue
-		}
-		first[a.Chat] = len(out)
-		out = append(out, a)
-	}
-	return out
-}
-
 // AfterSend is the outbox's callback after a message was sent: it schedules
 // the message's deletion when the action asked for one. The deletion is
 // stored in Redis, so it survives a restart.
-func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res Result) error {
+func (e *Engine) AfterSend(ctx context.Context, platform string, a bot.Action, res bot.Result) error {
 	if res.MessageID == "" {
 		return nil
 	}
@@ -459,8 +434,8 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res R
 		chat = res.Chat
 	}
 	if a.Pin {
-		pin := Action{Type: ActPin, Chat: chat, MessageID: res.MessageID, Flow: a.Flow}
-		if err := e.dispatch(platform, []Action{pin}); err != nil {
+		pin := bot.Action{Type: bot.ActPin, Chat: chat, MessageID: res.MessageID, Flow: a.Flow}
+		if err := e.dispatch(platform, []bot.Action{pin}); err != nil {
 			return fmt.Errorf("pin message %s: %w", res.MessageID, err)
 		}
 	}
@@ -478,7 +453,7 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a Action, res R
 // reach its member (they never started the bot, or blocked it): the
 // member's record says so for a while (dm_off, a time), so flows that
 // message many members mention them in the group instead.
-func (e *Engine) Unreachable(ctx context.Context, a Action) {
+func (e *Engine) Unreachable(ctx context.Context, a bot.Action) {
 	if a.Chat == "" || a.Member.ID == "" {
 		return
 	}
@@ -493,9 +468,9 @@ func deleteJobID(platform, chat, msg string) string {
 
 // cancelAutoDeletes drops the pending auto-deletion of messages a flow
 // deletes now, so they are not deleted twice.
-func (e *Engine) cancelAutoDeletes(ctx context.Context, platform string, actions []Action) error {
+func (e *Engine) cancelAutoDeletes(ctx context.Context, platform string, actions []bot.Action) error {
 	for _, a := range actions {
-		if a.Type == ActDelete && a.Flow != "auto-delete" && a.MessageID != "" {
+		if a.Type == bot.ActDelete && a.Flow != "auto-delete" && a.MessageID != "" {
 			if err := e.opt.Jobs.Remove(ctx, deleteJobID(platform, a.Chat, a.MessageID)); err != nil {
 				return err
 			}
@@ -545,9 +520,9 @@ func (e *Engine) NextJob(ctx context.Context) (time.Time, bool, error) {
 
 func (e *Engine) runJob(ctx context.Context, j Job) {
 	if j.Kind == "delete" {
-		a := Action{Type: ActDelete, Chat: j.Args["chat"], MessageID: j.Args["message"], Flow: "auto-delete",
-			Member: Member{ID: j.Args["member"]}}
-		if err := e.dispatch(j.Args["platform"], []Action{a}); err != nil {
+		a := bot.Action{Type: bot.ActDelete, Chat: j.Args["chat"], MessageID: j.Args["message"], Flow: "auto-delete",
+			Member: bot.Member{ID: j.Args["member"]}}
+		if err := e.dispatch(j.Args["platform"], []bot.Action{a}); err != nil {
 			e.opt.Log.Error("scheduled deletion failed", zap.String("job", j.ID), zap.Error(err))
 		}
 		return
@@ -576,10 +551,10 @@ func (e *Engine) runJob(ctx context.Context, j Job) {
 func (e *Engine) runTimerWith(ctx context.Context, flowName string, handle Handler, kind string, j Job) error {
 	cfg := e.cfg.Load()
 	group := j.Args["group"]
-	ev := Event{
-		Kind: EventTimer, Platform: j.Args["platform"], Chat: Chat{Key: group, Type: ChatGroup},
-		Member: Member{ID: j.Args["member"], Name: j.Args["name"], Username: j.Args["username"]},
-		Time:   e.opt.Clock.Now(), Timer: &Timer{Kind: kind, Args: j.Args},
+	ev := bot.Event{
+		Kind: bot.EventTimer, Platform: j.Args["platform"], Chat: bot.Chat{Key: group, Type: bot.ChatGroup},
+		Member: bot.Member{ID: j.Args["member"], Name: j.Args["name"], Username: j.Args["username"]},
+		Time:   e.opt.Clock.Now(), Timer: &bot.Timer{Kind: kind, Args: j.Args},
 	}
 	m, err := e.opt.Store.Member(ctx, group, ev.Member.ID)
 	if err != nil {
@@ -596,7 +571,7 @@ func (e *Engine) runTimerWith(ctx context.Context, flowName string, handle Handl
 		return nil // the flow was turned off since: nothing to do
 	}
 	at, _ := e.adapter(ev.Platform)
-	var caps Capability
+	var caps bot.Capability
 	if at.adapter != nil {
 		caps = at.adapter.Capabilities(group)
 	}

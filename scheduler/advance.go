@@ -1,4 +1,4 @@
-package console
+package scheduler
 
 import (
 	"context"
@@ -11,10 +11,17 @@ type Ticker interface {
 	NextJob(ctx context.Context) (time.Time, bool, error)
 }
 
-// AdvanceHook returns a Hooks.AdvanceTo that walks the clock from job to
-// job, so `advance 8d` fires everything due in those eight days in time
-// order, each at its own time, and lets the bot settle after each.
-func AdvanceHook(t Ticker, clock Clock, settle func(ctx context.Context) error) func(ctx context.Context, target time.Time) error {
+// SettableClock is a clock that can be moved (the console's, the tests').
+type SettableClock interface {
+	Now() time.Time
+	Set(t time.Time)
+}
+
+// AdvanceTo returns a function that walks a simulated clock from job to
+// job up to a target time, so `advance 8d` fires everything due in those
+// eight days in time order, each at its own time, and lets the bot settle
+// after each.
+func AdvanceTo(t Ticker, clock SettableClock, settle func(ctx context.Context) error) func(ctx context.Context, target time.Time) error {
 	return func(ctx context.Context, target time.Time) error {
 		// settles schedules for groups seen since the last tick
 		if err := t.Tick(ctx); err != nil {

@@ -1,4 +1,4 @@
-package bot_test
+package engine_test
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/metrics"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/redistest"
@@ -24,10 +26,10 @@ var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 // recorder is a flow that logs what it sees into a shared trace.
 type recorder struct {
 	name  string
-	stage bot.Stage
+	stage engine.Stage
 	trace *trace
-	cmds  []bot.CommandSpec
-	do    func(fc *bot.FlowContext) error
+	cmds  []engine.CommandSpec
+	do    func(fc *engine.FlowContext) error
 }
 
 type trace struct {
@@ -46,8 +48,8 @@ func (r *recorder) Name() string { return r.name }
 func (r *recorder) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return &struct{}{} }, DefaultOn: true}
 }
-func (r *recorder) Stage() bot.Stage { return r.stage }
-func (r *recorder) Handle(_ context.Context, fc *bot.FlowContext) error {
+func (r *recorder) Stage() engine.Stage { return r.stage }
+func (r *recorder) Handle(_ context.Context, fc *engine.FlowContext) error {
 	r.trace.add(r.name)
 	if r.do != nil {
 		return r.do(fc)
@@ -59,16 +61,16 @@ func (r *recorder) Handle(_ context.Context, fc *bot.FlowContext) error {
 type commander struct {
 	name  string
 	trace *trace
-	specs []bot.CommandSpec
-	do    func(fc *bot.FlowContext) error
+	specs []engine.CommandSpec
+	do    func(fc *engine.FlowContext) error
 }
 
 func (c *commander) Name() string { return c.name }
 func (c *commander) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return &struct{}{} }, DefaultOn: true}
 }
-func (c *commander) Commands(string) []bot.CommandSpec { return c.specs }
-func (c *commander) HandleCommand(_ context.Context, fc *bot.FlowContext) error {
+func (c *commander) Commands(string) []engine.CommandSpec { return c.specs }
+func (c *commander) HandleCommand(_ context.Context, fc *engine.FlowContext) error {
 	c.trace.add("/" + fc.Event.Command.Name)
 	if c.do != nil {
 		return c.do(fc)
@@ -108,7 +110,7 @@ func (o *sliceOutbox) texts() []string {
 }
 
 type harness struct {
-	engine *bot.Engine
+	engine *engine.Engine
 	out    *sliceOutbox
 	trace  *trace
 	store  *state.Store
@@ -116,7 +118,7 @@ type harness struct {
 	m      *metrics.Metrics
 }
 
-func newHarness(t testing.TB, yaml string, flows func(tr *trace) []bot.Flow) *harness {
+func newHarness(t testing.TB, yaml string, flows func(tr *trace) []engine.Flow) *harness {
 	t.Helper()
 	c, prefix := redistest.Client(t)
 	return newHarnessOn(t, c, prefix, yaml, flows)
@@ -124,18 +126,18 @@ func newHarness(t testing.TB, yaml string, flows func(tr *trace) []bot.Flow) *ha
 
 func newHarnessOn(t testing.TB, c interface {
 	redisClient
-}, prefix, yaml string, flows func(tr *trace) []bot.Flow) *harness {
+}, prefix, yaml string, flows func(tr *trace) []engine.Flow) *harness {
 	t.Helper()
 	tr := &trace{}
 	fl := flows(tr)
-	cfg, err := config.Parse("test.yaml", []byte(yaml), bot.Schema(fl))
+	cfg, err := config.Parse("test.yaml", []byte(yaml), engine.Schema(fl, bottest.Platforms()))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	store := state.New(c, prefix)
 	clock := bot.NewFakeClock(t0)
 	m := metrics.New()
-	e, err := bot.New(bot.Options{Store: store, Jobs: scheduler.NewJobs(c, prefix+"jobs"), Clock: clock, Flows: fl, Metrics: m}, cfg)
+	e, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(c, prefix+"jobs"), Clock: clock, Flows: fl, Metrics: m}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,19 +158,19 @@ func msg(member, text string, admin bool) bot.Event {
 	}
 }
 
-func stagedFlows(tr *trace) []bot.Flow {
-	return []bot.Flow{
-		&recorder{name: "reset", stage: bot.StageReset, trace: tr},
-		&recorder{name: "points", stage: bot.StagePoints, trace: tr},
-		&commander{name: "cmds", trace: tr, specs: []bot.CommandSpec{{Name: "hello"}, {Name: "mod", Moderator: true}}},
-		&recorder{name: "filter", stage: bot.StageFilter, trace: tr, do: func(fc *bot.FlowContext) error {
+func stagedFlows(tr *trace) []engine.Flow {
+	return []engine.Flow{
+		&recorder{name: "reset", stage: engine.StageReset, trace: tr},
+		&recorder{name: "points", stage: engine.StagePoints, trace: tr},
+		&commander{name: "cmds", trace: tr, specs: []engine.CommandSpec{{Name: "hello"}, {Name: "mod", Moderator: true}}},
+		&recorder{name: "filter", stage: engine.StageFilter, trace: tr, do: func(fc *engine.FlowContext) error {
 			if strings.Contains(fc.Event.Text, "spam") {
 				fc.Do(bot.Action{Type: bot.ActDelete, MessageID: fc.Event.MessageID})
 				fc.Stop("spam")
 			}
 			return nil
 		}},
-		&recorder{name: "gate", stage: bot.StageGate, trace: tr},
+		&recorder{name: "gate", stage: engine.StageGate, trace: tr},
 	}
 }
 
@@ -270,10 +272,10 @@ func TestDedupeAcrossEngines(t *testing.T) {
 }
 
 func TestPanickingFlowIsContained(t *testing.T) {
-	h := newHarness(t, "flows: {}\n", func(tr *trace) []bot.Flow {
-		return []bot.Flow{
-			&recorder{name: "bad", stage: bot.StageFilter, trace: tr, do: func(*bot.FlowContext) error { panic("boom") }},
-			&recorder{name: "good", stage: bot.StagePoints, trace: tr},
+	h := newHarness(t, "flows: {}\n", func(tr *trace) []engine.Flow {
+		return []engine.Flow{
+			&recorder{name: "bad", stage: engine.StageFilter, trace: tr, do: func(*engine.FlowContext) error { panic("boom") }},
+			&recorder{name: "good", stage: engine.StagePoints, trace: tr},
 		}
 	})
 	if err := h.engine.HandleEvent(context.Background(), msg("alice", "hi", false)); err != nil {
@@ -291,8 +293,8 @@ func TestPanickingFlowIsContained(t *testing.T) {
 // so the platform's redelivery is processed.
 func TestRedisErrorInFlowAllowsRedelivery(t *testing.T) {
 	fail := true
-	h := newHarness(t, "flows: {}\n", func(tr *trace) []bot.Flow {
-		return []bot.Flow{&recorder{name: "points", stage: bot.StagePoints, trace: tr, do: func(fc *bot.FlowContext) error {
+	h := newHarness(t, "flows: {}\n", func(tr *trace) []engine.Flow {
+		return []engine.Flow{&recorder{name: "points", stage: engine.StagePoints, trace: tr, do: func(fc *engine.FlowContext) error {
 			if fail {
 				return fmt.Errorf("award: %w", state.ErrRedis)
 			}
@@ -319,11 +321,11 @@ func TestRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	cfg, err := config.Parse("t.yaml", []byte("flows: {}\n"), bot.Schema(nil))
+	cfg, err := config.Parse("t.yaml", []byte("flows: {}\n"), engine.Schema(nil, bottest.Platforms()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := bot.New(bot.Options{Store: state.New(conn.Client, "qb:"), Jobs: scheduler.NewJobs(conn.Client, "qb:jobs")}, cfg)
+	e, err := engine.New(engine.Options{Store: state.New(conn.Client, "qb:"), Jobs: scheduler.NewJobs(conn.Client, "qb:jobs")}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,43 +364,44 @@ func TestAutoDeleteSurvivesInRedis(t *testing.T) {
 
 func TestDuplicateCommandNamesRejected(t *testing.T) {
 	tr := &trace{}
-	fl := []bot.Flow{&commander{name: "a", trace: tr, specs: []bot.CommandSpec{{Name: "x"}}}, &commander{name: "b", trace: tr, specs: []bot.CommandSpec{{Name: "x"}}}}
-	cfg, _ := config.Parse("t.yaml", []byte("flows: {}\n"), bot.Schema(fl))
-	if _, err := bot.New(bot.Options{Flows: fl}, cfg); err == nil {
+	fl := []engine.Flow{&commander{name: "a", trace: tr, specs: []engine.CommandSpec{{Name: "x"}}}, &commander{name: "b", trace: tr, specs: []engine.CommandSpec{{Name: "x"}}}}
+	cfg, _ := config.Parse("t.yaml", []byte("flows: {}\n"), engine.Schema(fl, bottest.Platforms()))
+	if _, err := engine.New(engine.Options{Flows: fl}, cfg); err == nil {
 		t.Fatal("two flows offering /x accepted")
 	}
 }
 
-// Where posts are tasks a person confirms later, replies and notices that
-// delete themselves are not posted; other posts are.
-func TestPostsAreTasksDropsReplies(t *testing.T) {
-	h := newHarness(t, "locale: en\n", stagedFlows)
-	h.engine.Attach(fakeAdapter{caps: bot.CanSend | bot.PostsAreTasks}, h.out)
-	// an unknown command's answer is a reply that deletes itself
-	if err := h.engine.HandleEvent(context.Background(), msg("alice", "/nothing", false)); err != nil {
-		t.Fatal(err)
+// shapingAdapter joins an event's messages into one, as a platform that
+// takes one answer per message would.
+type shapingAdapter struct{ fakeAdapter }
+
+func (shapingAdapter) Shape(actions []bot.Action) []bot.Action {
+	if len(actions) < 2 {
+		return actions
 	}
-	if got := h.out.texts(); len(got) != 0 {
-		t.Fatalf("a reply was posted as a task: %q", got)
+	joined := actions[0]
+	for _, a := range actions[1:] {
+		joined.Text += "+" + a.Text
 	}
+	return []bot.Action{joined}
 }
 
-// A chat that takes one answer per message gets an event's messages joined.
-func TestOneAnswerJoinsMessages(t *testing.T) {
-	flows := func(tr *trace) []bot.Flow {
-		return []bot.Flow{&recorder{name: "points", stage: bot.StagePoints, trace: tr, do: func(fc *bot.FlowContext) error {
+// An adapter that implements bot.Shaper sees an event's actions before
+// they are queued; the engine knows nothing of why.
+func TestAdapterShapesActions(t *testing.T) {
+	flows := func(tr *trace) []engine.Flow {
+		return []engine.Flow{&recorder{name: "points", stage: engine.StagePoints, trace: tr, do: func(fc *engine.FlowContext) error {
 			fc.Reply("checked in")
 			fc.Do(bot.Action{Type: bot.ActSend, Text: "level up"})
-			fc.Do(bot.Action{Type: bot.ActSend, Chat: "console:other", Text: "report"})
 			return nil
 		}}}
 	}
 	h := newHarness(t, "locale: en\n", flows)
-	h.engine.Attach(fakeAdapter{caps: bot.CanSend | bot.OneAnswer}, h.out)
+	h.engine.Attach(shapingAdapter{fakeAdapter{caps: bot.CanSend}}, h.out)
 	if err := h.engine.HandleEvent(context.Background(), msg("alice", "签到", false)); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(h.out.texts(), "|"); got != "send:checked in\n\nlevel up|send:report" {
+	if got := strings.Join(h.out.texts(), "|"); got != "send:checked in+level up" {
 		t.Fatalf("actions %q", got)
 	}
 }
