@@ -20,12 +20,8 @@ lint:
 bench: ## benchmarks (numbers, never assertions)
 	QUNBOT_TEST_REDIS_URL=$${QUNBOT_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} $(GO) test -run '^$$' -bench . -benchmem ./...
 
-fuzz: ## each fuzz target for FUZZTIME (default 30s)
-	$(GO) test ./bot/config -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s}
-	$(GO) test ./bot -run '^$$' -fuzz FuzzParseCommand -fuzztime $${FUZZTIME:-30s}
-	$(GO) test ./adapters/console -run '^$$' -fuzz FuzzConsoleLine -fuzztime $${FUZZTIME:-30s}
-	$(GO) test ./adapters/telegram -run '^$$' -fuzz FuzzTranslate -fuzztime $${FUZZTIME:-30s}
-	$(GO) test ./adapters/telegram -run '^$$' -fuzz FuzzWebhookUpdate -fuzztime $${FUZZTIME:-30s}
+fuzz: ## every fuzz target in the module for FUZZTIME (default 30s)
+	./scripts/fuzz.sh
 
 load: ## the load tool against the local Redis
 	$(GO) run ./cmd/qunbot-load -redis $${QUNBOT_REDIS_URL:-redis://127.0.0.1:6379/15}

@@ -10,15 +10,16 @@ import (
 
 	"github.com/silenceper/wechat/v2/work/config"
 	"github.com/silenceper/wechat/v2/work/msgaudit"
-
-	qconfig "github.com/qunbot/qunbot/bot/config"
 )
+
+// archiveBuilt says whether this build can read the message archive.
+const archiveBuilt = true
 
 // sdkArchive reads the archive through Tencent's C SDK, wrapped by
 // silenceper's msgaudit (cgo; Linux only).
 type sdkArchive struct{ c *msgaudit.Client }
 
-func openArchive(corpID string, cfg *qconfig.WeComArchive) (Archive, error) {
+func openArchive(corpID string, cfg *ArchiveConfig) (Archive, error) {
 	key, err := os.ReadFile(string(cfg.PrivateKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("wecom archive: %w", err)

@@ -89,6 +89,10 @@ func (w *ArchiveConfig) Validate(report func(field, msg string)) {
 	if w.Interval < config.Duration(time.Second) {
 		report("interval", "at least 1s")
 	}
+	if !archiveBuilt {
+		// run would refuse it at start-up; say so where it is written
+		report("", "this qunbot is built without the message archive SDK: build it with CGO_ENABLED=1 go build -tags msgaudit on Linux, or remove archive:")
+	}
 }
 
 // SetDefaults implements Defaulter.

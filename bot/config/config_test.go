@@ -281,3 +281,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A section with several problems shows them all, also when one of its
+// fields failed to decode; a file the config names must be readable.
+func TestEveryProblemOfASection(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `flows:
+  sample: { timeout: soon, nested: { limit: -1 }, pattern: "(" }
+  files: { a: missing.txt, b: . }
+`
+	type files struct {
+		A config.Path `yaml:"a"`
+		B config.Path `yaml:"b"`
+	}
+	s := schema()
+	s.Flows["files"] = config.FlowSchema{New: func() any { return &files{} }}
+	_, err := config.Parse(dir+"/t.yaml", []byte(yaml), s)
+	got := ""
+	if err != nil {
+		got = err.Error()
+	}
+	for _, w := range []string{
+		"t.yaml:2:22: sample.timeout: invalid duration \"soon\"",
+		"t.yaml:2:45: sample.nested.limit: must be zero or more",
+		"t.yaml:2:60: sample.pattern: invalid regular expression",
+		"t.yaml:3:15: files.a: cannot read " + dir + "/missing.txt: no such file or directory",
+		"t.yaml:3:31: files.b: " + dir + " is a folder, not a file",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in:\n%s", w, got)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -91,6 +94,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		p := n.Value
 		if p != "" && !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(d.file), p)
+		}
+		if p != "" {
+			// run would fail on it later, or worse, at the first use
+			if err := readable(p); err != nil {
+				d.errf(n, "%s: %v", keyName(path), err)
+			}
 		}
 		v.SetString(p)
 		return
@@ -272,7 +281,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		byName[f.name] = f
 	}
 	seen := map[string]bool{}
-	before := d.errs
+	failed := map[string]bool{} // fields that did not decode
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" { // YAML merge key: decode the merged mapping(s) first
@@ -292,11 +301,20 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		if d.pos != nil {
 			d.pos[join(path, k.Value)] = k
 		}
+		before := d.errs
 		d.decode(val, v.FieldByIndex(f.index), join(path, k.Value))
+		if d.errs > before {
+			failed[f.name] = true
+		}
 	}
-	// Relations between fields mean little while a field failed to decode.
-	if val, ok := v.Addr().Interface().(Validator); ok && d.errs == before {
+	// Every problem is reported at once, the section's own checks too; only
+	// a check of a field that failed to decode is left out (it would judge
+	// the default, not what was written).
+	if val, ok := v.Addr().Interface().(Validator); ok {
 		val.Validate(func(field, msg string) {
+			if top, _, _ := strings.Cut(field, "."); failed[top] || (field != "" && failed[strings.SplitN(top, "[", 2)[0]]) {
+				return
+			}
 			at := n
 			full := join(path, field)
 			if p, ok := d.pos[full]; ok && field != "" {
@@ -377,4 +395,25 @@ func kindName(n *yaml.Node) string {
 		return "single value"
 	}
 	return "node"
+}
+
+// readable reports why a file named by the config cannot be read.
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("cannot read %s: %v", path, pe.Err)
+		}
+		return fmt.Errorf("cannot read %s: %v", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v", path, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a folder, not a file", path)
+	}
+	return nil
 }

@@ -109,6 +109,12 @@ func (o *sliceOutbox) texts() []string {
 	return out
 }
 
+func (o *sliceOutbox) all() []bot.Action {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]bot.Action(nil), o.actions...)
+}
+
 type harness struct {
 	engine *engine.Engine
 	out    *sliceOutbox
@@ -403,5 +409,42 @@ func TestAdapterShapesActions(t *testing.T) {
 	}
 	if got := strings.Join(h.out.texts(), "|"); got != "send:checked in+level up" {
 		t.Fatalf("actions %q", got)
+	}
+}
+
+// Moderators on the event's platform (prefixed or bare) and the extra ids
+// are told once each; moderators of another platform are not.
+func TestTellModerators(t *testing.T) {
+	tests := []struct {
+		name  string
+		mods  string
+		extra []string
+		want  string
+	}{
+		{"prefixed and bare", `["console:a", "b", "other:c", "console:a"]`, []string{"owner"}, "dm:owner dm:a dm:b"},
+		{"owner is also a moderator", `["console:owner"]`, []string{"owner"}, "dm:owner"},
+		{"nobody", `["other:c"]`, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n int
+			flows := func(tr *trace) []engine.Flow {
+				return []engine.Flow{&recorder{name: "points", stage: engine.StagePoints, trace: tr, do: func(fc *engine.FlowContext) error {
+					n = fc.TellModerators("look", tt.extra...)
+					return nil
+				}}}
+			}
+			h := newHarness(t, "moderators: "+tt.mods+"\nflows: { points: {} }\n", flows)
+			if err := h.engine.HandleEvent(context.Background(), msg("alice", "hi", false)); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range h.out.all() {
+				got = append(got, string(a.Type)+":"+a.Member.ID)
+			}
+			if s := strings.Join(got, " "); s != tt.want || n != len(got) {
+				t.Errorf("told %q (n=%d), want %q", s, n, tt.want)
+			}
+		})
 	}
 }

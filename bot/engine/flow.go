@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -210,6 +211,34 @@ func (fc *FlowContext) Actions() []bot.Action { return fc.actions }
 func (fc *FlowContext) IsModerator() bool {
 	m := fc.Event.Member
 	return m.IsAdmin || fc.Group.IsModerator(fc.Event.Platform+":"+m.ID) || fc.Group.IsModerator(m.ID)
+}
+
+// TellModerators sends text privately to the group's moderators on the
+// event's platform (entries "platform:id" of this platform, and bare ids)
+// and to the extra member ids given (a group's owner), each once. It
+// returns how many were told, so a flow says "moderators told" only when
+// someone was.
+func (fc *FlowContext) TellModerators(text string, extra ...string) int {
+	told := map[string]bool{}
+	tell := func(id string) {
+		if id == "" || told[id] {
+			return
+		}
+		told[id] = true
+		fc.Do(bot.Action{Type: bot.ActDM, Chat: fc.Event.GroupKey(), Member: bot.Member{ID: id}, Text: text})
+	}
+	for _, id := range extra {
+		tell(id)
+	}
+	prefix := fc.Event.Platform + ":"
+	for _, mod := range fc.Group.Moderators {
+		id, ok := strings.CutPrefix(mod, prefix)
+		if !ok && strings.Contains(mod, ":") {
+			continue // a moderator on another platform
+		}
+		tell(id)
+	}
+	return len(told)
 }
 
 // Commands lists the commands of the flows enabled in the group, sorted by

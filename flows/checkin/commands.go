@@ -9,6 +9,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/codes"
+	"go.uber.org/zap"
 )
 
 func (f Flow) points(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
@@ -174,17 +175,11 @@ func (f Flow) redeem(ctx context.Context, fc *engine.FlowContext, cfg *Config) e
 	return nil
 }
 
-// notifyModerators DMs the moderators listed in the config.
+// notifyModerators tells the moderators, and the log, about a redemption
+// a person must fulfil.
 func notifyModerators(fc *engine.FlowContext, text string) {
-	prefix := fc.Event.Platform + ":"
-	for _, mod := range fc.Group.Moderators {
-		id, ok := strings.CutPrefix(mod, prefix)
-		if !ok && strings.Contains(mod, ":") {
-			continue
-		}
-		fc.Do(bot.Action{Type: bot.ActDM, Chat: fc.Event.GroupKey(), Member: bot.Member{ID: id}, Text: text})
-	}
-	fc.Log.Info(text)
+	n := fc.TellModerators(text)
+	fc.Log.Info(text, zap.Int("moderators_told", n))
 }
 
 // award: /award @member N [reason], or as a reply: /award N [reason].

@@ -251,7 +251,7 @@ func TestConfigErrors(t *testing.T) {
 		{`[{name: a, cron: "0 9 * * *"}]`, "exactly one of text, texts or file"},
 		{`[{name: a, cron: "0 9 * * *", text: x, texts: [y]}]`, "exactly one"},
 		{`[{name: a, cron: "0 9 * * *", text: x}, {name: a, cron: "0 9 * * *", text: y}]`, "unique name"},
-		{`[{name: a, cron: "0 9 * * *", file: /nonexistent/x.txt}]`, "read post items"},
+		{`[{name: a, cron: "0 9 * * *", file: /nonexistent/x.txt}]`, "posts.items[0].file: cannot read /nonexistent/x.txt"},
 		{`{quiet_hours: "22-8", items: []}`, "HH:MM-HH:MM"},
 		{`{daily_cap: -1, items: []}`, "daily_cap"},
 		{`[{name: a, cron: "0 9 * * *", text: x, loop: true}]`, "file only"},

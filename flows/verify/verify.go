@@ -164,24 +164,15 @@ func (f Flow) join(ctx context.Context, fc *engine.FlowContext, cfg *Config) err
 		}
 		text := words.T(fc.Locale(), "flag.unverified", ev.Member.Name, ev.Member.ID, title)
 		// the group's owner (where the platform names one) and the moderators
-		told := map[string]bool{}
 		gf, err := fc.Store.GroupFields(ctx, group)
 		if err != nil {
 			return err
 		}
-		tell := func(id string) {
-			if id != "" && !told[id] {
-				told[id] = true
-				fc.Do(bot.Action{Type: bot.ActDM, Chat: group, Member: bot.Member{ID: id}, Text: text})
-			}
+		if n := fc.TellModerators(text, gf["owner"]); n > 0 {
+			fc.Log.Warn("newcomer could not be verified here; moderators told", zap.String("group", group), zap.String("member", ev.Member.ID), zap.Int("told", n))
+		} else {
+			fc.Log.Warn("newcomer could not be verified here, and nobody could be told: list moderators: in the config", zap.String("group", group), zap.String("member", ev.Member.ID))
 		}
-		tell(gf["owner"])
-		for _, mod := range fc.Group.Moderators {
-			if id, ok := strings.CutPrefix(mod, ev.Platform+":"); ok {
-				tell(id)
-			}
-		}
-		fc.Log.Warn("newcomer could not be verified here; moderators told", zap.String("group", group), zap.String("member", ev.Member.ID))
 		fc.Stop("unverified")
 		return nil
 	}

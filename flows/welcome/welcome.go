@@ -320,15 +320,9 @@ func (f Flow) warnPool(ctx context.Context, fc *engine.FlowContext, cfg *Config,
 	if kind == "empty" {
 		msg = words.T(loc, "pool.empty", cfg.Codes.Pool, cfg.Codes.File)
 	}
-	fc.Log.Warn(msg, zap.String("pool", cfg.Codes.Pool), zap.Int("left", left), zap.String("group", fc.Event.GroupKey()))
-	prefix := fc.Event.Platform + ":"
-	for _, mod := range fc.Group.Moderators {
-		id, ok := strings.CutPrefix(mod, prefix)
-		if !ok && strings.Contains(mod, ":") {
-			continue // a moderator on another platform
-		}
-		fc.Do(bot.Action{Type: bot.ActDM, Chat: fc.Event.GroupKey(), Member: bot.Member{ID: id}, Text: msg})
-	}
+	n := fc.TellModerators(msg)
+	fc.Log.Warn(msg, zap.String("pool", cfg.Codes.Pool), zap.Int("left", left), zap.String("group", fc.Event.GroupKey()),
+		zap.Int("moderators_told", n))
 	return nil
 }
 
