@@ -148,8 +148,11 @@ func (e *Event) GroupKey() string {
 	return e.Chat.Key
 }
 
-// Timer is a fired job: its kind (without the flow prefix) and arguments.
+// Timer is scheduled work come due (the scheduler raises it): the flow
+// that set it ("" for the engine's own, such as an auto-delete), its kind
+// ("deadline", or "fire" for a recurring schedule) and its arguments.
 type Timer struct {
+	Flow string
 	Kind string
 	Args map[string]string
 }

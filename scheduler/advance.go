@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Ticker runs due jobs; the engine implements it.
+// Ticker runs due work; the Scheduler implements it.
 type Ticker interface {
 	Tick(ctx context.Context) error
 	NextJob(ctx context.Context) (time.Time, bool, error)

@@ -28,7 +28,7 @@ func TestEndToEndVerificationOnTelegram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(engine.Options{Store: e.store, Jobs: scheduler.NewJobs(e.store.Client(), e.store.GlobalKey("{jobs}")), Flows: fl}, cfg)
+	eng, err := engine.New(engine.Options{Store: e.store, Timers: scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey("")}), Flows: fl}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

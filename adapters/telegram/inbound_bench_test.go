@@ -42,7 +42,7 @@ func BenchmarkInbound(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(c, prefix+"{jobs}"), Flows: fl}, qc)
+	eng, err := engine.New(engine.Options{Store: store, Timers: scheduler.New(scheduler.Options{Redis: c, Prefix: prefix}), Flows: fl}, qc)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -92,6 +92,8 @@ func (r *Recorder) Take() []bot.Action {
 type Harness struct {
 	T      testing.TB
 	Engine *engine.Engine
+	// Sched owns time: Advance moves the clock through it.
+	Sched  *scheduler.Scheduler
 	Out    *Recorder
 	Clock  *bot.FakeClock
 	Store  *state.Store
@@ -118,13 +120,15 @@ func New(t testing.TB, flows []engine.Flow, yaml string, prefix ...string) *Harn
 	}
 	store := state.New(c, p)
 	clock := bot.NewFakeClock(Start)
-	e, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(c, p+"{jobs}"), Crons: scheduler.NewCrons(c, p+"{cron}"), Clock: clock, Flows: flows}, cfg)
+	sched := scheduler.New(scheduler.Options{Redis: c, Prefix: p, Clock: clock})
+	e, err := engine.New(engine.Options{Store: store, Timers: sched, Clock: clock, Flows: flows}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sched.Connect(e, e)
 	out := &Recorder{Caps: bot.AllCapabilities, after: e.AfterSend}
 	e.Attach(out, out)
-	return &Harness{T: t, Engine: e, Out: out, Clock: clock, Store: store, Redis: c, Prefix: p}
+	return &Harness{T: t, Engine: e, Sched: sched, Out: out, Clock: clock, Store: store, Redis: c, Prefix: p}
 }
 
 func (h *Harness) id() string {
@@ -176,7 +180,7 @@ func (h *Harness) Press(name, data string) {
 // time, as the console's advance does.
 func (h *Harness) Advance(d time.Duration) {
 	h.T.Helper()
-	step := scheduler.AdvanceTo(h.Engine, h.Clock, func(context.Context) error { return nil })
+	step := scheduler.AdvanceTo(h.Sched, h.Clock, func(context.Context) error { return nil })
 	if err := step(context.Background(), h.Clock.Now().Add(d)); err != nil {
 		h.T.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,12 +26,21 @@ type Outbox interface {
 	Enqueue(a bot.Action) error
 }
 
+// Timers keeps delayed work (a challenge's deadline, an auto-delete) until
+// it is due; the scheduler implements it and hands the work back as
+// EventTimer events.
+type Timers interface {
+	Add(ctx context.Context, j scheduler.Job) error
+	Remove(ctx context.Context, id string) error
+	// NextFire returns when a recurring schedule (scheduler.EntryKey)
+	// fires next.
+	NextFire(ctx context.Context, entry string) (time.Time, bool, error)
+}
+
 // Options configure an Engine.
 type Options struct {
-	Store *state.Store
-	Jobs  *scheduler.Jobs
-	// Crons keeps the flows' recurring schedules (nil: none run).
-	Crons   *scheduler.Crons
+	Store   *state.Store
+	Timers  Timers
 	Clock   bot.Clock
 	Log     *zap.Logger
 	Metrics *metrics.Metrics
@@ -49,6 +57,7 @@ type Options struct {
 type Engine struct {
 	opt      Options
 	flows    []Flow
+	mws      []Middleware
 	handlers []stagedHandler
 	cmds     map[string]Flow
 	cfg      atomic.Pointer[config.Config]
@@ -103,8 +112,11 @@ func New(opt Options, cfg *config.Config) (*Engine, error) {
 	if opt.FlowTimeout <= 0 {
 		opt.FlowTimeout = 10 * time.Second
 	}
-	e := &Engine{opt: opt, flows: opt.Flows, cmds: map[string]Flow{}, adapters: map[string]attached{}}
+	if opt.Timers == nil {
+		return nil, errors.New("engine: Options.Timers is required (the scheduler)")
+	}
 	mws := []Middleware{Recoverer(), Timeout(opt.FlowTimeout)}
+	e := &Engine{opt: opt, flows: opt.Flows, mws: mws, cmds: map[string]Flow{}, adapters: map[string]attached{}}
 	for _, f := range opt.Flows {
 		if h, ok := f.(EventHandler); ok {
 			e.handlers = append(e.handlers, stagedHandler{stage: h.Stage(), flow: f, run: chain(f.Name(), h.Handle, mws)})
@@ -162,11 +174,16 @@ func ingestKind(k bot.EventKind) state.Kind {
 
 // HandleEvent de-duplicates and records the event, runs the flows, and
 // queues their actions. An error means the event was not processed and the
-// platform should redeliver it (the update id is forgotten again).
+// platform should redeliver it (the update id is forgotten again). Timer
+// events (scheduled work come due) take the same path without the
+// ingest: they are not activity, and the scheduler claims each once.
 func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	cfg := e.cfg.Load()
 	if cfg == nil {
 		return errors.New("handle event: no config loaded")
+	}
+	if ev.Kind == bot.EventTimer {
+		return e.handleTimer(ctx, cfg, ev)
 	}
 	if ev.Kind == bot.EventMessage && ev.Command == nil && !ev.CommandChecked && !ev.Edited {
 		if c := bot.ParseCommand(ev.Text, ""); c != nil {
@@ -184,7 +201,6 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 		ev.Time = e.opt.Clock.Now()
 	}
 	e.opt.Metrics.EventsIn.WithLabelValues(ev.Platform, string(ev.Kind)).Inc()
-	group := cfg.Group(ev.GroupKey())
 	member, dup, err := e.opt.Store.Ingest(ctx, state.Ingest{
 		Group: ev.GroupKey(), UpdateID: ev.ID, DedupeTT: e.opt.DedupeTTL,
 		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
@@ -213,15 +229,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 			e.titles.Store(ev.Chat.Key, ev.Chat.Title)
 		}
 	}
-	at, _ := e.adapter(ev.Platform)
-	var caps bot.Capability
-	if at.adapter != nil {
-		caps = at.adapter.Capabilities(ev.Chat.Key)
-	}
-	fc := &FlowContext{
-		Event: &ev, Member: member, Group: group, Now: ev.Time, Clock: e.opt.Clock,
-		Store: e.opt.Store, Caps: caps, Log: e.opt.Log, engine: e, cfg: cfg,
-	}
+	fc := e.newContext(cfg, &ev, member)
 	err = e.runFlows(ctx, fc)
 	if err == nil {
 		err = e.runEmitted(ctx, fc, 0)
@@ -235,11 +243,101 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 		}
 		return fmt.Errorf("handle %s event %s in %s: %w", ev.Kind, ev.ID, ev.GroupKey(), err)
 	}
-	if err := e.cancelAutoDeletes(ctx, ev.Platform, fc.actions); err != nil {
+	answerPress(&ev, fc)
+	return e.finish(ctx, fc)
+}
+
+// newContext is what every flow gets for one event.
+func (e *Engine) newContext(cfg *config.Config, ev *bot.Event, m *state.Member) *FlowContext {
+	var caps bot.Capability
+	if at, ok := e.adapter(ev.Platform); ok {
+		caps = at.adapter.Capabilities(ev.Chat.Key)
+	}
+	return &FlowContext{
+		Event: ev, Member: m, Group: cfg.Group(ev.GroupKey()), Now: ev.Time, Clock: e.opt.Clock,
+		Store: e.opt.Store, Caps: caps, Log: e.opt.Log, engine: e, cfg: cfg,
+	}
+}
+
+// finish is the one tail of every event: auto-deletes of messages the
+// flows delete now are cancelled, and the actions go to the outbox.
+func (e *Engine) finish(ctx context.Context, fc *FlowContext) error {
+	if err := e.cancelAutoDeletes(ctx, fc.Event.Platform, fc.actions); err != nil {
 		e.opt.Log.Error("pending auto-deletes not cancelled; a message may be deleted twice", zap.Error(err))
 	}
-	answerPress(&ev, fc)
-	return e.dispatch(ev.Platform, fc.actions)
+	return e.dispatch(fc.Event.Platform, fc.actions)
+}
+
+// handleTimer runs scheduled work come due in the flow that set it, with
+// the member's state as it is now.
+func (e *Engine) handleTimer(ctx context.Context, cfg *config.Config, ev bot.Event) error {
+	t := ev.Timer
+	if t == nil {
+		return fmt.Errorf("timer event %s without a timer", ev.ID)
+	}
+	if t.Flow == "" {
+		return e.engineTimer(ev)
+	}
+	handle := e.timerHandler(t.Flow, t.Kind)
+	if handle == nil {
+		e.opt.Log.Error("no flow for scheduled work; dropped", zap.String("timer", ev.ID), zap.String("flow", t.Flow), zap.String("kind", t.Kind))
+		return nil
+	}
+	conf, on := cfg.Group(ev.GroupKey()).Flow(t.Flow)
+	if !on {
+		return nil // the flow was turned off since: nothing to do
+	}
+	m, err := e.opt.Store.Member(ctx, ev.GroupKey(), ev.Member.ID)
+	if err != nil {
+		return err
+	}
+	gf, err := e.opt.Store.GroupFields(ctx, ev.GroupKey())
+	if err != nil {
+		return err
+	}
+	ev.Chat.Title = gf["title"]
+	fc := e.newContext(cfg, &ev, m)
+	fc.flow, fc.Config = t.Flow, conf
+	if err := e.flowErr(t.Flow, chain(t.Flow, handle, e.mws)(ctx, fc)); err != nil {
+		return err
+	}
+	if err := e.runEmitted(ctx, fc, 0); err != nil {
+		return err
+	}
+	return e.finish(ctx, fc)
+}
+
+// timerHandler finds the handler of a flow's scheduled work: a recurring
+// schedule's fire, or a job the flow set.
+func (e *Engine) timerHandler(flow, kind string) Handler {
+	for _, f := range e.flows {
+		if f.Name() != flow {
+			continue
+		}
+		if s, ok := f.(Scheduled); ok && kind == "fire" {
+			return s.HandleFire
+		}
+		if th, ok := f.(TimerHandler); ok {
+			return th.HandleTimer
+		}
+	}
+	return nil
+}
+
+// engineTimer is the engine's own scheduled work: deleting a message
+// whose time is up.
+func (e *Engine) engineTimer(ev bot.Event) error {
+	args := ev.Timer.Args
+	if ev.Timer.Kind != "delete" {
+		e.opt.Log.Error("unknown scheduled work; dropped", zap.String("timer", ev.ID), zap.String("kind", ev.Timer.Kind))
+		return nil
+	}
+	a := bot.Action{Type: bot.ActDelete, Chat: args["chat"], MessageID: args["message"], Flow: "auto-delete",
+		Member: bot.Member{ID: args["member"]}}
+	if err := e.dispatch(args["platform"], []bot.Action{a}); err != nil {
+		e.opt.Log.Error("scheduled deletion failed", zap.String("timer", ev.ID), zap.Error(err))
+	}
+	return nil
 }
 
 // answerPress makes sure a button press is answered exactly once (a
@@ -359,7 +457,7 @@ func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
 		}
 	}
 	fc.flow, fc.Config = f.Name(), conf
-	h := chain(f.Name(), c.HandleCommand, []Middleware{Recoverer(), Timeout(e.opt.FlowTimeout)})
+	h := chain(f.Name(), c.HandleCommand, e.mws)
 	if err := h(ctx, fc); err != nil {
 		if ferr := e.flowErr(f.Name(), err); ferr != nil {
 			return ferr
@@ -443,7 +541,7 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a bot.Action, r
 		return nil
 	}
 	at := e.opt.Clock.Now().Add(a.DeleteAfter)
-	return e.opt.Jobs.Add(ctx, scheduler.Job{
+	return e.opt.Timers.Add(ctx, scheduler.Job{
 		ID: deleteJobID(platform, chat, res.MessageID), Kind: "delete", At: at,
 		Args: map[string]string{"platform": platform, "chat": chat, "message": res.MessageID, "member": a.Member.ID},
 	})
@@ -471,129 +569,13 @@ func deleteJobID(platform, chat, msg string) string {
 func (e *Engine) cancelAutoDeletes(ctx context.Context, platform string, actions []bot.Action) error {
 	for _, a := range actions {
 		if a.Type == bot.ActDelete && a.Flow != "auto-delete" && a.MessageID != "" {
-			if err := e.opt.Jobs.Remove(ctx, deleteJobID(platform, a.Chat, a.MessageID)); err != nil {
+			if err := e.opt.Timers.Remove(ctx, deleteJobID(platform, a.Chat, a.MessageID)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
-
-// Tick runs the jobs due by the clock's now, earliest first. The console
-// and tests call it after moving the clock; `run` calls it every second.
-func (e *Engine) Tick(ctx context.Context) error {
-	if err := e.fireCrons(ctx, e.opt.Clock.Now()); err != nil {
-		return fmt.Errorf("tick: %w", err)
-	}
-	for {
-		jobs, err := e.opt.Jobs.Claim(ctx, e.opt.Clock.Now(), 100)
-		if err != nil {
-			return fmt.Errorf("tick: %w", err)
-		}
-		for _, j := range jobs {
-			e.runJob(ctx, j)
-		}
-		if len(jobs) < 100 {
-			return nil
-		}
-	}
-}
-
-// NextJob returns when the earliest job or schedule is due.
-func (e *Engine) NextJob(ctx context.Context) (time.Time, bool, error) {
-	t, ok, err := e.opt.Jobs.Next(ctx)
-	if err != nil || e.opt.Crons == nil {
-		return t, ok, err
-	}
-	if err := e.reconcile(ctx, e.opt.Clock.Now()); err != nil {
-		return t, ok, err
-	}
-	c, cok, err := e.opt.Crons.Next(ctx)
-	if err != nil {
-		return t, ok, err
-	}
-	if cok && (!ok || c.Before(t)) {
-		return c, true, nil
-	}
-	return t, ok, nil
-}
-
-func (e *Engine) runJob(ctx context.Context, j Job) {
-	if j.Kind == "delete" {
-		a := bot.Action{Type: bot.ActDelete, Chat: j.Args["chat"], MessageID: j.Args["message"], Flow: "auto-delete",
-			Member: bot.Member{ID: j.Args["member"]}}
-		if err := e.dispatch(j.Args["platform"], []bot.Action{a}); err != nil {
-			e.opt.Log.Error("scheduled deletion failed", zap.String("job", j.ID), zap.Error(err))
-		}
-		return
-	}
-	flowName, kind, _ := strings.Cut(j.Kind, ".")
-	var th TimerHandler
-	for _, f := range e.flows {
-		if h, ok := f.(TimerHandler); ok && f.Name() == flowName {
-			th = h
-		}
-	}
-	if th == nil {
-		e.opt.Log.Error("no flow for scheduled job; dropped", zap.String("job", j.ID), zap.String("kind", j.Kind))
-		return
-	}
-	if err := e.runTimerWith(ctx, flowName, th.HandleTimer, kind, j); err != nil {
-		// Redis went away mid-job: try again shortly rather than lose it.
-		e.opt.Log.Error("scheduled job failed; retrying in 30s", zap.String("job", j.ID), zap.Error(err))
-		j.At = e.opt.Clock.Now().Add(30 * time.Second)
-		if aerr := e.opt.Jobs.Add(ctx, j); aerr != nil {
-			e.opt.Log.Error("scheduled job lost", zap.String("job", j.ID), zap.Error(aerr))
-		}
-	}
-}
-
-func (e *Engine) runTimerWith(ctx context.Context, flowName string, handle Handler, kind string, j Job) error {
-	cfg := e.cfg.Load()
-	group := j.Args["group"]
-	ev := bot.Event{
-		Kind: bot.EventTimer, Platform: j.Args["platform"], Chat: bot.Chat{Key: group, Type: bot.ChatGroup},
-		Member: bot.Member{ID: j.Args["member"], Name: j.Args["name"], Username: j.Args["username"]},
-		Time:   e.opt.Clock.Now(), Timer: &bot.Timer{Kind: kind, Args: j.Args},
-	}
-	m, err := e.opt.Store.Member(ctx, group, ev.Member.ID)
-	if err != nil {
-		return err
-	}
-	gf, err := e.opt.Store.GroupFields(ctx, group)
-	if err != nil {
-		return err
-	}
-	ev.Chat.Title = gf["title"]
-	g := cfg.Group(group)
-	conf, on := g.Flow(flowName)
-	if !on {
-		return nil // the flow was turned off since: nothing to do
-	}
-	at, _ := e.adapter(ev.Platform)
-	var caps bot.Capability
-	if at.adapter != nil {
-		caps = at.adapter.Capabilities(group)
-	}
-	fc := &FlowContext{
-		Event: &ev, Member: m, Group: g, Config: conf, Now: ev.Time, Clock: e.opt.Clock,
-		Store: e.opt.Store, Caps: caps, Log: e.opt.Log, engine: e, cfg: cfg, flow: flowName,
-	}
-	h := chain(flowName, handle, []Middleware{Recoverer(), Timeout(e.opt.FlowTimeout)})
-	if err := e.flowErr(flowName, h(ctx, fc)); err != nil {
-		return err
-	}
-	if err := e.runEmitted(ctx, fc, 0); err != nil {
-		return err
-	}
-	if err := e.cancelAutoDeletes(ctx, ev.Platform, fc.actions); err != nil {
-		return err
-	}
-	return e.dispatch(ev.Platform, fc.actions)
-}
-
-// Job is a scheduled job (re-exported for flows that schedule work).
-type Job = scheduler.Job
 
 // Ready checks what /readyz reports: a config is loaded and Redis answers.
 func (e *Engine) Ready(ctx context.Context) error {

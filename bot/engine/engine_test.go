@@ -117,6 +117,7 @@ func (o *sliceOutbox) all() []bot.Action {
 
 type harness struct {
 	engine *engine.Engine
+	sched  *scheduler.Scheduler
 	out    *sliceOutbox
 	trace  *trace
 	store  *state.Store
@@ -143,13 +144,15 @@ func newHarnessOn(t testing.TB, c interface {
 	store := state.New(c, prefix)
 	clock := bot.NewFakeClock(t0)
 	m := metrics.New()
-	e, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(c, prefix+"jobs"), Clock: clock, Flows: fl, Metrics: m}, cfg)
+	sched := scheduler.New(scheduler.Options{Redis: c, Prefix: prefix, Clock: clock})
+	e, err := engine.New(engine.Options{Store: store, Timers: sched, Clock: clock, Flows: fl, Metrics: m}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sched.Connect(e, e)
 	out := &sliceOutbox{}
 	e.Attach(fakeAdapter{caps: bot.AllCapabilities}, out)
-	return &harness{engine: e, out: out, trace: tr, store: store, clock: clock, m: m}
+	return &harness{engine: e, sched: sched, out: out, trace: tr, store: store, clock: clock, m: m}
 }
 
 var nextID int
@@ -331,7 +334,7 @@ func TestRedisDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(engine.Options{Store: state.New(conn.Client, "qb:"), Jobs: scheduler.NewJobs(conn.Client, "qb:jobs")}, cfg)
+	e, err := engine.New(engine.Options{Store: state.New(conn.Client, "qb:"), Timers: scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: "qb:"})}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,14 +354,14 @@ func TestAutoDeleteSurvivesInRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.clock.Advance(9 * time.Minute)
-	if err := h.engine.Tick(ctx); err != nil {
+	if err := h.sched.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.out.texts()); n != 0 {
 		t.Fatalf("deleted early: %v", h.out.texts())
 	}
 	h.clock.Advance(time.Minute)
-	if err := h.engine.Tick(ctx); err != nil {
+	if err := h.sched.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
 	h.out.mu.Lock()

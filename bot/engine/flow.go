@@ -12,6 +12,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/scheduler"
 )
 
 // Stage orders event handlers. The order is a contract: unverified members
@@ -109,7 +110,7 @@ func (fc *FlowContext) Schedule(ctx context.Context, id, kind string, at time.Ti
 	for k, v := range args {
 		all[k] = v
 	}
-	return fc.engine.opt.Jobs.Add(ctx, Job{ID: fc.flow + "." + kind + ":" + all["group"] + ":" + id, Kind: fc.flow + "." + kind, At: at, Args: all})
+	return fc.engine.opt.Timers.Add(ctx, scheduler.Job{ID: fc.flow + "." + kind + ":" + all["group"] + ":" + id, Kind: fc.flow + "." + kind, At: at, Args: all})
 }
 
 // HoldForQuietHours reports whether now falls in quiet hours; if so it
@@ -157,7 +158,7 @@ func (fc *FlowContext) InviteLink(ctx context.Context, chat string, m bot.Member
 // NextFire returns when one of this flow's schedules (by name) fires next
 // in the event's group.
 func (fc *FlowContext) NextFire(ctx context.Context, name string) (time.Time, bool, error) {
-	return fc.engine.NextFire(ctx, fc.flow, fc.Event.GroupKey(), name)
+	return fc.engine.opt.Timers.NextFire(ctx, scheduler.EntryKey(fc.flow, fc.Event.GroupKey(), name))
 }
 
 // Tasks lists the latest delayed posts (tasks) of a chat on the event's

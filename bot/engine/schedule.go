@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/scheduler"
 )
 
 // Schedule is a recurring fire a flow wants in a group: a post on a
@@ -31,8 +31,6 @@ type Scheduled interface {
 	HandleFire(ctx context.Context, fc *FlowContext) error
 }
 
-const entrySep = "|"
-
 // knowGroup remembers a group the bot has seen, so schedules can be set
 // for groups that only the defaults configure.
 func (e *Engine) knowGroup(ctx context.Context, platform, group string) error {
@@ -47,26 +45,30 @@ func (e *Engine) knowGroup(ctx context.Context, platform, group string) error {
 	return nil
 }
 
-// reconcile makes the stored schedules match the config for every known
-// group: new ones added, changed specs rescheduled, removed ones dropped.
-func (e *Engine) reconcile(ctx context.Context, now time.Time) error {
+// Plan implements scheduler.Planner: the schedules the flows want in every
+// known group (seen by the bot, or named in the config), after a config
+// change or a new group; changed is false when neither happened.
+func (e *Engine) Plan(ctx context.Context, now time.Time, force bool) (map[string]scheduler.Entry, bool, error) {
 	cfg := e.cfg.Load()
-	if e.opt.Crons == nil || (cfg == e.reconciled.Load() && !e.reconcileNeeded.Load()) {
-		return nil
+	if !force && cfg == e.reconciled.Load() && !e.reconcileNeeded.Load() {
+		return nil, false, nil
 	}
 	e.reconcileNeeded.Store(false)
 	groups, err := e.opt.Store.Client().HGetAll(ctx, e.opt.Store.GlobalKey("groups")).Result()
 	if err != nil {
-		return err
+		e.reconcileNeeded.Store(true)
+		return nil, false, err
 	}
 	// groups named in the config get their schedules before any traffic
 	for key := range cfg.Groups {
-		if _, ok := groups[key]; !ok && strings.Contains(key, ":") {
-			groups[key] = strings.SplitN(key, ":", 2)[0]
+		if platform, _, ok := strings.Cut(key, ":"); ok {
+			if _, seen := groups[key]; !seen {
+				groups[key] = platform
+			}
 		}
 	}
-	want := map[string]bool{}
-	for group := range groups {
+	plan := map[string]scheduler.Entry{}
+	for group, platform := range groups {
 		g := cfg.Group(group)
 		for _, f := range e.flows {
 			s, ok := f.(Scheduled)
@@ -78,101 +80,12 @@ func (e *Engine) reconcile(ctx context.Context, now time.Time) error {
 				continue
 			}
 			for _, sc := range s.Schedules(g, conf) {
-				entry := f.Name() + entrySep + group + entrySep + sc.Name
-				want[entry] = true
-				if err := e.opt.Crons.Ensure(ctx, entry, sc.Spec, sc.Cron.Next(now.In(g.Location))); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	entries, err := e.opt.Crons.Entries(ctx)
-	if err != nil {
-		return err
-	}
-	for _, entry := range entries {
-		if !want[entry] {
-			if err := e.opt.Crons.Remove(ctx, entry); err != nil {
-				return err
+				en := scheduler.Entry{Flow: f.Name(), Group: group, Name: sc.Name, Platform: platform,
+					Spec: sc.Spec, Schedule: sc.Cron, Location: g.Location, Grace: sc.Grace}
+				plan[en.Key()] = en
 			}
 		}
 	}
 	e.reconciled.Store(cfg)
-	return nil
-}
-
-// fireCrons runs the schedules due by now.
-func (e *Engine) fireCrons(ctx context.Context, now time.Time) error {
-	if e.opt.Crons == nil {
-		return nil
-	}
-	if err := e.reconcile(ctx, now); err != nil {
-		return err
-	}
-	cfg := e.cfg.Load()
-	fires, err := e.opt.Crons.Due(ctx, now, 100)
-	if err != nil {
-		return err
-	}
-	for _, f := range fires {
-		parts := strings.SplitN(f.Entry, entrySep, 3)
-		if len(parts) != 3 {
-			_ = e.opt.Crons.Remove(ctx, f.Entry)
-			continue
-		}
-		flowName, group, name := parts[0], parts[1], parts[2]
-		g := cfg.Group(group)
-		var sch Scheduled
-		var sc *Schedule
-		for _, fl := range e.flows {
-			if s, ok := fl.(Scheduled); ok && fl.Name() == flowName {
-				if conf, on := g.Flow(flowName); on {
-					for _, x := range s.Schedules(g, conf) {
-						if x.Name == name {
-							sch, sc = s, &x
-						}
-					}
-				}
-			}
-		}
-		if sc == nil {
-			_ = e.opt.Crons.Remove(ctx, f.Entry)
-			continue
-		}
-		next := sc.Cron.Next(now.In(g.Location))
-		won, err := e.opt.Crons.Claim(ctx, f, next)
-		if err != nil {
-			return err
-		}
-		if !won {
-			continue // another replica took it
-		}
-		if late := now.Sub(f.At); late > sc.Grace {
-			e.opt.Log.Warn("scheduled fire missed beyond its grace window; skipped",
-				zap.String("schedule", f.Entry), zap.Time("due", f.At), zap.Duration("late", late), zap.Duration("grace", sc.Grace))
-			continue
-		}
-		platform, _ := e.known.Load(group)
-		p, _ := platform.(string)
-		if p == "" {
-			p = strings.SplitN(group, ":", 2)[0]
-		}
-		j := Job{ID: f.Entry, Kind: flowName + ".fire", At: f.At,
-			Args: map[string]string{"platform": p, "group": group, "member": "", "name": name, "due": f.At.Format(time.RFC3339)}}
-		if err := e.runTimerWith(ctx, flowName, sch.HandleFire, "fire", j); err != nil {
-			e.opt.Log.Error("scheduled fire failed", zap.String("schedule", f.Entry), zap.Error(err))
-		}
-	}
-	return nil
-}
-
-// NextFire returns when a flow's schedule in a group fires next.
-func (e *Engine) NextFire(ctx context.Context, flow, group, name string) (time.Time, bool, error) {
-	if e.opt.Crons == nil {
-		return time.Time{}, false, nil
-	}
-	if err := e.reconcile(ctx, e.opt.Clock.Now()); err != nil {
-		return time.Time{}, false, err
-	}
-	return e.opt.Crons.NextOf(ctx, flow+entrySep+group+entrySep+name)
+	return plan, true, nil
 }

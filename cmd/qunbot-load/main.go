@@ -93,7 +93,7 @@ func run(url string, members, messages, workers, groups int, compare bool) error
 		return err
 	}
 	store := state.New(conn.Client, prefix)
-	eng, err := engine.New(engine.Options{Store: store, Jobs: scheduler.NewJobs(conn.Client, prefix+"{jobs}"), Flows: fl}, cfg)
+	eng, err := engine.New(engine.Options{Store: store, Timers: scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: prefix}), Flows: fl}, cfg)
 	if err != nil {
 		return err
 	}

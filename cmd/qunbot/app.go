@@ -31,6 +31,8 @@ type app struct {
 	conn    *state.Conn
 	store   *state.Store
 	engine  *engine.Engine
+	// sched owns time: jobs and schedules become timer events.
+	sched *scheduler.Scheduler
 	// stopEmbedded stops the in-process store, when one serves.
 	stopEmbedded func()
 }
@@ -104,10 +106,8 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 		log.Error("Redis is not reachable; qunbot is not ready until it is", zap.String("addr", conn.Addr), zap.Error(err))
 	}
 	store := state.New(conn.Client, prefix)
-	eng, err := engine.New(engine.Options{
-		Store: store, Jobs: scheduler.NewJobs(conn.Client, store.GlobalKey("{jobs}")), Crons: scheduler.NewCrons(conn.Client, store.GlobalKey("{cron}")),
-		Clock: clock, Log: log, Metrics: m, Flows: fl,
-	}, cfg)
+	sched := scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: prefix, Clock: clock, Log: log})
+	eng, err := engine.New(engine.Options{Store: store, Timers: sched, Clock: clock, Log: log, Metrics: m, Flows: fl}, cfg)
 	if err != nil {
 		conn.Close()
 		if stopEmbedded != nil {
@@ -115,7 +115,8 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 		}
 		return nil, err
 	}
-	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng, stopEmbedded: stopEmbedded}, nil
+	sched.Connect(eng, eng)
+	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng, sched: sched, stopEmbedded: stopEmbedded}, nil
 }
 
 type redisLogger struct{ log *zap.Logger }

@@ -97,7 +97,7 @@ func (a *app) newConsole(cfg *config.Config, clock console.Clock, in io.Reader, 
 		defer cancel()
 		return ob.Flush(fctx)
 	}
-	ad.SetHooks(console.Hooks{Settle: settle, AdvanceTo: scheduler.AdvanceTo(a.engine, clock, settle)})
+	ad.SetHooks(console.Hooks{Settle: settle, AdvanceTo: scheduler.AdvanceTo(a.sched, clock, settle)})
 	return ad, ob
 }
 

@@ -70,7 +70,7 @@ func (a *app) openPlatform(ctx context.Context, p platform.Platform, conf any, c
 	deps := platform.Deps{
 		Store: a.store, Log: a.log, Clock: clock, Config: cfg,
 		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
-		Settle: settle, AdvanceTo: scheduler.AdvanceTo(a.engine, clock, settle),
+		Settle: settle, AdvanceTo: scheduler.AdvanceTo(a.sched, clock, settle),
 	}
 	ad, err := p.Open(ctx, conf, deps)
 	if err != nil {

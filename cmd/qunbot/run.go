@@ -108,23 +108,9 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		// Work that fell due while qunbot was down (a challenge's deadline)
-		// is settled now, not a second from now.
-		if err := a.engine.Tick(intake); err != nil && intake.Err() == nil {
-			log.Error("scheduled jobs not run", zap.Error(err))
-		}
-		for {
-			select {
-			case <-intake.Done():
-				return
-			case <-t.C:
-				if err := a.engine.Tick(intake); err != nil && intake.Err() == nil {
-					log.Error("scheduled jobs not run", zap.Error(err))
-				}
-			}
-		}
+		// work that fell due while qunbot was down (a challenge's deadline)
+		// is settled at once, then every second
+		a.sched.Run(intake)
 	}()
 
 	for _, o := range opened {

@@ -183,7 +183,7 @@ flows:
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs <- h.Engine.Tick(ctx)
+				errs <- h.Sched.Tick(ctx)
 			}()
 		}
 		wg.Wait()

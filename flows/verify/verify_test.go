@@ -116,7 +116,7 @@ func TestRestartMidChallenge(t *testing.T) {
 	a.Out.Take()
 	b := bottest.New(t, flows(), cfg, a.Prefix) // the restarted process
 	b.Clock.Set(a.Clock.Now().Add(10 * time.Minute))
-	if err := b.Engine.Tick(context.Background()); err != nil {
+	if err := b.Sched.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := bottest.Summary(b.Out.Take()); got != "delete:zed kick:zed send:zed" {

@@ -190,7 +190,7 @@ func TestTwoEnginesSendOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = h.Engine.Tick(ctx)
+				errs[i] = h.Sched.Tick(ctx)
 			}()
 		}
 		wg.Wait()
