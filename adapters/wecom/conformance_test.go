@@ -3,12 +3,9 @@ package wecom
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/qunbot/qunbot/adapters/adaptertest"
 	"github.com/qunbot/qunbot/bot"
-	"github.com/qunbot/qunbot/bot/state"
-	"github.com/qunbot/qunbot/bot/state/redistest"
 )
 
 // WeCom against the fake WeCom API and callbacks signed and encrypted as
@@ -18,21 +15,9 @@ import (
 // again, which it does when qunbot answers late.
 func TestConformance(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T) *adaptertest.Harness {
-		c, p := redistest.Client(t)
-		store := state.New(c, p)
-		fake := newFake(t)
-		fake.members = []string{"wmA"}
-		clock := bot.NewFakeClock(time.Unix(1767600000, 0))
-		a, err := New(Options{Config: wecomConfig(fake.srv.URL), Store: store, Clock: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux := http.NewServeMux()
-		for pattern, h := range a.Routes() {
-			mux.Handle(pattern, h)
-		}
-		cr, _ := NewCrypt("tok3n", aesKey)
-		e := &env{a: a, fake: fake, store: store, clock: clock, mux: mux, cr: cr}
+		e := newEnv(t)
+		e.fake.members = []string{"wmA"}
+		fake, a := e.fake, e.a
 		return &adaptertest.Harness{
 			Platform: Platform(), Adapter: a, Group: "wecom:ext:wrCHAT", Member: bot.Member{ID: "zhangsan", Name: "张三"},
 			Deliver: func(t testing.TB, n int) {

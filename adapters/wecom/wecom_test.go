@@ -200,7 +200,9 @@ func wecomConfig(apiURL string) *Config {
 	return c
 }
 
-func setup(t *testing.T, prefix ...string) *env {
+// newEnv builds the adapter against a fake WeCom, its routes mounted, not
+// yet running.
+func newEnv(t *testing.T, prefix ...string) *env {
 	t.Helper()
 	c, p := redistest.Client(t)
 	if len(prefix) > 0 {
@@ -214,14 +216,20 @@ func setup(t *testing.T, prefix ...string) *env {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	for path, h := range a.Handlers() {
-		mux.Handle(path, h)
+	for pattern, h := range a.Routes() {
+		mux.Handle(pattern, h)
 	}
 	cr, _ := NewCrypt("tok3n", aesKey)
-	e := &env{a: a, fake: fake, sink: &sink{store: store}, store: store, clock: clock, mux: mux, cr: cr}
+	return &env{a: a, fake: fake, sink: &sink{store: store}, store: store, clock: clock, mux: mux, cr: cr}
+}
+
+// setup is newEnv with the adapter running into a recording sink.
+func setup(t *testing.T, prefix ...string) *env {
+	t.Helper()
+	e := newEnv(t, prefix...)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go a.Run(ctx, e.sink)
+	go e.a.Run(ctx, e.sink)
 	return e
 }
 
