@@ -257,7 +257,7 @@ func Report(fc *engine.FlowContext, cfg *Config, text string) {
 		if title == "" {
 			title = fc.Event.GroupKey()
 		}
-		fc.Do(bot.Action{Type: bot.ActSend, Chat: cfg.LogChat, Text: "[" + title + "] " + text})
+		fc.Do(bot.Action{Type: bot.ActSend, Chat: string(cfg.LogChat), Text: "[" + title + "] " + text})
 	}
 }
 

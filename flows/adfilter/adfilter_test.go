@@ -231,6 +231,8 @@ func TestConfigErrors(t *testing.T) {
 		{"    ladder: {steps: [{at: 1, action: shout}]}\n", "one of warn, mute, kick, ban"},
 		{"    ladder: {steps: [{at: 2, action: mute}]}\n", "a mute needs a duration"},
 		{"    threshold: 0\n", "above zero"},
+		{"    log_chat: \"nowhere:1\"\n", "adfilter.log_chat: \"nowhere:1\" names an unknown platform"},
+		{"    log_chat: \"console:a b\"\n", "is not a console chat"},
 	}
 	for _, tt := range tests {
 		_, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+tt.yaml), engine.Schema([]engine.Flow{adfilter.Flow{}}, bottest.Platforms()))

@@ -19,8 +19,8 @@ type Config struct {
 	Threshold float64 `yaml:"threshold"`
 	// LogChat receives a report of every action (a chat key, e.g.
 	// telegram:-1009876543210); empty: reports go to the log only.
-	LogChat string `yaml:"log_chat"`
-	Exempt  Exempt `yaml:"exempt"`
+	LogChat config.ChatKey `yaml:"log_chat"`
+	Exempt  Exempt         `yaml:"exempt"`
 
 	// Words is a shorthand: keywords scored at the threshold.
 	Words      []string    `yaml:"words"`
