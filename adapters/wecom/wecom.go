@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -50,6 +51,9 @@ type Adapter struct {
 	crypts  map[string]*Crypt
 	inbox   *inbox.Inbox // callbacks, stored before WeCom gets its answer
 	archive Archive
+
+	healthMu sync.Mutex
+	health   map[string]error // by secret: why no access token can be had
 }
 
 // New builds the adapter; callbacks are served by Handlers.
@@ -61,7 +65,7 @@ func New(opt Options) (*Adapter, error) {
 		opt.Log = zap.NewNop()
 	}
 	c := opt.Config
-	a := &Adapter{opt: opt, cfg: c, crypts: map[string]*Crypt{}, inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{wecom-inbox}"))}
+	a := &Adapter{opt: opt, cfg: c, crypts: map[string]*Crypt{}, health: map[string]error{}, inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{wecom-inbox}"))}
 	tokens := redisCache{rdb: opt.Store.Client(), ctx: context.Background()}
 	prefix := opt.Store.GlobalKey("")
 	if c.App != nil {
@@ -139,6 +143,7 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 // each other), until ctx ends. Callbacks a dying process was handling are
 // handled again (the engine de-duplicates).
 func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
+	a.watchTokens(ctx)
 	if a.archive != nil {
 		every := 10 * time.Second
 		if a.cfg.Archive != nil {

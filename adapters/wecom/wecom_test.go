@@ -659,3 +659,46 @@ func TestWelcomeTemplate(t *testing.T) {
 		t.Fatalf("after deletion: %s %v %v", id, created, err)
 	}
 }
+
+// A secret WeCom refuses shows in Health (and so on /readyz) at start,
+// not at the first post; a good one leaves Health clear.
+func TestHealthNamesARefusedSecret(t *testing.T) {
+	tests := []struct {
+		name, corp, want string
+	}{
+		{"refused", "wwWRONGCORP", "cannot get an access token for the app secret: wecom gettoken: errcode 40013"},
+		{"accepted", corp, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, p := redistest.Client(t)
+			fake := newFake(t)
+			cfg := wecomConfig(fake.srv.URL)
+			cfg.CorpID = tt.corp
+			a, err := New(Options{Config: cfg, Store: state.New(c, p), Clock: bot.NewFakeClock(time.Unix(1767600000, 0))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go a.Run(ctx, &sink{store: state.New(c, p)})
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				fake.mu.Lock()
+				fetched := fake.tokens
+				fake.mu.Unlock()
+				err := a.Health()
+				if tt.want != "" && err != nil && strings.Contains(err.Error(), tt.want) {
+					return
+				}
+				if tt.want == "" && fetched >= 2 && err == nil {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("health %v after %d tokens, want %q", err, fetched, tt.want)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
