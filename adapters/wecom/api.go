@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -62,6 +63,9 @@ type api struct {
 	cache  cache.Cache
 	key    string // the token's cache key: one per secret
 	http   *http.Client
+	// fetch lets one caller of a process fetch a token while the others
+	// wait for it: the start-up check and a first post must not both ask.
+	fetch sync.Mutex
 }
 
 func newAPI(base, corpID, secret, prefix string, c cache.Cache, hc *http.Client) *api {
@@ -112,6 +116,11 @@ func tokenExpired(code int) bool {
 func (a *api) token(ctx context.Context) (string, error) {
 	if v, ok := cache.GetContext(ctx, a.cache, a.key).(string); ok && v != "" {
 		return v, nil
+	}
+	a.fetch.Lock()
+	defer a.fetch.Unlock()
+	if v, ok := cache.GetContext(ctx, a.cache, a.key).(string); ok && v != "" {
+		return v, nil // fetched while this caller waited
 	}
 	q := url.Values{"corpid": {a.corpID}, "corpsecret": {a.secret}}
 	var out struct {
