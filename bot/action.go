@@ -21,7 +21,41 @@ const (
 	ActDecline     ActionType = "decline"
 	ActAnswerPress ActionType = "answer" // acknowledge a button press, with an optional notice
 	ActPin         ActionType = "pin"
+	// ActCancel withdraws the queued actions with the same Key that have
+	// not gone out yet (the challenge of a member who already left). The
+	// outbox carries it out; it never reaches the platform.
+	ActCancel ActionType = "cancel"
 )
+
+// Lane is how urgently an action goes out; lower lanes go first.
+type Lane int
+
+// Lanes, in the order the outbox serves them.
+const (
+	// LaneProtect: actions that protect the group (delete, restrict, kick,
+	// ban, join requests, answering a press). They never wait behind
+	// messages and do not count against the message limits.
+	LaneProtect Lane = iota
+	// LaneReply: messages a member is waiting for (replies, challenges,
+	// notices) and everything else not marked Bulk.
+	LaneReply
+	// LaneBulk: scheduled posts and broadcasts.
+	LaneBulk
+	// Lanes is the number of lanes.
+	Lanes
+)
+
+// Lane returns the lane the action waits in.
+func (a Action) Lane() Lane {
+	switch a.Type {
+	case ActDelete, ActRestrict, ActUnrestrict, ActKick, ActBan, ActUnban, ActApprove, ActDecline, ActAnswerPress:
+		return LaneProtect
+	}
+	if a.Bulk {
+		return LaneBulk
+	}
+	return LaneReply
+}
 
 // ButtonSpec is an inline button: a callback (Data) or a link (URL).
 type ButtonSpec struct {
@@ -66,6 +100,19 @@ type Action struct {
 	// Fallback is sent to the group when a DM cannot reach the member
 	// (they never started the bot); empty means no fallback.
 	Fallback string
+	// Bulk marks a message that may wait behind replies and moderation:
+	// a scheduled post, a wake-up broadcast.
+	Bulk bool
+	// Expires drops the action if it has not gone out by then: a
+	// challenge past its member's deadline, a notice past its life.
+	Expires time.Time
+	// Key names the action, so an ActCancel with the same Key withdraws
+	// it while it waits.
+	Key string
+	// Then are queued once the platform has carried the action out, and
+	// Else once it has failed for good: a moderator's "banned" reply is
+	// sent only when the ban happened.
+	Then, Else []Action
 }
 
 // IsMessage reports whether the action posts a message, which counts

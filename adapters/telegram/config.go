@@ -40,8 +40,12 @@ func (t *Config) SetDefaults() {
 	t.APIURL, t.Mode = "https://api.telegram.org", "polling"
 	t.Webhook.Path, t.Webhook.MaxBody, t.Webhook.MaxConnections = "/telegram", 1<<20, 40
 	t.PollTimeout, t.AdminsTTL = config.Duration(30*time.Second), config.Duration(10*time.Minute)
+	// Telegram publishes limits for messages only; deletions and
+	// restrictions are not counted against them. 25/s for those keeps the
+	// bot, messages included, near the ~30 requests/s Telegram tolerates
+	// from one bot, and a 429 pauses as it asks.
 	t.Limits = config.Limits{Global: config.Rate{N: 30, Per: time.Second}, PerGroup: config.Rate{N: 20, Per: time.Minute},
-		PerPrivate: config.Rate{N: 1, Per: time.Second}, Workers: 8}
+		PerPrivate: config.Rate{N: 1, Per: time.Second}, Moderation: config.Rate{N: 25, Per: time.Second}, Workers: 8}
 }
 
 var secretTokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)

@@ -28,11 +28,14 @@ func TestEndToEndVerificationOnTelegram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(engine.Options{Store: e.store, Timers: scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey("")}), Flows: fl}, cfg)
+	// the updates are dated 2026-01-05 09:20 UTC: the bot's clock stands there
+	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
+	eng, err := engine.New(engine.Options{Store: e.store, Timers: scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock}),
+		Clock: clock, Flows: fl}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1},
+	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
 		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
 			return eng.AfterSend(ctx, "telegram", a, r)
 		}})

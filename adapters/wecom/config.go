@@ -101,7 +101,7 @@ func (w *Config) SetDefaults() {
 	// app messages: 30/s per app is well under WeCom's per-app limits;
 	// group robots allow 20 messages a minute each
 	w.Limits = config.Limits{Global: config.Rate{N: 20, Per: time.Second}, PerGroup: config.Rate{N: 20, Per: time.Minute},
-		PerPrivate: config.Rate{N: 30, Per: time.Minute}, Workers: 4}
+		PerPrivate: config.Rate{N: 30, Per: time.Minute}, Moderation: config.Rate{N: 10, Per: time.Second}, Workers: 4}
 }
 
 var corpIDRe = regexp.MustCompile(`^[A-Za-z0-9]{6,32}$`)

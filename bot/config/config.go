@@ -83,7 +83,10 @@ type Limits struct {
 	Global     Rate `yaml:"global"`      // all messages of the adapter
 	PerGroup   Rate `yaml:"per_group"`   // messages into one group
 	PerPrivate Rate `yaml:"per_private"` // messages into one private chat
-	Workers    int  `yaml:"workers"`     // concurrent API calls
+	// Moderation paces the calls that protect a group (delete, restrict,
+	// kick, ban, join requests), which do not count as messages.
+	Moderation Rate `yaml:"moderation"`
+	Workers    int  `yaml:"workers"` // concurrent API calls
 }
 
 // Group is one group's resolved settings: top-level values, the flows:

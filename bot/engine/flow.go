@@ -182,10 +182,15 @@ func (fc *FlowContext) Flow(name string) (any, bool) { return fc.Group.Flow(name
 // Locale is the group's locale.
 func (fc *FlowContext) Locale() string { return fc.Group.Locale }
 
-// Do queues an action; the chat defaults to the event's chat.
+// Do queues an action; the chat defaults to the event's chat. A message
+// that deletes itself expires when it would be deleted: sent later than
+// that, it would only flash past.
 func (fc *FlowContext) Do(a bot.Action) {
 	if a.Chat == "" {
 		a.Chat = fc.Event.Chat.Key
+	}
+	if a.DeleteAfter > 0 && a.Expires.IsZero() {
+		a.Expires = fc.Now.Add(a.DeleteAfter)
 	}
 	if a.Flow == "" {
 		a.Flow = fc.flow

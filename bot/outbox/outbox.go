@@ -1,10 +1,17 @@
-// Package outbox carries out an adapter's actions through one rate-limited
-// queue: a global message rate, a rate per group and per private chat, the
-// platform's "retry after N seconds", and backoff for temporary failures.
+// Package outbox carries out an adapter's actions through rate-limited
+// lanes: a global message rate, a rate per group and per private chat, a
+// rate for the calls that protect a group, the platform's "retry after N
+// seconds", and backoff for temporary failures.
 //
-// Actions of one chat go out in order, one at a time; chats proceed in
-// parallel up to the worker count. The next action sent is always the oldest
-// one whose chat is allowed to send, so a busy group cannot starve others.
+// Each chat has three lanes (bot.Lane): actions that protect the group
+// (delete, restrict, kick, ban, join requests) never wait behind messages
+// and do not count against the message limits; replies and challenges go
+// before posts and broadcasts. A chat sends one action at a time; chats
+// proceed in parallel up to the worker count. The next action sent is the
+// one in the most urgent lane, and within a lane the oldest, whose chat is
+// allowed to send, so a busy group cannot starve others. An action past
+// its Expires is dropped when its turn comes; an ActCancel withdraws the
+// queued actions with its Key.
 package outbox
 
 import (
@@ -42,8 +49,11 @@ type Options struct {
 	// OnUnreachable runs when a direct message could not reach its member
 	// (so flows can stop trying for a while).
 	OnUnreachable func(ctx context.Context, a bot.Action)
-	Log           *zap.Logger
-	Metrics       *metrics.Metrics
+	// Clock judges Expires: the engine's clock, which the console and the
+	// tests move (default the wall clock). Rate limits use the wall clock.
+	Clock   bot.Clock
+	Log     *zap.Logger
+	Metrics *metrics.Metrics
 }
 
 // ErrClosed is returned by Enqueue after Close.
@@ -57,7 +67,7 @@ type item struct {
 }
 
 type chatQueue struct {
-	items  []*item
+	lanes  [bot.Lanes][]*item
 	busy   bool
 	paused time.Time
 	lim    *rate.Limiter // message rate of this chat
@@ -68,6 +78,7 @@ type Outbox struct {
 	opt    Options
 	sender Sender
 	global *rate.Limiter
+	mod    *rate.Limiter // calls that protect a group
 
 	mu       sync.Mutex
 	chats    map[string]*chatQueue
@@ -114,12 +125,15 @@ func New(sender Sender, opt Options) *Outbox {
 	if opt.Log == nil {
 		opt.Log = zap.NewNop()
 	}
+	if opt.Clock == nil {
+		opt.Clock = bot.SystemClock{}
+	}
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.New()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &Outbox{
-		opt: opt, sender: sender, global: limiter(opt.Limits.Global),
+		opt: opt, sender: sender, global: limiter(opt.Limits.Global), mod: limiter(opt.Limits.Moderation),
 		chats: map[string]*chatQueue{}, wake: make(chan struct{}, 1), work: make(chan func()),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 	}
@@ -150,8 +164,50 @@ func (o *Outbox) Enqueue(a bot.Action) error {
 	if o.closed {
 		return ErrClosed
 	}
+	if a.Type == bot.ActCancel {
+		o.cancelKey(a.Key)
+		return nil
+	}
 	o.push(&item{a: a}, false)
 	return nil
+}
+
+// cancelKey drops queued actions with the key. Caller holds mu.
+func (o *Outbox) cancelKey(key string) {
+	if key == "" {
+		return
+	}
+	for _, q := range o.chats {
+		for l := range q.lanes {
+			kept := q.lanes[l][:0]
+			for _, it := range q.lanes[l] {
+				if it.a.Key == key {
+					o.drop(it, "cancelled")
+					continue
+				}
+				kept = append(kept, it)
+			}
+			q.lanes[l] = kept
+		}
+	}
+}
+
+// drop counts a queued action as done without carrying it out. Caller
+// holds mu.
+func (o *Outbox) drop(it *item, why string) {
+	o.pending--
+	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), why).Inc()
+	o.opt.Log.Info("action dropped before it went out", zap.String("adapter", o.opt.Name), zap.String("why", why),
+		zap.String("action", string(it.a.Type)), zap.String("chat", it.a.Chat), zap.String("flow", it.a.Flow), zap.String("member", it.a.Member.ID))
+	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
+	o.idleCheck()
+}
+
+func (o *Outbox) idleCheck() {
+	if o.pending == 0 && o.idle != nil {
+		close(o.idle)
+		o.idle = nil
+	}
 }
 
 // push adds an item at the tail, or back at the head for a retry. Caller
@@ -167,12 +223,13 @@ func (o *Outbox) push(it *item, head bool) {
 		q = &chatQueue{lim: limiter(r)}
 		o.chats[key] = q
 	}
+	l := it.a.Lane()
 	if head {
-		q.items = append([]*item{it}, q.items...)
+		q.lanes[l] = append([]*item{it}, q.lanes[l]...)
 	} else {
 		o.seq++
 		it.seq = o.seq
-		q.items = append(q.items, it)
+		q.lanes[l] = append(q.lanes[l], it)
 		o.pending++
 	}
 	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
@@ -186,9 +243,9 @@ func (o *Outbox) signal() {
 	}
 }
 
-// readyAt is when a chat's head item may go, by every limit.
-func (o *Outbox) readyAt(q *chatQueue, now time.Time) time.Time {
-	it := q.items[0]
+// readyAt is when the head item of a chat's lane may go, by every limit.
+func (o *Outbox) readyAt(q *chatQueue, l bot.Lane, now time.Time) time.Time {
+	it := q.lanes[l][0]
 	t := it.notBefore
 	if q.paused.After(t) {
 		t = q.paused
@@ -196,20 +253,64 @@ func (o *Outbox) readyAt(q *chatQueue, now time.Time) time.Time {
 	if o.paused.After(t) {
 		t = o.paused
 	}
-	if it.a.IsMessage() {
-		for _, l := range []*rate.Limiter{q.lim, o.global} {
-			if l.Limit() == rate.Inf {
-				continue
-			}
-			if tok := l.TokensAt(now); tok < 1 {
-				wait := time.Duration((1 - tok) / float64(l.Limit()) * float64(time.Second))
-				if w := now.Add(wait); w.After(t) {
-					t = w
-				}
+	for _, lim := range o.limitersOf(q, it.a) {
+		if lim.Limit() == rate.Inf {
+			continue
+		}
+		if tok := lim.TokensAt(now); tok < 1 {
+			wait := time.Duration((1 - tok) / float64(lim.Limit()) * float64(time.Second))
+			if w := now.Add(wait); w.After(t) {
+				t = w
 			}
 		}
 	}
 	return t
+}
+
+// limitersOf are the rates an action counts against.
+func (o *Outbox) limitersOf(q *chatQueue, a bot.Action) []*rate.Limiter {
+	switch {
+	case a.IsMessage():
+		return []*rate.Limiter{q.lim, o.global}
+	case a.Lane() == bot.LaneProtect && a.Type != bot.ActAnswerPress:
+		return []*rate.Limiter{o.mod}
+	}
+	return nil
+}
+
+// pick chooses the next action to send: of the chats not busy, the ready
+// head of the most urgent lane, oldest first. It drops expired heads on
+// the way, and returns when the earliest waiting head will be ready.
+// Caller holds mu.
+func (o *Outbox) pick(now time.Time) (best *chatQueue, bestKey string, bestLane bot.Lane, earliest time.Time) {
+	botNow := o.opt.Clock.Now()
+	for key, q := range o.chats {
+		if q.busy {
+			continue
+		}
+		for l := bot.Lane(0); l < bot.Lanes; l++ {
+			for len(q.lanes[l]) > 0 && !q.lanes[l][0].a.Expires.IsZero() && botNow.After(q.lanes[l][0].a.Expires) {
+				it := q.lanes[l][0]
+				q.lanes[l] = q.lanes[l][1:]
+				o.drop(it, "expired")
+			}
+			if len(q.lanes[l]) == 0 {
+				continue
+			}
+			at := o.readyAt(q, l, now)
+			if at.After(now) {
+				if earliest.IsZero() || at.Before(earliest) {
+					earliest = at
+				}
+				continue
+			}
+			if best == nil || l < bestLane || (l == bestLane && q.lanes[l][0].seq < best.lanes[bestLane][0].seq) {
+				best, bestKey, bestLane = q, key, l
+			}
+			break // this chat's most urgent ready lane
+		}
+	}
+	return best, bestKey, bestLane, earliest
 }
 
 func (o *Outbox) dispatch() {
@@ -218,29 +319,17 @@ func (o *Outbox) dispatch() {
 	defer timer.Stop()
 	for {
 		o.mu.Lock()
-		now := time.Now()
 		var best *chatQueue
 		var bestKey string
+		var lane bot.Lane
 		var earliest time.Time
-		for key, q := range o.chats {
-			if o.inflight >= o.opt.Limits.Workers {
-				break // every worker busy: wait, then pick the oldest again
-			}
-			if q.busy || len(q.items) == 0 {
-				continue
-			}
-			at := o.readyAt(q, now)
-			if !at.After(now) {
-				if best == nil || q.items[0].seq < best.items[0].seq {
-					best, bestKey = q, key
-				}
-			} else if earliest.IsZero() || at.Before(earliest) {
-				earliest = at
-			}
+		// every worker busy: wait for one, then pick again
+		if o.inflight < o.opt.Limits.Workers {
+			best, bestKey, lane, earliest = o.pick(time.Now())
 		}
 		if best != nil {
-			it := best.items[0]
-			best.items = best.items[1:]
+			it := best.lanes[lane][0]
+			best.lanes[lane] = best.lanes[lane][1:]
 			best.busy = true
 			o.inflight++
 			o.mu.Unlock()
@@ -275,7 +364,7 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	// put it back rather than send into a platform that asked us to stop.
 	o.mu.Lock()
 	if o.paused.After(time.Now()) {
-		q.items = append([]*item{it}, q.items...)
+		o.requeue(q, it)
 		q.busy = false
 		o.inflight--
 		o.signal()
@@ -283,12 +372,12 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		return
 	}
 	o.mu.Unlock()
-	if it.a.IsMessage() {
-		// Tokens are taken here, right before the request, so the spacing
-		// the platform sees is the limiter's, not the dispatcher's.
-		if q.lim.Wait(o.ctx) != nil || o.global.Wait(o.ctx) != nil {
+	// Tokens are taken here, right before the request, so the spacing the
+	// platform sees is the limiter's, not the dispatcher's.
+	for _, lim := range o.limitersOf(q, it.a) {
+		if lim.Wait(o.ctx) != nil {
 			o.mu.Lock()
-			q.items = append([]*item{it}, q.items...)
+			o.requeue(q, it)
 			q.busy = false
 			o.inflight--
 			o.mu.Unlock()
@@ -326,7 +415,7 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 			q.paused = until
 		}
 		log.Warn("rate limited by platform; pausing", zap.Duration("retry_after", ra.After), zap.Bool("whole_bot", ra.Global))
-		q.items = append([]*item{it}, q.items...)
+		o.requeue(q, it)
 		done, result = false, "retry"
 	case errors.Is(err, bot.ErrUnreachable) && it.a.Fallback != "":
 		log.Info("member unreachable privately; falling back to the group", zap.String("member", it.a.Member.ID))
@@ -338,7 +427,7 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		backoff += time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 		it.notBefore = time.Now().Add(backoff)
 		log.Warn("temporary failure; will retry", zap.Int("attempt", it.attempts), zap.Duration("backoff", backoff), zap.Error(err))
-		q.items = append([]*item{it}, q.items...)
+		o.requeue(q, it)
 		done, result = false, "retry"
 	default:
 		log.Error("action failed; not retried", zap.String("member", it.a.Member.ID), zap.Error(err))
@@ -349,15 +438,27 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		if fallback != nil {
 			o.push(fallback, false)
 		}
+		// what depends on the outcome goes out only now: a moderator's
+		// "banned" once the ban happened, or word that it failed
+		next := it.a.Then
+		if err != nil && fallback == nil {
+			next = it.a.Else
+		}
+		for _, a := range next {
+			o.push(&item{a: a}, false)
+		}
 	}
 	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
 	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), result).Inc()
-	if o.pending == 0 && o.idle != nil {
-		close(o.idle)
-		o.idle = nil
-	}
+	o.idleCheck()
 	o.signal()
 	o.mu.Unlock()
+}
+
+// requeue puts an item back at the head of its lane. Caller holds mu.
+func (o *Outbox) requeue(q *chatQueue, it *item) {
+	l := it.a.Lane()
+	q.lanes[l] = append([]*item{it}, q.lanes[l]...)
 }
 
 // Len returns the number of actions queued or in flight.

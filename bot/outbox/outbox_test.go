@@ -259,3 +259,113 @@ func BenchmarkOutboxUnlimited(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func (f *fakeSender) order() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		out = append(out, string(c.a.Type)+":"+c.a.Text)
+	}
+	return out
+}
+
+// A deletion queued behind a chat's full message queue goes next, not
+// after the messages; replies go before posts; order within a lane holds.
+func TestLanes(t *testing.T) {
+	f := &fakeSender{}
+	o := outbox.New(f, outbox.Options{Name: "t", Limits: config.Limits{PerGroup: rate("10/s"), Workers: 1}})
+	post := func(text string) bot.Action { a := send("g", text); a.Bulk = true; return a }
+	for i := 0; i < 5; i++ {
+		if err := o.Enqueue(post(fmt.Sprint("post", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = o.Enqueue(send("g", "reply1"))
+	_ = o.Enqueue(bot.Action{Type: bot.ActDelete, Chat: "g", Text: "spam1", MessageID: "9"})
+	_ = o.Enqueue(bot.Action{Type: bot.ActRestrict, Chat: "g", Text: "spammer"})
+	_ = o.Enqueue(send("g", "reply2"))
+	flush(t, o)
+	got := f.order()
+	// post0 may already have gone when the others arrived
+	if got[0] == "send:post0" {
+		got = got[1:]
+	}
+	want := []string{"delete:spam1", "restrict:spammer", "send:reply1", "send:reply2", "send:post0", "send:post1", "send:post2", "send:post3", "send:post4"}
+	if want[4] == "send:post0" && len(got) == len(want)-1 {
+		want = append(want[:4], want[5:]...)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("order\n got %v\nwant %v", got, want)
+	}
+}
+
+// Deletions do not count against the message limits: 50 messages waiting
+// at 20/min in one group do not hold back a deletion for minutes.
+func TestProtectionIsNotHeldByMessageLimits(t *testing.T) {
+	f := &fakeSender{}
+	o := outbox.New(f, outbox.Options{Name: "t", Limits: config.Limits{Global: rate("30/s"), PerGroup: rate("20/1m"), Moderation: rate("25/s"), Workers: 4}})
+	for i := 0; i < 50; i++ {
+		_ = o.Enqueue(send("g", fmt.Sprint("m", i)))
+	}
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		_ = o.Enqueue(bot.Action{Type: bot.ActDelete, Chat: "g", Text: fmt.Sprint("spam", i), MessageID: fmt.Sprint(i)})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := 0
+		for _, c := range f.byChat("g") {
+			if c.a.Type == bot.ActDelete {
+				n++
+			}
+		}
+		if n == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 5 deletions in 5s behind 50 messages", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("5 deletions behind 50 queued messages: %v", time.Since(start))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_ = o.Close(ctx) // the messages would take minutes; dropping them is fine here
+}
+
+// Stale actions are not sent: past their expiry, or withdrawn by key; and
+// Then/Else follow the outcome.
+func TestExpiryCancelAndOutcome(t *testing.T) {
+	f := &fakeSender{fail: func(a bot.Action, _ int) error {
+		if a.Text == "ban-fails" {
+			return errors.New("Bad Request: not enough rights")
+		}
+		return nil
+	}}
+	o := outbox.New(f, outbox.Options{Name: "t", Limits: config.Limits{PerGroup: rate("2/s"), Workers: 1}})
+	_ = o.Enqueue(send("g", "first")) // holds the chat's message rate
+	stale := send("g", "challenge-late")
+	stale.Expires = time.Now().Add(50 * time.Millisecond)
+	_ = o.Enqueue(stale)
+	withdrawn := send("g", "challenge-gone")
+	withdrawn.Key = "challenge:g:bob"
+	_ = o.Enqueue(withdrawn)
+	_ = o.Enqueue(bot.Action{Type: bot.ActCancel, Key: "challenge:g:bob"})
+	_ = o.Enqueue(bot.Action{Type: bot.ActBan, Chat: "g", Text: "ban-ok", Then: []bot.Action{send("g", "banned")}, Else: []bot.Action{send("g", "ban failed")}})
+	_ = o.Enqueue(bot.Action{Type: bot.ActBan, Chat: "g", Text: "ban-fails", Then: []bot.Action{send("g", "banned 2")}, Else: []bot.Action{send("g", "ban 2 failed")}})
+	flush(t, o)
+	got := map[string]bool{}
+	for _, s := range f.order() {
+		got[s] = true
+	}
+	for s, want := range map[string]bool{
+		"send:first": true, "send:challenge-late": false, "send:challenge-gone": false,
+		"ban:ban-ok": true, "send:banned": true, "send:ban failed": false,
+		"ban:ban-fails": true, "send:banned 2": false, "send:ban 2 failed": true,
+	} {
+		if got[s] != want {
+			t.Errorf("%s sent = %v, want %v (all: %v)", s, got[s], want, f.order())
+		}
+	}
+}

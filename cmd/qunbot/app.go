@@ -33,6 +33,7 @@ type app struct {
 	engine  *engine.Engine
 	// sched owns time: jobs and schedules become timer events.
 	sched *scheduler.Scheduler
+	clock bot.Clock
 	// stopEmbedded stops the in-process store, when one serves.
 	stopEmbedded func()
 }
@@ -116,7 +117,7 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 		return nil, err
 	}
 	sched.Connect(eng, eng)
-	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng, sched: sched, stopEmbedded: stopEmbedded}, nil
+	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng, sched: sched, clock: clock, stopEmbedded: stopEmbedded}, nil
 }
 
 type redisLogger struct{ log *zap.Logger }
@@ -128,7 +129,7 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 // attach connects an adapter to the engine through a new outbox.
 func (a *app) attach(ad bot.Adapter, limits config.Limits) *outbox.Outbox {
 	ob := outbox.New(ad, outbox.Options{
-		Name: ad.Name(), Limits: limits, Log: a.log, Metrics: a.metrics,
+		Name: ad.Name(), Limits: limits, Log: a.log, Metrics: a.metrics, Clock: a.clock,
 		OnSent: func(ctx context.Context, act bot.Action, r bot.Result) error {
 			return a.engine.AfterSend(ctx, ad.Name(), act, r)
 		},

@@ -133,7 +133,7 @@ func (f Flow) send(ctx context.Context, fc *engine.FlowContext, k keys, p *Post)
 	for _, b := range p.Buttons {
 		row = append(row, bot.ButtonSpec{Text: b.Text, URL: b.URL})
 	}
-	a := bot.Action{Type: bot.ActSend, Chat: k.group, Text: text, Image: p.Image, Pin: p.Pin, DeleteAfter: p.DeleteAfter.D()}
+	a := bot.Action{Type: bot.ActSend, Chat: k.group, Text: text, Image: p.Image, Pin: p.Pin, DeleteAfter: p.DeleteAfter.D(), Bulk: true}
 	if len(row) > 0 {
 		a.Buttons = [][]bot.ButtonSpec{row}
 	}

@@ -189,8 +189,11 @@ func (f Flow) join(ctx context.Context, fc *engine.FlowContext, cfg *Config) err
 	if fc.Caps.Has(bot.CanRestrict) {
 		fc.Do(bot.Action{Type: bot.ActRestrict, Member: ev.Member, AllowText: ch.kind != MethodButton})
 	}
+	// a challenge still queued when its member passes, fails or leaves is
+	// withdrawn (Key), and one not sent by the deadline is not sent
 	fc.Do(bot.Action{Type: bot.ActSend, Text: text, Buttons: ch.buttons, Member: ev.Member,
-		Remember: &bot.Remember{Group: group, Member: ev.Member.ID, Field: fMsg}})
+		Remember: &bot.Remember{Group: group, Member: ev.Member.ID, Field: fMsg},
+		Key: challengeKey(group, ev.Member.ID), Expires: deadline})
 	if err := f.start(ctx, fc, group, ch, deadline, false); err != nil {
 		return err
 	}
@@ -399,6 +402,7 @@ func (f Flow) pass(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 		return f.approve(ctx, fc, group, ev.Member)
 	}
 	caps := fc.CapsFor(group)
+	fc.Do(bot.Action{Type: bot.ActCancel, Chat: group, Key: challengeKey(group, ev.Member.ID)})
 	if caps.Has(bot.CanRestrict) {
 		fc.Do(bot.Action{Type: bot.ActUnrestrict, Chat: group, Member: ev.Member})
 	}
@@ -408,6 +412,9 @@ func (f Flow) pass(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 	fc.Emit(bot.EventVerified)
 	return nil
 }
+
+// challengeKey names a member's challenge message in the outbox.
+func challengeKey(group, member string) string { return "verify:challenge:" + group + ":" + member }
 
 func (f Flow) approve(ctx context.Context, fc *engine.FlowContext, group string, m bot.Member) error {
 	fc.Do(bot.Action{Type: bot.ActApprove, Chat: group, Member: m})
@@ -436,6 +443,7 @@ func (f Flow) fail(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 		return nil
 	}
 	caps := fc.CapsFor(group)
+	fc.Do(bot.Action{Type: bot.ActCancel, Chat: group, Key: challengeKey(group, member.ID)})
 	if msg := m.Fields[fMsg]; msg != "" && caps.Has(bot.CanDelete) {
 		fc.Do(bot.Action{Type: bot.ActDelete, Chat: group, MessageID: msg, Member: member})
 	}

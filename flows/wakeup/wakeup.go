@@ -191,7 +191,7 @@ func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, 
 			if err != nil {
 				return err
 			}
-			fc.Do(bot.Action{Type: bot.ActDM, Chat: k.group, Member: m, Text: strings.TrimSpace(text), Fallback: strings.TrimSpace(text)})
+			fc.Do(bot.Action{Type: bot.ActDM, Chat: k.group, Member: m, Text: strings.TrimSpace(text), Fallback: strings.TrimSpace(text), Bulk: true})
 		}
 		for len(group) > 0 {
 			n := min(cfg.Batch, len(group))
@@ -202,7 +202,7 @@ func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, 
 			if err != nil {
 				return err
 			}
-			fc.Do(bot.Action{Type: bot.ActSend, Chat: k.group, Text: strings.TrimSpace(text)})
+			fc.Do(bot.Action{Type: bot.ActSend, Chat: k.group, Text: strings.TrimSpace(text), Bulk: true})
 		}
 	}
 	return nil
