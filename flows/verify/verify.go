@@ -193,7 +193,7 @@ func (f Flow) join(ctx context.Context, fc *engine.FlowContext, cfg *Config) err
 	// withdrawn (Key), and one not sent by the deadline is not sent
 	fc.Do(bot.Action{Type: bot.ActSend, Text: text, Buttons: ch.buttons, Member: ev.Member,
 		Remember: &bot.Remember{Group: group, Member: ev.Member.ID, Field: fMsg},
-		Key: challengeKey(group, ev.Member.ID), Expires: deadline})
+		Key:      challengeKey(group, ev.Member.ID), Expires: deadline})
 	if err := f.start(ctx, fc, group, ch, deadline, false); err != nil {
 		return err
 	}
