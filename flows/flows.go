@@ -9,6 +9,7 @@ import (
 	"github.com/qunbot/qunbot/flows/help"
 	"github.com/qunbot/qunbot/flows/moderation"
 	"github.com/qunbot/qunbot/flows/posts"
+	"github.com/qunbot/qunbot/flows/raid"
 	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/verify"
 	"github.com/qunbot/qunbot/flows/wakeup"
@@ -17,5 +18,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{verify.Flow{}, adfilter.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}}
+	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}}
 }

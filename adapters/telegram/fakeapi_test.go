@@ -65,6 +65,7 @@ func (f *fakeAPI) limit(chat string) int {
 type apiCall struct {
 	Method string
 	Params url.Values
+	At     time.Time
 }
 
 func newFakeAPI(t testing.TB) *fakeAPI {
@@ -99,7 +100,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, prefix)
 	_ = r.ParseForm()
 	f.mu.Lock()
-	f.calls = append(f.calls, apiCall{Method: method, Params: r.PostForm})
+	f.calls = append(f.calls, apiCall{Method: method, Params: r.PostForm, At: time.Now()})
 	fn := f.override[method]
 	if method == "sendMessage" && f.enforce {
 		if after := f.limit(r.PostForm.Get("chat_id")); after > 0 {

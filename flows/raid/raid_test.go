@@ -1,0 +1,136 @@
+package raid_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/flows/moderation"
+	"github.com/qunbot/qunbot/flows/raid"
+	"github.com/qunbot/qunbot/flows/verify"
+	"github.com/qunbot/qunbot/flows/welcome"
+)
+
+func flows() []engine.Flow {
+	return []engine.Flow{raid.Flow{}, verify.Flow{}, welcome.Flow{}, moderation.Flow{}}
+}
+
+const cfg = `locale: en
+moderators: ["console:mod"]
+flows:
+  raid: { joins: 3, window: 60s, for: 10m, restrict_for: 1h }
+  verify: { timeout: 5m }
+  welcome: { text: "Welcome {{.Flow.Mentions}}" }
+  moderation: {}
+`
+
+// count tallies the actions by type and member ("send:" for the group).
+func count(acts []bot.Action) map[string]int {
+	out := map[string]int{}
+	for _, a := range acts {
+		out[string(a.Type)+":"+a.Member.ID]++
+	}
+	return out
+}
+
+// Three joins within a minute start raid mode: the first two joiners'
+// challenges are withdrawn and deleted and they are restricted like the
+// third; one notice; the moderator told once; later joiners are restricted
+// without a challenge; the mode ends by itself with one more notice.
+func TestRaidModeEnteredAndLeft(t *testing.T) {
+	h := bottest.New(t, flows(), cfg)
+	h.Join("a")
+	h.Join("b")
+	before := count(h.Out.Take())
+	if before["send:a"] != 1 || before["send:b"] != 1 {
+		t.Fatalf("before the raid each newcomer is challenged: %v", before)
+	}
+	h.Join("c")
+	acts := h.Out.Take()
+	got := count(acts)
+	for _, want := range []string{"cancel:", "delete:a", "delete:b", "restrict:a", "restrict:b", "restrict:c", "dm:mod"} {
+		if got[want] == 0 {
+			t.Errorf("raid start lacks %s: %s", want, bottest.Summary(acts))
+		}
+	}
+	notices := 0
+	for _, a := range acts {
+		if a.Type == bot.ActSend {
+			notices++
+			if !strings.Contains(a.Text, "raid mode is on") {
+				t.Errorf("notice %q", a.Text)
+			}
+		}
+	}
+	if notices != 1 || got["send:c"] != 0 {
+		t.Errorf("%d notices, challenge for c: %d: %s", notices, got["send:c"], bottest.Summary(acts))
+	}
+	if h.Fields("c")["v_state"] != "" {
+		t.Errorf("a raider got a challenge state: %v", h.Fields("c"))
+	}
+	for i := 0; i < 20; i++ {
+		h.Join("r" + string(rune('a'+i)))
+	}
+	acts = h.Out.Take()
+	if s := bottest.Summary(acts); strings.Contains(s, "send") || strings.Contains(s, "dm") || strings.Count(s, "restrict:") != 20 {
+		t.Fatalf("20 joins in raid mode: %s", s)
+	}
+	for _, a := range acts {
+		if want := bottest.Start.Add(time.Hour); !a.Until.Equal(want) {
+			t.Fatalf("restricted until %v, want %v", a.Until, want)
+		}
+	}
+	h.Advance(11 * time.Minute)
+	var ended []string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActSend && a.Member.ID == "" {
+			ended = append(ended, a.Text)
+		}
+	}
+	if len(ended) != 1 || !strings.Contains(ended[0], "over") {
+		t.Fatalf("end notices: %q", ended)
+	}
+	// after the raid a newcomer is challenged again
+	h.Join("late")
+	if got := count(h.Out.Take()); got["send:late"] != 1 {
+		t.Errorf("after the raid: %v", got)
+	}
+}
+
+func TestRaidCommands(t *testing.T) {
+	h := bottest.New(t, flows(), cfg)
+	cmd := func(who, text string) string {
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(who), Text: text, MessageID: "x"})
+		var texts []string
+		for _, a := range h.Out.Take() {
+			texts = append(texts, a.Text)
+		}
+		return strings.Join(texts, "|")
+	}
+	tests := []struct{ who, text, want string }{
+		{"alice", "/raid on", "for moderators only"},
+		{"mod", "/raid", "Raid mode is off (it starts by itself at 3 joins within 1m)"},
+		{"mod", "/raid on 30m", "Raid mode is on for 30m."},
+		{"mod", "/raid", "Raid mode is on for another 30m."},
+		{"mod", "/raid on soon", "Usage:"},
+		{"mod", "/raid off", "Raid mode is off."},
+		{"mod", "/raid off", "Raid mode is not on."},
+	}
+	for _, tt := range tests {
+		if got := cmd(tt.who, tt.text); !strings.Contains(got, tt.want) {
+			t.Errorf("%s %q: %q, want %q", tt.who, tt.text, got, tt.want)
+		}
+	}
+	// a raid turned off early ends quietly: its timer finds it over
+	h.Advance(time.Hour)
+	if s := bottest.Summary(h.Out.Take()); strings.Contains(s, "send") {
+		t.Errorf("after /raid off: %s", s)
+	}
+	h.Join("n")
+	if got := count(h.Out.Take()); got["send:n"] != 1 {
+		t.Errorf("a newcomer after /raid off: %v", got)
+	}
+}
