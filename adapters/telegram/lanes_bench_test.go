@@ -41,7 +41,9 @@ func wire(b *testing.B, yaml string) *wired {
 	}
 	sched.Connect(eng, eng)
 	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: e.cfg.Limits,
-		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error { return eng.AfterSend(ctx, "telegram", a, r) }})
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
+			return eng.AfterSend(ctx, "telegram", a, r)
+		}})
 	eng.Attach(e.ad, ob)
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)

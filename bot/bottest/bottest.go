@@ -197,9 +197,14 @@ func (h *Harness) Fields(member string) map[string]string {
 }
 
 // Summary renders actions as "type:member" words, for compact assertions.
+// Cancels (ActCancel) are left out: they withdraw queued actions and never
+// reach a platform; tests of them read the actions themselves.
 func Summary(actions []bot.Action) string {
 	var s []string
 	for _, a := range actions {
+		if a.Type == bot.ActCancel {
+			continue // outbox bookkeeping, not a platform action
+		}
 		w := string(a.Type)
 		if a.Member.ID != "" {
 			w += ":" + a.Member.ID

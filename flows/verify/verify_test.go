@@ -252,3 +252,31 @@ flows:
 		t.Fatalf("unvouched join: %s %+v", got, acts)
 	}
 }
+
+// A challenge expires at its member's deadline and is withdrawn from the
+// outbox when the member passes, so a busy queue never posts it late.
+func TestChallengeIsNeverPostedLate(t *testing.T) {
+	h := bottest.New(t, flows(), cfg)
+	h.Join("alice")
+	acts := h.Out.Take()
+	var ch bot.Action
+	for _, a := range acts {
+		if a.Type == bot.ActSend {
+			ch = a
+		}
+	}
+	if ch.Key == "" || !ch.Expires.Equal(bottest.Start.Add(2*time.Minute)) {
+		t.Fatalf("challenge key %q expires %v", ch.Key, ch.Expires)
+	}
+	right, _ := challenge(t, h, "alice", acts)
+	h.Press("alice", right)
+	cancelled := false
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActCancel && a.Key == ch.Key {
+			cancelled = true
+		}
+	}
+	if !cancelled {
+		t.Error("the challenge was not withdrawn when alice passed")
+	}
+}
