@@ -113,6 +113,17 @@ type Action struct {
 	// Else once it has failed for good: a moderator's "banned" reply is
 	// sent only when the ban happened.
 	Then, Else []Action
+	// Audit is written to the group's moderation log once the outcome is
+	// known, with the outcome.
+	Audit *Audit
+}
+
+// Audit is a moderation log entry for an action: who asked, what, why.
+// The member is the action's; the group its chat.
+type Audit struct {
+	By     string
+	What   string
+	Reason string
 }
 
 // IsMessage reports whether the action posts a message, which counts

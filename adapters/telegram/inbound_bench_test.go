@@ -27,7 +27,7 @@ func (okAPI) MakeRequest(string, tgbotapi.Params) (*tgbotapi.APIResponse, error)
 
 type nullOutbox struct{}
 
-func (nullOutbox) Enqueue(bot.Action) error { return nil }
+func (nullOutbox) Enqueue(...bot.Action) error { return nil }
 
 // BenchmarkInbound: an update from JSON to a handled event — decode,
 // translate, de-duplicate and record in real Redis, run the flows.

@@ -95,6 +95,7 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 		p.AddNonZero("offset", offset)
 		_ = p.AddInterface("allowed_updates", AllowedUpdates)
 		var updates []tgbotapi.Update
+		asked := time.Now()
 		err := a.call(pctx, "getUpdates", "", p, &updates)
 		if err != nil {
 			if pctx.Err() != nil {
@@ -113,6 +114,11 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 		}
 		backoff = time.Second
 		a.setHealth(nil)
+		if len(updates) == 0 && time.Since(asked) < time.Second {
+			// a server that answers a long poll at once (not the Bot API,
+			// but an emulator or a proxy may) would have us spin
+			sleep(pctx, time.Second)
+		}
 		for _, u := range updates {
 			// The offset moves past an update only once it was handled;
 			// a failure (Redis away) fetches it again.

@@ -42,8 +42,14 @@ type Options struct {
 
 type adminEntry struct {
 	ids     map[string]bool
+	err     error // the list could not be read: asked again only after expires
 	expires time.Time
 }
+
+// adminRetry is how long an admin list that could not be read is not
+// asked for again: a group whose list fails must not cost a Bot API call
+// per message.
+const adminRetry = 30 * time.Second
 
 type cachedPerms struct {
 	perms   *tgbotapi.ChatPermissions
@@ -236,7 +242,7 @@ func (a *Adapter) adminList(ctx context.Context, chat string) (map[string]bool, 
 	e, ok := a.admins[chat]
 	a.mu.Unlock()
 	if ok && a.now().Before(e.expires) {
-		return e.ids, nil
+		return e.ids, e.err
 	}
 	key := a.store.Key(chat, "tgadmins")
 	ttl := a.cfg.AdminsTTL.D()
@@ -250,6 +256,9 @@ func (a *Adapter) adminList(ctx context.Context, chat string) (map[string]bool, 
 		}
 		var list []tgbotapi.ChatMember
 		if err := a.call(ctx, "getChatAdministrators", chat, tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10)}, &list); err != nil {
+			a.mu.Lock()
+			a.admins[chat] = adminEntry{err: err, expires: a.now().Add(adminRetry)}
+			a.mu.Unlock()
 			return nil, err
 		}
 		for _, m := range list {

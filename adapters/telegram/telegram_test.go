@@ -506,3 +506,42 @@ func TestNetworkErrorsDoNotLeakTheToken(t *testing.T) {
 		t.Fatalf("token leaked: %v", err)
 	}
 }
+
+func (f *fakeAPI) count(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		if c.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// An admin list that cannot be read is not asked for again on every
+// message, and a getUpdates that answers at once does not make the
+// poller spin.
+func TestNoHammeringOnFailure(t *testing.T) {
+	e := setup(t)
+	e.api.override["getChatAdministrators"] = func(url.Values) (int, string) {
+		return 400, apiErr(400, "Bad Request: chat not found", nil)
+	}
+	for i := 1; i <= 5; i++ {
+		e.api.push(msgUpdate(i, 10+i, 5, "Alice", "hi", ""))
+	}
+	s := &sink{}
+	runFor(t, e, s, func() bool { return s.count() == 5 })
+	if n := e.api.count("getChatAdministrators"); n > 1 {
+		t.Errorf("getChatAdministrators asked %d times for 5 messages", n)
+	}
+
+	e2 := setup(t)
+	e2.api.override["getUpdates"] = func(url.Values) (int, string) { return 200, ok([]any{}) }
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = e2.ad.Run(ctx, &sink{})
+	if n := e2.api.count("getUpdates"); n > 4 {
+		t.Errorf("%d getUpdates in 2s against a server that answers at once", n)
+	}
+}

@@ -41,9 +41,14 @@ func Platforms() map[string]config.PlatformSchema {
 const Group = "console:g1"
 
 // Recorder is an adapter that records actions instead of sending them;
-// sent messages get ids m1, m2, ...
+// sent messages get ids m1, m2, ... Each action counts as carried out at
+// once (its Then follow it), unless Fail says the platform refused it
+// (its Else follow); either way its moderation log entry is written, as
+// the outbox does.
 type Recorder struct {
 	Caps bot.Capability
+	// Fail, when set, decides which actions the platform refuses.
+	Fail func(a bot.Action) error
 
 	mu      sync.Mutex
 	actions []bot.Action
@@ -51,6 +56,7 @@ type Recorder struct {
 	// after is the engine's AfterSend: a recorded message counts as sent,
 	// so auto-deletes and remembered message ids work as in production.
 	after func(context.Context, string, bot.Action, bot.Result) error
+	done  func(context.Context, bot.Action, error)
 }
 
 // Name implements bot.Adapter.
@@ -66,15 +72,42 @@ func (r *Recorder) Run(context.Context, bot.EventSink) error { return nil }
 func (r *Recorder) Do(context.Context, bot.Action) (bot.Result, error) { return bot.Result{}, nil }
 
 // Enqueue implements engine.Outbox: actions are recorded in order.
-func (r *Recorder) Enqueue(a bot.Action) error {
+func (r *Recorder) Enqueue(actions ...bot.Action) error {
+	for _, a := range actions {
+		if err := r.enqueue(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Recorder) enqueue(a bot.Action) error {
 	r.mu.Lock()
 	r.actions = append(r.actions, a)
 	r.next++
 	id := fmt.Sprintf("m%d", r.next)
-	after := r.after
+	after, done, fail := r.after, r.done, r.Fail
 	r.mu.Unlock()
-	if a.IsMessage() && after != nil {
-		return after(context.Background(), "console", a, bot.Result{MessageID: id})
+	var err error
+	if fail != nil {
+		err = fail(a)
+	}
+	if err == nil && a.IsMessage() && after != nil {
+		if aerr := after(context.Background(), "console", a, bot.Result{MessageID: id}); aerr != nil {
+			return aerr
+		}
+	}
+	if done != nil {
+		done(context.Background(), a, err)
+	}
+	next := a.Then
+	if err != nil {
+		next = a.Else
+	}
+	for _, n := range next {
+		if err := r.enqueue(n); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -126,7 +159,7 @@ func New(t testing.TB, flows []engine.Flow, yaml string, prefix ...string) *Harn
 		t.Fatal(err)
 	}
 	sched.Connect(e, e)
-	out := &Recorder{Caps: bot.AllCapabilities, after: e.AfterSend}
+	out := &Recorder{Caps: bot.AllCapabilities, after: e.AfterSend, done: e.AfterDone}
 	e.Attach(out, out)
 	return &Harness{T: t, Engine: e, Sched: sched, Out: out, Clock: clock, Store: store, Redis: c, Prefix: p}
 }

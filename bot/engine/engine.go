@@ -23,7 +23,9 @@ import (
 // Outbox queues actions for one adapter; the engine defines what it needs
 // and bot/outbox implements it.
 type Outbox interface {
-	Enqueue(a bot.Action) error
+	// Enqueue queues the actions of one event together, so the outbox
+	// orders them by lane as a whole, the same way on every run.
+	Enqueue(actions ...bot.Action) error
 }
 
 // Timers keeps delayed work (a challenge's deadline, an auto-delete) until
@@ -501,10 +503,8 @@ func (e *Engine) dispatch(platform string, actions []bot.Action) error {
 	if sh, ok := at.adapter.(bot.Shaper); ok {
 		actions = sh.Shape(actions)
 	}
-	for _, a := range actions {
-		if err := at.outbox.Enqueue(a); err != nil {
-			return fmt.Errorf("queue %s action for %s: %w", a.Type, a.Chat, err)
-		}
+	if err := at.outbox.Enqueue(actions...); err != nil {
+		return fmt.Errorf("queue %d actions for %s: %w", len(actions), platform, err)
 	}
 	return nil
 }
@@ -545,6 +545,24 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a bot.Action, r
 		ID: deleteJobID(platform, chat, res.MessageID), Kind: "delete", At: at,
 		Args: map[string]string{"platform": platform, "chat": chat, "message": res.MessageID, "member": a.Member.ID},
 	})
+}
+
+// AfterDone is the outbox's callback once an action's outcome is final:
+// an action that carries an Audit is written to the group's moderation
+// log now, with what the platform answered, so the log says what
+// happened rather than what was asked.
+func (e *Engine) AfterDone(ctx context.Context, a bot.Action, err error) {
+	if a.Audit == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "failed: " + err.Error()
+	}
+	if werr := e.opt.Store.AppendModlog(ctx, a.Chat, "at", e.opt.Clock.Now().UnixMilli(), "by", a.Audit.By, "action", a.Audit.What,
+		"member", a.Member.ID, "name", a.Member.Name, "reason", a.Audit.Reason, "result", result); werr != nil {
+		e.opt.Log.Error("moderation log entry not written", zap.String("group", a.Chat), zap.String("action", a.Audit.What), zap.Error(werr))
+	}
 }
 
 // Unreachable is the outbox's callback when a direct message could not

@@ -92,9 +92,9 @@ type sliceOutbox struct {
 	actions []bot.Action
 }
 
-func (o *sliceOutbox) Enqueue(a bot.Action) error {
+func (o *sliceOutbox) Enqueue(as ...bot.Action) error {
 	o.mu.Lock()
-	o.actions = append(o.actions, a)
+	o.actions = append(o.actions, as...)
 	o.mu.Unlock()
 	return nil
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// OnUnreachable runs when a direct message could not reach its member
 	// (so flows can stop trying for a while).
 	OnUnreachable func(ctx context.Context, a bot.Action)
+	// OnDone runs once an action's outcome is final: carried out (err nil)
+	// or given up (a moderation log entry is written then).
+	OnDone func(ctx context.Context, a bot.Action, err error)
 	// Clock judges Expires: the engine's clock, which the console and the
 	// tests move (default the wall clock). Rate limits use the wall clock.
 	Clock   bot.Clock
@@ -157,18 +160,21 @@ func chatOf(a bot.Action) string {
 	return a.Chat
 }
 
-// Enqueue queues an action; it never blocks on the platform.
-func (o *Outbox) Enqueue(a bot.Action) error {
+// Enqueue queues actions, all at once (one event's actions are ordered by
+// lane together); it never blocks on the platform.
+func (o *Outbox) Enqueue(actions ...bot.Action) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
 		return ErrClosed
 	}
-	if a.Type == bot.ActCancel {
-		o.cancelKey(a.Key)
-		return nil
+	for _, a := range actions {
+		if a.Type == bot.ActCancel {
+			o.cancelKey(a.Key)
+			continue
+		}
+		o.push(&item{a: a}, false)
 	}
-	o.push(&item{a: a}, false)
 	return nil
 }
 
@@ -448,6 +454,12 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 			o.push(&item{a: a}, false)
 		}
 	}
+	onDone := o.opt.OnDone
+	o.mu.Unlock()
+	if done && onDone != nil {
+		onDone(o.ctx, it.a, err)
+	}
+	o.mu.Lock()
 	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
 	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), result).Inc()
 	o.idleCheck()

@@ -475,6 +475,19 @@ func (s *Store) ByUsernames(ctx context.Context, group string, usernames ...stri
 	return out, nil
 }
 
+// modlogMax caps a group's moderation log.
+const modlogMax = 10000
+
+// AppendModlog appends an entry to the group's moderation log (a capped
+// Redis stream): field/value pairs.
+func (s *Store) AppendModlog(ctx context.Context, group string, values ...any) error {
+	err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(group, "modlog"), MaxLen: modlogMax, Approx: true, Values: values}).Err()
+	if err != nil {
+		return fmt.Errorf("%w: moderation log: %w", ErrRedis, err)
+	}
+	return nil
+}
+
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.rdb.Ping(ctx).Err())

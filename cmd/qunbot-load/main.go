@@ -45,7 +45,7 @@ func (d *discard) Name() string                                       { return "
 func (d *discard) Capabilities(string) bot.Capability                 { return bot.AllCapabilities }
 func (d *discard) Run(context.Context, bot.EventSink) error           { return nil }
 func (d *discard) Do(context.Context, bot.Action) (bot.Result, error) { return bot.Result{}, nil }
-func (d *discard) Enqueue(bot.Action) error                           { d.actions.Add(1); return nil }
+func (d *discard) Enqueue(as ...bot.Action) error                     { d.actions.Add(int64(len(as))); return nil }
 
 func main() {
 	url := flag.String("redis", envOr("QUNBOT_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis URL")

@@ -134,6 +134,7 @@ func (a *app) attach(ad bot.Adapter, limits config.Limits) *outbox.Outbox {
 			return a.engine.AfterSend(ctx, ad.Name(), act, r)
 		},
 		OnUnreachable: a.engine.Unreachable,
+		OnDone:        a.engine.AfterDone,
 	})
 	a.engine.Attach(ad, ob)
 	return ob

@@ -108,19 +108,14 @@ type Entry struct {
 	Member string
 	Name   string
 	Reason string
+	// Result is the platform's answer where the entry was written after
+	// it ("ok", or "failed: ..."); empty for decisions logged as made.
+	Result string
 }
-
-// auditMax caps the audit log per group.
-const auditMax = 10000
 
 // Audit appends an entry to the group's audit log (a Redis stream).
 func Audit(ctx context.Context, s *state.Store, group string, e Entry) error {
-	err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Key(group, "modlog"), MaxLen: auditMax, Approx: true,
-		Values: []any{"at", e.At.UnixMilli(), "by", e.By, "action", e.Action, "member", e.Member, "name", e.Name, "reason", e.Reason}}).Err()
-	if err != nil {
-		return fmt.Errorf("%w: audit log: %w", state.ErrRedis, err)
-	}
-	return nil
+	return s.AppendModlog(ctx, group, "at", e.At.UnixMilli(), "by", e.By, "action", e.Action, "member", e.Member, "name", e.Name, "reason", e.Reason)
 }
 
 // Recent returns the latest n audit entries, newest first.
@@ -133,7 +128,8 @@ func Recent(ctx context.Context, s *state.Store, group string, n int64) ([]Entry
 	for _, x := range xs {
 		str := func(k string) string { v, _ := x.Values[k].(string); return v }
 		ms, _ := strconv.ParseInt(str("at"), 10, 64)
-		out = append(out, Entry{At: time.UnixMilli(ms), By: str("by"), Action: str("action"), Member: str("member"), Name: str("name"), Reason: str("reason")})
+		out = append(out, Entry{At: time.UnixMilli(ms), By: str("by"), Action: str("action"), Member: str("member"), Name: str("name"),
+			Reason: str("reason"), Result: str("result")})
 	}
 	return out, nil
 }

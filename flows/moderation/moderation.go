@@ -210,13 +210,13 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 			fc.Reply(words.T(loc, "cannot", name))
 			return nil
 		}
-		fc.Do(bot.Action{Type: typ, Member: t, Until: until})
 		span := words.T(loc, "forever")
 		if d > 0 {
 			span = config.FormatDuration(d)
 		}
-		did = name + " " + span
-		fc.Reply(words.T(loc, "done."+name, who, span))
+		confirmed(fc, bot.Action{Type: typ, Member: t, Until: until}, name+" "+span, strings.Join(args, " "),
+			words.T(loc, "done."+name, who, span), words.T(loc, "failed", name, who))
+		return nil
 	case "unmute", "kick", "unban":
 		typ, capab := map[string]bot.ActionType{"unmute": bot.ActUnrestrict, "kick": bot.ActKick, "unban": bot.ActUnban}[name],
 			map[string]bot.Capability{"unmute": bot.CanRestrict, "kick": bot.CanKick, "unban": bot.CanBan}[name]
@@ -224,11 +224,24 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 			fc.Reply(words.T(loc, "cannot", name))
 			return nil
 		}
-		fc.Do(bot.Action{Type: typ, Member: t})
-		did = name
-		fc.Reply(words.T(loc, "done."+name, who))
+		confirmed(fc, bot.Action{Type: typ, Member: t}, name, strings.Join(args, " "),
+			words.T(loc, "done."+name, who), words.T(loc, "failed", name, who))
+		return nil
 	}
 	return audit(ctx, fc, t, did, strings.Join(args, " "))
+}
+
+// confirmed queues a moderator's action so that the group hears "done"
+// only once the platform has done it, and hears that it failed if it did
+// not; the moderation log entry is written then, with the outcome.
+func confirmed(fc *engine.FlowContext, a bot.Action, what, reason, done, failed string) {
+	reply := func(text string) bot.Action {
+		return bot.Action{Type: bot.ActSend, Chat: fc.Event.Chat.Key, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member, Flow: "moderation"}
+	}
+	a.Then = []bot.Action{reply(done)}
+	a.Else = []bot.Action{reply(failed)}
+	a.Audit = &bot.Audit{By: fc.Event.Member.ID, What: what, Reason: reason}
+	fc.Do(a)
 }
 
 // report handles /spam and /ham on a replied-to message.
@@ -288,6 +301,9 @@ func (f Flow) modlog(ctx context.Context, fc *engine.FlowContext, cfg *Config) e
 		line := fmt.Sprintf("%s %s → %s (%s): %s", e.At.In(fc.Group.Location).Format("01-02 15:04"), e.By, name, e.Member, e.Action)
 		if e.Reason != "" {
 			line += " — " + adfilter.Excerpt(e.Reason, 60)
+		}
+		if e.Result != "" && e.Result != "ok" {
+			line += " [" + adfilter.Excerpt(e.Result, 80) + "]"
 		}
 		lines = append(lines, line)
 	}
@@ -420,6 +436,7 @@ var words = i18n.Catalog{
 		"done.unmute":         "🔊 已解除 %s 的禁言。",
 		"done.kick":           "👋 已将 %s 移出群。",
 		"done.unban":          "✅ 已解除 %s 的封禁。",
+		"failed":              "❌ /%s %s 没有成功：平台拒绝了这个操作，原因见 /modlog。",
 		"report.reply":        "请回复要标记的消息。",
 		"ham.ok":              "✅ 已记为正常消息，过滤器会学习。",
 		"spam.ok":             "🚫 已删除并处理 %s 的广告，过滤器会学习。",
@@ -470,6 +487,7 @@ var words = i18n.Catalog{
 		"done.unmute":         "🔊 %s may speak again.",
 		"done.kick":           "👋 Removed %s.",
 		"done.unban":          "✅ Lifted the ban on %s.",
+		"failed":              "❌ /%s %s did not happen: the platform refused it; /modlog says why.",
 		"report.reply":        "Reply to the message you mean.",
 		"ham.ok":              "✅ Noted as not spam; the filter learns from it.",
 		"spam.ok":             "🚫 Removed the spam of %s; the filter learns from it.",

@@ -2,6 +2,7 @@ package moderation_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +158,54 @@ func FuzzCommandArgs(f *testing.F) {
 		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: text, MessageID: "f"})
 		h.Out.Take()
 	})
+}
+
+// /ban says "banned" only once the platform banned; when the platform
+// refuses, the group hears that it failed and the log says why.
+func TestConfirmationsFollowThePlatform(t *testing.T) {
+	tests := []struct {
+		name     string
+		refuse   bool
+		want     string
+		wantLog  string
+		notWants string
+	}{
+		{"carried out", false, "Banned", "ban for good", "did not happen"},
+		{"refused", true, "did not happen", "failed: Bad Request: not enough rights", "Banned"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := bottest.New(t, flows(), "locale: en\nmoderators: [\"console:mod\"]\nflows:\n  moderation: {}\n")
+			if tt.refuse {
+				h.Out.Fail = func(a bot.Action) error {
+					if a.Type == bot.ActBan {
+						return errors.New("Bad Request: not enough rights")
+					}
+					return nil
+				}
+			}
+			h.Say("spammer", "hello")
+			h.Out.Take()
+			h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: "/ban", MessageID: "m9",
+				ReplyTo: &bot.Reply{MessageID: "m1", Member: bottest.Member("spammer")}})
+			var texts []string
+			for _, a := range h.Out.Take() {
+				if a.Type == bot.ActSend {
+					texts = append(texts, a.Text)
+				}
+			}
+			all := strings.Join(texts, "|")
+			if !strings.Contains(all, tt.want) || strings.Contains(all, tt.notWants) {
+				t.Errorf("replies %q, want %q and not %q", all, tt.want, tt.notWants)
+			}
+			h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: "/modlog", MessageID: "m10"})
+			var log []string
+			for _, a := range h.Out.Take() {
+				log = append(log, a.Text)
+			}
+			if l := strings.Join(log, "|"); !strings.Contains(l, tt.wantLog) {
+				t.Errorf("modlog %q, want %q", l, tt.wantLog)
+			}
+		})
+	}
 }
