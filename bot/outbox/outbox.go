@@ -19,7 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -52,6 +54,9 @@ type Options struct {
 	// OnDone runs once an action's outcome is final: carried out (err nil)
 	// or given up (a moderation log entry is written then).
 	OnDone func(ctx context.Context, a bot.Action, err error)
+	// Journal, when set, keeps queued actions in Redis: a restart or a
+	// crash loses none (see Journal). Nil keeps them in memory only.
+	Journal *Journal
 	// Clock judges Expires: the engine's clock, which the console and the
 	// tests move (default the wall clock). Rate limits use the wall clock.
 	Clock   bot.Clock
@@ -63,6 +68,7 @@ type Options struct {
 var ErrClosed = errors.New("outbox closed")
 
 type item struct {
+	id        string // journal id: instance:seq
 	a         bot.Action
 	seq       uint64
 	attempts  int
@@ -97,6 +103,10 @@ type Outbox struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	workerWG sync.WaitGroup
+	ids      atomic.Uint64
+	// forgotten are journal ids of actions dropped under mu, removed from
+	// the journal by the dispatcher once mu is released.
+	forgotten []string
 }
 
 // margin keeps the pace a little under the configured rate: requests
@@ -149,8 +159,85 @@ func New(sender Sender, opt Options) *Outbox {
 			}
 		}()
 	}
+	if j := opt.Journal; j != nil {
+		o.adopt(true)
+		go o.keepLease(j)
+	}
 	go o.dispatch()
 	return o
+}
+
+// adopt takes over journaled actions of processes that are gone (and, at
+// start, this process's own from before a restart).
+func (o *Outbox) adopt(self bool) {
+	j := o.opt.Journal
+	ctx, cancel := context.WithTimeout(o.ctx, 5*time.Second)
+	defer cancel()
+	if err := j.renew(ctx); err != nil {
+		o.opt.Log.Error("outbox journal: lease not renewed", zap.String("adapter", o.opt.Name), zap.Error(err))
+		return
+	}
+	got, err := j.adopt(ctx, self)
+	if err != nil {
+		o.opt.Log.Error("outbox journal: actions of stopped processes not adopted", zap.String("adapter", o.opt.Name), zap.Error(err))
+		return
+	}
+	var drop []string
+	o.mu.Lock()
+	for _, ad := range got {
+		it := &item{id: ad.e.ID, a: ad.e.Action}
+		if ad.sending && it.a.Lane() != bot.LaneProtect {
+			// it may have reached the platform: a message twice would show
+			o.opt.Log.Warn("outbox journal: a message being sent when its process stopped is not sent again",
+				zap.String("adapter", o.opt.Name), zap.String("chat", it.a.Chat), zap.String("flow", it.a.Flow))
+			drop = append(drop, it.id)
+			continue
+		}
+		o.push(it, false)
+	}
+	o.mu.Unlock()
+	if len(got) > 0 {
+		o.opt.Log.Info("outbox journal: actions adopted", zap.String("adapter", o.opt.Name), zap.Int("actions", len(got)-len(drop)), zap.Int("dropped", len(drop)))
+	}
+	if err := j.forget(ctx, drop); err != nil {
+		o.opt.Log.Warn("outbox journal: dropped actions not removed", zap.Error(err))
+	}
+}
+
+// keepLease renews this process's lease and adopts the actions of
+// processes whose lease ran out, until the outbox closes.
+func (o *Outbox) keepLease(j *Journal) {
+	t := time.NewTicker(j.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.ctx.Done():
+			return
+		case <-t.C:
+			o.adopt(false)
+		}
+	}
+}
+
+// newItems gives actions their journal ids and journals them.
+func (o *Outbox) newItems(actions []bot.Action, done string) ([]*item, error) {
+	its := make([]*item, 0, len(actions))
+	for _, a := range actions {
+		its = append(its, &item{id: o.instance() + ":" + strconv.FormatUint(o.ids.Add(1), 10), a: a})
+	}
+	if o.opt.Journal == nil || (len(its) == 0 && done == "") {
+		return its, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return its, o.opt.Journal.put(ctx, its, done)
+}
+
+func (o *Outbox) instance() string {
+	if o.opt.Journal != nil {
+		return o.opt.Journal.instance
+	}
+	return o.opt.Name
 }
 
 func chatOf(a bot.Action) string {
@@ -163,17 +250,30 @@ func chatOf(a bot.Action) string {
 // Enqueue queues actions, all at once (one event's actions are ordered by
 // lane together); it never blocks on the platform.
 func (o *Outbox) Enqueue(actions ...bot.Action) error {
+	var queue, cancels []bot.Action
+	for _, a := range actions {
+		if a.Type == bot.ActCancel {
+			cancels = append(cancels, a)
+		} else {
+			queue = append(queue, a)
+		}
+	}
+	// journaled before they are accepted: an error means the engine must
+	// not count the event as handled
+	its, err := o.newItems(queue, "")
+	if err != nil {
+		return err
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
 		return ErrClosed
 	}
-	for _, a := range actions {
-		if a.Type == bot.ActCancel {
-			o.cancelKey(a.Key)
-			continue
-		}
-		o.push(&item{a: a}, false)
+	for _, a := range cancels {
+		o.cancelKey(a.Key)
+	}
+	for _, it := range its {
+		o.push(it, false)
 	}
 	return nil
 }
@@ -202,6 +302,9 @@ func (o *Outbox) cancelKey(key string) {
 // holds mu.
 func (o *Outbox) drop(it *item, why string) {
 	o.pending--
+	if o.opt.Journal != nil {
+		o.forgotten = append(o.forgotten, it.id)
+	}
 	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), why).Inc()
 	o.opt.Log.Info("action dropped before it went out", zap.String("adapter", o.opt.Name), zap.String("why", why),
 		zap.String("action", string(it.a.Type)), zap.String("chat", it.a.Chat), zap.String("flow", it.a.Flow), zap.String("member", it.a.Member.ID))
@@ -333,6 +436,16 @@ func (o *Outbox) dispatch() {
 		if o.inflight < o.opt.Limits.Workers {
 			best, bestKey, lane, earliest = o.pick(time.Now())
 		}
+		if forgotten := o.forgotten; len(forgotten) > 0 {
+			o.forgotten = nil
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := o.opt.Journal.forget(ctx, forgotten); err != nil {
+					o.opt.Log.Warn("outbox journal: dropped actions not removed", zap.Error(err))
+				}
+			}()
+		}
 		if best != nil {
 			it := best.lanes[lane][0]
 			best.lanes[lane] = best.lanes[lane][1:]
@@ -390,6 +503,14 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 			return
 		}
 	}
+	j := o.opt.Journal
+	marked := j != nil && it.a.Lane() != bot.LaneProtect
+	if marked {
+		// a crash from here on may or may not have reached the platform
+		if err := j.markSending(o.ctx, it.id, true); err != nil {
+			o.opt.Log.Warn("outbox journal: not marked as being sent", zap.Error(err))
+		}
+	}
 	res, err := o.sender.Do(o.ctx, it.a)
 	log := o.opt.Log.With(zap.String("adapter", o.opt.Name), zap.String("action", string(it.a.Type)),
 		zap.String("chat", key), zap.String("flow", it.a.Flow))
@@ -405,7 +526,7 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	}
 	var ra *bot.RetryAfterError
 	result := "ok"
-	var fallback *item
+	var fallback *bot.Action
 
 	o.mu.Lock()
 	q.busy = false
@@ -425,7 +546,7 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		done, result = false, "retry"
 	case errors.Is(err, bot.ErrUnreachable) && it.a.Fallback != "":
 		log.Info("member unreachable privately; falling back to the group", zap.String("member", it.a.Member.ID))
-		fallback = &item{a: bot.Action{Type: bot.ActSend, Chat: it.a.Chat, Text: it.a.Fallback, Member: it.a.Member, Flow: it.a.Flow}}
+		fallback = &bot.Action{Type: bot.ActSend, Chat: it.a.Chat, Text: it.a.Fallback, Member: it.a.Member, Flow: it.a.Flow}
 		result = "fallback"
 	case errors.Is(err, bot.ErrTemporary) && it.attempts+1 < o.opt.MaxAttempts && o.ctx.Err() == nil:
 		it.attempts++
@@ -435,31 +556,50 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		log.Warn("temporary failure; will retry", zap.Int("attempt", it.attempts), zap.Duration("backoff", backoff), zap.Error(err))
 		o.requeue(q, it)
 		done, result = false, "retry"
+	case o.ctx.Err() != nil && o.opt.Journal != nil:
+		// shut down mid-call: it stays journaled for the next start (a
+		// message stays marked as being sent, so it is not repeated)
+		o.requeue(q, it)
+		done, result = false, "shutdown"
 	default:
 		log.Error("action failed; not retried", zap.String("member", it.a.Member.ID), zap.Error(err))
 		result = "failed"
 	}
-	if done {
-		o.pending--
-		if fallback != nil {
-			o.push(fallback, false)
+	o.mu.Unlock()
+	if !done && marked && o.ctx.Err() == nil {
+		if jerr := j.markSending(o.ctx, it.id, false); jerr != nil {
+			log.Warn("outbox journal: not unmarked", zap.Error(jerr))
 		}
+	}
+	var children []*item
+	if done {
 		// what depends on the outcome goes out only now: a moderator's
 		// "banned" once the ban happened, or word that it failed
-		next := it.a.Then
-		if err != nil && fallback == nil {
-			next = it.a.Else
+		var next []bot.Action
+		if fallback != nil {
+			next = append(next, *fallback)
 		}
-		for _, a := range next {
-			o.push(&item{a: a}, false)
+		if err == nil || fallback != nil {
+			next = append(next, it.a.Then...)
+		} else {
+			next = append(next, it.a.Else...)
 		}
-	}
-	onDone := o.opt.OnDone
-	o.mu.Unlock()
-	if done && onDone != nil {
-		onDone(o.ctx, it.a, err)
+		var jerr error
+		children, jerr = o.newItems(next, it.id) // and the finished one leaves the journal
+		if jerr != nil {
+			log.Error("outbox journal: outcome not recorded; after a crash this action may be carried out again", zap.Error(jerr))
+		}
+		if o.opt.OnDone != nil {
+			o.opt.OnDone(o.ctx, it.a, err)
+		}
 	}
 	o.mu.Lock()
+	for _, c := range children {
+		o.push(c, false)
+	}
+	if done {
+		o.pending--
+	}
 	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
 	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), result).Inc()
 	o.idleCheck()
@@ -501,7 +641,9 @@ func (o *Outbox) Flush(ctx context.Context) error {
 }
 
 // Close stops intake, drains the queue until ctx ends, then stops. Actions
-// still queued when ctx ends are reported and dropped.
+// still queued when ctx ends are reported; with a journal they stay in it
+// and the next process (or another replica) carries them out, without one
+// they are lost.
 func (o *Outbox) Close(ctx context.Context) error {
 	o.mu.Lock()
 	o.closed = true
@@ -512,5 +654,15 @@ func (o *Outbox) Close(ctx context.Context) error {
 	<-o.done
 	close(o.work)
 	o.workerWG.Wait()
+	if j := o.opt.Journal; j != nil {
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if rerr := j.release(rctx); rerr != nil {
+			o.opt.Log.Warn("outbox journal: lease not released; what is left waits for it to run out", zap.Error(rerr))
+		}
+		if err != nil {
+			err = fmt.Errorf("%w (left in the journal for the next start)", err)
+		}
+	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +32,7 @@ type app struct {
 	conn    *state.Conn
 	store   *state.Store
 	engine  *engine.Engine
+	prefix  string // Redis key prefix
 	// sched owns time: jobs and schedules become timer events.
 	sched *scheduler.Scheduler
 	clock bot.Clock
@@ -117,7 +119,7 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 		return nil, err
 	}
 	sched.Connect(eng, eng)
-	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng, sched: sched, clock: clock, stopEmbedded: stopEmbedded}, nil
+	return &app{cfgPath: cfgPath, schema: schema, log: log, metrics: m, conn: conn, store: store, engine: eng, sched: sched, clock: clock, prefix: prefix, stopEmbedded: stopEmbedded}, nil
 }
 
 type redisLogger struct{ log *zap.Logger }
@@ -127,9 +129,15 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 }
 
 // attach connects an adapter to the engine through a new outbox.
-func (a *app) attach(ad bot.Adapter, limits config.Limits) *outbox.Outbox {
+// With journal, the outbox keeps its queue in Redis (run); the console's
+// simulated group needs none.
+func (a *app) attach(ad bot.Adapter, limits config.Limits, journal bool) *outbox.Outbox {
+	var j *outbox.Journal
+	if journal {
+		j = outbox.NewJournal(a.conn.Client, a.prefix, ad.Name(), instanceName(), 0)
+	}
 	ob := outbox.New(ad, outbox.Options{
-		Name: ad.Name(), Limits: limits, Log: a.log, Metrics: a.metrics, Clock: a.clock,
+		Name: ad.Name(), Limits: limits, Log: a.log, Metrics: a.metrics, Clock: a.clock, Journal: j,
 		OnSent: func(ctx context.Context, act bot.Action, r bot.Result) error {
 			return a.engine.AfterSend(ctx, ad.Name(), act, r)
 		},
@@ -138,6 +146,12 @@ func (a *app) attach(ad bot.Adapter, limits config.Limits) *outbox.Outbox {
 	})
 	a.engine.Attach(ad, ob)
 	return ob
+}
+
+// instanceName names this process in the outbox journal: host and pid.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 func (a *app) close() {

@@ -91,7 +91,7 @@ func (a *app) newConsole(cfg *config.Config, clock console.Clock, in io.Reader, 
 		Group: group, Title: cc.Title, In: in, Out: out, Errs: errs, JSON: jsonOut, Echo: echo,
 		Clock: clock, Location: cfg.Group(group).Location,
 	})
-	ob := a.attach(ad, limits)
+	ob := a.attach(ad, limits, false)
 	settle := func(ctx context.Context) error {
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()

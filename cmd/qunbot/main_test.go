@@ -143,7 +143,7 @@ func TestValidate(t *testing.T) {
 		code   int
 		stdout string
 		stderr string
-	}{"configs/telegram.yaml", 0, "ok (default flows: verify, welcome, help, stats", ""})
+	}{"configs/telegram.yaml", 0, "ok (default flows: raid, verify, welcome, help, stats", ""})
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			var out, errs bytes.Buffer

@@ -77,7 +77,7 @@ func (a *app) openPlatform(ctx context.Context, p platform.Platform, conf any, c
 		return nil, fmt.Errorf("open the %s adapter: %w", p.Name, err)
 	}
 	o.adapter = ad
-	o.outbox = a.attach(ad, p.Limits(conf))
+	o.outbox = a.attach(ad, p.Limits(conf), true)
 	return o, nil
 }
 
