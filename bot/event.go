@@ -24,6 +24,9 @@ const (
 	// EventVerified is raised by the verify flow (not a platform) when a
 	// newcomer passes, so later flows (welcome) act on it.
 	EventVerified EventKind = "verified"
+	// EventSpam is raised by the ad filter (not a platform) when it removed
+	// a message as spam, so other flows (anti-raid) can count it.
+	EventSpam EventKind = "spam"
 	// EventTimer is a scheduled job firing for the flow that set it.
 	EventTimer EventKind = "timer"
 	// EventEdit is only how an edited message is recorded (activity, not a

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qunbot/qunbot/adapters/telegram"
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/outbox"
 )
@@ -59,6 +60,42 @@ func BenchmarkBroadcast(b *testing.B) {
 			b.Fatal(err)
 		}
 		cancel()
+		el := time.Since(start)
+		rate := 2000 / el.Seconds()
+		b.ReportMetric(rate, "msgs/s")
+		b.ReportMetric(100*rate/30, "%allowed")
+		b.ReportMetric(float64(e.api.tooMany), "429s")
+	}
+}
+
+// BenchmarkBroadcastTwoReplicas: two replicas with one token, each with
+// 1,000 messages for 100 groups, their limits and journals in Redis,
+// against the fake Bot API enforcing 30/s overall and 20/min per group.
+// Run: go test ./adapters/telegram -run '^$' -bench BroadcastTwoReplicas -benchtime 1x
+func BenchmarkBroadcastTwoReplicas(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		e := setup(b)
+		e.api.enforce = true
+		var obs []*outbox.Outbox
+		for r := 0; r < 2; r++ {
+			ad := telegram.New(telegram.Options{Config: e.cfg, Store: e.store, Instance: fmt.Sprint("replica-", r)})
+			obs = append(obs, outbox.New(ad, outbox.Options{Name: "telegram", Limits: e.cfg.Limits,
+				Journal: outbox.NewJournal(e.store.Client(), e.store.GlobalKey(""), "telegram", fmt.Sprint("replica-", r), 0),
+				Shared:  outbox.NewShared(e.store.Client(), e.store.GlobalKey(""), "telegram")}))
+		}
+		start := time.Now()
+		for m := 0; m < 1000; m++ {
+			for _, ob := range obs {
+				_ = ob.Enqueue(bot.Action{Type: bot.ActSend, Chat: fmt.Sprintf("telegram:-100%03d", m%100), Text: "weekly tips"})
+			}
+		}
+		for _, ob := range obs {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			if err := ob.Close(ctx); err != nil {
+				b.Fatal(err)
+			}
+			cancel()
+		}
 		el := time.Since(start)
 		rate := 2000 / el.Seconds()
 		b.ReportMetric(rate, "msgs/s")

@@ -118,3 +118,57 @@ func TestJournalAdoptedOnceAfterACrash(t *testing.T) {
 		t.Errorf("%d actions left in a journal", n)
 	}
 }
+
+// timed is a platform that notes when each request reached it.
+type timed struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (p *timed) Do(context.Context, bot.Action) (bot.Result, error) {
+	p.mu.Lock()
+	p.at = append(p.at, time.Now())
+	p.mu.Unlock()
+	return bot.Result{MessageID: "1"}, nil
+}
+
+// Two replicas sending with one token keep the platform's global limit
+// together: in no second do they send more than it allows.
+func TestSharedLimitAcrossReplicas(t *testing.T) {
+	c, prefix := redistest.Client(t)
+	p := &timed{}
+	limits := config.Limits{Global: config.Rate{N: 20, Per: time.Second}, Workers: 4}
+	var obs []*Outbox
+	for i := 0; i < 2; i++ {
+		obs = append(obs, New(p, Options{Name: "t", Limits: limits, Shared: NewShared(c, prefix, "t")}))
+	}
+	for i := 0; i < 30; i++ {
+		for r, o := range obs {
+			if err := o.Enqueue(bot.Action{Type: bot.ActSend, Chat: fmt.Sprintf("g%d-%d", r, i), Text: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, o := range obs {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := o.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.at) != 60 {
+		t.Fatalf("%d of 60 sent", len(p.at))
+	}
+	sort.Slice(p.at, func(i, j int) bool { return p.at[i].Before(p.at[j]) })
+	for i := range p.at {
+		n := 0
+		for j := i; j < len(p.at) && p.at[j].Sub(p.at[i]) < time.Second; j++ {
+			n++
+		}
+		if n > 20 {
+			t.Fatalf("%d requests within one second from %v: the replicas did not share the limit", n, p.at[i])
+		}
+	}
+}

@@ -57,6 +57,9 @@ type Options struct {
 	// Journal, when set, keeps queued actions in Redis: a restart or a
 	// crash loses none (see Journal). Nil keeps them in memory only.
 	Journal *Journal
+	// Shared, when set, keeps the limits and the platform's pauses in
+	// Redis for every replica (see Shared). Nil keeps them per process.
+	Shared *Shared
 	// Clock judges Expires: the engine's clock, which the console and the
 	// tests move (default the wall clock). Rate limits use the wall clock.
 	Clock   bot.Clock
@@ -503,6 +506,22 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 			return
 		}
 	}
+	if sh := o.opt.Shared; sh != nil {
+		if err := o.sharedWait(sh, key, it.a); err != nil {
+			o.mu.Lock()
+			o.requeue(q, it)
+			q.busy = false
+			o.inflight--
+			o.signal()
+			o.mu.Unlock()
+			if o.ctx.Err() == nil {
+				// Redis away: the per-process limits still hold; try again shortly
+				o.opt.Log.Warn("shared rate limit unavailable; retrying", zap.Error(err))
+				time.Sleep(time.Second)
+			}
+			return
+		}
+	}
 	j := o.opt.Journal
 	marked := j != nil && it.a.Lane() != bot.LaneProtect
 	if marked {
@@ -542,6 +561,17 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 			q.paused = until
 		}
 		log.Warn("rate limited by platform; pausing", zap.Duration("retry_after", ra.After), zap.Bool("whole_bot", ra.Global))
+		if sh := o.opt.Shared; sh != nil {
+			name := "chat:" + key
+			if ra.Global {
+				name = "global"
+			}
+			go func() {
+				if perr := sh.pauseFor(context.Background(), name, ra.After); perr != nil {
+					log.Warn("pause not shared with the other replicas", zap.Error(perr))
+				}
+			}()
+		}
 		o.requeue(q, it)
 		done, result = false, "retry"
 	case errors.Is(err, bot.ErrUnreachable) && it.a.Fallback != "":
@@ -605,6 +635,54 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	o.idleCheck()
 	o.signal()
 	o.mu.Unlock()
+}
+
+// interval is the spacing of a rate, at the outbox's margin (0: none).
+func interval(r config.Rate) time.Duration {
+	ps := r.PerSecond()
+	if ps <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / (ps * margin))
+}
+
+// sharedWait books the action's slot in every shared limit it counts
+// against and waits for it.
+func (o *Outbox) sharedWait(sh *Shared, key string, a bot.Action) error {
+	cells := map[string]time.Duration{}
+	add := func(name string, r config.Rate) {
+		if iv := interval(r); iv > 0 {
+			cells[name] = iv
+		}
+	}
+	switch {
+	case a.IsMessage():
+		add("global", o.opt.Limits.Global)
+		if a.Type == bot.ActDM {
+			add("chat:"+key, o.opt.Limits.PerPrivate)
+		} else {
+			add("chat:"+key, o.opt.Limits.PerGroup)
+		}
+	case a.Lane() == bot.LaneProtect && a.Type != bot.ActAnswerPress:
+		add("mod", o.opt.Limits.Moderation)
+	}
+	ctx, cancel := context.WithTimeout(o.ctx, 5*time.Second)
+	wait, err := sh.reserve(ctx, cells, []string{"global", "chat:" + key})
+	cancel()
+	if err != nil {
+		return err
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-o.ctx.Done():
+		return o.ctx.Err()
+	}
 }
 
 // requeue puts an item back at the head of its lane. Caller holds mu.

@@ -129,15 +129,18 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 }
 
 // attach connects an adapter to the engine through a new outbox.
-// With journal, the outbox keeps its queue in Redis (run); the console's
-// simulated group needs none.
-func (a *app) attach(ad bot.Adapter, limits config.Limits, journal bool) *outbox.Outbox {
+// With durable, the outbox keeps its queue and its limits in Redis,
+// shared with the other replicas (run); the console's simulated group
+// needs neither.
+func (a *app) attach(ad bot.Adapter, limits config.Limits, durable bool) *outbox.Outbox {
 	var j *outbox.Journal
-	if journal {
+	var sh *outbox.Shared
+	if durable {
 		j = outbox.NewJournal(a.conn.Client, a.prefix, ad.Name(), instanceName(), 0)
+		sh = outbox.NewShared(a.conn.Client, a.prefix, ad.Name())
 	}
 	ob := outbox.New(ad, outbox.Options{
-		Name: ad.Name(), Limits: limits, Log: a.log, Metrics: a.metrics, Clock: a.clock, Journal: j,
+		Name: ad.Name(), Limits: limits, Log: a.log, Metrics: a.metrics, Clock: a.clock, Journal: j, Shared: sh,
 		OnSent: func(ctx context.Context, act bot.Action, r bot.Result) error {
 			return a.engine.AfterSend(ctx, ad.Name(), act, r)
 		},

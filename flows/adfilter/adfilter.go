@@ -167,6 +167,7 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 		return nil
 	}
 	fc.Stop("spam")
+	fc.Emit(bot.EventSpam)
 	if !ev.Edited && fc.Member != nil {
 		if err := fc.Store.Unrecord(ctx, group, ev.Member.ID, fc.Member.PrevActive, fc.Member.LastActive); err != nil {
 			return err

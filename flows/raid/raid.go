@@ -28,8 +28,10 @@ import (
 
 // Config is the raid section.
 type Config struct {
-	// Joins within Window start raid mode.
+	// Joins within Window start raid mode; so do Spam messages removed by
+	// the ad filter within Window (0: spam does not).
 	Joins  int             `yaml:"joins"`
+	Spam   int             `yaml:"spam"`
 	Window config.Duration `yaml:"window"`
 	// For is how long raid mode lasts once started (or by /raid on).
 	For config.Duration `yaml:"for"`
@@ -50,6 +52,9 @@ func (c *Config) Validate(report func(field, msg string)) {
 	if c.Joins < 2 {
 		report("joins", "at least 2 (joins within window that start raid mode)")
 	}
+	if c.Spam == 1 || c.Spam < 0 {
+		report("spam", "0 (off) or at least 2 (spam messages within window that start raid mode)")
+	}
 	if c.Window.D() <= 0 {
 		report("window", "longer than zero, e.g. 60s")
 	}
@@ -66,30 +71,32 @@ type Flow struct{}
 
 var words = i18n.Catalog{
 	"zh-CN": {
-		"help":     "防突袭模式：/raid on [时长]、/raid off、/raid",
-		"started":  "⚠️ 检测到大量新成员涌入，已开启防突袭模式（%s）：新成员暂时禁言，管理员会逐一审核。",
-		"ended":    "防突袭模式已结束，新成员恢复正常验证。",
-		"mods":     "群 %s 进入防突袭模式：%s 内 %d 人加入。新成员将被禁言 %s；发送 /raid off 可提前结束。",
-		"on":       "已开启防突袭模式，持续 %s。",
-		"off":      "已关闭防突袭模式。",
-		"already":  "防突袭模式未开启。",
-		"status":   "防突袭模式开启中，还剩 %s。",
-		"inactive": "防突袭模式未开启（%s 内加入 %d 人将自动开启）。",
-		"usage":    "用法：/raid on [时长]、/raid off 或 /raid",
-		"group":    "请在群里使用 /raid。",
+		"help":      "防突袭模式：/raid on [时长]、/raid off、/raid",
+		"started":   "⚠️ 检测到大量新成员涌入，已开启防突袭模式（%s）：新成员暂时禁言，管理员会逐一审核。",
+		"ended":     "防突袭模式已结束，新成员恢复正常验证。",
+		"mods":      "群 %s 进入防突袭模式：%s 内 %d 人加入。新成员将被禁言 %s；发送 /raid off 可提前结束。",
+		"mods.spam": "群 %s 进入防突袭模式：%s 内删除了 %d 条广告。新成员将被禁言 %s；发送 /raid off 可提前结束。",
+		"on":        "已开启防突袭模式，持续 %s。",
+		"off":       "已关闭防突袭模式。",
+		"already":   "防突袭模式未开启。",
+		"status":    "防突袭模式开启中，还剩 %s。",
+		"inactive":  "防突袭模式未开启（%s 内加入 %d 人将自动开启）。",
+		"usage":     "用法：/raid on [时长]、/raid off 或 /raid",
+		"group":     "请在群里使用 /raid。",
 	},
 	"en": {
-		"help":     "anti-raid mode: /raid on [duration], /raid off, /raid",
-		"started":  "⚠️ A flood of newcomers: raid mode is on (%s). Newcomers are muted until a moderator reviews them.",
-		"ended":    "Raid mode is over; newcomers are verified as usual again.",
-		"mods":     "%s is in raid mode: %[3]d joins within %[2]s. Newcomers are muted for %[4]s; /raid off ends it early.",
-		"on":       "Raid mode is on for %s.",
-		"off":      "Raid mode is off.",
-		"already":  "Raid mode is not on.",
-		"status":   "Raid mode is on for another %s.",
-		"inactive": "Raid mode is off (it starts by itself at %[2]d joins within %[1]s).",
-		"usage":    "Usage: /raid on [duration], /raid off or /raid",
-		"group":    "Use /raid in the group.",
+		"help":      "anti-raid mode: /raid on [duration], /raid off, /raid",
+		"started":   "⚠️ A flood of newcomers: raid mode is on (%s). Newcomers are muted until a moderator reviews them.",
+		"ended":     "Raid mode is over; newcomers are verified as usual again.",
+		"mods":      "%s is in raid mode: %[3]d joins within %[2]s. Newcomers are muted for %[4]s; /raid off ends it early.",
+		"mods.spam": "%s is in raid mode: %[3]d spam messages removed within %[2]s. Newcomers are muted for %[4]s; /raid off ends it early.",
+		"on":        "Raid mode is on for %s.",
+		"off":       "Raid mode is off.",
+		"already":   "Raid mode is not on.",
+		"status":    "Raid mode is on for another %s.",
+		"inactive":  "Raid mode is off (it starts by itself at %[2]d joins within %[1]s).",
+		"usage":     "Usage: /raid on [duration], /raid off or /raid",
+		"group":     "Use /raid in the group.",
 	},
 }
 
@@ -127,6 +134,9 @@ return {0, 0, 0}
 // Handle implements engine.EventHandler.
 func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	ev := fc.Event
+	if ev.Kind == bot.EventSpam && ev.Chat.Type == bot.ChatGroup {
+		return f.spam(ctx, fc)
+	}
 	if ev.Kind != bot.EventJoin || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot {
 		return nil
 	}
@@ -152,11 +162,33 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 				recent = append(recent, s)
 			}
 		}
-		if err := f.start(ctx, fc, cfg, until, recent, true); err != nil {
+		note := words.T(fc.Locale(), "mods", title(fc), config.FormatDuration(cfg.Window.D()), cfg.Joins, config.FormatDuration(cfg.RestrictFor.D()))
+		if err := f.start(ctx, fc, cfg, until, recent, note); err != nil {
 			return err
 		}
 	}
 	return f.hold(ctx, fc, cfg, ev.Member)
+}
+
+// spam counts a message the ad filter removed; a flood of them starts raid
+// mode like a flood of joins.
+func (f Flow) spam(ctx context.Context, fc *engine.FlowContext) error {
+	cfg := fc.Config.(*Config)
+	if cfg.Spam == 0 {
+		return nil
+	}
+	group := fc.Event.GroupKey()
+	res, err := noteJoin.Run(ctx, fc.Store.Client(), []string{fc.Store.Key(group, "raid", "spam"), fc.Store.Key(group, "g")},
+		fc.Now.UnixMilli(), cfg.Window.D().Milliseconds(), cfg.Spam, cfg.For.D().Milliseconds(), fc.Event.Member.ID+":"+fc.Event.MessageID).Slice()
+	if err != nil {
+		return fmt.Errorf("raid: count spam: %w", err)
+	}
+	if started, _ := res[2].(int64); started == 1 {
+		untilMS, _ := res[1].(int64)
+		note := words.T(fc.Locale(), "mods.spam", title(fc), config.FormatDuration(cfg.Window.D()), cfg.Spam, config.FormatDuration(cfg.RestrictFor.D()))
+		return f.start(ctx, fc, cfg, time.UnixMilli(untilMS), nil, note)
+	}
+	return nil
 }
 
 // hold restricts a newcomer of a raid at once; no challenge, no welcome.
@@ -175,7 +207,7 @@ func (f Flow) hold(ctx context.Context, fc *engine.FlowContext, cfg *Config, m b
 // start announces raid mode once: the challenges of the joins that
 // started it are withdrawn (or deleted, if already posted) and those
 // members restricted like the rest; one notice; the moderators told.
-func (f Flow) start(ctx context.Context, fc *engine.FlowContext, cfg *Config, until time.Time, recent []string, auto bool) error {
+func (f Flow) start(ctx context.Context, fc *engine.FlowContext, cfg *Config, until time.Time, recent []string, note string) error {
 	group := fc.Event.GroupKey()
 	loc := fc.Locale()
 	caps := fc.CapsFor(group)
@@ -199,16 +231,20 @@ func (f Flow) start(ctx context.Context, fc *engine.FlowContext, cfg *Config, un
 	if cfg.Notice {
 		fc.Do(bot.Action{Type: bot.ActSend, Chat: group, Text: words.T(loc, "started", left)})
 	}
-	title := fc.Event.Chat.Title
-	if title == "" {
-		title = group
-	}
-	if auto {
-		n := fc.TellModerators(words.T(loc, "mods", title, config.FormatDuration(cfg.Window.D()), cfg.Joins, config.FormatDuration(cfg.RestrictFor.D())))
+	if note != "" {
+		n := fc.TellModerators(note)
 		fc.Log.Warn("raid mode on", zap.String("group", group), zap.Time("until", until), zap.Int("recent_joins", len(recent)+1), zap.Int("moderators_told", n))
 	}
 	// the end is announced when it comes
 	return fc.Schedule(ctx, strconv.FormatInt(until.UnixMilli(), 10), "end", until, map[string]string{"until": strconv.FormatInt(until.UnixMilli(), 10)})
+}
+
+// title names the group in the moderators' note.
+func title(fc *engine.FlowContext) string {
+	if t := fc.Event.Chat.Title; t != "" {
+		return t
+	}
+	return fc.Event.GroupKey()
 }
 
 // HandleTimer implements engine.TimerHandler: raid mode's time is up. A
@@ -283,7 +319,7 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Reply(words.T(loc, "on", config.FormatDuration(d)))
 		c := *cfg
 		c.Notice = false // the moderator's reply says it
-		return f.start(ctx, fc, &c, until, nil, false)
+		return f.start(ctx, fc, &c, until, nil, "")
 	case args[0] == "off":
 		if !active {
 			fc.Reply(words.T(loc, "already"))

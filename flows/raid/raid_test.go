@@ -1,6 +1,7 @@
 package raid_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/moderation"
 	"github.com/qunbot/qunbot/flows/raid"
 	"github.com/qunbot/qunbot/flows/verify"
@@ -132,5 +134,35 @@ func TestRaidCommands(t *testing.T) {
 	h.Join("n")
 	if got := count(h.Out.Take()); got["send:n"] != 1 {
 		t.Errorf("a newcomer after /raid off: %v", got)
+	}
+}
+
+// A flood of spam starts raid mode too: the ad filter's removals are
+// counted, and the next newcomer is held without a challenge.
+func TestSpamStartsRaidMode(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.Flow{}, welcome.Flow{}}, `locale: en
+moderators: ["console:mod"]
+flows:
+  raid: { joins: 50, spam: 3, window: 60s, for: 10m }
+  verify: { timeout: 5m }
+  adfilter: { words: [加微信领红包] }
+  welcome: { text: "Welcome" }
+`)
+	for i := 0; i < 3; i++ {
+		h.Say(fmt.Sprint("s", i), "加微信领红包")
+	}
+	acts := h.Out.Take()
+	var mods []string
+	for _, a := range acts {
+		if a.Type == bot.ActDM && a.Member.ID == "mod" {
+			mods = append(mods, a.Text)
+		}
+	}
+	if len(mods) != 1 || !strings.Contains(mods[0], "3 spam messages") {
+		t.Fatalf("moderators told %q: %s", mods, bottest.Summary(acts))
+	}
+	h.Join("newcomer")
+	if got := bottest.Summary(h.Out.Take()); got != "restrict:newcomer" {
+		t.Errorf("a newcomer during a spam raid: %s", got)
 	}
 }
