@@ -92,21 +92,24 @@ type Outbox struct {
 	global *rate.Limiter
 	mod    *rate.Limiter // calls that protect a group
 
-	mu       sync.Mutex
-	chats    map[string]*chatQueue
-	paused   time.Time // the whole bot, after a global retry-after
-	seq      uint64
-	pending  int // queued plus in flight
-	inflight int
-	closed   bool
-	idle     chan struct{}
-	wake     chan struct{}
-	work     chan func()
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
-	workerWG sync.WaitGroup
-	ids      atomic.Uint64
+	mu     sync.Mutex
+	chats  map[string]*chatQueue
+	paused time.Time // the whole bot, after a global retry-after
+	// heldMessages keeps messages back until the shared global limit
+	// frees a slot another replica took, so not every chat asks Redis
+	heldMessages time.Time
+	seq          uint64
+	pending      int // queued plus in flight
+	inflight     int
+	closed       bool
+	idle         chan struct{}
+	wake         chan struct{}
+	work         chan func()
+	ctx          context.Context
+	cancel       context.CancelFunc
+	done         chan struct{}
+	workerWG     sync.WaitGroup
+	ids          atomic.Uint64
 	// forgotten are journal ids of actions dropped under mu, removed from
 	// the journal by the dispatcher once mu is released.
 	forgotten []string
@@ -365,6 +368,9 @@ func (o *Outbox) readyAt(q *chatQueue, l bot.Lane, now time.Time) time.Time {
 	if o.paused.After(t) {
 		t = o.paused
 	}
+	if it.a.IsMessage() && o.heldMessages.After(t) {
+		t = o.heldMessages
+	}
 	for _, lim := range o.limitersOf(q, it.a) {
 		if lim.Limit() == rate.Inf {
 			continue
@@ -494,31 +500,44 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		return
 	}
 	o.mu.Unlock()
+	localLimits := true
+	if sh := o.opt.Shared; sh != nil {
+		wait, whole, err := o.sharedTake(sh, key, it.a)
+		// the shared cells are the limits now; spending this process's
+		// tokens as well would put the two out of step and slow both
+		localLimits = err != nil
+		if err != nil {
+			// Redis away: go on under this process's own limits rather
+			// than stop deleting spam
+			o.opt.Log.Warn("shared rate limit unavailable; this process's limits apply", zap.Error(err))
+		} else if wait > 0 {
+			// another replica took the slot: back to the queue until it is
+			// free, so this chat does not hold a worker meanwhile
+			o.mu.Lock()
+			it.notBefore = time.Now().Add(wait)
+			if whole && it.a.IsMessage() {
+				o.heldMessages = it.notBefore
+			}
+			o.requeue(q, it)
+			q.busy = false
+			o.inflight--
+			o.signal()
+			o.mu.Unlock()
+			return
+		}
+	}
 	// Tokens are taken here, right before the request, so the spacing the
 	// platform sees is the limiter's, not the dispatcher's.
 	for _, lim := range o.limitersOf(q, it.a) {
+		if !localLimits {
+			break
+		}
 		if lim.Wait(o.ctx) != nil {
 			o.mu.Lock()
 			o.requeue(q, it)
 			q.busy = false
 			o.inflight--
 			o.mu.Unlock()
-			return
-		}
-	}
-	if sh := o.opt.Shared; sh != nil {
-		if err := o.sharedWait(sh, key, it.a); err != nil {
-			o.mu.Lock()
-			o.requeue(q, it)
-			q.busy = false
-			o.inflight--
-			o.signal()
-			o.mu.Unlock()
-			if o.ctx.Err() == nil {
-				// Redis away: the per-process limits still hold; try again shortly
-				o.opt.Log.Warn("shared rate limit unavailable; retrying", zap.Error(err))
-				time.Sleep(time.Second)
-			}
 			return
 		}
 	}
@@ -646,9 +665,9 @@ func interval(r config.Rate) time.Duration {
 	return time.Duration(float64(time.Second) / (ps * margin))
 }
 
-// sharedWait books the action's slot in every shared limit it counts
-// against and waits for it.
-func (o *Outbox) sharedWait(sh *Shared, key string, a bot.Action) error {
+// sharedTake takes the action's slot in every shared limit it counts
+// against, or says how long until it can.
+func (o *Outbox) sharedTake(sh *Shared, key string, a bot.Action) (time.Duration, bool, error) {
 	cells := map[string]time.Duration{}
 	add := func(name string, r config.Rate) {
 		if iv := interval(r); iv > 0 {
@@ -667,22 +686,8 @@ func (o *Outbox) sharedWait(sh *Shared, key string, a bot.Action) error {
 		add("mod", o.opt.Limits.Moderation)
 	}
 	ctx, cancel := context.WithTimeout(o.ctx, 5*time.Second)
-	wait, err := sh.reserve(ctx, cells, []string{"global", "chat:" + key})
-	cancel()
-	if err != nil {
-		return err
-	}
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-o.ctx.Done():
-		return o.ctx.Err()
-	}
+	defer cancel()
+	return sh.take(ctx, cells, []string{"global", "chat:" + key})
 }
 
 // requeue puts an item back at the head of its lane. Caller holds mu.

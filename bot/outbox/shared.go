@@ -12,10 +12,12 @@ import (
 // pauses in Redis, so every replica sending with one token shares them:
 // two replicas together send at the platform's rate, not twice it.
 //
-// Each limit is a GCRA cell (the earliest time its next request may go);
-// a request reserves its send time across all of its limits in one Lua
-// script — the latest of their cells and of any pause — and waits until
-// then. Time is Redis's own (TIME), so replicas' clocks need not agree.
+// Each limit is a GCRA cell (the earliest time its next request may go).
+// A request takes its slot in all of its limits at once in one Lua script,
+// or, when any of them (or a pause) is not yet free, takes none and learns
+// how long to wait: booking a future slot in the global cell for one busy
+// chat would hold every other chat behind it. Time is Redis's own (TIME),
+// so replicas' clocks need not agree.
 type Shared struct {
 	rdb  redis.UniversalClient
 	base string
@@ -26,48 +28,62 @@ func NewShared(rdb redis.UniversalClient, prefix, adapter string) *Shared {
 	return &Shared{rdb: rdb, base: prefix + "{outbox:" + adapter + "}"}
 }
 
-// reserveScript: KEYS are cells, then pause keys; ARGV are the cells'
-// intervals in microseconds. Returns the wait in microseconds.
-var reserveScript = redis.NewScript(`
+// takeScript: KEYS are cells, then pause keys; ARGV are the cells'
+// intervals in microseconds. Returns {0} when the slot was taken, else
+// {microseconds until it may be, index of the key that holds it}.
+var takeScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local at = now
-local n = #ARGV
+local at, by = now, 0
 for i = 1, #KEYS do
   local v = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if v > at then at = v end
+  if v > at then at, by = v, i end
 end
-for i = 1, n do
+if at > now then return {at - now, by} end
+for i = 1, #ARGV do
   local iv = tonumber(ARGV[i])
-  redis.call('SET', KEYS[i], at + iv, 'PX', math.ceil((at + iv - now) / 1000) + 1000)
+  -- a slot taken a little late keeps the cell's pace (up to a quarter
+  -- interval of credit), so the wake-up and round-trip delays of the
+  -- replicas do not add up to a slower rate
+  local base = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if base < now - iv / 4 then base = now - iv / 4 end
+  redis.call('SET', KEYS[i], base + iv, 'PX', math.ceil(iv / 1000) + 1000)
 end
-return at - now
+return {0, 0}
 `)
 
 // cell names one limit: "global", "mod", "chat:<key>".
 func (s *Shared) cell(name string) string  { return s.base + ":rate:" + name }
 func (s *Shared) pause(name string) string { return s.base + ":pause:" + name }
 
-// reserve books the next slot of every cell (name → interval) and returns
-// how long to wait for it; pauses (names) push it later.
-func (s *Shared) reserve(ctx context.Context, cells map[string]time.Duration, pauses []string) (time.Duration, error) {
+// take takes the slot of every cell (name → interval) now, or returns how
+// long until all of them and the pauses (names) are free, and whether it
+// is a limit of the whole bot ("global", or the bot's pause) that holds it.
+func (s *Shared) take(ctx context.Context, cells map[string]time.Duration, pauses []string) (wait time.Duration, whole bool, err error) {
 	if len(cells) == 0 && len(pauses) == 0 {
-		return 0, nil
+		return 0, false, nil
 	}
 	keys := make([]string, 0, len(cells)+len(pauses))
+	names := make([]string, 0, len(cells)+len(pauses))
 	args := make([]any, 0, len(cells))
 	for name, iv := range cells {
 		keys = append(keys, s.cell(name))
+		names = append(names, name)
 		args = append(args, iv.Microseconds())
 	}
 	for _, p := range pauses {
 		keys = append(keys, s.pause(p))
+		names = append(names, p)
 	}
-	us, err := reserveScript.Run(ctx, s.rdb, keys, args...).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("shared rate limit: %w", err)
+	res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil || len(res) != 2 {
+		return 0, false, fmt.Errorf("shared rate limit: %v %w", res, err)
 	}
-	return time.Duration(us) * time.Microsecond, nil
+	by := ""
+	if i := res[1]; i >= 1 && int(i) <= len(names) {
+		by = names[i-1]
+	}
+	return time.Duration(res[0]) * time.Microsecond, by == "global", nil
 }
 
 // pauseScript sets a pause to Redis's now + ARGV[1] µs, unless a later one
