@@ -279,9 +279,32 @@ func (o *Outbox) Enqueue(actions ...bot.Action) error {
 		o.cancelKey(a.Key)
 	}
 	for _, it := range its {
+		if it.a.Type == bot.ActDelete && it.a.MessageID != "" {
+			o.dropRepliesTo(it.a.Chat, it.a.MessageID)
+		}
 		o.push(it, false)
 	}
 	return nil
+}
+
+// dropRepliesTo drops queued replies to a message that is being deleted:
+// they would answer nothing. Caller holds mu.
+func (o *Outbox) dropRepliesTo(chat, msg string) {
+	q, ok := o.chats[chat]
+	if !ok {
+		return
+	}
+	for l := range q.lanes {
+		kept := q.lanes[l][:0]
+		for _, it := range q.lanes[l] {
+			if it.a.Type == bot.ActSend && it.a.ReplyTo == msg {
+				o.drop(it, "stale")
+				continue
+			}
+			kept = append(kept, it)
+		}
+		q.lanes[l] = kept
+	}
 }
 
 // cancelKey drops queued actions with the key. Caller holds mu.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -367,5 +368,20 @@ func TestExpiryCancelAndOutcome(t *testing.T) {
 		if got[s] != want {
 			t.Errorf("%s sent = %v, want %v (all: %v)", s, got[s], want, f.order())
 		}
+	}
+}
+
+// A reply still queued when the message it answers is deleted is dropped.
+func TestReplyToADeletedMessageIsDropped(t *testing.T) {
+	f := &fakeSender{}
+	o := outbox.New(f, outbox.Options{Name: "t", Limits: config.Limits{PerGroup: rate("1/s"), Workers: 1}})
+	_ = o.Enqueue(send("g", "first")) // holds the chat's rate for a second
+	reply := send("g", "you checked in")
+	reply.ReplyTo = "42"
+	_ = o.Enqueue(reply)
+	_ = o.Enqueue(bot.Action{Type: bot.ActDelete, Chat: "g", MessageID: "42", Text: "spam"})
+	flush(t, o)
+	if got := fmt.Sprint(f.order()); strings.Contains(got, "you checked in") {
+		t.Fatalf("a reply to a deleted message was sent: %s", got)
 	}
 }

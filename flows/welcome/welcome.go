@@ -88,8 +88,14 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	if ev.Kind == bot.EventVerified {
 		return f.greet(ctx, fc)
 	}
+	if ev.Kind == bot.EventLeave {
+		fc.Do(bot.Action{Type: bot.ActCancel, Key: welcomeKey(ev.GroupKey(), ev.Member.ID)})
+	}
 	return nil
 }
+
+// welcomeKey names a newcomer's own welcome in the outbox.
+func welcomeKey(group, member string) string { return "welcome:" + group + ":" + member }
 
 var burstScript = redis.NewScript(`
 local last = tonumber(redis.call('HGET', KEYS[1], 'w_last') or '0')
@@ -224,6 +230,10 @@ func (f Flow) send(ctx context.Context, fc *engine.FlowContext, cfg *Config, mem
 		Remember: &bot.Remember{Group: group, Field: fMsg}}
 	if fc.Caps.Has(bot.CanAutoDelete) {
 		welcome.DeleteAfter = cfg.DeleteAfter.D()
+	}
+	if len(members) == 1 {
+		// withdrawn if the newcomer leaves while it waits in the outbox
+		welcome.Key = welcomeKey(group, members[0].ID)
 	}
 	if fc.Caps.Has(bot.PostsAreTasks) {
 		// a post here waits for the owner's confirmation: the platform's
