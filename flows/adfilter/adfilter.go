@@ -174,7 +174,9 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 		}
 	}
 	var done []string
+	del := -1 // the deletion's place among the event's actions
 	if fc.Caps.Has(bot.CanDelete) && ev.MessageID != "" {
+		del = len(fc.Actions())
 		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: ev.MessageID, Member: ev.Member})
 		done = append(done, words.T(loc, "did.delete"))
 	} else {
@@ -187,6 +189,12 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	done = append(done, ApplyLadder(fc, cfg, ev.Member, n, words.T(loc, "reason.spam", v.Hits()[0].Rule), false)...)
 	action := strings.Join(done, " · ")
 	Report(fc, cfg, words.T(loc, "report.spam", who, ev.Member.ID, v.Score, v.Summary(), action, excerpt))
+	if del >= 0 {
+		// logged once the platform removed the message (or refused to),
+		// with all that was decided
+		fc.Actions()[del].Audit = &bot.Audit{By: "adfilter", What: action, Reason: v.Summary() + " · " + excerpt}
+		return nil
+	}
 	return Audit(ctx, fc.Store, group, Entry{At: fc.Now, By: "adfilter", Action: action, Member: ev.Member.ID, Name: ev.Member.Name,
 		Reason: v.Summary() + " · " + excerpt})
 }
