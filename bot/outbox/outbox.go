@@ -511,58 +511,8 @@ func (o *Outbox) dispatch() {
 }
 
 func (o *Outbox) send(key string, q *chatQueue, it *item) {
-	// A global pause may have started while this item waited for a worker:
-	// put it back rather than send into a platform that asked us to stop.
-	o.mu.Lock()
-	if o.paused.After(time.Now()) {
-		o.requeue(q, it)
-		q.busy = false
-		o.inflight--
-		o.signal()
-		o.mu.Unlock()
+	if !o.admit(key, q, it) {
 		return
-	}
-	o.mu.Unlock()
-	localLimits := true
-	if sh := o.opt.Shared; sh != nil {
-		wait, whole, err := o.sharedTake(sh, key, it.a)
-		// the shared cells are the limits now; spending this process's
-		// tokens as well would put the two out of step and slow both
-		localLimits = err != nil
-		if err != nil {
-			// Redis away: go on under this process's own limits rather
-			// than stop deleting spam
-			o.opt.Log.Warn("shared rate limit unavailable; this process's limits apply", zap.Error(err))
-		} else if wait > 0 {
-			// another replica took the slot: back to the queue until it is
-			// free, so this chat does not hold a worker meanwhile
-			o.mu.Lock()
-			it.notBefore = time.Now().Add(wait)
-			if whole && it.a.IsMessage() {
-				o.heldMessages = it.notBefore
-			}
-			o.requeue(q, it)
-			q.busy = false
-			o.inflight--
-			o.signal()
-			o.mu.Unlock()
-			return
-		}
-	}
-	// Tokens are taken here, right before the request, so the spacing the
-	// platform sees is the limiter's, not the dispatcher's.
-	for _, lim := range o.limitersOf(q, it.a) {
-		if !localLimits {
-			break
-		}
-		if lim.Wait(o.ctx) != nil {
-			o.mu.Lock()
-			o.requeue(q, it)
-			q.busy = false
-			o.inflight--
-			o.mu.Unlock()
-			return
-		}
 	}
 	j := o.opt.Journal
 	marked := j != nil && it.a.Lane() != bot.LaneProtect
@@ -585,16 +535,98 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	if errors.Is(err, bot.ErrUnreachable) && o.opt.OnUnreachable != nil {
 		o.opt.OnUnreachable(o.ctx, it.a)
 	}
-	var ra *bot.RetryAfterError
-	result := "ok"
-	var fallback *bot.Action
-
 	o.mu.Lock()
 	q.busy = false
 	o.inflight--
-	done := true
+	done, result, fallback := o.judge(key, q, it, err, log)
+	o.mu.Unlock()
+	if !done && marked && o.ctx.Err() == nil {
+		if jerr := j.markSending(o.ctx, it.id, false); jerr != nil {
+			log.Warn("outbox journal: not unmarked", zap.Error(jerr))
+		}
+	}
+	var children []*item
+	if done {
+		children = o.settle(it, err, fallback, log)
+	}
+	o.mu.Lock()
+	for _, c := range children {
+		o.push(c, false)
+	}
+	if done {
+		o.pending--
+	}
+	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
+	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), result).Inc()
+	o.idleCheck()
+	o.signal()
+	o.mu.Unlock()
+}
+
+// admit holds an item until every limit lets it go; false means it went
+// back to its queue (a pause began, another replica took the slot, the
+// outbox is closing).
+func (o *Outbox) admit(key string, q *chatQueue, it *item) bool {
+	back := func(notBefore time.Time, holdMessages bool) bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if !notBefore.IsZero() {
+			it.notBefore = notBefore
+		}
+		if holdMessages {
+			o.heldMessages = notBefore
+		}
+		o.requeue(q, it)
+		q.busy = false
+		o.inflight--
+		o.signal()
+		return false
+	}
+	// A global pause may have started while this item waited for a worker:
+	// put it back rather than send into a platform that asked us to stop.
+	o.mu.Lock()
+	paused := o.paused.After(time.Now())
+	o.mu.Unlock()
+	if paused {
+		return back(time.Time{}, false)
+	}
+	localLimits := true
+	if sh := o.opt.Shared; sh != nil {
+		wait, whole, err := o.sharedTake(sh, key, it.a)
+		// the shared cells are the limits now; spending this process's
+		// tokens as well would put the two out of step and slow both
+		localLimits = err != nil
+		if err != nil {
+			// Redis away: go on under this process's own limits rather
+			// than stop deleting spam
+			o.opt.Log.Warn("shared rate limit unavailable; this process's limits apply", zap.Error(err))
+		} else if wait > 0 {
+			// another replica took the slot: back to the queue until it is
+			// free, so this chat does not hold a worker meanwhile
+			return back(time.Now().Add(wait), whole && it.a.IsMessage())
+		}
+	}
+	if !localLimits {
+		return true
+	}
+	// Tokens are taken here, right before the request, so the spacing the
+	// platform sees is the limiter's, not the dispatcher's.
+	for _, lim := range o.limitersOf(q, it.a) {
+		if lim.Wait(o.ctx) != nil {
+			return back(time.Time{}, false)
+		}
+	}
+	return true
+}
+
+// judge decides what an answer means: done (carried out, fallen back, or
+// given up) or back to the queue (paused, retried, shut down mid-call).
+// Caller holds mu.
+func (o *Outbox) judge(key string, q *chatQueue, it *item, err error, log *zap.Logger) (done bool, result string, fallback *bot.Action) {
+	var ra *bot.RetryAfterError
 	switch {
 	case err == nil:
+		return true, "ok", nil
 	case errors.As(err, &ra):
 		until := time.Now().Add(ra.After)
 		if ra.Global {
@@ -615,11 +647,10 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 			}()
 		}
 		o.requeue(q, it)
-		done, result = false, "retry"
+		return false, "retry", nil
 	case errors.Is(err, bot.ErrUnreachable) && it.a.Fallback != "":
 		log.Info("member unreachable privately; falling back to the group", zap.String("member", it.a.Member.ID))
-		fallback = &bot.Action{Type: bot.ActSend, Chat: it.a.Chat, Text: it.a.Fallback, Member: it.a.Member, Flow: it.a.Flow}
-		result = "fallback"
+		return true, "fallback", &bot.Action{Type: bot.ActSend, Chat: it.a.Chat, Text: it.a.Fallback, Member: it.a.Member, Flow: it.a.Flow}
 	case errors.Is(err, bot.ErrTemporary) && it.attempts+1 < o.opt.MaxAttempts && o.ctx.Err() == nil:
 		it.attempts++
 		backoff := min(o.opt.Backoff<<(it.attempts-1), 30*time.Second)
@@ -627,56 +658,38 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 		it.notBefore = time.Now().Add(backoff)
 		log.Warn("temporary failure; will retry", zap.Int("attempt", it.attempts), zap.Duration("backoff", backoff), zap.Error(err))
 		o.requeue(q, it)
-		done, result = false, "retry"
+		return false, "retry", nil
 	case o.ctx.Err() != nil && o.opt.Journal != nil:
 		// shut down mid-call: it stays journaled for the next start (a
 		// message stays marked as being sent, so it is not repeated)
 		o.requeue(q, it)
-		done, result = false, "shutdown"
-	default:
-		log.Error("action failed; not retried", zap.String("member", it.a.Member.ID), zap.Error(err))
-		result = "failed"
+		return false, "shutdown", nil
 	}
-	o.mu.Unlock()
-	if !done && marked && o.ctx.Err() == nil {
-		if jerr := j.markSending(o.ctx, it.id, false); jerr != nil {
-			log.Warn("outbox journal: not unmarked", zap.Error(jerr))
-		}
+	log.Error("action failed; not retried", zap.String("member", it.a.Member.ID), zap.Error(err))
+	return true, "failed", nil
+}
+
+// settle records a final outcome: what depends on it is journaled and
+// returned to be queued (a moderator's "banned" once the ban happened, or
+// word that it failed), the action leaves the journal, and OnDone hears.
+func (o *Outbox) settle(it *item, err error, fallback *bot.Action, log *zap.Logger) []*item {
+	var next []bot.Action
+	if fallback != nil {
+		next = append(next, *fallback)
 	}
-	var children []*item
-	if done {
-		// what depends on the outcome goes out only now: a moderator's
-		// "banned" once the ban happened, or word that it failed
-		var next []bot.Action
-		if fallback != nil {
-			next = append(next, *fallback)
-		}
-		if err == nil || fallback != nil {
-			next = append(next, it.a.Then...)
-		} else {
-			next = append(next, it.a.Else...)
-		}
-		var jerr error
-		children, jerr = o.newItems(next, it.id) // and the finished one leaves the journal
-		if jerr != nil {
-			log.Error("outbox journal: outcome not recorded; after a crash this action may be carried out again", zap.Error(jerr))
-		}
-		if o.opt.OnDone != nil {
-			o.opt.OnDone(o.ctx, it.a, err)
-		}
+	if err == nil || fallback != nil {
+		next = append(next, it.a.Then...)
+	} else {
+		next = append(next, it.a.Else...)
 	}
-	o.mu.Lock()
-	for _, c := range children {
-		o.push(c, false)
+	children, jerr := o.newItems(next, it.id)
+	if jerr != nil {
+		log.Error("outbox journal: outcome not recorded; after a crash this action may be carried out again", zap.Error(jerr))
 	}
-	if done {
-		o.pending--
+	if o.opt.OnDone != nil {
+		o.opt.OnDone(o.ctx, it.a, err)
 	}
-	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
-	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), result).Inc()
-	o.idleCheck()
-	o.signal()
-	o.mu.Unlock()
+	return children
 }
 
 // interval is the spacing of a rate, at the outbox's margin (0: none).
