@@ -43,7 +43,26 @@ func (a *Adapter) call(ctx context.Context, method, chat string, p tgbotapi.Para
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	resp, err := a.api.MakeRequest(method, p)
+	// telegram-bot-api/v5 takes no context: the call runs on its own and
+	// is abandoned, not waited for, when ctx ends — a stopping process
+	// must not sit in a 30s long poll while it still holds the lease
+	type answer struct {
+		resp *tgbotapi.APIResponse
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := a.api.MakeRequest(method, p)
+		done <- answer{resp, err}
+	}()
+	var resp *tgbotapi.APIResponse
+	var err error
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case ans := <-done:
+		resp, err = ans.resp, ans.err
+	}
 	if err != nil {
 		return a.mapError(method, chat, resp, err)
 	}

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -17,8 +18,18 @@ import (
 // replicas take a Redis lease: one polls, the others wait as hot standbys
 // and take over when the lease lapses. The offset lives in Redis too, so
 // the successor resumes where the last one stopped.
+//
+// A clean stop releases the lease at once, even while a long poll is open
+// (the call is abandoned, not waited for), so a standby takes over within
+// standbyCheck. A crash releases nothing: the lease runs out after
+// leaseTTL, and a standby takes over within leaseTTL + standbyCheck (8s).
+// The holder renews every leaseTTL/3, so a renewal can fail twice in a
+// row (Redis slow) before the lease is lost.
 
-const leaseTTL = 30 * time.Second
+const (
+	leaseTTL     = 6 * time.Second
+	standbyCheck = 2 * time.Second
+)
 
 func (a *Adapter) botKey(parts ...string) string {
 	a.mu.Lock()
@@ -55,7 +66,7 @@ func (a *Adapter) runPolling(ctx context.Context, sink bot.EventSink) error {
 				a.log.Info("another replica is polling; standing by", zap.String("holder", holder))
 				standbyLogged = true
 			}
-			sleep(ctx, 2*time.Second)
+			sleep(ctx, standbyCheck)
 			continue
 		}
 		standbyLogged = false
@@ -94,9 +105,9 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 		p := tgbotapi.Params{"timeout": strconv.Itoa(int(a.cfg.PollTimeout.D().Seconds()))}
 		p.AddNonZero("offset", offset)
 		_ = p.AddInterface("allowed_updates", AllowedUpdates)
-		var updates []tgbotapi.Update
+		var raw []json.RawMessage
 		asked := time.Now()
-		err := a.call(pctx, "getUpdates", "", p, &updates)
+		err := a.call(pctx, "getUpdates", "", p, &raw)
 		if err != nil {
 			if pctx.Err() != nil {
 				return
@@ -114,28 +125,58 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 		}
 		backoff = time.Second
 		a.setHealth(nil)
-		if len(updates) == 0 && time.Since(asked) < time.Second {
+		if len(raw) == 0 && time.Since(asked) < time.Second {
 			// a server that answers a long poll at once (not the Bot API,
 			// but an emulator or a proxy may) would have us spin
 			sleep(pctx, time.Second)
 		}
-		for _, u := range updates {
-			// The offset moves past an update only once it was handled;
-			// a failure (Redis away) fetches it again.
-			if err := a.deliver(pctx, sink, u); err != nil {
-				if pctx.Err() != nil {
-					return
+		for _, r := range raw {
+			u, err := a.decodeUpdate(r)
+			if err == nil {
+				// The offset moves past an update only once it was handled;
+				// a failure (Redis away) fetches it again.
+				if err := a.deliver(pctx, sink, u); err != nil {
+					if pctx.Err() != nil {
+						return
+					}
+					a.log.Error("update not processed; will fetch it again", zap.Int("update_id", u.UpdateID), zap.Error(err))
+					sleep(pctx, backoff)
+					break
 				}
-				a.log.Error("update not processed; will fetch it again", zap.Int("update_id", u.UpdateID), zap.Error(err))
-				sleep(pctx, backoff)
-				break
 			}
-			offset = u.UpdateID + 1
+			// handled, or unreadable (logged): never fetched again
+			offset = max(offset, u.UpdateID+1)
 			if err := a.rdb.Set(pctx, offsetKey, offset, 7*24*time.Hour).Err(); err != nil {
 				a.log.Warn("offset not stored; a successor may see updates twice (de-duplicated)", zap.Error(err))
 			}
 		}
 	}
+}
+
+// decodeUpdate decodes one update of a getUpdates batch. One that cannot
+// be read (a field of the wrong type) is logged with its update_id and
+// skipped, rather than failing the batch — and every valid update after
+// it — for good; its update_id is returned all the same, so the offset
+// moves past it.
+func (a *Adapter) decodeUpdate(r json.RawMessage) (tgbotapi.Update, error) {
+	var u tgbotapi.Update
+	err := json.Unmarshal(r, &u)
+	if err == nil {
+		return u, nil
+	}
+	var id struct {
+		UpdateID int `json:"update_id"`
+	}
+	_ = json.Unmarshal(r, &id)
+	a.log.Error("update cannot be read; skipped", zap.Int("update_id", id.UpdateID), zap.Error(err), zap.String("update", excerpt(r, 300)))
+	return tgbotapi.Update{UpdateID: id.UpdateID}, err
+}
+
+func excerpt(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -545,3 +545,47 @@ func TestNoHammeringOnFailure(t *testing.T) {
 		t.Errorf("%d getUpdates in 2s against a server that answers at once", n)
 	}
 }
+
+// A stopping replica releases the polling lease at once, even while its
+// long poll is open, and a malformed update in a batch is skipped while
+// the valid ones around it are handled.
+func TestPollingStopAndMalformedUpdates(t *testing.T) {
+	e := setup(t)
+	e.api.push(msgUpdate(1, 11, 5, "Alice", "one", ""),
+		`{"update_id":2,"message":{"message_id":12,"date":1767600000,"chat":"nope","text":"bad"}}`,
+		msgUpdate(3, 13, 5, "Alice", "three", ""))
+	s := &sink{}
+	runFor(t, e, s, func() bool { return s.count() == 2 })
+	if got := s.summary(); got != "message:5 message:5" {
+		t.Fatalf("handled %s", got)
+	}
+
+	e2 := setup(t)
+	e2.api.override["getUpdates"] = func(url.Values) (int, string) {
+		time.Sleep(5 * time.Second) // a long poll that is still open
+		return 200, ok([]any{})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = e2.ad.Run(ctx, &sink{}); close(done) }()
+	lease := e2.store.GlobalKey("{tg:999}", "poller")
+	deadline := time.Now().Add(5 * time.Second)
+	for e2.store.Client().Exists(context.Background(), lease).Val() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the lease was never taken")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the long poll is open now
+	stopped := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("Run did not return within 1s of stopping")
+	}
+	if n := e2.store.Client().Exists(context.Background(), lease).Val(); n != 0 {
+		t.Error("the lease was not released on stop")
+	}
+	t.Logf("stopped and released in %v", time.Since(stopped))
+}

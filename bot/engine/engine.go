@@ -238,7 +238,12 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	}
 	if err != nil {
 		if ev.ID != "" {
-			if ferr := e.opt.Store.Forget(ctx, ev.GroupKey(), ev.ID); ferr != nil {
+			// not the event's own context: when that is what ended, the
+			// redelivery must still find the update forgotten
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			ferr := e.opt.Store.Forget(fctx, ev.GroupKey(), ev.ID)
+			cancel()
+			if ferr != nil {
 				e.opt.Log.Error("could not forget update after failure; a redelivery will be dropped",
 					zap.String("update", ev.ID), zap.Error(ferr))
 			}
@@ -426,8 +431,8 @@ func (e *Engine) flowErr(flow string, err error) error {
 		return nil
 	}
 	e.opt.Metrics.FlowErrors.WithLabelValues(flow).Inc()
-	if errors.Is(err, state.ErrRedis) {
-		e.opt.Log.Error("flow failed: redis unavailable", zap.String("flow", flow), zap.Error(err))
+	if state.Transient(err) {
+		e.opt.Log.Error("flow failed: redis unavailable; the event will be handled again", zap.String("flow", flow), zap.Error(err))
 		return err
 	}
 	e.opt.Log.Error("flow failed", zap.String("flow", flow), zap.Error(err))

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +82,22 @@ type Member struct {
 // ErrRedis marks errors from the store, so callers can tell "Redis is away"
 // from a flow's own failure.
 var ErrRedis = errors.New("redis")
+
+// Transient reports whether err means the store could not be reached or
+// did not answer in time — "not done, try again" — whether or not the
+// flow that met it wrapped it with ErrRedis: a flow that calls the Redis
+// client itself (a ranking, a ledger read) returns go-redis's own errors.
+func Transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrRedis) || errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
 
 func wrap(op string, err error) error {
 	if err == nil {

@@ -2,6 +2,10 @@ package state_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -275,5 +280,28 @@ func TestActivation(t *testing.T) {
 	ingest("rejoin", state.KindMessage, 2*day+time.Minute)
 	if _, active, _ = s.Activation(ctx, g, t0, t0.Add(7*day), 3*day); active != 2 {
 		t.Errorf("after the rejoiner spoke: %d activated, want 2", active)
+	}
+}
+
+func TestTransient(t *testing.T) {
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"wrapped by the store", fmt.Errorf("%w: ingest: boom", state.ErrRedis), true},
+		{"a flow's raw dial error", fmt.Errorf("rank: %w", dial), true},
+		{"pool timeout", fmt.Errorf("check in: %w", redis.ErrPoolTimeout), true},
+		{"client closed", redis.ErrClosed, true},
+		{"connection cut", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{"a flow's own failure", errors.New("template: no such field"), false},
+		{"redis.Nil is an answer", redis.Nil, false},
+	}
+	for _, tt := range tests {
+		if got := state.Transient(tt.err); got != tt.want {
+			t.Errorf("%s: Transient = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
