@@ -97,7 +97,7 @@ func New(opt Options) *Adapter {
 	}
 	return &Adapter{cfg: opt.Config, api: opt.API, store: opt.Store, rdb: opt.Store.Client(), log: opt.Log.With(zap.String("adapter", "telegram")),
 		clock: opt.Clock, instance: opt.Instance, inactive: map[string]string{}, admins: map[string]adminEntry{}, perms: map[string]cachedPerms{},
-		inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{tg-inbox}"))}
+		inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{tg-inbox}"), opt.Instance)}
 }
 
 // Name implements bot.Adapter.

@@ -65,7 +65,7 @@ func New(opt Options) (*Adapter, error) {
 		opt.Log = zap.NewNop()
 	}
 	c := opt.Config
-	a := &Adapter{opt: opt, cfg: c, crypts: map[string]*Crypt{}, health: map[string]error{}, inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{wecom-inbox}"))}
+	a := &Adapter{opt: opt, cfg: c, crypts: map[string]*Crypt{}, health: map[string]error{}, inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{wecom-inbox}"), "")}
 	tokens := redisCache{rdb: opt.Store.Client(), ctx: context.Background()}
 	prefix := opt.Store.GlobalKey("")
 	if c.App != nil {

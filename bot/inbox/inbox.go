@@ -1,32 +1,83 @@
 // Package inbox is a durable queue in Redis for updates a platform pushed
-// to qunbot (Telegram webhooks): the HTTP handler acknowledges an update
-// only once it is stored, and a worker removes it only once it is handled,
-// so a process that dies with updates queued loses none — the next start
-// puts the ones it was holding back in line. Handling an update twice is
-// harmless: the engine de-duplicates by update id.
+// to qunbot (Telegram webhooks, WeCom callbacks): the HTTP handler
+// acknowledges an update only once it is stored, and a worker removes it
+// only once it is handled, so a process that dies with updates queued
+// loses none. Each process keeps the updates it is handling in a list of
+// its own and renews a lease; the live replicas put a dead one's updates
+// back in line as soon as its lease runs out (and a process its own from
+// before a restart at start-up). Handling an update twice is harmless: the
+// engine de-duplicates by update id.
 package inbox
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Inbox is one queue: a list of waiting updates and a list of updates
-// being handled.
+// Inbox is one queue: a list of waiting updates and, per process, a list
+// of updates being handled.
 type Inbox struct {
 	rdb        redis.UniversalClient
 	key        string
+	instance   string
 	processing string
+	lease      time.Duration
 }
 
+// Lease is how long a silent process keeps the updates it was handling.
+const Lease = 10 * time.Second
+
 // New returns the inbox at key (give it a hash tag, e.g. qb:{tg-inbox}, so
-// both lists share a Cluster slot).
-func New(rdb redis.UniversalClient, key string) *Inbox {
-	return &Inbox{rdb: rdb, key: key, processing: key + ":processing"}
+// all its lists share a Cluster slot) for the process named instance
+// (default host:pid).
+func New(rdb redis.UniversalClient, key, instance string) *Inbox {
+	if instance == "" {
+		host, _ := os.Hostname()
+		instance = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	return &Inbox{rdb: rdb, key: key, instance: instance, processing: key + ":processing:" + instance, lease: Lease}
+}
+
+// reclaimScript puts back in line the updates of processes whose lease ran
+// out (and, with ARGV[4] "1", the caller's own and those of the shared
+// list older versions used), and renews the caller's lease. KEYS[1] the
+// queue, KEYS[2] the set of processes; ARGV[1] the queue's key, ARGV[2]
+// the caller, ARGV[3] the lease in ms.
+var reclaimScript = redis.NewScript(`
+local n = 0
+local function back(list)
+  while redis.call('LMOVE', list, KEYS[1], 'RIGHT', 'RIGHT') do n = n + 1 end
+end
+if ARGV[4] == '1' then
+  back(ARGV[1] .. ':processing:' .. ARGV[2])
+  back(ARGV[1] .. ':processing')
+end
+for _, inst in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if inst ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. ':lease:' .. inst) == 0 then
+    back(ARGV[1] .. ':processing:' .. inst)
+    redis.call('SREM', KEYS[2], inst)
+  end
+end
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SET', ARGV[1] .. ':lease:' .. ARGV[2], '1', 'PX', ARGV[3])
+return n
+`)
+
+func (q *Inbox) reclaim(ctx context.Context, own bool) (int, error) {
+	flag := "0"
+	if own {
+		flag = "1"
+	}
+	n, err := reclaimScript.Run(ctx, q.rdb, []string{q.key, q.key + ":instances"}, q.key, q.instance, q.lease.Milliseconds(), flag).Int()
+	if err != nil {
+		return 0, fmt.Errorf("inbox: reclaim: %w", err)
+	}
+	return n, nil
 }
 
 // Push stores an update; only then may it be acknowledged.
@@ -37,21 +88,10 @@ func (q *Inbox) Push(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// Recover puts updates left being handled (by a process that died) back
-// in line. Call it at start-up.
-func (q *Inbox) Recover(ctx context.Context) (int, error) {
-	n := 0
-	for {
-		err := q.rdb.LMove(ctx, q.processing, q.key, "RIGHT", "RIGHT").Err()
-		if errors.Is(err, redis.Nil) {
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("inbox: recover: %w", err)
-		}
-		n++
-	}
-}
+// Recover puts back in line the updates this process was handling before
+// a restart and those of processes that are gone, and takes the lease.
+// Call it at start-up; Run goes on doing it for replicas that die later.
+func (q *Inbox) Recover(ctx context.Context) (int, error) { return q.reclaim(ctx, true) }
 
 // Len is how many updates wait.
 func (q *Inbox) Len(ctx context.Context) (int64, error) { return q.rdb.LLen(ctx, q.key).Result() }
@@ -60,6 +100,20 @@ func (q *Inbox) Len(ctx context.Context) (int64, error) { return q.rdb.LLen(ctx,
 // oldest first. An update is removed when handle returns; if Redis is away
 // the workers wait and try again.
 func (q *Inbox) Run(ctx context.Context, workers int, handle func(ctx context.Context, data []byte), onErr func(error)) {
+	go func() { // keep the lease; take over what dead replicas held
+		t := time.NewTicker(q.lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := q.reclaim(ctx, false); err != nil && ctx.Err() == nil {
+					onErr(err)
+				}
+			}
+		}
+	}()
 	done := make(chan struct{})
 	for range workers {
 		go func() {
