@@ -88,34 +88,21 @@ func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
 	} else if n > 0 {
 		a.log.Info("webhook updates of a previous run handled again", zap.Int("updates", n))
 	}
-	a.inbox.Run(ctx, webhookWorkers, func(ctx context.Context, data []byte) {
+	a.inbox.Run(ctx, webhookWorkers, func(ctx context.Context, data []byte) error {
 		var u tgbotapi.Update
 		if err := json.Unmarshal(data, &u); err != nil {
 			a.log.Error("stored webhook update unreadable; dropped", zap.Error(err))
-			return
+			return nil
 		}
-		a.deliverWithRetry(ctx, sink, u)
-	}, func(err error) { a.log.Warn("webhook inbox", zap.Error(err)) })
+		err := a.deliver(ctx, sink, u)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("webhook update not processed yet; trying again", zap.Int("update_id", u.UpdateID), zap.Error(err))
+		}
+		return err
+	}, func(err error) { a.log.Error("webhook inbox", zap.Error(err)) })
 	return nil
 }
 
 // webhookWorkers process queued updates in parallel, as Telegram itself
 // sends them over several connections.
 const webhookWorkers = 4
-
-func (a *Adapter) deliverWithRetry(ctx context.Context, sink bot.EventSink, u tgbotapi.Update) {
-	backoff := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := a.deliver(ctx, sink, u)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		if attempt == 8 {
-			a.log.Error("webhook update dropped after retries", zap.Int("update_id", u.UpdateID), zap.Error(err))
-			return
-		}
-		a.log.Warn("webhook update not processed; retrying", zap.Int("update_id", u.UpdateID), zap.Error(err))
-		sleep(ctx, backoff)
-		backoff *= 2
-	}
-}

@@ -73,15 +73,22 @@ func (a *Adapter) archiveOnce(ctx context.Context, sink bot.EventSink, arc Archi
 		if len(msgs) == 0 {
 			return
 		}
+		stuck := false
 		for _, m := range msgs {
 			if ev, ok := archiveEvent(m); ok {
-				a.deliver(ctx, sink, ev)
+				if err := a.deliver(ctx, sink, ev); err != nil {
+					stuck = true // not handled yet: the position stays before it
+					break
+				}
 			}
 			seq = max(seq, m.Seq)
 		}
 		if err := st.Client().Set(ctx, seqKey, seq, 0).Err(); err != nil {
 			a.opt.Log.Warn("message archive position not kept", zap.Error(err))
 			return
+		}
+		if stuck {
+			return // the next round tries again
 		}
 	}
 }

@@ -156,10 +156,10 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 	} else if n > 0 {
 		a.opt.Log.Info("wecom callbacks of a previous run handled again", zap.Int("callbacks", n))
 	}
-	a.inbox.Run(ctx, 1, func(ctx context.Context, data []byte) {
+	a.inbox.Run(ctx, 1, func(ctx context.Context, data []byte) error {
 		endpoint, msg, _ := strings.Cut(string(data), "\n")
-		a.process(ctx, sink, endpoint, []byte(msg))
-	}, func(err error) { a.opt.Log.Warn("wecom inbox", zap.Error(err)) })
+		return a.process(ctx, sink, endpoint, []byte(msg))
+	}, func(err error) { a.opt.Log.Error("wecom inbox", zap.Error(err)) })
 	return nil
 }
 
@@ -333,24 +333,27 @@ func (a *Adapter) responseKey(chat string) string {
 	return a.opt.Store.GlobalKey("wecom", "aibot", "response", chat)
 }
 
-// process turns a stored callback into events.
-func (a *Adapter) process(ctx context.Context, sink bot.EventSink, endpoint string, msg []byte) {
+// process turns a stored callback into events. An error means an event
+// was not handled yet (Redis away): the inbox tries the callback again,
+// and the events already handled are duplicates then.
+func (a *Adapter) process(ctx context.Context, sink bot.EventSink, endpoint string, msg []byte) error {
 	now := a.opt.Clock.Now()
 	if endpoint == "aibot" {
 		if ev, _, err := parseAIBot(msg, now); err == nil {
-			a.deliver(ctx, sink, *ev)
+			return a.deliver(ctx, sink, *ev)
 		}
-		return
+		return nil
 	}
 	evs, m, err := parseXML(msg, now)
 	if err != nil {
-		return
+		return nil
 	}
+	var failed error
 	if m.Event != "change_external_chat" {
 		for _, ev := range evs {
-			a.deliver(ctx, sink, ev)
+			failed = errors.Join(failed, a.deliver(ctx, sink, ev))
 		}
-		return
+		return failed
 	}
 	// read the group first: it says which join way each member came
 	// through (vouched joins), and repairs lost callbacks
@@ -360,17 +363,20 @@ func (a *Adapter) process(ctx context.Context, sink bot.EventSink, endpoint stri
 			ev.Vouched = a.vouched(g, ev.Member.ID)
 			ev.Chat.Title = g.GroupChat.Name
 		}
-		a.deliver(ctx, sink, ev)
+		failed = errors.Join(failed, a.deliver(ctx, sink, ev))
 	}
 	if ok {
 		a.reconcile(ctx, sink, m.ChatID, g)
 	}
+	return failed
 }
 
-func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, ev bot.Event) {
-	if err := sink.HandleEvent(ctx, ev); err != nil {
-		a.opt.Log.Error("wecom event not handled", zap.String("event", ev.ID), zap.Error(err))
+func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, ev bot.Event) error {
+	err := sink.HandleEvent(ctx, ev)
+	if err != nil {
+		a.opt.Log.Warn("wecom event not handled yet", zap.String("event", ev.ID), zap.Error(err))
 	}
+	return err
 }
 
 type groupChat struct {

@@ -52,6 +52,9 @@ type Options struct {
 	DedupeTTL time.Duration
 	// FlowTimeout bounds one flow's work on one event (default 10s).
 	FlowTimeout time.Duration
+	// ProcessingLease is how long a redelivered update waits for the
+	// process handling it before another takes over (default 30s).
+	ProcessingLease time.Duration
 }
 
 // Engine runs flows over events. It is safe for concurrent use: adapters
@@ -206,8 +209,13 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	member, dup, err := e.opt.Store.Ingest(ctx, state.Ingest{
 		Group: ev.GroupKey(), UpdateID: ev.ID, DedupeTT: e.opt.DedupeTTL,
 		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
-		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink,
+		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink, Lease: e.opt.ProcessingLease,
 	})
+	if errors.Is(err, state.ErrInFlight) {
+		e.opt.Log.Info("update is being handled elsewhere; the platform should deliver it again later",
+			zap.String("event", ev.ID), zap.String("group", ev.GroupKey()))
+		return fmt.Errorf("handle %s event %s: %w", ev.Kind, ev.ID, err)
+	}
 	if err != nil {
 		e.opt.Log.Error("event not processed: member state unavailable; the platform should redeliver it",
 			zap.String("event", ev.ID), zap.String("kind", string(ev.Kind)), zap.String("group", ev.GroupKey()), zap.Error(err))
@@ -237,21 +245,38 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 		err = e.runEmitted(ctx, fc, 0)
 	}
 	if err != nil {
-		if ev.ID != "" {
-			// not the event's own context: when that is what ended, the
-			// redelivery must still find the update forgotten
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			ferr := e.opt.Store.Forget(fctx, ev.GroupKey(), ev.ID)
-			cancel()
-			if ferr != nil {
-				e.opt.Log.Error("could not forget update after failure; a redelivery will be dropped",
-					zap.String("update", ev.ID), zap.Error(ferr))
-			}
-		}
+		e.forget(ctx, ev)
 		return fmt.Errorf("handle %s event %s in %s: %w", ev.Kind, ev.ID, ev.GroupKey(), err)
 	}
 	answerPress(&ev, fc)
-	return e.finish(ctx, fc)
+	if err := e.finish(ctx, fc); err != nil {
+		e.forget(ctx, ev)
+		return err
+	}
+	if ev.ID != "" {
+		// only now is it "seen": a crash before this leaves it to the
+		// next delivery, which takes over once the lease runs out
+		if err := e.opt.Store.Done(ctx, ev.GroupKey(), ev.ID); err != nil {
+			e.opt.Log.Warn("update handled but not marked done; a redelivery after the lease would run its flows again",
+				zap.String("event", ev.ID), zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// forget leaves a failed update to its redelivery, with a context of its
+// own: when the event's context is what ended, the redelivery must still
+// find the update forgotten.
+func (e *Engine) forget(ctx context.Context, ev bot.Event) {
+	if ev.ID == "" {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := e.opt.Store.Forget(fctx, ev.GroupKey(), ev.ID); err != nil {
+		e.opt.Log.Error("could not forget update after failure; its redelivery waits for the lease",
+			zap.String("update", ev.ID), zap.Error(err))
+	}
 }
 
 // newContext is what every flow gets for one event.

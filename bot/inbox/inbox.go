@@ -96,10 +96,16 @@ func (q *Inbox) Recover(ctx context.Context) (int, error) { return q.reclaim(ctx
 // Len is how many updates wait.
 func (q *Inbox) Len(ctx context.Context) (int64, error) { return q.rdb.LLen(ctx, q.key).Result() }
 
+// Patience is how long an update that cannot be handled yet (Redis away,
+// another replica still handling it) is tried again before it is dropped;
+// it outlasts the engine's processing lease.
+const Patience = 90 * time.Second
+
 // Run hands updates to handle with workers goroutines until ctx ends,
-// oldest first. An update is removed when handle returns; if Redis is away
-// the workers wait and try again.
-func (q *Inbox) Run(ctx context.Context, workers int, handle func(ctx context.Context, data []byte), onErr func(error)) {
+// oldest first. An update is removed when handle returns nil; an error
+// means "not yet": it is tried again with backoff for Patience, then
+// dropped and reported. If Redis is away the workers wait and try again.
+func (q *Inbox) Run(ctx context.Context, workers int, handle func(ctx context.Context, data []byte) error, onErr func(error)) {
 	go func() { // keep the lease; take over what dead replicas held
 		t := time.NewTicker(q.lease / 3)
 		defer t.Stop()
@@ -131,7 +137,9 @@ func (q *Inbox) Run(ctx context.Context, workers int, handle func(ctx context.Co
 					}
 					continue
 				}
-				handle(ctx, data)
+				if !retry(ctx, func() error { return handle(ctx, data) }, onErr) {
+					continue // shutting down: it stays ours, taken back at the next start
+				}
 				// a fresh context: the update is handled, even if we are
 				// shutting down
 				if err := q.rdb.LRem(context.Background(), q.processing, 1, data).Err(); err != nil {
@@ -142,5 +150,30 @@ func (q *Inbox) Run(ctx context.Context, workers int, handle func(ctx context.Co
 	}
 	for range workers {
 		<-done
+	}
+}
+
+// retry runs try until it succeeds or Patience runs out (reported, and the
+// update counts as done); false means ctx ended first.
+func retry(ctx context.Context, try func() error, onErr func(error)) bool {
+	start, backoff := time.Now(), 200*time.Millisecond
+	for {
+		err := try()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if time.Since(start) > Patience {
+			onErr(fmt.Errorf("inbox: update dropped after %v of retries: %w", Patience, err))
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }

@@ -21,10 +21,11 @@ type collected struct {
 func (c *collected) run(t *testing.T, ctx context.Context, q *inbox.Inbox) chan struct{} {
 	done := make(chan struct{})
 	go func() {
-		q.Run(ctx, 2, func(_ context.Context, data []byte) {
+		q.Run(ctx, 2, func(_ context.Context, data []byte) error {
 			c.mu.Lock()
 			c.got = append(c.got, string(data))
 			c.mu.Unlock()
+			return nil
 		}, func(err error) { t.Error(err) })
 		close(done)
 	}()

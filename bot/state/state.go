@@ -91,7 +91,7 @@ func Transient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrRedis) || errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
+	if errors.Is(err, ErrRedis) || errors.Is(err, ErrInFlight) || errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
@@ -181,16 +181,45 @@ type Ingest struct {
 	At       time.Time
 	// InviteLink is the link a join came through (kept as join_link).
 	InviteLink string
+	// Lease is how long another delivery of this update waits for the
+	// process handling it before taking over (default 30s).
+	Lease time.Duration
 }
 
+// ErrInFlight is Ingest's answer to a redelivered update another process
+// is still handling: not done, try again later (after Lease at most).
+var ErrInFlight = errors.New("update is being handled by another process")
+
 // ingestScript de-duplicates the update and records the member in one round
-// trip: the common path of every message.
+// trip: the common path of every message. An update's key says where its
+// handling is: "p:<ms>" being handled since then, "d" done. A redelivery
+// of a done update is a duplicate; of one being handled, "in flight" —
+// unless the handler's lease (ARGV[9] ms) ran out: it died, and this one
+// takes over, without recording the member a second time.
 var ingestScript = redis.NewScript(`
+local record = true
 if KEYS[1] ~= KEYS[2] then
-  if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return false end
+  local t = redis.call('TIME')
+  local wall = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local cur = redis.call('GET', KEYS[1])
+  if cur == '1' or cur == 'd' then return false end
+  if cur then
+    local since = tonumber(string.sub(cur, 3)) or 0
+    if wall - since < tonumber(ARGV[9]) then return {'__inflight__'} end
+    redis.call('SET', KEYS[1], 'p:' .. wall, 'KEEPTTL')
+    record = false
+  else
+    redis.call('SET', KEYS[1], 'p:' .. wall, 'PX', ARGV[1])
+  end
 end
 local m, now, kind = KEYS[2], ARGV[2], ARGV[3]
 local prev = redis.call('HGET', m, 'last_active') or '0'
+if not record then
+  local out = redis.call('HGETALL', m)
+  out[#out+1] = 'prev_active'
+  out[#out+1] = prev
+  return out
+end
 redis.call('HSET', m, 'name', ARGV[4], 'username', ARGV[5], 'bot', ARGV[6])
 if kind == 'join' then
   if ARGV[8] ~= '' then redis.call('HSET', m, 'join_link', ARGV[8]) else redis.call('HDEL', m, 'join_link') end
@@ -237,6 +266,9 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err
 	if err != nil {
 		return nil, false, wrap("ingest", err)
 	}
+	if len(res) == 1 {
+		return nil, false, fmt.Errorf("ingest %s: %w", in.UpdateID, ErrInFlight)
+	}
 	kv := make(map[string]string, len(res)/2)
 	for i := 0; i+1 < len(res); i += 2 {
 		k, _ := res[i].(string)
@@ -259,8 +291,12 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 	if in.IsBot {
 		bot = "1"
 	}
+	lease := in.Lease
+	if lease <= 0 {
+		lease = 30 * time.Second
+	}
 	return []string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
-		[]any{ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink}
+		[]any{ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
 }
 
 // IngestMany records many updates in one pipelined round trip (a member
@@ -289,10 +325,25 @@ func (s *Store) IngestMany(ctx context.Context, ins []Ingest) error {
 	return nil
 }
 
-// Forget removes an update id so a redelivery is processed again; the
-// engine calls it when handling failed after the update was recorded.
+// Forget marks an update whose handling failed as abandoned: its
+// redelivery is handled (without recording the member twice) rather than
+// dropped as a duplicate.
 func (s *Store) Forget(ctx context.Context, group, updateID string) error {
-	return wrap("forget update", s.rdb.Del(ctx, s.dedupeKey(group, updateID)).Err())
+	err := s.rdb.SetArgs(ctx, s.dedupeKey(group, updateID), "p:0", redis.SetArgs{KeepTTL: true, Mode: "XX"}).Err()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return wrap("forget update", err)
+}
+
+// Done marks an update as handled: a redelivery is a duplicate from now
+// on. Until then a crash leaves it to the next delivery (see Ingest).
+func (s *Store) Done(ctx context.Context, group, updateID string) error {
+	err := s.rdb.SetArgs(ctx, s.dedupeKey(group, updateID), "d", redis.SetArgs{KeepTTL: true, Mode: "XX"}).Err()
+	if errors.Is(err, redis.Nil) {
+		return nil // not there (no de-duplication for it)
+	}
+	return wrap("mark update done", err)
 }
 
 // Member reads a member record; a member never seen has an empty record.

@@ -82,7 +82,8 @@ func TestIngestReturnsPreviousActivity(t *testing.T) {
 }
 
 // Two processes receiving the same update (webhook retry, two replicas)
-// must process it once.
+// must process it once: while one handles it the others hear "in
+// flight" (try later), once it is done "duplicate".
 func TestDedupeAcrossClients(t *testing.T) {
 	ctx := context.Background()
 	c1, prefix := redistest.Client(t)
@@ -95,6 +96,9 @@ func TestDedupeAcrossClients(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			_, dup, err := stores[i%2].Ingest(ctx, state.Ingest{Group: "telegram:-1", UpdateID: "tg:777", Member: "9", Kind: state.KindMessage, At: t0})
+			if errors.Is(err, state.ErrInFlight) {
+				return
+			}
 			if err != nil {
 				t.Error(err)
 				return
@@ -112,13 +116,47 @@ func TestDedupeAcrossClients(t *testing.T) {
 	if m.Messages != 1 {
 		t.Errorf("messages = %d, want 1", m.Messages)
 	}
-	// Forget lets a redelivery through after a failed attempt.
+	// Forget lets a redelivery through after a failed attempt, without
+	// counting the message again; Done makes it a duplicate.
 	if err := stores[0].Forget(ctx, "telegram:-1", "tg:777"); err != nil {
 		t.Fatal(err)
 	}
-	_, dup, err := stores[1].Ingest(ctx, state.Ingest{Group: "telegram:-1", UpdateID: "tg:777", Member: "9", Kind: state.KindMessage, At: t0})
-	if err != nil || dup {
+	again := state.Ingest{Group: "telegram:-1", UpdateID: "tg:777", Member: "9", Kind: state.KindMessage, At: t0}
+	if _, dup, err := stores[1].Ingest(ctx, again); err != nil || dup {
 		t.Errorf("after Forget: dup=%v err=%v", dup, err)
+	}
+	if m, _ := stores[0].Member(ctx, "telegram:-1", "9"); m.Messages != 1 {
+		t.Errorf("messages after a redelivery = %d, want 1", m.Messages)
+	}
+	if err := stores[1].Done(ctx, "telegram:-1", "tg:777"); err != nil {
+		t.Fatal(err)
+	}
+	if _, dup, err := stores[0].Ingest(ctx, again); err != nil || !dup {
+		t.Errorf("after Done: dup=%v err=%v", dup, err)
+	}
+}
+
+// The kill window: a process recorded an update and died before it was
+// done. Its redelivery waits while the lease lasts, then takes over — the
+// flows run, the member is not counted twice.
+func TestTakeoverAfterTheLease(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	in := state.Ingest{Group: "telegram:-1", UpdateID: "tg:9", Member: "9", Kind: state.KindMessage, At: t0, Lease: 200 * time.Millisecond}
+	if _, dup, err := s.Ingest(ctx, in); err != nil || dup {
+		t.Fatalf("first delivery: dup=%v err=%v", dup, err)
+	}
+	// ... and the process dies here
+	if _, _, err := s.Ingest(ctx, in); !errors.Is(err, state.ErrInFlight) {
+		t.Fatalf("redelivery within the lease: %v, want ErrInFlight", err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	m, dup, err := s.Ingest(ctx, in)
+	if err != nil || dup || m == nil {
+		t.Fatalf("redelivery after the lease: dup=%v err=%v", dup, err)
+	}
+	if m.Messages != 1 {
+		t.Errorf("messages = %d, want 1: the takeover recorded the message again", m.Messages)
 	}
 }
 
