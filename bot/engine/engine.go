@@ -55,6 +55,12 @@ type Options struct {
 	// ProcessingLease is how long a redelivered update waits for the
 	// process handling it before another takes over (default 30s).
 	ProcessingLease time.Duration
+	// DoneBatch gathers the "done" marks of handled updates for this long
+	// and writes them in one round trip (0: each at once). A crash within
+	// it leaves those updates to a redelivery after the lease; the
+	// platforms redeliver only what was not acknowledged, which a handled
+	// update mostly is.
+	DoneBatch time.Duration
 }
 
 // Engine runs flows over events. It is safe for concurrent use: adapters
@@ -76,6 +82,9 @@ type Engine struct {
 	known           sync.Map
 	reconciled      atomic.Pointer[config.Config]
 	reconcileNeeded atomic.Bool
+
+	doneMu sync.Mutex
+	done   []state.Update // handled, to be marked done with the next batch
 }
 
 type stagedHandler struct {
@@ -256,12 +265,40 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	if ev.ID != "" {
 		// only now is it "seen": a crash before this leaves it to the
 		// next delivery, which takes over once the lease runs out
-		if err := e.opt.Store.Done(ctx, ev.GroupKey(), ev.ID); err != nil {
-			e.opt.Log.Warn("update handled but not marked done; a redelivery after the lease would run its flows again",
-				zap.String("event", ev.ID), zap.Error(err))
-		}
+		e.markDone(ctx, state.Update{Group: ev.GroupKey(), ID: ev.ID})
 	}
 	return nil
+}
+
+// markDone marks a handled update done, at once or with the next batch.
+func (e *Engine) markDone(ctx context.Context, u state.Update) {
+	if e.opt.DoneBatch <= 0 {
+		if err := e.opt.Store.Done(ctx, u.Group, u.ID); err != nil {
+			e.opt.Log.Warn("update handled but not marked done; a redelivery after the lease would run its flows again",
+				zap.String("event", u.ID), zap.Error(err))
+		}
+		return
+	}
+	e.doneMu.Lock()
+	e.done = append(e.done, u)
+	first := len(e.done) == 1
+	e.doneMu.Unlock()
+	if first {
+		time.AfterFunc(e.opt.DoneBatch, e.flushDone)
+	}
+}
+
+func (e *Engine) flushDone() {
+	e.doneMu.Lock()
+	batch := e.done
+	e.done = nil
+	e.doneMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.opt.Store.DoneMany(ctx, batch); err != nil {
+		e.opt.Log.Warn("handled updates not marked done; a redelivery after the lease would run their flows again",
+			zap.Int("updates", len(batch)), zap.Error(err))
+	}
 }
 
 // forget leaves a failed update to its redelivery, with a context of its

@@ -205,7 +205,7 @@ if KEYS[1] ~= KEYS[2] then
   if cur == '1' or cur == 'd' then return false end
   if cur then
     local since = tonumber(string.sub(cur, 3)) or 0
-    if wall - since < tonumber(ARGV[9]) then return {'__inflight__'} end
+    if wall - since < (tonumber(ARGV[9]) or 30000) then return {'__inflight__'} end
     redis.call('SET', KEYS[1], 'p:' .. wall, 'KEEPTTL')
     record = false
   else
@@ -334,6 +334,23 @@ func (s *Store) Forget(ctx context.Context, group, updateID string) error {
 		return nil
 	}
 	return wrap("forget update", err)
+}
+
+// Update names an update of a group, for DoneMany.
+type Update struct{ Group, ID string }
+
+// DoneMany marks updates as handled in one pipelined round trip.
+func (s *Store) DoneMany(ctx context.Context, us []Update) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, u := range us {
+			p.SetArgs(ctx, s.dedupeKey(u.Group, u.ID), "d", redis.SetArgs{KeepTTL: true, Mode: "XX"})
+		}
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		err = nil // some had no key (no de-duplication for them)
+	}
+	return wrap("mark updates done", err)
 }
 
 // Done marks an update as handled: a redelivery is a duplicate from now

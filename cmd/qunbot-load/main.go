@@ -93,7 +93,9 @@ func run(url string, members, messages, workers, groups int, compare bool) error
 		return err
 	}
 	store := state.New(conn.Client, prefix)
-	eng, err := engine.New(engine.Options{Store: store, Timers: scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: prefix}), Flows: fl}, cfg)
+	// marks of handled updates batched as `run` does
+	eng, err := engine.New(engine.Options{Store: store, Timers: scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: prefix}), Flows: fl,
+		DoneBatch: 20 * time.Millisecond}, cfg)
 	if err != nil {
 		return err
 	}
@@ -230,7 +232,7 @@ func redisBenchmark(opt *redis.Options, prefix string, n int) (float64, error) {
 	}
 	args = append(args, "EVALSHA", sha, "7",
 		prefix+tag+":u:__rand_int__", prefix+tag+":m:__rand_int__", prefix+tag+":active", prefix+tag+":joined", prefix+tag+":activated", prefix+tag+":usernames", prefix+tag+":contrib",
-		"90000000", strconv.FormatInt(time.Now().UnixMilli(), 10), "msg", "member", "", "0", "__rand_int__", "")
+		"90000000", strconv.FormatInt(time.Now().UnixMilli(), 10), "msg", "member", "", "0", "__rand_int__", "", "30000")
 	out, err := exec.Command(path, args...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("%v: %s", err, out)

@@ -110,7 +110,8 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 	}
 	store := state.New(conn.Client, prefix)
 	sched := scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: prefix, Clock: clock, Log: log})
-	eng, err := engine.New(engine.Options{Store: store, Timers: sched, Clock: clock, Log: log, Metrics: m, Flows: fl}, cfg)
+	eng, err := engine.New(engine.Options{Store: store, Timers: sched, Clock: clock, Log: log, Metrics: m, Flows: fl,
+		DoneBatch: 20 * time.Millisecond}, cfg)
 	if err != nil {
 		conn.Close()
 		if stopEmbedded != nil {
