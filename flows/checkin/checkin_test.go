@@ -260,3 +260,33 @@ func TestMonthlyTopThreeBadge(t *testing.T) {
 		t.Error("d was fourth in January")
 	}
 }
+
+// Check-ins handled out of order (parallel webhook workers around
+// midnight) credit each calendar day of the group's zone once.
+func TestOutOfOrderCheckinsAroundMidnight(t *testing.T) {
+	tests := []struct {
+		tz        string
+		order     []string // local times, in the order they are handled
+		wantTotal string
+	}{
+		{"Asia/Shanghai", []string{"2026-01-06T00:01:00", "2026-01-05T23:59:00", "2026-01-05T23:58:00"}, "10"},
+		{"Asia/Shanghai", []string{"2026-01-06T00:01:00", "2026-01-05T23:59:00", "2026-01-06T00:02:00"}, "10"},
+		{"America/Los_Angeles", []string{"2026-01-06T00:01:00", "2026-01-05T23:59:00", "2026-01-05T23:59:30", "2026-01-06T00:00:30"}, "10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tz, func(t *testing.T) {
+			h := bottest.New(t, flows(), "timezone: "+tt.tz+"\nflows:\n  checkin: { points: 5 }\n")
+			loc, _ := time.LoadLocation(tt.tz)
+			for _, at := range tt.order {
+				ts, err := time.ParseInLocation("2006-01-02T15:04:05", at, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("alice"), Text: "签到", MessageID: at, Time: ts})
+			}
+			if got := balance(t, h, "alice"); got != tt.wantTotal {
+				t.Errorf("balance %s, want %s (two days, each once)", got, tt.wantTotal)
+			}
+		})
+	}
+}

@@ -90,8 +90,25 @@ func (l Ledger) Award(ctx context.Context, member string, delta int64, reason st
 var checkinScript = redis.NewScript(change + `
 local last = redis.call('HGET', KEYS[1], 'ci_last') or ''
 local streak = tonumber(redis.call('HGET', KEYS[1], 'ci_streak') or '0')
-if last == ARGV[3] then
+-- the last few days credited: check-ins handled out of order (parallel
+-- webhook workers, around midnight) still credit each day once
+local days = redis.call('HGET', KEYS[1], 'ci_days') or last
+if string.find(',' .. days .. ',', ',' .. ARGV[3] .. ',', 1, true) then
   return {0, streak, 0, 0, tonumber(redis.call('HGET', KEYS[1], 'pts') or '0'), 0, 0, 0}
+end
+local recent = ARGV[3]
+local n = 1
+for d in string.gmatch(days, '[^,]+') do
+  if n < 4 then recent = recent .. ',' .. d; n = n + 1 end
+end
+redis.call('HSET', KEYS[1], 'ci_days', recent)
+if last ~= '' and ARGV[3] < last then
+  -- an earlier day arriving after a later one: it counts, the streak
+  -- (of the later day) stays
+  local gained = tonumber(ARGV[6])
+  local bal, earned = change(ARGV[2], gained, 'checkin', ARGV[9], true)
+  local total = redis.call('HINCRBY', KEYS[1], 'ci_total', 1)
+  return {1, streak, gained, 0, bal, earned, total, 0}
 end
 local card = 0
 if last == ARGV[4] then
