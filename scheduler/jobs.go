@@ -27,15 +27,20 @@ type Job struct {
 // Jobs is the delayed-job queue: job ids in a sorted set scored by due
 // time (ms), their bodies in a hash, both under one hash tag.
 type Jobs struct {
-	rdb  redis.UniversalClient
-	key  string
-	data string
+	rdb     redis.UniversalClient
+	key     string
+	data    string
+	running string // sorted set: claimed jobs by the time their claim runs out
 }
+
+// claimLease is how long a claimed job belongs to its claimer: one that
+// is not acknowledged by then (the process died) is due again.
+const claimLease = time.Minute
 
 // NewJobs returns a queue stored at key and key + ":data". Give key a
 // hash tag (qb:{jobs}) so both keys share a Redis Cluster slot.
 func NewJobs(rdb redis.UniversalClient, key string) *Jobs {
-	return &Jobs{rdb: rdb, key: key, data: key + ":data"}
+	return &Jobs{rdb: rdb, key: key, data: key + ":data", running: key + ":running"}
 }
 
 // Add schedules a job. A job with the same ID is replaced (stored once).
@@ -68,25 +73,52 @@ func (j *Jobs) Remove(ctx context.Context, id string) error {
 	return nil
 }
 
-// claimScript takes due jobs out of the queue in one step; a job returned to
-// one caller is gone for every other. Ties are broken by id.
+// claimScript takes due jobs out of the queue in one step — a job returned
+// to one caller is gone for every other — and holds them as running until
+// acknowledged. Claims that ran out (their claimer died) are due again
+// first. Ties are broken by id.
 var claimScript = redis.NewScript(`
+local lost = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+for _, id in ipairs(lost) do
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZADD', KEYS[1], ARGV[1], id)
+end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 if #due == 0 then return {} end
 redis.call('ZREM', KEYS[1], unpack(due))
 local out = {}
 for i, id in ipairs(due) do
   local body = redis.call('HGET', KEYS[2], id)
-  if body then out[#out+1] = body end
+  if body then
+    out[#out+1] = body
+    redis.call('ZADD', KEYS[3], ARGV[1] + ARGV[3], id)
+  end
 end
-redis.call('HDEL', KEYS[2], unpack(due))
 return out
 `)
 
-// Claim removes and returns up to limit jobs due at or before now, earliest
-// first.
+// ackScript ends a claim: the job's body goes unless it was scheduled
+// again meanwhile (the same id added for later).
+var ackScript = redis.NewScript(`
+redis.call('ZREM', KEYS[3], ARGV[1])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('HDEL', KEYS[2], ARGV[1]) end
+return 1
+`)
+
+// Ack ends a claimed job's claim once it was carried out (or given up).
+// Until then a claimer that dies leaves the job to be claimed again after
+// claimLease.
+func (j *Jobs) Ack(ctx context.Context, id string) error {
+	if err := ackScript.Run(ctx, j.rdb, []string{j.key, j.data, j.running}, id).Err(); err != nil {
+		return fmt.Errorf("acknowledge job %s: %w", id, err)
+	}
+	return nil
+}
+
+// Claim takes up to limit jobs due at or before now, earliest first; each
+// must be acknowledged (Ack) once handled.
 func (j *Jobs) Claim(ctx context.Context, now time.Time, limit int) ([]Job, error) {
-	res, err := claimScript.Run(ctx, j.rdb, []string{j.key, j.data}, now.UnixMilli(), limit).StringSlice()
+	res, err := claimScript.Run(ctx, j.rdb, []string{j.key, j.data, j.running}, now.UnixMilli(), limit, claimLease.Milliseconds()).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("claim due jobs: %w", err)
 	}

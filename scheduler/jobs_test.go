@@ -67,3 +67,49 @@ func TestJobsRunOnceAcrossClaimers(t *testing.T) {
 		t.Errorf("%d jobs left, want the 50 not yet due", n)
 	}
 }
+
+// A job whose claimer died before acknowledging it is claimed again once
+// the claim runs out; an acknowledged one is gone; one scheduled again
+// under the same id while it ran is kept.
+func TestClaimsRunOut(t *testing.T) {
+	ctx := context.Background()
+	c, prefix := redistest.Client(t)
+	q := scheduler.NewJobs(c, prefix+"{jobs}")
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	for _, id := range []string{"dies", "acked", "again"} {
+		if err := q.Add(ctx, scheduler.Job{ID: id, Kind: "x.y", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := q.Claim(ctx, t0, 10)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("claimed %v %v", got, err)
+	}
+	if err := q.Ack(ctx, "acked"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Add(ctx, scheduler.Job{ID: "again", Kind: "x.y", At: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Ack(ctx, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := q.Claim(ctx, t0.Add(30*time.Second), 10); len(got) != 0 {
+		t.Fatalf("claimed again while the claim holds: %v", got)
+	}
+	got, _ = q.Claim(ctx, t0.Add(2*time.Minute), 10)
+	if len(got) != 1 || got[0].ID != "dies" {
+		t.Fatalf("after the claim ran out: %v", got)
+	}
+	if err := q.Ack(ctx, "dies"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = q.Claim(ctx, t0.Add(2*time.Hour), 10)
+	ids := []string{}
+	for _, j := range got {
+		ids = append(ids, j.ID)
+	}
+	if fmt.Sprint(ids) != "[again]" {
+		t.Fatalf("later claims: %v (the rescheduled job must be kept, the acknowledged one gone)", ids)
+	}
+}

@@ -188,6 +188,7 @@ func (s *Scheduler) runJob(ctx context.Context, j Job) {
 	_, sink := s.connected()
 	if sink == nil {
 		s.log.Error("scheduled job with nobody to run it; dropped", zap.String("job", j.ID))
+		_ = s.jobs.Ack(ctx, j.ID)
 		return
 	}
 	if err := sink.HandleEvent(ctx, TimerEvent(j, s.clock.Now())); err != nil {
@@ -195,8 +196,13 @@ func (s *Scheduler) runJob(ctx context.Context, j Job) {
 		s.log.Error("scheduled job failed; retrying in 30s", zap.String("job", j.ID), zap.Error(err))
 		j.At = s.clock.Now().Add(30 * time.Second)
 		if aerr := s.jobs.Add(ctx, j); aerr != nil {
-			s.log.Error("scheduled job lost", zap.String("job", j.ID), zap.Error(aerr))
+			// the claim runs out and the job is due again then
+			s.log.Error("scheduled job not rescheduled; it is claimed again in a minute", zap.String("job", j.ID), zap.Error(aerr))
+			return
 		}
+	}
+	if err := s.jobs.Ack(ctx, j.ID); err != nil {
+		s.log.Warn("scheduled job done but not acknowledged; it may run again in a minute", zap.String("job", j.ID), zap.Error(err))
 	}
 }
 
@@ -267,14 +273,13 @@ func (s *Scheduler) fireCrons(ctx context.Context, now time.Time) error {
 				zap.String("schedule", f.Entry), zap.Time("due", f.At), zap.Duration("late", late), zap.Duration("grace", e.Grace))
 			continue
 		}
-		ev := bot.Event{
-			ID: "fire:" + f.Entry + "@" + f.At.Format(time.RFC3339), Kind: bot.EventTimer, Platform: e.Platform,
-			Chat: bot.Chat{Key: e.Group, Type: bot.ChatGroup}, Time: now,
-			Timer: &bot.Timer{Flow: e.Flow, Kind: "fire", Args: map[string]string{
-				"platform": e.Platform, "group": e.Group, "member": "", "name": e.Name, "due": f.At.Format(time.RFC3339)}},
-		}
-		if err := sink.HandleEvent(ctx, ev); err != nil {
-			s.log.Error("scheduled fire failed", zap.String("schedule", f.Entry), zap.Error(err))
+		// the fire becomes a job, run by the job loop right after: a
+		// replica that dies before its actions are queued leaves it to be
+		// claimed again, and the engine runs each fire once (its id)
+		j := Job{ID: "fire:" + f.Entry + "@" + f.At.Format(time.RFC3339), Kind: e.Flow + ".fire", At: f.At,
+			Args: map[string]string{"platform": e.Platform, "group": e.Group, "member": "", "name": e.Name, "due": f.At.Format(time.RFC3339)}}
+		if err := s.jobs.Add(ctx, j); err != nil {
+			s.log.Error("scheduled fire lost", zap.String("schedule", f.Entry), zap.Error(err))
 		}
 	}
 	return nil

@@ -288,11 +288,18 @@ func (e *Engine) markDone(ctx context.Context, u state.Update) {
 	}
 }
 
+// FlushDone writes the done marks still gathered for the next batch; call
+// it before the store closes.
+func (e *Engine) FlushDone() { e.flushDone() }
+
 func (e *Engine) flushDone() {
 	e.doneMu.Lock()
 	batch := e.done
 	e.done = nil
 	e.doneMu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.opt.Store.DoneMany(ctx, batch); err != nil {
@@ -356,6 +363,19 @@ func (e *Engine) handleTimer(ctx context.Context, cfg *config.Config, ev bot.Eve
 	if !on {
 		return nil // the flow was turned off since: nothing to do
 	}
+	// a schedule's fire runs once even when its job is claimed again (the
+	// replica that ran it died before acknowledging it)
+	once := t.Kind == "fire" && ev.ID != ""
+	if once {
+		done, err := e.opt.Store.WorkDone(ctx, ev.GroupKey(), ev.ID)
+		if err != nil {
+			return err
+		}
+		if done {
+			e.opt.Log.Info("scheduled fire ran already; not again", zap.String("timer", ev.ID))
+			return nil
+		}
+	}
 	m, err := e.opt.Store.Member(ctx, ev.GroupKey(), ev.Member.ID)
 	if err != nil {
 		return err
@@ -373,7 +393,15 @@ func (e *Engine) handleTimer(ctx context.Context, cfg *config.Config, ev bot.Eve
 	if err := e.runEmitted(ctx, fc, 0); err != nil {
 		return err
 	}
-	return e.finish(ctx, fc)
+	if err := e.finish(ctx, fc); err != nil {
+		return err
+	}
+	if once {
+		if err := e.opt.Store.MarkWorkDone(ctx, ev.GroupKey(), ev.ID, e.opt.DedupeTTL); err != nil {
+			e.opt.Log.Warn("scheduled fire ran but not marked; a reclaimed job could run it again", zap.String("timer", ev.ID), zap.Error(err))
+		}
+	}
+	return nil
 }
 
 // timerHandler finds the handler of a flow's scheduled work: a recurring

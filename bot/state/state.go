@@ -336,6 +336,24 @@ func (s *Store) Forget(ctx context.Context, group, updateID string) error {
 	return wrap("forget update", err)
 }
 
+// WorkDone reports whether a piece of scheduled work (a schedule's fire)
+// was carried out already, by this or another process.
+func (s *Store) WorkDone(ctx context.Context, group, id string) (bool, error) {
+	v, err := s.rdb.Get(ctx, s.dedupeKey(group, id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("read work done", err)
+	}
+	return v == "d", nil
+}
+
+// MarkWorkDone records that a piece of scheduled work was carried out.
+func (s *Store) MarkWorkDone(ctx context.Context, group, id string, ttl time.Duration) error {
+	return wrap("mark work done", s.rdb.Set(ctx, s.dedupeKey(group, id), "d", ttl).Err())
+}
+
 // Update names an update of a group, for DoneMany.
 type Update struct{ Group, ID string }
 

@@ -159,6 +159,7 @@ func instanceName() string {
 }
 
 func (a *app) close() {
+	a.engine.FlushDone()
 	a.conn.Close()
 	if a.stopEmbedded != nil {
 		a.stopEmbedded()

@@ -14,6 +14,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/posts"
+	"github.com/qunbot/qunbot/scheduler"
 )
 
 func flows() []engine.Flow { return []engine.Flow{posts.Flow{}} }
@@ -268,4 +269,29 @@ func TestConfigErrors(t *testing.T) {
 
 func parse(yaml string) (*config.Config, error) {
 	return config.Parse("test.yaml", []byte(yaml), engine.Schema(flows(), bottest.Platforms()))
+}
+
+// A fire whose job is claimed again (the replica that ran it died before
+// acknowledging it) does not post twice.
+func TestFireRunsOnce(t *testing.T) {
+	h := start(t, `
+flows:
+  posts:
+    - {name: news, cron: "0 12 * * *", text: "News!"}
+`)
+	due := bottest.Start.Add(3 * time.Hour).Format(time.RFC3339)
+	fire := scheduler.Job{ID: "fire:posts|" + bottest.Group + "|news@" + due, Kind: "posts.fire", At: bottest.Start,
+		Args: map[string]string{"platform": "console", "group": bottest.Group, "member": "", "name": "news", "due": due}}
+	for i := 0; i < 2; i++ {
+		if err := h.Engine.HandleEvent(context.Background(), scheduler.TimerEvent(fire, h.Clock.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var posted []string
+	for _, a := range h.Out.Take() {
+		posted = append(posted, a.Text)
+	}
+	if len(posted) != 1 || posted[0] != "News!" {
+		t.Fatalf("posted %q, want News! once", posted)
+	}
 }
