@@ -109,6 +109,12 @@ type Action struct {
 	// Key names the action, so an ActCancel with the same Key withdraws
 	// it while it waits.
 	Key string
+	// Origin is the update the action answers and its place among that
+	// update's actions ("telegram:-100…/tg:42#0"); the engine sets it. A
+	// durable outbox journals one action per origin, so running an update
+	// again after a crash (its first run queued the actions but died
+	// before marking it done) does not queue them twice.
+	Origin string
 	// Then are queued once the platform has carried the action out, and
 	// Else once it has failed for good: a moderator's "banned" reply is
 	// sent only when the ban happened.

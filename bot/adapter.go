@@ -61,6 +61,23 @@ type EventSink interface {
 	HandleEvent(ctx context.Context, ev Event) error
 }
 
+// Settler is implemented by sinks that record "handled" in batches (the
+// engine does). An adapter settles before it acknowledges handled events
+// to its platform — moves the polling offset, removes them from its inbox
+// — so an event the platform will not deliver again is recorded as
+// handled; an error means it may not be: do not acknowledge.
+type Settler interface {
+	Settle(ctx context.Context) error
+}
+
+// Settle settles sink if it batches, and is a no-op otherwise.
+func Settle(ctx context.Context, sink EventSink) error {
+	if s, ok := sink.(Settler); ok {
+		return s.Settle(ctx)
+	}
+	return nil
+}
+
 // Adapter connects one platform. The engine defines it; adapters implement it.
 type Adapter interface {
 	// Name is the platform name used in chat keys ("telegram").

@@ -130,6 +130,7 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 			// but an emulator or a proxy may) would have us spin
 			sleep(pctx, time.Second)
 		}
+		next := offset
 		for _, r := range raw {
 			u, err := a.decodeUpdate(r)
 			if err == nil {
@@ -137,7 +138,7 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 				// a failure (Redis away) fetches it again.
 				if err := a.deliver(pctx, sink, u); err != nil {
 					if pctx.Err() != nil {
-						return
+						break
 					}
 					a.log.Error("update not processed; will fetch it again", zap.Int("update_id", u.UpdateID), zap.Error(err))
 					sleep(pctx, backoff)
@@ -145,10 +146,26 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 				}
 			}
 			// handled, or unreadable (logged): never fetched again
-			offset = max(offset, u.UpdateID+1)
-			if err := a.rdb.Set(pctx, offsetKey, offset, 7*24*time.Hour).Err(); err != nil {
+			next = max(next, u.UpdateID+1)
+		}
+		if next == offset {
+			continue
+		}
+		// The next getUpdates acknowledges every update below the offset:
+		// first their done marks must be in Redis (a crash in between would
+		// leave a handled update to nobody), then the offset, for a successor.
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(pctx), 10*time.Second)
+		err = bot.Settle(sctx, sink)
+		if err == nil {
+			offset = next
+			if err := a.rdb.Set(sctx, offsetKey, offset, 7*24*time.Hour).Err(); err != nil {
 				a.log.Warn("offset not stored; a successor may see updates twice (de-duplicated)", zap.Error(err))
 			}
+		}
+		scancel()
+		if err != nil {
+			a.log.Error("handled updates not recorded as done; fetching them again", zap.Error(err))
+			sleep(pctx, backoff)
 		}
 	}
 }

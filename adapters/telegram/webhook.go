@@ -95,6 +95,10 @@ func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
 			return nil
 		}
 		err := a.deliver(ctx, sink, u)
+		if err == nil {
+			// the inbox forgets the update next: its done mark first
+			err = bot.Settle(ctx, sink)
+		}
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("webhook update not processed yet; trying again", zap.Int("update_id", u.UpdateID), zap.Error(err))
 		}

@@ -158,7 +158,11 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 	}
 	a.inbox.Run(ctx, 1, func(ctx context.Context, data []byte) error {
 		endpoint, msg, _ := strings.Cut(string(data), "\n")
-		return a.process(ctx, sink, endpoint, []byte(msg))
+		if err := a.process(ctx, sink, endpoint, []byte(msg)); err != nil {
+			return err
+		}
+		// the inbox forgets the callback next: its done marks first
+		return bot.Settle(ctx, sink)
 	}, func(err error) { a.opt.Log.Error("wecom inbox", zap.Error(err)) })
 	return nil
 }

@@ -53,7 +53,7 @@ type Options struct {
 	// FlowTimeout bounds one flow's work on one event (default 10s).
 	FlowTimeout time.Duration
 	// ProcessingLease is how long a redelivered update waits for the
-	// process handling it before another takes over (default 30s).
+	// process handling it before another takes over (default 15s).
 	ProcessingLease time.Duration
 	// DoneBatch gathers the "done" marks of handled updates for this long
 	// and writes them in one round trip (0: each at once). A crash within
@@ -83,8 +83,9 @@ type Engine struct {
 	reconciled      atomic.Pointer[config.Config]
 	reconcileNeeded atomic.Bool
 
-	doneMu sync.Mutex
-	done   []state.Update // handled, to be marked done with the next batch
+	doneMu   sync.Mutex
+	pending  *doneBatch              // handled, to be marked done with the next write
+	inflight map[*doneBatch]struct{} // being written
 }
 
 type stagedHandler struct {
@@ -270,6 +271,14 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	return nil
 }
 
+// doneBatch is done marks written in one round trip.
+type doneBatch struct {
+	updates []state.Update
+	once    sync.Once
+	written chan struct{}
+	err     error
+}
+
 // markDone marks a handled update done, at once or with the next batch.
 func (e *Engine) markDone(ctx context.Context, u state.Update) {
 	if e.opt.DoneBatch <= 0 {
@@ -280,32 +289,79 @@ func (e *Engine) markDone(ctx context.Context, u state.Update) {
 		return
 	}
 	e.doneMu.Lock()
-	e.done = append(e.done, u)
-	first := len(e.done) == 1
-	e.doneMu.Unlock()
-	if first {
-		time.AfterFunc(e.opt.DoneBatch, e.flushDone)
+	b := e.pending
+	if b == nil {
+		b = &doneBatch{written: make(chan struct{})}
+		e.pending = b
+		time.AfterFunc(e.opt.DoneBatch, func() { e.writeDone(b) })
 	}
+	b.updates = append(b.updates, u)
+	e.doneMu.Unlock()
+}
+
+// writeDone writes a batch of done marks, once, whoever asks first (its
+// timer or Settle).
+func (e *Engine) writeDone(b *doneBatch) {
+	b.once.Do(func() {
+		e.doneMu.Lock()
+		if e.pending == b {
+			e.pending = nil
+		}
+		if e.inflight == nil {
+			e.inflight = map[*doneBatch]struct{}{}
+		}
+		e.inflight[b] = struct{}{}
+		e.doneMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if b.err = e.opt.Store.DoneMany(ctx, b.updates); b.err != nil {
+			e.opt.Log.Warn("handled updates not marked done; a redelivery after the lease would run their flows again",
+				zap.Int("updates", len(b.updates)), zap.Error(b.err))
+		}
+		e.doneMu.Lock()
+		delete(e.inflight, b)
+		e.doneMu.Unlock()
+		close(b.written)
+	})
+}
+
+// Settle writes the done marks of every update handled so far and waits
+// until they are in Redis. An adapter calls it before it acknowledges
+// handled updates to the platform (moves the polling offset, removes them
+// from the inbox): an update the platform will not send again must be
+// marked done, or a crash in between would leave it to nobody. An error
+// means the marks may not be written: do not acknowledge.
+func (e *Engine) Settle(ctx context.Context) error {
+	e.doneMu.Lock()
+	wait := make([]*doneBatch, 0, len(e.inflight)+1)
+	for b := range e.inflight {
+		wait = append(wait, b)
+	}
+	p := e.pending
+	e.doneMu.Unlock()
+	if p != nil {
+		e.writeDone(p)
+		wait = append(wait, p)
+	}
+	for _, b := range wait {
+		select {
+		case <-b.written:
+			if b.err != nil {
+				return fmt.Errorf("settle handled updates: %w", b.err)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("settle handled updates: %w", ctx.Err())
+		}
+	}
+	return nil
 }
 
 // FlushDone writes the done marks still gathered for the next batch; call
 // it before the store closes.
-func (e *Engine) FlushDone() { e.flushDone() }
-
-func (e *Engine) flushDone() {
-	e.doneMu.Lock()
-	batch := e.done
-	e.done = nil
-	e.doneMu.Unlock()
-	if len(batch) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func (e *Engine) FlushDone() {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
-	if err := e.opt.Store.DoneMany(ctx, batch); err != nil {
-		e.opt.Log.Warn("handled updates not marked done; a redelivery after the lease would run their flows again",
-			zap.Int("updates", len(batch)), zap.Error(err))
-	}
+	_ = e.Settle(ctx) // a failure was logged by the write
 }
 
 // forget leaves a failed update to its redelivery, with a context of its
@@ -341,7 +397,11 @@ func (e *Engine) finish(ctx context.Context, fc *FlowContext) error {
 	if err := e.cancelAutoDeletes(ctx, fc.Event.Platform, fc.actions); err != nil {
 		e.opt.Log.Error("pending auto-deletes not cancelled; a message may be deleted twice", zap.Error(err))
 	}
-	return e.dispatch(fc.Event.Platform, fc.actions)
+	origin := ""
+	if fc.Event.ID != "" {
+		origin = fc.Event.GroupKey() + "/" + fc.Event.ID
+	}
+	return e.dispatch(fc.Event.Platform, origin, fc.actions)
 }
 
 // handleTimer runs scheduled work come due in the flow that set it, with
@@ -431,7 +491,7 @@ func (e *Engine) engineTimer(ev bot.Event) error {
 	}
 	a := bot.Action{Type: bot.ActDelete, Chat: args["chat"], MessageID: args["message"], Flow: "auto-delete",
 		Member: bot.Member{ID: args["member"]}}
-	if err := e.dispatch(args["platform"], []bot.Action{a}); err != nil {
+	if err := e.dispatch(args["platform"], "", []bot.Action{a}); err != nil {
 		e.opt.Log.Error("scheduled deletion failed", zap.String("timer", ev.ID), zap.Error(err))
 	}
 	return nil
@@ -584,10 +644,10 @@ func nameOf(f Flow) string {
 // Do queues actions on a platform's outbox, for work that starts outside an
 // event (scheduled jobs, the HTTP admin).
 func (e *Engine) Do(platform string, actions ...bot.Action) error {
-	return e.dispatch(platform, actions)
+	return e.dispatch(platform, "", actions)
 }
 
-func (e *Engine) dispatch(platform string, actions []bot.Action) error {
+func (e *Engine) dispatch(platform, origin string, actions []bot.Action) error {
 	if len(actions) == 0 {
 		return nil
 	}
@@ -597,6 +657,11 @@ func (e *Engine) dispatch(platform string, actions []bot.Action) error {
 	}
 	if sh, ok := at.adapter.(bot.Shaper); ok {
 		actions = sh.Shape(actions)
+	}
+	if origin != "" {
+		for i := range actions {
+			actions[i].Origin = origin + "#" + strconv.Itoa(i)
+		}
 	}
 	if err := at.outbox.Enqueue(actions...); err != nil {
 		return fmt.Errorf("queue %d actions for %s: %w", len(actions), platform, err)
@@ -628,7 +693,7 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a bot.Action, r
 	}
 	if a.Pin {
 		pin := bot.Action{Type: bot.ActPin, Chat: chat, MessageID: res.MessageID, Flow: a.Flow}
-		if err := e.dispatch(platform, []bot.Action{pin}); err != nil {
+		if err := e.dispatch(platform, "", []bot.Action{pin}); err != nil {
 			return fmt.Errorf("pin message %s: %w", res.MessageID, err)
 		}
 	}

@@ -52,27 +52,66 @@ type entry struct {
 	Action bot.Action `json:"a"`
 }
 
+// putScript journals actions and removes a finished one atomically. An
+// action with an origin is journaled only if no action of that origin was
+// journaled before (within originTTL): the mark is set in the same script,
+// so of two runs of one update, exactly one queues its actions.
+//
+// KEYS[1] items, KEYS[2] sending, KEYS[3..] origin marks; ARGV[1] the
+// finished id or "", ARGV[2] the marks' life in ms, then per action its
+// id, its JSON and the index of its origin mark in KEYS (0: none).
+var putScript = redis.NewScript(`
+local skipped = {}
+for i = 3, #ARGV, 3 do
+  local k = tonumber(ARGV[i+2])
+  if k == 0 or redis.call('SET', KEYS[k], '1', 'NX', 'PX', ARGV[2]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
+  else
+    skipped[#skipped+1] = ARGV[i]
+  end
+end
+if ARGV[1] ~= '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+return skipped
+`)
+
+// originTTL is how long an update's actions are remembered: as long as
+// the engine remembers the update itself (its dedupe key), since a
+// redelivery can come that late.
+const originTTL = 25 * time.Hour
+
 // put journals actions (new, or follow-ups) and removes a finished one
-// (done, may be "") in one round trip.
-func (j *Journal) put(ctx context.Context, its []*item, done string) error {
-	_, err := j.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, it := range its {
-			b, err := json.Marshal(entry{ID: it.id, Action: it.a})
-			if err != nil {
-				return fmt.Errorf("encode %s action: %w", it.a.Type, err)
-			}
-			p.HSet(ctx, j.items(j.instance), it.id, b)
+// (done, may be "") in one round trip. It returns the ids of actions
+// left out because their origin was journaled already.
+func (j *Journal) put(ctx context.Context, its []*item, done string) (map[string]bool, error) {
+	keys := []string{j.items(j.instance), j.sending(j.instance)}
+	args := []any{done, originTTL.Milliseconds()}
+	for _, it := range its {
+		b, err := json.Marshal(entry{ID: it.id, Action: it.a})
+		if err != nil {
+			return nil, fmt.Errorf("encode %s action: %w", it.a.Type, err)
 		}
-		if done != "" {
-			p.HDel(ctx, j.items(j.instance), done)
-			p.SRem(ctx, j.sending(j.instance), done)
+		k := 0
+		if it.a.Origin != "" {
+			keys = append(keys, j.base+":o:"+it.a.Origin)
+			k = len(keys)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("outbox journal: %w", err)
+		args = append(args, it.id, b, k)
 	}
-	return nil
+	ids, err := putScript.Run(ctx, j.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("outbox journal: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	skipped := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		skipped[id] = true
+	}
+	return skipped, nil
 }
 
 // markSending notes that an action is about to reach the platform (or,

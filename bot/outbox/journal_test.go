@@ -92,7 +92,7 @@ func TestJournalAdoptedOnceAfterACrash(t *testing.T) {
 	} {
 		its = append(its, &item{id: fmt.Sprint("dead:", i), a: a})
 	}
-	if err := dead.put(ctx, its, ""); err != nil {
+	if _, err := dead.put(ctx, its, ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"dead:2", "dead:3"} {
@@ -116,6 +116,50 @@ func TestJournalAdoptedOnceAfterACrash(t *testing.T) {
 	}
 	if n, _ := c.HLen(ctx, dead.items("b")).Result(); n != 0 {
 		t.Errorf("%d actions left in a journal", n)
+	}
+}
+
+// An update run twice — its first run queued the reply and died before
+// the update was marked done, its redelivery runs the flows again, or two
+// replicas run it at once — has its actions queued once; actions without
+// an origin and other updates' actions are not held back.
+func TestJournalQueuesAnOriginOnce(t *testing.T) {
+	c, prefix := redistest.Client(t)
+	r := &recorder{}
+	var obs []*Outbox
+	for _, name := range []string{"a", "b"} {
+		obs = append(obs, New(r, Options{Name: "t", Limits: config.Limits{Workers: 2}, Journal: NewJournal(c, prefix, "t", name, time.Second)}))
+	}
+	run := func(o *Outbox, update, text string) {
+		t.Helper()
+		err := o.Enqueue(bot.Action{Type: bot.ActSend, Chat: "g", Text: text + "-reply", Origin: "g/" + update + "#0"},
+			bot.Action{Type: bot.ActSend, Chat: "g", Text: text + "-notice", Origin: "g/" + update + "#1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(obs[0], "tg:1", "u1")
+	run(obs[0], "tg:1", "u1") // the same process runs it again
+	var wg sync.WaitGroup
+	for _, o := range obs { // two replicas at once
+		wg.Add(1)
+		go func() { defer wg.Done(); run(o, "tg:2", "u2") }()
+	}
+	wg.Wait()
+	run(obs[1], "tg:3", "u3")
+	for range 2 {
+		if err := obs[1].Enqueue(bot.Action{Type: bot.ActSend, Chat: "g", Text: "no-origin"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "[send:no-origin send:no-origin send:u1-notice send:u1-reply send:u2-notice send:u2-reply send:u3-notice send:u3-reply]"
+	waitFor(t, "the actions", func() bool { return len(r.list()) >= 8 })
+	time.Sleep(100 * time.Millisecond)
+	for _, o := range obs {
+		_ = o.Close(context.Background())
+	}
+	if got := fmt.Sprint(r.list()); got != want {
+		t.Fatalf("sent %s\nwant %s", got, want)
 	}
 }
 

@@ -225,7 +225,9 @@ func (o *Outbox) keepLease(j *Journal) {
 	}
 }
 
-// newItems gives actions their journal ids and journals them.
+// newItems gives actions their journal ids and journals them. Actions
+// whose origin was journaled already (by an earlier run of their update
+// that died before marking it done) are left out.
 func (o *Outbox) newItems(actions []bot.Action, done string) ([]*item, error) {
 	its := make([]*item, 0, len(actions))
 	for _, a := range actions {
@@ -236,7 +238,20 @@ func (o *Outbox) newItems(actions []bot.Action, done string) ([]*item, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return its, o.opt.Journal.put(ctx, its, done)
+	skipped, err := o.opt.Journal.put(ctx, its, done)
+	if err != nil || len(skipped) == 0 {
+		return its, err
+	}
+	kept := its[:0]
+	for _, it := range its {
+		if skipped[it.id] {
+			o.opt.Log.Info("action queued by an earlier run of its update; not again",
+				zap.String("origin", it.a.Origin), zap.String("type", string(it.a.Type)))
+			continue
+		}
+		kept = append(kept, it)
+	}
+	return kept, nil
 }
 
 func (o *Outbox) instance() string {

@@ -182,7 +182,7 @@ type Ingest struct {
 	// InviteLink is the link a join came through (kept as join_link).
 	InviteLink string
 	// Lease is how long another delivery of this update waits for the
-	// process handling it before taking over (default 30s).
+	// process handling it before taking over (default 15s).
 	Lease time.Duration
 }
 
@@ -293,7 +293,10 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 	}
 	lease := in.Lease
 	if lease <= 0 {
-		lease = 30 * time.Second
+		// a flow's work is bounded by 10 s (the engine's FlowTimeout), so a
+		// handler still alive after 15 s is stuck; waiting longer would
+		// stall a poller behind a crashed replica's update
+		lease = 15 * time.Second
 	}
 	return []string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
 		[]any{ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
