@@ -2,7 +2,7 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: test run build bench fuzz lint load
+.PHONY: test run build bench fuzz lint load chaos
 
 test: ## the whole suite with -race against a real Redis (starts one if needed)
 	./scripts/test.sh
@@ -25,3 +25,6 @@ fuzz: ## every fuzz target in the module for FUZZTIME (default 30s)
 
 load: ## the load tool against the local Redis
 	$(GO) run ./cmd/qunbot-load -redis $${QUNBOT_REDIS_URL:-redis://127.0.0.1:6379/15}
+
+chaos: ## kill -9 two replicas at random during 20,000 updates (polling, webhook); flushes Redis db 14
+	$(GO) run ./cmd/qunbot-chaos -redis $${QUNBOT_CHAOS_REDIS_URL:-redis://127.0.0.1:6379/14}

@@ -131,8 +131,11 @@ func chatID(g int) int64 { return -1001000000000 - int64(g) }
 func makeWorkload(o options) workload {
 	r := rand.New(rand.NewPCG(o.seed, 7))
 	w := workload{checkins: map[[2]int]bool{}}
-	now := time.Now().Unix()
+	// each message is dated when it is offered (replies that clean
+	// themselves up expire a minute after their message, as in a group)
+	start := time.Now().Add(2 * time.Second)
 	for i := 1; i <= o.updates; i++ {
+		now := start.Add(time.Duration(i) * time.Second / time.Duration(max(o.rate, 1))).Unix()
 		g := r.IntN(o.groups)
 		m := 100 + r.IntN(o.members)
 		text, cmd := fmt.Sprintf("message %d from %d", i, m), ""
@@ -320,6 +323,7 @@ func runMode(ctx context.Context, o options, dir, mode string) (*report, error) 
 	}
 	for _, r := range reps {
 		rep.inFlight += countLines(r.logPath, "a message being sent when its process stopped is not sent again")
+		rep.expired += countLines(r.logPath, `"why":"expired"`)
 	}
 	api.mu.Lock()
 	rep.unknown = api.unknown

@@ -30,6 +30,7 @@ type report struct {
 	checkinsDoubled     int
 	ledgerMismatch      int // members whose ledger does not add up to their balance
 	inFlight            int // messages on their way to the API at a kill, not sent again
+	expired             int // actions dropped because their time was up
 	unknown             map[string]int
 	lostIDs, missingIDs []string
 }
@@ -47,6 +48,9 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "  replies: %d once, %d missing, %d doubled\n", r.replies, r.repliesMissing, r.repliesDoubled)
 	if r.inFlight > 0 {
 		fmt.Fprintf(&b, "  messages on their way to the Bot API at a kill, not sent again (they may or may not have arrived): %d\n", r.inFlight)
+	}
+	if r.expired > 0 {
+		fmt.Fprintf(&b, "  actions dropped because their time was up before they went out: %d\n", r.expired)
 	}
 	fmt.Fprintf(&b, "  check-ins: %d of %d credited, %d doubled; ledger ≠ balance for %d members\n",
 		r.checkinsCredited, r.checkinsExpected, r.checkinsDoubled, r.ledgerMismatch)
