@@ -5,55 +5,52 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/flows"
 	"github.com/qunbot/qunbot/flows/adfilter"
 )
 
-const adfilterUsage = "usage: qunbot adfilter eval --spam FILE --ham FILE [-c config] [--group G]"
+const adfilterUsage = `usage: qunbot adfilter eval --spam FILE --ham FILE [-c config] [--group G]
+                        [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P]
+       qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G]`
 
-// cmdAdfilter: qunbot adfilter eval --spam FILE --ham FILE [-c config]
-// scores labelled messages (one per line) with a group's filter rules and
-// prints precision, recall, F1 and the false positives.
+// cmdAdfilter: eval scores labelled messages (one per line) with a
+// group's filter and prints precision, recall, F1, false positives per
+// 1,000 ham and a table by threshold; with --folds K the classifier is
+// trained on K-1 folds and scores the held-out one, K times; with
+// --train-spam/--train-ham it is trained on those and scores the others.
+// train fits the classifier to the files and reports how long it took.
 func cmdAdfilter(args []string, e env) error {
-	if len(args) == 0 || args[0] != "eval" {
+	if len(args) == 0 || (args[0] != "eval" && args[0] != "train") {
 		return errors.New(adfilterUsage)
 	}
-	fs := flag.NewFlagSet("adfilter eval", flag.ContinueOnError)
+	fs := flag.NewFlagSet("adfilter "+args[0], flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("c", "", "config file (default: the ad filter's built-in defaults)")
+	path := fs.String("c", "", "config file (default: the ad filter's built-in defaults, with a classifier)")
 	group := fs.String("group", "", "score with this group's settings (default: the defaults under flows:)")
 	spamFile := fs.String("spam", "", "file of spam messages, one per line")
 	hamFile := fs.String("ham", "", "file of messages that are not spam, one per line")
+	folds := fs.Int("folds", 0, "K-fold cross-validation: train on K-1 folds, score the held-out one")
+	trainSpam := fs.String("train-spam", "", "train the classifier on this spam file (with --train-ham)")
+	trainHam := fs.String("train-ham", "", "train the classifier on this ham file (with --train-spam)")
+	target := fs.Float64("target-precision", 0.99, "report the lowest threshold reaching this precision")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *spamFile == "" || *hamFile == "" {
+	if *spamFile == "" || *hamFile == "" || (*trainSpam == "") != (*trainHam == "") || *folds == 1 || *folds < 0 {
 		return errors.New(adfilterUsage)
 	}
-	schema := schemaOf(flows.Builtin())
-	var cfg *config.Config
-	var err error
-	if *path != "" {
-		cfg, err = config.Load(*path, schema)
-	} else {
-		cfg, err = config.Parse("defaults.yaml", []byte("flows:\n  adfilter: {}\n"), schema)
-	}
+	sc, threshold, err := adfilterScorer(*path, *group)
 	if err != nil {
 		return err
 	}
-	g := cfg.Default
-	if *group != "" {
-		g = cfg.Group(*group)
-	}
-	c, ok := g.Flow("adfilter")
-	if !ok {
-		return errors.New("the config does not enable adfilter (add flows: adfilter: ...)")
-	}
-	sc := c.(*adfilter.Config).Scorer()
 	spam, err := readMessages(*spamFile)
 	if err != nil {
 		return err
@@ -62,47 +59,199 @@ func cmdAdfilter(args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	var tp, fn, fp, tn int
-	var fps, fns []string
-	for _, m := range spam {
-		if v := sc.Score(adfilter.Input{Text: m}, nil); v.Spam() {
-			tp++
-		} else {
-			fn++
-			fns = append(fns, fmt.Sprintf("  %.2f  %s", v.Score, m))
-		}
-	}
-	for _, m := range ham {
-		if v := sc.Score(adfilter.Input{Text: m}, nil); v.Spam() {
-			fp++
-			fps = append(fps, fmt.Sprintf("  %.2f  %s   ← %s", v.Score, m, v.Summary()))
-		} else {
-			tn++
-		}
-	}
-	precision := ratio(tp, tp+fp)
-	recall := ratio(tp, tp+fn)
-	f1 := 0.0
-	if precision+recall > 0 {
-		f1 = 2 * precision * recall / (precision + recall)
-	}
 	w := e.stdout
-	fmt.Fprintf(w, "spam %d, ham %d\n", len(spam), len(ham))
-	fmt.Fprintf(w, "caught %d of %d spam; flagged %d of %d ham\n", tp, len(spam), fp, len(ham))
-	fmt.Fprintf(w, "precision %.4f  recall %.4f  F1 %.4f\n", precision, recall, f1)
-	fmt.Fprintf(w, "false positives (%d):\n", fp)
-	for _, s := range fps {
-		fmt.Fprintln(w, s)
+	if args[0] == "train" {
+		start := time.Now()
+		m := sc.Train(spam, ham)
+		took := time.Since(start)
+		var res []scored
+		for _, t := range spam {
+			res = append(res, scored{sc.Score(adfilter.Input{Text: t}, m), t, true})
+		}
+		for _, t := range ham {
+			res = append(res, scored{sc.Score(adfilter.Input{Text: t}, m), t, false})
+		}
+		fmt.Fprintf(w, "trained on %d spam and %d ham in %s\n", len(spam), len(ham), took.Round(time.Millisecond))
+		fmt.Fprintln(w, "on the training messages themselves (flatters; use eval --folds for a fair figure):")
+		printEval(w, res, threshold, *target, false)
+		return nil
 	}
-	fmt.Fprintf(w, "missed spam (%d):\n", fn)
-	for i, s := range fns {
-		if i == 20 {
-			fmt.Fprintf(w, "  ... and %d more\n", len(fns)-20)
+	var res []scored
+	switch {
+	case *folds > 1:
+		res, err = crossValidate(w, sc, spam, ham, *folds)
+	case *trainSpam != "":
+		var ts, th []string
+		if ts, err = readMessages(*trainSpam); err == nil {
+			th, err = readMessages(*trainHam)
+		}
+		if err == nil {
+			m := sc.Train(ts, th)
+			res = scoreAll(sc, m, spam, ham)
+		}
+	default:
+		res = scoreAll(sc, nil, spam, ham)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "spam %d, ham %d\n", len(spam), len(ham))
+	printEval(w, res, threshold, *target, true)
+	return nil
+}
+
+// adfilterScorer compiles a group's ad filter from a config, or the
+// defaults with a classifier.
+func adfilterScorer(path, group string) (*adfilter.Scorer, float64, error) {
+	schema := schemaOf(flows.Builtin())
+	var cfg *config.Config
+	var err error
+	if path != "" {
+		cfg, err = config.Load(path, schema)
+	} else {
+		cfg, err = config.Parse("defaults.yaml", []byte("flows:\n  adfilter: { classifier: {} }\n"), schema)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	g := cfg.Default
+	if group != "" {
+		g = cfg.Group(group)
+	}
+	c, ok := g.Flow("adfilter")
+	if !ok {
+		return nil, 0, errors.New("the config does not enable adfilter (add flows: adfilter: ...)")
+	}
+	ac := c.(*adfilter.Config)
+	return ac.Scorer(), ac.Threshold, nil
+}
+
+type scored struct {
+	v    adfilter.Verdict
+	text string
+	spam bool
+}
+
+func scoreAll(sc *adfilter.Scorer, m *adfilter.Model, spam, ham []string) []scored {
+	out := make([]scored, 0, len(spam)+len(ham))
+	for _, t := range spam {
+		out = append(out, scored{sc.Score(adfilter.Input{Text: t}, m), t, true})
+	}
+	for _, t := range ham {
+		out = append(out, scored{sc.Score(adfilter.Input{Text: t}, m), t, false})
+	}
+	return out
+}
+
+// crossValidate splits each class into k folds (a fixed shuffle), trains
+// on k-1 and scores the held-out fold, k times.
+func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) ([]scored, error) {
+	split := func(texts []string, seed uint64) [][]string {
+		idx := rand.New(rand.NewPCG(seed, 42)).Perm(len(texts))
+		out := make([][]string, k)
+		for pos, i := range idx {
+			out[pos%k] = append(out[pos%k], texts[i])
+		}
+		return out
+	}
+	sf, hf := split(spam, 1), split(ham, 2)
+	var res []scored
+	var took time.Duration
+	for f := range k {
+		var ts, th []string
+		for g := range k {
+			if g != f {
+				ts = append(ts, sf[g]...)
+				th = append(th, hf[g]...)
+			}
+		}
+		start := time.Now()
+		m := sc.Train(ts, th)
+		took += time.Since(start)
+		res = append(res, scoreAll(sc, m, sf[f], hf[f])...)
+	}
+	fmt.Fprintf(w, "%d-fold cross-validation; training took %s per fold on average\n", k, (took / time.Duration(k)).Round(time.Millisecond))
+	return res, nil
+}
+
+// printEval prints the figures at the configured threshold, a table by
+// threshold and the lowest threshold reaching the target precision.
+func printEval(w io.Writer, res []scored, threshold, target float64, examples bool) {
+	count := func(t float64) (tp, fn, fp, tn int) {
+		for _, r := range res {
+			switch hit := r.v.Score >= t; {
+			case r.spam && hit:
+				tp++
+			case r.spam:
+				fn++
+			case hit:
+				fp++
+			default:
+				tn++
+			}
+		}
+		return
+	}
+	line := func(t float64) string {
+		tp, fn, fp, tn := count(t)
+		p, r := ratio(tp, tp+fp), ratio(tp, tp+fn)
+		f1 := 0.0
+		if p+r > 0 {
+			f1 = 2 * p * r / (p + r)
+		}
+		return fmt.Sprintf("%9.2f  %9.4f  %6.4f  %6.4f  %8.1f", t, p, r, f1, 1000*ratio(fp, fp+tn))
+	}
+	tp, fn, fp, tn := count(threshold)
+	p, r := ratio(tp, tp+fp), ratio(tp, tp+fn)
+	f1 := 0.0
+	if p+r > 0 {
+		f1 = 2 * p * r / (p + r)
+	}
+	fmt.Fprintf(w, "caught %d of %d spam; flagged %d of %d ham\n", tp, tp+fn, fp, fp+tn)
+	fmt.Fprintf(w, "precision %.4f  recall %.4f  F1 %.4f  false positives per 1,000 ham %.1f  (threshold %.2f)\n", p, r, f1, 1000*ratio(fp, fp+tn), threshold)
+	fmt.Fprintln(w, "threshold  precision  recall      F1  FP/1000")
+	for _, t := range []float64{0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0} {
+		fmt.Fprintln(w, line(t*threshold))
+	}
+	best := math.NaN()
+	for t := 0.05; t <= 5; t += 0.05 {
+		tp, _, fp, _ := count(t * threshold)
+		if tp > 0 && ratio(tp, tp+fp) >= target {
+			best = t * threshold
 			break
 		}
-		fmt.Fprintln(w, s)
 	}
-	return nil
+	if math.IsNaN(best) {
+		fmt.Fprintf(w, "no threshold up to 5× reaches precision %.2f\n", target)
+	} else {
+		fmt.Fprintf(w, "lowest threshold reaching precision %.2f: %.2f (%s)\n", target, best, strings.TrimSpace(line(best)))
+	}
+	if !examples {
+		return
+	}
+	var fps, fns []string
+	for _, r := range res {
+		hit := r.v.Score >= threshold
+		if !r.spam && hit {
+			fps = append(fps, fmt.Sprintf("  %.2f  %s   ← %s", r.v.Score, adfilter.Excerpt(r.text, 80), r.v.Summary()))
+		}
+		if r.spam && !hit {
+			fns = append(fns, fmt.Sprintf("  %.2f  %s", r.v.Score, adfilter.Excerpt(r.text, 80)))
+		}
+	}
+	for _, list := range []struct {
+		name  string
+		items []string
+	}{{"false positives", fps}, {"missed spam", fns}} {
+		fmt.Fprintf(w, "%s (%d):\n", list.name, len(list.items))
+		for i, s := range list.items {
+			if i == 20 {
+				fmt.Fprintf(w, "  ... and %d more\n", len(list.items)-20)
+				break
+			}
+			fmt.Fprintln(w, s)
+		}
+	}
 }
 
 func ratio(a, b int) float64 {

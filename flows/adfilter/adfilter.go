@@ -307,14 +307,27 @@ func (s *Scorer) Model(ctx context.Context, st *state.Store, now time.Time) (*Mo
 	if sh.model != nil && version == sh.version {
 		return sh.model, nil
 	}
-	reports, _, err := loadShared(ctx, st, cl.Model)
+	reports, err := loadShared(ctx, st, cl.Model)
 	if err != nil {
 		return s.base, err
 	}
-	m := NewModel()
-	m.Add(s.base)
-	m.Add(reports)
-	m.Refresh()
+	var m *Model
+	switch {
+	case s.base != nil:
+		m = s.base.clone()
+	case len(reports) > 0: // no sample files: the reports alone
+		m = &Model{w: make([]float32, 1<<linBits), known: &similar{}}
+	default:
+		sh.model, sh.version = nil, version
+		return nil, nil
+	}
+	sc := new(scratch)
+	for _, r := range reports {
+		m.learn(s.features(sc, Input{Text: r.text}), r.spam)
+		if r.spam {
+			m.known.add(sc.n.Normalize(r.text))
+		}
+	}
 	sh.model, sh.version = m, version
 	return m, nil
 }

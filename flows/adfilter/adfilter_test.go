@@ -189,6 +189,25 @@ func TestSignals(t *testing.T) {
 		{"wechat word alone", adfilter.Input{Text: "微信支付可以吗"}, "", false},
 		{"wechat group is no id", adfilter.Input{Text: "join our wechat group today"}, "", false},
 		{"qq", adfilter.Input{Text: "扣扣 12345678"}, "contact qq", true},
+		// evasions written in Chinese groups
+		{"traditional characters", adfilter.Input{Text: "專業代開發票，量大優惠"}, "keyword 代开发票", true},
+		{"traditional keyword 刷單", adfilter.Input{Text: "招聘刷單日結"}, "keyword 刷单", true},
+		{"homophone 薇信", adfilter.Input{Text: "薇信 abc12345"}, "contact wechat", true},
+		{"homophone 加薇", adfilter.Input{Text: "加薇CCTV25803"}, "contact wechat", true},
+		{"homophone 喂信", adfilter.Input{Text: "喂信：wx2024888"}, "contact wechat", true},
+		{"homophone 徽信", adfilter.Input{Text: "徽信 tt998877"}, "contact wechat", true},
+		{"口口 number", adfilter.Input{Text: "口口 29526123"}, "contact qq", true},
+		{"抠抠 number", adfilter.Input{Text: "抠抠:29526123"}, "contact qq", true},
+		{"penguin emoji", adfilter.Input{Text: "🐧 295261234"}, "contact qq", true},
+		{"plus V", adfilter.Input{Text: "+V abc12345"}, "contact wechat", true},
+		{"heavy plus V", adfilter.Input{Text: "➕V abc12345"}, "contact wechat", true},
+		{"V heart", adfilter.Input{Text: "V❤ abc12345"}, "contact wechat", true},
+		{"digit groups", adfilter.Input{Text: "扣扣 2048 7832 11"}, "contact qq", true},
+		{"pinyin", adfilter.Input{Text: "jia wei xin: abc12345"}, "contact wechat", true},
+		{"url glued to letters", adfilter.Input{Text: "点击joinwww.spamsite.zz领取"}, "link link", false},
+		{"url glued to Chinese", adfilter.Input{Text: "加我www.x.cn"}, "link link", false},
+		{"a v in prose is no contact", adfilter.Input{Text: "iPhone v 15 Pro 到了"}, "", false},
+		{"plus in sums is no contact", adfilter.Input{Text: "1+1=2, 20+30 人"}, "", false},
 		{"forward from a channel", adfilter.Input{Text: "news", Forward: &bot.Forward{FromChat: "telegram:-1001", FromTitle: "Deals"}}, "forward channel or group", false},
 		{"newcomer link", adfilter.Input{Text: "see github.com/x", Newcomer: true}, "newcomer link", true},
 		{"newcomer forward", adfilter.Input{Text: "x", Forward: &bot.Forward{FromUser: "5"}, Newcomer: true}, "newcomer forward", true},
@@ -208,6 +227,22 @@ func TestSignals(t *testing.T) {
 	}
 }
 
+// A keyword that is also a built-in contact prefix does not switch the
+// contact check off: both fire.
+func TestKeywordThatIsAContactPrefix(t *testing.T) {
+	s := scorer(t, "    keywords: [{words: [加v, vx, qq], score: 0.3}]\n")
+	for _, tt := range []struct{ text, want string }{
+		{"加v12345678", "contact wechat"},
+		{"vx abc12345", "contact wechat"},
+		{"qq 12345678", "contact qq"},
+	} {
+		v := s.Score(adfilter.Input{Text: tt.text}, nil)
+		if sum := v.Summary(); !strings.Contains(sum, tt.want) || !strings.Contains(sum, "keyword") {
+			t.Errorf("%q: %s, want the keyword and %s", tt.text, sum, tt.want)
+		}
+	}
+}
+
 func TestClassifier(t *testing.T) {
 	dir := t.TempDir()
 	spam := filepath.Join(dir, "spam.txt")
@@ -218,8 +253,8 @@ func TestClassifier(t *testing.T) {
 	if v := s.Score(adfilter.Input{Text: "在家兼职日结三百"}, nil); !strings.Contains(v.Summary(), "classifier") {
 		t.Errorf("spam-like text: %s", v.Summary())
 	}
-	if v := s.Score(adfilter.Input{Text: "周末喝咖啡"}, nil); len(v.Hits()) > 0 {
-		t.Errorf("ham-like text: %s", v.Summary())
+	if v := s.Score(adfilter.Input{Text: "周末喝咖啡"}, nil); v.Spam() || v.Score >= 0 {
+		t.Errorf("ham-like text: %.2f %s, want the classifier to lean against", v.Score, v.Summary())
 	}
 }
 

@@ -110,15 +110,21 @@ type Newcomer struct {
 	Threshold float64 `yaml:"threshold"`
 }
 
-// Classifier is the learned model: naive Bayes over character n-grams.
+// Classifier is the learned model: logistic regression over character
+// n-grams, words, the rules' hits and the message's shape.
 type Classifier struct {
 	// Model names the shared model in Redis, where /spam and /ham reports
 	// go; groups naming the same model share it.
 	Model string        `yaml:"model"`
 	Spam  []config.Path `yaml:"spam"` // sample files, one message per line
 	Ham   []config.Path `yaml:"ham"`
-	// Weight is the most the classifier adds (at full confidence).
+	// Weight is the most the classifier adds or takes away as it leans
+	// (default 0.8 × threshold).
 	Weight float64 `yaml:"weight"`
+	// Sure is the P(spam) from which the classifier alone removes a
+	// message (default 0.75; messages under 12 characters need half the
+	// doubt: 0.875; 1: never alone, it only tips other signals).
+	Sure float64 `yaml:"sure"`
 }
 
 // Ladder is what repeated spam leads to. Each spam message is deleted and
@@ -193,6 +199,12 @@ func (c *Config) Validate(report func(field, msg string)) {
 		}
 		if cl.Weight == 0 {
 			cl.Weight = 0.8 * c.Threshold
+		}
+		if cl.Sure == 0 {
+			cl.Sure = 0.75
+		}
+		if cl.Sure <= 0.5 || cl.Sure > 1 {
+			report("classifier.sure", "must be above 0.5 and at most 1")
 		}
 	}
 	if c.Ladder.Decay <= 0 {

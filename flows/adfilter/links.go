@@ -152,6 +152,10 @@ func checkCandidate(c string, fn func(host, path string)) {
 		end = len(lower)
 	}
 	host := lower[:end]
+	if k := indexFold(host, "www."); k > 0 && !scheme {
+		// glued to the words before it: "joinwww.spam.xyz"
+		host, lower, end = host[k:], lower[k:], end-k
+	}
 	if strings.IndexByte(host, '@') >= 0 || strings.IndexByte(host, '.') < 0 {
 		return // an e-mail address, or no domain
 	}
@@ -262,4 +266,14 @@ func hasPhone(raw string, text []rune) bool {
 		}
 	}
 	return false
+}
+
+// indexFold is strings.Index ignoring ASCII case.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

@@ -35,6 +35,7 @@ type edge struct {
 type pattern struct {
 	length             int32
 	wordStart, wordEnd bool
+	same               int32 // the next pattern of the same runes, -1: none
 }
 
 // Pattern is a keyword in match form. A Prefix pattern skips the
@@ -44,8 +45,10 @@ type Pattern struct {
 	Prefix bool
 }
 
-// NewMatcher builds a matcher for patterns. Empty and duplicate patterns
-// are ignored; ids index the input slice.
+// NewMatcher builds a matcher for patterns; ids index the input slice.
+// Empty patterns are ignored; patterns of the same runes are each
+// reported (a keyword "vx" and the contact prefix "vx" both fire), each
+// with its own word-edge rule.
 func NewMatcher(keywords []Pattern) *Matcher {
 	type tnode struct {
 		children map[rune]int32
@@ -70,10 +73,16 @@ func NewMatcher(keywords []Pattern) *Matcher {
 			}
 			s = next
 		}
-		if trie[s].pat < 0 {
+		m.pats[id] = pattern{length: int32(len(kw)), wordStart: isWordASCII(kw[0]), wordEnd: !p.Prefix && isWordASCII(kw[len(kw)-1]), same: -1}
+		if first := trie[s].pat; first < 0 {
 			trie[s].pat = int32(id)
+		} else {
+			last := first
+			for m.pats[last].same >= 0 {
+				last = m.pats[last].same
+			}
+			m.pats[last].same = int32(id)
 		}
-		m.pats[id] = pattern{length: int32(len(kw)), wordStart: isWordASCII(kw[0]), wordEnd: !p.Prefix && isWordASCII(kw[len(kw)-1])}
 	}
 	m.nodes = make([]node, len(trie))
 	for i, t := range trie {
@@ -191,20 +200,18 @@ func (m *Matcher) Match(text []rune, fn func(id, end int) bool) {
 			s = m.nodes[s].fail
 		}
 		for o := s; o > 0; o = m.nodes[o].nextOutput {
-			p := m.nodes[o].patHere
-			if p < 0 {
-				continue
-			}
-			pt := m.pats[p]
-			start := i + 1 - int(pt.length)
-			if pt.wordStart && start > 0 && isWordASCII(text[start-1]) {
-				continue
-			}
-			if pt.wordEnd && i+1 < len(text) && isWordASCII(text[i+1]) {
-				continue
-			}
-			if !fn(int(p), i+1) {
-				return
+			for p := m.nodes[o].patHere; p >= 0; p = m.pats[p].same {
+				pt := m.pats[p]
+				start := i + 1 - int(pt.length)
+				if pt.wordStart && start > 0 && isWordASCII(text[start-1]) {
+					continue
+				}
+				if pt.wordEnd && i+1 < len(text) && isWordASCII(text[i+1]) {
+					continue
+				}
+				if !fn(int(p), i+1) {
+					return
+				}
 			}
 		}
 	}

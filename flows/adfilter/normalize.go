@@ -21,6 +21,8 @@ import (
 //     single characters ("加 V", "加-微-信", "v.x", "w e c h a t") or between
 //     two CJK characters is removed; any other becomes one space, so "nov
 //     xmas" does not turn into "novxmas" and match "vx".
+//   - Traditional Chinese characters folded to simplified ones (OpenCC's
+//     character table).
 //   - Look-alikes folded: Cyrillic and Greek letters that look Latin, and
 //     digits inside a word that has more letters than digits ("fr33",
 //     "w3chat", "m0ney"), but not in numbers or ids ("v1234567").
@@ -59,6 +61,11 @@ func (n *Normalizer) Normalize(s string) []rune {
 	n.runes = n.runes[:0]
 	for _, r := range s {
 		switch {
+		case r == '+' || r == '➕':
+			r = plusMark // "+V", "➕V": 加V; decided below
+		case r == '🐧':
+			n.runes = append(n.runes, '企') // the QQ penguin: 企鹅
+			r = '鹅'
 		case r < utf8.RuneSelf:
 			if 'A' <= r && r <= 'Z' {
 				r += 'a' - 'A'
@@ -67,7 +74,9 @@ func (n *Normalizer) Normalize(s string) []rune {
 				r = 0
 			}
 		case isHan(r):
-			// the common case in Chinese text: a letter without case
+			// the common case in Chinese text: a letter without case;
+			// traditional characters fold to simplified (代開發票 is 代开发票)
+			r = toSimplified(r)
 		case r >= 0xFF01 && r <= 0xFF5E:
 			// full-width ASCII, as NFKC maps it
 			r -= 0xFEE0
@@ -89,8 +98,16 @@ func (n *Normalizer) Normalize(s string) []rune {
 		}
 		n.runes = append(n.runes, r)
 	}
-	// '@' and '$' are letters only between letters ("fr@ud", "ca$h")
+	// '@' and '$' are letters only between letters ("fr@ud", "ca$h");
+	// a plus before v or w is 加 ("+V 123456"), otherwise a separator
 	for i, r := range n.runes {
+		if r == plusMark {
+			n.runes[i] = 0
+			if i+1 < len(n.runes) && (n.runes[i+1] == 'v' || n.runes[i+1] == 'w') {
+				n.runes[i] = '加'
+			}
+			continue
+		}
 		if (r == '@' || r == '$') && (i == 0 || i+1 == len(n.runes) || !isLetterASCII(n.runes[i-1]) || !isLetterASCII(n.runes[i+1])) {
 			n.runes[i] = 0
 		}
@@ -217,4 +234,52 @@ func isInvisible(r rune) bool {
 func isCJK(r rune) bool {
 	return isHan(r) || r >= 0x2E80 && (unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
 		unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r))
+}
+
+// plusMark stands for a plus sign until what follows it is known.
+const plusMark = -2
+
+// t2sBase is the first rune of t2sDense, which covers the CJK blocks most
+// traditional characters are in; the rest are in t2sSparse.
+const t2sBase, t2sEnd = 0x3400, 0x9FFF
+
+var t2sDense, t2sSparse = func() ([]rune, map[rune]rune) {
+	dense := make([]rune, t2sEnd-t2sBase+1)
+	sparse := map[rune]rune{}
+	rs := []rune(t2sPairs)
+	table := make(map[rune]rune, len(rs)/2)
+	for i := 0; i+1 < len(rs); i += 2 {
+		table[rs[i]] = rs[i+1]
+	}
+	for from, to := range table {
+		// follow chains, so folding twice changes nothing
+		for range 4 {
+			next, ok := table[to]
+			if !ok || next == to || next == from {
+				break
+			}
+			to = next
+		}
+		if from >= t2sBase && from <= t2sEnd {
+			dense[from-t2sBase] = to
+		} else {
+			sparse[from] = to
+		}
+	}
+	return dense, sparse
+}()
+
+// toSimplified folds a traditional Chinese character to its simplified
+// form; others are returned as they are.
+func toSimplified(r rune) rune {
+	if r >= t2sBase && r <= t2sEnd {
+		if s := t2sDense[r-t2sBase]; s != 0 {
+			return s
+		}
+		return r
+	}
+	if s, ok := t2sSparse[r]; ok {
+		return s
+	}
+	return r
 }

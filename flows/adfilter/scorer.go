@@ -14,7 +14,7 @@ type Scorer struct {
 	cfg     *Config
 	matcher *Matcher
 	pats    []patInfo
-	base    *Model // the classifier trained on the sample files
+	base    *Model // the classifier trained on the sample files (nil: none)
 	shared  sharedModel
 	pool    sync.Pool
 }
@@ -34,8 +34,11 @@ type patInfo struct {
 }
 
 // contact prefixes, matched like keywords; what follows decides.
-var wechatPrefixes = []string{"vx", "wx", "v信", "微信", "威信", "薇信", "维信", "徽信", "卫星", "weixin", "wechat", "加v", "加微", "微信号", "vx号", "wx号", "v号", "wxid"}
-var qqPrefixes = []string{"qq", "扣扣", "企鹅", "q号", "qq号"}
+// Homophones (薇/威/喂/徽 for 微), a bare v or 薇 before an id, and pinyin
+// are how ads write them when the plain words are filtered.
+var wechatPrefixes = []string{"vx", "wx", "v", "v信", "微信", "威信", "薇信", "维信", "徽信", "喂信", "卫星", "薇", "威", "加薇", "加威", "加喂",
+	"weixin", "wei xin", "jia wei xin", "wechat", "加v", "加微", "微信号", "vx号", "wx号", "v号", "wxid"}
+var qqPrefixes = []string{"qq", "扣扣", "抠抠", "口口", "企鹅", "q号", "qq号", "kou kou"}
 
 // Input is what the scorer looks at.
 type Input struct {
@@ -65,9 +68,11 @@ const maxHits = 8
 type Verdict struct {
 	Score     float64
 	Threshold float64
-	TextKey   string // see Input.RepeatMinLength
-	hits      [maxHits]Hit
-	n         int
+	// P is the classifier's P(spam), or -1 when no classifier scored.
+	P       float64
+	TextKey string // see Input.RepeatMinLength
+	hits    [maxHits]Hit
+	n       int
 }
 
 // Spam reports whether the score reached the threshold.
@@ -101,7 +106,7 @@ func (v *Verdict) Summary() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %s (+%.2g)", h.Rule, h.Detail, h.Score)
+		fmt.Fprintf(&b, "%s %s (%+.2g)", h.Rule, h.Detail, h.Score)
 	}
 	return b.String()
 }
@@ -110,21 +115,33 @@ func (v *Verdict) Summary() string {
 // read now) and the classifier's sample files.
 func Compile(c *Config) (*Scorer, error) {
 	s := &Scorer{cfg: c}
-	s.pool.New = func() any { return new(Normalizer) }
+	s.pool.New = func() any { return new(scratch) }
 	var n Normalizer
 	var words []Pattern
+	seen := map[string]bool{} // kind and form: a word listed twice counts once
+	// a keyword that is also a contact prefix matches where the prefix
+	// does, glued to an id ("vx12345")
+	prefixes := map[string]bool{}
+	for _, w := range append(append([]string(nil), wechatPrefixes...), qqPrefixes...) {
+		prefixes[string(n.Normalize(w))] = true
+	}
+	put := func(form []rune, w string, kind patKind, score float64) {
+		if k := string(rune('0'+kind)) + string(form); !seen[k] {
+			seen[k] = true
+			words = append(words, Pattern{Runes: form, Prefix: kind != kindKeyword || prefixes[string(form)]})
+			s.pats = append(s.pats, patInfo{kind: kind, word: w, score: score})
+		}
+	}
 	add := func(w string, kind patKind, score float64) {
 		form := append([]rune(nil), n.Normalize(w)...)
 		if len(form) == 0 {
 			return
 		}
-		words = append(words, Pattern{Runes: form, Prefix: kind != kindKeyword})
-		s.pats = append(s.pats, patInfo{kind: kind, word: w, score: score})
+		put(form, w, kind, score)
 		// "h/o/t/ /s/i/n/g/l/e/s" loses its space along with the
 		// separators: a phrase also matches written solid
 		if solid := removeSpaces(form); len(solid) != len(form) {
-			words = append(words, Pattern{Runes: solid, Prefix: kind != kindKeyword})
-			s.pats = append(s.pats, patInfo{kind: kind, word: w, score: score})
+			put(solid, w, kind, score)
 		}
 	}
 	for _, k := range c.Keywords {
@@ -156,24 +173,66 @@ func Compile(c *Config) (*Scorer, error) {
 	}
 	s.matcher = NewMatcher(words)
 	if cl := c.Classifier; cl != nil {
-		m := NewModel()
+		var spam, ham []string
 		for _, set := range []struct {
 			files []string
-			spam  bool
-		}{{paths(cl.Spam), true}, {paths(cl.Ham), false}} {
+			out   *[]string
+		}{{paths(cl.Spam), &spam}, {paths(cl.Ham), &ham}} {
 			for _, f := range set.files {
 				if err := readLines(f, func(line string) error {
-					m.Learn(n.Normalize(line), set.spam, 1)
+					*set.out = append(*set.out, line)
 					return nil
 				}); err != nil {
 					return nil, err
 				}
 			}
 		}
-		m.Refresh()
-		s.base = m
+		if len(spam) > 0 && len(ham) > 0 {
+			s.base = s.Train(spam, ham)
+		}
 	}
 	return s, nil
+}
+
+// scratch is one scoring's buffers, pooled.
+type scratch struct {
+	n     Normalizer
+	feats []uint32
+	hits  []uint32
+}
+
+// Train fits the classifier to labelled messages with this scorer's rules
+// (their hits are features). It is deterministic: the same messages give
+// the same model.
+func (s *Scorer) Train(spam, ham []string) *Model {
+	samples := make([]sample, 0, len(spam)+len(ham))
+	sc := new(scratch)
+	for _, set := range []struct {
+		texts []string
+		spam  bool
+	}{{spam, true}, {ham, false}} {
+		for _, t := range set.texts {
+			f := s.features(sc, Input{Text: t})
+			samples = append(samples, sample{f: append([]uint32(nil), f...), spam: set.spam})
+		}
+	}
+	m := trainLinear(samples, 6, 1)
+	m.known = &similar{}
+	for _, t := range spam {
+		m.known.add(sc.n.Normalize(t))
+	}
+	return m
+}
+
+// features computes a message's model features (rules' hits included).
+func (s *Scorer) features(sc *scratch, in Input) []uint32 {
+	v, text := s.rules(sc, in, true)
+	sc.hits = sc.hits[:0]
+	for _, h := range v.Hits() {
+		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
+	}
+	sc.feats = linFeatures(sc.feats[:0], text, sc.hits)
+	return sc.feats
 }
 
 func paths[T ~string](ps []T) []string {
@@ -185,32 +244,87 @@ func paths[T ~string](ps []T) []string {
 }
 
 // Score scores a message. model is the classifier to use (the sample
-// files' plus moderators' reports); nil uses the sample files' alone.
+// files' with the moderators' reports); nil uses the sample files' alone.
+//
+// With a classifier, keywords count half their score (they are also the
+// model's features, with learned weights), and the model adds its say: the
+// threshold itself when it is sure (P(spam) ≥ classifier.sure; short
+// messages, under 12 characters, need a quarter of the doubt), otherwise
+// up to ±classifier.weight as it leans — so a confident model removes spam
+// alone, and a keyword in an ordinary message the model reads as ordinary
+// does not.
 func (s *Scorer) Score(in Input, model *Model) Verdict {
+	sc := s.pool.Get().(*scratch)
+	defer s.pool.Put(sc)
+	cl := s.cfg.Classifier
+	if model == nil {
+		model = s.base
+	}
+	if cl == nil || model == nil {
+		v, _ := s.rules(sc, in, false)
+		return v
+	}
+	v, text := s.rules(sc, in, true)
+	sc.hits = sc.hits[:0]
+	for _, h := range v.Hits() {
+		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
+	}
+	sc.feats = linFeatures(sc.feats[:0], text, sc.hits)
+	p := model.prob(sc.feats)
+	v.P = p
+	sure := cl.Sure
+	if len(text) < 12 {
+		sure = 1 - (1-sure)/2
+	}
+	if cl.Sure < 1 && p >= sure && model.trained >= minSure {
+		v.Add("classifier", "sure", v.Threshold)
+	} else {
+		v.Add("classifier", "leaning", cl.Weight*(2*p-1))
+	}
+	if _, ok := model.known.match(text); ok {
+		v.Add("similar", "known spam", v.Threshold)
+	}
+	return v
+}
+
+// minSure is how many messages of each kind a model must have learned
+// from before it may remove a message alone: trained on a handful, a
+// linear model is sure of things it has barely seen.
+const minSure = 50
+
+// rules scores a message by the rules alone; it returns the match form.
+// learned: a classifier scores too (keywords count half).
+func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 	c := s.cfg
-	v := Verdict{Threshold: c.Threshold}
+	v := Verdict{Threshold: c.Threshold, P: -1}
 	if in.Newcomer && c.Newcomer.Threshold > 0 {
 		v.Threshold = c.Newcomer.Threshold
 	}
-	n := s.pool.Get().(*Normalizer)
-	defer s.pool.Put(n)
-	text := n.Normalize(in.Text)
+	text := sc.n.Normalize(in.Text)
 	if in.RepeatMinLength > 0 && len(text) >= in.RepeatMinLength {
 		v.TextKey = TextKey(text)
 	}
+	kw := 1.0
+	if learned {
+		kw = 0.5
+	}
 
-	// keywords and contact prefixes, one pass
+	// keywords and contact prefixes, one pass; a contact counts once
+	// however many of its prefixes lead to it ("加v" and "v")
+	wechat, qq := false, false
 	s.matcher.Match(text, func(id, end int) bool {
 		p := &s.pats[id]
 		switch p.kind {
 		case kindKeyword:
-			v.Add("keyword", p.word, p.score)
+			v.Add("keyword", p.word, p.score*kw)
 		case kindWeChat:
-			if idAfter(text, end, false) {
+			if !wechat && idAfter(text, end, false) {
+				wechat = true
 				v.Add("contact", "wechat", p.score)
 			}
 		case kindQQ:
-			if idAfter(text, end, true) {
+			if !qq && idAfter(text, end, true) {
+				qq = true
 				v.Add("contact", "qq", p.score)
 			}
 		}
@@ -242,43 +356,39 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	if in.UnknownMentions > 0 {
 		v.Add("link", "@mention of a non-member", c.Links.Channels)
 	}
-	if c.Classifier != nil {
-		if model == nil {
-			model = s.base
-		}
-		if model != nil {
-			p := model.SpamProbability(text)
-			if p > 0.5 {
-				v.Add("classifier", "naive Bayes", c.Classifier.Weight*(p-0.5)*2)
-			}
-		}
-	}
-	return v
+	return v, text
 }
 
 // idAfter reports whether a contact id follows a prefix ending at end.
-// After at most one space comes a token of letters and digits; a short
-// one without digits may go on after one more separator ("abc_12345"
-// becomes "abc 12345" in the match form). A WeChat id is 5 to 20 long
-// with at least one digit (so "wechat group" is not one); a QQ number is
-// 5 to 11 digits.
+// After at most one space comes a token of letters and digits. It may go
+// on after one more separator when its first part is short and has no
+// digits ("abc_12345" becomes "abc 12345" in the match form), and across
+// groups of digits ("2048 7832 11"). A WeChat id is 5 to 20 long with at
+// least one digit (so "wechat group" is not one); a QQ number is 5 to 11
+// digits.
 func idAfter(text []rune, end int, qq bool) bool {
 	i := end
 	if i < len(text) && text[i] == ' ' {
 		i++
 	}
 	n, letters, digits := 0, 0, 0
-	for part := 0; part < 2; part++ {
-		start := n
+	for part := 0; part < 4; part++ {
+		start, partDigits := n, 0
 		for ; i < len(text) && text[i] < 0x80 && isWordASCII(text[i]); i++ {
 			n++
 			if isLetterASCII(text[i]) {
 				letters++
 			} else {
 				digits++
+				partDigits++
 			}
 		}
-		if qq || digits > 0 || n-start > 6 || n == start || i+1 >= len(text) || text[i] != ' ' {
+		if n == start || i+1 >= len(text) || text[i] != ' ' {
+			break
+		}
+		shortWord := !qq && digits == 0 && n-start <= 6
+		digitGroup := partDigits == n-start && isDigitASCII(text[i+1])
+		if !shortWord && !digitGroup {
 			break
 		}
 		i++ // one separator inside the id

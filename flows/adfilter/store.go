@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -134,27 +133,34 @@ func Recent(ctx context.Context, s *state.Store, group string, n int64) ([]Entry
 	return out, nil
 }
 
-// modelKey is a shared classifier's hash: feature counts and totals.
-func modelKey(s *state.Store, model string) string { return s.GlobalKey("{nb:" + model + "}") }
+// modelKey is a shared classifier's reports: a list of labelled messages
+// ("s"/"h" and the text) and, beside it, their version.
+func modelKey(s *state.Store, model string) string { return s.GlobalKey("{clf:"+model+"}", "reports") }
+func versionKey(s *state.Store, model string) string {
+	return s.GlobalKey("{clf:"+model+"}", "version")
+}
 
-// Teach records a moderator's report in the shared model: the message (in
-// match form) counts as spam or ham for every replica.
-func Teach(ctx context.Context, s *state.Store, model string, text []rune, spam bool) error {
+// maxReports bounds the reports kept (the oldest go first).
+const maxReports = 5000
+
+// report is a moderator's labelled message.
+type report struct {
+	text string
+	spam bool
+}
+
+// Teach records a moderator's report for the shared model: every replica
+// replays the reports, in order, on top of the model its sample files
+// give, so all of them score with the same model.
+func Teach(ctx context.Context, s *state.Store, model, text string, spam bool) error {
 	class := "h"
 	if spam {
 		class = "s"
 	}
-	counts := map[uint32]int64{}
-	var total int64
-	features(text, func(f uint32) { counts[f]++; total++ })
-	key := modelKey(s, model)
 	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for f, n := range counts {
-			p.HIncrBy(ctx, key, class+strconv.FormatUint(uint64(f), 36), n)
-		}
-		p.HIncrBy(ctx, key, "docs:"+class, 1)
-		p.HIncrBy(ctx, key, "total:"+class, total)
-		p.HIncrBy(ctx, key, "version", 1)
+		p.RPush(ctx, modelKey(s, model), class+text)
+		p.LTrim(ctx, modelKey(s, model), -maxReports, -1)
+		p.Incr(ctx, versionKey(s, model))
 		return nil
 	})
 	if err != nil {
@@ -163,47 +169,24 @@ func Teach(ctx context.Context, s *state.Store, model string, text []rune, spam 
 	return nil
 }
 
-// loadShared reads a shared model's counts from Redis.
-func loadShared(ctx context.Context, s *state.Store, model string) (*Model, int64, error) {
-	kv, err := s.Client().HGetAll(ctx, modelKey(s, model)).Result()
+// loadShared reads a shared model's reports from Redis.
+func loadShared(ctx context.Context, s *state.Store, model string) ([]report, error) {
+	items, err := s.Client().LRange(ctx, modelKey(s, model), 0, -1).Result()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: read the classifier: %w", state.ErrRedis, err)
+		return nil, fmt.Errorf("%w: read the classifier's reports: %w", state.ErrRedis, err)
 	}
-	m := NewModel()
-	var version int64
-	for k, v := range kv {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		switch {
-		case k == "version":
-			version = n
-		case strings.HasPrefix(k, "docs:"):
-			m.docs[classIndex(k[5:])] += float64(n)
-		case strings.HasPrefix(k, "total:"):
-			m.totals[classIndex(k[6:])] += float64(n)
-		case len(k) > 1:
-			f, err := strconv.ParseUint(k[1:], 36, 32)
-			if err != nil || f > featureMask || n < 0 {
-				continue
-			}
-			if k[0] == 's' {
-				m.spam[f] += uint32(n)
-			} else {
-				m.ham[f] += uint32(n)
-			}
+	out := make([]report, 0, len(items))
+	for _, it := range items {
+		if len(it) < 2 {
+			continue
 		}
+		out = append(out, report{text: it[1:], spam: it[0] == 's'})
 	}
-	return m, version, nil
-}
-
-func classIndex(c string) int {
-	if c == "s" {
-		return 1
-	}
-	return 0
+	return out, nil
 }
 
 func modelVersion(ctx context.Context, s *state.Store, model string) (int64, error) {
-	v, err := s.Client().HGet(ctx, modelKey(s, model), "version").Int64()
+	v, err := s.Client().Get(ctx, versionKey(s, model)).Int64()
 	if err == redis.Nil {
 		return 0, nil
 	}

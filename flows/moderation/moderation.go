@@ -257,8 +257,7 @@ func (f Flow) report(ctx context.Context, fc *engine.FlowContext, spam bool) err
 	if on && af.Classifier != nil {
 		model = af.Classifier.Model
 	}
-	var n adfilter.Normalizer
-	if err := adfilter.Teach(ctx, fc.Store, model, n.Normalize(r.Text), spam); err != nil {
+	if err := adfilter.Teach(ctx, fc.Store, model, r.Text, spam); err != nil {
 		return err
 	}
 	if on && af.Scorer() != nil {

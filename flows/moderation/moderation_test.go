@@ -135,7 +135,8 @@ func TestSpamReportsTeachTheClassifier(t *testing.T) {
 	other.Clock.Set(other.Clock.Now().Add(time.Minute)) // past the model's refresh interval
 	other.Say("x", "hi")
 	other.Out.Take()
-	other.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("x"), Text: "出售游戏账号，低价", MessageID: "late"})
+	// the next of the wave: the same template, a little changed
+	other.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("x"), Text: "低价出售各类游戏账号!! 量大从优 🎮", MessageID: "late"})
 	if got := texts(other.Out.Take()); !strings.Contains(got, "delete:x") {
 		t.Fatalf("the other replica did not learn: %s", got)
 	}

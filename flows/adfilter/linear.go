@@ -1,0 +1,269 @@
+package adfilter
+
+import (
+	"math"
+	"math/rand/v2"
+	"unicode"
+)
+
+// Model is a logistic regression over hashed features of a message's
+// match form: character 1-, 2- and 3-grams, Latin word tokens, the rules'
+// hits (each keyword and contact prefix is a feature with a learned
+// weight, not a fixed score) and the message's shape (length, shares of
+// digits, Latin letters and symbols, the longest digit run, repeated
+// characters, links). Its output is a probability, so the filter can let
+// it decide alone when it is sure.
+//
+// Logistic regression rather than the naive Bayes it replaces: naive
+// Bayes counts every n-gram of a message as independent evidence, so long
+// ordinary messages and short ones drift to the extremes, and it cannot
+// weigh a keyword against the rest of the message. A discriminative
+// model learns both from the data and stays fast: a few hundred hashed
+// features per message, one multiply-add each.
+type Model struct {
+	w    []float32
+	bias float64
+	// trained is the fewer of spam and ham messages it learned from: a
+	// model that saw few may only tip other signals, never decide alone
+	trained int
+	// known is the spam it learned from, for near-duplicates
+	known *similar
+}
+
+const (
+	linBits = 20
+	linMask = 1<<linBits - 1
+)
+
+// feature namespaces, so a trigram and a word never share a hash by design
+const (
+	nsGram uint32 = iota + 1
+	nsWord
+	nsRule
+	nsShape
+)
+
+// linFeatures appends the hashed features of a message in match form to
+// out; hits are the rules that fired (see hitHash).
+func linFeatures(out []uint32, text []rune, hits []uint32) []uint32 {
+	fn := func(f uint32) { out = append(out, f) }
+	var p1, p2 rune = ' ', ' '
+	digits, latin, other, run, maxRun, rep, maxRep := 0, 0, 0, 0, 0, 0, 0
+	var prev rune
+	wordStart := -1
+	for i, r := range text {
+		if r != ' ' {
+			fn(fhash(nsGram, r, 0, 0))
+		}
+		fn(fhash(nsGram, p1, r, 1))
+		fn(fhash(nsGram, p2, p1, r))
+		p2, p1 = p1, r
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+			run++
+			maxRun = max(maxRun, run)
+		case r < 0x80 && unicode.IsLetter(r):
+			latin++
+			run = 0
+		case r == ' ':
+			run = 0
+		default:
+			run = 0
+			if !unicode.Is(unicode.Han, r) {
+				other++
+			}
+		}
+		if r == prev && r != ' ' {
+			rep++
+			maxRep = max(maxRep, rep)
+		} else {
+			rep = 0
+		}
+		prev = r
+		ascii := r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r))
+		if ascii && wordStart < 0 {
+			wordStart = i
+		}
+		if !ascii && wordStart >= 0 {
+			fn(wordHash(text[wordStart:i]))
+			wordStart = -1
+		}
+	}
+	if wordStart >= 0 {
+		fn(wordHash(text[wordStart:]))
+	}
+	fn(fhash(nsGram, p2, p1, ' '))
+	n := len(text)
+	fn(fhash(nsShape, 'L', bucket(n), 0))
+	if n > 0 {
+		fn(fhash(nsShape, 'D', rune(10*digits/n), 0))
+		fn(fhash(nsShape, 'A', rune(10*latin/n), 0))
+		fn(fhash(nsShape, 'O', rune(10*other/n), 0))
+	}
+	fn(fhash(nsShape, 'R', bucket(maxRun), 0))
+	fn(fhash(nsShape, 'P', bucket(maxRep), 0))
+	for _, h := range hits {
+		fn(h)
+	}
+	fn(fhash(nsShape, 'H', bucket(len(hits)), 0))
+	fn(fhash(nsShape, 'B', 0, 0)) // always on: a per-shape bias
+	return out
+}
+
+// hitHash is a rule hit's feature: its rule and detail ("keyword", "加微信").
+func hitHash(rule, detail string) uint32 {
+	h := uint32(2166136261) ^ nsRule
+	for i := 0; i < len(rule); i++ {
+		h = (h ^ uint32(rule[i])) * 16777619
+	}
+	h = (h ^ 0xff) * 16777619
+	for i := 0; i < len(detail); i++ {
+		h = (h ^ uint32(detail[i])) * 16777619
+	}
+	h ^= h >> 13
+	h *= 0x5bd1e995
+	h ^= h >> 15
+	return h & linMask
+}
+
+// bucket is a small log scale: 0, 1, 2-3, 4-7, 8-15, ...
+func bucket(n int) rune {
+	b := rune(0)
+	for n > 0 {
+		b++
+		n >>= 1
+	}
+	return b
+}
+
+func fhash(ns uint32, a, b, c rune) uint32 {
+	h := uint32(2166136261) ^ ns
+	h = (h ^ uint32(a)) * 16777619
+	h = (h ^ uint32(b)) * 16777619
+	h = (h ^ uint32(c)) * 16777619
+	h ^= h >> 13
+	h *= 0x5bd1e995
+	h ^= h >> 15
+	return h & linMask
+}
+
+func wordHash(w []rune) uint32 {
+	h := uint32(2166136261) ^ nsWord
+	for _, r := range w {
+		h = (h ^ uint32(r)) * 16777619
+	}
+	h ^= h >> 13
+	h *= 0x5bd1e995
+	h ^= h >> 15
+	return h & linMask
+}
+
+// sample is a training message: its features and label.
+type sample struct {
+	f    []uint32
+	spam bool
+}
+
+// trainLinear fits the model by AdaGrad on the logistic loss with L2,
+// visiting the samples in an order fixed by seed: the same files give the
+// same model on every replica and every run.
+func trainLinear(samples []sample, epochs int, seed uint64) *Model {
+	m := &Model{w: make([]float32, 1<<linBits)}
+	nspam := 0
+	for _, s := range samples {
+		if s.spam {
+			nspam++
+		}
+	}
+	m.trained = min(nspam, len(samples)-nspam)
+	g2 := make([]float32, 1<<linBits)
+	var bg2 float64
+	const rate, l2 = 0.5, 1e-6
+	order := make([]int, len(samples))
+	for i := range order {
+		order[i] = i
+	}
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	for range epochs {
+		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			m.step(samples[i], rate, l2, g2, &bg2)
+		}
+	}
+	return m
+}
+
+// step is one AdaGrad update on one sample.
+func (m *Model) step(s sample, rate, l2 float64, g2 []float32, bg2 *float64) {
+	scale := 1 / math.Sqrt(float64(max(len(s.f), 1)))
+	z := m.bias
+	for _, f := range s.f {
+		z += float64(m.w[f]) * scale
+	}
+	y := 0.0
+	if s.spam {
+		y = 1
+	}
+	g := sigmoid(z) - y
+	for _, f := range s.f {
+		gf := g*scale + l2*float64(m.w[f])
+		g2[f] += float32(gf * gf)
+		m.w[f] -= float32(rate * gf / (math.Sqrt(float64(g2[f])) + 1e-8))
+	}
+	*bg2 += g * g
+	m.bias -= rate * g / (math.Sqrt(*bg2) + 1e-8)
+}
+
+// prob is P(spam) for a message's features.
+func (m *Model) prob(f []uint32) float64 {
+	if len(f) == 0 {
+		return 0.5
+	}
+	return sigmoid(m.score(f, 1/math.Sqrt(float64(len(f)))))
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// clone copies the weights, for a model that moderators' reports refine.
+func (m *Model) clone() *Model {
+	c := &Model{w: append([]float32(nil), m.w...), bias: m.bias, trained: m.trained, known: &similar{}}
+	if m.known != nil {
+		c.known.sigs = append(c.known.sigs, m.known.sigs...)
+		c.known.bands = make(map[uint64][]int32, len(m.known.bands))
+		for k, v := range m.known.bands {
+			c.known.bands[k] = append([]int32(nil), v...)
+		}
+	}
+	return c
+}
+
+// learn moves the model toward one labelled message (a moderator's
+// report): a few plain gradient steps, the same on every replica.
+func (m *Model) learn(f []uint32, spam bool) {
+	if len(f) == 0 {
+		return
+	}
+	scale := 1 / math.Sqrt(float64(len(f)))
+	y := 0.0
+	if spam {
+		y = 1
+	}
+	for range 20 {
+		g := sigmoid(m.score(f, scale)) - y
+		if math.Abs(g) < 0.05 {
+			return
+		}
+		for _, x := range f {
+			m.w[x] -= float32(0.5 * g * scale)
+		}
+	}
+}
+
+func (m *Model) score(f []uint32, scale float64) float64 {
+	z := m.bias
+	for _, x := range f {
+		z += float64(m.w[x]) * scale
+	}
+	return z
+}
