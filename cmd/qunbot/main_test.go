@@ -223,6 +223,42 @@ func TestAdfilterEval(t *testing.T) {
 	}
 }
 
+// eval's folds, its train/score split and train, on the generated fixture
+// (a figure from it flatters; the real corpora are measured in README).
+func TestAdfilterEvalModes(t *testing.T) {
+	dir := filepath.Join(repoRoot, "testdata/adfilter")
+	f := func(name string) string { return filepath.Join(dir, name) }
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"folds", []string{"eval", "--spam", f("spam.txt"), "--ham", f("ham.txt"), "--folds", "3", "--target-precision", "0.95"},
+			[]string{"3-fold cross-validation", "threshold  precision  recall      F1  FP/1000", "lowest threshold reaching precision 0.95", "false positives per 1,000 ham"}},
+		{"train on one set, score another", []string{"eval", "--spam", f("spam.txt"), "--ham", f("ham.txt"), "--train-spam", f("train-spam.txt"), "--train-ham", f("train-ham.txt")},
+			[]string{"spam 400, ham 400", "precision"}},
+		{"train", []string{"train", "--spam", f("train-spam.txt"), "--ham", f("train-ham.txt")},
+			[]string{"trained on 300 spam and 183 ham in", "flatters"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, out, errs := testEnv(t, "")
+			if code := runCLI(context.Background(), append([]string{"adfilter"}, tt.args...), e); code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	e, _, errs := testEnv(t, "")
+	if code := runCLI(context.Background(), []string{"adfilter", "eval", "--spam", f("spam.txt"), "--ham", f("ham.txt"), "--folds", "1"}, e); code != 1 || !strings.Contains(errs.String(), "usage") {
+		t.Errorf("--folds 1: exit %d %s", code, errs)
+	}
+}
+
 // qunbot wecom welcome-template renders the welcome text with %NICKNAME%
 // for the newcomer and creates the template.
 func TestWeComWelcomeTemplate(t *testing.T) {

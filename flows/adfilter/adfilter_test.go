@@ -284,3 +284,71 @@ func TestWordsShorthand(t *testing.T) {
 		t.Fatalf("score %.2f (%s)", v.Score, v.Summary())
 	}
 }
+
+// Training is deterministic: the same messages give the same model, so
+// every replica that loads the same files scores alike.
+func TestTrainingIsDeterministic(t *testing.T) {
+	s := scorer(t, "    classifier: {}\n")
+	spam := []string{"高薪兼职日结工资", "加薇 abc12345 领福利", "earn money fast from home", "低价出售游戏账号"}
+	ham := []string{"今天的咖啡很好喝", "周末一起去喝咖啡吧", "see you at the meetup", "新来的朋友欢迎"}
+	a, b := s.Train(spam, ham), s.Train(spam, ham)
+	for _, text := range append(append([]string{"兼职日结", "咖啡", "random words 123"}, spam...), ham...) {
+		va, vb := s.Score(adfilter.Input{Text: text}, a), s.Score(adfilter.Input{Text: text}, b)
+		if va.P != vb.P || va.P < 0 || va.P > 1 {
+			t.Errorf("%q: P %v and %v", text, va.P, vb.P)
+		}
+	}
+}
+
+// The model decides alone only when it is sure and has learned from
+// enough messages; a keyword alone in a message the model reads as
+// ordinary is not removed.
+func TestModelDecidesWhenSure(t *testing.T) {
+	var spam, ham []string
+	for i := range 200 {
+		spam = append(spam, fmt.Sprintf("高薪兼职日结工资%d元，私聊领取", 100+i), fmt.Sprintf("免费领取福利 加薇 vip%04d", i))
+		ham = append(ham, fmt.Sprintf("今天的咖啡第%d杯，味道很好", i), fmt.Sprintf("周末%d点一起去公园散步吧", i%12+1))
+	}
+	s := scorer(t, "    keywords: [{words: [兼职], score: 1}]\n    classifier: {}\n")
+	m := s.Train(spam, ham)
+	if v := s.Score(adfilter.Input{Text: "高薪兼职日结工资888元，私聊领取"}, m); !v.Spam() || !strings.Contains(v.Summary(), "classifier sure") {
+		t.Errorf("spam: %.2f %s", v.Score, v.Summary())
+	}
+	if v := s.Score(adfilter.Input{Text: "今天的咖啡很好，我在做兼职"}, m); v.Spam() {
+		t.Errorf("a keyword in ordinary words: %.2f %s", v.Score, v.Summary())
+	}
+	few := s.Train(spam[:10], ham[:10])
+	if v := s.Score(adfilter.Input{Text: "免费领取福利 加薇 vip9999"}, few); strings.Contains(v.Summary(), "classifier sure") {
+		t.Errorf("a model of 10 messages decided alone: %s", v.Summary())
+	}
+}
+
+// A message of a spam wave — the template of a known one, a little
+// changed — is caught by its likeness.
+func TestNearDuplicateOfKnownSpam(t *testing.T) {
+	s := scorer(t, "    classifier: {sure: 1}\n")
+	m := s.Train([]string{"限时福利！扫码进群领取内部优惠券，名额有限先到先得", "日结兼职 在家可做 手机就能操作"}, []string{"今天的咖啡很好喝", "周末一起去喝咖啡吧"})
+	if v := s.Score(adfilter.Input{Text: "限时福利!!扫码进群领取内部优惠券,名额有限 先到先得🔥"}, m); !strings.Contains(v.Summary(), "similar known spam") || !v.Spam() {
+		t.Errorf("wave: %.2f %s", v.Score, v.Summary())
+	}
+	if v := s.Score(adfilter.Input{Text: "今天群里的优惠活动结束了吗"}, m); strings.Contains(v.Summary(), "similar") {
+		t.Errorf("unrelated: %s", v.Summary())
+	}
+}
+
+func FuzzScore(f *testing.F) {
+	for _, s := range []string{"加薇CCTV25803", "🐧 2048 7832 11", "+V abc", "代開發票", "", "ab", "http://www.x.cn", "\xff\xfe"} {
+		f.Add(s)
+	}
+	s := scorer(f, "    words: [刷单]\n    classifier: {sure: 0.9}\n")
+	m := s.Train([]string{"高薪兼职日结工资", "加薇 abc12345 领福利"}, []string{"今天的咖啡很好喝", "see you at the meetup"})
+	f.Fuzz(func(t *testing.T, text string) {
+		v := s.Score(adfilter.Input{Text: text}, m)
+		if v.P < 0 || v.P > 1 || v.Score != v.Score {
+			t.Fatalf("%q: P %v score %v", text, v.P, v.Score)
+		}
+		if w := s.Score(adfilter.Input{Text: text}, m); w.Score != v.Score {
+			t.Fatalf("%q: scored %v then %v", text, v.Score, w.Score)
+		}
+	})
+}

@@ -122,8 +122,8 @@ type Classifier struct {
 	// (default 0.8 × threshold).
 	Weight float64 `yaml:"weight"`
 	// Sure is the P(spam) from which the classifier alone removes a
-	// message (default 0.75; messages under 12 characters need half the
-	// doubt: 0.875; 1: never alone, it only tips other signals).
+	// message (default 0.85; messages under 12 characters need half the
+	// doubt: 0.925; 1: never alone, it only tips other signals).
 	Sure float64 `yaml:"sure"`
 }
 
@@ -201,7 +201,7 @@ func (c *Config) Validate(report func(field, msg string)) {
 			cl.Weight = 0.8 * c.Threshold
 		}
 		if cl.Sure == 0 {
-			cl.Sure = 0.75
+			cl.Sure = 0.85
 		}
 		if cl.Sure <= 0.5 || cl.Sure > 1 {
 			report("classifier.sure", "must be above 0.5 and at most 1")

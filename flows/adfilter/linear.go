@@ -45,8 +45,30 @@ const (
 
 // linFeatures appends the hashed features of a message in match form to
 // out; hits are the rules that fired (see hitHash).
-func linFeatures(out []uint32, text []rune, hits []uint32) []uint32 {
+func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 {
 	fn := func(f uint32) { out = append(out, f) }
+	// what normalising hides: the scripts and symbols the message was
+	// written in (emoji, kana in Chinese spam, mathematical letters)
+	var emoji, kana, fancy, punct, total int
+	for _, r := range raw {
+		total++
+		switch {
+		case r >= 0x1F000 && r <= 0x1FAFF || r >= 0x2600 && r <= 0x27BF:
+			emoji++
+		case r >= 0x3040 && r <= 0x30FF:
+			kana++
+		case r >= 0x1D400 && r <= 0x1D7FF || r >= 0xFF01 && r <= 0xFF5E || r >= 0x2460 && r <= 0x24FF:
+			fancy++
+		case r < 0x80 && unicode.IsPunct(r) || r >= 0x3000 && r <= 0x303F || r >= 0xFF00 && r <= 0xFF0F:
+			punct++
+		}
+	}
+	fn(fhash(nsShape, 'e', bucket(emoji), 0))
+	fn(fhash(nsShape, 'k', bucket(kana), 0))
+	fn(fhash(nsShape, 'f', bucket(fancy), 0))
+	if total > 0 {
+		fn(fhash(nsShape, 'p', rune(10*punct/total), 0))
+	}
 	var p1, p2 rune = ' ', ' '
 	digits, latin, other, run, maxRun, rep, maxRep := 0, 0, 0, 0, 0, 0, 0
 	var prev rune
@@ -179,7 +201,7 @@ func trainLinear(samples []sample, epochs int, seed uint64) *Model {
 	m.trained = min(nspam, len(samples)-nspam)
 	g2 := make([]float32, 1<<linBits)
 	var bg2 float64
-	const rate, l2 = 0.5, 1e-6
+	const rate, l2 = 1.0, 1e-6
 	order := make([]int, len(samples))
 	for i := range order {
 		order[i] = i

@@ -108,6 +108,9 @@ func (v *Verdict) Summary() string {
 		}
 		fmt.Fprintf(&b, "%s %s (%+.2g)", h.Rule, h.Detail, h.Score)
 	}
+	if v.P >= 0 {
+		fmt.Fprintf(&b, "; P(spam) %.2f", v.P)
+	}
 	return b.String()
 }
 
@@ -231,7 +234,7 @@ func (s *Scorer) features(sc *scratch, in Input) []uint32 {
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
-	sc.feats = linFeatures(sc.feats[:0], text, sc.hits)
+	sc.feats = linFeatures(sc.feats[:0], in.Text, text, sc.hits)
 	return sc.feats
 }
 
@@ -269,7 +272,7 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
-	sc.feats = linFeatures(sc.feats[:0], text, sc.hits)
+	sc.feats = linFeatures(sc.feats[:0], in.Text, text, sc.hits)
 	p := model.prob(sc.feats)
 	v.P = p
 	sure := cl.Sure
