@@ -214,7 +214,8 @@ func printEval(w io.Writer, res []scored, threshold, target float64, examples bo
 		fmt.Fprintln(w, line(t*threshold))
 	}
 	best := math.NaN()
-	for t := 0.05; t <= 5; t += 0.05 {
+	for k := 1; k <= 100; k++ {
+		t := float64(k) / 20
 		tp, _, fp, _ := count(t * threshold)
 		if tp > 0 && ratio(tp, tp+fp) >= target {
 			best = t * threshold
