@@ -173,6 +173,12 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 			return err
 		}
 	}
+	if cfg.Classifier != nil && !ev.Edited {
+		// the next of its wave, here or in another group, is known by its likeness
+		if err := Remember(ctx, fc.Store, cfg.Classifier.Model, ev.Text); err != nil {
+			return err
+		}
+	}
 	var done []string
 	del := -1 // the deletion's place among the event's actions
 	if fc.Caps.Has(bot.CanDelete) && ev.MessageID != "" {
@@ -323,7 +329,9 @@ func (s *Scorer) Model(ctx context.Context, st *state.Store, now time.Time) (*Mo
 	}
 	sc := new(scratch)
 	for _, r := range reports {
-		m.learn(s.features(sc, Input{Text: r.text}), r.spam)
+		if !r.removed {
+			m.learn(s.features(sc, Input{Text: r.text}), r.spam)
+		}
 		if r.spam {
 			m.known.add(sc.n.Normalize(r.text))
 		}

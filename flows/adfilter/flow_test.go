@@ -211,3 +211,30 @@ flows:
 		t.Fatalf("a settled member's link was removed")
 	}
 }
+
+// A wave across groups: a message removed in one group (by a keyword
+// here) makes the next copy — reworded a little, without the keyword, in
+// another group, on another replica naming the same model — known by its
+// likeness once that replica re-reads the model.
+func TestWaveAcrossGroups(t *testing.T) {
+	yaml := flowYAML + "    classifier: {model: shared}\n"
+	a := bottest.New(t, flowSet(), yaml)
+	b := bottest.New(t, flowSet(), yaml, a.Prefix)
+	wave := "刷单兼职日结 在家就能做 每天三百到五百 名额有限速来咨询"
+	if !deleted(say(a, "raider1", wave), "raider1") {
+		t.Fatal("the first of the wave was not removed")
+	}
+	b.Clock.Set(b.Clock.Now().Add(time.Minute)) // past the model's refresh
+	next := "兼职日结!! 在家就能做 每天三百到五百, 名额有限速来咨询🔥"
+	b.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("raider2"), Text: next, MessageID: "w2",
+		Chat: bot.Chat{Key: "console:g2", Type: bot.ChatGroup, Title: "G2"}})
+	if acts := b.Out.Take(); !deleted(acts, "raider2") {
+		t.Fatalf("the next of the wave in another group: %v", acts)
+	}
+	// an unrelated message in that group is left alone
+	b.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("bob"), Text: "周末在家做了三百个饺子，大家来尝尝", MessageID: "w3",
+		Chat: bot.Chat{Key: "console:g2", Type: bot.ChatGroup, Title: "G2"}})
+	if acts := b.Out.Take(); deleted(acts, "bob") {
+		t.Fatal("an unrelated message was removed")
+	}
+}

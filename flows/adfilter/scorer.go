@@ -267,7 +267,8 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 		v, _ := s.rules(sc, in, false)
 		return v
 	}
-	v, text := s.rules(sc, in, true)
+	// keywords count half beside a model that may decide alone
+	v, text := s.rules(sc, in, model.trained >= minSure)
 	sc.hits = sc.hits[:0]
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
@@ -296,7 +297,7 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 const minSure = 50
 
 // rules scores a message by the rules alone; it returns the match form.
-// learned: a classifier scores too (keywords count half).
+// learned: a trained classifier scores too (keywords count half).
 func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 	c := s.cfg
 	v := Verdict{Threshold: c.Threshold, P: -1}

@@ -145,8 +145,9 @@ const maxReports = 5000
 
 // report is a moderator's labelled message.
 type report struct {
-	text string
-	spam bool
+	text    string
+	spam    bool
+	removed bool // removed by the filter: known, not learned from
 }
 
 // Teach records a moderator's report for the shared model: every replica
@@ -169,18 +170,51 @@ func Teach(ctx context.Context, s *state.Store, model, text string, spam bool) e
 	return nil
 }
 
-// loadShared reads a shared model's reports from Redis.
+func removedKey(s *state.Store, model string) string {
+	return s.GlobalKey("{clf:"+model+"}", "removed")
+}
+
+// maxRemoved bounds the removed messages kept for near-duplicates.
+const maxRemoved = 1000
+
+// Remember keeps a message the filter removed, so the next of its wave —
+// in this group or another naming the same model — is known by its
+// likeness. It is not learned from: a mistake of the filter must not
+// teach it.
+func Remember(ctx context.Context, s *state.Store, model, text string) error {
+	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.RPush(ctx, removedKey(s, model), text)
+		p.LTrim(ctx, removedKey(s, model), -maxRemoved, -1)
+		p.Incr(ctx, versionKey(s, model))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: remember a removed message: %w", state.ErrRedis, err)
+	}
+	return nil
+}
+
+// loadShared reads a shared model's reports from Redis, then the
+// messages the filter removed (marked removed).
 func loadShared(ctx context.Context, s *state.Store, model string) ([]report, error) {
-	items, err := s.Client().LRange(ctx, modelKey(s, model), 0, -1).Result()
+	var items, removed *redis.StringSliceCmd
+	_, err := s.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
+		items = p.LRange(ctx, modelKey(s, model), 0, -1)
+		removed = p.LRange(ctx, removedKey(s, model), 0, -1)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: read the classifier's reports: %w", state.ErrRedis, err)
 	}
-	out := make([]report, 0, len(items))
-	for _, it := range items {
+	out := make([]report, 0, len(items.Val())+len(removed.Val()))
+	for _, it := range items.Val() {
 		if len(it) < 2 {
 			continue
 		}
 		out = append(out, report{text: it[1:], spam: it[0] == 's'})
+	}
+	for _, it := range removed.Val() {
+		out = append(out, report{text: it, spam: true, removed: true})
 	}
 	return out, nil
 }
