@@ -19,7 +19,7 @@ import (
 
 const adfilterUsage = `usage: qunbot adfilter eval --spam FILE --ham FILE [-c config] [--group G]
                         [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P]
-       qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G]`
+       qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G] [-o model]`
 
 // cmdAdfilter: eval scores labelled messages (one per line) with a
 // group's filter and prints precision, recall, F1, false positives per
@@ -41,6 +41,7 @@ func cmdAdfilter(args []string, e env) error {
 	trainSpam := fs.String("train-spam", "", "train the classifier on this spam file (with --train-ham)")
 	trainHam := fs.String("train-ham", "", "train the classifier on this ham file (with --train-spam)")
 	target := fs.Float64("target-precision", 0.99, "report the lowest threshold reaching this precision")
+	outFile := fs.String("o", "", "train: write the model here (load it with classifier.file)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -72,6 +73,12 @@ func cmdAdfilter(args []string, e env) error {
 			res = append(res, scored{sc.Score(adfilter.Input{Text: t}, m), t, false})
 		}
 		fmt.Fprintf(w, "trained on %d spam and %d ham in %s\n", len(spam), len(ham), took.Round(time.Millisecond))
+		if *outFile != "" {
+			if err := writeModel(*outFile, m); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "model written to %s (load it with classifier: { file: %s })\n", *outFile, *outFile)
+		}
 		fmt.Fprintln(w, "on the training messages themselves (flatters; use eval --folds for a fair figure):")
 		printEval(w, res, threshold, *target, false)
 		return nil
@@ -277,4 +284,23 @@ func readMessages(path string) ([]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// writeModel writes a model file whole or not at all.
+func writeModel(path string, m *adfilter.Model) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	if _, err := m.WriteTo(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write model: %w", err)
+	}
+	return os.Rename(tmp, path)
 }

@@ -227,7 +227,7 @@ func TestAdfilterEval(t *testing.T) {
 // (a figure from it flatters; the real corpora are measured in README).
 func TestAdfilterEvalModes(t *testing.T) {
 	dir := filepath.Join(repoRoot, "testdata/adfilter")
-	f := func(name string) string { return filepath.Join(dir, name) }
+	f := func(name string) string { p, _ := filepath.Abs(filepath.Join(dir, name)); return p }
 	tests := []struct {
 		name string
 		args []string
@@ -256,6 +256,32 @@ func TestAdfilterEvalModes(t *testing.T) {
 	e, _, errs := testEnv(t, "")
 	if code := runCLI(context.Background(), []string{"adfilter", "eval", "--spam", f("spam.txt"), "--ham", f("ham.txt"), "--folds", "1"}, e); code != 1 || !strings.Contains(errs.String(), "usage") {
 		t.Errorf("--folds 1: exit %d %s", code, errs)
+	}
+	// train -o writes a model that classifier.file loads: the same scores
+	// as training from the files
+	tmp := t.TempDir()
+	model := filepath.Join(tmp, "model.bin")
+	e, out, errs := testEnv(t, "")
+	if code := runCLI(context.Background(), []string{"adfilter", "train", "--spam", f("train-spam.txt"), "--ham", f("train-ham.txt"), "-o", model}, e); code != 0 {
+		t.Fatalf("train -o: exit %d %s", code, errs)
+	}
+	if !strings.Contains(out.String(), "model written to "+model) {
+		t.Errorf("train -o: %s", out)
+	}
+	results := map[string]string{}
+	for name, cls := range map[string]string{"file": "{file: " + model + "}", "samples": "{spam: [" + f("train-spam.txt") + "], ham: [" + f("train-ham.txt") + "]}"} {
+		cfg := filepath.Join(tmp, name+".yaml")
+		if err := os.WriteFile(cfg, []byte("flows:\n  adfilter:\n    classifier: "+cls+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, out, errs := testEnv(t, "")
+		if code := runCLI(context.Background(), []string{"adfilter", "eval", "-c", cfg, "--spam", f("spam.txt"), "--ham", f("ham.txt")}, e); code != 0 {
+			t.Fatalf("eval with %s: exit %d %s", name, code, errs)
+		}
+		results[name] = out.String()
+	}
+	if results["file"] != results["samples"] {
+		t.Errorf("the loaded model scores differently:\n%s\n---\n%s", results["file"], results["samples"])
 	}
 }
 

@@ -1,6 +1,7 @@
 package adfilter_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -349,6 +350,54 @@ func FuzzScore(f *testing.F) {
 		}
 		if w := s.Score(adfilter.Input{Text: text}, m); w.Score != v.Score {
 			t.Fatalf("%q: scored %v then %v", text, v.Score, w.Score)
+		}
+	})
+}
+
+// A model written by train -o and read back scores exactly as the one
+// trained; a file that is not a model, or is cut short, is refused.
+func TestModelFileRoundTrip(t *testing.T) {
+	s := scorer(t, "    classifier: {}\n")
+	m := s.Train([]string{"高薪兼职日结工资", "加薇 abc12345 领福利", "限时福利扫码进群领取优惠券"}, []string{"今天的咖啡很好喝", "see you at the meetup"})
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := adfilter.ReadModel(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"兼职日结", "咖啡", "限时福利扫码进群领取优惠券!!", "hello"} {
+		a, b := s.Score(adfilter.Input{Text: text}, m), s.Score(adfilter.Input{Text: text}, back)
+		if a.P != b.P || a.Score != b.Score {
+			t.Errorf("%q: %v/%v before, %v/%v after", text, a.P, a.Score, b.P, b.Score)
+		}
+	}
+	for name, data := range map[string][]byte{
+		"not a model": []byte("hello\n"),
+		"cut short":   buf.Bytes()[:buf.Len()/2],
+		"empty":       nil,
+	} {
+		if _, err := adfilter.ReadModel(bytes.NewReader(data)); err == nil {
+			t.Errorf("%s: read without error", name)
+		}
+	}
+}
+
+func FuzzReadModel(f *testing.F) {
+	s := scorer(f, "    classifier: {}\n")
+	var buf bytes.Buffer
+	if _, err := s.Train([]string{"高薪兼职日结工资"}, []string{"今天的咖啡很好喝"}).WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte("qunbot-adfilter-model 1\n\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := adfilter.ReadModel(bytes.NewReader(data))
+		if err == nil {
+			if v := s.Score(adfilter.Input{Text: "加薇 abc12345"}, m); v.P < 0 || v.P > 1 {
+				t.Fatalf("P %v", v.P)
+			}
 		}
 	})
 }

@@ -118,6 +118,9 @@ type Classifier struct {
 	Model string        `yaml:"model"`
 	Spam  []config.Path `yaml:"spam"` // sample files, one message per line
 	Ham   []config.Path `yaml:"ham"`
+	// File is a model `qunbot adfilter train -o` wrote, instead of the
+	// sample files (no training at start-up).
+	File config.Path `yaml:"file"`
 	// Weight is the most the classifier adds or takes away as it leans
 	// (default 0.8 × threshold).
 	Weight float64 `yaml:"weight"`
@@ -202,6 +205,9 @@ func (c *Config) Validate(report func(field, msg string)) {
 		}
 		if cl.Sure == 0 {
 			cl.Sure = 0.85
+		}
+		if cl.File != "" && (len(cl.Spam) > 0 || len(cl.Ham) > 0) {
+			report("classifier.file", "give a model file or sample files (spam, ham), not both")
 		}
 		if cl.Sure <= 0.5 || cl.Sure > 1 {
 			report("classifier.sure", "must be above 0.5 and at most 1")

@@ -2,6 +2,7 @@ package adfilter
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -192,6 +193,18 @@ func Compile(c *Config) (*Scorer, error) {
 		}
 		if len(spam) > 0 && len(ham) > 0 {
 			s.base = s.Train(spam, ham)
+		}
+		if cl.File != "" {
+			f, err := os.Open(string(cl.File))
+			if err != nil {
+				return nil, fmt.Errorf("classifier model: %w", err)
+			}
+			m, err := ReadModel(f)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("classifier model %s: %w", cl.File, err)
+			}
+			s.base = m
 		}
 	}
 	return s, nil

@@ -71,10 +71,12 @@ func bandKey(sig *[sigSize]uint32, band int) uint64 {
 }
 
 func (s *similar) add(text []rune) {
-	sig, ok := signature(text)
-	if !ok {
-		return
+	if sig, ok := signature(text); ok {
+		s.addSig(sig)
 	}
+}
+
+func (s *similar) addSig(sig [sigSize]uint32) {
 	if s.bands == nil {
 		s.bands = map[uint64][]int32{}
 	}

@@ -1,0 +1,116 @@
+package adfilter
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// A model file is what `qunbot adfilter train -o` writes and
+// classifier.file loads, so replicas and restarts skip training: a magic
+// line, then little-endian fields — messages learned from, the bias, the
+// non-zero weights as (index, weight) pairs, and the known spam's MinHash
+// signatures.
+const modelMagic = "qunbot-adfilter-model 1\n"
+
+// WriteTo writes the model.
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriter(w)
+	cw := &countWriter{w: bw}
+	_, _ = io.WriteString(cw, modelMagic)
+	nonzero := 0
+	for _, x := range m.w {
+		if x != 0 {
+			nonzero++
+		}
+	}
+	var sigs [][sigSize]uint32
+	if m.known != nil {
+		sigs = m.known.sigs
+	}
+	put := func(v any) { _ = binary.Write(cw, binary.LittleEndian, v) }
+	put(uint32(m.trained))
+	put(math.Float64bits(m.bias))
+	put(uint32(nonzero))
+	for i, x := range m.w {
+		if x != 0 {
+			put(uint32(i))
+			put(x)
+		}
+	}
+	put(uint32(len(sigs)))
+	for i := range sigs {
+		put(sigs[i])
+	}
+	if cw.err != nil {
+		return cw.n, fmt.Errorf("write model: %w", cw.err)
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, fmt.Errorf("write model: %w", err)
+	}
+	return cw.n, nil
+}
+
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}
+
+// ReadModel reads a model file; a file that is not one, or is cut short,
+// is an error naming what is wrong.
+func ReadModel(r io.Reader) (*Model, error) {
+	br := bufio.NewReader(r)
+	magic := make([]byte, len(modelMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != modelMagic {
+		return nil, errors.New("not a qunbot ad-filter model (train one with `qunbot adfilter train -o FILE`)")
+	}
+	get := func(v any) error { return binary.Read(br, binary.LittleEndian, v) }
+	var trained, nonzero, nsigs uint32
+	var bias uint64
+	if err := errors.Join(get(&trained), get(&bias), get(&nonzero)); err != nil {
+		return nil, fmt.Errorf("model header: %w", err)
+	}
+	if nonzero > 1<<linBits {
+		return nil, fmt.Errorf("model: %d weights, more than its %d features", nonzero, 1<<linBits)
+	}
+	m := &Model{w: make([]float32, 1<<linBits), bias: math.Float64frombits(bias), trained: int(trained), known: &similar{}}
+	for range nonzero {
+		var i uint32
+		var x float32
+		if err := errors.Join(get(&i), get(&x)); err != nil {
+			return nil, fmt.Errorf("model weights: %w", err)
+		}
+		if i > linMask || math.IsNaN(float64(x)) || math.Abs(float64(x)) > 1e6 {
+			return nil, fmt.Errorf("model weights: bad entry %d=%v", i, x)
+		}
+		m.w[i] = x
+	}
+	if err := get(&nsigs); err != nil {
+		return nil, fmt.Errorf("model signatures: %w", err)
+	}
+	if nsigs > 10_000_000 {
+		return nil, fmt.Errorf("model: %d signatures is not plausible", nsigs)
+	}
+	for range nsigs {
+		var sig [sigSize]uint32
+		if err := get(&sig); err != nil {
+			return nil, fmt.Errorf("model signatures: %w", err)
+		}
+		m.known.addSig(sig)
+	}
+	return m, nil
+}
