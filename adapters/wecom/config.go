@@ -63,6 +63,11 @@ type Contact struct {
 	// VerifiedState marks joins through a join way (加入群聊方式) with this
 	// state as verified: the way itself checks newcomers (e.g. a form).
 	VerifiedState string `yaml:"verified_state"`
+	// Owners are more staff whose customer groups `qunbot wecom sync`
+	// takes in, beside the sender.
+	Owners []string `yaml:"owners"`
+	// SyncOnStart runs the sync when `run` starts.
+	SyncOnStart bool `yaml:"sync_on_start"`
 }
 
 // AIBot is the AI bot (智能机器人) in API mode.

@@ -32,6 +32,9 @@ func (a *Adapter) Shape(actions []bot.Action) []bot.Action {
 		}
 		if i, ok := first[act.Chat]; ok {
 			out[i].Text += "\n\n" + act.Text
+			if out[i].ReplyTo == "" {
+				out[i].ReplyTo = act.ReplyTo // the message the answer goes to
+			}
 			continue
 		}
 		first[act.Chat] = len(out)

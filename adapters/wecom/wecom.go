@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,6 +152,16 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 		}
 		go a.pollArchive(ctx, sink, a.archive, every)
 	}
+	if a.cfg.Contact != nil && a.cfg.Contact.SyncOnStart {
+		go func() {
+			groups, members, err := a.Sync(ctx)
+			if err != nil {
+				a.opt.Log.Error("wecom sync at start-up failed", zap.Int("groups", groups), zap.Error(err))
+				return
+			}
+			a.opt.Log.Info("wecom customer groups taken in", zap.Int("groups", groups), zap.Int("new members", members))
+		}()
+	}
 	if n, err := a.inbox.Recover(ctx); err != nil {
 		a.opt.Log.Error("wecom callbacks of a previous run not recovered", zap.Error(err))
 	} else if n > 0 {
@@ -245,14 +256,17 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.refuse(w, r, http.StatusForbidden, "stale timestamp")
 		return
 	}
-	// a nonce is good once within the skew window (per endpoint)
-	fresh, err := e.a.opt.Store.Client().SetNX(r.Context(), e.a.opt.Store.GlobalKey("wecom", "nonce", e.name, ts, nonce), 1, 2*e.a.cfg.MaxSkew.D()).Result()
+	// a nonce is good once within the skew window (per endpoint); it is
+	// recorded in the same step that stores the callback (accept), so a
+	// callback that could not be stored can be retried
+	mark := e.name + ":" + ts + ":" + nonce
+	seen, err := e.a.inbox.Marked(r.Context(), mark)
 	if err != nil {
 		e.a.opt.Log.Error("wecom callback: Redis unavailable for the replay check", zap.Error(err))
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	}
-	if !fresh {
+	if seen {
 		e.refuse(w, r, http.StatusConflict, "replayed nonce")
 		return
 	}
@@ -266,12 +280,22 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet {
+		if fresh, err := e.a.inbox.Mark(r.Context(), mark, 2*e.a.cfg.MaxSkew.D()); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		} else if !fresh {
+			e.refuse(w, r, http.StatusConflict, "replayed nonce")
+			return
+		}
 		_, _ = w.Write(msg) // URL verification: echo the plaintext
 		return
 	}
-	if err := e.a.accept(e.name, msg); errors.Is(err, errBusy) {
+	if err := e.a.accept(e.name, mark, msg); errors.Is(err, errBusy) {
 		e.a.opt.Log.Error("wecom callback not stored; WeCom will retry", zap.String("endpoint", e.name), zap.Error(err))
 		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	} else if errors.Is(err, errReplay) {
+		e.refuse(w, r, http.StatusConflict, "replayed nonce")
 		return
 	} else if err != nil {
 		e.refuse(w, r, http.StatusBadRequest, err.Error())
@@ -296,23 +320,42 @@ func outerCiphertext(endpoint string, body []byte) (string, error) {
 }
 
 // accept checks that a decrypted callback parses and stores it for
-// processing; WeCom gets its answer only once it is stored (Redis away: an
-// error, and WeCom retries). An AI bot message's response_url is kept in
-// Redis, so whichever replica answers can use it.
-func (a *Adapter) accept(endpoint string, msg []byte) error {
+// processing, with its nonce mark in the same step; WeCom gets its answer
+// only once it is stored (Redis away: an error, and WeCom retries). An AI
+// bot message's response_url is kept in Redis under its message, so
+// whichever replica answers that message uses its own URL.
+func (a *Adapter) accept(endpoint, mark string, msg []byte) error {
 	ctx := context.Background()
 	now := a.opt.Clock.Now()
+	ttl := 2 * a.cfg.MaxSkew.D()
+	noEvent := func() error {
+		fresh, err := a.inbox.Mark(ctx, mark, ttl)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errBusy, err)
+		}
+		if !fresh {
+			return errReplay
+		}
+		return nil
+	}
 	switch endpoint {
 	case "aibot":
 		ev, m, err := parseAIBot(msg, now)
 		if errors.Is(err, errNoEvent) {
-			return nil
+			return noEvent()
 		}
 		if err != nil {
 			return err
 		}
 		if m.ResponseURL != "" {
-			if err := a.opt.Store.Client().Set(ctx, a.responseKey(ev.Chat.Key), m.ResponseURL, time.Hour).Err(); err != nil {
+			_, err := a.opt.Store.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, a.responseKey(ev.MessageID), m.ResponseURL, responseTTL)
+				if ev.Chat.Type == bot.ChatPrivate {
+					p.Set(ctx, a.latestKey(ev.Chat.Key), ev.MessageID, responseTTL)
+				}
+				return nil
+			})
+			if err != nil {
 				return fmt.Errorf("%w: %v", errBusy, err)
 			}
 		}
@@ -320,11 +363,15 @@ func (a *Adapter) accept(endpoint string, msg []byte) error {
 		if _, _, err := parseXML(msg, now); err != nil && !errors.Is(err, errNoEvent) {
 			return err
 		} else if errors.Is(err, errNoEvent) {
-			return nil
+			return noEvent()
 		}
 	}
-	if err := a.inbox.Push(ctx, append([]byte(endpoint+"\n"), msg...)); err != nil {
+	stored, err := a.inbox.PushOnce(ctx, mark, ttl, append([]byte(endpoint+"\n"), msg...))
+	if err != nil {
 		return fmt.Errorf("%w: %v", errBusy, err)
+	}
+	if !stored {
+		return errReplay // the same callback, delivered twice at once
 	}
 	return nil
 }
@@ -332,9 +379,21 @@ func (a *Adapter) accept(endpoint string, msg []byte) error {
 // errBusy: the callback could not be stored; WeCom should retry.
 var errBusy = errors.New("busy")
 
-// responseKey holds an AI bot chat's latest response_url (valid an hour).
-func (a *Adapter) responseKey(chat string) string {
-	return a.opt.Store.GlobalKey("wecom", "aibot", "response", chat)
+// errReplay: the callback was stored before.
+var errReplay = errors.New("replayed nonce")
+
+// responseTTL is how long an AI bot message's response_url answers
+// (WeCom: an hour).
+const responseTTL = time.Hour
+
+// responseKey holds an AI bot message's response_url, by message id.
+func (a *Adapter) responseKey(msgID string) string {
+	return a.opt.Store.GlobalKey("wecom", "aibot", "response", msgID)
+}
+
+// latestKey holds the latest message of an AI bot private chat.
+func (a *Adapter) latestKey(chat string) string {
+	return a.opt.Store.GlobalKey("wecom", "aibot", "latest", chat)
 }
 
 // process turns a stored callback into events. An error means an event
@@ -362,10 +421,23 @@ func (a *Adapter) process(ctx context.Context, sink bot.EventSink, endpoint stri
 	// read the group first: it says which join way each member came
 	// through (vouched joins), and repairs lost callbacks
 	g, ok := a.fetchGroup(ctx, m.ChatID, m.ChangeType)
+	var skip map[string]bool
+	if ok {
+		var err error
+		if skip, err = a.baseline(ctx, m, g, evs); err != nil {
+			return err // not done: the inbox tries again
+		}
+	}
 	for _, ev := range evs {
+		if ev.Kind == bot.EventJoin && skip[ev.Member.ID] {
+			continue
+		}
 		if ok && ev.Kind == bot.EventJoin {
 			ev.Vouched = a.vouched(g, ev.Member.ID)
 			ev.Chat.Title = g.GroupChat.Name
+			if name := memberName(g, ev.Member.ID); name != "" {
+				ev.Member.Name = name
+			}
 		}
 		failed = errors.Join(failed, a.deliver(ctx, sink, ev))
 	}
@@ -424,6 +496,154 @@ func (a *Adapter) fetchGroup(ctx context.Context, chatID, change string) (*group
 	return &g, true
 }
 
+// joinWindow is how close to a callback a member's join_time must be for
+// the member to be that callback's newcomer rather than someone the group
+// already had.
+const joinWindow = 10 * time.Minute
+
+// baseline takes in a group qunbot reads for the first time: the members
+// it already has — owner and staff included — are recorded as present,
+// without joins (no welcome, no challenge, no newcomer alert). Only the
+// members this callback adds, with a join_time near its own time, stay
+// newcomers; a group's creation adds none. Staff (type 1) are never
+// newcomers, first read or not. It returns the members whose join events
+// must not be raised.
+func (a *Adapter) baseline(ctx context.Context, m *callbackXML, g *groupChat, evs []bot.Event) (map[string]bool, error) {
+	key := chatKey(kindCustomer, m.ChatID)
+	skip := map[string]bool{}
+	for _, mem := range g.GroupChat.MemberList {
+		if mem.Type == 1 {
+			skip[mem.UserID] = true
+		}
+	}
+	fields, err := a.opt.Store.GroupFields(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	first := fields["baselined"] == ""
+	at := a.opt.Clock.Now()
+	if m.CreateTime > 0 {
+		at = time.Unix(m.CreateTime, 0)
+	}
+	joining := map[string]bool{}
+	if m.ChangeType != "create" {
+		for _, ev := range evs {
+			if ev.Kind == bot.EventJoin {
+				joining[ev.Member.ID] = true
+			}
+		}
+	}
+	var present []state.Present
+	for _, mem := range g.GroupChat.MemberList {
+		joined := time.Time{}
+		if mem.JoinTime > 0 {
+			joined = time.Unix(mem.JoinTime, 0)
+		}
+		newcomer := joining[mem.UserID] && mem.Type != 1 && (joined.IsZero() || at.Sub(joined).Abs() <= joinWindow)
+		if (first && !newcomer) || mem.Type == 1 {
+			skip[mem.UserID] = true
+			name := mem.Name
+			if name == "" {
+				name = mem.UserID
+			}
+			present = append(present, state.Present{ID: mem.UserID, Name: name, JoinedAt: joined})
+		}
+	}
+	if len(present) > 0 {
+		n, err := a.opt.Store.Baseline(ctx, key, present, a.opt.Clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		if first {
+			a.opt.Log.Info("customer group taken in: its members recorded, not greeted", zap.String("group", key),
+				zap.Int("members", len(g.GroupChat.MemberList)), zap.Int("recorded", n))
+		}
+	}
+	if first {
+		if err := a.opt.Store.SetGroupFields(ctx, key, map[string]string{"baselined": strconv.FormatInt(a.opt.Clock.Now().Unix(), 10)}); err != nil {
+			return nil, err
+		}
+	}
+	return skip, nil
+}
+
+// memberName is a member's name as groupchat/get gives it, or "".
+func memberName(g *groupChat, id string) string {
+	for _, m := range g.GroupChat.MemberList {
+		if m.UserID == id {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+// Sync takes in every customer group of the configured staff (the
+// contact sender and the alert staff) without events: groupchat/list,
+// then groupchat/get for each, each group's members recorded as present.
+// It returns the groups and the members new to qunbot.
+func (a *Adapter) Sync(ctx context.Context) (groups, members int, err error) {
+	if a.contact == nil {
+		return 0, 0, errors.New("wecom sync needs contact.secret (customer contact)")
+	}
+	owners := []string{}
+	for _, s := range append([]string{a.cfg.Contact.Sender}, a.cfg.Contact.Owners...) {
+		if s != "" && !slices.Contains(owners, s) {
+			owners = append(owners, s)
+		}
+	}
+	cursor := ""
+	for {
+		var page struct {
+			reply
+			GroupChatList []struct {
+				ChatID string `json:"chat_id"`
+			} `json:"group_chat_list"`
+			NextCursor string `json:"next_cursor"`
+		}
+		body := map[string]any{"status_filter": 0, "limit": 1000, "cursor": cursor}
+		if len(owners) > 0 {
+			body["owner_filter"] = map[string]any{"userid_list": owners}
+		}
+		if err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/list", body, &page); err != nil {
+			return groups, members, fmt.Errorf("wecom sync: list customer groups: %w", err)
+		}
+		for _, c := range page.GroupChatList {
+			var g groupChat
+			if err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/get", map[string]any{"chat_id": c.ChatID, "need_name": 1}, &g); err != nil {
+				return groups, members, fmt.Errorf("wecom sync: read group %s: %w", c.ChatID, err)
+			}
+			key := chatKey(kindCustomer, c.ChatID)
+			present := make([]state.Present, 0, len(g.GroupChat.MemberList))
+			for _, mem := range g.GroupChat.MemberList {
+				name := mem.Name
+				if name == "" {
+					name = mem.UserID
+				}
+				p := state.Present{ID: mem.UserID, Name: name}
+				if mem.JoinTime > 0 {
+					p.JoinedAt = time.Unix(mem.JoinTime, 0)
+				}
+				present = append(present, p)
+			}
+			n, err := a.opt.Store.Baseline(ctx, key, present, a.opt.Clock.Now())
+			if err != nil {
+				return groups, members, err
+			}
+			err = a.opt.Store.SetGroupFields(ctx, key, map[string]string{"owner": g.GroupChat.Owner, "title": g.GroupChat.Name,
+				"baselined": strconv.FormatInt(a.opt.Clock.Now().Unix(), 10)})
+			if err != nil {
+				return groups, members, err
+			}
+			groups++
+			members += n
+		}
+		if page.NextCursor == "" {
+			return groups, members, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
 // vouched reports whether a member joined through the join way whose
 // state the operator marked as verified.
 func (a *Adapter) vouched(g *groupChat, member string) bool {
@@ -458,7 +678,7 @@ func (a *Adapter) reconcile(ctx context.Context, sink bot.EventSink, chatID stri
 	inGroup := map[string]bool{}
 	for _, m := range g.GroupChat.MemberList {
 		inGroup[m.UserID] = true
-		if known[m.UserID] {
+		if known[m.UserID] || m.Type == 1 { // staff are recorded by baseline, never newcomers
 			continue
 		}
 		at := now
@@ -486,7 +706,7 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	kind, id := chatKind(act.Chat)
 	switch act.Type {
 	case bot.ActSend:
-		return a.send(ctx, kind, id, act.Chat, act.Text)
+		return a.send(ctx, kind, id, act.Chat, act.ReplyTo, act.Text)
 	case bot.ActDM:
 		return a.dm(ctx, kind, act.Member.ID, act.Text)
 	case bot.ActKick:
@@ -503,16 +723,31 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	return bot.Result{}, fmt.Errorf("wecom: %s is not possible in %s (staff alerted): %w", act.Type, act.Chat, bot.ErrUnsupported)
 }
 
-func (a *Adapter) send(ctx context.Context, kind, id, chat, text string) (bot.Result, error) {
+func (a *Adapter) send(ctx context.Context, kind, id, chat, replyTo, text string) (bot.Result, error) {
 	switch kind {
 	case kindBot:
-		// a response_url answers once
-		u, err := a.opt.Store.Client().GetDel(ctx, a.responseKey(chat)).Result()
+		// each message has its own response_url, which answers once; in a
+		// private chat a message that answers none goes to the latest
+		msg := replyTo
+		if msg == "" && strings.HasPrefix(id, "@") {
+			latest, err := a.opt.Store.Client().Get(ctx, a.latestKey(chat)).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return bot.Result{}, fmt.Errorf("%w: %v", bot.ErrTemporary, err)
+			}
+			msg = latest
+		}
+		if msg == "" {
+			return bot.Result{}, fmt.Errorf("wecom: the AI bot can only answer a message (%s): %w", chat, bot.ErrUnsupported)
+		}
+		u, err := a.opt.Store.Client().GetDel(ctx, a.responseKey(msg)).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return bot.Result{}, fmt.Errorf("%w: %v", bot.ErrTemporary, err)
 		}
 		if u == "" {
-			return bot.Result{}, fmt.Errorf("wecom: the AI bot can only answer a message (no response_url for %s)", chat)
+			// answered already, or past its hour: tell the staff rather
+			// than lose the answer without a word
+			a.alertText(ctx, fmt.Sprintf("qunbot：AI 机器人在 %s 的一条回答没能送达（消息 %s 的回复地址已用过或已过期）：\n%s", chat, msg, text))
+			return bot.Result{}, fmt.Errorf("wecom: no response_url for message %s in %s (answered or expired; staff told): %w", msg, chat, bot.ErrUnsupported)
 		}
 		var r reply
 		if err := doJSON(ctx, a.opt.HTTP, http.MethodPost, u, map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": text}}, &r); err != nil {
@@ -576,7 +811,7 @@ func (a *Adapter) groupTask(ctx context.Context, chat, chatID, text string) (bot
 // chat through its response_url.
 func (a *Adapter) dm(ctx context.Context, kind, user, text string) (bot.Result, error) {
 	if kind == kindBot {
-		return a.send(ctx, kindBot, "@"+user, chatKey(kindBot, "@"+user), text)
+		return a.send(ctx, kindBot, "@"+user, chatKey(kindBot, "@"+user), "", text)
 	}
 	external := strings.HasPrefix(user, "wm") || strings.HasPrefix(user, "wo")
 	if external && a.contact != nil {
@@ -610,17 +845,21 @@ func (a *Adapter) dm(ctx context.Context, kind, user, text string) (bot.Result, 
 
 // alert tells the staff under alerts about an action WeCom does not allow.
 func (a *Adapter) alert(ctx context.Context, act bot.Action) {
-	if a.app == nil || len(a.cfg.Alerts) == 0 {
-		a.opt.Log.Warn("wecom cannot do this, and no staff to alert is configured", zap.String("action", string(act.Type)), zap.String("chat", act.Chat))
-		return
-	}
 	what := map[bot.ActionType]string{
 		bot.ActDelete: "删除消息", bot.ActRestrict: "禁言", bot.ActKick: "移出群", bot.ActBan: "移出并拉黑",
 	}[act.Type]
 	if what == "" {
 		what = string(act.Type)
 	}
-	text := fmt.Sprintf("qunbot：群 %s 需要人工处理：%s（成员 %s）。企业微信不允许机器人执行这个操作，请在客户端处理，或开启客户群防骚扰规则。", act.Chat, what, act.Member.ID)
+	a.alertText(ctx, fmt.Sprintf("qunbot：群 %s 需要人工处理：%s（成员 %s）。企业微信不允许机器人执行这个操作，请在客户端处理，或开启客户群防骚扰规则。", act.Chat, what, act.Member.ID))
+}
+
+// alertText sends a note to the staff named under alerts, through the app.
+func (a *Adapter) alertText(ctx context.Context, text string) {
+	if a.app == nil || len(a.cfg.Alerts) == 0 {
+		a.opt.Log.Warn("wecom: no staff to alert is configured", zap.String("note", text))
+		return
+	}
 	body := map[string]any{"touser": strings.Join(a.cfg.Alerts, "|"), "msgtype": "text", "agentid": a.cfg.App.AgentID, "text": map[string]string{"content": text}}
 	if err := a.app.call(ctx, "/cgi-bin/message/send", body, nil); err != nil {
 		a.opt.Log.Error("wecom staff alert not sent", zap.Error(err))

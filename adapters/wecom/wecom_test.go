@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,15 +31,17 @@ const (
 
 // fakeWeCom speaks WeCom's JSON API on loopback.
 type fakeWeCom struct {
-	t       *testing.T
-	srv     *httptest.Server
-	mu      sync.Mutex
-	tokens  int
-	calls   []fakeCall
-	expire  bool           // answer the next call with 42001
-	members []string       // groupchat/get's member list
-	hooks   map[string]int // webhook key → sends this minute
-	aibot   []string       // bodies posted to response_url
+	t          *testing.T
+	srv        *httptest.Server
+	mu         sync.Mutex
+	tokens     int
+	calls      []fakeCall
+	expire     bool                        // answer the next call with 42001
+	members    []string                    // groupchat/get's member list
+	groups     map[string][]map[string]any // chat id → member_list, for groupchat/list and get
+	hooks      map[string]int              // webhook key → sends this minute
+	aibot      []string                    // bodies posted to response_url
+	aibotByURL map[string][]string         // the same, by response_url path
 	// fail answers every API call (after the token) this way, until reset
 	fail adaptertest.Failure
 }
@@ -76,6 +79,10 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/aibot/") {
 		b, _ := json.Marshal(body)
 		f.aibot = append(f.aibot, string(b))
+		if f.aibotByURL == nil {
+			f.aibotByURL = map[string][]string{}
+		}
+		f.aibotByURL[r.URL.Path] = append(f.aibotByURL[r.URL.Path], string(b))
 		answer(map[string]any{"errcode": 0, "errmsg": "ok"})
 		return
 	}
@@ -114,7 +121,19 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch r.URL.Path {
+	case "/cgi-bin/externalcontact/groupchat/list":
+		var list []map[string]any
+		for id := range f.groups {
+			list = append(list, map[string]any{"chat_id": id, "status": 0})
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i]["chat_id"].(string) < list[j]["chat_id"].(string) })
+		answer(map[string]any{"errcode": 0, "group_chat_list": list})
 	case "/cgi-bin/externalcontact/groupchat/get":
+		if g, ok := f.groups[fmt.Sprint(body["chat_id"])]; ok {
+			answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "老客户群", "owner": "owner1",
+				"member_list": g, "member_version": "v9"}})
+			return
+		}
 		var list []map[string]any
 		for i, m := range f.members {
 			state := ""
@@ -349,6 +368,10 @@ func TestCallbackRejections(t *testing.T) {
 
 func TestCustomerGroupJoinsReconciled(t *testing.T) {
 	e := setup(t)
+	// qunbot has read this group before (it was empty then)
+	if err := e.store.SetGroupFields(context.Background(), "wecom:ext:wrCHAT", map[string]string{"baselined": "1"}); err != nil {
+		t.Fatal(err)
+	}
 	e.fake.members = []string{"wmA", "wmB", "wmC"} // wmC joined, but its callback was lost
 	msg := func(detail, ver string, members ...string) string {
 		items := ""
@@ -401,15 +424,24 @@ func TestAIBotMessageAndReply(t *testing.T) {
 	if len(evs) != 1 || evs[0].Text != "签到" || evs[0].Chat.Key != "wecom:bot:wrGROUP" || evs[0].Chat.Type != bot.ChatGroup {
 		t.Fatalf("events %+v", evs)
 	}
-	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "wecom:bot:wrGROUP", Text: "✅ 签到成功"}); err != nil {
+	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "wecom:bot:wrGROUP", ReplyTo: "m1", Text: "✅ 签到成功"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.fake.aibot) != 1 || !strings.Contains(e.fake.aibot[0], "✅ 签到成功") || !strings.Contains(e.fake.aibot[0], "markdown") {
 		t.Fatalf("response_url got %v", e.fake.aibot)
 	}
-	// the response_url answers once
-	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "wecom:bot:wrGROUP", Text: "again"}); err == nil {
+	// the response_url answers once; an answer that cannot go out is told
+	// to the staff, not lost without a word
+	e.fake.take()
+	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "wecom:bot:wrGROUP", ReplyTo: "m1", Text: "again"}); err == nil {
 		t.Fatal("a second answer to one message went out")
+	}
+	if calls := e.fake.take(); len(calls) != 1 || calls[0].Path != "/cgi-bin/message/send" || !strings.Contains(fmt.Sprint(calls[0].Body), "again") {
+		t.Errorf("staff not told of the lost answer: %+v", calls)
+	}
+	// a message that answers none has nowhere to go in a group
+	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "wecom:bot:wrGROUP", Text: "unprompted"}); err == nil {
+		t.Fatal("an unprompted message went out")
 	}
 	// a callback for another bot id is refused
 	if w := e.callback("/wecom/aibot", body, "aib-other", nil); w.Code != http.StatusForbidden {

@@ -88,6 +88,52 @@ func (q *Inbox) Push(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// pushOnceScript stores an update unless its mark exists, and sets the
+// mark, in one step: KEYS[1] the mark, KEYS[2] the inbox.
+var pushOnceScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`)
+
+// PushOnce stores an update unless one with the same mark (a callback's
+// nonce) was stored within ttl; it reports whether it stored it. The mark
+// and the update are written together, so an update that could not be
+// stored leaves no mark: the platform's retry is taken, a replay of a
+// stored one is not.
+func (q *Inbox) PushOnce(ctx context.Context, mark string, ttl time.Duration, data []byte) (bool, error) {
+	n, err := pushOnceScript.Run(ctx, q.rdb, []string{q.markKey(mark), q.key}, ttl.Milliseconds(), data).Int()
+	if err != nil {
+		return false, fmt.Errorf("inbox: store update: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Marked reports whether an update with this mark was stored.
+func (q *Inbox) Marked(ctx context.Context, mark string) (bool, error) {
+	n, err := q.rdb.Exists(ctx, q.markKey(mark)).Result()
+	if err != nil {
+		return false, fmt.Errorf("inbox: read mark: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Mark records a mark without an update (a callback with nothing to
+// handle); it reports whether the mark is new.
+func (q *Inbox) Mark(ctx context.Context, mark string, ttl time.Duration) (bool, error) {
+	ok, err := q.rdb.SetNX(ctx, q.markKey(mark), 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("inbox: set mark: %w", err)
+	}
+	return ok, nil
+}
+
+// markKey shares the inbox key's hash tag, so a mark and its update are
+// one step even in Redis Cluster.
+func (q *Inbox) markKey(mark string) string { return q.key + ":mark:" + mark }
+
 // Recover puts back in line the updates this process was handling before
 // a restart and those of processes that are gone, and takes the lease.
 // Call it at start-up; Run goes on doing it for replicas that die later.

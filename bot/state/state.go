@@ -643,3 +643,58 @@ func escapeGlob(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
 	return r.Replace(s)
 }
+
+// Present is a member found in a group when qunbot first reads it.
+type Present struct {
+	ID, Name string
+	JoinedAt time.Time // when the platform says they joined (zero: unknown)
+}
+
+// baselineScript records members already in a group without counting
+// them as joins: KEYS[1] active, KEYS[2] joined, KEYS[3..] member
+// records; ARGV[1] now (ms), then per member id, name, joined (ms).
+// Members already known are left as they are.
+var baselineScript = redis.NewScript(`
+local n = 0
+for i = 3, #KEYS do
+  local a = 2 + (i - 3) * 3
+  local id, name, joined = ARGV[a], ARGV[a+1], ARGV[a+2]
+  if redis.call('HEXISTS', KEYS[i], 'in') == 0 then
+    redis.call('HSET', KEYS[i], 'name', name, 'in', '1', 'last_active', ARGV[1], 'baseline', '1')
+    if joined ~= '0' then
+      redis.call('HSET', KEYS[i], 'joined_at', joined)
+      redis.call('ZADD', KEYS[2], 'NX', joined, id)
+    end
+    redis.call('ZADD', KEYS[1], 'NX', ARGV[1], id)
+    n = n + 1
+  end
+end
+return n
+`)
+
+// Baseline records members a group already had when qunbot first read it
+// — present, but not newcomers: no join is counted, no flow runs, and
+// their silence is counted from now (qunbot did not see them before). It
+// returns how many were new to qunbot.
+func (s *Store) Baseline(ctx context.Context, group string, members []Present, now time.Time) (int, error) {
+	total := 0
+	for start := 0; start < len(members); start += 500 {
+		batch := members[start:min(start+500, len(members))]
+		keys := []string{s.activeKey(group), s.Key(group, "joined")}
+		args := []any{now.UnixMilli()}
+		for _, m := range batch {
+			keys = append(keys, s.memberKey(group, m.ID))
+			joined := int64(0)
+			if !m.JoinedAt.IsZero() {
+				joined = m.JoinedAt.UnixMilli()
+			}
+			args = append(args, m.ID, m.Name, joined)
+		}
+		n, err := baselineScript.Run(ctx, s.rdb, keys, args...).Int()
+		if err != nil {
+			return total, wrap("record a group's members", err)
+		}
+		total += n
+	}
+	return total, nil
+}

@@ -15,12 +15,15 @@ import (
 	"github.com/qunbot/qunbot/flows/welcome"
 )
 
-const wecomUsage = "usage: qunbot wecom welcome-template [-c config] [--group G]"
+const wecomUsage = "usage: qunbot wecom welcome-template [-c config] [--group G]\n       qunbot wecom sync [-c config]"
 
 // cmdWeCom: qunbot wecom welcome-template keeps the customer-group welcome
 // template in step with the welcome flow's text (%NICKNAME% for the
 // newcomer) and prints its id, which group owners bind in the client.
 func cmdWeCom(ctx context.Context, args []string, e env) error {
+	if len(args) > 0 && args[0] == "sync" {
+		return cmdWeComSync(ctx, args[1:], e)
+	}
 	if len(args) == 0 || args[0] != "welcome-template" {
 		return errors.New(wecomUsage)
 	}
@@ -80,5 +83,36 @@ func cmdWeCom(ctx context.Context, args []string, e env) error {
 		verb = "created"
 	}
 	fmt.Fprintf(e.stdout, "welcome template %s: %s\ngroup owners bind it in the WeCom client (群聊 → 入群欢迎语)\n", verb, id)
+	return nil
+}
+
+// cmdWeComSync: qunbot wecom sync takes in the customer groups of the
+// configured staff: their members are recorded as present, without joins,
+// so the first callback of an existing group greets nobody.
+func cmdWeComSync(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("wecom sync", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("c", "configs/qunbot.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	wc, ok := a.engine.Config().Adapter("wecom")
+	if !ok {
+		return errors.New("the config has no adapters.wecom")
+	}
+	ad, err := wecom.New(wecom.Options{Config: wc.(*wecom.Config), Store: a.store, Clock: bot.SystemClock{}})
+	if err != nil {
+		return err
+	}
+	groups, members, err := ad.Sync(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d customer groups taken in; %d members recorded (no joins, no welcomes)\n", groups, members)
 	return nil
 }
