@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -604,6 +606,15 @@ func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
 	}
 	c := f.(Commander)
 	for _, spec := range c.Commands(loc) {
+		if spec.Name == cmd.Name && spec.Group && fc.Event.Chat.Type == bot.ChatPrivate {
+			gfc, err := e.pickGroup(ctx, fc)
+			if err != nil || gfc == nil {
+				return err // nil: it answered (the list, or why not)
+			}
+			err = e.runCommand(ctx, gfc)
+			fc.actions = append(fc.actions, gfc.actions...)
+			return err
+		}
 		if spec.Name == cmd.Name && spec.Moderator && !fc.IsModerator() {
 			e.opt.Log.Warn("moderator command refused",
 				zap.String("command", cmd.Name), zap.String("group", fc.Event.GroupKey()),
@@ -761,4 +772,92 @@ func (e *Engine) Ready(ctx context.Context) error {
 		return errors.New("no config loaded")
 	}
 	return e.opt.Store.Ping(ctx)
+}
+
+// pickGroup turns a group's command asked in a private chat into the same
+// command in the group its first argument names, answered in the private
+// chat. The groups offered are those of the chat's platform that the
+// member moderates (by the config: platform admins cannot be told from a
+// private chat). Without a name, or with one that fits several, it lists
+// them numbered and returns nil.
+func (e *Engine) pickGroup(ctx context.Context, fc *FlowContext) (*FlowContext, error) {
+	cfg := e.cfg.Load()
+	ev := fc.Event
+	loc := fc.Locale()
+	known, err := e.opt.Store.Client().HGetAll(ctx, e.opt.Store.GlobalKey("groups")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: list groups: %w", state.ErrRedis, err)
+	}
+	for g := range cfg.Groups {
+		if _, ok := known[g]; !ok && strings.HasPrefix(g, ev.Platform+":") {
+			known[g] = ev.Platform
+		}
+	}
+	type choice struct{ key, title string }
+	var mine []choice
+	for g, platform := range known {
+		gc := cfg.Group(g)
+		if platform != ev.Platform || !(gc.IsModerator(ev.Platform+":"+ev.Member.ID) || gc.IsModerator(ev.Member.ID)) {
+			continue
+		}
+		mine = append(mine, choice{key: g})
+	}
+	slices.SortFunc(mine, func(a, b choice) int { return strings.Compare(a.key, b.key) })
+	for i := range mine {
+		f, err := e.opt.Store.GroupFields(ctx, mine[i].key)
+		if err != nil {
+			return nil, err
+		}
+		mine[i].title = f["title"]
+	}
+	cmd := ev.Command
+	if len(mine) == 0 {
+		e.notice(fc, i18n.Core.T(loc, "cmd.nogroups", cmd.Name))
+		return nil, nil
+	}
+	pick := mine
+	if len(cmd.Args) > 0 {
+		arg := cmd.Args[0]
+		pick = nil
+		if n, err := strconv.Atoi(arg); err == nil && n >= 1 && n <= len(mine) && !strings.HasPrefix(arg, "-") {
+			pick = mine[n-1 : n]
+		}
+		for _, c := range mine {
+			if len(pick) == 0 && (c.key == arg || strings.HasSuffix(c.key, ":"+arg)) {
+				pick = []choice{c}
+			}
+		}
+		if len(pick) == 0 {
+			for _, c := range mine {
+				if c.title != "" && strings.Contains(strings.ToLower(c.title), strings.ToLower(arg)) {
+					pick = append(pick, c)
+				}
+			}
+		}
+	}
+	if len(pick) != 1 {
+		var b strings.Builder
+		b.WriteString(i18n.Core.T(loc, "cmd.pickgroup", cmd.Name))
+		for i, c := range mine {
+			title := c.title
+			if title == "" {
+				title = c.key
+			}
+			fmt.Fprintf(&b, "\n%d. %s (%s)", i+1, title, c.key)
+		}
+		e.notice(fc, b.String())
+		return nil, nil
+	}
+	g := pick[0]
+	in := *ev
+	in.Chat = bot.Chat{Key: g.key, Type: bot.ChatGroup, Title: g.title}
+	args := cmd.Args[1:]
+	in.Command = &bot.Command{Name: cmd.Name, Args: args, ArgText: strings.Join(args, " ")}
+	m, err := e.opt.Store.Member(ctx, g.key, ev.Member.ID)
+	if err != nil {
+		return nil, err
+	}
+	gfc := e.newContext(cfg, &in, m)
+	gfc.answerIn = ev.Chat.Key
+	return gfc, nil
 }

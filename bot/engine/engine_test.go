@@ -459,3 +459,59 @@ func TestTellModerators(t *testing.T) {
 		})
 	}
 }
+
+// A group's command asked in a private chat: the moderator picks the
+// group from a numbered list, by number, id or title; the answer comes in
+// the private chat; a member who moderates no group is told so.
+func TestGroupCommandInPrivateChat(t *testing.T) {
+	yaml := "locale: en\nmoderators: [\"console:carol\"]\ngroups:\n  \"console:g1\": {}\n  \"console:g2\": {}\n"
+	h := newHarness(t, yaml, func(tr *trace) []engine.Flow {
+		return []engine.Flow{&commander{name: "stats", trace: tr, specs: []engine.CommandSpec{{Name: "stats", Moderator: true, Group: true}},
+			do: func(fc *engine.FlowContext) error {
+				fc.Reply("stats of " + fc.Event.GroupKey() + " " + strings.Join(fc.Event.Command.Args, ","))
+				return nil
+			}}}
+	})
+	// g2 has a title the bot learned from a message there
+	ev := msg("alice", "hello", false)
+	ev.Chat = bot.Chat{Key: "console:g2", Type: bot.ChatGroup, Title: "Coffee Lovers"}
+	if err := h.engine.HandleEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	h.out.take()
+	private := func(member, text string) []bot.Action {
+		t.Helper()
+		e := msg(member, text, false)
+		e.Chat = bot.Chat{Key: "console:@" + member, Type: bot.ChatPrivate}
+		e.Kind, e.Command = bot.EventCommand, bot.ParseCommand(text, "")
+		if err := h.engine.HandleEvent(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		return h.out.take()
+	}
+	tests := []struct {
+		member, text, want string
+	}{
+		{"carol", "/stats", "1. console:g1 (console:g1)\n2. Coffee Lovers (console:g2)"},
+		{"carol", "/stats 2", "stats of console:g2 "},
+		{"carol", "/stats g1 7d", "stats of console:g1 7d"},
+		{"carol", "/stats console:g1", "stats of console:g1 "},
+		{"carol", "/stats coffee", "stats of console:g2 "},
+		{"carol", "/stats nowhere", "1. console:g1"},
+		{"alice", "/stats 1", "you moderate none"},
+	}
+	for _, tt := range tests {
+		acts := private(tt.member, tt.text)
+		if len(acts) != 1 || !strings.Contains(acts[0].Text, tt.want) || acts[0].Chat != "console:@"+tt.member {
+			t.Errorf("%s %q: %+v, want %q in the private chat", tt.member, tt.text, acts, tt.want)
+		}
+	}
+}
+
+func (o *sliceOutbox) take() []bot.Action {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := o.actions
+	o.actions = nil
+	return out
+}

@@ -50,6 +50,11 @@ type CommandSpec struct {
 	Args      string // usage hint, e.g. "[@member] N"
 	Help      string // one line, in the group's locale
 	Moderator bool   // moderators and platform admins only
+	// Group marks a command that reads a group (/stats, /modlog): in a
+	// private chat with the bot, a moderator names the group as its first
+	// argument (a number from the list the bare command shows, the group's
+	// id or key, or a part of its title), and the answer comes privately.
+	Group bool
 }
 
 // Commander answers commands. The engine calls HandleCommand only for the
@@ -91,7 +96,10 @@ type FlowContext struct {
 	flow    string
 	actions []bot.Action
 	stopped string
-	emitted []bot.Event
+	// answerIn is where actions without a chat go when it is not the
+	// event's chat: the private chat a group's command was asked in
+	answerIn string
+	emitted  []bot.Event
 }
 
 // Emit raises an internal event (e.g. EventVerified) that every flow sees
@@ -188,6 +196,9 @@ func (fc *FlowContext) Locale() string { return fc.Group.Locale }
 func (fc *FlowContext) Do(a bot.Action) {
 	if a.Chat == "" {
 		a.Chat = fc.Event.Chat.Key
+		if fc.answerIn != "" {
+			a.Chat = fc.answerIn // a group's command asked in a private chat
+		}
 	}
 	if a.DeleteAfter > 0 && a.Expires.IsZero() {
 		a.Expires = fc.Now.Add(a.DeleteAfter)

@@ -30,6 +30,8 @@ var Core = Catalog{
 	"zh-CN": {
 		"cmd.unknown":     "未知命令 /%s。发送 /help 查看可用命令。",
 		"cmd.moderators":  "/%s 仅限管理员使用。",
+		"cmd.nogroups":    "/%s 要说明是哪个群：你不是我所知道的任何群的管理员。请在群里使用。",
+		"cmd.pickgroup":   "/%[1]s 要说明是哪个群，例如 /%[1]s 1：",
 		"cmd.failed":      "处理 /%s 时出错了，请稍后再试。",
 		"dm.unreachable":  "%s，我无法私信你，请先点开我的头像并点击“开始”。",
 		"help.header":     "可用命令：",
@@ -39,6 +41,8 @@ var Core = Catalog{
 	"en": {
 		"cmd.unknown":     "Unknown command /%s. Send /help for the list.",
 		"cmd.moderators":  "/%s is for moderators only.",
+		"cmd.nogroups":    "/%s needs a group: you moderate none that I know. Use it in the group.",
+		"cmd.pickgroup":   "/%[1]s needs a group, e.g. /%[1]s 1:",
 		"cmd.failed":      "Something went wrong with /%s. Please try again later.",
 		"dm.unreachable":  "%s, I cannot message you privately. Please open a chat with me and press Start first.",
 		"help.header":     "Commands:",

@@ -312,7 +312,7 @@ func TestWeComWelcomeTemplate(t *testing.T) {
       secret: s
       callback: {token: t, encoding_aes_key: abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG}
 flows:
-  welcome: {text: "欢迎 {{.Flow.Mentions}} 加入！", rules: "群规：友善交流"}
+  welcome: {text: "欢迎 {{.Flow.Mentions}} 加入{{.Group.Title}}！", rules: "群规：友善交流"}
 `
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -321,7 +321,8 @@ flows:
 	if code := runCLI(context.Background(), []string{"wecom", "welcome-template", "-c", cfg}, e); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.Contains(out.String(), "tmpl-9") || !strings.Contains(got, `欢迎 %NICKNAME% 加入！\n\n群规：友善交流`) {
+	// no group named: the title reads "本群", never empty
+	if !strings.Contains(out.String(), "tmpl-9") || !strings.Contains(got, `欢迎 %NICKNAME% 加入本群！\n\n群规：友善交流`) {
 		t.Fatalf("out %q, request %s", out, got)
 	}
 }

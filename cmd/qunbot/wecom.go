@@ -53,8 +53,20 @@ func cmdWeCom(ctx context.Context, args []string, e env) error {
 		return errors.New("the welcome flow is not enabled")
 	}
 	w := c.(*welcome.Config)
+	// one template serves every group its owner binds it in, and WeCom
+	// fills in no group name: the group's own title when --group names a
+	// group qunbot has read, otherwise words that fit any group
+	title := map[string]string{"zh-CN": "本群", "en": "the group"}[g.Locale]
+	if title == "" {
+		title = "本群"
+	}
+	if *group != "" {
+		if f, err := a.store.GroupFields(ctx, *group); err == nil && f["title"] != "" {
+			title = f["title"]
+		}
+	}
 	nick := render.Member{Name: "%NICKNAME%", Mention: "%NICKNAME%"}
-	data := render.Data{Member: nick, Members: []render.Member{nick}, Group: render.Group{ID: *group},
+	data := render.Data{Member: nick, Members: []render.Member{nick}, Group: render.Group{ID: *group, Title: title},
 		Flow: map[string]any{"Mentions": "%NICKNAME%", "Count": 1}}
 	var parts []string
 	for _, t := range []render.Template{w.Text, w.Rules} {

@@ -37,7 +37,7 @@ func (Flow) Stage() engine.Stage { return engine.StagePoints }
 func (Flow) Commands(locale string) []engine.CommandSpec {
 	return []engine.CommandSpec{
 		{Name: "checkin", Help: words.T(locale, "help.checkin")},
-		{Name: "points", Help: words.T(locale, "help.points")},
+		{Name: "points", Help: words.T(locale, "help.points"), Group: true},
 		{Name: "rank", Help: words.T(locale, "help.rank")},
 		{Name: "rewards", Help: words.T(locale, "help.rewards")},
 		{Name: "redeem", Args: words.T(locale, "args.redeem"), Help: words.T(locale, "help.redeem")},
@@ -56,6 +56,9 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	ev := fc.Event
 	if ev.Chat.Type != bot.ChatGroup {
+		if ev.Kind == bot.EventMessage && !ev.Edited && isWord(cfg, ev.Text) {
+			fc.Reply(words.T(fc.Locale(), "checkin.where", ev.Text)) // rather than silence
+		}
 		return nil
 	}
 	switch ev.Kind {

@@ -290,3 +290,17 @@ func TestOutOfOrderCheckinsAroundMidnight(t *testing.T) {
 		})
 	}
 }
+
+// The check-in word in a private chat says where check-in works.
+func TestCheckinWordInPrivateChat(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{checkin.Flow{}}, "locale: zh-CN\nflows:\n  checkin: {}\n")
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "签到", MessageID: "p1",
+		Chat: bot.Chat{Key: "console:@ann", Type: bot.ChatPrivate}})
+	acts := h.Out.Take()
+	if len(acts) != 1 || !strings.Contains(acts[0].Text, "请在群里发「签到」") || acts[0].Chat != "console:@ann" {
+		t.Fatalf("actions %+v", acts)
+	}
+	if f := h.Fields("ann"); f["pts"] != "" {
+		t.Errorf("credited in a private chat: %v", f)
+	}
+}

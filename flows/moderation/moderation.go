@@ -72,7 +72,7 @@ func (Flow) Commands(loc string) []engine.CommandSpec {
 		{Name: "unban", Args: target, Help: words.T(loc, "help.unban"), Moderator: true},
 		{Name: "spam", Help: words.T(loc, "help.spam"), Moderator: true},
 		{Name: "ham", Help: words.T(loc, "help.ham"), Moderator: true},
-		{Name: "modlog", Help: words.T(loc, "help.modlog"), Moderator: true},
+		{Name: "modlog", Help: words.T(loc, "help.modlog"), Moderator: true, Group: true},
 		{Name: "filter", Args: "test <text>", Help: words.T(loc, "help.filter"), Moderator: true},
 		{Name: "tasks", Args: "[group]", Help: words.T(loc, "help.tasks"), Moderator: true},
 	}

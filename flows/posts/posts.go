@@ -37,8 +37,8 @@ func (Flow) Schema() config.FlowSchema {
 // Commands implements engine.Commander.
 func (Flow) Commands(locale string) []engine.CommandSpec {
 	return []engine.CommandSpec{
-		{Name: "posts", Help: words.T(locale, "help.posts"), Moderator: true},
-		{Name: "post", Args: "now|pause|resume <name>", Help: words.T(locale, "help.post"), Moderator: true},
+		{Name: "posts", Help: words.T(locale, "help.posts"), Moderator: true, Group: true},
+		{Name: "post", Args: "now|pause|resume <name>", Help: words.T(locale, "help.post"), Moderator: true, Group: true},
 	}
 }
 

@@ -79,7 +79,7 @@ func (Flow) Schema() config.FlowSchema {
 
 // Commands implements engine.Commander.
 func (Flow) Commands(locale string) []engine.CommandSpec {
-	return []engine.CommandSpec{{Name: "stats", Help: words.T(locale, "help"), Moderator: true}}
+	return []engine.CommandSpec{{Name: "stats", Help: words.T(locale, "help"), Moderator: true, Group: true}}
 }
 
 // HandleCommand implements engine.Commander.

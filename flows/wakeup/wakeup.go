@@ -42,7 +42,7 @@ func (Flow) Stage() engine.Stage { return engine.StageReset }
 
 // Commands implements engine.Commander.
 func (Flow) Commands(locale string) []engine.CommandSpec {
-	return []engine.CommandSpec{{Name: "tiers", Help: words.T(locale, "help.tiers"), Moderator: true}}
+	return []engine.CommandSpec{{Name: "tiers", Help: words.T(locale, "help.tiers"), Moderator: true, Group: true}}
 }
 
 // Schedules implements engine.Scheduled: the group's scan.
