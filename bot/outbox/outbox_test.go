@@ -282,10 +282,10 @@ func TestLanes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = o.Enqueue(send("g", "reply1"))
-	_ = o.Enqueue(bot.Action{Type: bot.ActDelete, Chat: "g", Text: "spam1", MessageID: "9"})
-	_ = o.Enqueue(bot.Action{Type: bot.ActRestrict, Chat: "g", Text: "spammer"})
-	_ = o.Enqueue(send("g", "reply2"))
+	// one event's actions arrive together (as the engine queues them), so
+	// a busy machine cannot send reply1 before the deletion has arrived
+	_ = o.Enqueue(send("g", "reply1"), bot.Action{Type: bot.ActDelete, Chat: "g", Text: "spam1", MessageID: "9"},
+		bot.Action{Type: bot.ActRestrict, Chat: "g", Text: "spammer"}, send("g", "reply2"))
 	flush(t, o)
 	got := f.order()
 	// post0 may already have gone when the others arrived
