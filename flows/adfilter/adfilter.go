@@ -27,14 +27,24 @@ import (
 )
 
 // Flow is the adfilter flow.
-type Flow struct{}
+type Flow struct {
+	cache *Cache // nil: every group compiles its own rules
+}
+
+// New returns the flow with a cache that shares compiled rules between
+// groups and across reloads; the zero Flow compiles each group's alone.
+func New() Flow { return Flow{cache: &Cache{}} }
 
 // Name implements engine.Flow.
 func (Flow) Name() string { return "adfilter" }
 
 // Schema implements engine.Flow.
-func (Flow) Schema() config.FlowSchema {
-	return config.FlowSchema{New: func() any { return defaults() }}
+func (f Flow) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any {
+		c := defaults()
+		c.cache = f.cache
+		return c
+	}}
 }
 
 // Stage implements engine.EventHandler: after the gate, before everything

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/qunbot/qunbot/bot"
@@ -400,4 +401,59 @@ func FuzzReadModel(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Groups whose rules compile alike share one compiled copy; a group with
+// other rules gets its own; a reload recompiles only what changed (a
+// keyword file edited).
+func TestCompiledRulesAreShared(t *testing.T) {
+	dir := t.TempDir()
+	words := filepath.Join(dir, "words.txt")
+	if err := os.WriteFile(words, []byte("刷单\n代开发票\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := "flows:\n  adfilter:\n    keywords: [{file: " + words + "}]\ngroups:\n" +
+		"  \"console:a\": { adfilter: { dry_run: true } }\n" +
+		"  \"console:b\": { adfilter: { log_chat: \"console:log\" } }\n" +
+		"  \"console:c\": { adfilter: { contacts: { qq: 0.5 } } }\n"
+	f := adfilter.New()
+	load := func() map[string]*adfilter.Scorer {
+		t.Helper()
+		cfg, err := config.Parse("t.yaml", []byte(yaml), engine.Schema([]engine.Flow{f}, bottest.Platforms()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*adfilter.Scorer{}
+		for _, g := range []string{"console:a", "console:b", "console:c"} {
+			c, _ := cfg.Group(g).Flow("adfilter")
+			out[g] = c.(*adfilter.Config).Scorer()
+		}
+		return out
+	}
+	first := load()
+	if !adfilter.SameRules(first["console:a"], first["console:b"]) {
+		t.Error("groups with the same rules compiled them twice")
+	}
+	if adfilter.SameRules(first["console:a"], first["console:c"]) {
+		t.Error("groups with other contact scores share rules")
+	}
+	if v := first["console:a"].Score(adfilter.Input{Text: "刷单"}, nil); !v.Spam() {
+		t.Errorf("shared rules do not score: %s", v.Summary())
+	}
+	again := load()
+	if !adfilter.SameRules(first["console:a"], again["console:a"]) {
+		t.Error("a reload of unchanged rules compiled them again")
+	}
+	// the keyword file changes: the next load compiles anew and sees it
+	time.Sleep(10 * time.Millisecond)
+	if err := os.WriteFile(words, []byte("刷单\n代开发票\n网赚\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changed := load()
+	if adfilter.SameRules(first["console:a"], changed["console:a"]) {
+		t.Fatal("a changed keyword file was not read again")
+	}
+	if v := changed["console:b"].Score(adfilter.Input{Text: "网赚"}, nil); !v.Spam() {
+		t.Errorf("the new keyword does not fire: %s", v.Summary())
+	}
 }

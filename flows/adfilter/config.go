@@ -35,6 +35,7 @@ type Config struct {
 	Ladder     Ladder      `yaml:"ladder"`
 
 	scorer *Scorer // compiled when the config loads
+	cache  *Cache  // the flow's, shared by every group's config
 }
 
 // Exempt members are never filtered (platform admins and moderators
@@ -232,7 +233,7 @@ func (c *Config) Validate(report func(field, msg string)) {
 			report(at+".action", "one of warn, mute, kick, ban")
 		}
 	}
-	sc, err := Compile(c)
+	sc, err := c.cache.compile(c)
 	if err != nil {
 		report("keywords", err.Error())
 		return

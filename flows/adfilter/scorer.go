@@ -9,10 +9,18 @@ import (
 	"github.com/qunbot/qunbot/bot"
 )
 
-// Scorer scores a message against a group's rules. It is compiled once per
-// config load and safe for concurrent use.
+// Scorer scores a message against a group's rules. It is safe for
+// concurrent use. Its compiled part — the keyword automaton and the
+// classifier — is shared by every group whose rules compile alike (see
+// Cache); the settings are the group's own.
 type Scorer struct {
-	cfg     *Config
+	cfg *Config
+	*compiled
+}
+
+// compiled is what identical rules share: built once per distinct set of
+// keyword lists, contact prefixes, rule settings and classifier files.
+type compiled struct {
 	matcher *Matcher
 	pats    []patInfo
 	base    *Model // the classifier trained on the sample files (nil: none)
@@ -118,7 +126,7 @@ func (v *Verdict) Summary() string {
 // Compile builds a config's scorer: the keyword automaton (keyword files
 // read now) and the classifier's sample files.
 func Compile(c *Config) (*Scorer, error) {
-	s := &Scorer{cfg: c}
+	s := &Scorer{cfg: c, compiled: &compiled{}}
 	s.pool.New = func() any { return new(scratch) }
 	var n Normalizer
 	var words []Pattern
