@@ -31,7 +31,7 @@ type Model struct {
 }
 
 const (
-	linBits = 20
+	linBits = 18
 	linMask = 1<<linBits - 1
 )
 

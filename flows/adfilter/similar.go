@@ -22,25 +22,14 @@ const (
 	minSimilar = 0.6
 )
 
-// sigSeeds are the hash functions (odd multipliers); fixed, so every
-// replica computes the same signatures.
-var sigSeeds = func() [sigSize]uint32 {
-	var s [sigSize]uint32
-	x := uint32(0x9e3779b9)
-	for i := range s {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		s[i] = x | 1
-	}
-	return s
-}()
-
-// signature computes a message's MinHash; ok is false for messages too
+// signature computes a message's MinHash by one-permutation hashing: each
+// 3-gram is hashed once and lands in one of sigSize bins by its top bits,
+// each bin keeping its smallest hash — one multiply per 3-gram rather
+// than sigSize. Empty bins stay emptyBin. ok is false for messages too
 // short to compare.
 func signature(text []rune) (sig [sigSize]uint32, ok bool) {
 	for i := range sig {
-		sig[i] = ^uint32(0)
+		sig[i] = emptyBin
 	}
 	n := 0
 	var p1, p2 rune = -1, -1
@@ -49,25 +38,53 @@ func signature(text []rune) (sig [sigSize]uint32, ok bool) {
 			continue
 		}
 		if p2 >= 0 {
-			g := fhash(nsGram, p2, p1, r)
-			for i, s := range sigSeeds {
-				if h := (g ^ s) * s; h < sig[i] {
-					sig[i] = h
-				}
+			h := fhash(nsGram, p2, p1, r) * 0x9e3779b1
+			h ^= h >> 16
+			if bin := h >> (32 - sigBits); h < sig[bin] {
+				sig[bin] = h
 			}
 			n++
 		}
 		p2, p1 = p1, r
 	}
-	return sig, n >= minGrams
+	if n == 0 {
+		return sig, false
+	}
+	// densify: an empty bin borrows the nearest filled bin to its right,
+	// shifted by the distance (Shrivastava and Li, 2014), so short messages
+	// have full signatures and bands
+	var dense [sigSize]uint32
+	for i := range sig {
+		dense[i] = sig[i]
+		for d := 1; dense[i] == emptyBin; d++ {
+			if v := sig[(i+d)%sigSize]; v != emptyBin {
+				dense[i] = (v + uint32(d)*0x9e3779b1) | 1 // never emptyBin's value by chance... nor 0
+				if dense[i] == emptyBin {
+					dense[i]--
+				}
+			}
+		}
+	}
+	return dense, n >= minGrams
 }
 
-func bandKey(sig *[sigSize]uint32, band int) uint64 {
+const (
+	sigBits  = 5 // sigSize = 1 << sigBits
+	emptyBin = ^uint32(0)
+)
+
+// bandKey hashes one band of a signature; ok is false for a band with an
+// empty bin, which would make every short message a candidate of every
+// other.
+func bandKey(sig *[sigSize]uint32, band int) (uint64, bool) {
 	h := uint64(band+1) * 0x9e3779b97f4a7c15
 	for _, v := range sig[band*sigRows : (band+1)*sigRows] {
+		if v == emptyBin {
+			return 0, false
+		}
 		h = (h ^ uint64(v)) * 0x100000001b3
 	}
-	return h
+	return h, true
 }
 
 func (s *similar) add(text []rune) {
@@ -83,8 +100,9 @@ func (s *similar) addSig(sig [sigSize]uint32) {
 	id := int32(len(s.sigs))
 	s.sigs = append(s.sigs, sig)
 	for b := range sigSize / sigRows {
-		k := bandKey(&sig, b)
-		s.bands[k] = append(s.bands[k], id)
+		if k, ok := bandKey(&sig, b); ok {
+			s.bands[k] = append(s.bands[k], id)
+		}
 	}
 }
 
@@ -100,7 +118,11 @@ func (s *similar) match(text []rune) (float64, bool) {
 	}
 	best := 0.0
 	for b := range sigSize / sigRows {
-		for _, id := range s.bands[bandKey(&sig, b)] {
+		k, ok := bandKey(&sig, b)
+		if !ok {
+			continue
+		}
+		for _, id := range s.bands[k] {
 			same := 0
 			for i, v := range s.sigs[id] {
 				if v == sig[i] {
