@@ -54,8 +54,9 @@ func main() {
 	workers := flag.Int("workers", 16, "concurrent workers")
 	groups := flag.Int("groups", 10, "groups the members are spread over")
 	compare := flag.Bool("compare", true, "also run redis-benchmark -c 16 on EVALSHA of the ingest script")
+	cfgPath := flag.String("c", "", "config whose flows run (default: the stats flow alone)")
 	flag.Parse()
-	if err := run(*url, *members, *messages, *workers, *groups, *compare); err != nil {
+	if err := run(*url, *cfgPath, *members, *messages, *workers, *groups, *compare); err != nil {
 		fmt.Fprintln(os.Stderr, "qunbot-load:", err)
 		os.Exit(1)
 	}
@@ -68,7 +69,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(url string, members, messages, workers, groups int, compare bool) error {
+func run(url, cfgPath string, members, messages, workers, groups int, compare bool) error {
 	ctx := context.Background()
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -88,7 +89,11 @@ func run(url string, members, messages, workers, groups int, compare bool) error
 	defer clean(conn.Client, prefix)
 
 	fl := flows.Builtin()
-	cfg, err := config.Parse("load.yaml", []byte("flows: { stats: {} }\n"), engine.Schema(fl, platform.Schemas(adapters.Builtin())))
+	schema := engine.Schema(fl, platform.Schemas(adapters.Builtin()))
+	cfg, err := config.Parse("load.yaml", []byte("flows: { stats: {} }\n"), schema)
+	if cfgPath != "" {
+		cfg, err = config.Load(cfgPath, schema)
+	}
 	if err != nil {
 		return err
 	}
@@ -146,7 +151,7 @@ func run(url string, members, messages, workers, groups int, compare bool) error
 
 	slices.Sort(lat)
 	rate := float64(messages) / elapsed.Seconds()
-	fmt.Printf("qunbot engine: %d messages from %d members in %d groups, %d workers\n", messages, members, groups, workers)
+	fmt.Printf("qunbot engine: %d messages from %d members in %d groups, %d workers, config %s\n", messages, members, groups, workers, cmpOr(cfgPath, "(stats flow alone)"))
 	fmt.Printf("  throughput      %.0f messages/s (%.2fs)\n", rate, elapsed.Seconds())
 	fmt.Printf("  latency         p50 %v  p99 %v  max %v\n", lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 	fmt.Printf("  redis trips     %.3f per message\n", float64(rt)/float64(messages))
@@ -258,4 +263,11 @@ func clean(c redis.UniversalClient, prefix string) {
 	if len(batch) > 0 {
 		c.Unlink(ctx, batch...)
 	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -245,25 +245,8 @@ func (f Flow) monthEnd(ctx context.Context, fc *engine.FlowContext, cfg *Config)
 // activity credits message points up to the daily cap.
 func (f Flow) activity(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
 	today := fc.Now.In(fc.Group.Location).Format("2006-01-02")
-	group, me := fc.Event.GroupKey(), fc.Event.Member.ID
-	ok := false
-	err := fc.Store.Update(ctx, group, me, func(m *stateMember) (map[string]string, error) {
-		n := 0
-		if m.Fields["act_day"] == today {
-			n, _ = strconv.Atoi(m.Fields["act_n"])
-		}
-		if (n+1)*cfg.Activity.Points > cfg.Activity.DailyCap {
-			ok = false
-			return nil, nil
-		}
-		ok = true
-		return map[string]string{"act_day": today, "act_n": strconv.Itoa(n + 1)}, nil
-	})
-	if err != nil || !ok {
-		return err
-	}
-	res, err := ledger(fc, cfg).Award(ctx, me, int64(cfg.Activity.Points), "activity", fc.Now, true)
-	if err != nil {
+	res, err := ledger(fc, cfg).Activity(ctx, fc.Event.Member.ID, cfg.Activity.Points, cfg.Activity.DailyCap, today, fc.Now)
+	if err != nil || !res.OK {
 		return err
 	}
 	return f.levelUp(fc, cfg, fc.Event.Member, res.Earned-int64(cfg.Activity.Points), res.Earned)

@@ -84,6 +84,30 @@ func (l Ledger) Award(ctx context.Context, member string, delta int64, reason st
 	return Result{OK: res[0] == 1, Balance: res[1], Earned: res[2]}, nil
 }
 
+// activityScript credits a message's activity points unless the day's cap
+// is reached, counting the day's credits in the member's record, in one
+// step (ARGV as awardScript's, then the day and the cap).
+var activityScript = redis.NewScript(change + `
+local n = 0
+if redis.call('HGET', KEYS[1], 'act_day') == ARGV[7] then n = tonumber(redis.call('HGET', KEYS[1], 'act_n') or '0') end
+local pts = tonumber(ARGV[3])
+if (n + 1) * pts > tonumber(ARGV[8]) then return {0, 0, 0} end
+redis.call('HSET', KEYS[1], 'act_day', ARGV[7], 'act_n', n + 1)
+local b, e = change(ARGV[2], pts, ARGV[4], ARGV[5], true)
+return {1, b, e}
+`)
+
+// Activity credits points for a message, at most cap a day (day is the
+// group's calendar day): one round trip. OK is false once the cap is
+// reached.
+func (l Ledger) Activity(ctx context.Context, member string, points, cap int, day string, at time.Time) (Result, error) {
+	res, err := activityScript.Run(ctx, l.s.Client(), l.keys(member, at), l.max, member, points, "activity", at.UnixMilli(), "1", day, cap).Int64Slice()
+	if err != nil {
+		return Result{}, fmt.Errorf("activity points: %w", err)
+	}
+	return Result{OK: res[0] == 1, Balance: res[1], Earned: res[2]}, nil
+}
+
 // checkinScript checks a member in for today, once: streak from
 // yesterday's check-in (or a make-up card for one missed day), points and
 // the bonus for the streak length, in one step.

@@ -2,10 +2,7 @@ package checkin
 
 import (
 	"github.com/qunbot/qunbot/bot/i18n"
-	"github.com/qunbot/qunbot/bot/state"
 )
-
-type stateMember = state.Member
 
 var words = i18n.Catalog{
 	"zh-CN": {
