@@ -63,18 +63,35 @@ func (s tencentSigner) sign(ts, nonce, enc string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// post sends an AI bot callback signed by Tencent's algorithm, with the
-// given nonce, to the env's mux.
-func (e *env) tencentAIBot(body, nonce string) *httptest.ResponseRecorder {
+// tencentPost sends a callback signed and encrypted by Tencent's
+// algorithm, with the given nonce, to the env's mux: the AI bot's as JSON
+// (empty receive id), the others as XML (the corp id).
+func (e *env) tencentPost(path, msg, nonce string) *httptest.ResponseRecorder {
 	s := tencentSigner{token: "tok3n", aesKey: aesKey}
-	enc := s.encrypt(body, "")
+	receiveID := corp
+	if path == "/wecom/aibot" {
+		receiveID = ""
+	}
+	enc := s.encrypt(msg, receiveID)
 	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
 	q := url.Values{"msg_signature": {s.sign(ts, nonce, enc)}, "timestamp": {ts}, "nonce": {nonce}}
-	b, _ := json.Marshal(map[string]string{"encrypt": enc})
-	r := httptest.NewRequest(http.MethodPost, "/wecom/aibot?"+q.Encode(), bytes.NewReader(b))
+	body := "<xml><ToUserName><![CDATA[" + corp + "]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>"
+	if path == "/wecom/aibot" {
+		b, _ := json.Marshal(map[string]string{"encrypt": enc})
+		body = string(b)
+	}
+	r := httptest.NewRequest(http.MethodPost, path+"?"+q.Encode(), strings.NewReader(body))
 	w := httptest.NewRecorder()
 	e.mux.ServeHTTP(w, r)
 	return w
+}
+
+func (e *env) tencentAIBot(body, nonce string) *httptest.ResponseRecorder {
+	return e.tencentPost("/wecom/aibot", body, nonce)
+}
+
+func (e *env) tencentContact(msg, nonce string) *httptest.ResponseRecorder {
+	return e.tencentPost("/wecom/contact", msg, nonce)
 }
 
 // Ten members write 签到 in one group at once: each answer goes to the
@@ -187,20 +204,6 @@ func changeXML(chat, change, detail string, at int64, members ...string) string 
 		`</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[` + chat +
 		`]]></ChatId><ChangeType><![CDATA[` + change + `]]></ChangeType><UpdateDetail><![CDATA[` + detail + `]]></UpdateDetail><JoinScene>1</JoinScene>` +
 		`<MemChangeCnt>` + strconv.Itoa(len(members)) + `</MemChangeCnt><MemChangeList>` + items + `</MemChangeList></xml>`
-}
-
-// tencentContact posts a customer-contact callback signed by Tencent's
-// algorithm.
-func (e *env) tencentContact(msg, nonce string) *httptest.ResponseRecorder {
-	s := tencentSigner{token: "tok3n", aesKey: aesKey}
-	enc := s.encrypt(msg, corp)
-	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
-	q := url.Values{"msg_signature": {s.sign(ts, nonce, enc)}, "timestamp": {ts}, "nonce": {nonce}}
-	body := "<xml><ToUserName><![CDATA[" + corp + "]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>"
-	r := httptest.NewRequest(http.MethodPost, "/wecom/contact?"+q.Encode(), strings.NewReader(body))
-	w := httptest.NewRecorder()
-	e.mux.ServeHTTP(w, r)
-	return w
 }
 
 // The first callback qunbot sees for a group of 50 that already exists
