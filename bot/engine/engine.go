@@ -218,11 +218,13 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 		ev.Time = e.opt.Clock.Now()
 	}
 	e.opt.Metrics.EventsIn.WithLabelValues(ev.Platform, string(ev.Kind)).Inc()
-	member, dup, err := e.opt.Store.Ingest(ctx, state.Ingest{
+	fc := e.newContext(cfg, &ev, nil)
+	steps, owners := e.prepare(fc)
+	member, results, dup, err := e.opt.Store.IngestSteps(ctx, state.Ingest{
 		Group: ev.GroupKey(), UpdateID: ev.ID, DedupeTT: e.opt.DedupeTTL,
 		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
 		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink, Lease: e.opt.ProcessingLease,
-	})
+	}, steps)
 	if errors.Is(err, state.ErrInFlight) {
 		e.opt.Log.Info("update is being handled elsewhere; the platform should deliver it again later",
 			zap.String("event", ev.ID), zap.String("group", ev.GroupKey()))
@@ -251,7 +253,13 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 			e.titles.Store(ev.Chat.Key, ev.Chat.Title)
 		}
 	}
-	fc := e.newContext(cfg, &ev, member)
+	fc.Member = member
+	if results != nil {
+		fc.prepared = make(map[string][]int64, len(results))
+		for i, r := range results {
+			fc.prepared[owners[i]] = r
+		}
+	}
 	err = e.runFlows(ctx, fc)
 	if err == nil {
 		err = e.runEmitted(ctx, fc, 0)
@@ -550,6 +558,10 @@ func (e *Engine) runEmitted(ctx context.Context, parent *FlowContext, depth int)
 // other flow errors are logged and counted, and the other flows still run.
 func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
 	commandDone := fc.Event.Kind != bot.EventCommand
+	var ran map[string]bool
+	if len(fc.prepared) > 0 {
+		ran = make(map[string]bool, len(e.handlers))
+	}
 	for _, h := range e.handlers {
 		if !commandDone && h.stage > StageFilter {
 			commandDone = true
@@ -558,7 +570,10 @@ func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
 			}
 		}
 		if fc.stopped != "" {
-			return nil
+			return e.undo(ctx, fc, ran)
+		}
+		if ran != nil {
+			ran[h.flow.Name()] = true
 		}
 		conf, on := fc.Group.Flow(h.flow.Name())
 		if _, private := h.flow.(PrivateChats); !on && private && fc.Event.Chat.Type == bot.ChatPrivate {
@@ -574,6 +589,49 @@ func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
 	}
 	if !commandDone && fc.stopped == "" {
 		return e.runCommand(ctx, fc)
+	}
+	return nil
+}
+
+// prepare asks the flows on in the event's group for their steps (see
+// Preparer); owners[i] is steps[i]'s flow.
+func (e *Engine) prepare(fc *FlowContext) (steps []state.Step, owners []string) {
+	if fc.Group == nil {
+		return nil, nil
+	}
+	for _, h := range e.handlers {
+		p, ok := h.flow.(Preparer)
+		if !ok {
+			continue
+		}
+		conf, on := fc.Group.Flow(h.flow.Name())
+		if !on {
+			continue
+		}
+		fc.flow, fc.Config = h.flow.Name(), conf
+		if st := p.Prepare(fc); st != nil {
+			steps = append(steps, *st)
+			owners = append(owners, h.flow.Name())
+		}
+	}
+	fc.flow, fc.Config = "", nil
+	return steps, owners
+}
+
+// undo takes back what the steps of flows that did not run rewarded: the
+// event was stopped before their stage.
+func (e *Engine) undo(ctx context.Context, fc *FlowContext, ran map[string]bool) error {
+	for _, h := range e.handlers {
+		name := h.flow.Name()
+		u, ok := h.flow.(Undoer)
+		if _, prepared := fc.prepared[name]; !ok || !prepared || ran[name] {
+			continue
+		}
+		conf, _ := fc.Group.Flow(name)
+		fc.flow, fc.Config = name, conf
+		if err := e.flowErr(name, u.Undo(ctx, fc)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -64,6 +64,25 @@ type Commander interface {
 	HandleCommand(ctx context.Context, fc *FlowContext) error
 }
 
+// Preparer is implemented by flows that write on every message (counters,
+// points): Prepare returns the flow's step, which the engine runs inside
+// the update's ingest script — one Redis round trip for an ordinary
+// message whatever flows are on, and written exactly when the update is
+// recorded. It is called before the ingest, so fc.Member is nil; return
+// nil for an event the flow does not count. Handle reads the answer with
+// fc.Prepared.
+type Preparer interface {
+	Prepare(fc *FlowContext) *state.Step
+}
+
+// Undoer is implemented by Preparers whose step rewards the message
+// (activity points): when an earlier stage stops the event (spam, an
+// unverified member) and the flow's handler does not run, the engine calls
+// Undo to take the reward back. Prepared holds what the step answered.
+type Undoer interface {
+	Undo(ctx context.Context, fc *FlowContext) error
+}
+
 // TimerHandler receives the jobs its flow scheduled with FlowContext.Schedule.
 type TimerHandler interface {
 	HandleTimer(ctx context.Context, fc *FlowContext) error
@@ -100,6 +119,17 @@ type FlowContext struct {
 	// event's chat: the private chat a group's command was asked in
 	answerIn string
 	emitted  []bot.Event
+	// prepared is each flow's step answer (see Preparer)
+	prepared map[string][]int64
+}
+
+// Prepared returns what the flow's step answered in the ingest script;
+// ok is false when it did not run: the flow returned no step, or the
+// update was taken over from a process that died after recording it (the
+// step ran then, and must not count twice).
+func (fc *FlowContext) Prepared() (res []int64, ok bool) {
+	res, ok = fc.prepared[fc.flow]
+	return res, ok
 }
 
 // Emit raises an internal event (e.g. EventVerified) that every flow sees

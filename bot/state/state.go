@@ -23,6 +23,7 @@ import (
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	steps  stepScripts
 }
 
 // New returns a Store using keys under prefix (e.g. "qb:").
@@ -196,16 +197,26 @@ var ErrInFlight = errors.New("update is being handled by another process")
 // of a done update is a duplicate; of one being handled, "in flight" —
 // unless the handler's lease (ARGV[9] ms) ran out: it died, and this one
 // takes over, without recording the member a second time.
-var ingestScript = redis.NewScript(`
+var ingestScript = redis.NewScript(ingestCore + `
+local out, record = ingest()
+return out
+`)
+
+// ingestCore is the ingest as a Lua function, so that scripts composed
+// with flows' steps (see Step) share it: it returns the member's record
+// (or false for a duplicate, {'__inflight__'} for an update in flight)
+// and whether this call recorded the update.
+var ingestCore = `
+local function ingest()
 local record = true
 if KEYS[1] ~= KEYS[2] then
   local t = redis.call('TIME')
   local wall = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local cur = redis.call('GET', KEYS[1])
-  if cur == '1' or cur == 'd' then return false end
+  if cur == '1' or cur == 'd' then return false, false end
   if cur then
     local since = tonumber(string.sub(cur, 3)) or 0
-    if wall - since < (tonumber(ARGV[9]) or 30000) then return {'__inflight__'} end
+    if wall - since < (tonumber(ARGV[9]) or 30000) then return {'__inflight__'}, false end
     redis.call('SET', KEYS[1], 'p:' .. wall, 'KEEPTTL')
     record = false
   else
@@ -218,7 +229,7 @@ if not record then
   local out = redis.call('HGETALL', m)
   out[#out+1] = 'prev_active'
   out[#out+1] = prev
-  return out
+  return out, false
 end
 redis.call('HSET', m, 'name', ARGV[4], 'username', ARGV[5], 'bot', ARGV[6])
 if kind == 'join' then
@@ -252,8 +263,9 @@ if ARGV[5] ~= '' then redis.call('HSET', KEYS[6], string.lower(ARGV[5]), ARGV[7]
 local out = redis.call('HGETALL', m)
 out[#out+1] = 'prev_active'
 out[#out+1] = prev
-return out
-`)
+return out, true
+end
+`
 
 // Ingest de-duplicates and records an update. It returns dup=true, and no
 // member, when the update id was seen before (by this or another process).
@@ -269,13 +281,7 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err
 	if len(res) == 1 {
 		return nil, false, fmt.Errorf("ingest %s: %w", in.UpdateID, ErrInFlight)
 	}
-	kv := make(map[string]string, len(res)/2)
-	for i := 0; i+1 < len(res); i += 2 {
-		k, _ := res[i].(string)
-		v, _ := res[i+1].(string)
-		kv[k] = v
-	}
-	return parseMember(in.Member, kv), false, nil
+	return parseMember(in.Member, pairs(res)), false, nil
 }
 
 func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {

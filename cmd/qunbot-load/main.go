@@ -3,9 +3,12 @@
 // percentiles, Redis round trips per message and Redis bytes per member.
 //
 // With -compare (default on) it also runs redis-benchmark with 16 clients
-// on EVALSHA of the engine's own ingest script against the same Redis, in
+// on EVALSHA of the script one message of the run actually sent (the
+// ingest composed with the config's flow steps, with its keys and
+// arguments, member and update ids randomised) against the same Redis, in
 // the same run: the ceiling a Redis-bound pipeline can reach on this
-// machine, and the ratio qunbot achieves of it.
+// machine, and the ratio qunbot achieves of it; and again with -P 16, the
+// ceiling of pipelining 16 updates per round trip.
 //
 //	go run ./cmd/qunbot-load -members 100000 -messages 300000 -workers 16
 package main
@@ -40,6 +43,78 @@ import (
 // discard is an adapter whose actions go nowhere (ordinary messages cause
 // none; the tool counts any that appear).
 type discard struct{ actions atomic.Int64 }
+
+// capture keeps the ingest EVALSHA of one update (probe), so redis-benchmark
+// runs exactly what the engine sent.
+type capture struct {
+	probe string // the update's dedupe key ends with this
+	mu    sync.Mutex
+	args  []string
+}
+
+func (c *capture) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *capture) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (c *capture) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if cmd.Name() == "evalsha" && len(args) > 3 {
+			if k, _ := args[3].(string); strings.HasSuffix(k, c.probe) {
+				out := make([]string, len(args))
+				for i, a := range args {
+					out[i] = fmt.Sprint(a)
+				}
+				c.mu.Lock()
+				c.args = out
+				c.mu.Unlock()
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// benchArgs turns the captured command into redis-benchmark's: the member
+// id (whole key segments and arguments) and the message's text key become
+// __rand_int__ (over the run's members, see redisBenchmark), so every
+// request is a message of one of the members.
+func (c *capture) benchArgs(member string) ([]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.args == nil {
+		return nil, fmt.Errorf("no ingest of update %s was seen", c.probe)
+	}
+	// the flood step's text key varies per message like the member
+	textKey := ""
+	for _, a := range c.args {
+		if _, k, ok := strings.Cut(a, ":fl:c:"); ok {
+			textKey = k
+		}
+	}
+	out := make([]string, len(c.args))
+	for i, a := range c.args {
+		switch {
+		case i == 3:
+			// redis-benchmark has one random range, over the members, and
+			// draws each placeholder apart: two of them make the update
+			// id one of members² (new, as in the engine's run)
+			a = strings.TrimSuffix(a, c.probe) + ":u:load:__rand_int__:__rand_int__"
+		case a == member || (textKey != "" && a == textKey):
+			a = "__rand_int__"
+		default:
+			parts := strings.Split(a, ":")
+			for j, p := range parts {
+				if (p == member || (textKey != "" && p == textKey)) && j > 0 {
+					parts[j] = "__rand_int__"
+				}
+			}
+			a = strings.Join(parts, ":")
+		}
+		out[i] = a
+	}
+	out[0] = "EVALSHA"
+	return out, nil
+}
 
 func (d *discard) Name() string                                       { return "console" }
 func (d *discard) Capabilities(string) bot.Capability                 { return bot.AllCapabilities }
@@ -85,6 +160,11 @@ func run(url, cfgPath string, members, messages, workers, groups int, compare bo
 	}
 	hook := state.NewHook(nil)
 	conn.Client.AddHook(hook)
+	// the last member's first message: an id no other argument equals
+	probeIdx := min(members, messages) - 1
+	probeMember := strconv.Itoa(probeIdx % members)
+	capt := &capture{probe: ":u:load:" + strconv.Itoa(probeIdx)}
+	conn.Client.AddHook(capt)
 	prefix := fmt.Sprintf("qbload-%d:", time.Now().UnixNano())
 	defer clean(conn.Client, prefix)
 
@@ -171,13 +251,28 @@ func run(url, cfgPath string, members, messages, workers, groups int, compare bo
 	if !compare {
 		return nil
 	}
-	ceiling, err := redisBenchmark(opt, prefix, messages)
+	cmd, err := capt.benchArgs(probeMember)
 	if err != nil {
 		fmt.Printf("redis-benchmark: not run: %v\n", err)
 		return nil
 	}
-	fmt.Printf("redis-benchmark -c 16 EVALSHA (same script): %.0f requests/s\n", ceiling)
+	if os.Getenv("QUNBOT_LOAD_SHOW") != "" {
+		fmt.Printf("benchmark command: %q\n", cmd)
+	}
+	ceiling, err := redisBenchmark(opt, cmd, messages, members, 1)
+	if err != nil {
+		fmt.Printf("redis-benchmark: not run: %v\n", err)
+		return nil
+	}
+	fmt.Printf("redis-benchmark -c 16 EVALSHA (the same script, keys and arguments): %.0f requests/s\n", ceiling)
 	fmt.Printf("  ratio           %.2f of the Redis ceiling\n", rate/ceiling)
+	piped, err := redisBenchmark(opt, cmd, messages, members, 16)
+	if err != nil {
+		fmt.Printf("redis-benchmark -P 16: not run: %v\n", err)
+		return nil
+	}
+	fmt.Printf("redis-benchmark -c 16 -P 16 EVALSHA (pipelined): %.0f requests/s\n", piped)
+	fmt.Printf("  ratio           %.2f of the pipelined ceiling\n", rate/piped)
 	return nil
 }
 
@@ -223,21 +318,18 @@ func sampleMemory(ctx context.Context, c redis.UniversalClient, s *state.Store, 
 
 var rpsRe = regexp.MustCompile(`([\d.]+) requests per second`)
 
-func redisBenchmark(opt *redis.Options, prefix string, n int) (float64, error) {
+func redisBenchmark(opt *redis.Options, cmd []string, n, members, pipeline int) (float64, error) {
 	path, err := exec.LookPath("redis-benchmark")
 	if err != nil {
 		return 0, fmt.Errorf("redis-benchmark not installed (apt-get install redis-tools)")
 	}
 	host, port, _ := strings.Cut(opt.Addr, ":")
-	sha := state.IngestScript().Hash()
-	tag := "{" + prefix + "bench}"
-	args := []string{"-h", host, "-p", port, "--dbnum", strconv.Itoa(opt.DB), "-c", "16", "-n", strconv.Itoa(n), "-r", "100000000", "-q"}
+	args := []string{"-h", host, "-p", port, "--dbnum", strconv.Itoa(opt.DB), "-c", "16", "-P", strconv.Itoa(pipeline),
+		"-n", strconv.Itoa(n), "-r", strconv.Itoa(members), "-q"}
 	if opt.Password != "" {
 		args = append(args, "-a", opt.Password)
 	}
-	args = append(args, "EVALSHA", sha, "7",
-		prefix+tag+":u:__rand_int__", prefix+tag+":m:__rand_int__", prefix+tag+":active", prefix+tag+":joined", prefix+tag+":activated", prefix+tag+":usernames", prefix+tag+":contrib",
-		"90000000", strconv.FormatInt(time.Now().UnixMilli(), 10), "msg", "member", "", "0", "__rand_int__", "", "30000")
+	args = append(args, cmd...)
 	out, err := exec.Command(path, args...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("%v: %s", err, out)

@@ -61,11 +61,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	if cfg.scorer == nil || IsExempt(fc, cfg) {
 		return nil
 	}
-	flood := !ev.Edited && cfg.Flood.Score > 0 && (cfg.Flood.Window > 0 || cfg.Flood.RepeatWindow > 0)
 	in := Input{Text: ev.Text, Links: ev.Links, Hidden: ev.HiddenLinks, Forward: ev.Forward, Newcomer: isNewcomer(fc, cfg)}
-	if flood {
-		in.RepeatMinLength = max(cfg.Flood.MinLength, 1)
-	}
 	unknown, err := unknownMentions(ctx, fc)
 	if err != nil {
 		return err
@@ -76,10 +72,8 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Log.Warn("classifier reports unavailable; using the sample files alone", zap.Error(err))
 	}
 	v := cfg.scorer.Score(in, model)
-	if flood {
-		if err := floodHits(ctx, fc, cfg, &v); err != nil {
-			return err
-		}
+	if c, ok := fc.Prepared(); ok && len(c) == 3 {
+		floodHits(cfg, FloodCounts{c[0], c[1], c[2]}, &v)
 	}
 	if !v.Spam() {
 		return nil
@@ -145,24 +139,32 @@ func unknownMentions(ctx context.Context, fc *engine.FlowContext) (int, error) {
 	return n, nil
 }
 
-func floodHits(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *Verdict) error {
+// Prepare implements engine.Preparer: the flood counters are written in
+// the message's ingest script.
+func (f Flow) Prepare(fc *engine.FlowContext) *state.Step {
 	ev := fc.Event
-	key := v.TextKey // the scorer's normalised text, hashed ("" when short)
-	c, err := RecordFlood(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, ev.MessageID, key, cfg.Flood, fc.Now)
-	if err != nil {
-		return err
+	cfg := fc.Config.(*Config)
+	if ev.Kind != bot.EventMessage || ev.Edited || ev.Chat.Type != bot.ChatGroup || ev.Member.ID == "" || cfg.scorer == nil ||
+		cfg.Flood.Score <= 0 || (cfg.Flood.Window <= 0 && cfg.Flood.RepeatWindow <= 0) {
+		return nil
 	}
+	key := cfg.scorer.MatchKey(ev.Text, max(cfg.Flood.MinLength, 1))
+	return FloodStep(fc.Store, ev.GroupKey(), ev.Member.ID, ev.MessageID, key, cfg.Flood, fc.Now)
+}
+
+// floodHits scores the flood counters the message's ingest answered.
+// Repeats and crowd are 0 for texts too short to count.
+func floodHits(cfg *Config, c FloodCounts, v *Verdict) {
 	fl := cfg.Flood
 	if fl.Messages > 0 && fl.Window > 0 && c.Recent > int64(fl.Messages) {
 		v.Add("flood", fmt.Sprintf("%d messages in %s", c.Recent, config.FormatDuration(fl.Window.D())), fl.Score)
 	}
-	if key != "" && fl.Repeat > 0 && c.Repeats >= int64(fl.Repeat) {
+	if c.Repeats > 0 && fl.Repeat > 0 && c.Repeats >= int64(fl.Repeat) {
 		v.Add("flood", fmt.Sprintf("same text %d times", c.Repeats), fl.Score)
 	}
-	if key != "" && fl.Crowd > 0 && c.Crowd >= int64(fl.Crowd) {
+	if c.Crowd > 0 && fl.Crowd > 0 && c.Crowd >= int64(fl.Crowd) {
 		v.Add("flood", fmt.Sprintf("same text from %d members", c.Crowd), fl.Score)
 	}
-	return nil
 }
 
 // act carries out the decision on a spam message.

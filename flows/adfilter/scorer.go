@@ -218,6 +218,18 @@ func Compile(c *Config) (*Scorer, error) {
 	return s, nil
 }
 
+// MatchKey is TextKey of the message's match form (what repeats are
+// counted by), or "" when the form is shorter than minLen runes.
+func (s *Scorer) MatchKey(text string, minLen int) string {
+	sc := s.pool.Get().(*scratch)
+	defer s.pool.Put(sc)
+	t := sc.n.Normalize(text)
+	if len(t) < minLen {
+		return ""
+	}
+	return TextKey(t)
+}
+
 // scratch is one scoring's buffers, pooled.
 type scratch struct {
 	n     Normalizer

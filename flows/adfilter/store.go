@@ -17,11 +17,11 @@ import (
 // log and the classifier's reports. Every replica reads and writes the
 // same keys, so a spammer spreading over replicas is still one spammer.
 
-// floodScript records a message and returns, in one round trip: the
-// member's messages in the flood window, how often the member posted this
-// text in the repeat window, and how many members posted it in the crowd
-// window.
-var floodScript = redis.NewScript(`
+// floodFragment records a message and returns the member's messages in the
+// flood window, how often the member posted this text in the repeat
+// window, and how many members posted it in the crowd window. It runs
+// inside the update's ingest script (one round trip per message).
+var floodFragment = &state.Fragment{Name: "adfilter.flood", Lua: `
 local now = tonumber(ARGV[1])
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
@@ -37,22 +37,23 @@ if ARGV[4] ~= '' then
   crowd = redis.call('ZCARD', KEYS[3])
 end
 return {recent, rep, crowd}
-`)
+`}
 
-// FloodCounts are what floodScript returns.
+// FloodCounts are what the flood step answers.
 type FloodCounts struct{ Recent, Repeats, Crowd int64 }
 
-// RecordFlood counts a message for the flood rules. textKey is the match
-// form's hash ("" for texts too short to count as repeats).
-func RecordFlood(ctx context.Context, s *state.Store, group, member, msgID, textKey string, f Flood, at time.Time) (FloodCounts, error) {
-	keys := []string{s.Key(group, "fl", "m", member), s.Key(group, "fl", "t", member, textKey), s.Key(group, "fl", "c", textKey)}
+// FloodStep counts a message for the flood rules. textKey is the match
+// form's hash ("" for texts too short to count as repeats). The message
+// id is made unique per delivery so that two messages with one id (a
+// platform that reuses ids across chats) both count.
+func FloodStep(s *state.Store, group, member, msgID, textKey string, f Flood, at time.Time) *state.Step {
 	window := max(f.Window.D(), time.Second)
-	res, err := floodScript.Run(ctx, s.Client(), keys, at.UnixMilli(), msgID+"@"+strconv.FormatUint(rand.Uint64(), 36), window.Milliseconds(),
-		textKey, max(f.RepeatWindow.D(), time.Second).Milliseconds(), member, max(f.CrowdWindow.D(), time.Second).Milliseconds()).Int64Slice()
-	if err != nil {
-		return FloodCounts{}, fmt.Errorf("%w: flood counters: %w", state.ErrRedis, err)
+	return &state.Step{
+		Fragment: floodFragment,
+		Keys:     []string{s.Key(group, "fl", "m", member), s.Key(group, "fl", "t", member, textKey), s.Key(group, "fl", "c", textKey)},
+		Args: []any{at.UnixMilli(), msgID + "@" + strconv.FormatUint(rand.Uint64(), 36), window.Milliseconds(),
+			textKey, max(f.RepeatWindow.D(), time.Second).Milliseconds(), member, max(f.CrowdWindow.D(), time.Second).Milliseconds()},
 	}
-	return FloodCounts{res[0], res[1], res[2]}, nil
 }
 
 // TextKey hashes a message's match form for repeat detection.

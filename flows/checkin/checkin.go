@@ -16,6 +16,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/bot/state"
 )
 
 // Flow is the checkin flow.
@@ -70,7 +71,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 			return f.checkIn(ctx, fc, cfg)
 		}
 		if cfg.Activity.Points > 0 {
-			return f.activity(ctx, fc, cfg)
+			return f.activity(fc, cfg)
 		}
 	case bot.EventJoin, bot.EventVerified:
 		return f.invited(ctx, fc, cfg)
@@ -242,14 +243,40 @@ func (f Flow) monthEnd(ctx context.Context, fc *engine.FlowContext, cfg *Config)
 	return nil
 }
 
-// activity credits message points up to the daily cap.
-func (f Flow) activity(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
-	today := fc.Now.In(fc.Group.Location).Format("2006-01-02")
-	res, err := ledger(fc, cfg).Activity(ctx, fc.Event.Member.ID, cfg.Activity.Points, cfg.Activity.DailyCap, today, fc.Now)
-	if err != nil || !res.OK {
-		return err
+// Prepare implements engine.Preparer: a message's activity points are
+// credited in its ingest script (no round trip of their own).
+func (f Flow) Prepare(fc *engine.FlowContext) *state.Step {
+	cfg := fc.Config.(*Config)
+	ev := fc.Event
+	if cfg.Activity.Points <= 0 || ev.Chat.Type != bot.ChatGroup || ev.Kind != bot.EventMessage || ev.Edited ||
+		ev.Member.ID == "" || ev.Member.IsBot || isWord(cfg, ev.Text) {
+		return nil
 	}
-	return f.levelUp(fc, cfg, fc.Event.Member, res.Earned-int64(cfg.Activity.Points), res.Earned)
+	return ledger(fc, cfg).ActivityStep(ev.Member.ID, cfg.Activity.Points, cfg.Activity.DailyCap, today(fc), fc.Now)
+}
+
+// Undo implements engine.Undoer: a message stopped before the points
+// stage (spam, an unverified member) earns nothing.
+func (f Flow) Undo(ctx context.Context, fc *engine.FlowContext) error {
+	res, _ := fc.Prepared()
+	if !ActivityResult(res).OK {
+		return nil
+	}
+	cfg := fc.Config.(*Config)
+	return ledger(fc, cfg).UndoActivity(ctx, fc.Event.Member.ID, cfg.Activity.Points, today(fc), fc.Now)
+}
+
+func today(fc *engine.FlowContext) string { return fc.Now.In(fc.Group.Location).Format("2006-01-02") }
+
+// activity announces a level the message's points reached; the points
+// were credited by its ingest (see Prepare).
+func (f Flow) activity(fc *engine.FlowContext, cfg *Config) error {
+	res, ok := fc.Prepared()
+	r := ActivityResult(res)
+	if !ok || !r.OK {
+		return nil
+	}
+	return f.levelUp(fc, cfg, fc.Event.Member, r.Earned-int64(cfg.Activity.Points), r.Earned)
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }

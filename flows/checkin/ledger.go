@@ -84,10 +84,11 @@ func (l Ledger) Award(ctx context.Context, member string, delta int64, reason st
 	return Result{OK: res[0] == 1, Balance: res[1], Earned: res[2]}, nil
 }
 
-// activityScript credits a message's activity points unless the day's cap
-// is reached, counting the day's credits in the member's record, in one
-// step (ARGV as awardScript's, then the day and the cap).
-var activityScript = redis.NewScript(change + `
+// activityFragment credits a message's activity points unless the day's
+// cap is reached, counting the day's credits in the member's record, in
+// one step inside the message's ingest script (ARGV as awardScript's, then
+// the day and the cap). It answers {credited, balance, earned}.
+var activityFragment = &state.Fragment{Name: "checkin.activity", Lua: change + `
 local n = 0
 if redis.call('HGET', KEYS[1], 'act_day') == ARGV[7] then n = tonumber(redis.call('HGET', KEYS[1], 'act_n') or '0') end
 local pts = tonumber(ARGV[3])
@@ -95,17 +96,48 @@ if (n + 1) * pts > tonumber(ARGV[8]) then return {0, 0, 0} end
 redis.call('HSET', KEYS[1], 'act_day', ARGV[7], 'act_n', n + 1)
 local b, e = change(ARGV[2], pts, ARGV[4], ARGV[5], true)
 return {1, b, e}
+`}
+
+// ActivityStep credits points for a message, at most cap a day (day is
+// the group's calendar day). Its answer reads with ActivityResult.
+func (l Ledger) ActivityStep(member string, points, cap int, day string, at time.Time) *state.Step {
+	return &state.Step{Fragment: activityFragment, Keys: l.keys(member, at),
+		Args: []any{l.max, member, points, "activity", at.UnixMilli(), "1", day, cap}}
+}
+
+// ActivityResult reads an activity step's answer; OK is false once the
+// day's cap is reached.
+func ActivityResult(res []int64) Result {
+	if len(res) != 3 {
+		return Result{}
+	}
+	return Result{OK: res[0] == 1, Balance: res[1], Earned: res[2]}
+}
+
+// undoActivityScript takes back a message's activity points (the message
+// was removed as spam, or its member was not verified): the balance, the
+// lifetime and monthly totals, the contribution and the day's count, with
+// a ledger entry that says so.
+var undoActivityScript = redis.NewScript(`
+local d = -tonumber(ARGV[3])
+local at = ARGV[4]
+if redis.call('HGET', KEYS[1], 'act_day') == ARGV[5] then redis.call('HINCRBY', KEYS[1], 'act_n', -1) end
+local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
+redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
+redis.call('ZINCRBY', KEYS[3], d, ARGV[2])
+redis.call('ZINCRBY', KEYS[5], d * ` + state.ContribWeightLua("at") + `, ARGV[2])
+redis.call('ZADD', KEYS[2], bal, ARGV[2])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', ARGV[2], 'delta', d, 'reason', 'activity taken back', 'balance', bal, 'at', at)
+return bal
 `)
 
-// Activity credits points for a message, at most cap a day (day is the
-// group's calendar day): one round trip. OK is false once the cap is
-// reached.
-func (l Ledger) Activity(ctx context.Context, member string, points, cap int, day string, at time.Time) (Result, error) {
-	res, err := activityScript.Run(ctx, l.s.Client(), l.keys(member, at), l.max, member, points, "activity", at.UnixMilli(), "1", day, cap).Int64Slice()
+// UndoActivity takes back points an activity step credited at at.
+func (l Ledger) UndoActivity(ctx context.Context, member string, points int, day string, at time.Time) error {
+	err := undoActivityScript.Run(ctx, l.s.Client(), l.keys(member, at), l.max, member, points, at.UnixMilli(), day).Err()
 	if err != nil {
-		return Result{}, fmt.Errorf("activity points: %w", err)
+		return fmt.Errorf("take back activity points: %w", err)
 	}
-	return Result{OK: res[0] == 1, Balance: res[1], Earned: res[2]}, nil
+	return nil
 }
 
 // checkinScript checks a member in for today, once: streak from

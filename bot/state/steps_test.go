@@ -1,0 +1,102 @@
+package state_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot/state"
+)
+
+// counter is a fragment that counts the updates it ran for.
+var counter = &state.Fragment{Name: "test.counter", Lua: `
+return {redis.call('INCRBY', KEYS[1], ARGV[1])}
+`}
+
+var stamp = &state.Fragment{Name: "test.stamp", Lua: `
+redis.call('SET', KEYS[1], ARGV[1])
+return {tonumber(ARGV[1]), 7}
+`}
+
+func TestIngestStepsRunOnceWithTheRecord(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "telegram:-100123"
+	ck, sk := s.Key(g, "count"), s.Key(g, "stamp")
+	steps := func() []state.Step {
+		return []state.Step{{Fragment: counter, Keys: []string{ck}, Args: []any{2}}, {Fragment: stamp, Keys: []string{sk}, Args: []any{41}}}
+	}
+	in := state.Ingest{Group: g, UpdateID: "u1", Member: "7", Name: "Ann", Kind: state.KindMessage, At: t0, Lease: time.Second}
+
+	m, res, dup, err := s.IngestSteps(ctx, in, steps())
+	if err != nil || dup || m == nil || m.Messages != 1 {
+		t.Fatalf("first delivery: member %+v dup %v err %v", m, dup, err)
+	}
+	if len(res) != 2 || len(res[0]) != 1 || res[0][0] != 2 || len(res[1]) != 2 || res[1][0] != 41 || res[1][1] != 7 {
+		t.Fatalf("results %v, want [[2] [41 7]]", res)
+	}
+
+	// a concurrent redelivery: in flight, nothing written
+	if _, _, _, err := s.IngestSteps(ctx, in, steps()); !errors.Is(err, state.ErrInFlight) {
+		t.Fatalf("redelivery while in flight: %v, want ErrInFlight", err)
+	}
+	// the first handler died; after its lease the next one takes over
+	// without counting again
+	time.Sleep(1100 * time.Millisecond)
+	m, res, dup, err = s.IngestSteps(ctx, in, steps())
+	if err != nil || dup || m == nil || m.Messages != 1 {
+		t.Fatalf("takeover: member %+v dup %v err %v", m, dup, err)
+	}
+	if res != nil {
+		t.Errorf("takeover ran the steps again: %v", res)
+	}
+	if err := s.Done(ctx, g, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, res, dup, err = s.IngestSteps(ctx, in, steps()); err != nil || !dup || res != nil {
+		t.Fatalf("done update: dup %v res %v err %v", dup, res, err)
+	}
+	// without de-duplication every call records and runs its steps
+	in.UpdateID = ""
+	if _, res, _, err = s.IngestSteps(ctx, in, steps()[:1]); err != nil || len(res) != 1 || res[0][0] != 4 {
+		t.Fatalf("no update id: res %v err %v", res, err)
+	}
+	n, err := s.Client().Get(ctx, ck).Int()
+	if err != nil || n != 4 {
+		t.Errorf("counter %d (%v), want 4: each recorded update counted once", n, err)
+	}
+}
+
+// TestIngestStepsRefusesBadShape: a composed script called with its
+// arguments out of place writes nothing and answers an error (a loop over
+// a garbage count would hold Redis until it is shut down).
+func TestIngestStepsRefusesBadShape(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "telegram:-100123"
+	st := []state.Step{{Fragment: counter, Keys: []string{s.Key(g, "count")}, Args: []any{1}}}
+	in := state.Ingest{Group: g, UpdateID: "u1", Member: "7", Kind: state.KindMessage, At: t0}
+	if _, _, _, err := s.IngestSteps(ctx, in, st); err != nil {
+		t.Fatal(err)
+	}
+	// the same script, by hand, with the step's counts wrong
+	calls := [][]any{
+		{"0", 1000, "msg", "n", "", "0", "8", "", 15000, 5, 1, 1, 1},        // five steps of one fragment
+		{"0", 1000, "msg", "n", "", "0", "8", "", 15000, 1, 3, 1, 1},        // three keys where one is
+		{"0", 1000, "msg", "n", "", "0", "8", "", 15000, 1, 1, 99999999, 1}, // arguments past the end
+		{"0", 1000, "msg", "n", "", "0", "8", "", 15000, "1e9", 1, 1, 1},    // a huge count
+		{"0", 1000, "msg", "n", "", "0", "8", "", 15000, 1, "x", "y", 1},    // not numbers
+	}
+	for i, args := range calls {
+		keys := []string{s.Key(g, "u", "bad"+string(rune('a'+i))), s.MemberKey(g, "8"), s.Key(g, "active"), s.Key(g, "joined"), s.Key(g, "activated"), s.Key(g, "usernames"), s.ContribKey(g), s.Key(g, "count")}
+		err := state.StepScript(s, st).Run(ctx, s.Client(), keys, args...).Err()
+		if err == nil || !strings.Contains(err.Error(), "ingest: bad step") {
+			t.Errorf("call %d: %v, want a bad-step error", i, err)
+		}
+	}
+	if n, _ := s.Client().Exists(ctx, s.MemberKey(g, "8")).Result(); n != 0 {
+		t.Errorf("a refused call recorded its member")
+	}
+}
