@@ -38,10 +38,32 @@ func FuzzTranslate(f *testing.F) {
 		if json.Unmarshal(data, &u) != nil {
 			return
 		}
+		lane := updateLane(data)
 		for _, ev := range a.translate(u) {
 			if ev.ID == "" || ev.Kind == "" || ev.Chat.Key == "" || ev.Platform != "telegram" {
 				t.Fatalf("incomplete event %+v", ev)
 			}
+			// the webhook keeps a chat's order by this lane
+			if lane != "" && ev.Chat.Key != "telegram:"+lane {
+				t.Fatalf("update of chat %s handled in lane %s", ev.Chat.Key, lane)
+			}
 		}
 	})
+}
+
+func TestUpdateLane(t *testing.T) {
+	for _, tc := range []struct{ update, lane string }{
+		{`{"update_id":1,"message":{"chat":{"id":-100123},"from":{"id":5},"text":"hi"}}`, "-100123"},
+		{`{"update_id":2,"edited_message":{"chat":{"id":-7}}}`, "-7"},
+		{`{"update_id":3,"chat_member":{"chat":{"id":-100123},"from":{"id":1}}}`, "-100123"},
+		{`{"update_id":4,"chat_join_request":{"chat":{"id":-9},"from":{"id":1}}}`, "-9"},
+		{`{"update_id":5,"callback_query":{"id":"c","message":{"chat":{"id":-5}}}}`, "-5"},
+		{`{"update_id":6,"callback_query":{"id":"c","inline_message_id":"x"}}`, ""}, // no chat: a lane of its own
+		{`{"update_id":7,"message":{"chat":null}}`, ""},
+		{`not json`, ""},
+	} {
+		if got := updateLane([]byte(tc.update)); got != tc.lane {
+			t.Errorf("%s: lane %q, want %q", tc.update, got, tc.lane)
+		}
+	}
 }

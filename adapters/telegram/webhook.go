@@ -7,12 +7,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/inbox"
 )
 
 // WebhookHandler receives Telegram's POSTs. It checks the secret token
@@ -88,25 +90,53 @@ func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
 	} else if n > 0 {
 		a.log.Info("webhook updates of a previous run handled again", zap.Int("updates", n))
 	}
-	a.inbox.Run(ctx, webhookWorkers, func(ctx context.Context, data []byte) error {
-		var u tgbotapi.Update
-		if err := json.Unmarshal(data, &u); err != nil {
-			a.log.Error("stored webhook update unreadable; dropped", zap.Error(err))
-			return nil
-		}
-		err := a.deliver(ctx, sink, u)
-		if err == nil {
-			// the inbox forgets the update next: its done mark first
-			err = bot.Settle(ctx, sink)
-		}
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("webhook update not processed yet; trying again", zap.Int("update_id", u.UpdateID), zap.Error(err))
-		}
-		return err
-	}, func(err error) { a.log.Error("webhook inbox", zap.Error(err)) })
+	a.inbox.Run(ctx, inbox.Options{Lane: updateLane, Settle: func(ctx context.Context) error { return bot.Settle(ctx, sink) }},
+		func(ctx context.Context, data []byte) error {
+			var u tgbotapi.Update
+			if err := json.Unmarshal(data, &u); err != nil {
+				a.log.Error("stored webhook update unreadable; dropped", zap.Error(err))
+				return nil
+			}
+			err := a.deliver(ctx, sink, u)
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("webhook update not processed yet; trying again", zap.Int("update_id", u.UpdateID), zap.Error(err))
+			}
+			return err
+		}, func(err error) { a.log.Error("webhook inbox", zap.Error(err)) })
 	return nil
 }
 
-// webhookWorkers process queued updates in parallel, as Telegram itself
-// sends them over several connections.
-const webhookWorkers = 4
+// updateLane is the chat an update belongs to: a chat's updates are
+// handled in the order Telegram sent them (a join before the newcomer's
+// first message), different chats in parallel.
+func updateLane(data []byte) string {
+	type chat struct {
+		Chat struct {
+			ID int64 `json:"id"`
+		} `json:"chat"`
+	}
+	var u struct {
+		Message           *chat `json:"message"`
+		EditedMessage     *chat `json:"edited_message"`
+		ChannelPost       *chat `json:"channel_post"`
+		EditedChannelPost *chat `json:"edited_channel_post"`
+		MyChatMember      *chat `json:"my_chat_member"`
+		ChatMember        *chat `json:"chat_member"`
+		ChatJoinRequest   *chat `json:"chat_join_request"`
+		CallbackQuery     *struct {
+			Message *chat `json:"message"`
+		} `json:"callback_query"`
+	}
+	if json.Unmarshal(data, &u) != nil {
+		return ""
+	}
+	if u.CallbackQuery != nil {
+		u.Message = u.CallbackQuery.Message
+	}
+	for _, c := range []*chat{u.Message, u.EditedMessage, u.ChannelPost, u.EditedChannelPost, u.MyChatMember, u.ChatMember, u.ChatJoinRequest} {
+		if c != nil && c.Chat.ID != 0 {
+			return strconv.FormatInt(c.Chat.ID, 10)
+		}
+	}
+	return ""
+}

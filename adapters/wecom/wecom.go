@@ -167,14 +167,15 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 	} else if n > 0 {
 		a.opt.Log.Info("wecom callbacks of a previous run handled again", zap.Int("callbacks", n))
 	}
-	a.inbox.Run(ctx, 1, func(ctx context.Context, data []byte) error {
-		endpoint, msg, _ := strings.Cut(string(data), "\n")
-		if err := a.process(ctx, sink, endpoint, []byte(msg)); err != nil {
-			return err
-		}
-		// the inbox forgets the callback next: its done marks first
-		return bot.Settle(ctx, sink)
-	}, func(err error) { a.opt.Log.Error("wecom inbox", zap.Error(err)) })
+	// one lane: a callback's chat is known only once it is decrypted and
+	// parsed, and WeCom's event order (a group created, then its members)
+	// matters more than the rate, which WeCom keeps low
+	oneLane := func([]byte) string { return "wecom" }
+	a.inbox.Run(ctx, inbox.Options{Lane: oneLane, Settle: func(ctx context.Context) error { return bot.Settle(ctx, sink) }},
+		func(ctx context.Context, data []byte) error {
+			endpoint, msg, _ := strings.Cut(string(data), "\n")
+			return a.process(ctx, sink, endpoint, []byte(msg))
+		}, func(err error) { a.opt.Log.Error("wecom inbox", zap.Error(err)) })
 	return nil
 }
 

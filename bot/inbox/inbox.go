@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -147,11 +149,52 @@ func (q *Inbox) Len(ctx context.Context) (int64, error) { return q.rdb.LLen(ctx,
 // it outlasts the engine's processing lease.
 const Patience = 90 * time.Second
 
-// Run hands updates to handle with workers goroutines until ctx ends,
-// oldest first. An update is removed when handle returns nil; an error
-// means "not yet": it is tried again with backoff for Patience, then
-// dropped and reported. If Redis is away the workers wait and try again.
-func (q *Inbox) Run(ctx context.Context, workers int, handle func(ctx context.Context, data []byte) error, onErr func(error)) {
+// Options say how Run hands out updates.
+type Options struct {
+	// Lane names the order an update keeps: updates of one lane (a chat)
+	// are handled one after another in the order they arrived; lanes run
+	// in parallel, as many as there are lanes with work, so the work
+	// spreads over every core the process has. nil: every update is a
+	// lane of its own.
+	Lane func(data []byte) string
+	// Settle is called before handled updates are removed (the engine
+	// writes their done marks): an update removed must be marked done.
+	Settle func(ctx context.Context) error
+	// InFlight caps the updates taken and not yet removed (default 1024):
+	// the memory a burst may hold, not a worker count.
+	InFlight int
+	// Flush is how often handled updates are settled and removed in one
+	// round trip (default 10 ms).
+	Flush time.Duration
+}
+
+// takeScript moves up to ARGV[1] waiting updates, oldest first, to the
+// caller's processing list in one round trip.
+var takeScript = redis.NewScript(`
+local out = {}
+for i = 1, tonumber(ARGV[1]) do
+  local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  if not v then break end
+  out[#out + 1] = v
+end
+return out
+`)
+
+// Run hands updates to handle until ctx ends. Updates are taken many at a
+// time when they queue up (one round trip for a batch), handled in their
+// lanes, and removed in batches after Settle (one round trip for all
+// handled meanwhile), so a busy inbox costs about one round trip per
+// update beyond the push and the engine's own. An update is removed when
+// handle returns nil; an error means "not yet": its lane tries it again
+// with backoff for Patience, then drops and reports it (the other lanes
+// go on). If Redis is away Run waits and tries again.
+func (q *Inbox) Run(ctx context.Context, opt Options, handle func(ctx context.Context, data []byte) error, onErr func(error)) {
+	if opt.InFlight <= 0 {
+		opt.InFlight = 1024
+	}
+	if opt.Flush <= 0 {
+		opt.Flush = 10 * time.Millisecond
+	}
 	go func() { // keep the lease; take over what dead replicas held
 		t := time.NewTicker(q.lease / 3)
 		defer t.Stop()
@@ -166,36 +209,203 @@ func (q *Inbox) Run(ctx context.Context, workers int, handle func(ctx context.Co
 			}
 		}
 	}()
-	done := make(chan struct{})
-	for range workers {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			for ctx.Err() == nil {
-				data, err := q.rdb.BLMove(ctx, q.key, q.processing, "RIGHT", "LEFT", time.Second).Bytes()
-				if errors.Is(err, redis.Nil) || ctx.Err() != nil {
-					continue
-				}
-				if err != nil {
-					onErr(fmt.Errorf("inbox: take update: %w", err))
-					select {
-					case <-ctx.Done():
-					case <-time.After(time.Second):
-					}
-					continue
-				}
-				if !retry(ctx, func() error { return handle(ctx, data) }, onErr) {
-					continue // shutting down: it stays ours, taken back at the next start
-				}
-				// a fresh context: the update is handled, even if we are
-				// shutting down
-				if err := q.rdb.LRem(context.Background(), q.processing, 1, data).Err(); err != nil {
-					onErr(fmt.Errorf("inbox: remove handled update: %w", err))
-				}
+	r := &runner{q: q, opt: opt, handle: handle, onErr: onErr, lanes: map[string][][]byte{}, room: make(chan struct{}, 1), handled: make(chan struct{}, 1)}
+	flushed := make(chan struct{})
+	go func() { r.flushLoop(ctx); close(flushed) }()
+	r.takeLoop(ctx)
+	r.lanesDone.Wait()
+	_ = r.flush(context.WithoutCancel(ctx)) // what was handled is removed, even when stopping (a failure was reported)
+	<-flushed
+}
+
+// runner is one Run's state: the lanes with work, and the handled updates
+// waiting to be removed.
+type runner struct {
+	q      *Inbox
+	opt    Options
+	handle func(ctx context.Context, data []byte) error
+	onErr  func(error)
+
+	mu        sync.Mutex
+	lanes     map[string][][]byte // lane → updates not yet handled, oldest first
+	inFlight  int                 // taken and not yet removed
+	done      [][]byte            // handled, to remove
+	lanesDone sync.WaitGroup
+	room      chan struct{} // a flush made room
+	handled   chan struct{} // an update was handled
+	seq       uint64        // names updates without a lane
+}
+
+func (r *runner) takeLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		r.mu.Lock()
+		n := r.opt.InFlight - r.inFlight
+		r.mu.Unlock()
+		if n <= 0 {
+			select {
+			case <-ctx.Done():
+			case <-r.room:
 			}
-		}()
+			continue
+		}
+		items, err := r.take(ctx, n)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.onErr(err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		r.mu.Lock()
+		for _, data := range items {
+			lane := ""
+			if r.opt.Lane != nil {
+				lane = r.opt.Lane(data)
+			}
+			if lane == "" {
+				r.seq++
+				lane = "\x00" + strconv.FormatUint(r.seq, 36)
+			}
+			r.inFlight++
+			busy := len(r.lanes[lane]) > 0
+			r.lanes[lane] = append(r.lanes[lane], data)
+			if !busy {
+				r.lanesDone.Add(1)
+				go r.runLane(ctx, lane)
+			}
+		}
+		r.mu.Unlock()
 	}
-	for range workers {
-		<-done
+}
+
+// take moves up to n waiting updates to the processing list: all that
+// wait in one round trip, or, when none does, the next to come (blocking
+// for up to a second).
+func (r *runner) take(ctx context.Context, n int) ([][]byte, error) {
+	q := r.q
+	res, err := takeScript.Run(ctx, q.rdb, []string{q.key, q.processing}, n).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("inbox: take updates: %w", err)
+	}
+	if len(res) > 0 {
+		out := make([][]byte, len(res))
+		for i, v := range res {
+			out[i] = []byte(v)
+		}
+		return out, nil
+	}
+	data, err := q.rdb.BLMove(ctx, q.key, q.processing, "RIGHT", "LEFT", time.Second).Bytes()
+	if errors.Is(err, redis.Nil) || ctx.Err() != nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inbox: take update: %w", err)
+	}
+	return [][]byte{data}, nil
+}
+
+// runLane handles a lane's updates one after another until it has none.
+func (r *runner) runLane(ctx context.Context, lane string) {
+	defer r.lanesDone.Done()
+	for {
+		r.mu.Lock()
+		data := r.lanes[lane][0]
+		r.mu.Unlock()
+		if !retry(ctx, func() error { return r.handle(ctx, data) }, r.onErr) {
+			// shutting down: the rest stays ours, taken back at the next start
+			r.mu.Lock()
+			delete(r.lanes, lane)
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Lock()
+		r.done = append(r.done, data)
+		rest := r.lanes[lane][1:]
+		if len(rest) == 0 {
+			delete(r.lanes, lane)
+		} else {
+			r.lanes[lane] = rest
+		}
+		r.mu.Unlock()
+		select {
+		case r.handled <- struct{}{}:
+		default:
+		}
+		if len(rest) == 0 {
+			return
+		}
+	}
+}
+
+func (r *runner) flushLoop(ctx context.Context) {
+	t := time.NewTicker(r.opt.Flush)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.handled:
+		}
+		select { // gather what else is handled meanwhile
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if r.flush(ctx) != nil {
+			sleep(ctx, time.Second) // Redis away: not every tick
+		}
+	}
+}
+
+// flush settles the handled updates and removes them in one round trip.
+// A failure keeps them for the next flush (a redelivery meanwhile is a
+// duplicate: harmless).
+func (r *runner) flush(ctx context.Context) error {
+	r.mu.Lock()
+	batch := r.done
+	r.done = nil
+	r.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := error(nil)
+	if r.opt.Settle != nil {
+		err = r.opt.Settle(ctx)
+	}
+	if err == nil {
+		_, err = r.q.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, data := range batch {
+				p.LRem(ctx, r.q.processing, 1, data)
+			}
+			return nil
+		})
+	}
+	r.mu.Lock()
+	if err != nil {
+		r.done = append(batch, r.done...)
+		r.mu.Unlock()
+		if ctx.Err() == nil {
+			r.onErr(fmt.Errorf("inbox: remove %d handled updates: %w", len(batch), err))
+		}
+		select {
+		case r.handled <- struct{}{}: // try again
+		default:
+		}
+		return err
+	}
+	r.inFlight -= len(batch)
+	r.mu.Unlock()
+	select {
+	case r.room <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
 	}
 }
 

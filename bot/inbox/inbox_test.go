@@ -2,7 +2,10 @@ package inbox_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +24,7 @@ type collected struct {
 func (c *collected) run(t *testing.T, ctx context.Context, q *inbox.Inbox) chan struct{} {
 	done := make(chan struct{})
 	go func() {
-		q.Run(ctx, 2, func(_ context.Context, data []byte) error {
+		q.Run(ctx, inbox.Options{}, func(_ context.Context, data []byte) error {
 			c.mu.Lock()
 			c.got = append(c.got, string(data))
 			c.mu.Unlock()
@@ -110,8 +113,8 @@ func TestLiveReplicaReclaimsADeadOnesWork(t *testing.T) {
 	}
 	var h collected
 	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	h.run(t, runCtx, live)
+	done := h.run(t, runCtx, live)
+	defer func() { cancel(); <-done }()
 	// the dead one's lease (10s) runs out, then the live one's next renewal
 	// (every 3.3s) puts its updates back in line
 	if got := h.wait(t, 2, inbox.Lease+5*time.Second); got != "d1,d2" {
@@ -127,5 +130,124 @@ func TestPushFailsWithoutRedis(t *testing.T) {
 	cancel()
 	if err := q.Push(ctx, []byte("x")); err == nil {
 		t.Fatal("stored with a cancelled context")
+	}
+}
+
+// Updates of one lane are handled in the order they came, one at a time,
+// while other lanes go on: a lane stuck on an update (another replica
+// still handling it) holds back no one else. Handled updates are removed
+// only after Settle, and many at a time.
+func TestLanesKeepOrderAndSettleBeforeRemoving(t *testing.T) {
+	c, prefix := redistest.Client(t)
+	ctx := context.Background()
+	key := prefix + "{inbox}"
+	q := inbox.New(c, key, "a")
+	const chats, per = 20, 50
+	for i := 0; i < per; i++ {
+		for ch := 0; ch < chats; ch++ {
+			if err := q.Push(ctx, []byte(fmt.Sprintf("c%d:%03d", ch, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := q.Push(ctx, []byte("stuck:000")); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu       sync.Mutex
+		last     = map[string]int{}
+		busy     = map[string]bool{}
+		handled  int
+		settled  int
+		parallel int
+		maxPar   int
+		stuckTry int
+		release  = make(chan struct{})
+	)
+	handle := func(_ context.Context, data []byte) error {
+		lane, n, _ := strings.Cut(string(data), ":")
+		i, _ := strconv.Atoi(n)
+		mu.Lock()
+		if busy[lane] {
+			t.Errorf("lane %s handled two updates at once", lane)
+		}
+		busy[lane] = true
+		parallel++
+		maxPar = max(maxPar, parallel)
+		if lane != "stuck" && i != last[lane]+1 && !(i == 0 && last[lane] == 0) {
+			t.Errorf("lane %s: %d after %d", lane, i, last[lane])
+		}
+		last[lane] = i
+		mu.Unlock()
+		var err error
+		if lane == "stuck" {
+			select {
+			case <-release:
+			default:
+				stuckTry++
+				err = errors.New("in flight elsewhere")
+			}
+		} else {
+			time.Sleep(time.Millisecond) // a Redis round trip
+		}
+		mu.Lock()
+		busy[lane] = false
+		parallel--
+		if err == nil {
+			handled++
+		}
+		mu.Unlock()
+		return err
+	}
+	settle := func(context.Context) error {
+		mu.Lock()
+		settled = handled
+		mu.Unlock()
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		q.Run(runCtx, inbox.Options{Lane: func(d []byte) string { l, _, _ := strings.Cut(string(d), ":"); return l }, Settle: settle},
+			handle, func(err error) {})
+		close(done)
+	}()
+	waitFor := func(n int) {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			mu.Lock()
+			h := handled
+			mu.Unlock()
+			if h == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d handled", h, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor(chats * per) // every other lane, while one is stuck
+	close(release)
+	waitFor(chats*per + 1)
+	time.Sleep(50 * time.Millisecond) // its removal
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if handled != chats*per+1 || stuckTry == 0 {
+		t.Fatalf("handled %d, stuck tried %d", handled, stuckTry)
+	}
+	if settled != handled {
+		t.Errorf("settled at %d of %d handled: removed without Settle", settled, handled)
+	}
+	if maxPar < 4 {
+		t.Errorf("at most %d lanes at once", maxPar)
+	}
+	if n, _ := c.LLen(ctx, key+":processing:a").Result(); n != 0 {
+		t.Errorf("%d left in processing", n)
+	}
+	if n, _ := q.Len(ctx); n != 0 {
+		t.Errorf("%d left waiting", n)
 	}
 }
