@@ -71,6 +71,9 @@ type Redis struct {
 	MasterName string   `yaml:"master_name"` // with addrs: Sentinel
 	Password   Secret   `yaml:"password"`
 	Prefix     string   `yaml:"prefix"` // key prefix, default "qb:"
+	// Pipeline > 1 sends the ingests of updates that queue up together, up
+	// to this many per round trip (group commit; 0: one each).
+	Pipeline int `yaml:"pipeline"`
 }
 
 // HTTP is the listener for /healthz, /readyz, /metrics and webhooks.
@@ -192,6 +195,9 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 	}
 	if cfg.Redis.Prefix == "" {
 		cfg.Redis.Prefix = "qb:"
+	}
+	if p := cfg.Redis.Pipeline; p < 0 || p > 1000 {
+		d.errf(d.pos["redis.pipeline"], "redis.pipeline is %d: give 0 (off) or up to 1000 ingests per round trip", p)
 	}
 	if cfg.HTTP.Listen == "" {
 		cfg.HTTP.Listen = "127.0.0.1:8080"

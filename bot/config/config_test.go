@@ -157,6 +157,7 @@ func TestBadConfigs(t *testing.T) {
 			"bad_adapter.yaml:5:14: moderators: \"irc:42\" names an unknown platform \"irc\"",
 			"bad_adapter.yaml:7:3: group key \"telegram:abc\" is not a telegram chat: not a number",
 			"bad_adapter.yaml:8:34: moderators: \"fax:1\" names an unknown platform \"fax\"",
+			"bad_adapter.yaml:9:20: redis.pipeline is -3: give 0 (off) or up to 1000",
 		}},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,7 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	steps  stepScripts
+	pipe   *pipeline // nil: one round trip per ingest
 }
 
 // New returns a Store using keys under prefix (e.g. "qb:").
@@ -270,18 +271,8 @@ end
 // Ingest de-duplicates and records an update. It returns dup=true, and no
 // member, when the update id was seen before (by this or another process).
 func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err error) {
-	keys, args := s.ingestCall(in)
-	res, err := ingestScript.Run(ctx, s.rdb, keys, args...).Slice()
-	if errors.Is(err, redis.Nil) {
-		return nil, true, nil
-	}
-	if err != nil {
-		return nil, false, wrap("ingest", err)
-	}
-	if len(res) == 1 {
-		return nil, false, fmt.Errorf("ingest %s: %w", in.UpdateID, ErrInFlight)
-	}
-	return parseMember(in.Member, pairs(res)), false, nil
+	m, _, dup, err = s.IngestSteps(ctx, in, nil)
+	return m, dup, err
 }
 
 func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {

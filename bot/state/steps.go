@@ -101,36 +101,55 @@ return {out, results, 0}
 // results[i] is steps[i]'s answer; it is nil when the steps did not run
 // (the update was taken over from a process that died: they ran then).
 func (s *Store) IngestSteps(ctx context.Context, in Ingest, steps []Step) (m *Member, results [][]int64, dup bool, err error) {
-	if len(steps) == 0 {
-		m, dup, err = s.Ingest(ctx, in)
-		return m, nil, dup, err
+	sc, keys, args := s.ingestCallSteps(in, steps)
+	if p := s.pipe; p != nil {
+		return p.do(ctx, s, &ingestReq{in: in, steps: steps, script: sc, keys: keys, args: args})
 	}
+	var res any
+	res, err = sc.Run(ctx, s.rdb, keys, args...).Result()
+	return parseIngest(in, steps, res, err)
+}
+
+// ingestCallSteps is the script, keys and arguments of an ingest with
+// steps.
+func (s *Store) ingestCallSteps(in Ingest, steps []Step) (*redis.Script, []string, []any) {
 	keys, args := s.ingestCall(in)
+	if len(steps) == 0 {
+		return ingestScript, keys, args
+	}
 	args = append(args, len(steps))
 	for _, st := range steps {
 		keys = append(keys, st.Keys...)
 		args = append(args, len(st.Keys), len(st.Args))
 		args = append(args, st.Args...)
 	}
-	res, err := s.steps.get(steps).Run(ctx, s.rdb, keys, args...).Slice()
+	return s.steps.get(steps), keys, args
+}
+
+// parseIngest reads the ingest script's answer (see IngestSteps).
+func parseIngest(in Ingest, steps []Step, reply any, err error) (m *Member, results [][]int64, dup bool, _ error) {
 	if errors.Is(err, redis.Nil) {
 		return nil, nil, true, nil
 	}
 	if err != nil {
 		return nil, nil, false, wrap("ingest", err)
 	}
+	res, _ := reply.([]any)
 	if len(res) == 1 {
 		return nil, nil, false, fmt.Errorf("ingest %s: %w", in.UpdateID, ErrInFlight)
+	}
+	if len(steps) == 0 {
+		return parseMember(in.Member, pairs(res)), nil, false, nil
 	}
 	if len(res) != 3 {
 		return nil, nil, false, fmt.Errorf("%w: ingest: unexpected answer of %d parts", ErrRedis, len(res))
 	}
 	kvs, _ := res[0].([]any)
 	m = parseMember(in.Member, pairs(kvs))
-	outs, _ := res[1].([]any)
 	if rec, _ := res[2].(int64); rec != 1 {
 		return m, nil, false, nil
 	}
+	outs, _ := res[1].([]any)
 	results = make([][]int64, len(steps))
 	for i := range steps {
 		if i >= len(outs) {

@@ -54,23 +54,33 @@ type capture struct {
 
 func (c *capture) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (c *capture) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.see(cmd)
+		}
+		return next(ctx, cmds)
+	}
 }
 func (c *capture) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		args := cmd.Args()
-		if cmd.Name() == "evalsha" && len(args) > 3 {
-			if k, _ := args[3].(string); strings.HasSuffix(k, c.probe) {
-				out := make([]string, len(args))
-				for i, a := range args {
-					out[i] = fmt.Sprint(a)
-				}
-				c.mu.Lock()
-				c.args = out
-				c.mu.Unlock()
-			}
-		}
+		c.see(cmd)
 		return next(ctx, cmd)
+	}
+}
+
+func (c *capture) see(cmd redis.Cmder) {
+	args := cmd.Args()
+	if cmd.Name() != "evalsha" || len(args) <= 3 {
+		return
+	}
+	if k, _ := args[3].(string); strings.HasSuffix(k, c.probe) {
+		out := make([]string, len(args))
+		for i, a := range args {
+			out[i] = fmt.Sprint(a)
+		}
+		c.mu.Lock()
+		c.args = out
+		c.mu.Unlock()
 	}
 }
 
@@ -130,8 +140,9 @@ func main() {
 	groups := flag.Int("groups", 10, "groups the members are spread over")
 	compare := flag.Bool("compare", true, "also run redis-benchmark -c 16 on EVALSHA of the ingest script")
 	cfgPath := flag.String("c", "", "config whose flows run (default: the stats flow alone)")
+	pipeline := flag.Int("pipeline", -1, "ingests per round trip when they queue up (default: the config's redis.pipeline)")
 	flag.Parse()
-	if err := run(*url, *cfgPath, *members, *messages, *workers, *groups, *compare); err != nil {
+	if err := run(*url, *cfgPath, *members, *messages, *workers, *groups, *pipeline, *compare); err != nil {
 		fmt.Fprintln(os.Stderr, "qunbot-load:", err)
 		os.Exit(1)
 	}
@@ -144,7 +155,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(url, cfgPath string, members, messages, workers, groups int, compare bool) error {
+func run(url, cfgPath string, members, messages, workers, groups, pipeline int, compare bool) error {
 	ctx := context.Background()
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -178,6 +189,10 @@ func run(url, cfgPath string, members, messages, workers, groups int, compare bo
 		return err
 	}
 	store := state.New(conn.Client, prefix)
+	if pipeline < 0 {
+		pipeline = cfg.Redis.Pipeline
+	}
+	store.Pipeline(pipeline, 4) // as run does
 	// marks of handled updates batched as `run` does
 	eng, err := engine.New(engine.Options{Store: store, Timers: scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: prefix}), Flows: fl,
 		DoneBatch: 20 * time.Millisecond}, cfg)
@@ -231,7 +246,7 @@ func run(url, cfgPath string, members, messages, workers, groups int, compare bo
 
 	slices.Sort(lat)
 	rate := float64(messages) / elapsed.Seconds()
-	fmt.Printf("qunbot engine: %d messages from %d members in %d groups, %d workers, config %s\n", messages, members, groups, workers, cmpOr(cfgPath, "(stats flow alone)"))
+	fmt.Printf("qunbot engine: %d messages from %d members in %d groups, %d workers, config %s, pipeline %d\n", messages, members, groups, workers, cmpOr(cfgPath, "(stats flow alone)"), pipeline)
 	fmt.Printf("  throughput      %.0f messages/s (%.2fs)\n", rate, elapsed.Seconds())
 	fmt.Printf("  latency         p50 %v  p99 %v  max %v\n", lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 	fmt.Printf("  redis trips     %.3f per message\n", float64(rt)/float64(messages))

@@ -109,6 +109,8 @@ func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock b
 		log.Error("Redis is not reachable; qunbot is not ready until it is", zap.String("addr", conn.Addr), zap.Error(err))
 	}
 	store := state.New(conn.Client, prefix)
+	// four batches on the wire keep a single-threaded Redis busy
+	store.Pipeline(cfg.Redis.Pipeline, 4)
 	sched := scheduler.New(scheduler.Options{Redis: conn.Client, Prefix: prefix, Clock: clock, Log: log})
 	eng, err := engine.New(engine.Options{Store: store, Timers: sched, Clock: clock, Log: log, Metrics: m, Flows: fl,
 		DoneBatch: 20 * time.Millisecond}, cfg)
