@@ -17,6 +17,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/metrics"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/scheduler"
@@ -88,6 +89,9 @@ type Engine struct {
 	doneMu   sync.Mutex
 	pending  *doneBatch              // handled, to be marked done with the next write
 	inflight map[*doneBatch]struct{} // being written
+	// days is the last KPI day tallied per group: the first tally of a
+	// new day closes the day before (its WAU and MAU)
+	days sync.Map
 }
 
 type stagedHandler struct {
@@ -273,12 +277,74 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 		e.forget(ctx, ev)
 		return err
 	}
+	t := e.tally(fc)
 	if ev.ID != "" {
 		// only now is it "seen": a crash before this leaves it to the
-		// next delivery, which takes over once the lease runs out
-		e.markDone(ctx, state.Update{Group: ev.GroupKey(), ID: ev.ID})
+		// next delivery, which takes over once the lease runs out; its
+		// day's figures are written with the mark, once
+		e.markDone(ctx, state.Update{Group: ev.GroupKey(), ID: ev.ID, Tally: t})
+	} else if t != nil {
+		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t}})
 	}
 	return nil
+}
+
+// tally is what the event adds to its group's day record: what the
+// engine counts itself (messages that no flow stopped and their member
+// as active, joins, leaves, join requests) and what the flows counted.
+func (e *Engine) tally(fc *FlowContext) *state.Tally {
+	ev := fc.Event
+	if ev.Chat.Type != bot.ChatGroup || fc.Group == nil {
+		return nil
+	}
+	counts := fc.counts()
+	active := ""
+	switch ev.Kind {
+	case bot.EventMessage, bot.EventCommand:
+		if !ev.Edited && !ev.Member.IsBot && ev.Member.ID != "" && fc.stopped == "" {
+			counts[string(kpi.Messages)]++
+			active = ev.Member.ID
+		}
+	case bot.EventJoin:
+		counts[string(kpi.Joins)]++
+	case bot.EventLeave:
+		counts[string(kpi.Leaves)]++
+	case bot.EventJoinRequest:
+		counts[string(kpi.JoinRequests)]++
+	}
+	if len(counts) == 0 && active == "" {
+		return nil
+	}
+	return &state.Tally{Group: ev.GroupKey(), Day: ev.Time.In(fc.Group.Location).Format("2006-01-02"), Active: active, Counts: counts}
+}
+
+// closing lists the days the tallies finish: the day before a group's
+// first tally of a new day (once per process; replicas closing it too
+// write the same figures).
+func (e *Engine) closing(us []state.Update) []state.DayOf {
+	var out []state.DayOf
+	for _, u := range us {
+		t := u.Tally
+		if t == nil {
+			continue
+		}
+		if prev, ok := e.days.Swap(t.Group, t.Day); !ok || prev.(string) < t.Day {
+			if d, err := time.Parse("2006-01-02", t.Day); err == nil {
+				out = append(out, state.DayOf{Group: t.Group, Day: d.AddDate(0, 0, -1).Format("2006-01-02")})
+			}
+		} else if prev.(string) > t.Day {
+			e.days.Store(t.Group, prev) // a late event of an earlier day
+		}
+	}
+	return out
+}
+
+// writeTallies writes tallies of updates that have no done mark (no id,
+// scheduled work) at once.
+func (e *Engine) writeTallies(ctx context.Context, us []state.Update) {
+	if err := e.opt.Store.Tallies(ctx, us, e.closing(us)); err != nil {
+		e.opt.Log.Warn("day figures not recorded", zap.String("group", us[0].Group), zap.Error(err))
+	}
 }
 
 // doneBatch is done marks written in one round trip.
@@ -292,7 +358,8 @@ type doneBatch struct {
 // markDone marks a handled update done, at once or with the next batch.
 func (e *Engine) markDone(ctx context.Context, u state.Update) {
 	if e.opt.DoneBatch <= 0 {
-		if err := e.opt.Store.Done(ctx, u.Group, u.ID); err != nil {
+		us := []state.Update{u}
+		if err := e.opt.Store.Tallies(ctx, us, e.closing(us)); err != nil {
 			e.opt.Log.Warn("update handled but not marked done; a redelivery after the lease would run its flows again",
 				zap.String("event", u.ID), zap.Error(err))
 		}
@@ -324,7 +391,7 @@ func (e *Engine) writeDone(b *doneBatch) {
 		e.doneMu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if b.err = e.opt.Store.DoneMany(ctx, b.updates); b.err != nil {
+		if b.err = e.opt.Store.Tallies(ctx, b.updates, e.closing(b.updates)); b.err != nil {
 			e.opt.Log.Warn("handled updates not marked done; a redelivery after the lease would run their flows again",
 				zap.Int("updates", len(b.updates)), zap.Error(b.err))
 		}
@@ -466,6 +533,9 @@ func (e *Engine) handleTimer(ctx context.Context, cfg *config.Config, ev bot.Eve
 	if err := e.finish(ctx, fc); err != nil {
 		return err
 	}
+	if t := e.tally(fc); t != nil {
+		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t}})
+	}
 	if once {
 		if err := e.opt.Store.MarkWorkDone(ctx, ev.GroupKey(), ev.ID, e.opt.DedupeTTL); err != nil {
 			e.opt.Log.Warn("scheduled fire ran but not marked; a reclaimed job could run it again", zap.String("timer", ev.ID), zap.Error(err))
@@ -541,6 +611,7 @@ func (e *Engine) runEmitted(ctx context.Context, parent *FlowContext, depth int)
 		fc := &FlowContext{
 			Event: &ev, Member: m, Group: parent.cfg.Group(ev.GroupKey()), Now: parent.Now, Clock: e.opt.Clock,
 			Store: e.opt.Store, Caps: parent.Caps, Log: e.opt.Log, engine: e, cfg: parent.cfg,
+			tallied: parent.counts(), // what raised events count is the update's
 		}
 		if err := e.runFlows(ctx, fc); err != nil {
 			return err

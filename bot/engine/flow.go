@@ -10,6 +10,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/scheduler"
@@ -121,6 +122,23 @@ type FlowContext struct {
 	emitted  []bot.Event
 	// prepared is each flow's step answer (see Preparer)
 	prepared map[string][]int64
+	// tallied is what the event adds to its group's day figures
+	tallied map[string]int64
+}
+
+// Count adds delta to one of the group's day figures (kpi.Name, or
+// kpi.Staged for per-stage ones). It is written with the update's done
+// mark, in the same round trip and only once; scheduled work writes it
+// when done.
+func (fc *FlowContext) Count(n kpi.Name, delta int64) {
+	fc.counts()[string(n)] += delta
+}
+
+func (fc *FlowContext) counts() map[string]int64 {
+	if fc.tallied == nil {
+		fc.tallied = map[string]int64{}
+	}
+	return fc.tallied
 }
 
 // Prepared returns what the flow's step answered in the ingest script;

@@ -14,6 +14,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,6 +26,8 @@ type Store struct {
 	prefix string
 	steps  stepScripts
 	pipe   *pipeline // nil: one round trip per ingest
+	// tallyLoaded: the KPI scripts are in Redis (see Tallies)
+	tallyLoaded atomic.Bool
 }
 
 // New returns a Store using keys under prefix (e.g. "qb:").
@@ -354,8 +357,12 @@ func (s *Store) MarkWorkDone(ctx context.Context, group, id string, ttl time.Dur
 	return wrap("mark work done", s.rdb.Set(ctx, s.dedupeKey(group, id), "d", ttl).Err())
 }
 
-// Update names an update of a group, for DoneMany.
-type Update struct{ Group, ID string }
+// Update names an update of a group, for DoneMany and Tallies, with what
+// it adds to the group's day record (nil: nothing).
+type Update struct {
+	Group, ID string
+	Tally     *Tally
+}
 
 // DoneMany marks updates as handled in one pipelined round trip.
 func (s *Store) DoneMany(ctx context.Context, us []Update) error {

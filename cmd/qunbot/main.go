@@ -26,6 +26,7 @@ usage:
                   [--now 2026-01-05T09:00:00+08:00] [--json]
   qunbot validate -c configs/qunbot.yaml     check a config: exit 0, or file:line:col: message and exit 1
   qunbot points export --group G [-c config] [-o file.csv]   a group's points ledger as CSV
+  qunbot kpi --group G [--from D] [--to D] [--format csv|json] [-c config] [-o file]   a group's daily figures
   qunbot adfilter eval --spam FILE --ham FILE [-c config]   precision, recall, F1 and false positives of the ad filter
   qunbot wecom welcome-template [-c config] [--group G]   the customer-group welcome template from the welcome text
   qunbot version
@@ -62,6 +63,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 		err = cmdConsole(ctx, args[1:], e)
 	case "validate":
 		return cmdValidate(args[1:], e)
+	case "kpi":
+		err = cmdKPI(ctx, args[1:], e)
 	case "points":
 		err = cmdPoints(ctx, args[1:], e)
 	case "adfilter":

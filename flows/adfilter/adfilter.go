@@ -21,6 +21,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/checkin"
@@ -180,6 +181,7 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	}
 	fc.Stop("spam")
 	fc.Emit(bot.EventSpam)
+	fc.Count(kpi.Ads, 1)
 	if !ev.Edited && fc.Member != nil {
 		if err := fc.Store.Unrecord(ctx, group, ev.Member.ID, fc.Member.PrevActive, fc.Member.LastActive); err != nil {
 			return err
@@ -241,6 +243,7 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 		warnNotice = "notice.warned"
 	}
 	if step == nil {
+		fc.Count(kpi.Warns, 1)
 		notice(warnNotice, who, reason, warns)
 		return []string{words.T(loc, "did.warn", warns)}
 	}
@@ -254,6 +257,7 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 			return []string{words.T(loc, "did.cannot", "mute")}
 		}
 		fc.Do(bot.Action{Type: bot.ActRestrict, Member: m, Until: until})
+		fc.Count(kpi.Mutes, 1)
 		notice("notice.mute", who, reason, config.FormatDuration(step.For.D()))
 		return []string{words.T(loc, "did.mute", warns, config.FormatDuration(step.For.D()))}
 	case "kick":
@@ -261,6 +265,7 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 			return []string{words.T(loc, "did.cannot", "kick")}
 		}
 		fc.Do(bot.Action{Type: bot.ActKick, Member: m})
+		fc.Count(kpi.Kicks, 1)
 		notice("notice.kick", who, reason)
 		return []string{words.T(loc, "did.kick", warns)}
 	case "ban":
@@ -268,9 +273,11 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 			return []string{words.T(loc, "did.cannot", "ban")}
 		}
 		fc.Do(bot.Action{Type: bot.ActBan, Member: m, Until: until})
+		fc.Count(kpi.Bans, 1)
 		notice("notice.ban", who, reason)
 		return []string{words.T(loc, "did.ban", warns)}
 	}
+	fc.Count(kpi.Warns, 1)
 	notice(warnNotice, who, reason, warns)
 	return []string{words.T(loc, "did.warn", warns)}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
 )
@@ -128,6 +129,10 @@ func (f Flow) checkIn(ctx context.Context, fc *engine.FlowContext, cfg *Config) 
 	res, err := l.CheckIn(ctx, me, fc.Now, fc.Group.Location, cfg.Points, cfg.StreakBonus, cfg.Makeup)
 	if err != nil {
 		return err
+	}
+	if res.Done {
+		fc.Count(kpi.Checkins, 1)
+		fc.Count(kpi.PointsIn, res.Gained) // the streak bonus included
 	}
 	if !res.Done {
 		if cfg.RepeatReply {
@@ -276,6 +281,7 @@ func (f Flow) activity(fc *engine.FlowContext, cfg *Config) error {
 	if !ok || !r.OK {
 		return nil
 	}
+	fc.Count(kpi.PointsIn, int64(cfg.Activity.Points))
 	return f.levelUp(fc, cfg, fc.Event.Member, r.Earned-int64(cfg.Activity.Points), r.Earned)
 }
 

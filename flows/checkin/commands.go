@@ -8,6 +8,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/flows/codes"
 	"go.uber.org/zap"
 )
@@ -132,6 +133,8 @@ func (f Flow) redeem(ctx context.Context, fc *engine.FlowContext, cfg *Config) e
 		fc.Reply(words.T(loc, "redeem.limit", r.Name, r.PerMember))
 		return nil
 	}
+	fc.Count(kpi.Rewards, 1)
+	fc.Count(kpi.PointsOut, r.Cost)
 	group := fc.Event.GroupKey()
 	switch r.Issue {
 	case "code":
@@ -150,6 +153,8 @@ func (f Flow) redeem(ctx context.Context, fc *engine.FlowContext, cfg *Config) e
 			if err := l.Unsell(ctx, me.ID, r.ID); err != nil {
 				return err
 			}
+			fc.Count(kpi.Rewards, -1) // not redeemed after all
+			fc.Count(kpi.PointsOut, -r.Cost)
 			fc.Reply(words.T(loc, "redeem.nocode", r.Name))
 			return nil
 		}
@@ -225,6 +230,11 @@ func (f Flow) award(ctx context.Context, fc *engine.FlowContext, cfg *Config) er
 	if !res.OK {
 		fc.Reply(words.T(loc, "award.negative", mention(target), res.Balance, -n))
 		return nil
+	}
+	if n > 0 {
+		fc.Count(kpi.PointsIn, n)
+	} else {
+		fc.Count(kpi.PointsOut, -n)
 	}
 	fc.Reply(words.T(loc, "award.ok", mention(target), n, reason, res.Balance))
 	if n > 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/kpi"
 )
 
 // Invite tracking (裂变): /invite gives a member a personal link (once, then
@@ -106,6 +107,7 @@ func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	if err != nil {
 		return err
 	}
+	fc.Count(kpi.PointsIn, int64(cfg.Invites.Points))
 	im, err := fc.Store.Member(ctx, group, inviter)
 	if err != nil {
 		return err
@@ -125,6 +127,7 @@ func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 		if res, err = l.Award(ctx, inviter, int64(bonus), "invite-milestone:"+strconv.FormatInt(count, 10), fc.Now, true); err != nil {
 			return err
 		}
+		fc.Count(kpi.PointsIn, int64(bonus))
 		fc.Do(bot.Action{Type: bot.ActSend, Member: inv, Text: words.T(loc, "invite.mile", mention(inv), count, bonus)})
 		return f.levelUp(fc, cfg, inv, res.Earned-int64(bonus), res.Earned)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/adfilter"
 )
@@ -214,6 +215,7 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		if d > 0 {
 			span = config.FormatDuration(d)
 		}
+		fc.Count(map[string]kpi.Name{"mute": kpi.Mutes, "ban": kpi.Bans}[name], 1)
 		confirmed(fc, bot.Action{Type: typ, Member: t, Until: until}, name+" "+span, strings.Join(args, " "),
 			words.T(loc, "done."+name, who, span), words.T(loc, "failed", name, who))
 		return nil
@@ -223,6 +225,9 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		if !fc.Caps.Has(capab) {
 			fc.Reply(words.T(loc, "cannot", name))
 			return nil
+		}
+		if name == "kick" {
+			fc.Count(kpi.Kicks, 1)
 		}
 		confirmed(fc, bot.Action{Type: typ, Member: t}, name, strings.Join(args, " "),
 			words.T(loc, "done."+name, who), words.T(loc, "failed", name, who))
@@ -265,6 +270,7 @@ func (f Flow) report(ctx context.Context, fc *engine.FlowContext, spam bool) err
 	}
 	t := r.Member
 	if !spam {
+		fc.Count(kpi.Ham, 1)
 		fc.Reply(words.T(loc, "ham.ok"))
 		return audit(ctx, fc, t, "ham", adfilter.Excerpt(r.Text, 80))
 	}
@@ -275,6 +281,7 @@ func (f Flow) report(ctx context.Context, fc *engine.FlowContext, spam bool) err
 	moderator := t.IsAdmin || fc.Group.IsModerator(t.ID) || fc.Group.IsModerator(fc.Event.Platform+":"+t.ID)
 	if t.ID != "" && !moderator && fc.Caps.Has(bot.CanBan) {
 		fc.Do(bot.Action{Type: bot.ActBan, Member: t})
+		fc.Count(kpi.Bans, 1)
 		did = "spam: deleted, banned, learned"
 	}
 	fc.Reply(words.T(loc, "spam.ok", mention(t)))

@@ -21,6 +21,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 )
 
 // Flow is the posts flow.
@@ -142,6 +143,7 @@ func (f Flow) send(ctx context.Context, fc *engine.FlowContext, k keys, p *Post)
 		fc.Log.Warn("this platform cannot pin here; post sent unpinned", zap.String("post", p.Name))
 	}
 	fc.Do(a)
+	fc.Count(kpi.Posts, 1)
 	return nil
 }
 

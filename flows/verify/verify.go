@@ -20,6 +20,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 )
 
 // Member fields the flow keeps.
@@ -319,6 +320,7 @@ func (f Flow) heldMessage(ctx context.Context, fc *engine.FlowContext, cfg *Conf
 	ev, m := fc.Event, fc.Member
 	group := ev.GroupKey()
 	fc.Stop("unverified")
+	fc.Count(kpi.Held, 1)
 	if fc.Caps.Has(bot.CanDelete) && ev.MessageID != "" {
 		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: ev.MessageID, Member: ev.Member})
 	}
@@ -410,6 +412,7 @@ func (f Flow) pass(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 		fc.Do(bot.Action{Type: bot.ActDelete, Chat: group, MessageID: msg, Member: ev.Member})
 	}
 	fc.Emit(bot.EventVerified)
+	fc.Count(kpi.Verified, 1)
 	return nil
 }
 
@@ -429,6 +432,7 @@ func (f Flow) fail(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 	if err != nil || !ok {
 		return err // passed (or settled) before the deadline
 	}
+	fc.Count(kpi.VerifyFailed, 1)
 	m, err := fc.Store.Member(ctx, group, member.ID)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/codes"
@@ -79,6 +80,9 @@ func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	})
 	if err != nil {
 		return fmt.Errorf("record comeback: %w", err)
+	}
+	if fc.Now.Sub(time.UnixMilli(sentMs)) <= cfg.ComebackWindow.D() {
+		fc.Count(kpi.Staged(kpi.Comebacks, stage), 1)
 	}
 	return nil
 }
@@ -175,6 +179,7 @@ func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, 
 		if err := markSent(ctx, k, st, ds, fc.Now); err != nil {
 			return err
 		}
+		fc.Count(kpi.Staged(kpi.Wakeups, stageKey(st)), int64(len(ds)))
 		var group []bot.Member
 		for _, d := range ds {
 			m := members[d.ID]

@@ -1,0 +1,204 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Daily KPI records: one hash per group and calendar day (the group's
+// zone), {group}:kpi:<day>, kept KPIKeep; and one HyperLogLog of the day's
+// active members, {group}:kpi:<day>:hll, kept HLLKeep — long enough to
+// count the 30 days that end on any day still being closed. A day's record
+// is a few dozen small fields (listpack-encoded by Redis), so 400 days of
+// a group take some 100 KB whatever its size.
+const (
+	KPIKeep = 400 * 24 * time.Hour
+	HLLKeep = 32 * 24 * time.Hour
+)
+
+// KPIKey is a group's record of day (2006-01-02).
+func (s *Store) KPIKey(group, day string) string { return s.Key(group, "kpi", day) }
+
+// KPIHLLKey is a group's HyperLogLog of the members active on day.
+func (s *Store) KPIHLLKey(group, day string) string { return s.Key(group, "kpi", day, "hll") }
+
+// Tally is what a handled update adds to its group's day record.
+type Tally struct {
+	Group string
+	Day   string // the group's calendar day of the update
+	// Active is the member whose message counts as activity ("" none).
+	Active string
+	Counts map[string]int64
+}
+
+// tallyScript marks an update done and adds its tally, atomically and
+// once: an update another process marked done first (it held the update
+// past its lease) adds nothing. KEYS: update key, day record, day HLL,
+// member record, present set. ARGV: mark ('1' or '0' for updates without
+// an id), record and HLL lifetimes (ms), active member, day, then field
+// and delta pairs.
+var tallyScript = redis.NewScript(`
+if ARGV[1] == '1' then
+  local cur = redis.call('GET', KEYS[1])
+  if cur == 'd' or cur == '1' then return 0 end
+  if cur then redis.call('SET', KEYS[1], 'd', 'KEEPTTL') end
+end
+for i = 6, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+if ARGV[4] ~= '' then
+  redis.call('PFADD', KEYS[3], ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+  if redis.call('HGET', KEYS[4], 'kd') ~= ARGV[5] then
+    redis.call('HSET', KEYS[4], 'kd', ARGV[5])
+    redis.call('HINCRBY', KEYS[2], 'dau', 1)
+  end
+end
+redis.call('HSET', KEYS[2], 'members', redis.call('ZCARD', KEYS[5]))
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+`)
+
+func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID string, t *Tally) {
+	mark, uk := "1", s.dedupeKey(t.Group, updateID)
+	if updateID == "" {
+		mark, uk = "0", s.KPIKey(t.Group, t.Day)
+	}
+	member := t.Active
+	mk := s.memberKey(t.Group, member)
+	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), mk, s.activeKey(t.Group)}
+	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), member, t.Day}
+	names := make([]string, 0, len(t.Counts))
+	for k := range t.Counts {
+		names = append(names, k)
+	}
+	sort.Strings(names) // deterministic scripts for tests
+	for _, k := range names {
+		args = append(args, k, t.Counts[k])
+	}
+	tallyScript.EvalSha(ctx, p, keys, args...)
+}
+
+// closeDayScript records a finished day's WAU and MAU from the daily
+// HyperLogLogs (KEYS[2..8] the 7 days ending on it, KEYS[2..31] the 30).
+var closeDayScript = redis.NewScript(`
+local w = redis.call('PFCOUNT', unpack(KEYS, 2, 8))
+local m = redis.call('PFCOUNT', unpack(KEYS, 2, 31))
+redis.call('HSET', KEYS[1], 'wau', w, 'mau', m)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return {w, m}
+`)
+
+// CloseDayKeys are closeDayScript's keys for a group's day.
+func (s *Store) closeDayKeys(group, day string) []string {
+	d, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return nil
+	}
+	keys := []string{s.KPIKey(group, day)}
+	for i := 0; i < 30; i++ {
+		keys = append(keys, s.KPIHLLKey(group, d.AddDate(0, 0, -i).Format("2006-01-02")))
+	}
+	return keys
+}
+
+// Rolling counts the members active in the n days ending on day (n ≤ 30),
+// from the daily HyperLogLogs; days older than HLLKeep are gone.
+func (s *Store) Rolling(ctx context.Context, group, day string, n int) (int64, error) {
+	keys := s.closeDayKeys(group, day)
+	if keys == nil || n < 1 || n > 30 {
+		return 0, errors.New("rolling actives: bad day or window")
+	}
+	v, err := s.rdb.PFCount(ctx, keys[1:1+n]...).Result()
+	return v, wrap("count rolling actives", err)
+}
+
+// Tallies writes updates' done marks and tallies, and closes finished
+// days, in one pipelined round trip.
+func (s *Store) Tallies(ctx context.Context, us []Update, closeDays []DayOf) error {
+	err := s.tallies(ctx, us, closeDays)
+	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
+		// Redis restarted and forgot the scripts: nothing of the scripts
+		// ran, and the plain marks may be written twice
+		s.tallyLoaded.Store(false)
+		err = s.tallies(ctx, us, closeDays)
+	}
+	return err
+}
+
+func (s *Store) tallies(ctx context.Context, us []Update, closeDays []DayOf) error {
+	if err := s.loadTallyScripts(ctx); err != nil {
+		return err
+	}
+	cmds, _ := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, u := range us {
+			if u.Tally != nil {
+				s.tallyCall(ctx, p, u.ID, u.Tally)
+			} else if u.ID != "" {
+				p.SetArgs(ctx, s.dedupeKey(u.Group, u.ID), "d", redis.SetArgs{KeepTTL: true, Mode: "XX"})
+			}
+		}
+		for _, c := range closeDays {
+			if keys := s.closeDayKeys(c.Group, c.Day); keys != nil {
+				closeDayScript.EvalSha(ctx, p, keys, KPIKeep.Milliseconds())
+			}
+		}
+		return nil
+	})
+	for _, c := range cmds {
+		// nil: an update without a key (no de-duplication for it)
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return wrap("mark updates done", err)
+		}
+	}
+	return nil
+}
+
+// DayOf names a group's day.
+type DayOf struct{ Group, Day string }
+
+func (s *Store) loadTallyScripts(ctx context.Context) error {
+	// EvalSha in a pipeline needs the scripts loaded; checking each time
+	// would cost a round trip, so load once per store (and again after a
+	// NOSCRIPT, see Tallies' caller)
+	if s.tallyLoaded.Load() {
+		return nil
+	}
+	for _, sc := range []*redis.Script{tallyScript, closeDayScript} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return wrap("load kpi scripts", err)
+		}
+	}
+	s.tallyLoaded.Store(true)
+	return nil
+}
+
+// KPIDays reads a group's day records, one map per day asked (empty for a
+// day without one).
+func (s *Store) KPIDays(ctx context.Context, group string, days []string) ([]map[string]int64, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(days))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, d := range days {
+			cmds[i] = p.HGetAll(ctx, s.KPIKey(group, d))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("read kpi days", err)
+	}
+	out := make([]map[string]int64, len(days))
+	for i, c := range cmds {
+		out[i] = map[string]int64{}
+		for k, v := range c.Val() {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err == nil {
+				out[i][k] = n
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,187 @@
+// Package kpitest checks the daily figures the engine and the flows
+// record, against counts worked out by hand.
+package kpitest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/flows/adfilter"
+	"github.com/qunbot/qunbot/flows/checkin"
+	"github.com/qunbot/qunbot/flows/verify"
+)
+
+func flows() []engine.Flow {
+	return []engine.Flow{verify.Flow{}, adfilter.New(), checkin.Flow{}}
+}
+
+const conf = `
+timezone: %s
+locale: en
+flows:
+  verify: { method: button, timeout: 2m, on_fail: kick }
+  adfilter:
+    keywords: [{words: [刷单]}]
+    newcomer: {messages: 0, for: 0s}
+  checkin:
+    activity: { points: 1, daily_cap: 5 }
+`
+
+func read(t *testing.T, h *bottest.Harness, from, to string) []kpi.Day {
+	t.Helper()
+	days, err := kpi.Read(context.Background(), h.Store, bottest.Group, from, to, h.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return days
+}
+
+func want(t *testing.T, d kpi.Day, exp map[string]int64) {
+	t.Helper()
+	for k, v := range exp {
+		if d.Values[k] != v {
+			t.Errorf("%s %s = %d, want %d (all: %v)", d.Date, k, d.Values[k], v, d.Values)
+		}
+	}
+}
+
+// A day in a group: who joined, passed or failed the challenge, spoke,
+// checked in, spammed; the figures by hand. Asia/Shanghai is UTC+8: the
+// harness starts 2026-01-05 09:00 UTC = 17:00 local, so 8 hours later
+// is the next local day.
+func TestDayFigures(t *testing.T) {
+	h := bottest.New(t, flows(), sprintf(conf, "Asia/Shanghai"))
+	for _, m := range []string{"ann", "bob", "cat"} {
+		h.Join(m)
+		h.Press(m, pressData(t, h, m))
+	}
+	h.Join("dan")          // never answers: removed at the deadline
+	h.Say("dan", "hello?") // held: unverified
+	h.Say("ann", "hi all")
+	h.Say("ann", "how is everyone")
+	h.Say("bob", "签到")
+	h.Say("cat", "兼职刷单日结 加我") // spam: removed, not a message, cat not active
+	h.Say("bob", "/points")   // a command counts as a message
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "hi all (edited)", Edited: true})
+	h.Advance(3 * time.Minute)                                              // dan's deadline: kicked
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("dan")}) // the platform tells
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("bob")})
+
+	days := read(t, h, "2026-01-05", "2026-01-05")
+	want(t, days[0], map[string]int64{
+		"joins": 4, "verified": 3, "verify_failed": 1, "held": 1,
+		"msgs": 4, "dau": 2, // ann ×2, bob 签到 and /points; not cat's spam, dan's held one or the edit
+		"checkins": 1, "ads": 1, "warns": 1, "leaves": 2,
+		"points_in": 2 + checkinPoints(t, h), // ann's two messages' activity points and bob's check-in
+		"members":   2,                       // ann, cat (bob left, dan removed)
+	})
+	if days[0].Values["wau"] != 2 || days[0].Values["mau"] != 2 {
+		t.Errorf("rolling actives of an open day: wau %d mau %d, want 2 2", days[0].Values["wau"], days[0].Values["mau"])
+	}
+
+	// the next local day starts at 16:00 UTC: ann speaks again, cat once
+	h.Advance(8 * time.Hour)
+	h.Say("ann", "morning")
+	h.Say("cat", "morning too")
+	days = read(t, h, "2026-01-05", "2026-01-06")
+	want(t, days[0], map[string]int64{"msgs": 4, "dau": 2, "wau": 2, "mau": 2}) // closed by the new day's first tally
+	want(t, days[1], map[string]int64{"msgs": 2, "dau": 2, "joins": 0, "members": 2, "wau": 3, "mau": 3})
+}
+
+// The same moment is a different day in another zone: the record follows
+// the group's calendar.
+func TestDayBoundaryFollowsTheZone(t *testing.T) {
+	for _, tc := range []struct{ zone, day string }{
+		{"America/Los_Angeles", "2026-01-05"}, // 2026-01-06 07:30 UTC is 23:30 the day before
+		{"Asia/Shanghai", "2026-01-06"},       // and 15:30 the same day
+	} {
+		h := bottest.New(t, flows(), sprintf(conf, tc.zone))
+		h.Clock.Set(time.Date(2026, 1, 6, 7, 30, 0, 0, time.UTC))
+		h.Say("ann", "hello")
+		days := read(t, h, "2026-01-05", "2026-01-06")
+		for _, d := range days {
+			n := int64(0)
+			if d.Date == tc.day {
+				n = 1
+			}
+			if d.Values["msgs"] != n {
+				t.Errorf("%s: %s has %d messages, want %d", tc.zone, d.Date, d.Values["msgs"], n)
+			}
+		}
+	}
+}
+
+// Two replicas on one Redis recording one day: each update counts once,
+// and an update both handled (the first held it past its lease) counts
+// once.
+func TestTwoReplicasCountOnce(t *testing.T) {
+	a := bottest.New(t, flows(), sprintf(conf, "UTC"))
+	b := bottest.New(t, flows(), sprintf(conf, "UTC"), a.Prefix)
+	b.Clock.Set(a.Clock.Now())
+	for i := 0; i < 10; i++ {
+		a.Say("ann", fmt.Sprintf("message %d from a", i))
+		b.Say("bob", fmt.Sprintf("message %d from b", i))
+		a.Clock.Advance(time.Minute) // not a flood
+		b.Clock.Advance(time.Minute)
+	}
+	// the same update delivered to both
+	ev := bot.Event{ID: "same-update", Kind: bot.EventMessage, Platform: "console", Chat: bot.Chat{Key: bottest.Group, Type: bot.ChatGroup},
+		Member: bottest.Member("cat"), Text: "once", MessageID: "m1", Time: a.Clock.Now()}
+	if err := a.Engine.HandleEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Engine.HandleEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	days := read(t, a, "2026-01-05", "2026-01-05")
+	want(t, days[0], map[string]int64{"msgs": 21, "dau": 3})
+}
+
+// The history is in Redis: a restarted process reads it back.
+func TestHistoryAfterRestart(t *testing.T) {
+	h := bottest.New(t, flows(), sprintf(conf, "UTC"))
+	h.Say("ann", "hello")
+	h.Advance(24 * time.Hour)
+	h.Say("ann", "again")
+	again := bottest.New(t, flows(), sprintf(conf, "UTC"), h.Prefix)
+	days := read(t, again, "2026-01-05", "2026-01-06")
+	if len(days) != 2 || days[0].Values["msgs"] != 1 || days[1].Values["msgs"] != 1 || days[0].Values["wau"] != 1 {
+		t.Fatalf("after a restart: %+v", days)
+	}
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// pressData is the right button of the member's challenge, read from the
+// actions the join queued and the answer kept on the member record.
+func pressData(t *testing.T, h *bottest.Harness, member string) string {
+	t.Helper()
+	ans := h.Fields(member)["v_answer"]
+	for _, a := range h.Out.Take() {
+		for _, row := range a.Buttons {
+			for _, b := range row {
+				if strings.HasSuffix(b.Data, ":"+ans) {
+					return b.Data
+				}
+			}
+		}
+	}
+	t.Fatalf("no challenge button for %s", member)
+	return ""
+}
+
+// checkinPoints is what a first check-in credits by default.
+func checkinPoints(t *testing.T, h *bottest.Harness) int64 {
+	c, ok := h.Engine.Config().Group(bottest.Group).Flow("checkin")
+	if !ok {
+		t.Fatal("checkin is off")
+	}
+	return int64(c.(*checkin.Config).Points)
+}
