@@ -278,44 +278,77 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 		return err
 	}
 	t := e.tally(fc)
+	day := ""
+	if fc.Group != nil && ev.Chat.Type == bot.ChatGroup {
+		day = ev.Time.In(fc.Group.Location).Format("2006-01-02")
+	}
 	if ev.ID != "" {
 		// only now is it "seen": a crash before this leaves it to the
 		// next delivery, which takes over once the lease runs out; its
 		// day's figures are written with the mark, once
-		e.markDone(ctx, state.Update{Group: ev.GroupKey(), ID: ev.ID, Tally: t})
+		e.markDone(ctx, state.Update{Group: ev.GroupKey(), ID: ev.ID, Tally: t, Day: day})
 	} else if t != nil {
-		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t}})
+		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t, Day: day}})
 	}
 	return nil
 }
 
-// tally is what the event adds to its group's day record: what the
-// engine counts itself (messages that no flow stopped and their member
-// as active, joins, leaves, join requests) and what the flows counted.
+// kpiStep is the owner name of the engine's own step: a member's
+// message counted in the day's record inside the ingest.
+const kpiStep = "engine:kpi"
+
+// countsMessage reports whether an event is a member's message the day's
+// record counts (unless a flow stops it).
+func countsMessage(ev *bot.Event) bool {
+	return (ev.Kind == bot.EventMessage || ev.Kind == bot.EventCommand) && ev.Chat.Type == bot.ChatGroup &&
+		!ev.Edited && !ev.Member.IsBot && ev.Member.ID != ""
+}
+
+// tally is what the event adds to its group's day record at its done
+// mark: what the flows counted, joins, leaves and join requests, and the
+// correction of a message the ingest counted that a flow then stopped
+// (spam, an unverified member's). Ordinary messages add nothing here:
+// the ingest counted them.
 func (e *Engine) tally(fc *FlowContext) *state.Tally {
 	ev := fc.Event
 	if ev.Chat.Type != bot.ChatGroup || fc.Group == nil {
 		return nil
 	}
 	counts := fc.counts()
-	active := ""
+	active, unactive, presence := "", "", false
 	switch ev.Kind {
 	case bot.EventMessage, bot.EventCommand:
-		if !ev.Edited && !ev.Member.IsBot && ev.Member.ID != "" && fc.stopped == "" {
-			counts[string(kpi.Messages)]++
-			active = ev.Member.ID
+		res, ok := fc.prepared[kpiStep]
+		first := ok && len(res) == 1 && res[0] == 1
+		switch {
+		case ok && fc.stopped != "":
+			counts[string(kpi.Messages)]--
+			if first {
+				counts[string(kpi.Active)]--
+				unactive = ev.Member.ID
+			}
+		case first:
+			active = ev.Member.ID // into the day's HyperLogLog, once a day
 		}
 	case bot.EventJoin:
 		counts[string(kpi.Joins)]++
+		presence = true
 	case bot.EventLeave:
 		counts[string(kpi.Leaves)]++
+		presence = true
 	case bot.EventJoinRequest:
 		counts[string(kpi.JoinRequests)]++
 	}
-	if len(counts) == 0 && active == "" {
+	for k, v := range counts {
+		if v == 0 {
+			delete(counts, k)
+		}
+	}
+	if len(counts) == 0 && !presence && active == "" {
 		return nil
 	}
-	return &state.Tally{Group: ev.GroupKey(), Day: ev.Time.In(fc.Group.Location).Format("2006-01-02"), Active: active, Counts: counts}
+	return &state.Tally{Group: ev.GroupKey(), Day: ev.Time.In(fc.Group.Location).Format("2006-01-02"),
+		Active: active, Unactive: unactive, Presence: presence, Counts: counts}
 }
 
 // closing lists the days the tallies finish: the day before a group's
@@ -324,16 +357,15 @@ func (e *Engine) tally(fc *FlowContext) *state.Tally {
 func (e *Engine) closing(us []state.Update) []state.DayOf {
 	var out []state.DayOf
 	for _, u := range us {
-		t := u.Tally
-		if t == nil {
+		if u.Day == "" {
 			continue
 		}
-		if prev, ok := e.days.Swap(t.Group, t.Day); !ok || prev.(string) < t.Day {
-			if d, err := time.Parse("2006-01-02", t.Day); err == nil {
-				out = append(out, state.DayOf{Group: t.Group, Day: d.AddDate(0, 0, -1).Format("2006-01-02")})
+		if prev, ok := e.days.Swap(u.Group, u.Day); !ok || prev.(string) < u.Day {
+			if d, err := time.Parse("2006-01-02", u.Day); err == nil {
+				out = append(out, state.DayOf{Group: u.Group, Day: d.AddDate(0, 0, -1).Format("2006-01-02")})
 			}
-		} else if prev.(string) > t.Day {
-			e.days.Store(t.Group, prev) // a late event of an earlier day
+		} else if prev.(string) > u.Day {
+			e.days.Store(u.Group, prev) // a late event of an earlier day
 		}
 	}
 	return out
@@ -534,7 +566,7 @@ func (e *Engine) handleTimer(ctx context.Context, cfg *config.Config, ev bot.Eve
 		return err
 	}
 	if t := e.tally(fc); t != nil {
-		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t}})
+		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t, Day: t.Day}})
 	}
 	if once {
 		if err := e.opt.Store.MarkWorkDone(ctx, ev.GroupKey(), ev.ID, e.opt.DedupeTTL); err != nil {
@@ -686,6 +718,11 @@ func (e *Engine) prepare(fc *FlowContext) (steps []state.Step, owners []string) 
 		}
 	}
 	fc.flow, fc.Config = "", nil
+	if countsMessage(fc.Event) {
+		day := fc.Event.Time.In(fc.Group.Location).Format("2006-01-02")
+		steps = append(steps, *e.opt.Store.MessageStep(fc.Event.GroupKey(), fc.Event.Member.ID, day))
+		owners = append(owners, kpiStep)
+	}
 	return steps, owners
 }
 

@@ -32,34 +32,41 @@ func (s *Store) KPIHLLKey(group, day string) string { return s.Key(group, "kpi",
 type Tally struct {
 	Group string
 	Day   string // the group's calendar day of the update
-	// Active is the member whose message counts as activity ("" none).
+	// Active is a member whose first message of the day counted (see
+	// MessageFragment): added to the day's HyperLogLog ("" none).
 	Active string
-	Counts map[string]int64
+	// Presence: the update may change who is present (a join, a leave),
+	// so the day's member count is read again
+	Presence bool
+	// Unactive is a member whose message the ingest counted active but a
+	// flow removed, and who had no other that day: not active after all
+	Unactive string
+	Counts   map[string]int64
 }
 
 // tallyScript marks an update done and adds its tally, atomically and
 // once: an update another process marked done first (it held the update
 // past its lease) adds nothing. KEYS: update key, day record, day HLL,
 // member record, present set. ARGV: mark ('1' or '0' for updates without
-// an id), record and HLL lifetimes (ms), active member, day, then field
-// and delta pairs.
+// an id), record and HLL lifetimes (ms), active member, day, presence
+// ('1': count the members again), then field and delta pairs.
 var tallyScript = redis.NewScript(`
 if ARGV[1] == '1' then
   local cur = redis.call('GET', KEYS[1])
   if cur == 'd' or cur == '1' then return 0 end
   if cur then redis.call('SET', KEYS[1], 'd', 'KEEPTTL') end
 end
-for i = 6, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+-- the member count changes with joins and leaves (ARGV[6]), and when
+-- someone not seen before speaks: a member's first message of the day
+-- covers that
+local present = string.find(ARGV[6], 'p', 1, true) ~= nil
+if string.find(ARGV[6], 'u', 1, true) then redis.call('HDEL', KEYS[4], 'kd') end
 if ARGV[4] ~= '' then
-  redis.call('PFADD', KEYS[3], ARGV[4])
-  redis.call('PEXPIRE', KEYS[3], ARGV[3])
-  if redis.call('HGET', KEYS[4], 'kd') ~= ARGV[5] then
-    redis.call('HSET', KEYS[4], 'kd', ARGV[5])
-    redis.call('HINCRBY', KEYS[2], 'dau', 1)
-  end
+  if redis.call('PFADD', KEYS[3], ARGV[4]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
 end
-redis.call('HSET', KEYS[2], 'members', redis.call('ZCARD', KEYS[5]))
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if present then redis.call('HSET', KEYS[2], 'members', redis.call('ZCARD', KEYS[5])) end
+if present or redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1
 `)
 
@@ -69,9 +76,16 @@ func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID strin
 		mark, uk = "0", s.KPIKey(t.Group, t.Day)
 	}
 	member := t.Active
-	mk := s.memberKey(t.Group, member)
-	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), mk, s.activeKey(t.Group)}
-	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), member, t.Day}
+	flags := "-"
+	if t.Presence {
+		flags += "p"
+	}
+	if t.Unactive != "" {
+		flags += "u"
+		member = t.Unactive
+	}
+	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), s.memberKey(t.Group, member), s.activeKey(t.Group)}
+	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), t.Active, t.Day, flags}
 	names := make([]string, 0, len(t.Counts))
 	for k := range t.Counts {
 		names = append(names, k)
@@ -81,6 +95,34 @@ func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID strin
 		args = append(args, k, t.Counts[k])
 	}
 	tallyScript.EvalSha(ctx, p, keys, args...)
+}
+
+// MessageFragment counts a member's message in the day's record inside
+// the ingest script: the message, the member as active (exact, by the
+// member record's last counted day), and the members present when the
+// member's first message of the day may have changed that. It answers
+// {1} when this was the member's first counted message of the day: the
+// done mark then adds the member to the day's HyperLogLog (Tally.Active),
+// once the flows did not remove the message — a HyperLogLog cannot
+// forget a spammer.
+var MessageFragment = &Fragment{Name: "kpi.msg", Lua: `
+redis.call('HINCRBY', KEYS[1], 'msgs', 1)
+if redis.call('HGET', KEYS[2], 'kd') ~= ARGV[2] then
+  redis.call('HSET', KEYS[2], 'kd', ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'dau', 1)
+  redis.call('HSET', KEYS[1], 'members', redis.call('ZCARD', KEYS[3]))
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {1}
+end
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return {0}
+`}
+
+// MessageStep is MessageFragment's step for a member's message on day.
+func (s *Store) MessageStep(group, member, day string) *Step {
+	return &Step{Fragment: MessageFragment,
+		Keys: []string{s.KPIKey(group, day), s.memberKey(group, member), s.activeKey(group)},
+		Args: []any{member, day, KPIKeep.Milliseconds()}}
 }
 
 // closeDayScript records a finished day's WAU and MAU from the daily

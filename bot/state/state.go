@@ -362,6 +362,9 @@ func (s *Store) MarkWorkDone(ctx context.Context, group, id string, ttl time.Dur
 type Update struct {
 	Group, ID string
 	Tally     *Tally
+	// Day is the group's calendar day of the update (closing the day
+	// before on a new day's first update)
+	Day string
 }
 
 // DoneMany marks updates as handled in one pipelined round trip.

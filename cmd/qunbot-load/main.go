@@ -73,7 +73,8 @@ func (c *capture) see(cmd redis.Cmder) {
 	if cmd.Name() != "evalsha" || len(args) <= 3 {
 		return
 	}
-	if k, _ := args[3].(string); strings.HasSuffix(k, c.probe) {
+	// the ingest (its second key the member's record), not the done mark
+	if k, _ := args[3].(string); strings.HasSuffix(k, c.probe) && len(args) > 4 && strings.Contains(fmt.Sprint(args[4]), ":m:") {
 		out := make([]string, len(args))
 		for i, a := range args {
 			out[i] = fmt.Sprint(a)
