@@ -221,6 +221,13 @@ func (a *Adapter) printf(format string, args ...any) {
 func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, ev bot.Event) {
 	if err := sink.HandleEvent(ctx, ev); err != nil {
 		a.problem("the bot could not process this: %v", err)
+		return
+	}
+	// the console acknowledges each line at once, as a platform would
+	// each update: what the update recorded with its done mark (the day's
+	// figures) is in Redis before the next line reads it
+	if err := bot.Settle(ctx, sink); err != nil {
+		a.problem("the bot could not record this: %v", err)
 	}
 }
 

@@ -107,10 +107,11 @@ func Read(ctx context.Context, s Store, group, from, to string, now time.Time) (
 			v[string(Members)] = carry
 		}
 		if _, closed := v[string(WAU)]; !closed && dates[i] >= recent {
-			if w, err := s.Rolling(ctx, group, dates[i], 7); err == nil {
+			// zero is left out: a day nobody was active in holds no record
+			if w, err := s.Rolling(ctx, group, dates[i], 7); err == nil && w > 0 {
 				v[string(WAU)] = w
 			}
-			if m, err := s.Rolling(ctx, group, dates[i], 30); err == nil {
+			if m, err := s.Rolling(ctx, group, dates[i], 30); err == nil && m > 0 {
 				v[string(MAU)] = m
 			}
 		}

@@ -15,11 +15,12 @@ import (
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/checkin"
+	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/verify"
 )
 
 func flows() []engine.Flow {
-	return []engine.Flow{verify.Flow{}, adfilter.New(), checkin.Flow{}}
+	return []engine.Flow{verify.Flow{}, adfilter.New(), checkin.Flow{}, stats.Flow{}}
 }
 
 const conf = `
@@ -32,6 +33,8 @@ flows:
     newcomer: {messages: 0, for: 0s}
   checkin:
     activity: { points: 1, daily_cap: 5 }
+  stats: {}
+moderators: ["console:mod"]
 `
 
 func read(t *testing.T, h *bottest.Harness, from, to string) []kpi.Day {
@@ -184,4 +187,48 @@ func checkinPoints(t *testing.T, h *bottest.Harness) int64 {
 		t.Fatal("checkin is off")
 	}
 	return int64(c.(*checkin.Config).Points)
+}
+
+// /stats 7d sums the last 7 days (today included) and sets them against
+// the 7 before.
+func TestStatsPeriod(t *testing.T) {
+	h := bottest.New(t, flows(), sprintf(conf, "UTC"))
+	// week one: ann and bob speak on three days, 2 messages a day
+	for d := 0; d < 3; d++ {
+		h.Say("ann", fmt.Sprintf("week one day %d", d))
+		h.Say("bob", fmt.Sprintf("week one day %d, bob", d))
+		h.Advance(24 * time.Hour)
+	}
+	h.Advance(4 * 24 * time.Hour) // 2026-01-12: week two
+	for d := 0; d < 3; d++ {
+		h.Say("ann", fmt.Sprintf("week two day %d", d))
+		h.Say("bob", fmt.Sprintf("week two day %d, bob", d))
+		h.Say("cat", fmt.Sprintf("week two day %d, cat", d))
+		h.Advance(24 * time.Hour)
+	}
+	h.Out.Take()
+	h.Say("mod", "/stats 7d")
+	var reply string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActSend {
+			reply = a.Text
+		}
+	}
+	// this week: 2026-01-09..15 holds week two's 9 messages and the
+	// moderator's /stats itself (a command counts, in its ingest); the 7
+	// days before hold week one's 6. Daily active: 3+3+3+1 over 7 days
+	// against 2+2+2; members: ann, bob, cat, mod against ann, bob
+	for _, w := range []string{"last 7 days (2026-01-09 to 2026-01-15", "Messages: 10 (+67%)", "Daily active on average: 1.4 (+67%)",
+		"Members (as qunbot has seen them): 4 (+2)",
+		"weekly 3", // the moderator enters the HyperLogLog after the answer
+	} {
+		if !strings.Contains(reply, w) {
+			t.Errorf("/stats 7d lacks %q:\n%s", w, reply)
+		}
+	}
+	h.Out.Take()
+	h.Say("mod", "/stats 9000d")
+	if got := h.Out.Take(); len(got) == 0 || !strings.Contains(got[0].Text, "at most 400d") {
+		t.Errorf("a bad period: %v", bottest.Summary(got))
+	}
 }

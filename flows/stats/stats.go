@@ -6,6 +6,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 )
 
 // Config is the stats section.
@@ -46,20 +48,42 @@ type Flow struct{}
 
 var words = i18n.Catalog{
 	"zh-CN": {
-		"help":    "群统计：成员数与活跃人数",
+		"help":    "群统计：成员数与活跃人数；/stats 7d 看近 7 天与前 7 天的对比",
 		"title":   "%s 统计（%s）",
 		"members": "成员：%d 人",
 		"active":  "近 %s 活跃：%d 人（%.0f%%）",
 		"group":   "请在群里使用 /stats。",
 		"joins":   "近 %s 新成员：%d 人，其中 %s 内发言 %d 人（激活率 %.0f%%）",
+
+		"period.bad":     "看不懂 %q：写天数，如 /stats 7d、30d、90d（最多 400d）。",
+		"period.title":   "%s 近 %d 天（%s 至 %s，较前 %d 天）",
+		"period.members": "成员（qunbot 所见）：%s 人（%s）",
+		"period.dau":     "日均活跃：%s 人（%s）· 周活跃 %s · 月活跃 %s",
+		"period.msgs":    "消息：%s 条（%s）",
+		"period.joins":   "新成员：%s（%s）· 离开：%s · 验证通过 %s、未通过 %s",
+		"period.checkin": "签到：%s 次（%s）· 积分发放 %s、消耗 %s · 兑换 %s",
+		"period.mod":     "删除广告：%s（%s）· 警告 %s、禁言 %s、踢出 %s、封禁 %s · 误判纠正 %s",
+		"period.none":    "这段时间还没有记录（记录从本版本开始）。",
+		"period.new":     "新",
 	},
 	"en": {
-		"help":    "group statistics: members and active members",
+		"help":    "group statistics: members and active members; /stats 7d for the last 7 days against the 7 before",
 		"title":   "%s statistics (%s)",
 		"members": "Members: %d",
 		"active":  "Active in the last %s: %d (%.0f%%)",
 		"group":   "Use /stats in the group.",
 		"joins":   "New in the last %s: %d, of whom %d spoke within %s (activation %.0f%%)",
+
+		"period.bad":     "I can't read %q: give days, as in /stats 7d, 30d, 90d (at most 400d).",
+		"period.title":   "%s, last %d days (%s to %s, against the %d before)",
+		"period.members": "Members (as qunbot has seen them): %s (%s)",
+		"period.dau":     "Daily active on average: %s (%s) · weekly %s · monthly %s",
+		"period.msgs":    "Messages: %s (%s)",
+		"period.joins":   "Joined: %s (%s) · left: %s · verified %s, failed %s",
+		"period.checkin": "Check-ins: %s (%s) · points given %s, spent %s · rewards %s",
+		"period.mod":     "Ads removed: %s (%s) · warnings %s, mutes %s, kicks %s, bans %s · filter corrected %s",
+		"period.none":    "Nothing recorded for this period yet (records start with this version).",
+		"period.new":     "new",
 	},
 }
 
@@ -79,7 +103,7 @@ func (Flow) Schema() config.FlowSchema {
 
 // Commands implements engine.Commander.
 func (Flow) Commands(locale string) []engine.CommandSpec {
-	return []engine.CommandSpec{{Name: "stats", Help: words.T(locale, "help"), Moderator: true, Group: true}}
+	return []engine.CommandSpec{{Name: "stats", Args: "[7d|30d|90d]", Help: words.T(locale, "help"), Moderator: true, Group: true}}
 }
 
 // HandleCommand implements engine.Commander.
@@ -91,6 +115,14 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	cfg := fc.Config.(*Config)
 	group := fc.Event.GroupKey()
+	if args := fc.Event.Command.Args; len(args) > 0 {
+		days, ok := periodDays(args[0])
+		if !ok {
+			fc.Reply(words.T(loc, "period.bad", args[0]))
+			return nil
+		}
+		return period(ctx, fc, days)
+	}
 	total, err := fc.Store.Present(ctx, group)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
@@ -134,3 +166,124 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 }
 
 func humanDuration(d time.Duration) string { return config.FormatDuration(d) }
+
+// periodDays reads "7d" (or "7"): 1 to 400 days.
+func periodDays(arg string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(arg), "d"))
+	return n, err == nil && n >= 1 && n <= 400
+}
+
+// period answers /stats Nd from the group's day records: the last n days
+// (today included) against the n days before.
+func period(ctx context.Context, fc *engine.FlowContext, n int) error {
+	loc := fc.Locale()
+	group := fc.Event.GroupKey()
+	now := fc.Now.In(fc.Group.Location)
+	to := now.Format("2006-01-02")
+	from := now.AddDate(0, 0, -(2*n - 1)).Format("2006-01-02")
+	all, err := kpi.Read(ctx, fc.Store, group, from, to, fc.Now)
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	prev, cur := sumUp(all[:n]), sumUp(all[n:])
+	if cur.days == 0 {
+		fc.Reply(words.T(loc, "period.none"))
+		return nil
+	}
+	title := fc.Event.Chat.Title
+	if title == "" {
+		title = group
+	}
+	num := func(v int64) string { return thousands(v) }
+	trend := func(k kpi.Name) string { return change(loc, cur.v[string(k)], prev.v[string(k)], prev.days > 0) }
+	// over the period's calendar days, quiet ones included
+	avg := func(t totals, k kpi.Name) float64 { return float64(t.v[string(k)]) / float64(n) }
+	lines := []string{
+		words.T(loc, "period.title", title, n, all[n].Date, to, n),
+		words.T(loc, "period.members", num(cur.last[string(kpi.Members)]), delta(cur.last[string(kpi.Members)], prev.last[string(kpi.Members)], prev.days > 0)),
+		words.T(loc, "period.dau", strconv.FormatFloat(avg(cur, kpi.Active), 'f', 1, 64),
+			changeF(loc, avg(cur, kpi.Active), avg(prev, kpi.Active), prev.days > 0),
+			num(cur.last[string(kpi.WAU)]), num(cur.last[string(kpi.MAU)])),
+		words.T(loc, "period.msgs", num(cur.v[string(kpi.Messages)]), trend(kpi.Messages)),
+		words.T(loc, "period.joins", num(cur.v[string(kpi.Joins)]), trend(kpi.Joins), num(cur.v[string(kpi.Leaves)]),
+			num(cur.v[string(kpi.Verified)]), num(cur.v[string(kpi.VerifyFailed)])),
+		words.T(loc, "period.checkin", num(cur.v[string(kpi.Checkins)]), trend(kpi.Checkins), num(cur.v[string(kpi.PointsIn)]),
+			num(cur.v[string(kpi.PointsOut)]), num(cur.v[string(kpi.Rewards)])),
+		words.T(loc, "period.mod", num(cur.v[string(kpi.Ads)]), trend(kpi.Ads), num(cur.v[string(kpi.Warns)]), num(cur.v[string(kpi.Mutes)]),
+			num(cur.v[string(kpi.Kicks)]), num(cur.v[string(kpi.Bans)]), num(cur.v[string(kpi.Ham)])),
+	}
+	fc.Reply(strings.Join(lines, "\n"))
+	return nil
+}
+
+// totals are a period's counts summed and its gauges' last values; days
+// counts the days with a record.
+type totals struct {
+	v, last map[string]int64
+	days    int
+}
+
+func sumUp(days []kpi.Day) totals {
+	t := totals{v: map[string]int64{}, last: map[string]int64{}}
+	for _, d := range days {
+		if len(d.Values) == 0 {
+			continue
+		}
+		t.days++
+		for k, v := range d.Values {
+			if kpi.Gauges[kpi.Name(k)] {
+				t.last[k] = v
+			} else {
+				t.v[k] += v
+			}
+		}
+	}
+	return t
+}
+
+// change is the relative change against the period before, as +12% or
+// −3%, or "new" when there was nothing before.
+func change(loc string, cur, prev int64, known bool) string {
+	return changeF(loc, float64(cur), float64(prev), known)
+}
+
+func changeF(loc string, cur, prev float64, known bool) string {
+	switch {
+	case !known:
+		return "–"
+	case prev == 0 && cur == 0:
+		return "±0%"
+	case prev == 0:
+		return words.T(loc, "period.new")
+	}
+	p := 100 * (cur - prev) / prev
+	if p >= 0 {
+		return fmt.Sprintf("+%.0f%%", p)
+	}
+	return fmt.Sprintf("−%.0f%%", -p)
+}
+
+// delta is a gauge's change: +12 or −3.
+func delta(cur, prev int64, known bool) string {
+	switch {
+	case !known:
+		return "–"
+	case cur >= prev:
+		return fmt.Sprintf("+%d", cur-prev)
+	}
+	return fmt.Sprintf("−%d", prev-cur)
+}
+
+// thousands writes 12345 as 12,345.
+func thousands(v int64) string {
+	s := strconv.FormatInt(v, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
