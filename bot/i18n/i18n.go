@@ -4,7 +4,11 @@
 // flow's words where the flow is; the engine's own words are in Core.
 package i18n
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Catalog maps locale → key → format string (fmt verbs).
 type Catalog map[string]map[string]string
@@ -49,4 +53,49 @@ var Core = Catalog{
 		"help.moderators": "Moderator commands:",
 		"help.none":       "No commands are enabled in this group.",
 	},
+}
+
+// Duration writes d for people: "2 分钟", "1 天 2 小时" in Chinese, "1 day",
+// "2 hours 30 minutes" in English — not the config's "2m" or "1d2h".
+// Seconds show only under a minute.
+func Duration(locale string, d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	type unit struct {
+		size    time.Duration
+		zh, one string
+		many    string
+	}
+	units := []unit{
+		{24 * time.Hour, "天", "day", "days"},
+		{time.Hour, "小时", "hour", "hours"},
+		{time.Minute, "分钟", "minute", "minutes"},
+	}
+	if d < time.Minute {
+		units = []unit{{time.Second, "秒", "second", "seconds"}}
+	}
+	var parts []string
+	for _, u := range units {
+		n := int64(d / u.size)
+		d %= u.size
+		if n == 0 {
+			continue
+		}
+		switch {
+		case locale == "zh-CN":
+			parts = append(parts, fmt.Sprintf("%d %s", n, u.zh))
+		case n == 1:
+			parts = append(parts, "1 "+u.one)
+		default:
+			parts = append(parts, fmt.Sprintf("%d %s", n, u.many))
+		}
+	}
+	if len(parts) == 0 {
+		if locale == "zh-CN" {
+			return "0 秒"
+		}
+		return "0 seconds"
+	}
+	return strings.Join(parts, " ")
 }

@@ -258,8 +258,8 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 		}
 		fc.Do(bot.Action{Type: bot.ActRestrict, Member: m, Until: until})
 		fc.Count(kpi.Mutes, 1)
-		notice("notice.mute", who, reason, config.FormatDuration(step.For.D()))
-		return []string{words.T(loc, "did.mute", warns, config.FormatDuration(step.For.D()))}
+		notice("notice.mute", who, reason, i18n.Duration(loc, step.For.D()))
+		return []string{words.T(loc, "did.mute", warns, i18n.Duration(loc, step.For.D()))}
 	case "kick":
 		if !fc.Caps.Has(bot.CanKick) {
 			return []string{words.T(loc, "did.cannot", "kick")}

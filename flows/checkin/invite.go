@@ -7,8 +7,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qunbot/qunbot/bot"
-	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/kpi"
 )
 
@@ -46,7 +46,7 @@ func (f Flow) invite(ctx context.Context, fc *engine.FlowContext, cfg *Config) e
 			return err
 		}
 	}
-	text := words.T(loc, "invite.link", link, config.FormatDuration(cfg.Invites.Stay.D()), cfg.Invites.Points)
+	text := words.T(loc, "invite.link", link, i18n.Duration(loc, cfg.Invites.Stay.D()), cfg.Invites.Points)
 	fc.Do(bot.Action{Type: bot.ActDM, Chat: group, Member: me, Text: text, Fallback: mention(me) + " " + text})
 	fc.Reply(words.T(loc, "invite.sent"))
 	return nil
@@ -114,7 +114,7 @@ func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	inv := bot.Member{ID: inviter, Name: im.Name, Username: im.Username}
 	loc := fc.Locale()
-	stay := config.FormatDuration(cfg.Invites.Stay.D())
+	stay := i18n.Duration(loc, cfg.Invites.Stay.D())
 	fc.Do(bot.Action{Type: bot.ActSend, Member: inv, Text: words.T(loc, "invite.credit", mention(inv), mention(fc.Event.Member), stay, mention(inv), cfg.Invites.Points)})
 	if err := f.levelUp(fc, cfg, inv, res.Earned-int64(cfg.Invites.Points), res.Earned); err != nil {
 		return err

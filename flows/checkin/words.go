@@ -61,7 +61,7 @@ var words = i18n.Catalog{
 		"invite.off":      "本群没有开启邀请奖励。",
 		"invite.cannot":   "这个平台不支持个人邀请链接。",
 		"invite.sent":     "已私信你的专属邀请链接。",
-		"invite.link":     "你的专属邀请链接：%s\n好友通过它入群并留满 %s 后，你获得 %d 积分。",
+		"invite.link":     "你的专属邀请链接：%s\n好友通过它入群并留满 %s后，你获得 %d 积分。",
 		"invite.credit":   "🤝 %s 邀请的 %s 已留满 %s，%s 获得 %d 积分。",
 		"invite.mile":     "🏆 %s 已成功邀请 %d 人，额外奖励 %d 积分！",
 		"reason.award":    "管理员调整",

@@ -168,7 +168,7 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 			return err
 		}
 		if name == "warns" {
-			fc.Reply(words.T(loc, "warns", who, n, config.FormatDuration(decay)))
+			fc.Reply(words.T(loc, "warns", who, n, i18n.Duration(loc, decay)))
 			return nil
 		}
 		if name == "unwarn" {
@@ -213,7 +213,7 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		}
 		span := words.T(loc, "forever")
 		if d > 0 {
-			span = config.FormatDuration(d)
+			span = i18n.Duration(loc, d)
 		}
 		fc.Count(map[string]kpi.Name{"mute": kpi.Mutes, "ban": kpi.Bans}[name], 1)
 		confirmed(fc, bot.Action{Type: typ, Member: t, Until: until}, name+" "+span, strings.Join(args, " "),
@@ -428,7 +428,7 @@ var words = i18n.Catalog{
 		"group.only":          "请在群里使用这个命令。",
 		"target.none":         "请回复要处理的成员的消息，或写上 @用户名：/%s @用户名",
 		"target.moderator":    "%s 是管理员，不能对其执行这个操作。",
-		"warns":               "%s 当前有 %d 次有效警告（每次 %s 后失效）。",
+		"warns":               "%s 当前有 %d 次有效警告（每次 %s后失效）。",
 		"unwarned":            "已撤销 %s 的一次警告，剩余 %d 次。",
 		"warned":              "⚠️ %s 收到警告：%s（第 %d 次）。",
 		"reason.none":         "违反群规",

@@ -74,8 +74,8 @@ var words = i18n.Catalog{
 		"help":      "防突袭模式：/raid on [时长]、/raid off、/raid",
 		"started":   "⚠️ 检测到大量新成员涌入，已开启防突袭模式（%s）：新成员暂时禁言，管理员会逐一审核。",
 		"ended":     "防突袭模式已结束，新成员恢复正常验证。",
-		"mods":      "群 %s 进入防突袭模式：%s 内 %d 人加入。新成员将被禁言 %s；发送 /raid off 可提前结束。",
-		"mods.spam": "群 %s 进入防突袭模式：%s 内删除了 %d 条广告。新成员将被禁言 %s；发送 /raid off 可提前结束。",
+		"mods":      "群 %s 进入防突袭模式：%s内 %d 人加入。新成员将被禁言 %s；发送 /raid off 可提前结束。",
+		"mods.spam": "群 %s 进入防突袭模式：%s内删除了 %d 条广告。新成员将被禁言 %s；发送 /raid off 可提前结束。",
 		"on":        "已开启防突袭模式，持续 %s。",
 		"off":       "已关闭防突袭模式。",
 		"already":   "防突袭模式未开启。",
@@ -162,7 +162,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 				recent = append(recent, s)
 			}
 		}
-		note := words.T(fc.Locale(), "mods", title(fc), config.FormatDuration(cfg.Window.D()), cfg.Joins, config.FormatDuration(cfg.RestrictFor.D()))
+		note := words.T(fc.Locale(), "mods", title(fc), i18n.Duration(fc.Locale(), cfg.Window.D()), cfg.Joins, i18n.Duration(fc.Locale(), cfg.RestrictFor.D()))
 		if err := f.start(ctx, fc, cfg, until, recent, note); err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func (f Flow) spam(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	if started, _ := res[2].(int64); started == 1 {
 		untilMS, _ := res[1].(int64)
-		note := words.T(fc.Locale(), "mods.spam", title(fc), config.FormatDuration(cfg.Window.D()), cfg.Spam, config.FormatDuration(cfg.RestrictFor.D()))
+		note := words.T(fc.Locale(), "mods.spam", title(fc), i18n.Duration(fc.Locale(), cfg.Window.D()), cfg.Spam, i18n.Duration(fc.Locale(), cfg.RestrictFor.D()))
 		return f.start(ctx, fc, cfg, time.UnixMilli(untilMS), nil, note)
 	}
 	return nil
@@ -227,7 +227,7 @@ func (f Flow) start(ctx context.Context, fc *engine.FlowContext, cfg *Config, un
 			return err
 		}
 	}
-	left := config.FormatDuration(until.Sub(fc.Now).Round(time.Minute))
+	left := i18n.Duration(fc.Locale(), until.Sub(fc.Now).Round(time.Minute))
 	if cfg.Notice {
 		fc.Do(bot.Action{Type: bot.ActSend, Chat: group, Text: words.T(loc, "started", left)})
 	}
@@ -297,9 +297,9 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	switch {
 	case len(args) == 0:
 		if active {
-			fc.Reply(words.T(loc, "status", config.FormatDuration(time.UnixMilli(untilMS).Sub(fc.Now).Round(time.Minute))))
+			fc.Reply(words.T(loc, "status", i18n.Duration(loc, time.UnixMilli(untilMS).Sub(fc.Now).Round(time.Minute))))
 		} else {
-			fc.Reply(words.T(loc, "inactive", config.FormatDuration(cfg.Window.D()), cfg.Joins))
+			fc.Reply(words.T(loc, "inactive", i18n.Duration(loc, cfg.Window.D()), cfg.Joins))
 		}
 	case args[0] == "on":
 		d := cfg.For.D()
@@ -316,7 +316,7 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 			return err
 		}
 		fc.Log.Warn("raid mode on by a moderator", zap.String("group", group), zap.String("by", fc.Event.Member.ID), zap.Time("until", until))
-		fc.Reply(words.T(loc, "on", config.FormatDuration(d)))
+		fc.Reply(words.T(loc, "on", i18n.Duration(loc, d)))
 		c := *cfg
 		c.Notice = false // the moderator's reply says it
 		return f.start(ctx, fc, &c, until, nil, "")

@@ -114,9 +114,9 @@ func TestRaidCommands(t *testing.T) {
 	}
 	tests := []struct{ who, text, want string }{
 		{"alice", "/raid on", "for moderators only"},
-		{"mod", "/raid", "Raid mode is off (it starts by itself at 3 joins within 1m)"},
-		{"mod", "/raid on 30m", "Raid mode is on for 30m."},
-		{"mod", "/raid", "Raid mode is on for another 30m."},
+		{"mod", "/raid", "Raid mode is off (it starts by itself at 3 joins within 1 minute)."},
+		{"mod", "/raid on 30m", "Raid mode is on for 30 minutes."},
+		{"mod", "/raid", "Raid mode is on for another 30 minutes."},
 		{"mod", "/raid on soon", "Usage:"},
 		{"mod", "/raid off", "Raid mode is off."},
 		{"mod", "/raid off", "Raid mode is not on."},

@@ -51,9 +51,9 @@ var words = i18n.Catalog{
 		"help":    "群统计：成员数与活跃人数；/stats 7d 看近 7 天与前 7 天的对比",
 		"title":   "%s 统计（%s）",
 		"members": "成员：%d 人",
-		"active":  "近 %s 活跃：%d 人（%.0f%%）",
+		"active":  "近 %s活跃：%d 人（%.0f%%）",
 		"group":   "请在群里使用 /stats。",
-		"joins":   "近 %s 新成员：%d 人，其中 %s 内发言 %d 人（激活率 %.0f%%）",
+		"joins":   "近 %s新成员：%d 人，其中 %s内发言 %d 人（激活率 %.0f%%）",
 
 		"period.bad":     "看不懂 %q：写天数，如 /stats 7d、30d、90d（最多 400d）。",
 		"period.title":   "%s 近 %d 天（%s 至 %s，较前 %d 天）",
@@ -144,7 +144,7 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		if total > 0 {
 			pct = 100 * float64(n) / float64(total)
 		}
-		lines = append(lines, words.T(loc, "active", humanDuration(w.D()), n, pct))
+		lines = append(lines, words.T(loc, "active", humanDuration(loc, w.D()), n, pct))
 	}
 	if cfg.NewMembers.D() > 0 {
 		joined, active, err := fc.Store.Activation(ctx, group, fc.Now.Add(-cfg.NewMembers.D()), fc.Now.Add(time.Millisecond), cfg.ActivationWithin.D())
@@ -156,16 +156,16 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 			pct = 100 * float64(active) / float64(joined)
 		}
 		if loc == "zh-CN" {
-			lines = append(lines, words.T(loc, "joins", humanDuration(cfg.NewMembers.D()), joined, humanDuration(cfg.ActivationWithin.D()), active, pct))
+			lines = append(lines, words.T(loc, "joins", humanDuration(loc, cfg.NewMembers.D()), joined, humanDuration(loc, cfg.ActivationWithin.D()), active, pct))
 		} else {
-			lines = append(lines, words.T(loc, "joins", humanDuration(cfg.NewMembers.D()), joined, active, humanDuration(cfg.ActivationWithin.D()), pct))
+			lines = append(lines, words.T(loc, "joins", humanDuration(loc, cfg.NewMembers.D()), joined, active, humanDuration(loc, cfg.ActivationWithin.D()), pct))
 		}
 	}
 	fc.Reply(strings.Join(lines, "\n"))
 	return nil
 }
 
-func humanDuration(d time.Duration) string { return config.FormatDuration(d) }
+func humanDuration(loc string, d time.Duration) string { return i18n.Duration(loc, d) }
 
 // periodDays reads "7d" (or "7"): 1 to 400 days.
 func periodDays(arg string) (int, bool) {

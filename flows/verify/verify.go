@@ -46,13 +46,13 @@ type Flow struct{}
 
 var words = i18n.Catalog{
 	"zh-CN": {
-		"prompt.button":   "%s 欢迎！请在 %s 内点击「%s」完成验证。",
+		"prompt.button":   "%s 欢迎！请在 %s内点击「%s」完成验证。",
 		"flag.unverified": "⚠️ 新成员 %s (%s) 加入了「%s」，但没有通过验证渠道（这里机器人无法出题），请人工确认。",
-		"prompt.question": "%s 欢迎！请在 %s 内回答问题完成验证：%s",
-		"prompt.math":     "%s 欢迎！请在 %s 内回答完成验证：%s = ?",
-		"dm.button":       "你申请加入「%s」。请在 %s 内点击「%s」完成验证。",
-		"dm.question":     "你申请加入「%s」。请在 %s 内回答：%s",
-		"dm.math":         "你申请加入「%s」。请在 %s 内回答：%s = ?",
+		"prompt.question": "%s 欢迎！请在 %s内回答问题完成验证：%s",
+		"prompt.math":     "%s 欢迎！请在 %s内回答完成验证：%s = ?",
+		"dm.button":       "你申请加入「%s」。请在 %s内点击「%s」完成验证。",
+		"dm.question":     "你申请加入「%s」。请在 %s内回答：%s",
+		"dm.math":         "你申请加入「%s」。请在 %s内回答：%s = ?",
 		"wrong":           "答案不对，还可以再试 %d 次。",
 		"not_yours":       "这不是给你的验证。",
 		"over":            "这个验证已经结束了。",
@@ -221,7 +221,7 @@ func (f Flow) start(ctx context.Context, fc *engine.FlowContext, group string, c
 
 func (f Flow) prompt(fc *engine.FlowContext, cfg *Config, ch challenge, prefix string) (string, error) {
 	loc := fc.Locale()
-	timeout := config.FormatDuration(cfg.Timeout.D())
+	timeout := i18n.Duration(fc.Locale(), cfg.Timeout.D())
 	if !cfg.Prompt.IsZero() && prefix == "prompt" {
 		return cfg.Prompt.Render(fc.Data(map[string]any{"Timeout": timeout, "Answer": ch.label, "Question": ch.question, "Attempts": cfg.Attempts}))
 	}

@@ -300,7 +300,7 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		if sent > 0 {
 			rate = fmt.Sprintf("%.0f%%", float64(back)*100/float64(sent))
 		}
-		lines = append(lines, words.T(loc, "tiers.stage", config.FormatDuration(st.After.D()), sent, back, rate))
+		lines = append(lines, words.T(loc, "tiers.stage", i18n.Duration(loc, st.After.D()), sent, back, rate))
 	}
 	if next, ok, err := fc.NextFire(ctx, "scan"); err == nil && ok {
 		lines = append(lines, words.T(loc, "tiers.next", next.In(fc.Group.Location).Format("01-02 15:04")))

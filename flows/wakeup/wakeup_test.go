@@ -104,7 +104,7 @@ func TestStagesAcrossWeeks(t *testing.T) {
 	for _, a := range h.Out.Take() {
 		reply += a.Text
 	}
-	for _, want := range []string{"churned 2", "after 7d: sent 3 · back 0", "after 21d: sent 3 · back 1 (33%)", "after 60d: sent 2"} {
+	for _, want := range []string{"churned 2", "after 7 days: sent 3 · back 0", "after 21 days: sent 3 · back 1 (33%)", "after 60 days: sent 2"} {
 		if !strings.Contains(reply, want) {
 			t.Errorf("/tiers lacks %q:\n%s", want, reply)
 		}
