@@ -232,3 +232,21 @@ func TestStatsPeriod(t *testing.T) {
 		t.Errorf("a bad period: %v", bottest.Summary(got))
 	}
 }
+
+// A newcomer's message the gate held (a typed answer, chatter before
+// answering) is not their first message: activation waits for a real one.
+func TestHeldMessageDoesNotActivate(t *testing.T) {
+	h := bottest.New(t, flows(), sprintf(conf, "UTC"))
+	h.Join("eve")
+	h.Out.Take()
+	h.Say("eve", "let me in")
+	ctx := context.Background()
+	joined, active, err := h.Store.Activation(ctx, bottest.Group, bottest.Start.Add(-time.Hour), h.Clock.Now().Add(time.Hour), 3*24*time.Hour)
+	if err != nil || joined != 1 || active != 0 {
+		t.Fatalf("after a held message: joined %d activated %d (%v), want 1 0", joined, active, err)
+	}
+	m, err := h.Store.Member(ctx, bottest.Group, "eve")
+	if err != nil || m.Messages != 0 || !m.FirstMsgAt.IsZero() {
+		t.Fatalf("held message recorded: %d messages, first at %v (%v)", m.Messages, m.FirstMsgAt, err)
+	}
+}

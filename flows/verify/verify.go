@@ -321,6 +321,13 @@ func (f Flow) heldMessage(ctx context.Context, fc *engine.FlowContext, cfg *Conf
 	group := ev.GroupKey()
 	fc.Stop("unverified")
 	fc.Count(kpi.Held, 1)
+	if !ev.Edited && m != nil {
+		// a held message (a challenge's answer among them) is no
+		// newcomer's first words, nor activity
+		if err := fc.Store.Unrecord(ctx, group, ev.Member.ID, m.PrevActive, m.LastActive); err != nil {
+			return err
+		}
+	}
 	if fc.Caps.Has(bot.CanDelete) && ev.MessageID != "" {
 		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: ev.MessageID, Member: ev.Member})
 	}
