@@ -348,7 +348,7 @@ func (e *Engine) tally(fc *FlowContext) *state.Tally {
 		return nil
 	}
 	return &state.Tally{Group: ev.GroupKey(), Day: ev.Time.In(fc.Group.Location).Format("2006-01-02"),
-		Active: active, Unactive: unactive, Presence: presence, Counts: counts}
+		Active: active, Unactive: unactive, Presence: presence, Counts: counts, At: ev.Time}
 }
 
 // closing lists the days the tallies finish: the day before a group's

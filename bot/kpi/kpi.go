@@ -184,3 +184,81 @@ func WriteJSON(w io.Writer, days []Day) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(rows)
 }
+
+// Newcomer is what the funnel knows of one member of a join cohort (see
+// state.Store.Newcomers).
+type Newcomer struct {
+	JoinedAt, LeftAt     time.Time
+	Present              bool
+	Verified, Spoke      bool
+	Active1to7, Active30 bool
+	Day1, Day7, Day30    bool
+}
+
+// Cohort is the members who joined in one week (Monday to Sunday in the
+// group's zone) and how far they came.
+type Cohort struct {
+	Week     string // the Monday, 2006-01-02
+	Joined   int
+	Verified int // passed entry verification (groups without it: 0)
+	Spoke    int // sent a first real message (not removed, not held)
+	Active7  int // active in days 1–7 after joining
+	Active30 int // active on day 30 or later and still present
+	// Retention on day 1, 7, 30 after joining: Due members have reached
+	// that day; Present of them are still in the group; Active of them
+	// spoke on that day.
+	Due, Present, Active [3]int
+}
+
+// RetentionDays are the days Cohort's retention arrays count.
+var RetentionDays = [3]int{1, 7, 30}
+
+// Cohorts groups newcomers by the week they joined, oldest first.
+func Cohorts(ms []Newcomer, loc *time.Location, now time.Time) []Cohort {
+	byWeek := map[string]*Cohort{}
+	for _, m := range ms {
+		if m.JoinedAt.IsZero() {
+			continue
+		}
+		j := m.JoinedAt.In(loc)
+		monday := time.Date(j.Year(), j.Month(), j.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -((int(j.Weekday()) + 6) % 7))
+		key := monday.Format("2006-01-02")
+		c := byWeek[key]
+		if c == nil {
+			c = &Cohort{Week: key}
+			byWeek[key] = c
+		}
+		c.Joined++
+		if m.Verified {
+			c.Verified++
+		}
+		if m.Spoke {
+			c.Spoke++
+		}
+		if m.Active1to7 {
+			c.Active7++
+		}
+		if m.Active30 && m.Present {
+			c.Active30++
+		}
+		for i, n := range RetentionDays {
+			day := m.JoinedAt.Add(time.Duration(n) * 24 * time.Hour)
+			if now.Before(day) {
+				continue
+			}
+			c.Due[i]++
+			if m.Present || (!m.LeftAt.IsZero() && !m.LeftAt.Before(day)) {
+				c.Present[i]++
+			}
+			if [3]bool{m.Day1, m.Day7, m.Day30}[i] {
+				c.Active[i]++
+			}
+		}
+	}
+	out := make([]Cohort, 0, len(byWeek))
+	for _, c := range byWeek {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Week < out[j].Week })
+	return out
+}

@@ -42,21 +42,24 @@ type Tally struct {
 	// flow removed, and who had no other that day: not active after all
 	Unactive string
 	Counts   map[string]int64
+	// At is the update's time (a newcomer's days since joining)
+	At time.Time
 }
 
 // tallyScript marks an update done and adds its tally, atomically and
 // once: an update another process marked done first (it held the update
 // past its lease) adds nothing. KEYS: update key, day record, day HLL,
 // member record, present set. ARGV: mark ('1' or '0' for updates without
-// an id), record and HLL lifetimes (ms), active member, day, presence
-// ('1': count the members again), then field and delta pairs.
+// an id), record and HLL lifetimes (ms), active member, day, flags ('p':
+// count the members again, 'u': the member is not active after all), the
+// update's time (ms), then field and delta pairs.
 var tallyScript = redis.NewScript(`
 if ARGV[1] == '1' then
   local cur = redis.call('GET', KEYS[1])
   if cur == 'd' or cur == '1' then return 0 end
   if cur then redis.call('SET', KEYS[1], 'd', 'KEEPTTL') end
 end
-for i = 7, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 8, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
 -- the member count changes with joins and leaves (ARGV[6]), and when
 -- someone not seen before speaks: a member's first message of the day
 -- covers that
@@ -64,6 +67,17 @@ local present = string.find(ARGV[6], 'p', 1, true) ~= nil
 if string.find(ARGV[6], 'u', 1, true) then redis.call('HDEL', KEYS[4], 'kd') end
 if ARGV[4] ~= '' then
   if redis.call('PFADD', KEYS[3], ARGV[4]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
+  -- the newcomer's funnel and retention: active on day 1, 7, 30 after
+  -- joining (r1, r7, r30), in days 1-7 (a7), on day 30 or later (a30)
+  local j = tonumber(redis.call('HGET', KEYS[4], 'joined_at') or '0') or 0
+  if j > 0 then
+    local d = math.floor((tonumber(ARGV[7]) - j) / 86400000)
+    if d == 1 then redis.call('HSET', KEYS[4], 'r1', '1') end
+    if d == 7 then redis.call('HSET', KEYS[4], 'r7', '1') end
+    if d == 30 then redis.call('HSET', KEYS[4], 'r30', '1') end
+    if d >= 1 and d <= 7 then redis.call('HSET', KEYS[4], 'a7', '1') end
+    if d >= 30 then redis.call('HSET', KEYS[4], 'a30', '1') end
+  end
 end
 if present then redis.call('HSET', KEYS[2], 'members', redis.call('ZCARD', KEYS[5])) end
 if present or redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
@@ -85,7 +99,7 @@ func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID strin
 		member = t.Unactive
 	}
 	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), s.memberKey(t.Group, member), s.activeKey(t.Group)}
-	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), t.Active, t.Day, flags}
+	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), t.Active, t.Day, flags, t.At.UnixMilli()}
 	names := make([]string, 0, len(t.Counts))
 	for k := range t.Counts {
 		names = append(names, k)
@@ -240,6 +254,48 @@ func (s *Store) KPIDays(ctx context.Context, group string, days []string) ([]map
 			if err == nil {
 				out[i][k] = n
 			}
+		}
+	}
+	return out, nil
+}
+
+// Newcomer is one member of a join cohort, as the funnel reads it.
+type Newcomer struct {
+	ID                   string
+	JoinedAt, LeftAt     time.Time
+	Present              bool
+	Verified             bool // passed entry verification (v_state passed)
+	Spoke                bool // a first real message since joining
+	Active1to7, Active30 bool // active in days 1-7 after joining; on day 30 or later
+	Day1, Day7, Day30    bool // active on exactly day 1, 7, 30 after joining
+}
+
+// Newcomers reads the members who joined in [from, to), with what the
+// funnel needs, in pages of 500 (one round trip each).
+func (s *Store) Newcomers(ctx context.Context, group string, from, to time.Time) ([]Newcomer, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.Key(group, "joined"), &redis.ZRangeBy{Min: ms(from), Max: "(" + ms(to)}).Result()
+	if err != nil {
+		return nil, wrap("read joins", err)
+	}
+	fields := []string{"joined_at", "left_at", "in", "v_state", "activated_at", "a7", "a30", "r1", "r7", "r30"}
+	out := make([]Newcomer, 0, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		page := ids[start:min(start+500, len(ids))]
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, id := range page {
+				p.HMGet(ctx, s.memberKey(group, id), fields...)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, wrap("read newcomers", err)
+		}
+		for i, c := range cmds {
+			v := c.(*redis.SliceCmd).Val()
+			str := func(j int) string { x, _ := v[j].(string); return x }
+			out = append(out, Newcomer{ID: page[i], JoinedAt: msTime(str(0)), LeftAt: msTime(str(1)), Present: str(2) == "1",
+				Verified: str(3) == "passed", Spoke: str(4) != "", Active1to7: str(5) == "1", Active30: str(6) == "1",
+				Day1: str(7) == "1", Day7: str(8) == "1", Day30: str(9) == "1"})
 		}
 	}
 	return out, nil

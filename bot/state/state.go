@@ -239,7 +239,7 @@ redis.call('HSET', m, 'name', ARGV[4], 'username', ARGV[5], 'bot', ARGV[6])
 if kind == 'join' then
   if ARGV[8] ~= '' then redis.call('HSET', m, 'join_link', ARGV[8]) else redis.call('HDEL', m, 'join_link') end
   redis.call('HSET', m, 'joined_at', now, 'in', '1')
-  redis.call('HDEL', m, 'left_at', 'activated_at')
+  redis.call('HDEL', m, 'left_at', 'activated_at', 'a7', 'a30', 'r1', 'r7', 'r30')
   redis.call('ZADD', KEYS[4], now, ARGV[7])
   redis.call('ZREM', KEYS[5], ARGV[7])
   redis.call('HINCRBY', m, 'joins', 1)

@@ -250,3 +250,52 @@ func TestHeldMessageDoesNotActivate(t *testing.T) {
 		t.Fatalf("held message recorded: %d messages, first at %v (%v)", m.Messages, m.FirstMsgAt, err)
 	}
 }
+
+// The funnel and retention of two join weeks, worked out by hand.
+func TestFunnelAndRetention(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{stats.Flow{}}, "locale: en\nmoderators: [\"console:mod\"]\nflows:\n  stats: {}\n")
+	day := 24 * time.Hour
+	h.Join("ann") // Monday 2026-01-05 09:00 UTC
+	h.Join("bob")
+	h.Join("cat")
+	h.Say("ann", "hi")
+	h.Advance(day)
+	h.Say("ann", "day one")
+	h.Say("bob", "my first words, on day one")
+	h.Advance(2 * day)
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("cat")})
+	h.Advance(4 * day) // 2026-01-12, day 7
+	h.Say("ann", "a week in")
+	h.Join("dan") // the next week's cohort
+	h.Advance(23 * day)
+	h.Advance(time.Hour) // 2026-02-04 10:00, day 30 of the first cohort
+	h.Say("ann", "a month in")
+	h.Out.Take()
+	ask := func(cmd string) string {
+		h.Say("mod", cmd)
+		for _, a := range h.Out.Take() {
+			if a.Type == bot.ActSend {
+				return a.Text
+			}
+		}
+		return ""
+	}
+	funnel := ask("/funnel 6")
+	for _, w := range []string{
+		"week of 2026-01-05: joined 3 → verified 0 (0%) → spoke 2 (67%) → active days 1–7 2 (67%) → active after day 30 1 (33%)",
+		"week of 2026-01-12: joined 1 → verified 0 (0%) → spoke 0 (0%) → active days 1–7 0 (0%) → active after day 30 0 (0%)",
+	} {
+		if !strings.Contains(funnel, w) {
+			t.Errorf("/funnel lacks %q:\n%s", w, funnel)
+		}
+	}
+	ret := ask("/retention 6")
+	for _, w := range []string{
+		"week of 2026-01-05 (3): day 1 67% / 100% · day 7 33% / 67% · day 30 33% / 67%",
+		"week of 2026-01-12 (1): day 1 0% / 100% · day 7 0% / 100% · day 30 not yet",
+	} {
+		if !strings.Contains(ret, w) {
+			t.Errorf("/retention lacks %q:\n%s", w, ret)
+		}
+	}
+}

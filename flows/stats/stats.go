@@ -65,6 +65,16 @@ var words = i18n.Catalog{
 		"period.mod":     "删除广告：%s（%s）· 警告 %s、禁言 %s、踢出 %s、封禁 %s · 误判纠正 %s",
 		"period.none":    "这段时间还没有记录（记录从本版本开始）。",
 		"period.new":     "新",
+
+		"help.funnel":    "新人漏斗：按入群周，入群 → 验证 → 首次发言 → 前 7 天活跃 → 30 天后仍活跃",
+		"help.retention": "新人留存：按入群周，第 1、7、30 天仍在群并发言的比例",
+		"weeks.bad":      "看不懂 %q：写周数，如 /funnel 4（最多 52）。",
+		"cohort.none":    "最近 %d 周没有人入群（记录从本版本开始）。",
+		"funnel.title":   "新人漏斗（按入群周，最近 %d 周）",
+		"funnel.row":     "%s 起：入群 %d → 验证 %s → 发言 %s → 前 7 天活跃 %s → 30 天后仍活跃 %s",
+		"ret.title":      "新人留存（按入群周；在群且当天发言 / 仍在群）",
+		"ret.row":        "%s 起（%d 人）：第 1 天 %s · 第 7 天 %s · 第 30 天 %s",
+		"ret.notyet":     "未到",
 	},
 	"en": {
 		"help":    "group statistics: members and active members; /stats 7d for the last 7 days against the 7 before",
@@ -84,6 +94,16 @@ var words = i18n.Catalog{
 		"period.mod":     "Ads removed: %s (%s) · warnings %s, mutes %s, kicks %s, bans %s · filter corrected %s",
 		"period.none":    "Nothing recorded for this period yet (records start with this version).",
 		"period.new":     "new",
+
+		"help.funnel":    "newcomer funnel by join week: joined → verified → spoke → active in days 1–7 → still active after 30 days",
+		"help.retention": "newcomer retention by join week: present and speaking on day 1, 7 and 30",
+		"weeks.bad":      "I can't read %q: give weeks, as in /funnel 4 (at most 52).",
+		"cohort.none":    "Nobody joined in the last %d weeks (records start with this version).",
+		"funnel.title":   "Newcomer funnel by join week (last %d weeks)",
+		"funnel.row":     "week of %s: joined %d → verified %s → spoke %s → active days 1–7 %s → active after day 30 %s",
+		"ret.title":      "Newcomer retention by join week (present and spoke that day / still present)",
+		"ret.row":        "week of %s (%d): day 1 %s · day 7 %s · day 30 %s",
+		"ret.notyet":     "not yet",
 	},
 }
 
@@ -103,7 +123,11 @@ func (Flow) Schema() config.FlowSchema {
 
 // Commands implements engine.Commander.
 func (Flow) Commands(locale string) []engine.CommandSpec {
-	return []engine.CommandSpec{{Name: "stats", Args: "[7d|30d|90d]", Help: words.T(locale, "help"), Moderator: true, Group: true}}
+	return []engine.CommandSpec{
+		{Name: "stats", Args: "[7d|30d|90d]", Help: words.T(locale, "help"), Moderator: true, Group: true},
+		{Name: "funnel", Args: "[weeks]", Help: words.T(locale, "help.funnel"), Moderator: true, Group: true},
+		{Name: "retention", Args: "[weeks]", Help: words.T(locale, "help.retention"), Moderator: true, Group: true},
+	}
 }
 
 // HandleCommand implements engine.Commander.
@@ -115,6 +139,9 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	cfg := fc.Config.(*Config)
 	group := fc.Event.GroupKey()
+	if name := fc.Event.Command.Name; name == "funnel" || name == "retention" {
+		return cohorts(ctx, fc, name == "funnel")
+	}
 	if args := fc.Event.Command.Args; len(args) > 0 {
 		days, ok := periodDays(args[0])
 		if !ok {
@@ -286,4 +313,65 @@ func thousands(v int64) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// cohorts answers /funnel and /retention: the members who joined in the
+// last weeks (4 by default), by join week.
+func cohorts(ctx context.Context, fc *engine.FlowContext, funnel bool) error {
+	loc := fc.Locale()
+	weeks := 4
+	if args := fc.Event.Command.Args; len(args) > 0 {
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < 1 || n > 52 {
+			fc.Reply(words.T(loc, "weeks.bad", args[0]))
+			return nil
+		}
+		weeks = n
+	}
+	zone := fc.Group.Location
+	now := fc.Now.In(zone)
+	monday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, zone).AddDate(0, 0, -((int(now.Weekday())+6)%7)-7*(weeks-1))
+	ms, err := fc.Store.Newcomers(ctx, fc.Event.GroupKey(), monday, fc.Now.Add(time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("%s: %w", fc.Event.Command.Name, err)
+	}
+	in := make([]kpi.Newcomer, len(ms))
+	for i, m := range ms {
+		in[i] = kpi.Newcomer{JoinedAt: m.JoinedAt, LeftAt: m.LeftAt, Present: m.Present, Verified: m.Verified, Spoke: m.Spoke,
+			Active1to7: m.Active1to7, Active30: m.Active30, Day1: m.Day1, Day7: m.Day7, Day30: m.Day30}
+	}
+	cs := kpi.Cohorts(in, zone, fc.Now)
+	if len(cs) == 0 {
+		fc.Reply(words.T(loc, "cohort.none", weeks))
+		return nil
+	}
+	pct := func(n, of int) string {
+		if of == 0 {
+			return "0"
+		}
+		return fmt.Sprintf("%d (%.0f%%)", n, 100*float64(n)/float64(of))
+	}
+	var lines []string
+	if funnel {
+		lines = append(lines, words.T(loc, "funnel.title", weeks))
+		for _, c := range cs {
+			lines = append(lines, words.T(loc, "funnel.row", c.Week, c.Joined, pct(c.Verified, c.Joined), pct(c.Spoke, c.Joined),
+				pct(c.Active7, c.Joined), pct(c.Active30, c.Joined)))
+		}
+	} else {
+		lines = append(lines, words.T(loc, "ret.title"))
+		for _, c := range cs {
+			var r [3]string
+			for i := range r {
+				if c.Due[i] == 0 {
+					r[i] = words.T(loc, "ret.notyet")
+					continue
+				}
+				r[i] = fmt.Sprintf("%.0f%% / %.0f%%", 100*float64(c.Active[i])/float64(c.Due[i]), 100*float64(c.Present[i])/float64(c.Due[i]))
+			}
+			lines = append(lines, words.T(loc, "ret.row", c.Week, c.Joined, r[0], r[1], r[2]))
+		}
+	}
+	fc.Reply(strings.Join(lines, "\n"))
+	return nil
 }
