@@ -144,8 +144,11 @@ func (s *Store) MessageStep(group, member, day string) *Step {
 var closeDayScript = redis.NewScript(`
 local w = redis.call('PFCOUNT', unpack(KEYS, 2, 8))
 local m = redis.call('PFCOUNT', unpack(KEYS, 2, 31))
-redis.call('HSET', KEYS[1], 'wau', w, 'mau', m)
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+-- a day before the group's first record stays without one
+if w > 0 or m > 0 or redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'wau', w, 'mau', m)
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
 return {w, m}
 `)
 

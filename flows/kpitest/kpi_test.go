@@ -17,6 +17,7 @@ import (
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/verify"
+	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
 func flows() []engine.Flow {
@@ -296,6 +297,40 @@ func TestFunnelAndRetention(t *testing.T) {
 	} {
 		if !strings.Contains(ret, w) {
 			t.Errorf("/retention lacks %q:\n%s", w, ret)
+		}
+	}
+}
+
+// Monday 09:00 in the group's zone the moderators get the week's report:
+// the week before against the one before it, the layers against their
+// healthy ranges, the top contributors.
+func TestWeeklyReport(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{stats.Flow{}, wakeup.Flow{}},
+		"locale: en\nmoderators: [\"console:mod\"]\nflows:\n  stats: {}\n  wakeup:\n    stages: [{after: 7d, text: \"hi\"}]\n")
+	for d := 0; d < 6; d++ { // Monday 2026-01-05 to Saturday
+		h.Say("ann", fmt.Sprintf("day %d", d))
+		if d%2 == 0 {
+			h.Say("bob", fmt.Sprintf("day %d, bob", d))
+		}
+		h.Advance(24 * time.Hour)
+	}
+	h.Out.Take()
+	h.Advance(24*time.Hour + time.Minute) // past Monday 2026-01-12 09:00
+	var report string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActDM && a.Member.ID == "mod" {
+			report = a.Text
+		}
+	}
+	for _, w := range []string{
+		"Weekly report · G, last 7 days (2026-01-05 to 2026-01-11",
+		"Messages: 9 (–)", // ann 6, bob 3; nothing the week before
+		"Members (as qunbot has seen them): 2",
+		"Layers: core",
+		"Top contributors: ann",
+	} {
+		if !strings.Contains(report, w) {
+			t.Errorf("weekly report lacks %q:\n%s", w, report)
 		}
 	}
 }

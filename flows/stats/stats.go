@@ -1,20 +1,24 @@
-// Package stats answers the moderators' /stats: members in the group and
-// how many were active over configured windows, read from the last-active
-// sorted set in one round trip per window.
+// Package stats answers the moderators' /stats (a snapshot of now, or a
+// period of the day records against the one before), /funnel and
+// /retention (newcomers by join week), and sends the weekly report.
 package stats
 
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
 // Config is the stats section.
@@ -26,6 +30,17 @@ type Config struct {
 	// to count as activated.
 	NewMembers       config.Duration `yaml:"new_members"`
 	ActivationWithin config.Duration `yaml:"activation_within"`
+	// Report is the weekly report to the moderators.
+	Report Report `yaml:"report"`
+}
+
+// Report says when the weekly report goes out and where.
+type Report struct {
+	Off  bool        `yaml:"off"`
+	Cron config.Cron `yaml:"cron"` // default Monday 09:00 in the group's zone
+	// Chat receives it (e.g. the moderators' log chat); empty: each
+	// moderator privately.
+	Chat config.ChatKey `yaml:"chat"`
 }
 
 // Validate implements config.Validator.
@@ -75,6 +90,12 @@ var words = i18n.Catalog{
 		"ret.title":      "新人留存（按入群周；在群且当天发言 / 仍在群）",
 		"ret.row":        "%s 起（%d 人）：第 1 天 %s · 第 7 天 %s · 第 30 天 %s",
 		"ret.notyet":     "未到",
+
+		"weekly.title":   "📊 周报 · %s",
+		"weekly.layers":  "分层：核心 %s · 活跃 %s · 沉默 %s · 流失 %s",
+		"weekly.wakeups": "唤醒（本周发出 / 召回）：",
+		"weekly.stage":   "沉默 %s：%d / %d",
+		"weekly.top":     "贡献最多：%s",
 	},
 	"en": {
 		"help":    "group statistics: members and active members; /stats 7d for the last 7 days against the 7 before",
@@ -104,6 +125,12 @@ var words = i18n.Catalog{
 		"ret.title":      "Newcomer retention by join week (present and spoke that day / still present)",
 		"ret.row":        "week of %s (%d): day 1 %s · day 7 %s · day 30 %s",
 		"ret.notyet":     "not yet",
+
+		"weekly.title":   "📊 Weekly report · %s",
+		"weekly.layers":  "Layers: core %s · active %s · silent %s · churned %s",
+		"weekly.wakeups": "Wake-ups this week (sent / came back):",
+		"weekly.stage":   "silent %s: %d / %d",
+		"weekly.top":     "Top contributors: %s",
 	},
 }
 
@@ -113,12 +140,118 @@ func (Flow) Name() string { return "stats" }
 // Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any {
+		weekly, _ := config.ParseCron("0 9 * * 1")
 		return &Config{
+			Report:           Report{Cron: weekly},
 			Windows:          []config.Duration{config.Duration(24 * time.Hour), config.Duration(7 * 24 * time.Hour), config.Duration(30 * 24 * time.Hour)},
 			NewMembers:       config.Duration(7 * 24 * time.Hour),
 			ActivationWithin: config.Duration(3 * 24 * time.Hour),
 		}
 	}}
+}
+
+// Schedules implements engine.Scheduled: the weekly report.
+func (Flow) Schedules(_ *config.Group, conf any) []engine.Schedule {
+	cfg := conf.(*Config)
+	if cfg.Report.Off || cfg.Report.Cron.Schedule == nil {
+		return nil
+	}
+	return []engine.Schedule{{Name: "weekly", Spec: cfg.Report.Cron.Spec, Cron: cfg.Report.Cron.Schedule, Grace: 6 * time.Hour}}
+}
+
+// HandleFire implements engine.Scheduled: the weekly report on the 7
+// days before today (the group's zone) against the 7 before them.
+func (Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
+	cfg := fc.Config.(*Config)
+	loc := fc.Locale()
+	title := fc.Event.Chat.Title
+	if title == "" {
+		title = fc.Event.GroupKey()
+	}
+	end := fc.Now.In(fc.Group.Location).AddDate(0, 0, -1)
+	lines, err := periodLines(ctx, fc, 7, end)
+	if err != nil || lines == nil {
+		return err
+	}
+	lines[0] = words.T(loc, "weekly.title", lines[0])
+	extra, err := weeklyExtra(ctx, fc, end)
+	if err != nil {
+		return err
+	}
+	text := strings.Join(append(lines, extra...), "\n")
+	if cfg.Report.Chat != "" {
+		fc.Do(bot.Action{Type: bot.ActSend, Chat: string(cfg.Report.Chat), Text: text, Bulk: true})
+		return nil
+	}
+	if fc.TellModerators(text) == 0 {
+		fc.Log.Info("weekly report: the group names no moderators and no report.chat; not sent", zap.String("group", fc.Event.GroupKey()))
+	}
+	return nil
+}
+
+// weeklyExtra is what the weekly report adds to /stats 7d: the layer
+// report against the healthy ranges, wake-up comebacks per stage, and the
+// top contributors.
+func weeklyExtra(ctx context.Context, fc *engine.FlowContext, end time.Time) ([]string, error) {
+	loc := fc.Locale()
+	var lines []string
+	if conf, ok := fc.Flow("wakeup"); ok {
+		c, err := wakeup.TierCounts(ctx, fc.Store, fc.Event.GroupKey(), conf.(*wakeup.Config).Tiers, fc.Now)
+		if err != nil {
+			return nil, fmt.Errorf("weekly report: %w", err)
+		}
+		total := c.Core + c.Active + c.Silent + c.Churned
+		if total > 0 {
+			share := func(n int64, lo, hi float64) string {
+				p := 100 * float64(n) / float64(total)
+				mark := "✓"
+				if p < lo || p > hi {
+					mark = "⚠"
+				}
+				return fmt.Sprintf("%d (%.0f%%, %s %.0f–%.0f%%)", n, p, mark, lo, hi)
+			}
+			lines = append(lines, words.T(loc, "weekly.layers", share(c.Core, 5, 8), share(c.Active, 25, 30), share(c.Silent, 40, 50), share(c.Churned, 15, 20)))
+		}
+	}
+	days, err := kpi.Read(ctx, fc.Store, fc.Event.GroupKey(), end.AddDate(0, 0, -6).Format("2006-01-02"), end.Format("2006-01-02"), fc.Now)
+	if err != nil {
+		return nil, fmt.Errorf("weekly report: %w", err)
+	}
+	week := sumUp(days)
+	var stages []string
+	for k, sent := range week.v {
+		stage, ok := strings.CutPrefix(k, string(kpi.Wakeups)+":")
+		if !ok || sent == 0 {
+			continue
+		}
+		secs, _ := strconv.ParseInt(strings.TrimSuffix(stage, "s"), 10, 64)
+		back := week.v[string(kpi.Comebacks)+":"+stage]
+		stages = append(stages, words.T(loc, "weekly.stage", i18n.Duration(loc, time.Duration(secs)*time.Second), sent, back))
+	}
+	sort.Strings(stages)
+	if len(stages) > 0 {
+		lines = append(lines, words.T(loc, "weekly.wakeups")+" "+strings.Join(stages, " · "))
+	}
+	top, err := fc.Store.TopContributors(ctx, fc.Event.GroupKey(), 5, fc.Now)
+	if err != nil {
+		return nil, fmt.Errorf("weekly report: %w", err)
+	}
+	var names []string
+	for _, c := range top {
+		m, err := fc.Store.Member(ctx, fc.Event.GroupKey(), c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("weekly report: %w", err)
+		}
+		name := m.Name
+		if name == "" {
+			name = c.ID
+		}
+		names = append(names, name)
+	}
+	if len(names) > 0 {
+		lines = append(lines, words.T(loc, "weekly.top", strings.Join(names, "、")))
+	}
+	return lines, nil
 }
 
 // Commands implements engine.Commander.
@@ -203,19 +336,32 @@ func periodDays(arg string) (int, bool) {
 // period answers /stats Nd from the group's day records: the last n days
 // (today included) against the n days before.
 func period(ctx context.Context, fc *engine.FlowContext, n int) error {
+	lines, err := periodLines(ctx, fc, n, fc.Now.In(fc.Group.Location))
+	if err != nil {
+		return err
+	}
+	if lines == nil {
+		fc.Reply(words.T(fc.Locale(), "period.none"))
+		return nil
+	}
+	fc.Reply(strings.Join(lines, "\n"))
+	return nil
+}
+
+// periodLines are the n days ending on end against the n before; nil
+// when nothing was recorded.
+func periodLines(ctx context.Context, fc *engine.FlowContext, n int, end time.Time) ([]string, error) {
 	loc := fc.Locale()
 	group := fc.Event.GroupKey()
-	now := fc.Now.In(fc.Group.Location)
-	to := now.Format("2006-01-02")
-	from := now.AddDate(0, 0, -(2*n - 1)).Format("2006-01-02")
+	to := end.Format("2006-01-02")
+	from := end.AddDate(0, 0, -(2*n - 1)).Format("2006-01-02")
 	all, err := kpi.Read(ctx, fc.Store, group, from, to, fc.Now)
 	if err != nil {
-		return fmt.Errorf("stats: %w", err)
+		return nil, fmt.Errorf("stats: %w", err)
 	}
 	prev, cur := sumUp(all[:n]), sumUp(all[n:])
 	if cur.days == 0 {
-		fc.Reply(words.T(loc, "period.none"))
-		return nil
+		return nil, nil
 	}
 	title := fc.Event.Chat.Title
 	if title == "" {
@@ -225,7 +371,7 @@ func period(ctx context.Context, fc *engine.FlowContext, n int) error {
 	trend := func(k kpi.Name) string { return change(loc, cur.v[string(k)], prev.v[string(k)], prev.days > 0) }
 	// over the period's calendar days, quiet ones included
 	avg := func(t totals, k kpi.Name) float64 { return float64(t.v[string(k)]) / float64(n) }
-	lines := []string{
+	return []string{
 		words.T(loc, "period.title", title, n, all[n].Date, to, n),
 		words.T(loc, "period.members", num(cur.last[string(kpi.Members)]), delta(cur.last[string(kpi.Members)], prev.last[string(kpi.Members)], prev.days > 0)),
 		words.T(loc, "period.dau", strconv.FormatFloat(avg(cur, kpi.Active), 'f', 1, 64),
@@ -238,9 +384,7 @@ func period(ctx context.Context, fc *engine.FlowContext, n int) error {
 			num(cur.v[string(kpi.PointsOut)]), num(cur.v[string(kpi.Rewards)])),
 		words.T(loc, "period.mod", num(cur.v[string(kpi.Ads)]), trend(kpi.Ads), num(cur.v[string(kpi.Warns)]), num(cur.v[string(kpi.Mutes)]),
 			num(cur.v[string(kpi.Kicks)]), num(cur.v[string(kpi.Bans)]), num(cur.v[string(kpi.Ham)])),
-	}
-	fc.Reply(strings.Join(lines, "\n"))
-	return nil
+	}, nil
 }
 
 // totals are a period's counts summed and its gauges' last values; days
