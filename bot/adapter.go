@@ -139,6 +139,13 @@ type Task struct {
 	Status string
 }
 
+// MemberCounter is implemented by adapters whose platform counts a group's
+// members (Telegram getChatMemberCount, WeCom groupchat/get).
+type MemberCounter interface {
+	// MemberCount is how many members the platform counts in a group.
+	MemberCount(ctx context.Context, chat string) (int, error)
+}
+
 // TaskLister is implemented by adapters whose posts in some chats are
 // tasks; moderators read their status with /tasks.
 type TaskLister interface {

@@ -156,6 +156,11 @@ func (f *fakeAPI) answer(method string, p url.Values) string {
 		f.mu.Unlock()
 		cid, _ := strconv.ParseInt(p.Get("chat_id"), 10, 64)
 		return ok(map[string]any{"message_id": id, "date": 1767600000, "chat": map[string]any{"id": cid, "type": "supergroup"}, "text": p.Get("text")})
+	case "getChatMemberCount": // Bot API: returns Integer
+		if p.Get("chat_id") == "" {
+			return apiErr(400, "Bad Request: chat_id is empty", nil)
+		}
+		return ok(1234)
 	case "getChatAdministrators":
 		f.mu.Lock()
 		ids := f.admins[p.Get("chat_id")]

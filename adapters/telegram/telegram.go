@@ -345,3 +345,16 @@ func (a *Adapter) migrated(from string, to int64) {
 	a.log.Warn("group became a supergroup: state moved; rename its key under groups: in the config",
 		zap.String("from", from), zap.String("to", toKey), zap.Int("keys", n))
 }
+
+// MemberCount implements bot.MemberCounter: getChatMemberCount.
+func (a *Adapter) MemberCount(ctx context.Context, chat string) (int, error) {
+	cid, err := chatID(chat)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := a.call(ctx, "getChatMemberCount", chat, tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10)}, &n); err != nil {
+		return 0, fmt.Errorf("count members of %s: %w", chat, err)
+	}
+	return n, nil
+}

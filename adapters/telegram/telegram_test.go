@@ -589,3 +589,14 @@ func TestPollingStopAndMalformedUpdates(t *testing.T) {
 	}
 	t.Logf("stopped and released in %v", time.Since(stopped))
 }
+
+func TestMemberCount(t *testing.T) {
+	e := setup(t)
+	n, err := e.ad.MemberCount(context.Background(), "telegram:"+group)
+	if err != nil || n != 1234 {
+		t.Fatalf("member count %d %v, want 1234", n, err)
+	}
+	if _, err := e.ad.MemberCount(context.Background(), "telegram:abc"); err == nil {
+		t.Fatal("a chat key that is no chat id was counted")
+	}
+}

@@ -948,3 +948,18 @@ func (a *Adapter) SyncWelcomeTemplate(ctx context.Context, text string) (id stri
 	}
 	return out.TemplateID, true, nil
 }
+
+// MemberCount implements bot.MemberCounter for customer groups:
+// groupchat/get's member list (staff and customers). Other chats cannot
+// be counted.
+func (a *Adapter) MemberCount(ctx context.Context, chat string) (int, error) {
+	id, ok := strings.CutPrefix(chat, chatKey(kindCustomer, ""))
+	if !ok || id == "" || a.contact == nil {
+		return 0, fmt.Errorf("count members of %s: %w", chat, bot.ErrUnsupported)
+	}
+	var g groupChat
+	if err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/get", map[string]any{"chat_id": id}, &g); err != nil {
+		return 0, fmt.Errorf("count members of %s: %w", chat, err)
+	}
+	return len(g.GroupChat.MemberList), nil
+}

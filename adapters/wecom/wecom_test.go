@@ -734,3 +734,15 @@ func TestHealthNamesARefusedSecret(t *testing.T) {
 		})
 	}
 }
+
+func TestMemberCount(t *testing.T) {
+	e := newEnv(t)
+	e.fake.members = []string{"wmA", "wmB", "wmC"}
+	n, err := e.a.MemberCount(context.Background(), "wecom:ext:wrChat1")
+	if err != nil || n != 3 {
+		t.Fatalf("customer group: %d %v, want 3", n, err)
+	}
+	if _, err := e.a.MemberCount(context.Background(), "wecom:app:chat1"); !errors.Is(err, bot.ErrUnsupported) {
+		t.Fatalf("an app group chat: %v, want ErrUnsupported", err)
+	}
+}

@@ -49,6 +49,8 @@ type Recorder struct {
 	Caps bot.Capability
 	// Fail, when set, decides which actions the platform refuses.
 	Fail func(a bot.Action) error
+	// Count, when set, is the group's member count as the platform tells it.
+	Count int
 
 	mu      sync.Mutex
 	actions []bot.Action
@@ -61,6 +63,14 @@ type Recorder struct {
 
 // Name implements bot.Adapter.
 func (r *Recorder) Name() string { return "console" }
+
+// MemberCount implements bot.MemberCounter: Count, when set.
+func (r *Recorder) MemberCount(context.Context, string) (int, error) {
+	if r.Count == 0 {
+		return 0, bot.ErrUnsupported
+	}
+	return r.Count, nil
+}
 
 // Capabilities implements bot.Adapter.
 func (r *Recorder) Capabilities(string) bot.Capability { return r.Caps }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -230,6 +231,30 @@ func (fc *FlowContext) Tasks(ctx context.Context, chat string, n int) (tasks []b
 	}
 	tasks, err = tl.Tasks(ctx, chat, n)
 	return tasks, true, err
+}
+
+// MemberCount asks the event's adapter how many members the platform
+// counts in chat; ok is false where it cannot tell.
+func (fc *FlowContext) MemberCount(ctx context.Context, chat string) (n int, ok bool, err error) {
+	at, found := fc.engine.adapter(fc.Event.Platform)
+	if !found {
+		return 0, false, nil
+	}
+	mc, can := at.adapter.(bot.MemberCounter)
+	if !can {
+		return 0, false, nil
+	}
+	n, err = mc.MemberCount(ctx, chat)
+	if errors.Is(err, bot.ErrUnsupported) {
+		return 0, false, nil
+	}
+	return n, err == nil, err
+}
+
+// Gauge sets one of the group's day figures to v (a level, not a count:
+// the last value set that day stands). It is written like Count.
+func (fc *FlowContext) Gauge(n kpi.Name, v int64) {
+	fc.counts()["="+string(n)] = v
 }
 
 // Flow returns the event's group's config of another flow, if enabled.

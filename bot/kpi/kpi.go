@@ -21,39 +21,40 @@ type Name string
 
 // The daily figures.
 const (
-	Members      Name = "members"       // members present at the end of the day, as qunbot has seen them (joined or spoken, not left)
-	Messages     Name = "msgs"          // messages and commands members sent that no flow removed or held (not edits, not bots)
-	Active       Name = "dau"           // members who sent at least one such message that day (exact)
-	WAU          Name = "wau"           // members active in the 7 days ending that day (HyperLogLog, ±1%)
-	MAU          Name = "mau"           // members active in the 30 days ending that day (HyperLogLog, ±1%)
-	Joins        Name = "joins"         // members who joined
-	Leaves       Name = "leaves"        // members who left or were removed
-	JoinRequests Name = "join_requests" // requests to join (groups that approve joins)
-	Verified     Name = "verified"      // newcomers who passed entry verification
-	VerifyFailed Name = "verify_failed" // newcomers who failed or timed out
-	Held         Name = "held"          // messages of unverified members the gate removed
-	Checkins     Name = "checkins"      // daily check-ins (one per member a day, so also the members who checked in)
-	PointsIn     Name = "points_in"     // points credited (check-ins, activity, awards, invites)
-	PointsOut    Name = "points_out"    // points spent or taken (rewards, deductions)
-	Rewards      Name = "rewards"       // rewards redeemed
-	Ads          Name = "ads"           // messages the ad filter removed
-	Warns        Name = "warns"         // warnings (the ad filter's ladder and /warn)
-	Mutes        Name = "mutes"         // mutes (ladder and /mute)
-	Kicks        Name = "kicks"         // kicks (ladder and /kick)
-	Bans         Name = "bans"          // bans (ladder and /ban)
-	Ham          Name = "ham"           // moderators' /ham corrections of the ad filter
-	Posts        Name = "posts"         // scheduled posts sent
-	Wakeups      Name = "wake"          // wake-up messages sent, per stage: wake:<stage>
-	Comebacks    Name = "back"          // members who spoke again after a wake-up, per stage: back:<stage>
+	Members      Name = "members"          // members present at the end of the day, as qunbot has seen them (joined or spoken, not left)
+	Counted      Name = "members_platform" // members as the platform counts them (Telegram getChatMemberCount), asked once a day
+	Messages     Name = "msgs"             // messages and commands members sent that no flow removed or held (not edits, not bots)
+	Active       Name = "dau"              // members who sent at least one such message that day (exact)
+	WAU          Name = "wau"              // members active in the 7 days ending that day (HyperLogLog, ±1%)
+	MAU          Name = "mau"              // members active in the 30 days ending that day (HyperLogLog, ±1%)
+	Joins        Name = "joins"            // members who joined
+	Leaves       Name = "leaves"           // members who left or were removed
+	JoinRequests Name = "join_requests"    // requests to join (groups that approve joins)
+	Verified     Name = "verified"         // newcomers who passed entry verification
+	VerifyFailed Name = "verify_failed"    // newcomers who failed or timed out
+	Held         Name = "held"             // messages of unverified members the gate removed
+	Checkins     Name = "checkins"         // daily check-ins (one per member a day, so also the members who checked in)
+	PointsIn     Name = "points_in"        // points credited (check-ins, activity, awards, invites)
+	PointsOut    Name = "points_out"       // points spent or taken (rewards, deductions)
+	Rewards      Name = "rewards"          // rewards redeemed
+	Ads          Name = "ads"              // messages the ad filter removed
+	Warns        Name = "warns"            // warnings (the ad filter's ladder and /warn)
+	Mutes        Name = "mutes"            // mutes (ladder and /mute)
+	Kicks        Name = "kicks"            // kicks (ladder and /kick)
+	Bans         Name = "bans"             // bans (ladder and /ban)
+	Ham          Name = "ham"              // moderators' /ham corrections of the ad filter
+	Posts        Name = "posts"            // scheduled posts sent
+	Wakeups      Name = "wake"             // wake-up messages sent, per stage: wake:<stage>
+	Comebacks    Name = "back"             // members who spoke again after a wake-up, per stage: back:<stage>
 )
 
 // Names lists the figures in the order reports show them.
-var Names = []Name{Members, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
+var Names = []Name{Members, Counted, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
 	Checkins, PointsIn, PointsOut, Rewards, Ads, Warns, Mutes, Kicks, Bans, Ham, Posts, Wakeups, Comebacks}
 
 // Gauges are figures that hold a level (the last value of the day), not a
 // count: a period shows the last day's, not a sum.
-var Gauges = map[Name]bool{Members: true, WAU: true, MAU: true}
+var Gauges = map[Name]bool{Members: true, Counted: true, WAU: true, MAU: true}
 
 // Staged returns a per-stage figure's field: wake:<stage>.
 func Staged(n Name, stage string) Name { return n + ":" + Name(stage) }

@@ -59,7 +59,11 @@ if ARGV[1] == '1' then
   if cur == 'd' or cur == '1' then return 0 end
   if cur then redis.call('SET', KEYS[1], 'd', 'KEEPTTL') end
 end
-for i = 8, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 8, #ARGV, 2 do
+  -- '=name': a level (set), else a count (added)
+  if string.sub(ARGV[i], 1, 1) == '=' then redis.call('HSET', KEYS[2], string.sub(ARGV[i], 2), ARGV[i + 1])
+  else redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+end
 -- the member count changes with joins and leaves (ARGV[6]), and when
 -- someone not seen before speaks: a member's first message of the day
 -- covers that

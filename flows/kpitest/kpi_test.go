@@ -334,3 +334,14 @@ func TestWeeklyReport(t *testing.T) {
 		}
 	}
 }
+
+// Late each day the platform's own member count joins the day's record
+// (where the platform can count: here the test platform says 42).
+func TestPlatformMemberCount(t *testing.T) {
+	h := bottest.New(t, flows(), sprintf(conf, "UTC"))
+	h.Out.Count = 42
+	h.Say("ann", "hello")     // the group becomes known: its schedules are set
+	h.Advance(15 * time.Hour) // past 23:50 UTC
+	days := read(t, h, "2026-01-05", "2026-01-05")
+	want(t, days[0], map[string]int64{"members_platform": 42, "members": 1})
+}

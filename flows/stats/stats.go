@@ -153,16 +153,33 @@ func (Flow) Schema() config.FlowSchema {
 // Schedules implements engine.Scheduled: the weekly report.
 func (Flow) Schedules(_ *config.Group, conf any) []engine.Schedule {
 	cfg := conf.(*Config)
-	if cfg.Report.Off || cfg.Report.Cron.Schedule == nil {
-		return nil
+	// the platform's own member count, once a day, late: the day's last
+	// figure
+	out := []engine.Schedule{{Name: "count", Spec: countSpec.Spec, Cron: countSpec.Schedule, Grace: 10 * time.Minute}}
+	if !cfg.Report.Off && cfg.Report.Cron.Schedule != nil {
+		out = append(out, engine.Schedule{Name: "weekly", Spec: cfg.Report.Cron.Spec, Cron: cfg.Report.Cron.Schedule, Grace: 6 * time.Hour})
 	}
-	return []engine.Schedule{{Name: "weekly", Spec: cfg.Report.Cron.Spec, Cron: cfg.Report.Cron.Schedule, Grace: 6 * time.Hour}}
+	return out
 }
+
+var countSpec, _ = config.ParseCron("50 23 * * *")
 
 // HandleFire implements engine.Scheduled: the weekly report on the 7
 // days before today (the group's zone) against the 7 before them.
 func (Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
+	if fc.Event.Timer.Args["name"] == "count" {
+		n, ok, err := fc.MemberCount(ctx, fc.Event.GroupKey())
+		if err != nil {
+			// not a failure of the fire: the count waits for tomorrow
+			fc.Log.Warn("platform member count not read", zap.String("group", fc.Event.GroupKey()), zap.Error(err))
+			return nil
+		}
+		if ok {
+			fc.Gauge(kpi.Counted, int64(n))
+		}
+		return nil
+	}
 	loc := fc.Locale()
 	title := fc.Event.Chat.Title
 	if title == "" {
