@@ -23,6 +23,10 @@ type Name string
 const (
 	Members      Name = "members"          // members present at the end of the day, as qunbot has seen them (joined or spoken, not left)
 	Counted      Name = "members_platform" // members as the platform counts them (Telegram getChatMemberCount), asked once a day
+	TierCore     Name = "tier_core"        // core members late in the day (the wake-up flow's tiers)
+	TierActive   Name = "tier_active"      // active members, not core
+	TierSilent   Name = "tier_silent"      // silent members
+	TierChurned  Name = "tier_churned"     // churned members
 	Messages     Name = "msgs"             // messages and commands members sent that no flow removed or held (not edits, not bots)
 	Active       Name = "dau"              // members who sent at least one such message that day (exact)
 	WAU          Name = "wau"              // members active in the 7 days ending that day (HyperLogLog, ±1%)
@@ -49,12 +53,13 @@ const (
 )
 
 // Names lists the figures in the order reports show them.
-var Names = []Name{Members, Counted, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
+var Names = []Name{Members, Counted, TierCore, TierActive, TierSilent, TierChurned, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
 	Checkins, PointsIn, PointsOut, Rewards, Ads, Warns, Mutes, Kicks, Bans, Ham, Posts, Wakeups, Comebacks}
 
 // Gauges are figures that hold a level (the last value of the day), not a
 // count: a period shows the last day's, not a sum.
-var Gauges = map[Name]bool{Members: true, Counted: true, WAU: true, MAU: true}
+var Gauges = map[Name]bool{Members: true, Counted: true, WAU: true, MAU: true,
+	TierCore: true, TierActive: true, TierSilent: true, TierChurned: true}
 
 // Staged returns a per-stage figure's field: wake:<stage>.
 func Staged(n Name, stage string) Name { return n + ":" + Name(stage) }

@@ -345,3 +345,18 @@ func TestPlatformMemberCount(t *testing.T) {
 	days := read(t, h, "2026-01-05", "2026-01-05")
 	want(t, days[0], map[string]int64{"members_platform": 42, "members": 1})
 }
+
+// With the wake-up flow on, the day's record gets the tier counts late in
+// the day.
+func TestTierCountsRecorded(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{stats.Flow{}, wakeup.Flow{}},
+		"locale: en\nflows:\n  stats: {}\n  wakeup:\n    stages: [{after: 7d, text: \"hi\"}]\n")
+	h.Say("ann", "hello")
+	h.Say("bob", "hello too")
+	h.Advance(15 * time.Hour) // past 23:50 UTC
+	days := read(t, h, "2026-01-05", "2026-01-05")
+	v := days[0].Values
+	if v["tier_core"]+v["tier_active"] != 2 || v["tier_silent"] != 0 || v["tier_churned"] != 0 {
+		t.Fatalf("tiers %v, want 2 core or active", v)
+	}
+}

@@ -169,6 +169,16 @@ var countSpec, _ = config.ParseCron("50 23 * * *")
 func (Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	if fc.Event.Timer.Args["name"] == "count" {
+		if conf, on := fc.Flow("wakeup"); on {
+			c, err := wakeup.TierCounts(ctx, fc.Store, fc.Event.GroupKey(), conf.(*wakeup.Config).Tiers, fc.Now)
+			if err != nil {
+				return fmt.Errorf("tier counts: %w", err)
+			}
+			fc.Gauge(kpi.TierCore, c.Core)
+			fc.Gauge(kpi.TierActive, c.Active)
+			fc.Gauge(kpi.TierSilent, c.Silent)
+			fc.Gauge(kpi.TierChurned, c.Churned)
+		}
 		n, ok, err := fc.MemberCount(ctx, fc.Event.GroupKey())
 		if err != nil {
 			// not a failure of the fire: the count waits for tomorrow
