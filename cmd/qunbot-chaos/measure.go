@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ type report struct {
 	elapsed             time.Duration
 	msgsShort           int // messages counted fewer than sent, summed over members
 	msgsExtra           int // messages counted more than sent
+	kpiShort, kpiExtra  int // the groups' day records' messages against those sent
 	replies             int // commands answered exactly once
 	repliesMissing      int
 	repliesDoubled      int
@@ -36,7 +38,7 @@ type report struct {
 }
 
 func (r *report) clean() bool {
-	return r.acked == r.updates && r.lost == 0 && r.msgsShort == 0 && r.msgsExtra == 0 && r.repliesMissing == 0 &&
+	return r.acked == r.updates && r.lost == 0 && r.msgsShort == 0 && r.msgsExtra == 0 && r.kpiShort == 0 && r.kpiExtra == 0 && r.repliesMissing == 0 &&
 		r.repliesDoubled == 0 && r.checkinsCredited == r.checkinsExpected && r.checkinsDoubled == 0 && r.ledgerMismatch == 0
 }
 
@@ -45,6 +47,7 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "%s: %d updates in %s, %d kill -9\n", r.mode, r.updates, r.elapsed.Round(time.Second), r.kills)
 	fmt.Fprintf(&b, "  acknowledged %d, handled %d, lost %d\n", r.acked, r.handled, r.lost)
 	fmt.Fprintf(&b, "  messages counted per member: %d short, %d extra\n", r.msgsShort, r.msgsExtra)
+	fmt.Fprintf(&b, "  messages in the groups' day records: %d short, %d extra\n", r.kpiShort, r.kpiExtra)
 	fmt.Fprintf(&b, "  replies: %d once, %d missing, %d doubled\n", r.replies, r.repliesMissing, r.repliesDoubled)
 	if r.inFlight > 0 {
 		fmt.Fprintf(&b, "  messages on their way to the Bot API at a kill, not sent again (they may or may not have arrived): %d\n", r.inFlight)
@@ -127,6 +130,35 @@ func measure(ctx context.Context, o options, w workload, api *botAPI, mode strin
 			r.msgsShort += int(want - m.Messages)
 		} else {
 			r.msgsExtra += int(m.Messages - want)
+		}
+	}
+
+	// The day records: every message (commands too) once, whichever
+	// replica recorded it and however often it was killed.
+	perGroup := map[int]int64{}
+	for gm, n := range sent {
+		perGroup[gm[0]] += n
+	}
+	for g, want := range perGroup {
+		var got int64
+		iter := rdb.Scan(ctx, 0, "qb:{"+groupKey(g)+"}:kpi:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if strings.HasSuffix(iter.Val(), ":hll") {
+				continue
+			}
+			n, err := rdb.HGet(ctx, iter.Val(), "msgs").Int64()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return nil, err
+			}
+			got += n
+		}
+		if err := iter.Err(); err != nil {
+			return nil, err
+		}
+		if got < want {
+			r.kpiShort += int(want - got)
+		} else {
+			r.kpiExtra += int(got - want)
 		}
 	}
 
