@@ -123,12 +123,14 @@ func (f Flow) checkIn(ctx context.Context, fc *engine.FlowContext, cfg *Config) 
 	loc := fc.Locale()
 	l := ledger(fc, cfg)
 	me := fc.Event.Member.ID
-	if err := f.monthEnd(ctx, fc, cfg); err != nil {
-		return err
-	}
 	res, err := l.CheckIn(ctx, me, fc.Now, fc.Group.Location, cfg.Points, cfg.StreakBonus, cfg.Makeup)
 	if err != nil {
 		return err
+	}
+	if res.MonthEnded {
+		if err := f.monthEnd(ctx, fc, cfg, res.Month); err != nil {
+			return err
+		}
 	}
 	if res.Done {
 		fc.Count(kpi.Checkins, 1)
@@ -140,10 +142,7 @@ func (f Flow) checkIn(ctx context.Context, fc *engine.FlowContext, cfg *Config) 
 		}
 		return nil
 	}
-	rank, err := l.Rank(ctx, me)
-	if err != nil {
-		return err
-	}
+	rank := res.Rank
 	level := cfg.levelName(res.Earned)
 	var text string
 	if !cfg.Reply.IsZero() {
@@ -221,15 +220,8 @@ func badgeName(loc, b string) string {
 // monthEnd awards "top 3 of the month" for the month before, once, on
 // the first check-in of a new month (no cron needed: a quiet group has
 // nobody to tell).
-func (f Flow) monthEnd(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
-	local := fc.Now.In(fc.Group.Location)
-	prev := time.Date(local.Year(), local.Month(), 1, 12, 0, 0, 0, fc.Group.Location).AddDate(0, -1, 0)
+func (f Flow) monthEnd(ctx context.Context, fc *engine.FlowContext, cfg *Config, prev time.Time) error {
 	group := fc.Event.GroupKey()
-	key := fc.Store.Key(group, "g")
-	fresh, err := fc.Store.Client().HSetNX(ctx, key, "top3:"+prev.Format("2006-01"), "1").Result()
-	if err != nil || !fresh {
-		return err
-	}
 	l := ledger(fc, cfg)
 	top, err := l.Top(ctx, l.month(prev), 3)
 	if err != nil {

@@ -144,6 +144,7 @@ func (l Ledger) UndoActivity(ctx context.Context, member string, points int, day
 // yesterday's check-in (or a make-up card for one missed day), points and
 // the bonus for the streak length, in one step.
 var checkinScript = redis.NewScript(change + `
+local function checkin()
 local last = redis.call('HGET', KEYS[1], 'ci_last') or ''
 local streak = tonumber(redis.call('HGET', KEYS[1], 'ci_streak') or '0')
 -- the last few days credited: check-ins handled out of order (parallel
@@ -187,6 +188,15 @@ if streak > best then best = streak end
 redis.call('HSET', KEYS[1], 'ci_last', ARGV[3], 'ci_streak', streak, 'ci_best', best)
 local total = redis.call('HINCRBY', KEYS[1], 'ci_total', 1)
 return {1, streak, gained, bonus, bal, earned, total, card}
+end
+local r = checkin()
+-- the member's place on the board, and whether this is the group's first
+-- check-in since last month ended (KEYS[6], ARGV[10]): the caller then
+-- hands out last month's badges
+local rank = redis.call('ZREVRANK', KEYS[2], ARGV[2])
+r[9] = rank and rank + 1 or 0
+r[10] = redis.call('HSETNX', KEYS[6], ARGV[10], '1')
+return r
 `)
 
 // Checkin is a check-in's outcome.
@@ -199,6 +209,11 @@ type Checkin struct {
 	Earned   int64
 	Total    int64
 	CardUsed bool
+	Rank     int64 // place on the board after the check-in (0: none)
+	// MonthEnded: the group's first check-in since a month ended; Month
+	// is that month (its top three get their badges)
+	MonthEnded bool
+	Month      time.Time
 }
 
 // CheckIn records today's check-in. today, yesterday and dayBefore are
@@ -215,12 +230,15 @@ func (l Ledger) CheckIn(ctx context.Context, member string, at time.Time, loc *t
 	if makeup {
 		mk = "1"
 	}
-	res, err := checkinScript.Run(ctx, l.s.Client(), l.keys(member, local), l.max, member, day(0), day(1), day(2), points,
-		mk, strings.Join(spec, ","), at.UnixMilli()).Int64Slice()
+	prev := time.Date(local.Year(), local.Month(), 1, 12, 0, 0, 0, loc).AddDate(0, -1, 0)
+	keys := append(l.keys(member, local), l.s.Key(l.group, "g"))
+	res, err := checkinScript.Run(ctx, l.s.Client(), keys, l.max, member, day(0), day(1), day(2), points,
+		mk, strings.Join(spec, ","), at.UnixMilli(), "top3:"+prev.Format("2006-01")).Int64Slice()
 	if err != nil {
 		return Checkin{}, fmt.Errorf("check in: %w", err)
 	}
-	return Checkin{Done: res[0] == 1, Streak: res[1], Gained: res[2], Bonus: res[3], Balance: res[4], Earned: res[5], Total: res[6], CardUsed: res[7] == 1}, nil
+	return Checkin{Done: res[0] == 1, Streak: res[1], Gained: res[2], Bonus: res[3], Balance: res[4], Earned: res[5], Total: res[6],
+		CardUsed: res[7] == 1, Rank: res[8], MonthEnded: res[9] == 1, Month: prev}, nil
 }
 
 // redeemScript sells one reward: enough points, stock left, under the
