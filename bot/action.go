@@ -92,6 +92,10 @@ type Action struct {
 	Remember *Remember
 	// Image is a picture URL sent with the text as its caption.
 	Image string
+	// ImagePNG is a picture made by qunbot (a report's chart), uploaded
+	// with the text as its caption where the platform takes uploads
+	// (Telegram); elsewhere the text goes alone.
+	ImagePNG []byte `json:",omitempty"`
 	// Pin pins the sent message.
 	Pin bool
 	// AllowText keeps plain text allowed while restricting (a newcomer who

@@ -607,6 +607,9 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 			}
 			line += "\n    " + strings.Join(bs, " ")
 		}
+		if len(act.ImagePNG) > 0 {
+			line += "\n    (with a chart: a PNG picture, uploaded where the platform takes one)"
+		}
 		if act.DeleteAfter > 0 {
 			line += fmt.Sprintf("\n    (deletes itself after %s)", config.FormatDuration(act.DeleteAfter))
 		}

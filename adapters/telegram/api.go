@@ -21,6 +21,12 @@ type API interface {
 	MakeRequest(method string, params tgbotapi.Params) (*tgbotapi.APIResponse, error)
 }
 
+// Uploader is an API that also uploads files (multipart/form-data), as
+// tgbotapi.BotAPI does; without it pictures qunbot made are not sent.
+type Uploader interface {
+	UploadFiles(endpoint string, params tgbotapi.Params, files []tgbotapi.RequestFile) (*tgbotapi.APIResponse, error)
+}
+
 // APIError is a Bot API error with the method and chat it concerned.
 type APIError struct {
 	Method string
@@ -40,6 +46,19 @@ func (e *APIError) Error() string {
 // failures → bot.ErrTemporary, a DM the member never allowed →
 // bot.ErrUnreachable; everything else is permanent.
 func (a *Adapter) call(ctx context.Context, method, chat string, p tgbotapi.Params, out any) error {
+	return a.request(ctx, method, chat, func() (*tgbotapi.APIResponse, error) { return a.api.MakeRequest(method, p) }, out)
+}
+
+// upload is call with files (multipart/form-data).
+func (a *Adapter) upload(ctx context.Context, method, chat string, p tgbotapi.Params, files []tgbotapi.RequestFile, out any) error {
+	up, ok := a.api.(Uploader)
+	if !ok {
+		return fmt.Errorf("telegram %s: this API client cannot upload files: %w", method, bot.ErrUnsupported)
+	}
+	return a.request(ctx, method, chat, func() (*tgbotapi.APIResponse, error) { return up.UploadFiles(method, p, files) }, out)
+}
+
+func (a *Adapter) request(ctx context.Context, method, chat string, send func() (*tgbotapi.APIResponse, error), out any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -52,7 +71,7 @@ func (a *Adapter) call(ctx context.Context, method, chat string, p tgbotapi.Para
 	}
 	done := make(chan answer, 1)
 	go func() {
-		resp, err := a.api.MakeRequest(method, p)
+		resp, err := send()
 		done <- answer{resp, err}
 	}()
 	var resp *tgbotapi.APIResponse

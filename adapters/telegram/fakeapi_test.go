@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +22,7 @@ type fakeAPI struct {
 
 	mu       sync.Mutex
 	calls    []apiCall
+	uploads  [][]byte // files uploaded (multipart), in order
 	updates  []string // JSON updates, each with its update_id
 	nextMsg  int
 	admins   map[string][]int64 // chat id → admin user ids
@@ -98,8 +100,27 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := strings.TrimPrefix(r.URL.Path, prefix)
-	_ = r.ParseForm()
+	var upload []byte
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		// a file upload (sendPhoto with a picture qunbot drew): the Bot
+		// API takes the file as a part named after the parameter
+		if err := r.ParseMultipartForm(10 << 20); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, apiErr(400, "Bad Request: "+err.Error(), nil))
+			return
+		}
+		if fh := r.MultipartForm.File["photo"]; len(fh) > 0 {
+			file, _ := fh[0].Open()
+			upload, _ = io.ReadAll(file)
+			file.Close()
+		}
+	} else {
+		_ = r.ParseForm()
+	}
 	f.mu.Lock()
+	if upload != nil {
+		f.uploads = append(f.uploads, upload)
+	}
 	f.calls = append(f.calls, apiCall{Method: method, Params: r.PostForm, At: time.Now()})
 	fn := f.override[method]
 	if method == "sendMessage" && f.enforce {

@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"strconv"
@@ -165,6 +166,22 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		delete(p, "disable_web_page_preview")
 	}
 	var msg tgbotapi.Message
+	if len(act.ImagePNG) > 0 && act.Image == "" && utf8.RuneCountInString(act.Text) <= maxCaption {
+		// a picture qunbot drew, uploaded, with the text as its caption
+		p["caption"] = p["text"]
+		delete(p, "text")
+		delete(p, "disable_web_page_preview")
+		file := tgbotapi.RequestFile{Name: "photo", Data: tgbotapi.FileBytes{Name: "chart.png", Bytes: act.ImagePNG}}
+		err := a.upload(ctx, "sendPhoto", target, p, []tgbotapi.RequestFile{file}, &msg)
+		if !errors.Is(err, bot.ErrUnsupported) {
+			if err != nil {
+				return bot.Result{}, err
+			}
+			return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil
+		}
+		p["text"] = p["caption"] // the text alone
+		delete(p, "caption")
+	}
 	if err := a.call(ctx, method, target, p, &msg); err != nil {
 		return bot.Result{}, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qunbot/qunbot/adapters/telegram"
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/chart"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/redistest"
@@ -598,5 +599,27 @@ func TestMemberCount(t *testing.T) {
 	}
 	if _, err := e.ad.MemberCount(context.Background(), "telegram:abc"); err == nil {
 		t.Fatal("a chat key that is no chat id was counted")
+	}
+}
+
+// A picture qunbot drew (a report's chart) is uploaded with sendPhoto as
+// multipart/form-data, the text as its caption.
+func TestUploadsDrawnPicture(t *testing.T) {
+	e := setup(t)
+	pic, err := chart.Bars("DAU", []string{"01-05", "01-06"}, []int64{3, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ad.Do(context.Background(), bot.Action{Type: bot.ActSend, Chat: "telegram:" + group, Text: "Weekly report", ImagePNG: pic}); err != nil {
+		t.Fatal(err)
+	}
+	e.api.mu.Lock()
+	defer e.api.mu.Unlock()
+	if len(e.api.uploads) != 1 || !bytes.Equal(e.api.uploads[0], pic) {
+		t.Fatalf("uploads %d, want the chart once", len(e.api.uploads))
+	}
+	last := e.api.calls[len(e.api.calls)-1]
+	if last.Method != "sendPhoto" || last.Params.Get("caption") != "Weekly report" {
+		t.Fatalf("last call %s caption %q", last.Method, last.Params.Get("caption"))
 	}
 }

@@ -309,13 +309,20 @@ func (fc *FlowContext) IsModerator() bool {
 // returns how many were told, so a flow says "moderators told" only when
 // someone was.
 func (fc *FlowContext) TellModerators(text string, extra ...string) int {
+	return fc.TellModeratorsWith(bot.Action{Text: text}, extra...)
+}
+
+// TellModeratorsWith is TellModerators with more than text (a picture).
+func (fc *FlowContext) TellModeratorsWith(a bot.Action, extra ...string) int {
 	told := map[string]bool{}
 	tell := func(id string) {
 		if id == "" || told[id] {
 			return
 		}
 		told[id] = true
-		fc.Do(bot.Action{Type: bot.ActDM, Chat: fc.Event.GroupKey(), Member: bot.Member{ID: id}, Text: text})
+		dm := a
+		dm.Type, dm.Chat, dm.Member = bot.ActDM, fc.Event.GroupKey(), bot.Member{ID: id}
+		fc.Do(dm)
 	}
 	for _, id := range extra {
 		tell(id)

@@ -3,8 +3,10 @@
 package kpitest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"strings"
 	"testing"
 	"time"
@@ -317,10 +319,14 @@ func TestWeeklyReport(t *testing.T) {
 	h.Out.Take()
 	h.Advance(24*time.Hour + time.Minute) // past Monday 2026-01-12 09:00
 	var report string
+	var pic []byte
 	for _, a := range h.Out.Take() {
 		if a.Type == bot.ActDM && a.Member.ID == "mod" {
-			report = a.Text
+			report, pic = a.Text, a.ImagePNG
 		}
+	}
+	if img, err := png.Decode(bytes.NewReader(pic)); err != nil || img.Bounds().Dx() == 0 {
+		t.Errorf("the weekly report's chart is no picture: %v", err)
 	}
 	for _, w := range []string{
 		"Weekly report · G, last 7 days (2026-01-05 to 2026-01-11",

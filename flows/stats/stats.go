@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/chart"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
@@ -206,14 +207,37 @@ func (Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
 		return err
 	}
 	text := strings.Join(append(lines, extra...), "\n")
+	a := bot.Action{Text: text, Bulk: true}
+	a.ImagePNG, err = weeklyChart(ctx, fc, end)
+	if err != nil {
+		// the report still goes, as text
+		fc.Log.Warn("weekly report chart not drawn", zap.String("group", fc.Event.GroupKey()), zap.Error(err))
+	}
 	if cfg.Report.Chat != "" {
-		fc.Do(bot.Action{Type: bot.ActSend, Chat: string(cfg.Report.Chat), Text: text, Bulk: true})
+		a.Type, a.Chat = bot.ActSend, string(cfg.Report.Chat)
+		fc.Do(a)
 		return nil
 	}
-	if fc.TellModerators(text) == 0 {
+	if fc.TellModeratorsWith(a) == 0 {
 		fc.Log.Info("weekly report: the group names no moderators and no report.chat; not sent", zap.String("group", fc.Event.GroupKey()))
 	}
 	return nil
+}
+
+// weeklyChart draws the daily active members of the two weeks the report
+// compares.
+func weeklyChart(ctx context.Context, fc *engine.FlowContext, end time.Time) ([]byte, error) {
+	days, err := kpi.Read(ctx, fc.Store, fc.Event.GroupKey(), end.AddDate(0, 0, -13).Format("2006-01-02"), end.Format("2006-01-02"), fc.Now)
+	if err != nil {
+		return nil, err
+	}
+	labels := make([]string, len(days))
+	values := make([]int64, len(days))
+	for i, d := range days {
+		labels[i] = d.Date[5:]
+		values[i] = d.Values[string(kpi.Active)]
+	}
+	return chart.Bars("Daily active members, 14 days", labels, values)
 }
 
 // weeklyExtra is what the weekly report adds to /stats 7d: the layer
