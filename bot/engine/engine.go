@@ -290,7 +290,24 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	} else if t != nil {
 		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t, Day: day}})
 	}
+	e.tallyElsewhere(ctx, cfg, fc)
 	return nil
+}
+
+// tallyElsewhere writes what the event counted in other groups (CountIn).
+func (e *Engine) tallyElsewhere(ctx context.Context, cfg *config.Config, fc *FlowContext) {
+	var us []state.Update
+	for group, counts := range fc.elsewhere {
+		g := cfg.Group(group)
+		if g == nil {
+			continue
+		}
+		day := fc.Now.In(g.Location).Format("2006-01-02")
+		us = append(us, state.Update{Group: group, Day: day, Tally: &state.Tally{Group: group, Day: day, Counts: counts, At: fc.Now}})
+	}
+	if len(us) > 0 {
+		e.writeTallies(ctx, us)
+	}
 }
 
 // kpiStep is the owner name of the engine's own step: a member's
@@ -568,6 +585,7 @@ func (e *Engine) handleTimer(ctx context.Context, cfg *config.Config, ev bot.Eve
 	if t := e.tally(fc); t != nil {
 		e.writeTallies(ctx, []state.Update{{Group: ev.GroupKey(), Tally: t, Day: t.Day}})
 	}
+	e.tallyElsewhere(ctx, cfg, fc)
 	if once {
 		if err := e.opt.Store.MarkWorkDone(ctx, ev.GroupKey(), ev.ID, e.opt.DedupeTTL); err != nil {
 			e.opt.Log.Warn("scheduled fire ran but not marked; a reclaimed job could run it again", zap.String("timer", ev.ID), zap.Error(err))
@@ -645,6 +663,10 @@ func (e *Engine) runEmitted(ctx context.Context, parent *FlowContext, depth int)
 			Store: e.opt.Store, Caps: parent.Caps, Log: e.opt.Log, engine: e, cfg: parent.cfg,
 			tallied: parent.counts(), // what raised events count is the update's
 		}
+		if parent.elsewhere == nil {
+			parent.elsewhere = map[string]map[string]int64{}
+		}
+		fc.elsewhere = parent.elsewhere
 		if err := e.runFlows(ctx, fc); err != nil {
 			return err
 		}

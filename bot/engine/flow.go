@@ -123,8 +123,10 @@ type FlowContext struct {
 	emitted  []bot.Event
 	// prepared is each flow's step answer (see Preparer)
 	prepared map[string][]int64
-	// tallied is what the event adds to its group's day figures
-	tallied map[string]int64
+	// tallied is what the event adds to its group's day figures;
+	// elsewhere what it adds to other groups' (CountIn)
+	tallied   map[string]int64
+	elsewhere map[string]map[string]int64
 }
 
 // Count adds delta to one of the group's day figures (kpi.Name, or
@@ -133,6 +135,23 @@ type FlowContext struct {
 // when done.
 func (fc *FlowContext) Count(n kpi.Name, delta int64) {
 	fc.counts()[string(n)] += delta
+}
+
+// CountIn is Count for another group than the event's (a join request
+// settled in a private chat counts in its group). It is written when the
+// event is done, in a round trip of its own.
+func (fc *FlowContext) CountIn(group string, n kpi.Name, delta int64) {
+	if group == fc.Event.GroupKey() && fc.Event.Chat.Type == bot.ChatGroup {
+		fc.Count(n, delta)
+		return
+	}
+	if fc.elsewhere == nil {
+		fc.elsewhere = map[string]map[string]int64{}
+	}
+	if fc.elsewhere[group] == nil {
+		fc.elsewhere[group] = map[string]int64{}
+	}
+	fc.elsewhere[group][string(n)] += delta
 }
 
 func (fc *FlowContext) counts() map[string]int64 {

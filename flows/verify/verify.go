@@ -406,6 +406,7 @@ func (f Flow) pass(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 	if err != nil {
 		return err
 	}
+	fc.CountIn(group, kpi.Verified, 1)
 	if m.Fields[fRequest] == "1" {
 		fc.Do(bot.Action{Type: bot.ActDM, Chat: group, Member: ev.Member, Text: words.T(fc.Locale(), "dm.passed")})
 		return f.approve(ctx, fc, group, ev.Member)
@@ -419,7 +420,6 @@ func (f Flow) pass(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 		fc.Do(bot.Action{Type: bot.ActDelete, Chat: group, MessageID: msg, Member: ev.Member})
 	}
 	fc.Emit(bot.EventVerified)
-	fc.Count(kpi.Verified, 1)
 	return nil
 }
 
@@ -439,7 +439,7 @@ func (f Flow) fail(ctx context.Context, fc *engine.FlowContext, cfg *Config, gro
 	if err != nil || !ok {
 		return err // passed (or settled) before the deadline
 	}
-	fc.Count(kpi.VerifyFailed, 1)
+	fc.CountIn(group, kpi.VerifyFailed, 1)
 	m, err := fc.Store.Member(ctx, group, member.ID)
 	if err != nil {
 		return err
