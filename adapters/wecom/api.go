@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,22 +178,69 @@ func (a *api) call(ctx context.Context, path string, body, out any) error {
 	}
 }
 
+// uploadImage stores a picture as temporary media (media/upload, kept 3
+// days by WeCom) and returns its media_id, for an image message.
+func (a *api) uploadImage(ctx context.Context, name string, data []byte) (string, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreateFormFile("media", name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := part.Write(data); err != nil {
+		return "", err
+	}
+	if err := mw.Close(); err != nil {
+		return "", err
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := a.token(ctx)
+		if err != nil {
+			return "", err
+		}
+		var out struct {
+			reply
+			MediaID string `json:"media_id"`
+		}
+		u := a.base + "/cgi-bin/media/upload?type=image&access_token=" + url.QueryEscape(tok)
+		if err := doRequest(ctx, a.http, http.MethodPost, u, mw.FormDataContentType(), body.Bytes(), &out); err != nil {
+			return "", fmt.Errorf("wecom media/upload: %w", err)
+		}
+		if tokenExpired(out.ErrCode) && attempt == 0 {
+			_ = a.cache.Delete(a.key)
+			continue
+		}
+		if err := classify("/cgi-bin/media/upload", out.ErrCode, out.ErrMsg); err != nil {
+			return "", err
+		}
+		return out.MediaID, nil
+	}
+}
+
 // doJSON makes one HTTP request; network failures and 5xx are temporary.
 func doJSON(ctx context.Context, hc *http.Client, method, u string, body, out any) error {
-	var r io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		r = bytes.NewReader(b)
+	}
+	return doRequest(ctx, hc, method, u, "application/json", b, out)
+}
+
+// doRequest is doJSON with a body already encoded (nil: none).
+func doRequest(ctx context.Context, hc *http.Client, method, u, contentType string, body []byte, out any) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, r)
 	if err != nil {
 		return err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -709,7 +709,11 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	case bot.ActSend:
 		return a.send(ctx, kind, id, act.Chat, act.ReplyTo, act.Text)
 	case bot.ActDM:
-		return a.dm(ctx, kind, act.Member.ID, act.Text)
+		res, err := a.dm(ctx, kind, act.Member.ID, act.Text)
+		if err == nil && len(act.ImagePNG) > 0 {
+			a.dmImage(ctx, kind, act.Member.ID, act.ImagePNG)
+		}
+		return res, err
 	case bot.ActKick:
 		if kind == kindApp && a.app != nil {
 			return bot.Result{}, a.app.call(ctx, "/cgi-bin/appchat/update", map[string]any{"chatid": id, "del_user_list": []string{act.Member.ID}}, nil)
@@ -842,6 +846,25 @@ func (a *Adapter) dm(ctx context.Context, kind, user, text string) (bot.Result, 
 		return bot.Result{}, fmt.Errorf("%w: %s is not in the app's visible range", bot.ErrUnreachable, user)
 	}
 	return bot.Result{MessageID: out.MsgID, Chat: privateKey(user)}, nil
+}
+
+// dmImage sends a picture qunbot drew (a report's chart) after its text
+// to a staff member through the app: uploaded as temporary media, then an
+// image message. Elsewhere (customers, the AI bot) the text went alone; a
+// failure here is logged, the text has gone.
+func (a *Adapter) dmImage(ctx context.Context, kind, user string, png []byte) {
+	external := strings.HasPrefix(user, "wm") || strings.HasPrefix(user, "wo")
+	if kind == kindBot || external || a.app == nil {
+		return
+	}
+	id, err := a.app.uploadImage(ctx, "chart.png", png)
+	if err == nil {
+		body := map[string]any{"touser": user, "msgtype": "image", "agentid": a.cfg.App.AgentID, "image": map[string]string{"media_id": id}}
+		err = a.app.call(ctx, "/cgi-bin/message/send", body, nil)
+	}
+	if err != nil {
+		a.opt.Log.Warn("picture not sent after its text", zap.String("to", user), zap.Error(err))
+	}
 }
 
 // alert tells the staff under alerts about an action WeCom does not allow.

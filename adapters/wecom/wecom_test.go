@@ -62,7 +62,16 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var body map[string]any
-	if r.Method == http.MethodPost {
+	switch {
+	case strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data"):
+		// media/upload: the file is the part named "media"
+		body = map[string]any{}
+		if err := r.ParseMultipartForm(2 << 20); err == nil {
+			if fh := r.MultipartForm.File["media"]; len(fh) > 0 {
+				body["filename"], body["size"] = fh[0].Filename, float64(fh[0].Size)
+			}
+		}
+	case r.Method == http.MethodPost:
 		b, _ := io.ReadAll(r.Body)
 		_ = json.Unmarshal(b, &body)
 	}
@@ -128,6 +137,12 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i]["chat_id"].(string) < list[j]["chat_id"].(string) })
 		answer(map[string]any{"errcode": 0, "group_chat_list": list})
+	case "/cgi-bin/media/upload":
+		if r.URL.Query().Get("type") != "image" || body["size"] == nil {
+			answer(map[string]any{"errcode": 40004, "errmsg": "invalid media type"})
+			return
+		}
+		answer(map[string]any{"errcode": 0, "errmsg": "ok", "type": "image", "media_id": "media-1", "created_at": "1767600000"})
 	case "/cgi-bin/externalcontact/groupchat/get":
 		if g, ok := f.groups[fmt.Sprint(body["chat_id"])]; ok {
 			answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "老客户群", "owner": "owner1",
@@ -744,5 +759,27 @@ func TestMemberCount(t *testing.T) {
 	}
 	if _, err := e.a.MemberCount(context.Background(), "wecom:app:chat1"); !errors.Is(err, bot.ErrUnsupported) {
 		t.Fatalf("an app group chat: %v, want ErrUnsupported", err)
+	}
+}
+
+// A report's chart reaches a staff member as an image message after the
+// text: uploaded as temporary media (multipart, part "media"), then sent
+// by its media_id.
+func TestDMWithPicture(t *testing.T) {
+	e := newEnv(t)
+	pic := []byte("\x89PNG\r\n\x1a\nnot really, but bytes")
+	if _, err := e.a.Do(context.Background(), bot.Action{Type: bot.ActDM, Chat: "wecom:ext:wrCHAT", Member: bot.Member{ID: "zhangsan"}, Text: "weekly", ImagePNG: pic}); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.fake.take()
+	var paths []string
+	for _, c := range calls {
+		paths = append(paths, c.Path)
+	}
+	if len(calls) != 3 || calls[0].Path != "/cgi-bin/message/send" || calls[1].Path != "/cgi-bin/media/upload" || calls[2].Path != "/cgi-bin/message/send" {
+		t.Fatalf("calls %v", paths)
+	}
+	if calls[1].Body["size"] != float64(len(pic)) || calls[2].Body["msgtype"] != "image" || fmt.Sprint(calls[2].Body["image"]) != "map[media_id:media-1]" {
+		t.Fatalf("upload %v, image message %v", calls[1].Body, calls[2].Body)
 	}
 }
