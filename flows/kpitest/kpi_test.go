@@ -366,3 +366,21 @@ func TestTierCountsRecorded(t *testing.T) {
 		t.Fatalf("tiers %v, want 2 core or active", v)
 	}
 }
+
+// Without report.chat the weekly report goes to the ad filter's log chat
+// where the group has one.
+func TestWeeklyReportToLogChat(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{adfilter.New(), stats.Flow{}},
+		"locale: en\nmoderators: [\"console:mod\"]\nflows:\n  stats: {}\n  adfilter: { log_chat: \"console:mods\" }\n")
+	h.Say("ann", "hello")
+	h.Advance(7 * 24 * time.Hour)
+	var to []string
+	for _, a := range h.Out.Take() {
+		if strings.Contains(a.Text, "Weekly report") {
+			to = append(to, string(a.Type)+" "+a.Chat)
+		}
+	}
+	if len(to) != 1 || to[0] != "send console:mods" {
+		t.Fatalf("weekly report went to %v, want the log chat once", to)
+	}
+}

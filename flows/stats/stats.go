@@ -19,6 +19,7 @@ import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
@@ -39,8 +40,8 @@ type Config struct {
 type Report struct {
 	Off  bool        `yaml:"off"`
 	Cron config.Cron `yaml:"cron"` // default Monday 09:00 in the group's zone
-	// Chat receives it (e.g. the moderators' log chat); empty: each
-	// moderator privately.
+	// Chat receives it; empty: the ad filter's log_chat where set, else
+	// each moderator privately.
 	Chat config.ChatKey `yaml:"chat"`
 }
 
@@ -213,8 +214,15 @@ func (Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
 		// the report still goes, as text
 		fc.Log.Warn("weekly report chart not drawn", zap.String("group", fc.Event.GroupKey()), zap.Error(err))
 	}
-	if cfg.Report.Chat != "" {
-		a.Type, a.Chat = bot.ActSend, string(cfg.Report.Chat)
+	to := string(cfg.Report.Chat)
+	if to == "" {
+		// the moderators' log chat, where the group has one
+		if af, on := fc.Flow("adfilter"); on {
+			to = string(af.(*adfilter.Config).LogChat)
+		}
+	}
+	if to != "" {
+		a.Type, a.Chat = bot.ActSend, to
 		fc.Do(a)
 		return nil
 	}
