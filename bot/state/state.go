@@ -517,7 +517,31 @@ func (s *Store) Update(ctx context.Context, group, id string, fn func(m *Member)
 // ActiveSince counts present members active at or after t.
 func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int64, error) {
 	n, err := s.rdb.ZCount(ctx, s.activeKey(group), ms(t), "+inf").Result()
-	return n, wrap("count active members", err)
+	if err != nil {
+		return 0, wrap("count active members", err)
+	}
+	// a join sets a newcomer's clock (the wake-up flow counts silence
+	// from it) but is no activity: newcomers since t who have not spoken
+	// since joining do not count
+	ids, err := s.rdb.ZRangeByScore(ctx, s.Key(group, "joined"), &redis.ZRangeBy{Min: ms(t), Max: "+inf"}).Result()
+	if err != nil || len(ids) == 0 {
+		return n, wrap("count active members", err)
+	}
+	var spoke, present *redis.FloatSliceCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		spoke = p.ZMScore(ctx, s.Key(group, "activated"), ids...)
+		present = p.ZMScore(ctx, s.activeKey(group), ids...)
+		return nil
+	}); err != nil {
+		return 0, wrap("count active members", err)
+	}
+	since := float64(t.UnixMilli())
+	for i, last := range present.Val() {
+		if last >= since && spoke.Val()[i] == 0 {
+			n--
+		}
+	}
+	return n, nil
 }
 
 // Present counts members in the group (joined or seen, not left).

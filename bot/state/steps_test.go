@@ -100,3 +100,27 @@ func TestIngestStepsRefusesBadShape(t *testing.T) {
 		t.Errorf("a refused call recorded its member")
 	}
 }
+
+// A join is no activity: "active since" counts members who spoke, not
+// newcomers who only joined.
+func TestJoinAloneIsNotActive(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "telegram:-100123"
+	for i, in := range []state.Ingest{
+		{Member: "old", Kind: state.KindMessage, At: t0.Add(-48 * time.Hour)}, // spoke before the window
+		{Member: "ann", Kind: state.KindJoin, At: t0},
+		{Member: "ann", Kind: state.KindMessage, At: t0.Add(time.Minute)}, // joined and spoke
+		{Member: "bob", Kind: state.KindJoin, At: t0},                     // joined only
+		{Member: "old", Kind: state.KindMessage, At: t0.Add(time.Hour)},   // spoke again
+	} {
+		in.Group, in.UpdateID = g, "u"+string(rune('a'+i))
+		if _, _, err := s.Ingest(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.ActiveSince(ctx, g, t0.Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("active since: %d (%v), want 2 (ann, old; not bob, who only joined)", n, err)
+	}
+}
