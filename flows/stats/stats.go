@@ -67,7 +67,7 @@ var words = i18n.Catalog{
 	"zh-CN": {
 		"help":    "群统计：成员数与活跃人数；/stats 7d 看近 7 天与前 7 天的对比",
 		"title":   "%s 统计（%s）",
-		"members": "成员：%d 人",
+		"members": "成员（qunbot 所见）：%d 人",
 		"active":  "近 %s活跃：%d 人（%.0f%%）",
 		"group":   "请在群里使用 /stats。",
 		"joins":   "近 %s新成员：%d 人，其中 %s内发言 %d 人（激活率 %.0f%%）",
@@ -102,7 +102,7 @@ var words = i18n.Catalog{
 	"en": {
 		"help":    "group statistics: members and active members; /stats 7d for the last 7 days against the 7 before",
 		"title":   "%s statistics (%s)",
-		"members": "Members: %d",
+		"members": "Members (as qunbot has seen them): %d",
 		"active":  "Active in the last %s: %d (%.0f%%)",
 		"group":   "Use /stats in the group.",
 		"joins":   "New in the last %s: %d, of whom %d spoke within %s (activation %.0f%%)",
