@@ -5,13 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
-	"go.uber.org/zap/zapcore"
-
-	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/kpi"
 )
 
@@ -34,14 +29,11 @@ func cmdKPI(ctx context.Context, args []string, e env) error {
 	if *format != "csv" && *format != "json" {
 		return fmt.Errorf("--format %q: give csv or json", *format)
 	}
-	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	a, err := exportApp(ctx, *path, e)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if a.conn.Embedded {
-		return errors.New("no Redis configured: the embedded store is empty; set redis.url or QUNBOT_REDIS_URL")
-	}
 	now := time.Now().In(a.engine.Config().Group(*group).Location)
 	if *to == "" {
 		*to = now.Format("2006-01-02")
@@ -57,15 +49,11 @@ func cmdKPI(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	var w io.Writer = e.stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return fmt.Errorf("kpi: %w", err)
-		}
-		defer f.Close()
-		w = f
+	w, done, err := exportWriter(*out, e.stdout)
+	if err != nil {
+		return fmt.Errorf("kpi: %w", err)
 	}
+	defer done()
 	if *format == "json" {
 		err = kpi.WriteJSON(w, days)
 	} else {

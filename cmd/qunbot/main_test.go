@@ -326,3 +326,51 @@ flows:
 		t.Fatalf("out %q, request %s", out, got)
 	}
 }
+
+// The day records a console session wrote are exported as CSV and JSON.
+func TestKPIExport(t *testing.T) {
+	e, _, errs := testEnv(t, "join alice\nalice: 签到\nalice: hello\nadvance 1d\nalice: again\n")
+	cfg := filepath.Join(repoRoot, "testdata/transcripts/checkin.yaml")
+	if code := runCLI(context.Background(), []string{"console", "-c", cfg, "--now", "2026-01-05T09:00:00+08:00"}, e); code != 0 {
+		t.Fatalf("console exit %d: %s", code, errs)
+	}
+	run := func(args ...string) (int, string, string) {
+		var out, errs bytes.Buffer
+		e2 := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errs, getenv: e.getenv}
+		code := runCLI(context.Background(), append([]string{"kpi", "-c", cfg}, args...), e2)
+		return code, out.String(), errs.String()
+	}
+	code, out, stderr := run("--group", "console:club", "--from", "2026-01-05", "--to", "2026-01-06")
+	if code != 0 {
+		t.Fatalf("kpi exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "date,members,members_platform,") {
+		t.Fatalf("csv:\n%s", out)
+	}
+	// day one: 签到 and hello (2 messages), 1 active, 1 join, 1 check-in
+	cols := strings.Split(lines[0], ",")
+	day1 := strings.Split(lines[1], ",")
+	get := func(row []string, name string) string {
+		for i, c := range cols {
+			if c == name {
+				return row[i]
+			}
+		}
+		return "?"
+	}
+	for name, want := range map[string]string{"msgs": "2", "dau": "1", "joins": "1", "checkins": "1", "members": "1"} {
+		if got := get(day1, name); got != want {
+			t.Errorf("2026-01-05 %s = %s, want %s", name, got, want)
+		}
+	}
+	code, out, _ = run("--group", "console:club", "--from", "2026-01-06", "--to", "2026-01-06", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"date": "2026-01-06"`) || !strings.Contains(out, `"msgs": 1`) {
+		t.Errorf("json: exit %d\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"--from", "2026-01-05"}, {"--group", "console:club", "--format", "xml"}, {"--group", "console:club", "--from", "yesterday"}} {
+		if code, _, stderr := run(bad...); code != 1 || stderr == "" {
+			t.Errorf("%v: exit %d, %q", bad, code, stderr)
+		}
+	}
+}

@@ -32,23 +32,16 @@ func cmdPoints(ctx context.Context, args []string, e env) error {
 	if *group == "" {
 		return errors.New("--group is required, e.g. --group telegram:-1001234567890")
 	}
-	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	a, err := exportApp(ctx, *path, e)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if a.conn.Embedded {
-		return errors.New("no Redis configured: the embedded store is empty; set redis.url or QUNBOT_REDIS_URL")
+	w, done, err := exportWriter(*out, e.stdout)
+	if err != nil {
+		return fmt.Errorf("points export: %w", err)
 	}
-	var w io.Writer = e.stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return fmt.Errorf("points export: %w", err)
-		}
-		defer f.Close()
-		w = f
-	}
+	defer done()
 	loc := a.engine.Config().Group(*group).Location
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"time", "member", "name", "delta", "reason", "balance", "entry"})
@@ -76,4 +69,30 @@ func cmdPoints(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stderr, "exported %d ledger entries of %s\n", n, *group)
 	return nil
+}
+
+// exportApp opens the config's store for an export: the embedded store
+// has nothing to export.
+func exportApp(ctx context.Context, path string, e env) (*app, error) {
+	a, err := newApp(ctx, path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	if err != nil {
+		return nil, err
+	}
+	if a.conn.Embedded {
+		a.close()
+		return nil, errors.New("no Redis configured: the embedded store is empty; set redis.url or QUNBOT_REDIS_URL")
+	}
+	return a, nil
+}
+
+// exportWriter is the file -o names, or stdout; done closes the file.
+func exportWriter(out string, stdout io.Writer) (w io.Writer, done func(), err error) {
+	if out == "" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }
