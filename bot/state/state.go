@@ -357,7 +357,7 @@ func (s *Store) MarkWorkDone(ctx context.Context, group, id string, ttl time.Dur
 	return wrap("mark work done", s.rdb.Set(ctx, s.dedupeKey(group, id), "d", ttl).Err())
 }
 
-// Update names an update of a group, for DoneMany and Tallies, with what
+// Update names an update of a group, for Tallies, with what
 // it adds to the group's day record (nil: nothing).
 type Update struct {
 	Group, ID string
@@ -365,20 +365,6 @@ type Update struct {
 	// Day is the group's calendar day of the update (closing the day
 	// before on a new day's first update)
 	Day string
-}
-
-// DoneMany marks updates as handled in one pipelined round trip.
-func (s *Store) DoneMany(ctx context.Context, us []Update) error {
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, u := range us {
-			p.SetArgs(ctx, s.dedupeKey(u.Group, u.ID), "d", redis.SetArgs{KeepTTL: true, Mode: "XX"})
-		}
-		return nil
-	})
-	if errors.Is(err, redis.Nil) {
-		err = nil // some had no key (no de-duplication for them)
-	}
-	return wrap("mark updates done", err)
 }
 
 // Done marks an update as handled: a redelivery is a duplicate from now
