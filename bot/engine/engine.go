@@ -50,9 +50,6 @@ type Options struct {
 	Log     *zap.Logger
 	Metrics *metrics.Metrics
 	Flows   []Flow
-	// DedupeTTL is how long an update id is remembered (default 25h:
-	// Telegram keeps updates 24h and may redeliver them).
-	DedupeTTL time.Duration
 	// FlowTimeout bounds one flow's work on one event (default 10s).
 	FlowTimeout time.Duration
 	// ProcessingLease is how long a redelivered update waits for the
@@ -126,9 +123,6 @@ func New(opt Options, cfg *config.Config) (*Engine, error) {
 	}
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.New()
-	}
-	if opt.DedupeTTL <= 0 {
-		opt.DedupeTTL = 25 * time.Hour
 	}
 	if opt.FlowTimeout <= 0 {
 		opt.FlowTimeout = 10 * time.Second
@@ -225,7 +219,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	fc := e.newContext(cfg, &ev, nil)
 	steps, owners := e.prepare(fc)
 	member, results, dup, err := e.opt.Store.IngestSteps(ctx, state.Ingest{
-		Group: ev.GroupKey(), UpdateID: ev.ID, DedupeTT: e.opt.DedupeTTL,
+		Group: ev.GroupKey(), UpdateID: ev.ID,
 		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
 		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink, Lease: e.opt.ProcessingLease,
 	}, steps)
@@ -587,7 +581,7 @@ func (e *Engine) handleTimer(ctx context.Context, cfg *config.Config, ev bot.Eve
 	}
 	e.tallyElsewhere(ctx, cfg, fc)
 	if once {
-		if err := e.opt.Store.MarkWorkDone(ctx, ev.GroupKey(), ev.ID, e.opt.DedupeTTL); err != nil {
+		if err := e.opt.Store.MarkWorkDone(ctx, ev.GroupKey(), ev.ID); err != nil {
 			e.opt.Log.Warn("scheduled fire ran but not marked; a reclaimed job could run it again", zap.String("timer", ev.ID), zap.Error(err))
 		}
 	}

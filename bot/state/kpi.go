@@ -49,15 +49,17 @@ type Tally struct {
 // tallyScript marks an update done and adds its tally, atomically and
 // once: an update another process marked done first (it held the update
 // past its lease) adds nothing. KEYS: update key, day record, day HLL,
-// member record, present set. ARGV: mark ('1' or '0' for updates without
+// member record, present set. ARGV: the packed update id (dedupeArg; '0' for updates without
 // an id), record and HLL lifetimes (ms), active member, day, flags ('p':
 // count the members again, 'u': the member is not active after all), the
 // update's time (ms), then field and delta pairs.
-var tallyScript = redis.NewScript(`
-if ARGV[1] == '1' then
-  local cur = redis.call('GET', KEYS[1])
-  if cur == 'd' or cur == '1' then return 0 end
-  if cur then redis.call('SET', KEYS[1], 'd', 'KEEPTTL') end
+var tallyScript = redis.NewScript(dedupeLua + `
+if ARGV[1] ~= '0' then
+  local w, h, f = uarg(ARGV[1])
+  if not w then return redis.error_reply('tally: bad id argument') end
+  local cur, key, m = ufind(KEYS[1], w, h, f, nil)
+  if udone(cur) then return 0 end
+  if cur then uset(KEYS[1], w, h, f, nil, umark(cur, w), key, m) end
 end
 for i = 8, #ARGV, 2 do
   -- '=name': a level (set), else a count (added)
@@ -89,9 +91,9 @@ return 1
 `)
 
 func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID string, t *Tally) {
-	mark, uk := "1", s.dedupeKey(t.Group, updateID)
-	if updateID == "" {
-		mark, uk = "0", s.KPIKey(t.Group, t.Day)
+	mark, uk := "0", s.KPIKey(t.Group, t.Day)
+	if updateID != "" {
+		mark, uk = s.dedupeArg(updateID), s.dedupeMeta(t.Group)
 	}
 	member := t.Active
 	flags := "-"
@@ -202,7 +204,7 @@ func (s *Store) tallies(ctx context.Context, us []Update, closeDays []DayOf) err
 			if u.Tally != nil {
 				s.tallyCall(ctx, p, u.ID, u.Tally)
 			} else if u.ID != "" {
-				p.SetArgs(ctx, s.dedupeKey(u.Group, u.ID), "d", redis.SetArgs{KeepTTL: true, Mode: "XX"})
+				updateScript.EvalSha(ctx, p, []string{s.dedupeMeta(u.Group)}, s.dedupeArg(u.ID), "done")
 			}
 		}
 		for _, c := range closeDays {
@@ -231,7 +233,7 @@ func (s *Store) loadTallyScripts(ctx context.Context) error {
 	if s.tallyLoaded.Load() {
 		return nil
 	}
-	for _, sc := range []*redis.Script{tallyScript, closeDayScript} {
+	for _, sc := range []*redis.Script{tallyScript, closeDayScript, updateScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return wrap("load kpi scripts", err)
 		}

@@ -28,11 +28,14 @@ type Store struct {
 	pipe   *pipeline // nil: one round trip per ingest
 	// tallyLoaded: the KPI scripts are in Redis (see Tallies)
 	tallyLoaded atomic.Bool
+	window      time.Duration // update ids are remembered (0: DedupeWindow)
+	// legacyUntil: lookups read one-key-per-update marks until then
+	legacyUntil time.Time
 }
 
 // New returns a Store using keys under prefix (e.g. "qb:").
 func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix}
+	return &Store{rdb: rdb, prefix: prefix, legacyUntil: time.Now().Add(DedupeWindow)}
 }
 
 // Client returns the Redis client, for flows that keep their own keys.
@@ -58,7 +61,6 @@ func (s *Store) memberKey(group, member string) string { return s.Key(group, "m"
 // own commands on it.
 func (s *Store) MemberKey(group, member string) string { return s.memberKey(group, member) }
 func (s *Store) activeKey(group string) string         { return s.Key(group, "active") }
-func (s *Store) dedupeKey(group, update string) string { return s.Key(group, "u", update) }
 
 // Member is a member's record in one group. Fields holds what flows store
 // beside the core fields.
@@ -176,8 +178,7 @@ const (
 // Ingest describes one platform update to record.
 type Ingest struct {
 	Group    string
-	UpdateID string        // "" skips de-duplication
-	DedupeTT time.Duration // how long an update id is remembered
+	UpdateID string // "" skips de-duplication (remembered for DedupeWindow)
 	Member   string
 	Name     string
 	Username string
@@ -210,22 +211,20 @@ return out
 // with flows' steps (see Step) share it: it returns the member's record
 // (or false for a duplicate, {'__inflight__'} for an update in flight)
 // and whether this call recorded the update.
-var ingestCore = `
+var ingestCore = dedupeLua + `
 local function ingest()
 local record = true
-if KEYS[1] ~= KEYS[2] then
-  local t = redis.call('TIME')
-  local wall = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local cur = redis.call('GET', KEYS[1])
-  if cur == '1' or cur == 'd' then return false, false end
+local uw, uh, uf = uarg(ARGV[1])
+if uw then
+  local wall = uclock()
+  local cur, key, um = ufind(KEYS[1], uw, uh, uf, wall)
+  if udone(cur) then return false, false end
   if cur then
     local since = tonumber(string.sub(cur, 3)) or 0
     if wall - since < (tonumber(ARGV[9]) or 30000) then return {'__inflight__'}, false end
-    redis.call('SET', KEYS[1], 'p:' .. wall, 'KEEPTTL')
     record = false
-  else
-    redis.call('SET', KEYS[1], 'p:' .. wall, 'PX', ARGV[1])
   end
+  uset(KEYS[1], uw, uh, uf, wall, 'p:' .. wall, key, um)
 end
 local m, now, kind = KEYS[2], ARGV[2], ARGV[3]
 local prev = redis.call('HGET', m, 'last_active') or '0'
@@ -279,13 +278,9 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (m *Member, dup bool, err
 }
 
 func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
-	dk := s.memberKey(in.Group, in.Member) // same key as KEYS[2] disables dedupe
+	uarg := "-" // no de-duplication
 	if in.UpdateID != "" {
-		dk = s.dedupeKey(in.Group, in.UpdateID)
-	}
-	ttl := in.DedupeTT
-	if ttl <= 0 {
-		ttl = 25 * time.Hour
+		uarg = s.dedupeArg(in.UpdateID)
 	}
 	bot := "0"
 	if in.IsBot {
@@ -298,8 +293,8 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 		// stall a poller behind a crashed replica's update
 		lease = 15 * time.Second
 	}
-	return []string{dk, s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
-		[]any{ttl.Milliseconds(), in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
+	return []string{s.dedupeMeta(in.Group), s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
+		[]any{uarg, in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
 }
 
 // IngestMany records many updates in one pipelined round trip (a member
@@ -332,29 +327,21 @@ func (s *Store) IngestMany(ctx context.Context, ins []Ingest) error {
 // redelivery is handled (without recording the member twice) rather than
 // dropped as a duplicate.
 func (s *Store) Forget(ctx context.Context, group, updateID string) error {
-	err := s.rdb.SetArgs(ctx, s.dedupeKey(group, updateID), "p:0", redis.SetArgs{KeepTTL: true, Mode: "XX"}).Err()
-	if errors.Is(err, redis.Nil) {
-		return nil
-	}
+	_, err := s.updateOp(ctx, group, updateID, "forget")
 	return wrap("forget update", err)
 }
 
 // WorkDone reports whether a piece of scheduled work (a schedule's fire)
 // was carried out already, by this or another process.
 func (s *Store) WorkDone(ctx context.Context, group, id string) (bool, error) {
-	v, err := s.rdb.Get(ctx, s.dedupeKey(group, id)).Result()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
-	if err != nil {
-		return false, wrap("read work done", err)
-	}
-	return v == "d", nil
+	v, err := s.UpdateState(ctx, group, id)
+	return v == "d", err
 }
 
 // MarkWorkDone records that a piece of scheduled work was carried out.
-func (s *Store) MarkWorkDone(ctx context.Context, group, id string, ttl time.Duration) error {
-	return wrap("mark work done", s.rdb.Set(ctx, s.dedupeKey(group, id), "d", ttl).Err())
+func (s *Store) MarkWorkDone(ctx context.Context, group, id string) error {
+	_, err := s.updateOp(ctx, group, id, "put")
+	return wrap("mark work done", err)
 }
 
 // Update names an update of a group, for Tallies, with what
@@ -370,10 +357,7 @@ type Update struct {
 // Done marks an update as handled: a redelivery is a duplicate from now
 // on. Until then a crash leaves it to the next delivery (see Ingest).
 func (s *Store) Done(ctx context.Context, group, updateID string) error {
-	err := s.rdb.SetArgs(ctx, s.dedupeKey(group, updateID), "d", redis.SetArgs{KeepTTL: true, Mode: "XX"}).Err()
-	if errors.Is(err, redis.Nil) {
-		return nil // not there (no de-duplication for it)
-	}
+	_, err := s.updateOp(ctx, group, updateID, "done")
 	return wrap("mark update done", err)
 }
 

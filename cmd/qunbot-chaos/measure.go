@@ -221,17 +221,13 @@ func measure(ctx context.Context, o options, w workload, api *botAPI, mode strin
 // doneMarks reads each update's dedupe mark ("d" once its work is done).
 func doneMarks(ctx context.Context, rdb *redis.Client, w workload) ([]string, error) {
 	s := state.New(rdb, "qb:")
-	pipe := rdb.Pipeline()
-	gets := make([]*redis.StringCmd, len(w.updates))
+	us := make([]state.Update, len(w.updates))
 	for i := range w.updates {
-		gets[i] = pipe.Get(ctx, s.Key(groupKey(w.group[i]), "u", "tg:"+strconv.Itoa(i+1)))
+		us[i] = state.Update{Group: groupKey(w.group[i]), ID: "tg:" + strconv.Itoa(i+1)}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+	out, err := s.UpdateStates(ctx, us)
+	if err != nil {
 		return nil, fmt.Errorf("read update marks: %w", err)
-	}
-	out := make([]string, len(gets))
-	for i, g := range gets {
-		out[i] = g.Val()
 	}
 	return out, nil
 }

@@ -47,7 +47,7 @@ type discard struct{ actions atomic.Int64 }
 // capture keeps the ingest EVALSHA of one update (probe), so redis-benchmark
 // runs exactly what the engine sent.
 type capture struct {
-	probe string // the update's dedupe key ends with this
+	probe string // the update's packed id argument ends with this
 	mu    sync.Mutex
 	args  []string
 }
@@ -74,7 +74,11 @@ func (c *capture) see(cmd redis.Cmder) {
 		return
 	}
 	// the ingest (its second key the member's record), not the done mark
-	if k, _ := args[3].(string); strings.HasSuffix(k, c.probe) && len(args) > 4 && strings.Contains(fmt.Sprint(args[4]), ":m:") {
+	nk, _ := strconv.Atoi(fmt.Sprint(args[2]))
+	if len(args) <= 3+nk || nk < 2 {
+		return
+	}
+	if a, _ := args[3+nk].(string); strings.HasSuffix(a, c.probe) && strings.Contains(fmt.Sprint(args[4]), ":m:") {
 		out := make([]string, len(args))
 		for i, a := range args {
 			out[i] = fmt.Sprint(a)
@@ -103,13 +107,16 @@ func (c *capture) benchArgs(member string) ([]string, error) {
 		}
 	}
 	out := make([]string, len(c.args))
+	nk, _ := strconv.Atoi(c.args[2])
 	for i, a := range c.args {
 		switch {
-		case i == 3:
+		case i == 3+nk:
 			// redis-benchmark has one random range, over the members, and
 			// draws each placeholder apart: two of them make the update
-			// id one of members² (new, as in the engine's run)
-			a = strings.TrimSuffix(a, c.probe) + ":u:load:__rand_int__:__rand_int__"
+			// id one of members² (new, as in the engine's run), a third
+			// its bucket hash
+			w, _, _ := strings.Cut(a, " ")
+			a = w + " __rand_int__ load:__rand_int__:__rand_int__"
 		case a == member || (textKey != "" && a == textKey):
 			a = "__rand_int__"
 		default:
@@ -175,7 +182,7 @@ func run(url, cfgPath string, members, messages, workers, groups, pipeline int, 
 	// the last member's first message: an id no other argument equals
 	probeIdx := min(members, messages) - 1
 	probeMember := strconv.Itoa(probeIdx % members)
-	capt := &capture{probe: ":u:load:" + strconv.Itoa(probeIdx)}
+	capt := &capture{probe: " load:" + strconv.Itoa(probeIdx)}
 	conn.Client.AddHook(capt)
 	prefix := fmt.Sprintf("qbload-%d:", time.Now().UnixNano())
 	defer clean(conn.Client, prefix)
@@ -252,12 +259,15 @@ func run(url, cfgPath string, members, messages, workers, groups, pipeline int, 
 	fmt.Printf("  latency         p50 %v  p99 %v  max %v\n", lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 	fmt.Printf("  redis trips     %.3f per message\n", float64(rt)/float64(messages))
 	fmt.Printf("  failures        %d; actions queued %d\n", failed.Load(), ad.actions.Load())
-	memberBytes, activeBytes, dedupeBytes := sampleMemory(ctx, conn.Client, store, members, groups)
-	fmt.Printf("  redis memory    %.0f bytes/member (hash %.0f + last-active zset %.0f); update-dedupe key %.0f bytes each for 25h\n",
+	memberBytes, activeBytes, dedupeBytes := sampleMemory(ctx, conn.Client, store, members, groups, messages)
+	fmt.Printf("  redis memory    %.0f bytes/member (hash %.0f + last-active zset %.0f); update marks %.1f bytes each (kept 25h)\n",
 		memberBytes+activeBytes, memberBytes, activeBytes, dedupeBytes)
 	if memBefore > 0 && memAfter > memBefore {
 		fmt.Printf("  used_memory     +%.1f MiB overall (%.0f bytes/member incl. %d dedupe keys)\n",
 			float64(memAfter-memBefore)/(1<<20), float64(memAfter-memBefore)/float64(members), messages)
+	}
+	for _, f := range memoryByFamily(ctx, conn.Client, prefix) {
+		fmt.Printf("    %-28s %6d keys %8.1f bytes/member\n", f.name, f.keys, float64(f.bytes)/float64(members))
 	}
 	var ms runtime.MemStats
 	runtime.GC()
@@ -306,8 +316,8 @@ func usedMemory(ctx context.Context, c redis.UniversalClient) int64 {
 }
 
 // sampleMemory asks Redis (MEMORY USAGE) what a member hash, a share of the
-// last-active set and one dedupe key cost.
-func sampleMemory(ctx context.Context, c redis.UniversalClient, s *state.Store, members, groups int) (member, active, dedupe float64) {
+// last-active set and an update's mark cost.
+func sampleMemory(ctx context.Context, c redis.UniversalClient, s *state.Store, members, groups, updates int) (member, active, dedupe float64) {
 	const samples = 200
 	var total int64
 	n := 0
@@ -328,8 +338,66 @@ func sampleMemory(ctx context.Context, c redis.UniversalClient, s *state.Store, 
 		zs += v
 	}
 	active = float64(zs) / float64(members)
-	d, _ := c.MemoryUsage(ctx, s.Key("console:g0", "u", "load:0")).Result()
-	return member, active, float64(d)
+	// the update tables: every key of them, over the updates they hold
+	var d int64
+	iter := c.Scan(ctx, 0, s.GlobalKey("{*}:ud*"), 5000).Iterator()
+	for iter.Next(ctx) {
+		v, _ := c.MemoryUsage(ctx, iter.Val(), 0).Result()
+		d += v
+	}
+	return member, active, float64(d) / float64(updates)
+}
+
+type family struct {
+	name        string
+	keys, bytes int64
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// memoryByFamily sums MEMORY USAGE over every key under prefix, grouped by
+// the key's shape after the group (digits folded), largest first: where a
+// member's bytes go.
+func memoryByFamily(ctx context.Context, c redis.UniversalClient, prefix string) []family {
+	by := map[string]*family{}
+	iter := c.Scan(ctx, 0, prefix+"*", 5000).Iterator()
+	var keys []string
+	flush := func() {
+		cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.MemoryUsage(ctx, k, 0)
+			}
+			return nil
+		})
+		for i, cmd := range cmds {
+			name := keys[i]
+			if j := strings.LastIndex(name, "}"); j >= 0 {
+				name = name[j+1:]
+			}
+			name = digits.ReplaceAllString(name, "N")
+			f := by[name]
+			if f == nil {
+				f = &family{name: name}
+				by[name] = f
+			}
+			f.keys++
+			f.bytes += cmd.(*redis.IntCmd).Val()
+		}
+		keys = keys[:0]
+	}
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == 1000 {
+			flush()
+		}
+	}
+	flush()
+	out := make([]family, 0, len(by))
+	for _, f := range by {
+		out = append(out, *f)
+	}
+	slices.SortFunc(out, func(a, b family) int { return int(b.bytes - a.bytes) })
+	return out[:min(len(out), 12)]
 }
 
 var rpsRe = regexp.MustCompile(`([\d.]+) requests per second`)

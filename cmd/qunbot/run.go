@@ -35,6 +35,14 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.close()
+	// update marks of the one-key-per-update layout are read where they
+	// are, so this only gives their memory back; a Redis away at start
+	// leaves them to expire on their own
+	if n, err := a.store.MigrateDedupe(ctx); err != nil {
+		log.Warn("old update marks not moved; they expire within 25h", zap.Error(err))
+	} else if n > 0 {
+		log.Info("update marks moved to the update tables", zap.Int("moved", n))
+	}
 	return serve(ctx, a, clock, e)
 }
 
