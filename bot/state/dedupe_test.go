@@ -98,10 +98,10 @@ func TestMigrateDedupe(t *testing.T) {
 	const g = "wecom:ext:wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA"
 	long := "bot:" + strings.Repeat("9a", 30) // stored as a digest
 	old := map[string]string{
-		"tg:1":  "d",     // done
-		"tg:2":  "1",     // done, as marked before "d"
-		"tg:3":  "p:0",   // abandoned: the next delivery takes over
-		long:    "d",     //
+		"tg:1":  "d",                                                                    // done
+		"tg:2":  "1",                                                                    // done, as marked before "d"
+		"tg:3":  "p:0",                                                                  // abandoned: the next delivery takes over
+		long:    "d",                                                                    //
 		"tg:99": "p:" + strconv.FormatInt(time.Now().Add(-time.Minute).UnixMilli(), 10), // left by a replica that died
 	}
 	for id, v := range old {
@@ -193,4 +193,3 @@ func TestWorkDoneMarks(t *testing.T) {
 		t.Fatalf("UpdateStates = %q, %v", states, err)
 	}
 }
-
