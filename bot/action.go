@@ -134,6 +134,9 @@ type Audit struct {
 	By     string
 	What   string
 	Reason string
+	// Text is the message a removal was about, kept so that a moderator
+	// can later call it "not spam" and teach the filter the whole of it.
+	Text string
 }
 
 // IsMessage reports whether the action posts a message, which counts

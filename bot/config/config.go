@@ -79,6 +79,12 @@ type Redis struct {
 // HTTP is the listener for /healthz, /readyz, /metrics and webhooks.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// Dashboard is the path the web console is served under (default
+	// "/"; "off" serves none).
+	Dashboard string `yaml:"dashboard"`
+	// PublicURL is how people reach the listener (the login links the bot
+	// hands out), e.g. https://bot.example.com; default http://<listen>.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Limits are the outbox's rate limits for one adapter.
@@ -203,6 +209,22 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 		cfg.HTTP.Listen = "127.0.0.1:8080"
 	} else {
 		checkListen(d, d.pos["http.listen"], cfg.HTTP.Listen)
+	}
+	switch p := cfg.HTTP.Dashboard; {
+	case p == "":
+		cfg.HTTP.Dashboard = "/"
+	case p == "off":
+	case !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " ?#{}"):
+		d.errf(d.pos["http.dashboard"], "http.dashboard: %q is not a path (write one such as /console, or off)", p)
+	case !strings.HasSuffix(p, "/"):
+		cfg.HTTP.Dashboard = p + "/"
+	}
+	if u := cfg.HTTP.PublicURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		d.errf(d.pos["http.public_url"], "http.public_url: %q must start with http:// or https://", u)
+	}
+	cfg.HTTP.PublicURL = strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
+	if cfg.HTTP.PublicURL == "" {
+		cfg.HTTP.PublicURL = "http://" + cfg.HTTP.Listen
 	}
 	for i, m := range r.Moderators {
 		d.checkMemberRef(d.pos[fmt.Sprintf("moderators[%d]", i)], m)

@@ -912,8 +912,12 @@ func (e *Engine) AfterDone(ctx context.Context, a bot.Action, err error) {
 	if err != nil {
 		result = "failed: " + err.Error()
 	}
-	if werr := e.opt.Store.AppendModlog(ctx, a.Chat, "at", e.opt.Clock.Now().UnixMilli(), "by", a.Audit.By, "action", a.Audit.What,
-		"member", a.Member.ID, "name", a.Member.Name, "reason", a.Audit.Reason, "result", result); werr != nil {
+	vals := []any{"at", e.opt.Clock.Now().UnixMilli(), "by", a.Audit.By, "action", a.Audit.What,
+		"member", a.Member.ID, "name", a.Member.Name, "reason", a.Audit.Reason, "result", result}
+	if a.Audit.Text != "" {
+		vals = append(vals, "text", a.Audit.Text)
+	}
+	if werr := e.opt.Store.AppendModlog(ctx, a.Chat, vals...); werr != nil {
 		e.opt.Log.Error("moderation log entry not written", zap.String("group", a.Chat), zap.String("action", a.Audit.What), zap.Error(werr))
 	}
 }

@@ -207,6 +207,10 @@ func (fc *FlowContext) HoldForQuietHours(ctx context.Context, q config.QuietHour
 // a group).
 func (fc *FlowContext) GroupConfig(key string) *config.Group { return fc.cfg.Group(key) }
 
+// RootConfig is the whole config in force for this event (listener,
+// every group), for flows that act across groups.
+func (fc *FlowContext) RootConfig() *config.Config { return fc.cfg }
+
 // CapsFor returns what the event's adapter can do in another chat.
 func (fc *FlowContext) CapsFor(chat string) bot.Capability {
 	at, ok := fc.engine.adapter(fc.Event.Platform)

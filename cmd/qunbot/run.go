@@ -18,6 +18,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/httpapi"
 	"github.com/qunbot/qunbot/bot/platform"
+	"github.com/qunbot/qunbot/flows/dashboard"
 )
 
 func cmdRun(ctx context.Context, args []string, e env) error {
@@ -67,7 +68,19 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 	if err := srv.Start(cfg.HTTP.Listen); err != nil {
 		return err
 	}
-	log.Info("http listening", zap.String("addr", srv.Addr()), zap.Strings("paths", []string{"/healthz", "/readyz", "/metrics"}))
+	paths := []string{"/healthz", "/readyz", "/metrics"}
+	if base := cfg.HTTP.Dashboard; base != "off" {
+		dash, err := dashboard.New(dashboard.Options{Store: a.store, Engine: a.engine, Token: e.getenv("QUNBOT_DASHBOARD_TOKEN"), Now: clock.Now, Log: log})
+		if err != nil {
+			return err
+		}
+		dash.Mount(srv.Mux, base)
+		paths = append(paths, base+" (dashboard)")
+		if e.getenv("QUNBOT_DASHBOARD_TOKEN") == "" {
+			log.Info("dashboard: QUNBOT_DASHBOARD_TOKEN is not set; moderators log in with the bot's /dashboard links")
+		}
+	}
+	log.Info("http listening", zap.String("addr", srv.Addr()), zap.Strings("paths", paths))
 
 	intake, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()

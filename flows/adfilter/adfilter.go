@@ -212,11 +212,11 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	if del >= 0 {
 		// logged once the platform removed the message (or refused to),
 		// with all that was decided
-		fc.Actions()[del].Audit = &bot.Audit{By: "adfilter", What: action, Reason: v.Summary() + " · " + excerpt}
+		fc.Actions()[del].Audit = &bot.Audit{By: "adfilter", What: action, Reason: v.Summary() + " · " + excerpt, Text: AuditText(ev.Text)}
 		return nil
 	}
 	return Audit(ctx, fc.Store, group, Entry{At: fc.Now, By: "adfilter", Action: action, Member: ev.Member.ID, Name: ev.Member.Name,
-		Reason: v.Summary() + " · " + excerpt})
+		Reason: v.Summary() + " · " + excerpt, Text: ev.Text})
 }
 
 // ApplyLadder takes the ladder's step for a member's warning count and

@@ -100,6 +100,20 @@ func Warnings(ctx context.Context, s *state.Store, group, member string, delta i
 	return n, nil
 }
 
+// WarningCount reads a member's live warnings without changing anything
+// (decay ≤ 0: every warning kept counts).
+func WarningCount(ctx context.Context, s *state.Store, group, member string, decay time.Duration, at time.Time) (int, error) {
+	min := "-inf"
+	if decay > 0 {
+		min = "(" + strconv.FormatInt(at.Add(-decay).UnixMilli(), 10)
+	}
+	n, err := s.Client().ZCount(ctx, s.Key(group, "warns", member), min, "+inf").Result()
+	if err != nil {
+		return 0, fmt.Errorf("%w: read warnings: %w", state.ErrRedis, err)
+	}
+	return int(n), nil
+}
+
 // Entry is one line of the moderation audit log.
 type Entry struct {
 	At     time.Time
@@ -111,11 +125,31 @@ type Entry struct {
 	// Result is the platform's answer where the entry was written after
 	// it ("ok", or "failed: ..."); empty for decisions logged as made.
 	Result string
+	// Text is the removed message (the filter's removals), at most
+	// MaxAuditText runes; ID is the entry's id in the log.
+	Text string
+	ID   string
+}
+
+// MaxAuditText bounds the message text an audit entry keeps.
+const MaxAuditText = 2000
+
+// AuditText is a message's text as an audit entry keeps it.
+func AuditText(text string) string {
+	r := []rune(text)
+	if len(r) > MaxAuditText {
+		r = r[:MaxAuditText]
+	}
+	return string(r)
 }
 
 // Audit appends an entry to the group's audit log (a Redis stream).
 func Audit(ctx context.Context, s *state.Store, group string, e Entry) error {
-	return s.AppendModlog(ctx, group, "at", e.At.UnixMilli(), "by", e.By, "action", e.Action, "member", e.Member, "name", e.Name, "reason", e.Reason)
+	vals := []any{"at", e.At.UnixMilli(), "by", e.By, "action", e.Action, "member", e.Member, "name", e.Name, "reason", e.Reason}
+	if e.Text != "" {
+		vals = append(vals, "text", AuditText(e.Text))
+	}
+	return s.AppendModlog(ctx, group, vals...)
 }
 
 // Recent returns the latest n audit entries, newest first.
@@ -129,7 +163,7 @@ func Recent(ctx context.Context, s *state.Store, group string, n int64) ([]Entry
 		str := func(k string) string { v, _ := x.Values[k].(string); return v }
 		ms, _ := strconv.ParseInt(str("at"), 10, 64)
 		out = append(out, Entry{At: time.UnixMilli(ms), By: str("by"), Action: str("action"), Member: str("member"), Name: str("name"),
-			Reason: str("reason"), Result: str("result")})
+			Reason: str("reason"), Result: str("result"), Text: str("text"), ID: x.ID})
 	}
 	return out, nil
 }

@@ -358,3 +358,34 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// MemberEntries returns a member's latest n ledger entries, newest first,
+// looking back over the group's latest 20,000 (the ledger is one stream
+// per group; a member quiet for longer shows fewer).
+func (l Ledger) MemberEntries(ctx context.Context, member string, n int) ([]Entry, error) {
+	var out []Entry
+	end := "+"
+	for seen := 0; seen < 20000 && len(out) < n; {
+		msgs, err := l.s.Client().XRevRangeN(ctx, l.stream(), end, "-", 1000).Result()
+		if err != nil {
+			return nil, fmt.Errorf("%w: read ledger: %w", state.ErrRedis, err)
+		}
+		for _, m := range msgs {
+			if str(m.Values["member"]) != member || len(out) == n {
+				continue
+			}
+			e := Entry{ID: m.ID, Member: member, Reason: str(m.Values["reason"])}
+			e.Delta, _ = strconv.ParseInt(str(m.Values["delta"]), 10, 64)
+			e.Balance, _ = strconv.ParseInt(str(m.Values["balance"]), 10, 64)
+			ms, _ := strconv.ParseInt(str(m.Values["at"]), 10, 64)
+			e.At = time.UnixMilli(ms)
+			out = append(out, e)
+		}
+		seen += len(msgs)
+		if len(msgs) < 1000 {
+			break
+		}
+		end = "(" + msgs[len(msgs)-1].ID
+	}
+	return out, nil
+}

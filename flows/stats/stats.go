@@ -19,6 +19,7 @@ import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/wakeup"
 )
@@ -534,16 +535,10 @@ func cohorts(ctx context.Context, fc *engine.FlowContext, funnel bool) error {
 	zone := fc.Group.Location
 	now := fc.Now.In(zone)
 	monday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, zone).AddDate(0, 0, -((int(now.Weekday())+6)%7)-7*(weeks-1))
-	ms, err := fc.Store.Newcomers(ctx, fc.Event.GroupKey(), monday, fc.Now.Add(time.Millisecond))
+	cs, err := CohortsSince(ctx, fc.Store, fc.Event.GroupKey(), monday, fc.Now, zone)
 	if err != nil {
 		return fmt.Errorf("%s: %w", fc.Event.Command.Name, err)
 	}
-	in := make([]kpi.Newcomer, len(ms))
-	for i, m := range ms {
-		in[i] = kpi.Newcomer{JoinedAt: m.JoinedAt, LeftAt: m.LeftAt, Present: m.Present, Verified: m.Verified, Spoke: m.Spoke,
-			Active1to7: m.Active1to7, Active30: m.Active30, Day1: m.Day1, Day7: m.Day7, Day30: m.Day30}
-	}
-	cs := kpi.Cohorts(in, zone, fc.Now)
 	if len(cs) == 0 {
 		fc.Reply(words.T(loc, "cohort.none", weeks))
 		return nil
@@ -577,4 +572,19 @@ func cohorts(ctx context.Context, fc *engine.FlowContext, funnel bool) error {
 	}
 	fc.Reply(strings.Join(lines, "\n"))
 	return nil
+}
+
+// CohortsSince groups the members who joined from from until now by
+// their join week in zone (the funnel and the retention table).
+func CohortsSince(ctx context.Context, s *state.Store, group string, from, now time.Time, zone *time.Location) ([]kpi.Cohort, error) {
+	ms, err := s.Newcomers(ctx, group, from, now.Add(time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	in := make([]kpi.Newcomer, len(ms))
+	for i, m := range ms {
+		in[i] = kpi.Newcomer{JoinedAt: m.JoinedAt, LeftAt: m.LeftAt, Present: m.Present, Verified: m.Verified, Spoke: m.Spoke,
+			Active1to7: m.Active1to7, Active30: m.Active30, Day1: m.Day1, Day7: m.Day7, Day30: m.Day30}
+	}
+	return kpi.Cohorts(in, zone, now), nil
 }

@@ -2,6 +2,7 @@ package wakeup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -218,4 +219,28 @@ func markSkipped(ctx context.Context, k keys, cfg *Config, due []Due) error {
 		return fmt.Errorf("record skipped wake-ups: %w", err)
 	}
 	return nil
+}
+
+// Received is a wake-up stage a member was sent, and when.
+type Received struct {
+	After time.Duration
+	At    time.Time
+}
+
+// StagesReceived lists the stages of cfg a member was sent in their
+// current silence or before (the latest send of each).
+func StagesReceived(ctx context.Context, s *state.Store, group, member string, cfg *Config) ([]Received, error) {
+	k := keys{s: s, group: group}
+	var out []Received
+	for _, st := range cfg.Stages {
+		v, err := s.Client().ZScore(ctx, k.sent(stageKey(st)), member).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: wake-up stages of a member: %w", state.ErrRedis, err)
+		}
+		out = append(out, Received{After: st.After.D(), At: time.UnixMilli(int64(v))})
+	}
+	return out, nil
 }

@@ -1,0 +1,30 @@
+// Draws the group page's charts from the JSON the server put in the page.
+// window.qbCharts keeps the uPlot instances (the browser tests read them).
+(function () {
+  "use strict";
+  window.qbCharts = [];
+  var el = document.getElementById("series");
+  if (!el || typeof uPlot === "undefined") return;
+  var data = JSON.parse(el.textContent);
+  var colors = ["#4a7bd0", "#d0784a", "#3a9d5d", "#9b59b6"];
+  document.querySelectorAll("[data-chart]").forEach(function (div) {
+    var labels = (div.dataset.labels || "").split(",");
+    var cols = [data.days];
+    var series = [{}];
+    var names = div.dataset.layers ? div.dataset.layers.split(",") : div.dataset.series.split(",");
+    names.forEach(function (n, i) {
+      var src = div.dataset.layers ? data.layers[n] : data.values[n];
+      if (!src) return;
+      // a share not recorded that day is a gap, not a zero
+      cols.push(src.map(function (v) { return v < 0 ? null : v; }));
+      series.push({ label: labels[i] || n, stroke: colors[i % colors.length], width: 2, spanGaps: false });
+    });
+    var opts = {
+      width: Math.max(320, div.clientWidth || 520), height: 220, series: series,
+      axes: [{}, { size: 50 }], scales: { x: { time: true } }
+    };
+    var u = new uPlot(opts, cols, div);
+    u.qbName = div.dataset.chart;
+    window.qbCharts.push(u);
+  });
+})();
