@@ -31,6 +31,7 @@ flows:
     ladder: {steps: [{at: 1, action: warn}]}
   checkin:
     activity: { points: 1, daily_cap: 5 }
+  stats: {}
   wakeup:
     tiers: {silent: 7d, churned: 30d}
     stages: [{after: 7d, text: "we miss you"}]

@@ -179,6 +179,9 @@ func (s *Server) groupData(ctx context.Context, g GroupRef, rangeDays int, now t
 	}
 	before, cur := days[:rangeDays], days[rangeDays:]
 	gd := &GroupData{Group: g, Range: rangeDays, Totals: totals(cur), Before: totals(before)}
+	// daily actives added up mean nothing: the table shows their average
+	gd.Totals[string(kpi.Active)] /= int64(rangeDays)
+	gd.Before[string(kpi.Active)] /= int64(rangeDays)
 	gd.Series = Series{Values: map[string][]int64{}, Layers: map[string][]float64{}}
 	for _, d := range cur {
 		t, _ := time.ParseInLocation("2006-01-02", d.Date, gc.Location)
