@@ -34,5 +34,15 @@ if [[ -z "${QUNBOT_TEST_REDIS_URL:-}" ]]; then
 		export QUNBOT_TEST_REDIS_URL="redis://127.0.0.1:$port/15"
 	fi
 fi
+# the dashboard's browser tests need Chromium (they fail, never skip,
+# without it); install Debian's when we may
+if [[ -z "${QUNBOT_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		echo "scripts/test.sh: installing chromium for the dashboard's browser tests" >&2
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+	else
+		echo "scripts/test.sh: the dashboard's browser tests need Chromium: sudo apt-get install -y chromium (or set QUNBOT_CHROMIUM)" >&2
+	fi
+fi
 echo "scripts/test.sh: testing against $QUNBOT_TEST_REDIS_URL" >&2
 go test -race -count=1 "$@" ./...

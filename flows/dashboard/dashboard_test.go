@@ -346,3 +346,5 @@ func TestBanAction(t *testing.T) {
 		t.Error("no ban of m7 by the dashboard reached the platform")
 	}
 }
+
+func formBody(s string) io.Reader { return strings.NewReader(s) }

@@ -617,3 +617,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: s.base, MaxAge: -1, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, s.base+"login", http.StatusSeeOther)
 }
+
+// Files are the console's embedded assets and templates.
+func Files() fs.FS { return files }
