@@ -23,7 +23,7 @@ import (
 
 type staticEngine struct{ cfg *config.Config }
 
-func (e staticEngine) Config() *config.Config          { return e.cfg }
+func (e staticEngine) Config() *config.Config         { return e.cfg }
 func (e staticEngine) Do(string, ...bot.Action) error { return nil }
 
 // BenchmarkGroupPage serves the group page of a group with 365 days of

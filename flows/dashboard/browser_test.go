@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-		"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/flows/adfilter"
