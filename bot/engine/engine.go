@@ -797,7 +797,7 @@ func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
 			fc.actions = append(fc.actions, gfc.actions...)
 			return err
 		}
-		if spec.Name == cmd.Name && spec.Moderator && !fc.IsModerator() {
+		if spec.Name == cmd.Name && spec.Moderator && !fc.IsModerator() && !moderatesPrivately(fc) {
 			e.opt.Log.Warn("moderator command refused",
 				zap.String("command", cmd.Name), zap.String("group", fc.Event.GroupKey()),
 				zap.String("member", fc.Event.Member.ID), zap.String("name", fc.Event.Member.Name))
@@ -958,6 +958,22 @@ func (e *Engine) Ready(ctx context.Context) error {
 		return errors.New("no config loaded")
 	}
 	return e.opt.Store.Ping(ctx)
+}
+
+// moderatesPrivately: in a private chat, a moderator command is open to
+// a member the config names as moderator of any group (the chat itself
+// belongs to no group; the command decides which groups it serves).
+func moderatesPrivately(fc *FlowContext) bool {
+	if fc.Event.Chat.Type != bot.ChatPrivate {
+		return false
+	}
+	m := fc.Event.Platform + ":" + fc.Event.Member.ID
+	for key, g := range fc.cfg.Groups {
+		if strings.HasPrefix(key, fc.Event.Platform+":") && (g.IsModerator(m) || g.IsModerator(fc.Event.Member.ID)) {
+			return true
+		}
+	}
+	return false
 }
 
 // pickGroup turns a group's command asked in a private chat into the same

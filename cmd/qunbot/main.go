@@ -24,6 +24,7 @@ usage:
   qunbot run      -c configs/qunbot.yaml     run every adapter the config enables
   qunbot console  -c configs/example.yaml    a simulated group in the terminal
                   [--now 2026-01-05T09:00:00+08:00] [--json]
+  qunbot demo     [-members 500] [-days 90] [-listen 127.0.0.1:8080]   a simulated community, then its dashboard
   qunbot validate -c configs/qunbot.yaml     check a config: exit 0, or file:line:col: message and exit 1
   qunbot points export --group G [-c config] [-o file.csv]   a group's points ledger as CSV
   qunbot kpi --group G [--from D] [--to D] [--format csv|json] [-c config] [-o file]   a group's daily figures
@@ -59,6 +60,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 	switch args[0] {
 	case "run":
 		err = cmdRun(ctx, args[1:], e)
+	case "demo":
+		err = cmdDemo(ctx, args[1:], e)
 	case "console":
 		err = cmdConsole(ctx, args[1:], e)
 	case "validate":

@@ -51,11 +51,11 @@ func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any { return &Config{} }, DefaultOn: true}
 }
 
-// Commands implements engine.Commander. Who may have a link is decided
-// by the config's moderators lists, in the handler: in a private chat
-// the engine's moderator check knows no group.
+// Commands implements engine.Commander. In a private chat the engine
+// lets through a moderator of any group; the link shows the groups the
+// member moderates by the config.
 func (Flow) Commands(loc string) []engine.CommandSpec {
-	return []engine.CommandSpec{{Name: "dashboard", Help: cmdWords.T(loc, "help")}}
+	return []engine.CommandSpec{{Name: "dashboard", Help: cmdWords.T(loc, "help"), Moderator: true}}
 }
 
 // HandleCommand implements engine.Commander.
