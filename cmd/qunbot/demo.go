@@ -24,8 +24,8 @@ import (
 	"github.com/qunbot/qunbot/bot/httpapi"
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/outbox"
-	"github.com/qunbot/qunbot/scheduler"
 	"github.com/qunbot/qunbot/flows/dashboard"
+	"github.com/qunbot/qunbot/scheduler"
 )
 
 //go:embed demo.yaml
