@@ -241,6 +241,12 @@ func (fc *FlowContext) NextFire(ctx context.Context, name string) (time.Time, bo
 	return fc.engine.opt.Timers.NextFire(ctx, scheduler.EntryKey(fc.flow, fc.Event.GroupKey(), name))
 }
 
+// NextFire is when a flow's named schedule in a group fires next, for
+// callers outside an event (the dashboard's calendar).
+func (e *Engine) NextFire(ctx context.Context, flow, group, name string) (time.Time, bool, error) {
+	return e.opt.Timers.NextFire(ctx, scheduler.EntryKey(flow, group, name))
+}
+
 // Tasks lists the latest delayed posts (tasks) of a chat on the event's
 // platform; ok is false where the platform has none.
 func (fc *FlowContext) Tasks(ctx context.Context, chat string, n int) (tasks []bot.Task, ok bool, err error) {

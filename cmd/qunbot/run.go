@@ -69,8 +69,12 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 		return err
 	}
 	paths := []string{"/healthz", "/readyz", "/metrics"}
+	var status *dashboard.Status // nil: no dashboard
 	if base := cfg.HTTP.Dashboard; base != "off" {
-		dash, err := dashboard.New(dashboard.Options{Store: a.store, Engine: a.engine, Token: e.getenv("QUNBOT_DASHBOARD_TOKEN"), Now: clock.Now, Log: log})
+		status = &dashboard.Status{}
+		status.Loaded(time.Now())
+		dash, err := dashboard.New(dashboard.Options{Store: a.store, Engine: a.engine, Token: e.getenv("QUNBOT_DASHBOARD_TOKEN"), Now: clock.Now, Log: log,
+			Status: status, Check: func(b []byte) error { _, err := config.Parse("pasted.yaml", b, a.schema); return err }})
 		if err != nil {
 			return err
 		}
@@ -88,10 +92,16 @@ func serve(ctx context.Context, a *app, clock *bot.OffsetClock, e env) error {
 
 	watcher := config.NewWatcher(a.cfgPath, a.schema, func(c *config.Config) {
 		a.engine.SetConfig(c)
+		if status != nil {
+			status.Loaded(time.Now())
+		}
 		a.metrics.ConfigLoads.WithLabelValues("ok").Inc()
 		log.Info("config reloaded", zap.String("file", a.cfgPath))
 	}, func(err error) {
 		a.metrics.ConfigLoads.WithLabelValues("rejected").Inc()
+		if status != nil {
+			status.Rejected(time.Now(), err)
+		}
 		var ps config.Problems
 		if errors.As(err, &ps) {
 			for _, p := range ps {

@@ -23,8 +23,12 @@ import (
 
 type staticEngine struct{ cfg *config.Config }
 
-func (e staticEngine) Config() *config.Config         { return e.cfg }
-func (e staticEngine) Do(string, ...bot.Action) error { return nil }
+func (e staticEngine) Config() *config.Config                       { return e.cfg }
+func (e staticEngine) Do(string, ...bot.Action) error               { return nil }
+func (e staticEngine) HandleEvent(context.Context, bot.Event) error { return nil }
+func (e staticEngine) NextFire(context.Context, string, string, string) (time.Time, bool, error) {
+	return time.Time{}, false, nil
+}
 
 // BenchmarkGroupPage serves the group page of a group with 365 days of
 // records and 100,000 members who joined over the year (so the funnel and

@@ -2,12 +2,14 @@ package dashboard_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/flows"
 	"github.com/qunbot/qunbot/flows/adfilter"
@@ -32,6 +36,8 @@ flows:
   checkin:
     activity: { points: 1, daily_cap: 5 }
   stats: {}
+  posts:
+    items: [{name: morning, cron: "0 9 * * *", text: "早安，今天的咖啡小知识"}]
   wakeup:
     tiers: {silent: 7d, churned: 30d}
     stages: [{after: 7d, text: "we miss you"}]
@@ -348,3 +354,139 @@ func TestBanAction(t *testing.T) {
 }
 
 func formBody(s string) io.Reader { return strings.NewReader(s) }
+
+// The content calendar: a post's next fire, pause and resume (the flow
+// skips a paused post), and "send now" through the engine.
+func TestPostsPage(t *testing.T) {
+	f := newFixture(t)
+	c := client(t)
+	post(t, c, f.srv.URL+"/login", url.Values{"token": {token}})
+	g := f.srv.URL + "/g/" + url.PathEscape(bottest.Group) + "/"
+	_, body, _ := get(t, c, g+"posts")
+	if !strings.Contains(body, `data-post="morning"`) || !strings.Contains(body, "0 9 * * *") {
+		t.Fatalf("calendar lacks the post:\n%s", body)
+	}
+	next := regexp.MustCompile(`<td>(\d{4}-\d\d-\d\d \d\d:\d\d)</td>`).FindStringSubmatch(body)
+	if next == nil || !strings.HasSuffix(next[1], "09:00") {
+		t.Errorf("next fire shown as %v, want a 09:00", next)
+	}
+	csrf := csrfRe.FindStringSubmatch(body)[1]
+	f.h.Out.Take()
+	if code, b := post(t, c, g+"posts", url.Values{"name": {"morning"}, "op": {"now"}, "csrf": {csrf}}); code != http.StatusSeeOther {
+		t.Fatalf("send now: %d %s", code, b)
+	}
+	sent := false
+	for _, a := range f.h.Out.Take() {
+		sent = sent || (a.Type == bot.ActSend && strings.Contains(a.Text, "咖啡小知识"))
+	}
+	if !sent {
+		t.Error("send now sent no post")
+	}
+	if code, _ := post(t, c, g+"posts", url.Values{"name": {"morning"}, "op": {"pause"}, "csrf": {csrf}}); code != http.StatusSeeOther {
+		t.Fatalf("pause: %d", code)
+	}
+	f.h.Advance(24 * time.Hour)
+	for _, a := range f.h.Out.Take() {
+		if strings.Contains(a.Text, "咖啡小知识") {
+			t.Fatal("a paused post was sent")
+		}
+	}
+	if _, body, _ = get(t, c, g+"posts"); !strings.Contains(body, "paused") || !strings.Contains(body, `value="resume"`) {
+		t.Error("the page does not show the post paused")
+	}
+	for _, bad := range []url.Values{{"name": {"nope"}, "op": {"now"}, "csrf": {csrf}}, {"name": {"morning"}, "op": {"explode"}, "csrf": {csrf}}} {
+		if code, _ := post(t, c, g+"posts", bad); code != http.StatusBadRequest {
+			t.Errorf("%v: %d, want 400", bad, code)
+		}
+	}
+	es, _ := adfilter.Recent(context.Background(), f.h.Store, bottest.Group, 1)
+	if len(es) != 1 || es[0].Action != "post pause (dashboard)" || es[0].By != "dashboard:operator" {
+		t.Errorf("audit entry %+v, want the pause by the operator", es)
+	}
+}
+
+// The config page: operators only, secrets hidden, and a validator that
+// answers file:line:col problems without applying anything.
+func TestConfigPage(t *testing.T) {
+	h := bottest.New(t, flows.Builtin(), conf)
+	dir := t.TempDir()
+	file := dir + "/qunbot.yaml"
+	os.WriteFile(file, []byte("adapters:\n  telegram:\n    token: 123456:ABCdef\n    webhook_secret: ${HOOK}\nredis:\n  url: redis://:hunter2@10.0.0.1:6379/0\n"), 0o600)
+	h.Engine.Config().File = file
+	st := &dashboard.Status{}
+	st.Loaded(time.Now())
+	st.Rejected(time.Now(), errors.New("qunbot.yaml:3:5: unknown key"))
+	schema := engine.Schema(flows.Builtin(), bottest.Platforms())
+	d, err := dashboard.New(dashboard.Options{Store: h.Store, Engine: h.Engine, Token: token, Now: h.Clock.Now, Status: st,
+		Check: func(b []byte) error { _, err := config.Parse("pasted.yaml", b, schema); return err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	d.Mount(mux, "/")
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := client(t)
+	post(t, c, srv.URL+"/login", url.Values{"token": {token}})
+	code, body, _ := get(t, c, srv.URL+"/config")
+	if code != http.StatusOK {
+		t.Fatalf("config page: %d", code)
+	}
+	for _, secret := range []string{"ABCdef", "hunter2"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("the page shows the secret %q", secret)
+		}
+	}
+	if !strings.Contains(body, "${HOOK}") || !strings.Contains(body, "qunbot.yaml:3:5: unknown key") {
+		t.Errorf("page lacks the env reference or the rejected reload:\n%s", body)
+	}
+	csrf := csrfRe.FindStringSubmatch(body)[1]
+	tests := []struct {
+		yaml, want string
+	}{
+		{"flows:\n  welcome:\n    txt: hi\n", "pasted.yaml:3:5"},
+		{"locale: en\n", "No problems"},
+	}
+	for _, tc := range tests {
+		code, body := post(t, c, srv.URL+"/config/validate", url.Values{"yaml": {tc.yaml}, "csrf": {csrf}})
+		if code != http.StatusOK || !strings.Contains(body, tc.want) {
+			t.Errorf("validate %q: %d, want %q in the answer:\n%s", tc.yaml, code, tc.want, body[strings.Index(body, "<h2>"):])
+		}
+	}
+	if code, _ := post(t, c, srv.URL+"/config/validate", url.Values{"yaml": {"locale: en\n"}}); code != http.StatusForbidden {
+		t.Errorf("validate without CSRF: %d, want 403", code)
+	}
+	// a moderator's session does not see the config
+	m := client(t)
+	h.Say("m1", "hello") // the group is seen
+	l := link(t, &fixture{h: h}, "mod")
+	lu, _ := url.Parse(l)
+	get(t, m, srv.URL+lu.RequestURI())
+	if code, _, _ := get(t, m, srv.URL+"/config"); code != http.StatusNotFound {
+		t.Errorf("config page for a moderator: %d, want 404", code)
+	}
+}
+
+// Every page is in both languages: no message key shows through.
+func TestPagesInBothLanguages(t *testing.T) {
+	f := newFixture(t)
+	c := client(t)
+	post(t, c, f.srv.URL+"/login", url.Values{"token": {token}})
+	g := f.srv.URL + "/g/" + url.PathEscape(bottest.Group) + "/"
+	raw := regexp.MustCompile(`>\s*(k|c|t|f|op|cfg|rev|login|search)\.[a-z_.0-9]+\s*<|placeholder="search\.`)
+	for _, lang := range []string{"zh-CN", "en"} {
+		for _, p := range []string{f.srv.URL + "/", g, g + "members?q=m1", g + "m/m1", g + "moderation", g + "posts", f.srv.URL + "/config"} {
+			code, body, _ := get(t, c, p+map[bool]string{true: "&", false: "?"}[strings.Contains(p, "?")]+"lang="+lang)
+			if code != http.StatusOK {
+				t.Errorf("%s %s: %d", lang, p, code)
+				continue
+			}
+			if m := raw.FindString(body); m != "" {
+				t.Errorf("%s %s shows a message key: %s", lang, p, m)
+			}
+			if !strings.Contains(body, `lang="`+lang+`"`) {
+				t.Errorf("%s %s is not in %s", lang, p, lang)
+			}
+		}
+	}
+}

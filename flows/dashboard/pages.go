@@ -10,7 +10,7 @@ import (
 	"github.com/qunbot/qunbot/bot/i18n"
 )
 
-var pageNames = []string{"login", "overview", "group", "members", "member", "moderation"}
+var pageNames = []string{"login", "overview", "group", "members", "member", "moderation", "posts", "config"}
 
 func (s *Server) parse() error {
 	funcs := template.FuncMap{
@@ -25,7 +25,12 @@ func (s *Server) parse() error {
 			return []string{"members", "members_platform", "dau", "wau", "mau", "msgs", "joins", "leaves", "verified", "checkins", "points_in", "ads", "warns", "bans", "ham", "posts"}
 		},
 		"funnelBar": funnelBar,
-		"when":      when,
+		"postOps": func(paused bool) []string {
+			if paused {
+				return []string{"resume", "now"}
+			}
+			return []string{"pause", "now"}
+		},
 	}
 	s.pages = map[string]*template.Template{}
 	for _, p := range pageNames {
@@ -116,7 +121,11 @@ var words = i18n.Catalog{
 		"streak": "连续签到", "best": "最长", "badges": "徽章", "warnings": "警告", "joined": "入群时间", "present": "在群里",
 		"ledger": "积分明细", "when": "时间", "delta": "变动", "reason": "原因", "balance": "余额",
 		"mod.hint": "广告过滤删除的消息可以标记“不是广告”（平台上不会恢复，但会撤销这次警告，并像 /ham 一样教给模型），或者封禁发送者。每个操作都记在管理记录里。",
-		"by":       "操作者", "action": "操作", "notspam": "不是广告", "ban": "封禁", "rev.ham": "已标记为不是广告", "rev.ban": "已封禁", "nomod": "还没有管理记录。",
+		"posts":    "内容日历", "post": "内容", "schedule": "时间表", "nextfire": "下次发送", "state": "状态", "paused": "已暂停", "running": "进行中",
+		"op.pause": "暂停", "op.resume": "恢复", "op.now": "立即发送", "cap": "每日上限", "quiet": "免打扰时段", "noposts": "这个群没有定时内容。",
+		"config": "配置", "cfg.file": "文件", "cfg.loaded": "加载于", "cfg.rejected": "最近一次被拒绝的重新加载", "cfg.norejects": "没有被拒绝的重新加载。",
+		"cfg.validate": "检查一段配置", "cfg.check": "检查", "cfg.valid": "没有问题：这段配置可以使用。", "cfg.running": "正在使用的配置（密钥已隐藏）",
+		"by": "操作者", "action": "操作", "notspam": "不是广告", "ban": "封禁", "rev.ham": "已标记为不是广告", "rev.ban": "已封禁", "nomod": "还没有管理记录。",
 	},
 	"en": {
 		"overview": "Overview", "logout": "Log out", "login": "Log in", "login.token": "Operator token", "login.go": "Log in",
@@ -142,7 +151,11 @@ var words = i18n.Catalog{
 		"streak": "Check-in streak", "best": "best", "badges": "Badges", "warnings": "Warnings", "joined": "Joined", "present": "In the group",
 		"ledger": "Points ledger", "when": "When", "delta": "Change", "reason": "Reason", "balance": "Balance",
 		"mod.hint": "A message the ad filter removed can be called \"not spam\" (nothing is restored on the platform, but the warning is taken back and the model learns it as with /ham), or its sender banned. Every action is in the audit log.",
-		"by":       "By", "action": "Action", "notspam": "Not spam", "ban": "Ban", "rev.ham": "marked not spam", "rev.ban": "banned", "nomod": "No moderation actions yet.",
+		"posts":    "Content calendar", "post": "Post", "schedule": "Schedule", "nextfire": "Next", "state": "State", "paused": "paused", "running": "running",
+		"op.pause": "Pause", "op.resume": "Resume", "op.now": "Send now", "cap": "Daily cap", "quiet": "Quiet hours", "noposts": "This group has no scheduled posts.",
+		"config": "Config", "cfg.file": "File", "cfg.loaded": "loaded", "cfg.rejected": "The last reload rejected, at", "cfg.norejects": "No reload was rejected.",
+		"cfg.validate": "Check a config", "cfg.check": "Check", "cfg.valid": "No problems: this config would load.", "cfg.running": "The config in force (secrets hidden)",
+		"by": "By", "action": "Action", "notspam": "Not spam", "ban": "Ban", "rev.ham": "marked not spam", "rev.ban": "banned", "nomod": "No moderation actions yet.",
 	},
 }
 

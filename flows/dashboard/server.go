@@ -30,6 +30,8 @@ var files embed.FS
 type Engine interface {
 	Config() *config.Config
 	Do(platform string, actions ...bot.Action) error
+	HandleEvent(ctx context.Context, ev bot.Event) error
+	NextFire(ctx context.Context, flow, group, name string) (time.Time, bool, error)
 }
 
 // Options configure a Server.
@@ -41,17 +43,23 @@ type Options struct {
 	Token string
 	Now   func() time.Time
 	Log   *zap.Logger
+	// Status tells the config page about loads and rejected reloads.
+	Status *Status
+	// Check validates pasted YAML as the config loader would.
+	Check func([]byte) error
 }
 
 // Server is the web console.
 type Server struct {
-	store *state.Store
-	eng   Engine
-	auth  *auth
-	now   func() time.Time
-	log   *zap.Logger
-	base  string
-	pages map[string]*template.Template
+	store  *state.Store
+	eng    Engine
+	auth   *auth
+	now    func() time.Time
+	log    *zap.Logger
+	base   string
+	pages  map[string]*template.Template
+	status *Status
+	check  func([]byte) error
 }
 
 // New makes the console; Mount serves it.
@@ -62,7 +70,7 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	s := &Server{store: o.Store, eng: o.Engine, now: o.Now, log: o.Log, base: "/",
+	s := &Server{store: o.Store, eng: o.Engine, now: o.Now, log: o.Log, base: "/", status: o.Status, check: o.Check,
 		auth: &auth{store: o.Store, token: o.Token, now: o.Now}}
 	if err := s.parse(); err != nil {
 		return nil, err
@@ -90,6 +98,10 @@ func (s *Server) Mount(m Mux, base string) {
 	in.HandleFunc("GET /g/{group}/moderation", s.page(s.moderationPage))
 	in.HandleFunc("POST /g/{group}/notspam", s.action(s.notSpam))
 	in.HandleFunc("POST /g/{group}/ban", s.action(s.ban))
+	in.HandleFunc("GET /g/{group}/posts", s.page(s.postsPage))
+	in.HandleFunc("POST /g/{group}/posts", s.action(s.postAction))
+	in.HandleFunc("GET /config", s.page(s.configPage))
+	in.HandleFunc("POST /config/validate", s.validate)
 	sub, _ := fs.Sub(files, "assets")
 	in.Handle("GET /assets/", http.StripPrefix("/assets/", assetHandler(sub)))
 	m.Handle(base, http.StripPrefix(strings.TrimSuffix(base, "/"), s.headers(in)))
@@ -132,9 +144,18 @@ type view struct {
 	Data    any
 	Error   string
 	Path    string
+	Zone    *time.Location // the group's, on a group's pages
 }
 
 func (v view) T(key string, args ...any) string { return T(v.Lang, key, args...) }
+
+// When shows a time in the page's group's zone (the server's elsewhere).
+func (v view) When(t time.Time) string {
+	if v.Zone != nil {
+		t = t.In(v.Zone)
+	}
+	return when(t)
+}
 
 // handler renders a page for a logged-in session; it answers the page's
 // template name, title and data.
@@ -209,6 +230,16 @@ func normLang(l string) string {
 	return "zh-CN"
 }
 
+// groupIn resolves the {group} of a path for a page, whose times then
+// read in the group's zone.
+func (s *Server) groupIn(ctx context.Context, r *http.Request, sess *Session, v *view) (GroupRef, error) {
+	g, err := s.group(ctx, r, sess)
+	if err == nil {
+		v.Zone = s.eng.Config().Group(g.Key).Location
+	}
+	return g, err
+}
+
 // group resolves the {group} of a path for a session.
 func (s *Server) group(ctx context.Context, r *http.Request, sess *Session) (GroupRef, error) {
 	key := r.PathValue("group")
@@ -249,7 +280,7 @@ func (s *Server) overview(ctx context.Context, r *http.Request, sess *Session, v
 var Ranges = []int{7, 30, 90, 365}
 
 func (s *Server) groupPage(ctx context.Context, r *http.Request, sess *Session, v *view) (string, error) {
-	g, err := s.group(ctx, r, sess)
+	g, err := s.groupIn(ctx, r, sess, v)
 	if err != nil {
 		return "", err
 	}
@@ -281,7 +312,7 @@ type membersView struct {
 }
 
 func (s *Server) membersPage(ctx context.Context, r *http.Request, sess *Session, v *view) (string, error) {
-	g, err := s.group(ctx, r, sess)
+	g, err := s.groupIn(ctx, r, sess, v)
 	if err != nil {
 		return "", err
 	}
@@ -298,7 +329,7 @@ func (s *Server) membersPage(ctx context.Context, r *http.Request, sess *Session
 }
 
 func (s *Server) memberPage(ctx context.Context, r *http.Request, sess *Session, v *view) (string, error) {
-	g, err := s.group(ctx, r, sess)
+	g, err := s.groupIn(ctx, r, sess, v)
 	if err != nil {
 		return "", err
 	}
@@ -328,7 +359,7 @@ type modView struct {
 func (s *Server) reviewedKey(group string) string { return s.store.Key(group, "dash", "reviewed") }
 
 func (s *Server) moderationPage(ctx context.Context, r *http.Request, sess *Session, v *view) (string, error) {
-	g, err := s.group(ctx, r, sess)
+	g, err := s.groupIn(ctx, r, sess, v)
 	if err != nil {
 		return "", err
 	}
@@ -385,7 +416,11 @@ func (s *Server) action(h func(ctx context.Context, r *http.Request, sess *Sessi
 			s.fail(w, r, err)
 			return
 		}
-		http.Redirect(w, r, s.base+"g/"+url.PathEscape(g.Key)+"/moderation", http.StatusSeeOther)
+		back := "/moderation"
+		if strings.HasSuffix(r.URL.Path, "/posts") {
+			back = "/posts"
+		}
+		http.Redirect(w, r, s.base+"g/"+url.PathEscape(g.Key)+back, http.StatusSeeOther)
 	}
 }
 

@@ -11,6 +11,7 @@ package posts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/bot/state"
 )
 
 // Flow is the posts flow.
@@ -66,12 +68,91 @@ func (f Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
 	return f.scheduled(ctx, fc, fc.Event.Timer.Args["name"])
 }
 
-// HandleTimer implements engine.TimerHandler: a post held by quiet hours.
+// HandleTimer implements engine.TimerHandler: a post held by quiet hours,
+// or one asked for now (the dashboard's "now", see NowEvent).
 func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
-	if fc.Event.Timer.Kind != "held" {
-		return nil
+	switch fc.Event.Timer.Kind {
+	case "held":
+		return f.scheduled(ctx, fc, fc.Event.Timer.Args["name"])
+	case "now":
+		p := fc.Config.(*Config).post(fc.Event.Timer.Args["name"])
+		if p == nil {
+			return nil
+		}
+		return f.now(ctx, fc, keys{fc.Event.GroupKey()}, p)
 	}
-	return f.scheduled(ctx, fc, fc.Event.Timer.Args["name"])
+	return nil
+}
+
+// NowEvent is the event that sends a group's post now, as /post now does
+// (past the daily cap and quiet hours, counted toward the day), for
+// callers outside a command: the dashboard.
+func NowEvent(id, platform, group, name string, at time.Time) bot.Event {
+	return bot.Event{ID: id, Kind: bot.EventTimer, Platform: platform, Chat: bot.Chat{Key: group, Type: bot.ChatGroup},
+		Timer: &bot.Timer{Flow: "posts", Kind: "now", Args: map[string]string{"name": name}}, Time: at}
+}
+
+// now is an explicit send: it skips the cap and quiet hours, but counts
+// toward the day.
+func (f Flow) now(ctx context.Context, fc *engine.FlowContext, k keys, p *Post) error {
+	if err := fc.Store.Client().Incr(ctx, k.day(fc, fc.Now)).Err(); err != nil {
+		return fmt.Errorf("count today's posts: %w", err)
+	}
+	return f.send(ctx, fc, k, p)
+}
+
+// SetPaused pauses or resumes a group's post.
+func SetPaused(ctx context.Context, s *state.Store, group, name string, paused bool) error {
+	k := s.Key(group, "posts", "paused")
+	var err error
+	if paused {
+		err = s.Client().SAdd(ctx, k, name).Err()
+	} else {
+		err = s.Client().SRem(ctx, k, name).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: pause or resume a post: %w", state.ErrRedis, err)
+	}
+	return nil
+}
+
+// Entry is a post of the content calendar as it stands in a group.
+type Entry struct {
+	Name, Spec string
+	Paused     bool
+	// File posts: the next item's place and how many there are
+	File         bool
+	Next, Items  int
+	SentToday    int
+}
+
+// Calendar reads a group's posts: paused or not, where a file post
+// stands, how many were sent today (day: the group's date).
+func Calendar(ctx context.Context, s *state.Store, group string, cfg *Config, day string) ([]Entry, error) {
+	rdb := s.Client()
+	paused, err := rdb.SMembers(ctx, s.Key(group, "posts", "paused")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: read paused posts: %w", state.ErrRedis, err)
+	}
+	idx, err := rdb.HGetAll(ctx, s.Key(group, "posts", "index")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: read post positions: %w", state.ErrRedis, err)
+	}
+	today, err := rdb.Get(ctx, s.Key(group, "posts", "day", day)).Int()
+	if err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("%w: count today's posts: %w", state.ErrRedis, err)
+	}
+	out := make([]Entry, 0, len(cfg.Items))
+	for _, p := range cfg.Items {
+		e := Entry{Name: p.Name, Spec: p.Cron.Spec, Paused: slices.Contains(paused, p.Name), SentToday: today}
+		if p.File != "" {
+			items, _ := readItems(string(p.File))
+			e.File, e.Items = true, len(items)
+			fmt.Sscan(idx[p.Name], &e.Next)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 func (f Flow) scheduled(ctx context.Context, fc *engine.FlowContext, name string) error {
@@ -206,23 +287,17 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Reply(words.T(loc, "post.unknown", args[1]))
 		return nil
 	}
-	rdb := fc.Store.Client()
 	switch args[0] {
 	case "now":
-		// a moderator's explicit send skips the cap and quiet hours, but
-		// counts toward the day
-		if err := rdb.Incr(ctx, k.day(fc, fc.Now)).Err(); err != nil {
-			return fmt.Errorf("count today's posts: %w", err)
-		}
-		return f.send(ctx, fc, k, p)
+		return f.now(ctx, fc, k, p)
 	case "pause":
-		if err := rdb.SAdd(ctx, k.paused(fc), p.Name).Err(); err != nil {
-			return fmt.Errorf("pause post: %w", err)
+		if err := SetPaused(ctx, fc.Store, k.group, p.Name, true); err != nil {
+			return err
 		}
 		fc.Reply(words.T(loc, "post.paused", p.Name))
 	case "resume":
-		if err := rdb.SRem(ctx, k.paused(fc), p.Name).Err(); err != nil {
-			return fmt.Errorf("resume post: %w", err)
+		if err := SetPaused(ctx, fc.Store, k.group, p.Name, false); err != nil {
+			return err
 		}
 		fc.Reply(words.T(loc, "post.resumed", p.Name))
 	default:
@@ -237,26 +312,15 @@ func (f Flow) list(ctx context.Context, fc *engine.FlowContext, cfg *Config, k k
 		fc.Reply(words.T(loc, "posts.none"))
 		return nil
 	}
-	rdb := fc.Store.Client()
-	paused, err := rdb.SMembers(ctx, k.paused(fc)).Result()
+	cal, err := Calendar(ctx, fc.Store, k.group, cfg, fc.Now.In(fc.Group.Location).Format("2006-01-02"))
 	if err != nil {
-		return fmt.Errorf("read paused posts: %w", err)
-	}
-	isPaused := map[string]bool{}
-	for _, p := range paused {
-		isPaused[p] = true
-	}
-	idx, err := rdb.HGetAll(ctx, k.index(fc)).Result()
-	if err != nil {
-		return fmt.Errorf("read post positions: %w", err)
-	}
-	today, err := rdb.Get(ctx, k.day(fc, fc.Now)).Int()
-	if err != nil && err != redis.Nil {
-		return fmt.Errorf("count today's posts: %w", err)
+		return err
 	}
 	lines := []string{words.T(loc, "posts.title")}
-	for _, p := range cfg.Items {
-		next, ok, err := fc.NextFire(ctx, p.Name)
+	today := 0
+	for _, e := range cal {
+		today = e.SentToday
+		next, ok, err := fc.NextFire(ctx, e.Name)
 		if err != nil {
 			return err
 		}
@@ -264,14 +328,11 @@ func (f Flow) list(ctx context.Context, fc *engine.FlowContext, cfg *Config, k k
 		if ok {
 			when = next.In(fc.Group.Location).Format("01-02 15:04")
 		}
-		line := words.T(loc, "posts.line", p.Name, p.Cron.Spec, when)
-		if p.File != "" {
-			items, _ := readItems(string(p.File))
-			var n int
-			fmt.Sscan(idx[p.Name], &n)
-			line += words.T(loc, "posts.file", n, len(items))
+		line := words.T(loc, "posts.line", e.Name, e.Spec, when)
+		if e.File {
+			line += words.T(loc, "posts.file", e.Next, e.Items)
 		}
-		if isPaused[p.Name] {
+		if e.Paused {
 			line += words.T(loc, "posts.paused")
 		}
 		lines = append(lines, line)
