@@ -123,6 +123,9 @@ type Series struct {
 	// Layers: each tier's share of the members placed, percent (-1: not
 	// recorded that day)
 	Layers map[string][]float64 `json:"layers"`
+	// Healthy: each tier's healthy share, [low, high] percent, drawn as
+	// bands behind the layer chart
+	Healthy map[string][2]float64 `json:"healthy"`
 }
 
 // chartFigures are the figures the group page draws.
@@ -182,7 +185,7 @@ func (s *Server) groupData(ctx context.Context, g GroupRef, rangeDays int, now t
 	// daily actives added up mean nothing: the table shows their average
 	gd.Totals[string(kpi.Active)] /= int64(rangeDays)
 	gd.Before[string(kpi.Active)] /= int64(rangeDays)
-	gd.Series = Series{Values: map[string][]int64{}, Layers: map[string][]float64{}}
+	gd.Series = Series{Values: map[string][]int64{}, Layers: map[string][]float64{}, Healthy: Healthy}
 	for _, d := range cur {
 		t, _ := time.ParseInLocation("2006-01-02", d.Date, gc.Location)
 		gd.Series.Days = append(gd.Series.Days, t.Unix())

@@ -23,6 +23,23 @@
       width: Math.max(320, div.clientWidth || 520), height: 220, series: series,
       axes: [{}, { size: 50 }], scales: { x: { time: true } }
     };
+    if (div.dataset.layers && data.healthy) {
+      // each tier's healthy range as a band of its colour behind its line
+      opts.scales.y = { range: [0, 100] };
+      opts.hooks = { drawClear: [function (u) {
+        var ctx = u.ctx;
+        names.forEach(function (n, i) {
+          var h = data.healthy[n];
+          if (!h) return;
+          var top = u.valToPos(h[1], "y", true), bottom = u.valToPos(h[0], "y", true);
+          ctx.save();
+          ctx.globalAlpha = 0.15;
+          ctx.fillStyle = colors[i % colors.length];
+          ctx.fillRect(u.bbox.left, top, u.bbox.width, bottom - top);
+          ctx.restore();
+        });
+      }] };
+    }
     var u = new uPlot(opts, cols, div);
     u.qbName = div.dataset.chart;
     window.qbCharts.push(u);
