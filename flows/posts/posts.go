@@ -121,9 +121,9 @@ type Entry struct {
 	Name, Spec string
 	Paused     bool
 	// File posts: the next item's place and how many there are
-	File         bool
-	Next, Items  int
-	SentToday    int
+	File        bool
+	Next, Items int
+	SentToday   int
 }
 
 // Calendar reads a group's posts: paused or not, where a file post
