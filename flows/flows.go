@@ -5,6 +5,7 @@ package flows
 import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
+	"github.com/qunbot/qunbot/flows/answers"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/dashboard"
 	"github.com/qunbot/qunbot/flows/help"
@@ -19,5 +20,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}}
+	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}}
 }

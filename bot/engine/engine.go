@@ -782,6 +782,9 @@ func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
 	f, ok := e.cmds[cmd.Name]
 	conf, on := fc.Group.Flow(nameOf(f))
 	if !ok || !on {
+		if e.claimed(fc, cmd.Name) {
+			return nil // a flow answers it from its config (its Handle sees the event)
+		}
 		fc.flow = "engine"
 		e.notice(fc, i18n.Core.T(loc, "cmd.unknown", cmd.Name))
 		return nil
@@ -958,6 +961,21 @@ func (e *Engine) Ready(ctx context.Context) error {
 		return errors.New("no config loaded")
 	}
 	return e.opt.Store.Ping(ctx)
+}
+
+// claimed reports whether a flow on in the event's group answers a
+// command its config names (CommandClaimer).
+func (e *Engine) claimed(fc *FlowContext, name string) bool {
+	for _, f := range e.opt.Flows {
+		c, ok := f.(CommandClaimer)
+		if !ok {
+			continue
+		}
+		if conf, on := fc.Group.Flow(f.Name()); on && c.Claims(conf, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // moderatesPrivately: in a private chat, a moderator command is open to

@@ -66,6 +66,13 @@ type Commander interface {
 	HandleCommand(ctx context.Context, fc *FlowContext) error
 }
 
+// CommandClaimer is implemented by flows whose config names commands of
+// its own (an auto-reply to /schedule): such a command is not "unknown";
+// the flow answers it in Handle.
+type CommandClaimer interface {
+	Claims(conf any, command string) bool
+}
+
 // Preparer is implemented by flows that write on every message (counters,
 // points): Prepare returns the flow's step, which the engine runs inside
 // the update's ingest script — one Redis round trip for an ordinary

@@ -50,11 +50,17 @@ const (
 	Posts        Name = "posts"            // scheduled posts sent
 	Wakeups      Name = "wake"             // wake-up messages sent, per stage: wake:<stage>
 	Comebacks    Name = "back"             // members who spoke again after a wake-up, per stage: back:<stage>
+	AutoReplies  Name = "auto_replies"     // auto-replies sent (the answers flow)
+	Questions    Name = "questions"        // members' questions (question mark or question words)
+	AutoAnswered Name = "auto_answered"    // questions an auto-reply answered at once
+	Answered     Name = "answered"         // questions answered by someone other than the asker (a reply to them), or marked done by a moderator
+	Escalated    Name = "escalated"        // questions still open after questions.escalate_after, sent to the moderators
 )
 
 // Names lists the figures in the order reports show them.
 var Names = []Name{Members, Counted, TierCore, TierActive, TierSilent, TierChurned, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
-	Checkins, PointsIn, PointsOut, Rewards, Ads, Warns, Mutes, Kicks, Bans, Ham, Posts, Wakeups, Comebacks}
+	Checkins, PointsIn, PointsOut, Rewards, Ads, Warns, Mutes, Kicks, Bans, Ham, Posts, Wakeups, Comebacks,
+	AutoReplies, Questions, AutoAnswered, Answered, Escalated}
 
 // Gauges are figures that hold a level (the last value of the day), not a
 // count: a period shows the last day's, not a sum.

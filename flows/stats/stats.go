@@ -21,6 +21,7 @@ import (
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/adfilter"
+	"github.com/qunbot/qunbot/flows/answers"
 	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
@@ -73,16 +74,17 @@ var words = i18n.Catalog{
 		"group":   "请在群里使用 /stats。",
 		"joins":   "近 %s新成员：%d 人，其中 %s内发言 %d 人（激活率 %.0f%%）",
 
-		"period.bad":     "看不懂 %q：写天数，如 /stats 7d、30d、90d（最多 400d）。",
-		"period.title":   "%s 近 %d 天（%s 至 %s，较前 %d 天）",
-		"period.members": "成员（qunbot 所见）：%s 人（%s）",
-		"period.dau":     "日均活跃：%s 人（%s）· 周活跃 %s · 月活跃 %s",
-		"period.msgs":    "消息：%s 条（%s）",
-		"period.joins":   "新成员：%s（%s）· 离开：%s · 验证通过 %s、未通过 %s",
-		"period.checkin": "签到：%s 次（%s）· 积分发放 %s、消耗 %s · 兑换 %s",
-		"period.mod":     "删除广告：%s（%s）· 警告 %s、禁言 %s、踢出 %s、封禁 %s · 误判纠正 %s",
-		"period.none":    "这段时间还没有记录（记录从本版本开始）。",
-		"period.new":     "新",
+		"period.bad":       "看不懂 %q：写天数，如 /stats 7d、30d、90d（最多 400d）。",
+		"period.title":     "%s 近 %d 天（%s 至 %s，较前 %d 天）",
+		"period.members":   "成员（qunbot 所见）：%s 人（%s）",
+		"period.dau":       "日均活跃：%s 人（%s）· 周活跃 %s · 月活跃 %s",
+		"period.msgs":      "消息：%s 条（%s）",
+		"period.joins":     "新成员：%s（%s）· 离开：%s · 验证通过 %s、未通过 %s",
+		"period.checkin":   "签到：%s 次（%s）· 积分发放 %s、消耗 %s · 兑换 %s",
+		"period.mod":       "删除广告：%s（%s）· 警告 %s、禁言 %s、踢出 %s、封禁 %s · 误判纠正 %s",
+		"period.none":      "这段时间还没有记录（记录从本版本开始）。",
+		"period.questions": "提问：%s · 自动回复解答 %s、有人回答 %s · 解决率 %s · 中位回答时间 %s · 转给管理员 %s · 自动回复共 %s 次",
+		"period.new":       "新",
 
 		"help.funnel":    "新人漏斗：按入群周，入群 → 验证 → 首次发言 → 前 7 天活跃 → 30 天后仍活跃",
 		"help.retention": "新人留存：按入群周，第 1、7、30 天仍在群并发言的比例",
@@ -108,16 +110,17 @@ var words = i18n.Catalog{
 		"group":   "Use /stats in the group.",
 		"joins":   "New in the last %s: %d, of whom %d spoke within %s (activation %.0f%%)",
 
-		"period.bad":     "I can't read %q: give days, as in /stats 7d, 30d, 90d (at most 400d).",
-		"period.title":   "%s, last %d days (%s to %s, against the %d before)",
-		"period.members": "Members (as qunbot has seen them): %s (%s)",
-		"period.dau":     "Daily active on average: %s (%s) · weekly %s · monthly %s",
-		"period.msgs":    "Messages: %s (%s)",
-		"period.joins":   "Joined: %s (%s) · left: %s · verified %s, failed %s",
-		"period.checkin": "Check-ins: %s (%s) · points given %s, spent %s · rewards %s",
-		"period.mod":     "Ads removed: %s (%s) · warnings %s, mutes %s, kicks %s, bans %s · filter corrected %s",
-		"period.none":    "Nothing recorded for this period yet (records start with this version).",
-		"period.new":     "new",
+		"period.bad":       "I can't read %q: give days, as in /stats 7d, 30d, 90d (at most 400d).",
+		"period.title":     "%s, last %d days (%s to %s, against the %d before)",
+		"period.members":   "Members (as qunbot has seen them): %s (%s)",
+		"period.dau":       "Daily active on average: %s (%s) · weekly %s · monthly %s",
+		"period.msgs":      "Messages: %s (%s)",
+		"period.joins":     "Joined: %s (%s) · left: %s · verified %s, failed %s",
+		"period.checkin":   "Check-ins: %s (%s) · points given %s, spent %s · rewards %s",
+		"period.mod":       "Ads removed: %s (%s) · warnings %s, mutes %s, kicks %s, bans %s · filter corrected %s",
+		"period.none":      "Nothing recorded for this period yet (records start with this version).",
+		"period.questions": "Questions: %s · answered by an auto-reply %s, by someone %s · resolved %s · median time to answer %s · sent to moderators %s · auto-replies in all %s",
+		"period.new":       "new",
 
 		"help.funnel":    "newcomer funnel by join week: joined → verified → spoke → active in days 1–7 → still active after 30 days",
 		"help.retention": "newcomer retention by join week: present and speaking on day 1, 7 and 30",
@@ -431,7 +434,7 @@ func periodLines(ctx context.Context, fc *engine.FlowContext, n int, end time.Ti
 	trend := func(k kpi.Name) string { return change(loc, cur.v[string(k)], prev.v[string(k)], prev.days > 0) }
 	// over the period's calendar days, quiet ones included
 	avg := func(t totals, k kpi.Name) float64 { return float64(t.v[string(k)]) / float64(n) }
-	return []string{
+	lines := []string{
 		words.T(loc, "period.title", title, n, all[n].Date, to, n),
 		words.T(loc, "period.members", num(cur.last[string(kpi.Members)]), delta(cur.last[string(kpi.Members)], prev.last[string(kpi.Members)], prev.days > 0)),
 		words.T(loc, "period.dau", strconv.FormatFloat(avg(cur, kpi.Active), 'f', 1, 64),
@@ -444,7 +447,20 @@ func periodLines(ctx context.Context, fc *engine.FlowContext, n int, end time.Ti
 			num(cur.v[string(kpi.PointsOut)]), num(cur.v[string(kpi.Rewards)])),
 		words.T(loc, "period.mod", num(cur.v[string(kpi.Ads)]), trend(kpi.Ads), num(cur.v[string(kpi.Warns)]), num(cur.v[string(kpi.Mutes)]),
 			num(cur.v[string(kpi.Kicks)]), num(cur.v[string(kpi.Bans)]), num(cur.v[string(kpi.Ham)])),
-	}, nil
+	}
+	if q := cur.v[string(kpi.Questions)]; q > 0 || cur.v[string(kpi.AutoReplies)] > 0 {
+		f, err := answers.Read(ctx, fc.Store, group, all[n:])
+		if err != nil {
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+		median := "—"
+		if f.Samples > 0 {
+			median = i18n.Duration(loc, f.Median)
+		}
+		lines = append(lines, words.T(loc, "period.questions", num(q), num(f.Auto), num(f.Answered), fmt.Sprintf("%.0f%%", 100*f.Rate()),
+			median, num(f.Escalated), num(cur.v[string(kpi.AutoReplies)])))
+	}
+	return lines, nil
 }
 
 // totals are a period's counts summed and its gauges' last values; days
