@@ -13,6 +13,7 @@ import (
 	"github.com/qunbot/qunbot/flows/posts"
 	"github.com/qunbot/qunbot/flows/raid"
 	"github.com/qunbot/qunbot/flows/stats"
+	"github.com/qunbot/qunbot/flows/tags"
 	"github.com/qunbot/qunbot/flows/verify"
 	"github.com/qunbot/qunbot/flows/wakeup"
 	"github.com/qunbot/qunbot/flows/welcome"
@@ -20,5 +21,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}}
+	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}}
 }

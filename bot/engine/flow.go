@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -405,3 +406,37 @@ func (fc *FlowContext) Data(flowValues map[string]any) render.Data {
 		Now:    fc.Now.In(fc.Group.Location),
 	}
 }
+
+// Target finds the member a command is about: the author of the
+// replied-to message, or an @username or numeric id as the first
+// argument; it answers the arguments that remain (an empty member: none
+// named).
+func (fc *FlowContext) Target(ctx context.Context) (bot.Member, []string, error) {
+	args := fc.Event.Command.Args
+	if r := fc.Event.ReplyTo; r != nil && r.Member.ID != "" {
+		return r.Member, args, nil
+	}
+	if len(args) == 0 {
+		return bot.Member{}, args, nil
+	}
+	group := fc.Event.GroupKey()
+	a := args[0]
+	id := ""
+	if strings.HasPrefix(a, "@") {
+		var err error
+		if id, err = fc.Store.ByUsername(ctx, group, a); err != nil {
+			return bot.Member{}, nil, err
+		}
+	} else if _, err := strconv.ParseInt(a, 10, 64); err == nil {
+		id = a
+	}
+	if id == "" {
+		return bot.Member{}, args, nil
+	}
+	m, err := fc.Store.Member(ctx, group, id)
+	if err != nil {
+		return bot.Member{}, nil, err
+	}
+	return bot.Member{ID: id, Name: m.Name, Username: m.Username}, args[1:], nil
+}
+

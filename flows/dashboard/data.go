@@ -15,6 +15,7 @@ import (
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/stats"
+	"github.com/qunbot/qunbot/flows/tags"
 	"github.com/qunbot/qunbot/flows/wakeup"
 	"github.com/redis/go-redis/v9"
 )
@@ -354,6 +355,7 @@ type MemberData struct {
 	Warnings   int
 	Ledger     []checkin.Entry
 	Stages     []wakeup.Received
+	Tags       []tags.Tag
 }
 
 func (s *Server) memberData(ctx context.Context, g GroupRef, id string, now time.Time) (*MemberData, error) {
@@ -365,7 +367,7 @@ func (s *Server) memberData(ctx context.Context, g GroupRef, id string, now time
 	if m.Name == "" && m.LastActive.IsZero() && m.JoinedAt.IsZero() {
 		return nil, nil
 	}
-	md := &MemberData{Group: g, Member: m}
+	md := &MemberData{Group: g, Member: m, Tags: tags.Of(m.Fields, now)}
 	md.Points, _ = strconv.ParseInt(m.Fields["pts"], 10, 64)
 	md.Streak, _ = strconv.ParseInt(m.Fields["ci_streak"], 10, 64)
 	md.BestStreak, _ = strconv.ParseInt(m.Fields["ci_best"], 10, 64)

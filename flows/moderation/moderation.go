@@ -9,7 +9,6 @@ package moderation
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -119,35 +118,9 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	return f.act(ctx, fc, cfg, cmd.Name, target, args)
 }
 
-// resolveTarget finds the member a command is about: the author of the
-// replied-to message, or an @username or numeric id as the first argument.
+// resolveTarget finds the member a command is about (engine's Target).
 func resolveTarget(ctx context.Context, fc *engine.FlowContext) (bot.Member, []string, error) {
-	args := fc.Event.Command.Args
-	if r := fc.Event.ReplyTo; r != nil && r.Member.ID != "" {
-		return r.Member, args, nil
-	}
-	if len(args) == 0 {
-		return bot.Member{}, args, nil
-	}
-	group := fc.Event.GroupKey()
-	a := args[0]
-	id := ""
-	if strings.HasPrefix(a, "@") {
-		var err error
-		if id, err = fc.Store.ByUsername(ctx, group, a); err != nil {
-			return bot.Member{}, nil, err
-		}
-	} else if _, err := strconv.ParseInt(a, 10, 64); err == nil {
-		id = a
-	}
-	if id == "" {
-		return bot.Member{}, args, nil
-	}
-	m, err := fc.Store.Member(ctx, group, id)
-	if err != nil {
-		return bot.Member{}, nil, err
-	}
-	return bot.Member{ID: id, Name: m.Name, Username: m.Username}, args[1:], nil
+	return fc.Target(ctx)
 }
 
 func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name string, t bot.Member, args []string) error {

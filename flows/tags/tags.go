@@ -1,0 +1,378 @@
+// Package tags tags members by what they say (keywords), by what they do
+// (check-in streak, points, joining through an invite) and by moderators
+// (/tag, /untag), and shows them with /whois.
+//
+// A tag is kept twice in Redis, both under the group's hash tag: on the
+// member's record as the field "tg:<tag>" = "<expiry ms>|<why>|<set ms>"
+// (0: never expires), so the flows read a member's tags with the record
+// they already have, at no extra round trip; and in a sorted set per tag,
+// {g}:tag:<tag>, of members scored by expiry (+inf: never), so an
+// audience of a tag is a range of one set, not a read of every member.
+// An expired tag counts as absent wherever it is read; the sets drop
+// expired members when they are read.
+package tags
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows/adfilter"
+)
+
+// Config is the tags section.
+type Config struct {
+	Rules []Rule `yaml:"rules,seq"`
+
+	once sync.Once
+	kw   *adfilter.Matcher
+	kwOf []int // keyword pattern → rule
+}
+
+// Rule adds Tag when its condition holds (each rule one condition).
+type Rule struct {
+	Tag string `yaml:"tag"`
+	// Keywords: the member said one (normalised like the ad filter's).
+	Keywords []string `yaml:"keywords"`
+	// CheckinStreak: a check-in streak of at least this many days.
+	CheckinStreak int `yaml:"checkin_streak"`
+	// Points: a balance of at least this many points.
+	Points int64 `yaml:"points"`
+	// Invited: the member joined through someone's invite link.
+	Invited bool `yaml:"invited"`
+	// Expire removes the tag this long after it was (last) set; 0 keeps it.
+	Expire config.Duration `yaml:"expire"`
+}
+
+// Validate implements config.Validator.
+func (c *Config) Validate(report func(field, msg string)) {
+	for i, r := range c.Rules {
+		at := fmt.Sprintf("rules[%d].", i)
+		if err := checkTag(r.Tag); err != nil {
+			report(at+"tag", err.Error())
+		}
+		n := 0
+		for _, on := range []bool{len(r.Keywords) > 0, r.CheckinStreak > 0, r.Points > 0, r.Invited} {
+			if on {
+				n++
+			}
+		}
+		if n != 1 {
+			report(at+"keywords", "a rule needs exactly one condition: keywords, checkin_streak, points or invited")
+		}
+		if r.Expire.D() < 0 {
+			report(at+"expire", "0 (never) or a duration such as 90d")
+		}
+	}
+}
+
+func checkTag(t string) error {
+	if t == "" || len([]rune(t)) > 32 || strings.ContainsAny(t, " |:\n\t") {
+		return fmt.Errorf("a tag is 1 to 32 characters without spaces, | or :")
+	}
+	return nil
+}
+
+func (c *Config) matcher() *adfilter.Matcher {
+	c.once.Do(func() {
+		var n adfilter.Normalizer
+		var pats []adfilter.Pattern
+		for i, r := range c.Rules {
+			for _, k := range r.Keywords {
+				if rs := n.Normalize(k); len(rs) > 0 {
+					pats = append(pats, adfilter.Pattern{Runes: append([]rune(nil), rs...)})
+					c.kwOf = append(c.kwOf, i)
+				}
+			}
+		}
+		c.kw = adfilter.NewMatcher(pats)
+	})
+	return c.kw
+}
+
+// Flow is the tags flow.
+type Flow struct{}
+
+// Name implements engine.Flow.
+func (Flow) Name() string { return "tags" }
+
+// Schema implements engine.Flow: the rules need a section; /tag, /untag
+// and /whois work in every group.
+func (Flow) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any { return &Config{} }, DefaultOn: true}
+}
+
+// Stage implements engine.EventHandler: after the points (a check-in's
+// streak is known).
+func (Flow) Stage() engine.Stage { return engine.StagePoints + 1 }
+
+// Tag is one of a member's tags.
+type Tag struct {
+	Name    string
+	Why     string
+	Set     time.Time
+	Expires time.Time // zero: never
+}
+
+// Of reads a member's live tags from their record's fields.
+func Of(fields map[string]string, now time.Time) []Tag {
+	var out []Tag
+	for k, v := range fields {
+		name, ok := strings.CutPrefix(k, "tg:")
+		if !ok {
+			continue
+		}
+		parts := strings.SplitN(v, "|", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		exp, _ := strconv.ParseInt(parts[0], 10, 64)
+		set, _ := strconv.ParseInt(parts[2], 10, 64)
+		t := Tag{Name: name, Why: parts[1], Set: time.UnixMilli(set)}
+		if exp > 0 {
+			t.Expires = time.UnixMilli(exp)
+			if !t.Expires.After(now) {
+				continue
+			}
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b Tag) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func has(fields map[string]string, tag string, now time.Time) bool {
+	for _, t := range Of(map[string]string{"tg:" + tag: fields["tg:"+tag]}, now) {
+		if t.Name == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// SetKey is a tag's set of members.
+func SetKey(s *state.Store, group, tag string) string { return s.Key(group, "tag", tag) }
+
+// Add tags a member (again: the expiry starts over).
+func Add(ctx context.Context, s *state.Store, group, member, tag, why string, expire time.Duration, now time.Time) error {
+	exp, score := int64(0), math.Inf(1)
+	if expire > 0 {
+		exp = now.Add(expire).UnixMilli()
+		score = float64(exp)
+	}
+	why = strings.ReplaceAll(why, "|", "/")
+	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.MemberKey(group, member), "tg:"+tag, strconv.FormatInt(exp, 10)+"|"+why+"|"+strconv.FormatInt(now.UnixMilli(), 10))
+		p.ZAdd(ctx, SetKey(s, group, tag), redis.Z{Score: score, Member: member})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: tag a member: %w", state.ErrRedis, err)
+	}
+	return nil
+}
+
+// Remove untags a member; it answers whether the member had the tag.
+func Remove(ctx context.Context, s *state.Store, group, member, tag string) (bool, error) {
+	var n *redis.IntCmd
+	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		n = p.HDel(ctx, s.MemberKey(group, member), "tg:"+tag)
+		p.ZRem(ctx, SetKey(s, group, tag), member)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("%w: untag a member: %w", state.ErrRedis, err)
+	}
+	return n.Val() == 1, nil
+}
+
+// Members lists a tag's live members (dropping expired ones from the set).
+func Members(ctx context.Context, s *state.Store, group, tag string, now time.Time) ([]string, error) {
+	k := SetKey(s, group, tag)
+	ms := strconv.FormatInt(now.UnixMilli(), 10)
+	var r *redis.StringSliceCmd
+	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, k, "-inf", ms)
+		r = p.ZRangeByScore(ctx, k, &redis.ZRangeBy{Min: "(" + ms, Max: "+inf"})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: read a tag's members: %w", state.ErrRedis, err)
+	}
+	return r.Val(), nil
+}
+
+// Handle implements engine.EventHandler: the rules, on a member's message.
+func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
+	cfg := fc.Config.(*Config)
+	ev := fc.Event
+	if len(cfg.Rules) == 0 || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot || fc.Member == nil ||
+		(ev.Kind != bot.EventMessage && ev.Kind != bot.EventCommand) {
+		return nil
+	}
+	f := fc.Member.Fields
+	fired := map[int]string{}
+	if m := cfg.matcher(); len(cfg.kwOf) > 0 && ev.Text != "" {
+		var n adfilter.Normalizer
+		m.Match(n.Normalize(ev.Text), func(id, _ int) bool {
+			r := cfg.kwOf[id]
+			if _, ok := fired[r]; !ok {
+				fired[r] = "said: " + adfilter.Excerpt(ev.Text, 40)
+			}
+			return true
+		})
+	}
+	streak, _ := strconv.Atoi(f["ci_streak"])
+	pts, _ := strconv.ParseInt(f["pts"], 10, 64)
+	for i, r := range cfg.Rules {
+		switch {
+		case r.CheckinStreak > 0 && streak >= r.CheckinStreak:
+			fired[i] = fmt.Sprintf("check-in streak %d", streak)
+		case r.Points > 0 && pts >= r.Points:
+			fired[i] = fmt.Sprintf("points %d", pts)
+		case r.Invited && f["inv_by"] != "":
+			fired[i] = "invited by " + f["inv_by"]
+		}
+	}
+	for i, why := range fired {
+		r := cfg.Rules[i]
+		// a keyword tag is set again (its expiry starts over); a standing
+		// condition only when the member lacks the tag
+		if len(r.Keywords) == 0 && has(f, r.Tag, fc.Now) {
+			continue
+		}
+		if err := Add(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, r.Tag, why, r.Expire.D(), fc.Now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var words = i18n.Catalog{
+	"zh-CN": {
+		"help.tag": "给成员打标签（可加有效期，如 30d）", "help.untag": "去掉成员的标签", "help.whois": "成员资料和标签",
+		"usage.tag": "用法：回复某人发 /tag 标签 [30d]，或 /tag @用户名 标签 [30d]", "usage.untag": "用法：/untag @用户名 标签", "usage.whois": "用法：回复某人发 /whois，或 /whois @用户名",
+		"nobody": "找不到这个成员。", "tagged": "已给 %s 打上“%s”%s。", "for": "（%s 后过期）", "untagged": "已去掉 %s 的“%s”。", "nottagged": "%s 没有“%s”这个标签。",
+		"whois": "%s（%s）\n入群：%s · 最后发言：%s · 消息 %d 条 · 积分 %s\n标签：%s", "notags": "无", "badtag": "标签不对：%v",
+	},
+	"en": {
+		"help.tag": "tag a member (optionally for a while, e.g. 30d)", "help.untag": "remove a member's tag", "help.whois": "a member's record and tags",
+		"usage.tag": "Usage: reply with /tag TAG [30d], or /tag @username TAG [30d]", "usage.untag": "Usage: /untag @username TAG", "usage.whois": "Usage: reply with /whois, or /whois @username",
+		"nobody": "No such member.", "tagged": "Tagged %s “%s”%s.", "for": " (for %s)", "untagged": "Removed “%[2]s” from %[1]s.", "nottagged": "%s has no tag “%s”.",
+		"whois": "%s (%s)\nJoined: %s · last spoke: %s · %d messages · points %s\nTags: %s", "notags": "none", "badtag": "Bad tag: %v",
+	},
+}
+
+// Commands implements engine.Commander.
+func (Flow) Commands(loc string) []engine.CommandSpec {
+	return []engine.CommandSpec{
+		{Name: "tag", Args: "@member TAG [30d]", Help: words.T(loc, "help.tag"), Moderator: true},
+		{Name: "untag", Args: "@member TAG", Help: words.T(loc, "help.untag"), Moderator: true},
+		{Name: "whois", Args: "@member", Help: words.T(loc, "help.whois"), Moderator: true},
+	}
+}
+
+// HandleCommand implements engine.Commander.
+func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
+	loc := fc.Locale()
+	ev := fc.Event
+	if ev.Chat.Type != bot.ChatGroup {
+		return nil
+	}
+	name := ev.Command.Name
+	t, args, err := fc.Target(ctx)
+	if err != nil {
+		return err
+	}
+	if t.ID == "" {
+		fc.Reply(words.T(loc, "usage."+name))
+		return nil
+	}
+	m, err := fc.Store.Member(ctx, ev.GroupKey(), t.ID)
+	if err != nil {
+		return err
+	}
+	if m.Name == "" && m.LastActive.IsZero() && m.JoinedAt.IsZero() {
+		fc.Reply(words.T(loc, "nobody"))
+		return nil
+	}
+	who := m.Name
+	if who == "" {
+		who = t.ID
+	}
+	switch name {
+	case "whois":
+		var ts []string
+		for _, tg := range Of(m.Fields, fc.Now) {
+			s := tg.Name + " (" + tg.Why
+			if !tg.Expires.IsZero() {
+				s += ", → " + tg.Expires.In(fc.Group.Location).Format("2006-01-02")
+			}
+			ts = append(ts, s+")")
+		}
+		list := words.T(loc, "notags")
+		if len(ts) > 0 {
+			list = strings.Join(ts, "; ")
+		}
+		day := func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(fc.Group.Location).Format("2006-01-02")
+		}
+		pts := m.Fields["pts"]
+		if pts == "" {
+			pts = "0"
+		}
+		fc.Reply(words.T(loc, "whois", who, t.ID, day(m.JoinedAt), day(m.LastActive), m.Messages, pts, list))
+	case "tag", "untag":
+		if len(args) == 0 {
+			fc.Reply(words.T(loc, "usage."+name))
+			return nil
+		}
+		tag := args[0]
+		if err := checkTag(tag); err != nil {
+			fc.Reply(words.T(loc, "badtag", err))
+			return nil
+		}
+		if name == "untag" {
+			had, err := Remove(ctx, fc.Store, ev.GroupKey(), t.ID, tag)
+			if err != nil {
+				return err
+			}
+			if !had {
+				fc.Reply(words.T(loc, "nottagged", who, tag))
+				return nil
+			}
+			fc.Reply(words.T(loc, "untagged", who, tag))
+			return nil
+		}
+		var expire time.Duration
+		suffix := ""
+		if len(args) > 1 {
+			d, err := config.ParseDuration(args[1])
+			if err != nil || d <= 0 {
+				fc.Reply(words.T(loc, "usage.tag"))
+				return nil
+			}
+			expire, suffix = d, words.T(loc, "for", i18n.Duration(loc, d))
+		}
+		if err := Add(ctx, fc.Store, ev.GroupKey(), t.ID, tag, "by "+ev.Member.ID, expire, fc.Now); err != nil {
+			return err
+		}
+		fc.Reply(words.T(loc, "tagged", who, tag, suffix))
+	}
+	return nil
+}

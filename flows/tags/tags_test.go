@@ -1,0 +1,127 @@
+package tags_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/flows/checkin"
+	"github.com/qunbot/qunbot/flows/tags"
+)
+
+func flows() []engine.Flow { return []engine.Flow{checkin.Flow{}, tags.Flow{}} }
+
+const conf = `
+locale: zh-CN
+moderators: ["console:mod"]
+flows:
+  checkin: { points: 5 }
+  tags:
+    rules:
+      - { keywords: ["辅食机", "辅食"], tag: 辅食, expire: 90d }
+      - { checkin_streak: 3, tag: 打卡达人 }
+      - { points: 12, tag: 积分大户 }
+`
+
+func tagsOf(t *testing.T, h *bottest.Harness, member string) string {
+	t.Helper()
+	var names []string
+	for _, tg := range tags.Of(h.Fields(member), h.Clock.Now()) {
+		names = append(names, tg.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+func members(t *testing.T, h *bottest.Harness, tag string) string {
+	t.Helper()
+	ms, err := tags.Members(context.Background(), h.Store, bottest.Group, tag, h.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(ms, ",")
+}
+
+// A keyword tag is set by what a member says and expires; its set holds
+// the member while it lasts.
+func TestKeywordTagExpires(t *testing.T) {
+	h := bottest.New(t, flows(), conf)
+	h.Say("ann", "有人用过这款輔食機吗")
+	h.Say("bob", "今天天气好")
+	if got := tagsOf(t, h, "ann"); got != "辅食" {
+		t.Fatalf("ann's tags %q, want 辅食", got)
+	}
+	if got := members(t, h, "辅食"); got != "ann" {
+		t.Fatalf("辅食 members %q", got)
+	}
+	h.Advance(91 * 24 * time.Hour)
+	if got := tagsOf(t, h, "ann"); got != "" {
+		t.Errorf("after 91 days ann still has %q", got)
+	}
+	if got := members(t, h, "辅食"); got != "" {
+		t.Errorf("after expiry the set holds %q", got)
+	}
+}
+
+// Behaviour: a check-in streak of 3 and 12 points (a message after them:
+// the tags read the record the message brought).
+func TestBehaviourTags(t *testing.T) {
+	h := bottest.New(t, flows(), conf)
+	for d := 0; d < 3; d++ {
+		h.Say("ann", "签到")
+		h.Advance(24 * time.Hour)
+	}
+	h.Say("ann", "早")
+	if got := tagsOf(t, h, "ann"); got != "打卡达人,积分大户" {
+		t.Fatalf("ann's tags %q, want 打卡达人 and 积分大户 (15 points, streak 3)", got)
+	}
+	tg := tags.Of(h.Fields("ann"), h.Clock.Now())
+	if !strings.Contains(tg[0].Why, "streak 3") || !tg[0].Expires.IsZero() {
+		t.Errorf("why/expiry: %+v", tg[0])
+	}
+}
+
+// Moderators tag and untag; /whois shows the tags and why; members may not.
+func TestModeratorTags(t *testing.T) {
+	h := bottest.New(t, flows(), conf)
+	h.Say("ann", "你好")
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: "/tag VIP 30d", ReplyTo: &bot.Reply{MessageID: "x", Member: bottest.Member("ann")}})
+	if got := tagsOf(t, h, "ann"); got != "VIP" {
+		t.Fatalf("after /tag: %q", got)
+	}
+	h.Say("mod", "/whois @ann")
+	var text string
+	for _, a := range h.Out.Take() {
+		if strings.Contains(a.Text, "标签") {
+			text = a.Text
+		}
+	}
+	if !strings.Contains(text, "VIP (by mod, → ") {
+		t.Fatalf("/whois: %q", text)
+	}
+	h.Say("bob", "/tag @ann 坏人")
+	if got := tagsOf(t, h, "ann"); got != "VIP" {
+		t.Fatalf("a member tagged: %q", got)
+	}
+	h.Say("mod", "/untag @ann VIP")
+	h.Say("mod", "/tag @ann 有 空格") // not a duration: refused
+	if got := tagsOf(t, h, "ann"); got != "" {
+		t.Errorf("after /untag and a bad /tag: %q", got)
+	}
+	h.Say("mod", "/tag @ann 有")
+	if got := tagsOf(t, h, "ann"); got != "有" {
+		t.Errorf("after /tag: %q", got)
+	}
+	h.Say("mod", "/tag @nobody X")
+	found := false
+	for _, a := range h.Out.Take() {
+		found = found || strings.Contains(a.Text, "找不到") || strings.Contains(a.Text, "用法")
+	}
+	if !found {
+		t.Error("an unknown member got no clear answer")
+	}
+}
