@@ -6,6 +6,7 @@ import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/answers"
+	"github.com/qunbot/qunbot/flows/audience"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/dashboard"
 	"github.com/qunbot/qunbot/flows/help"
@@ -21,5 +22,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}}
+	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}}
 }

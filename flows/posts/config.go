@@ -9,6 +9,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/flows/audience"
 )
 
 // Config is the posts section: a group's content calendar.
@@ -43,6 +44,10 @@ type Post struct {
 	Buttons     []Button        `yaml:"buttons"`
 	Pin         bool            `yaml:"pin"`
 	DeleteAfter config.Duration `yaml:"delete_after"`
+	// Audience sends the post to the members it picks instead of the
+	// group: privately where the platform allows, else in the group
+	// mentioning them, 20 a message.
+	Audience *audience.Spec `yaml:"audience"`
 }
 
 // Button is a URL button under a post.
@@ -85,6 +90,9 @@ func (c *Config) Validate(report func(field, msg string)) {
 		}
 		if n != 1 {
 			report(at, "give exactly one of text, texts or file")
+		}
+		if p.Audience != nil {
+			p.Audience.Validate(func(field, msg string) { report(at+".audience."+field, msg) })
 		}
 		if p.File != "" {
 			if items, err := readItems(string(p.File)); err != nil {

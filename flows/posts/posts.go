@@ -23,7 +23,10 @@ import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows/audience"
+	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
 // Flow is the posts flow.
@@ -223,7 +226,59 @@ func (f Flow) send(ctx context.Context, fc *engine.FlowContext, k keys, p *Post)
 		a.Pin = false
 		fc.Log.Warn("this platform cannot pin here; post sent unpinned", zap.String("post", p.Name))
 	}
+	if !p.Audience.IsZero() {
+		return f.toAudience(ctx, fc, p, a)
+	}
 	fc.Do(a)
+	fc.Count(kpi.Posts, 1)
+	return nil
+}
+
+// mentionBatch is how many members one group message mentions.
+const mentionBatch = 20
+
+// toAudience sends a post to the members its audience picks: each
+// privately where the platform can, else in the group, mentioning them
+// in batches. The daily cap and quiet hours applied to the fire.
+func (f Flow) toAudience(ctx context.Context, fc *engine.FlowContext, p *Post, a bot.Action) error {
+	var tiers wakeup.Tiers
+	if c, on := fc.Flow("wakeup"); on {
+		tiers = c.(*wakeup.Config).Tiers
+	} else {
+		tiers = wakeup.DefaultTiers()
+	}
+	ids, _, err := audience.Resolve(ctx, fc.Store, a.Chat, p.Audience, tiers, fc.Now, true)
+	if err != nil {
+		return err
+	}
+	log := fc.Log.With(zap.String("post", p.Name), zap.Int("audience", len(ids)))
+	if len(ids) == 0 {
+		log.Info("post's audience is empty; nothing sent")
+		return nil
+	}
+	if fc.Caps.Has(bot.CanDM) {
+		for _, id := range ids {
+			dm := a
+			dm.Type, dm.Member, dm.Pin, dm.DeleteAfter = bot.ActDM, bot.Member{ID: id}, false, 0
+			fc.Do(dm)
+		}
+	} else {
+		for i := 0; i < len(ids); i += mentionBatch {
+			var ms []string
+			for _, id := range ids[i:min(i+mentionBatch, len(ids))] {
+				m, err := fc.Store.Member(ctx, a.Chat, id)
+				if err != nil {
+					return err
+				}
+				ms = append(ms, render.NewMember(id, m.Name, m.Username).Mention)
+			}
+			batch := a
+			batch.Text = strings.Join(ms, " ") + "\n" + a.Text
+			batch.Pin = batch.Pin && i == 0
+			fc.Do(batch)
+		}
+	}
+	log.Info("post sent to its audience", zap.Bool("private", fc.Caps.Has(bot.CanDM)))
 	fc.Count(kpi.Posts, 1)
 	return nil
 }

@@ -79,8 +79,14 @@ func defaults() *Config {
 	return &Config{
 		Scan: scan, Grace: config.Duration(6 * time.Hour), DM: true, Batch: 20,
 		ComebackWindow: config.Duration(3 * 24 * time.Hour),
-		Tiers:          Tiers{Silent: config.Duration(7 * 24 * time.Hour), Churned: config.Duration(60 * 24 * time.Hour), CoreTop: 20, CoreMin: 20},
+		Tiers:          DefaultTiers(),
 	}
+}
+
+// DefaultTiers are the tiers when the config does not say: silent after
+// 7 days, churned after 60, core the top 20 contributors with at least 20.
+func DefaultTiers() Tiers {
+	return Tiers{Silent: config.Duration(7 * 24 * time.Hour), Churned: config.Duration(60 * 24 * time.Hour), CoreTop: 20, CoreMin: 20}
 }
 
 // Validate implements config.Validator.
