@@ -439,4 +439,3 @@ func (fc *FlowContext) Target(ctx context.Context) (bot.Member, []string, error)
 	}
 	return bot.Member{ID: id, Name: m.Name, Username: m.Username}, args[1:], nil
 }
-
