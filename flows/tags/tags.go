@@ -218,8 +218,8 @@ func Members(ctx context.Context, s *state.Store, group, tag string, now time.Ti
 func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	ev := fc.Event
-	if len(cfg.Rules) == 0 || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot || fc.Member == nil ||
-		(ev.Kind != bot.EventMessage && ev.Kind != bot.EventCommand) {
+	// a command's words are the bot's business, not the member's interests
+	if len(cfg.Rules) == 0 || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot || fc.Member == nil || ev.Kind != bot.EventMessage {
 		return nil
 	}
 	f := fc.Member.Fields
