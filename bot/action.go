@@ -21,6 +21,10 @@ const (
 	ActDecline     ActionType = "decline"
 	ActAnswerPress ActionType = "answer" // acknowledge a button press, with an optional notice
 	ActPin         ActionType = "pin"
+	// ActTag and ActUntag set or remove a member's tag (Text) on the
+	// platform too, where it keeps tags of its own (WeCom's customer tags).
+	ActTag   ActionType = "tag"
+	ActUntag ActionType = "untag"
 	// ActCancel withdraws the queued actions with the same Key that have
 	// not gone out yet (the challenge of a member who already left). The
 	// outbox carries it out; it never reaches the platform.

@@ -30,6 +30,9 @@ const (
 	// customer groups), so a flow leaves out what makes no sense hours
 	// later (the welcome is left to WeCom's own template).
 	PostsAreTasks
+	// CanTag: the platform keeps member tags of its own, kept in step
+	// with qunbot's (ActTag, ActUntag).
+	CanTag
 	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin
 )
 
@@ -39,7 +42,7 @@ var capNames = []struct {
 }{
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
-	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"},
+	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"}, {CanTag, "tag"},
 }
 
 // Has reports whether all of want are present.

@@ -68,6 +68,10 @@ type Contact struct {
 	Owners []string `yaml:"owners"`
 	// SyncOnStart runs the sync when `run` starts.
 	SyncOnStart bool `yaml:"sync_on_start"`
+	// TagGroup keeps qunbot's member tags in step with the corp's customer
+	// tags, in the tag group of this name (made when missing); empty: no
+	// sync.
+	TagGroup string `yaml:"tag_group"`
 }
 
 // AIBot is the AI bot (智能机器人) in API mode.

@@ -45,8 +45,11 @@ type Options struct {
 
 // Adapter is the WeCom adapter.
 type Adapter struct {
-	opt     Options
-	cfg     *Config
+	opt Options
+	cfg *Config
+	// the corp's customer tags of contact.tag_group, by name
+	tagMu   sync.Mutex
+	tagIDs  map[string]string
 	app     *api // the self-built app's secret
 	contact *api // the customer contact secret
 	crypts  map[string]*Crypt
@@ -121,10 +124,14 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 		if a.contact == nil {
 			return 0
 		}
+		c := bot.CanSend | bot.CanDM | bot.PostsAreTasks
 		if a.archive != nil {
-			return bot.CanSend | bot.CanDM | bot.SeesMessages | bot.PostsAreTasks
+			c |= bot.SeesMessages
 		}
-		return bot.CanSend | bot.CanDM | bot.PostsAreTasks
+		if a.cfg.Contact.TagGroup != "" {
+			c |= bot.CanTag
+		}
+		return c
 	case kindApp:
 		return bot.CanSend | bot.CanKick
 	case kindBot:
@@ -720,6 +727,10 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 		}
 	case bot.ActAnswerPress:
 		return bot.Result{}, nil // WeCom has no button presses to answer
+	case bot.ActTag, bot.ActUntag:
+		if kind == kindCustomer && a.contact != nil && a.cfg.Contact.TagGroup != "" {
+			return bot.Result{}, a.markTag(ctx, act.Chat, act.Member.ID, act.Text, act.Type == bot.ActTag)
+		}
 	}
 	// Nothing in WeCom does this here: say so to the staff named under
 	// alerts, so a person can (remove the message in the client, or turn

@@ -44,6 +44,11 @@ type fakeWeCom struct {
 	aibotByURL map[string][]string         // the same, by response_url path
 	// fail answers every API call (after the token) this way, until reset
 	fail adaptertest.Failure
+	// the corp's customer tag library (get_corp_tag_list, add_corp_tag),
+	// group name → tag name → id, and the tags marked on customers
+	tagLib    map[string]map[string]string
+	marked    map[string]map[string]bool // external_userid → tag id
+	strangers map[string]bool            // customers who are no one's contact (84061)
 }
 
 type fakeCall struct {
@@ -159,6 +164,62 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "客户群", "owner": "owner1",
 			"member_list": list, "member_version": "v9"}})
+	case "/cgi-bin/externalcontact/get_corp_tag_list":
+		var groups []map[string]any
+		for g, tags := range f.tagLib {
+			var ts []map[string]any
+			for name, id := range tags {
+				ts = append(ts, map[string]any{"id": id, "name": name, "create_time": 1767600000, "order": 0, "deleted": false})
+			}
+			groups = append(groups, map[string]any{"group_id": "grp-" + g, "group_name": g, "create_time": 1767600000, "order": 0, "deleted": false, "tag": ts})
+		}
+		answer(map[string]any{"errcode": 0, "errmsg": "ok", "tag_group": groups})
+	case "/cgi-bin/externalcontact/add_corp_tag":
+		g := fmt.Sprint(body["group_name"])
+		if id, ok := body["group_id"].(string); ok && id != "" {
+			g = strings.TrimPrefix(id, "grp-")
+		}
+		if f.tagLib == nil {
+			f.tagLib = map[string]map[string]string{}
+		}
+		if f.tagLib[g] == nil {
+			f.tagLib[g] = map[string]string{}
+		}
+		var made []map[string]any
+		for _, t := range body["tag"].([]any) {
+			name := fmt.Sprint(t.(map[string]any)["name"])
+			if _, dup := f.tagLib[g][name]; dup {
+				answer(map[string]any{"errcode": 40071, "errmsg": "UserTag Name Already Exist"})
+				return
+			}
+			id := fmt.Sprintf("et%d", len(f.tagLib[g])+1)
+			f.tagLib[g][name] = id
+			made = append(made, map[string]any{"id": id, "name": name, "create_time": 1767600000, "order": 0})
+		}
+		answer(map[string]any{"errcode": 0, "errmsg": "ok", "tag_group": map[string]any{"group_id": "grp-" + g, "group_name": g, "tag": made}})
+	case "/cgi-bin/externalcontact/mark_tag":
+		ext := fmt.Sprint(body["external_userid"])
+		if body["userid"] == nil || body["userid"] == "" || f.strangers[ext] {
+			answer(map[string]any{"errcode": 84061, "errmsg": "not external contact"})
+			return
+		}
+		if f.marked == nil {
+			f.marked = map[string]map[string]bool{}
+		}
+		if f.marked[ext] == nil {
+			f.marked[ext] = map[string]bool{}
+		}
+		if add, ok := body["add_tag"].([]any); ok {
+			for _, id := range add {
+				f.marked[ext][fmt.Sprint(id)] = true
+			}
+		}
+		if rem, ok := body["remove_tag"].([]any); ok {
+			for _, id := range rem {
+				delete(f.marked[ext], fmt.Sprint(id))
+			}
+		}
+		answer(map[string]any{"errcode": 0, "errmsg": "ok"})
 	case "/cgi-bin/externalcontact/group_welcome_template/add":
 		answer(map[string]any{"errcode": 0, "template_id": "tmpl-1"})
 	case "/cgi-bin/externalcontact/group_welcome_template/edit":
@@ -781,5 +842,77 @@ func TestDMWithPicture(t *testing.T) {
 	}
 	if calls[1].Body["size"] != float64(len(pic)) || calls[2].Body["msgtype"] != "image" || fmt.Sprint(calls[2].Body["image"]) != "map[media_id:media-1]" {
 		t.Fatalf("upload %v, image message %v", calls[1].Body, calls[2].Body)
+	}
+}
+
+// Tag sync: a tag is made in the configured group once (found again by
+// its name afterwards, by this or a restarted adapter), marked through the
+// group's owner, removed; a customer who is no one's contact is an error.
+func TestTagSync(t *testing.T) {
+	e := setup(t)
+	e.a.cfg.Contact.TagGroup = "qunbot"
+	ctx := context.Background()
+	chat := "wecom:ext:wrChatTAG"
+	if e.a.Capabilities(chat)&bot.CanTag == 0 {
+		t.Fatal("customer groups cannot tag with tag_group set")
+	}
+	if err := e.store.SetGroupFields(ctx, chat, map[string]string{"owner": "owner1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []bot.Action{
+		{Type: bot.ActTag, Chat: chat, Member: bot.Member{ID: "wmC1"}, Text: "辅食"},
+		{Type: bot.ActTag, Chat: chat, Member: bot.Member{ID: "wmC2"}, Text: "辅食"},
+		{Type: bot.ActTag, Chat: chat, Member: bot.Member{ID: "wmC1"}, Text: "VIP"},
+		{Type: bot.ActUntag, Chat: chat, Member: bot.Member{ID: "wmC1"}, Text: "VIP"},
+	} {
+		if _, err := e.a.Do(ctx, a); err != nil {
+			t.Fatalf("%s %s: %v", a.Type, a.Text, err)
+		}
+	}
+	e.fake.mu.Lock()
+	lib := e.fake.tagLib["qunbot"]
+	c1, c2 := e.fake.marked["wmC1"], e.fake.marked["wmC2"]
+	var adds, marks []string
+	for _, c := range e.fake.calls {
+		switch c.Path {
+		case "/cgi-bin/externalcontact/add_corp_tag":
+			adds = append(adds, fmt.Sprint(c.Body["tag"]))
+		case "/cgi-bin/externalcontact/mark_tag":
+			marks = append(marks, fmt.Sprint(c.Body["userid"]))
+		}
+	}
+	e.fake.mu.Unlock()
+	if len(lib) != 2 || len(adds) != 2 {
+		t.Fatalf("tag library %v after adds %v, want 辅食 and VIP made once each", lib, adds)
+	}
+	if !c1[lib["辅食"]] || c1[lib["VIP"]] || !c2[lib["辅食"]] {
+		t.Fatalf("marked: wmC1 %v, wmC2 %v", c1, c2)
+	}
+	for _, by := range marks {
+		if by != "owner1" {
+			t.Errorf("marked through %q, want the group's owner", by)
+		}
+	}
+	// a restarted adapter finds the tag by name, makes none
+	e2 := newEnv(t)
+	e2.fake = e.fake
+	e2.a.contact.base = e.fake.srv.URL
+	e2.a.cfg.Contact.TagGroup = "qunbot"
+	if _, err := e2.a.Do(ctx, bot.Action{Type: bot.ActTag, Chat: chat, Member: bot.Member{ID: "wmC3"}, Text: "辅食"}); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.mu.Lock()
+	if len(e.fake.tagLib["qunbot"]) != 2 || !e.fake.marked["wmC3"][lib["辅食"]] {
+		t.Errorf("after a restart: library %v, wmC3 %v", e.fake.tagLib["qunbot"], e.fake.marked["wmC3"])
+	}
+	e.fake.strangers = map[string]bool{"wmX": true}
+	e.fake.mu.Unlock()
+	if _, err := e.a.Do(ctx, bot.Action{Type: bot.ActTag, Chat: chat, Member: bot.Member{ID: "wmX"}, Text: "辅食"}); err == nil {
+		t.Error("tagging a customer who is no one's contact did not fail")
+	}
+	// without tag_group, no sync
+	e.a.cfg.Contact.TagGroup = ""
+	if e.a.Capabilities(chat)&bot.CanTag != 0 {
+		t.Error("CanTag without tag_group")
 	}
 }

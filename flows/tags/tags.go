@@ -250,13 +250,55 @@ func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		r := cfg.Rules[i]
 		// a keyword tag is set again (its expiry starts over); a standing
 		// condition only when the member lacks the tag
-		if len(r.Keywords) == 0 && has(f, r.Tag, fc.Now) {
+		had := has(f, r.Tag, fc.Now)
+		if len(r.Keywords) == 0 && had {
 			continue
 		}
-		if err := Add(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, r.Tag, why, r.Expire.D(), fc.Now); err != nil {
+		if err := set(ctx, fc, ev.Member.ID, r.Tag, why, r.Expire.D(), had); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// set tags a member, and where the platform keeps tags of its own, there
+// too (once: not again when the tag was only renewed), with a job that
+// takes an expiring tag off the platform when it runs out.
+func set(ctx context.Context, fc *engine.FlowContext, member, tag, why string, expire time.Duration, had bool) error {
+	group := fc.Event.GroupKey()
+	if err := Add(ctx, fc.Store, group, member, tag, why, expire, fc.Now); err != nil {
+		return err
+	}
+	if !fc.CapsFor(group).Has(bot.CanTag) {
+		return nil
+	}
+	if !had {
+		fc.Do(bot.Action{Type: bot.ActTag, Chat: group, Member: bot.Member{ID: member}, Text: tag, Flow: "tags"})
+	}
+	if expire > 0 {
+		return fc.Schedule(ctx, "tag:"+member+":"+tag, "expire", fc.Now.Add(expire), map[string]string{"member": member, "tag": tag})
+	}
+	return nil
+}
+
+// HandleTimer implements engine.TimerHandler: an expiring tag's end on
+// the platform (unless it was set again since).
+func (Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
+	if fc.Event.Timer.Kind != "expire" {
+		return nil
+	}
+	group, member, tag := fc.Event.GroupKey(), fc.Event.Timer.Args["member"], fc.Event.Timer.Args["tag"]
+	m, err := fc.Store.Member(ctx, group, member)
+	if err != nil {
+		return err
+	}
+	if has(m.Fields, tag, fc.Now) {
+		return nil // set again: its own job ends it
+	}
+	if _, err := Remove(ctx, fc.Store, group, member, tag); err != nil {
+		return err
+	}
+	fc.Do(bot.Action{Type: bot.ActUntag, Chat: group, Member: bot.Member{ID: member}, Text: tag, Flow: "tags"})
 	return nil
 }
 
@@ -356,6 +398,9 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 				fc.Reply(words.T(loc, "nottagged", who, tag))
 				return nil
 			}
+			if fc.CapsFor(ev.GroupKey()).Has(bot.CanTag) {
+				fc.Do(bot.Action{Type: bot.ActUntag, Chat: ev.GroupKey(), Member: bot.Member{ID: t.ID}, Text: tag, Flow: "tags"})
+			}
 			fc.Reply(words.T(loc, "untagged", who, tag))
 			return nil
 		}
@@ -369,7 +414,7 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 			}
 			expire, suffix = d, words.T(loc, "for", i18n.Duration(loc, d))
 		}
-		if err := Add(ctx, fc.Store, ev.GroupKey(), t.ID, tag, "by "+ev.Member.ID, expire, fc.Now); err != nil {
+		if err := set(ctx, fc, t.ID, tag, "by "+ev.Member.ID, expire, has(m.Fields, tag, fc.Now)); err != nil {
 			return err
 		}
 		fc.Reply(words.T(loc, "tagged", who, tag, suffix))

@@ -125,3 +125,39 @@ func TestModeratorTags(t *testing.T) {
 		t.Error("an unknown member got no clear answer")
 	}
 }
+
+// Where the platform keeps tags (WeCom), qunbot's go there too: once when
+// set (not on a renewal), off with /untag and when they run out.
+func TestPlatformTags(t *testing.T) {
+	h := bottest.New(t, flows(), conf)
+	h.Out.Caps = bot.AllCapabilities | bot.CanTag
+	platform := func() []string {
+		var out []string
+		for _, a := range h.Out.Take() {
+			if a.Type == bot.ActTag || a.Type == bot.ActUntag {
+				out = append(out, string(a.Type)+":"+a.Member.ID+":"+a.Text)
+			}
+		}
+		return out
+	}
+	h.Say("ann", "辅食机好用吗")
+	h.Say("ann", "辅食怎么做") // renews the 90 days
+	if got := strings.Join(platform(), " "); got != "tag:ann:辅食" {
+		t.Fatalf("after two mentions: %q, want one tag", got)
+	}
+	h.Advance(60 * 24 * time.Hour)
+	h.Say("ann", "辅食又来了") // renewed: the first job finds it live
+	h.Advance(40 * 24 * time.Hour)
+	if got := strings.Join(platform(), " "); got != "" {
+		t.Fatalf("a renewed tag left the platform: %q", got)
+	}
+	h.Advance(51 * 24 * time.Hour)
+	if got := strings.Join(platform(), " "); got != "untag:ann:辅食" {
+		t.Fatalf("after it ran out: %q", got)
+	}
+	h.Say("mod", "/tag @ann VIP")
+	h.Say("mod", "/untag @ann VIP")
+	if got := strings.Join(platform(), " "); got != "tag:ann:VIP untag:ann:VIP" {
+		t.Fatalf("moderator tag and untag: %q", got)
+	}
+}
