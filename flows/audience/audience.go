@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state"
@@ -39,25 +38,9 @@ type Spec struct {
 	JoinedBefore config.Duration `yaml:"joined_before"`
 }
 
-// TagSpec is the tag conditions.
-type TagSpec struct{ Any, All, None []string }
-
-// UnmarshalNode implements config.NodeUnmarshaler: a list is "any".
-func (t *TagSpec) UnmarshalNode(n *yaml.Node) error {
-	if n.Kind == yaml.SequenceNode {
-		return n.Decode(&t.Any)
-	}
-	var m struct {
-		Any  []string `yaml:"any"`
-		All  []string `yaml:"all"`
-		None []string `yaml:"none"`
-	}
-	if err := n.Decode(&m); err != nil {
-		return fmt.Errorf("tags: a list (any of them) or {any: […], all: […], none: […]}: %w", err)
-	}
-	t.Any, t.All, t.None = m.Any, m.All, m.None
-	return nil
-}
+// TagSpec is the tag conditions (the tags flow's, which wake-up stages
+// take too).
+type TagSpec = tags.Spec
 
 var tierNames = []string{"core", "active", "silent", "churned"}
 

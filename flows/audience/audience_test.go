@@ -158,3 +158,43 @@ func TestCoreTier(t *testing.T) {
 		}
 	}
 }
+
+// A wake-up stage with an audience reaches only the silent members it
+// picks; the others are passed over for that stage.
+func TestWakeupStageAudience(t *testing.T) {
+	const wconf = `
+locale: zh-CN
+flows:
+  tags:
+    rules: [{ keywords: ["辅食"], tag: 辅食 }]
+  wakeup:
+    stages:
+      - { after: 7d, text: "好久不见，辅食专场本周六开始", audience: { tags: [辅食] } }
+`
+	h := bottest.New(t, []engine.Flow{tags.Flow{}, wakeup.Flow{}}, wconf)
+	h.Join("ann")
+	h.Join("bob")
+	h.Say("ann", "辅食怎么做")
+	h.Say("bob", "你好")
+	h.Out.Take()
+	h.Advance(9 * 24 * time.Hour)
+	var to []string
+	for _, a := range h.Out.Take() {
+		if strings.Contains(a.Text, "辅食专场") {
+			to = append(to, a.Member.ID+strings.Join(mentions(a.Text), ""))
+		}
+	}
+	if len(to) != 1 || !strings.HasPrefix(to[0], "ann") {
+		t.Fatalf("wake-ups went to %v, want ann alone", to)
+	}
+}
+
+func mentions(text string) []string {
+	var out []string
+	for _, w := range strings.Fields(text) {
+		if strings.HasPrefix(w, "@") {
+			out = append(out, w)
+		}
+	}
+	return out
+}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
@@ -214,6 +215,33 @@ func Members(ctx context.Context, s *state.Store, group, tag string, now time.Ti
 	return r.Val(), nil
 }
 
+var normalizers = sync.Pool{New: func() any { return new(adfilter.Normalizer) }}
+
+// said answers the keyword rules a text fires, with why (nil: none).
+func said(cfg *Config, text string) map[int]string {
+	m := cfg.matcher()
+	if len(cfg.kwOf) == 0 || text == "" {
+		return map[int]string{}
+	}
+	n := normalizers.Get().(*adfilter.Normalizer)
+	defer normalizers.Put(n)
+	var fired map[int]string
+	m.Match(n.Normalize(text), func(id, _ int) bool {
+		r := cfg.kwOf[id]
+		if fired == nil {
+			fired = map[int]string{}
+		}
+		if _, ok := fired[r]; !ok {
+			fired[r] = "said: " + adfilter.Excerpt(text, 40)
+		}
+		return true
+	})
+	if fired == nil {
+		fired = map[int]string{}
+	}
+	return fired
+}
+
 // Handle implements engine.EventHandler: the rules, on a member's message.
 func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
@@ -223,17 +251,7 @@ func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		return nil
 	}
 	f := fc.Member.Fields
-	fired := map[int]string{}
-	if m := cfg.matcher(); len(cfg.kwOf) > 0 && ev.Text != "" {
-		var n adfilter.Normalizer
-		m.Match(n.Normalize(ev.Text), func(id, _ int) bool {
-			r := cfg.kwOf[id]
-			if _, ok := fired[r]; !ok {
-				fired[r] = "said: " + adfilter.Excerpt(ev.Text, 40)
-			}
-			return true
-		})
-	}
+	fired := said(cfg, ev.Text)
 	streak, _ := strconv.Atoi(f["ci_streak"])
 	pts, _ := strconv.ParseInt(f["pts"], 10, 64)
 	for i, r := range cfg.Rules {
@@ -420,4 +438,62 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Reply(words.T(loc, "tagged", who, tag, suffix))
 	}
 	return nil
+}
+
+// Spec is tag conditions: any of Any, all of All, none of None.
+type Spec struct{ Any, All, None []string }
+
+// IsZero reports whether the spec asks nothing.
+func (t Spec) IsZero() bool { return len(t.Any)+len(t.All)+len(t.None) == 0 }
+
+// UnmarshalNode implements config.NodeUnmarshaler: a list is "any".
+func (t *Spec) UnmarshalNode(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode {
+		return n.Decode(&t.Any)
+	}
+	var m struct {
+		Any  []string `yaml:"any"`
+		All  []string `yaml:"all"`
+		None []string `yaml:"none"`
+	}
+	if err := n.Decode(&m); err != nil {
+		return fmt.Errorf("tags: a list (any of them) or {any: […], all: […], none: […]}: %w", err)
+	}
+	t.Any, t.All, t.None = m.Any, m.All, m.None
+	return nil
+}
+
+// Filter answers which of members fit a tag spec at now: one ZMSCORE per
+// tag named, in one round trip.
+func Filter(ctx context.Context, s *state.Store, group string, t Spec, members []string, now time.Time) ([]bool, error) {
+	names := slices.Concat(t.Any, t.All, t.None)
+	cmds := make([]*redis.FloatSliceCmd, len(names))
+	if len(members) > 0 && len(names) > 0 {
+		_, err := s.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, n := range names {
+				cmds[i] = p.ZMScore(ctx, SetKey(s, group, n), members...)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: read tags: %w", state.ErrRedis, err)
+		}
+	}
+	at := float64(now.UnixMilli())
+	live := func(i, j int) bool { return cmds[i].Val()[j] > at } // a missing member reads 0
+	out := make([]bool, len(members))
+	for j := range members {
+		ok := len(t.Any) == 0
+		for i := range t.Any {
+			ok = ok || live(i, j)
+		}
+		for i := range t.All {
+			ok = ok && live(len(t.Any)+i, j)
+		}
+		for i := range t.None {
+			ok = ok && !live(len(t.Any)+len(t.All)+i, j)
+		}
+		out[j] = ok
+	}
+	return out, nil
 }

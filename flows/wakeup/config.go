@@ -8,6 +8,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/flows/tags"
 )
 
 // Config is the wakeup section: member tiers and the messages that win
@@ -64,6 +65,15 @@ type Stage struct {
 	Points int `yaml:"points"`
 	// Codes gives each member a code from a pool, by direct message only.
 	Codes *Codes `yaml:"codes"`
+	// Audience narrows the stage to members with (or without) tags; the
+	// others of its silence are passed over for it.
+	Audience *StageAudience `yaml:"audience"`
+}
+
+// StageAudience is who of a stage's silent members get it: the tag
+// conditions of posts' audiences (the tier is the stage's own).
+type StageAudience struct {
+	Tags tags.Spec `yaml:"tags"`
 }
 
 // Codes is a pool of codes loaded from a file, one per line.
@@ -95,7 +105,7 @@ func (c *Config) Validate(report func(field, msg string)) {
 		if ch.After > 0 {
 			c.Tiers.Churned = ch.After
 		}
-		c.Stages = append(c.Stages, Stage{After: c.Tiers.Churned, Text: ch.Text, Points: ch.Points, Codes: ch.Codes})
+		c.Stages = append(c.Stages, Stage{After: c.Tiers.Churned, Text: ch.Text, Points: ch.Points, Codes: ch.Codes, Audience: ch.Audience})
 		c.Churned = nil
 	}
 	if c.Tiers.Silent <= 0 || c.Tiers.Churned <= c.Tiers.Silent {

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows/tags"
 )
 
 // keys names a group's wake-up keys.
@@ -166,6 +167,25 @@ func Scan(ctx context.Context, s *state.Store, group string, cfg *Config, now ti
 				}
 				due = append(due, Due{ID: a.ID, Stage: i, Last: a.Last})
 				found++
+			}
+			if st.Audience != nil && !st.Audience.Tags.IsZero() && len(due) > 0 {
+				ids := make([]string, len(due))
+				for j, d := range due {
+					ids[j] = d.ID
+				}
+				fit, err := tags.Filter(ctx, s, group, st.Audience.Tags, ids, now)
+				if err != nil {
+					return false, err
+				}
+				kept := due[:0]
+				for j, d := range due {
+					if fit[j] {
+						kept = append(kept, d)
+					} else {
+						found--
+					}
+				}
+				due = kept
 			}
 			if len(due) > 0 {
 				if err := fn(due); err != nil {
