@@ -198,3 +198,34 @@ func mentions(text string) []string {
 	}
 	return out
 }
+
+// Tier tags come and go with the tier, kept in step at the wake-up scan.
+func TestTierTags(t *testing.T) {
+	const tconf = `
+locale: zh-CN
+flows:
+  tags:
+    rules: [{ tier: silent, tag: 沉默 }]
+  wakeup: { tiers: { silent: 7d, churned: 60d, core_top: 0 } }
+`
+	h := bottest.New(t, []engine.Flow{tags.Flow{}, wakeup.Flow{}}, tconf)
+	h.Join("ann")
+	h.Join("bob")
+	h.Say("ann", "早")
+	h.Say("bob", "早")
+	h.Advance(8 * 24 * time.Hour) // both silent at the scans past day 7
+	ms, _ := tags.Members(context.Background(), h.Store, bottest.Group, "沉默", h.Clock.Now())
+	slices.Sort(ms)
+	if strings.Join(ms, ",") != "ann,bob" {
+		t.Fatalf("silent tag on %v, want ann and bob", ms)
+	}
+	h.Say("ann", "我回来了")
+	h.Advance(24 * time.Hour)
+	ms, _ = tags.Members(context.Background(), h.Store, bottest.Group, "沉默", h.Clock.Now())
+	if strings.Join(ms, ",") != "bob" {
+		t.Fatalf("after ann spoke: %v, want bob alone", ms)
+	}
+	if got := tags.Of(h.Fields("bob"), h.Clock.Now()); len(got) != 1 || got[0].Why != "tier silent" {
+		t.Errorf("bob's tag %+v", got)
+	}
+}

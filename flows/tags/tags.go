@@ -53,6 +53,10 @@ type Rule struct {
 	Points int64 `yaml:"points"`
 	// Invited: the member joined through someone's invite link.
 	Invited bool `yaml:"invited"`
+	// Tier: the member is in this tier (core, active, silent, churned: the
+	// wake-up flow's); the tag comes and goes with the tier, kept in step
+	// by the wake-up flow's daily scan.
+	Tier string `yaml:"tier"`
 	// Expire removes the tag this long after it was (last) set; 0 keeps it.
 	Expire config.Duration `yaml:"expire"`
 }
@@ -65,13 +69,16 @@ func (c *Config) Validate(report func(field, msg string)) {
 			report(at+"tag", err.Error())
 		}
 		n := 0
-		for _, on := range []bool{len(r.Keywords) > 0, r.CheckinStreak > 0, r.Points > 0, r.Invited} {
+		for _, on := range []bool{len(r.Keywords) > 0, r.CheckinStreak > 0, r.Points > 0, r.Invited, r.Tier != ""} {
 			if on {
 				n++
 			}
 		}
 		if n != 1 {
-			report(at+"keywords", "a rule needs exactly one condition: keywords, checkin_streak, points or invited")
+			report(at+"keywords", "a rule needs exactly one condition: keywords, checkin_streak, points, invited or tier")
+		}
+		if r.Tier != "" && !slices.Contains([]string{"core", "active", "silent", "churned"}, r.Tier) {
+			report(at+"tier", fmt.Sprintf("%q is not a tier (core, active, silent, churned)", r.Tier))
 		}
 		if r.Expire.D() < 0 {
 			report(at+"expire", "0 (never) or a duration such as 90d")
@@ -496,4 +503,37 @@ func Filter(ctx context.Context, s *state.Store, group string, t Spec, members [
 		out[j] = ok
 	}
 	return out, nil
+}
+
+// Sync makes a tag's members exactly ids (a tier's members today): adds
+// the newcomers, removes the rest, and answers how many of each. The
+// tag's own Set/expiry rules do not apply: the tier decides.
+func Sync(ctx context.Context, s *state.Store, group, tag, why string, ids []string, now time.Time) (added, removed int, err error) {
+	cur, err := Members(ctx, s, group, tag, now)
+	if err != nil {
+		return 0, 0, err
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	have := make(map[string]bool, len(cur))
+	for _, id := range cur {
+		have[id] = true
+		if !want[id] {
+			if _, err := Remove(ctx, s, group, id, tag); err != nil {
+				return added, removed, err
+			}
+			removed++
+		}
+	}
+	for _, id := range ids {
+		if !have[id] {
+			if err := Add(ctx, s, group, id, tag, why, 0, now); err != nil {
+				return added, removed, err
+			}
+			added++
+		}
+	}
+	return added, removed, nil
 }

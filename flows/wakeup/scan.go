@@ -264,3 +264,43 @@ func StagesReceived(ctx context.Context, s *state.Store, group, member string, c
 	}
 	return out, nil
 }
+
+// TierMembers lists a tier's members at now.
+func TierMembers(ctx context.Context, s *state.Store, group string, t Tiers, tier string, now time.Time) ([]string, error) {
+	core, err := Core(ctx, s, group, t, now)
+	if err != nil {
+		return nil, err
+	}
+	isCore := map[string]bool{}
+	var out []string
+	for _, c := range core {
+		isCore[c.ID] = true
+		if tier == "core" {
+			out = append(out, c.ID)
+		}
+	}
+	if tier == "core" {
+		return out, nil
+	}
+	silentAt, churnAt := now.Add(-t.Silent.D()), now.Add(-t.Churned.D())
+	var from, to time.Time
+	switch tier {
+	case "active":
+		from, to = silentAt, now.Add(time.Hour)
+	case "silent":
+		from, to = churnAt, silentAt
+	case "churned":
+		to = churnAt
+	default:
+		return nil, fmt.Errorf("no tier %q", tier)
+	}
+	err = s.ScanActivity(ctx, group, from, to, pageSize, func(page []state.Activity) (bool, error) {
+		for _, a := range page {
+			if !isCore[a.ID] {
+				out = append(out, a.ID)
+			}
+		}
+		return true, nil
+	})
+	return out, err
+}

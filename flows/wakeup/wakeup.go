@@ -23,6 +23,7 @@ import (
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/checkin"
+	"github.com/qunbot/qunbot/flows/tags"
 	"github.com/qunbot/qunbot/flows/codes"
 )
 
@@ -47,9 +48,9 @@ func (Flow) Commands(locale string) []engine.CommandSpec {
 }
 
 // Schedules implements engine.Scheduled: the group's scan.
-func (Flow) Schedules(_ *config.Group, conf any) []engine.Schedule {
+func (Flow) Schedules(g *config.Group, conf any) []engine.Schedule {
 	cfg := conf.(*Config)
-	if len(cfg.Stages) == 0 {
+	if len(cfg.Stages) == 0 && !hasTierTags(g) {
 		return nil
 	}
 	return []engine.Schedule{{Name: "scan", Spec: cfg.Scan.Spec, Cron: cfg.Scan.Schedule, Grace: cfg.Grace.D()}}
@@ -89,7 +90,56 @@ func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 
 // HandleFire implements engine.Scheduled: the scan is due.
 func (f Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
+	if err := tierTags(ctx, fc); err != nil {
+		return err
+	}
 	return f.scan(ctx, fc)
+}
+
+// hasTierTags reports whether the group's tags flow has tier rules (the
+// daily scan keeps them, stages or not).
+func hasTierTags(g *config.Group) bool {
+	if g == nil {
+		return false
+	}
+	c, on := g.Flow("tags")
+	if !on {
+		return false
+	}
+	for _, r := range c.(*tags.Config).Rules {
+		if r.Tier != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// tierTags keeps the tags flow's tier rules in step with the tiers, once
+// a day with the scan: a member entering a tier gets its tag, one leaving
+// loses it.
+func tierTags(ctx context.Context, fc *engine.FlowContext) error {
+	c, on := fc.Flow("tags")
+	if !on {
+		return nil
+	}
+	cfg := fc.Config.(*Config)
+	group := fc.Event.GroupKey()
+	for _, r := range c.(*tags.Config).Rules {
+		if r.Tier == "" {
+			continue
+		}
+		ids, err := TierMembers(ctx, fc.Store, group, cfg.Tiers, r.Tier, fc.Now)
+		if err != nil {
+			return err
+		}
+		added, removed, err := tags.Sync(ctx, fc.Store, group, r.Tag, "tier "+r.Tier, ids, fc.Now)
+		if err != nil {
+			return err
+		}
+		fc.Log.Info("tier tags kept in step", zap.String("group", group), zap.String("tier", r.Tier), zap.String("tag", r.Tag),
+			zap.Int("members", len(ids)), zap.Int("added", added), zap.Int("removed", removed))
+	}
+	return nil
 }
 
 // HandleTimer implements engine.TimerHandler: a scan held by quiet hours.
