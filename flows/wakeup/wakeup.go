@@ -23,8 +23,8 @@ import (
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/checkin"
-	"github.com/qunbot/qunbot/flows/tags"
 	"github.com/qunbot/qunbot/flows/codes"
+	"github.com/qunbot/qunbot/flows/tags"
 )
 
 // Flow is the wakeup flow.
