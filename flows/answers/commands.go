@@ -23,7 +23,7 @@ var words = i18n.Catalog{
 		"add.ok":        "已添加：说到“%s”时自动回复。", "add.long": "关键词最多 50 个字，回复最多 1000 个字。",
 		"del.ok": "已删除“%s”。", "del.none": "群里没有“%s”这条自动回复（配置里的要改配置文件）。",
 		"escalate":    "❓ %s（%s）%s 的提问还没人回答：\n%s\n群：%s",
-		"done.button": "✅ 已解决", "done.ok": "已标记为解决。", "done.notmod": "只有这个群的管理员能标记。", "done.gone": "这个问题已经过期了。",
+		"done.button": "✅ 已解决", "open.button": "查看原消息", "done.ok": "已标记为解决。", "done.notmod": "只有这个群的管理员能标记。", "done.gone": "这个问题已经过期了。",
 	},
 	"en": {
 		"help.answers": "the auto-replies", "help.answer": "test which auto-reply a message fires; add or remove the group's own",
@@ -35,7 +35,7 @@ var words = i18n.Catalog{
 		"add.ok":        "Added: a message with “%s” gets the reply.", "add.long": "Keywords up to 50 characters, replies up to 1,000.",
 		"del.ok": "Removed “%s”.", "del.none": "No answer “%s” was added in this group (config rules change in the config file).",
 		"escalate":    "❓ A question by %s (%s) at %s has no answer yet:\n%s\nGroup: %s",
-		"done.button": "✅ Done", "done.ok": "Marked done.", "done.notmod": "Only the group's moderators can mark it.", "done.gone": "This question has expired.",
+		"done.button": "✅ Done", "open.button": "Open the message", "done.ok": "Marked done.", "done.notmod": "Only the group's moderators can mark it.", "done.gone": "This question has expired.",
 	},
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -151,7 +152,12 @@ func (Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	ms, _ := strconv.ParseInt(kv["at"], 10, 64)
 	asked := time.UnixMilli(ms).In(fc.Group.Location).Format("01-02 15:04")
 	text := words.T(loc, "escalate", kv["name"], kv["asker"], asked, kv["text"], group)
-	fc.TellModeratorsWith(bot.Action{Text: text, Buttons: [][]bot.ButtonSpec{{{Text: words.T(loc, "done.button"), Data: "ans:done:" + kv["qid"]}}}})
+	row := []bot.ButtonSpec{{Text: words.T(loc, "done.button"), Data: "ans:done:" + kv["qid"]}}
+	if link := messageLink(group, msg); link != "" {
+		text += "\n" + link
+		row = append(row, bot.ButtonSpec{Text: words.T(loc, "open.button"), URL: link})
+	}
+	fc.TellModeratorsWith(bot.Action{Text: text, Buttons: [][]bot.ButtonSpec{row}})
 	return nil
 }
 
@@ -197,4 +203,15 @@ func Read(ctx context.Context, s *state.Store, group string, days []kpi.Day) (Fi
 		f.Median, f.Samples = time.Duration(secs[len(secs)/2])*time.Second, len(secs)
 	}
 	return f, nil
+}
+
+// messageLink is a link to a group message where the platform has one: a
+// Telegram supergroup's t.me/c/<id>/<message> (its chat id without the
+// -100), which opens for members of the group.
+func messageLink(group, msg string) string {
+	id, ok := strings.CutPrefix(group, "telegram:-100")
+	if !ok || id == "" || msg == "" {
+		return ""
+	}
+	return "https://t.me/c/" + id + "/" + msg
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/tags"
 	"github.com/qunbot/qunbot/flows/wakeup"
 )
@@ -36,6 +37,9 @@ type Spec struct {
 	// more than this long ago.
 	JoinedWithin config.Duration `yaml:"joined_within"`
 	JoinedBefore config.Duration `yaml:"joined_before"`
+	// InvitedBy: members who joined through this member's invite link
+	// (the checkin flow's invites).
+	InvitedBy string `yaml:"invited_by"`
 }
 
 // TagSpec is the tag conditions (the tags flow's, which wake-up stages
@@ -59,7 +63,7 @@ func (s *Spec) Validate(report func(field, msg string)) {
 // IsZero reports whether the spec picks everyone present.
 func (s *Spec) IsZero() bool {
 	return s == nil || (len(s.Tiers) == 0 && len(s.Tags.Any)+len(s.Tags.All)+len(s.Tags.None) == 0 && s.MinPoints == 0 &&
-		s.JoinedWithin == 0 && s.JoinedBefore == 0)
+		s.JoinedWithin == 0 && s.JoinedBefore == 0 && s.InvitedBy == "")
 }
 
 // Parse reads a spec from words, as /audience takes it:
@@ -81,6 +85,8 @@ func Parse(words []string) (*Spec, error) {
 			s.Tags.All = list
 		case "none":
 			s.Tags.None = list
+		case "invited_by", "by":
+			s.InvitedBy = v // an id, or @username (the command resolves it)
 		case "points":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -98,7 +104,7 @@ func Parse(words []string) (*Spec, error) {
 				s.JoinedBefore = config.Duration(d)
 			}
 		default:
-			return nil, fmt.Errorf("%q: keys are tiers, tags, all, none, points, within, before", k)
+			return nil, fmt.Errorf("%q: keys are tiers, tags, all, none, points, within, before, by", k)
 		}
 	}
 	var problems []string
@@ -306,6 +312,9 @@ func Resolve(ctx context.Context, s *state.Store, group string, sp *Spec, t wake
 	tagSets("none", sp.Tags.None)
 	if sp.MinPoints > 0 {
 		args = append(args, "range", s.Key(group, "points"), sp.MinPoints, "+inf")
+	}
+	if sp.InvitedBy != "" {
+		args = append(args, "range", checkin.InviteesKey(s, group, sp.InvitedBy), "-inf", "+inf")
 	}
 	if d := sp.JoinedWithin.D(); d > 0 {
 		args = append(args, "range", s.Key(group, "joined"), ms(now.Add(-d)), "+inf")

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/config"
@@ -52,6 +54,8 @@ func community(t *testing.T, caps bot.Capability) *bottest.Harness {
 	if _, err := checkin.NewLedger(h.Store, bottest.Group, 1000).Award(context.Background(), "dan", 100, "test", h.Clock.Now(), true); err != nil {
 		t.Fatal(err)
 	}
+	// ann brought bob in (as the checkin flow's invites record it)
+	h.Redis.ZAdd(context.Background(), checkin.InviteesKey(h.Store, bottest.Group, "ann"), redis.Z{Score: 1, Member: "bob"})
 	h.Advance(time.Hour)
 	h.Out.Take()
 	return h
@@ -77,6 +81,8 @@ func TestResolve(t *testing.T) {
 		{audience.Spec{Tags: audience.TagSpec{All: []string{"辅食", "nope"}}}, ""},
 		{audience.Spec{MinPoints: 50}, "dan"},
 		{audience.Spec{JoinedWithin: config.Duration(24 * time.Hour)}, ""},
+		{audience.Spec{InvitedBy: "ann"}, "bob"},
+		{audience.Spec{InvitedBy: "ann", Tiers: []string{"active"}}, ""},
 		{audience.Spec{JoinedBefore: config.Duration(30 * 24 * time.Hour)}, "ann,bob,cat,dan"},
 	}
 	for _, tc := range tests {

@@ -34,7 +34,7 @@ var words = i18n.Catalog{
 
 // Commands implements engine.Commander.
 func (Flow) Commands(loc string) []engine.CommandSpec {
-	return []engine.CommandSpec{{Name: "audience", Args: "tiers=… tags=… all=… none=… points=N within=30d before=90d", Help: words.T(loc, "help"), Moderator: true, Group: true}}
+	return []engine.CommandSpec{{Name: "audience", Args: "tiers=… tags=… all=… none=… points=N within=30d before=90d by=@member", Help: words.T(loc, "help"), Moderator: true, Group: true}}
 }
 
 // HandleCommand implements engine.Commander.
@@ -44,6 +44,17 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	if err != nil {
 		fc.Reply(words.T(loc, "bad", err))
 		return nil
+	}
+	if strings.HasPrefix(spec.InvitedBy, "@") {
+		id, err := fc.Store.ByUsername(ctx, fc.Event.GroupKey(), spec.InvitedBy)
+		if err != nil {
+			return err
+		}
+		if id == "" {
+			fc.Reply(words.T(loc, "bad", "by="+spec.InvitedBy+": ?"))
+			return nil
+		}
+		spec.InvitedBy = id
 	}
 	tiers := wakeup.DefaultTiers()
 	if c, on := fc.Flow("wakeup"); on {

@@ -2,6 +2,7 @@ package checkin
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
@@ -10,6 +11,7 @@ import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/bot/state"
 )
 
 // Invite tracking (裂变): /invite gives a member a personal link (once, then
@@ -77,6 +79,10 @@ func (f Flow) invited(ctx context.Context, fc *engine.FlowContext, cfg *Config) 
 	if err != nil || !fresh {
 		return err
 	}
+	// who each member brought in, for audiences (invited_by)
+	if err := fc.Store.Client().ZAdd(ctx, InviteesKey(fc.Store, group, inviter), redis.Z{Score: float64(fc.Now.UnixMilli()), Member: me}).Err(); err != nil {
+		return fmt.Errorf("%w: record an invitee: %w", state.ErrRedis, err)
+	}
 	return fc.Schedule(ctx, me, "credit", fc.Now.Add(cfg.Invites.Stay.D()), map[string]string{"inviter": inviter})
 }
 
@@ -132,4 +138,9 @@ func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 		return f.levelUp(fc, cfg, inv, res.Earned-int64(bonus), res.Earned)
 	}
 	return nil
+}
+
+// InviteesKey is the set of members an inviter brought in (by join time).
+func InviteesKey(s *state.Store, group, inviter string) string {
+	return s.Key(group, "invitees", inviter)
 }

@@ -1,0 +1,4 @@
+package answers
+
+// MessageLink is messageLink, for the tests.
+var MessageLink = messageLink
