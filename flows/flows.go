@@ -14,6 +14,7 @@ import (
 	"github.com/qunbot/qunbot/flows/posts"
 	"github.com/qunbot/qunbot/flows/raid"
 	"github.com/qunbot/qunbot/flows/stats"
+	"github.com/qunbot/qunbot/flows/survey"
 	"github.com/qunbot/qunbot/flows/tags"
 	"github.com/qunbot/qunbot/flows/verify"
 	"github.com/qunbot/qunbot/flows/wakeup"
@@ -22,5 +23,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}}
+	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}}
 }

@@ -55,12 +55,13 @@ const (
 	AutoAnswered Name = "auto_answered"    // questions an auto-reply answered at once
 	Answered     Name = "answered"         // questions answered by someone other than the asker (a reply to them), or marked done by a moderator
 	Escalated    Name = "escalated"        // questions still open after questions.escalate_after, sent to the moderators
+	Surveys      Name = "surveys"          // questionnaires answered to the end (the survey flow)
 )
 
 // Names lists the figures in the order reports show them.
 var Names = []Name{Members, Counted, TierCore, TierActive, TierSilent, TierChurned, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
 	Checkins, PointsIn, PointsOut, Rewards, Ads, Warns, Mutes, Kicks, Bans, Ham, Posts, Wakeups, Comebacks,
-	AutoReplies, Questions, AutoAnswered, Answered, Escalated}
+	AutoReplies, Questions, AutoAnswered, Answered, Escalated, Surveys}
 
 // Gauges are figures that hold a level (the last value of the day), not a
 // count: a period shows the last day's, not a sum.

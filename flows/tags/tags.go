@@ -57,6 +57,9 @@ type Rule struct {
 	// wake-up flow's); the tag comes and goes with the tier, kept in step
 	// by the wake-up flow's daily scan.
 	Tier string `yaml:"tier"`
+	// Questionnaire: the member answered this questionnaire (the survey
+	// flow's) to the end.
+	Questionnaire string `yaml:"questionnaire"`
 	// Expire removes the tag this long after it was (last) set; 0 keeps it.
 	Expire config.Duration `yaml:"expire"`
 }
@@ -69,13 +72,13 @@ func (c *Config) Validate(report func(field, msg string)) {
 			report(at+"tag", err.Error())
 		}
 		n := 0
-		for _, on := range []bool{len(r.Keywords) > 0, r.CheckinStreak > 0, r.Points > 0, r.Invited, r.Tier != ""} {
+		for _, on := range []bool{len(r.Keywords) > 0, r.CheckinStreak > 0, r.Points > 0, r.Invited, r.Tier != "", r.Questionnaire != ""} {
 			if on {
 				n++
 			}
 		}
 		if n != 1 {
-			report(at+"keywords", "a rule needs exactly one condition: keywords, checkin_streak, points, invited or tier")
+			report(at+"keywords", "a rule needs exactly one condition: keywords, checkin_streak, points, invited, tier or questionnaire")
 		}
 		if r.Tier != "" && !slices.Contains([]string{"core", "active", "silent", "churned"}, r.Tier) {
 			report(at+"tier", fmt.Sprintf("%q is not a tier (core, active, silent, churned)", r.Tier))
