@@ -62,6 +62,9 @@ func (s *Store) memberKey(group, member string) string { return s.Key(group, "m"
 func (s *Store) MemberKey(group, member string) string { return s.memberKey(group, member) }
 func (s *Store) activeKey(group string) string         { return s.Key(group, "active") }
 
+// JoinedKey is the group's members by their latest join time.
+func (s *Store) JoinedKey(group string) string { return s.Key(group, "joined") }
+
 // Member is a member's record in one group. Fields holds what flows store
 // beside the core fields.
 type Member struct {

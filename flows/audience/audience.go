@@ -311,16 +311,16 @@ func Resolve(ctx context.Context, s *state.Store, group string, sp *Spec, t wake
 	tagSets("all", allTags)
 	tagSets("none", sp.Tags.None)
 	if sp.MinPoints > 0 {
-		args = append(args, "range", s.Key(group, "points"), sp.MinPoints, "+inf")
+		args = append(args, "range", checkin.BoardKey(s, group), sp.MinPoints, "+inf")
 	}
 	if sp.InvitedBy != "" {
 		args = append(args, "range", checkin.InviteesKey(s, group, sp.InvitedBy), "-inf", "+inf")
 	}
 	if d := sp.JoinedWithin.D(); d > 0 {
-		args = append(args, "range", s.Key(group, "joined"), ms(now.Add(-d)), "+inf")
+		args = append(args, "range", s.JoinedKey(group), ms(now.Add(-d)), "+inf")
 	}
 	if d := sp.JoinedBefore.D(); d > 0 {
-		args = append(args, "range", s.Key(group, "joined"), "-inf", ms(now.Add(-d)))
+		args = append(args, "range", s.JoinedKey(group), "-inf", ms(now.Add(-d)))
 	}
 	scratch := s.Key(group, "aud", strconv.FormatUint(rand.Uint64(), 36))
 	res, err := resolveScript.Run(ctx, s.Client(), []string{scratch, s.Key(group, "active")}, args...).Result()

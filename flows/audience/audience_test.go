@@ -235,3 +235,44 @@ flows:
 		t.Errorf("bob's tag %+v", got)
 	}
 }
+
+// A stage's audience by points and by inviter.
+func TestWakeupStageAudienceByPoints(t *testing.T) {
+	tests := []struct {
+		name, aud, want string
+	}{
+		{"points", "{ min_points: 10 }", "ann"},
+		{"inviter", "{ invited_by: cat }", "bob"},
+		{"joined long ago", "{ joined_before: 30d }", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wconf := `
+locale: zh-CN
+flows:
+  checkin: {}
+  wakeup:
+    stages:
+      - { after: 7d, text: "好久不见", audience: ` + tc.aud + ` }
+`
+			h := bottest.New(t, []engine.Flow{checkin.Flow{}, wakeup.Flow{}}, wconf)
+			h.Join("ann")
+			h.Join("bob")
+			h.Say("ann", "早")
+			h.Say("bob", "早")
+			checkin.NewLedger(h.Store, bottest.Group, 1000).Award(context.Background(), "ann", 20, "test", h.Clock.Now(), true)
+			h.Redis.ZAdd(context.Background(), checkin.InviteesKey(h.Store, bottest.Group, "cat"), redis.Z{Score: 1, Member: "bob"})
+			h.Out.Take()
+			h.Advance(9 * 24 * time.Hour)
+			var to []string
+			for _, a := range h.Out.Take() {
+				if strings.Contains(a.Text, "好久不见") {
+					to = append(to, a.Member.ID)
+				}
+			}
+			if strings.Join(to, ",") != tc.want {
+				t.Fatalf("wake-ups to %v, want %q", to, tc.want)
+			}
+		})
+	}
+}

@@ -28,11 +28,14 @@ func NewLedger(s *state.Store, group string, max int64) Ledger {
 	return Ledger{s: s, group: group, max: max}
 }
 
-func (l Ledger) member(id string) string  { return l.s.MemberKey(l.group, id) }
-func (l Ledger) board() string            { return l.s.Key(l.group, "points") }
-func (l Ledger) month(t time.Time) string { return l.s.Key(l.group, "points", t.Format("2006-01")) }
-func (l Ledger) stream() string           { return l.s.Key(l.group, "ledger") }
-func (l Ledger) sold() string             { return l.s.Key(l.group, "rewards") }
+func (l Ledger) member(id string) string { return l.s.MemberKey(l.group, id) }
+func (l Ledger) board() string           { return BoardKey(l.s, l.group) }
+
+// BoardKey is the group's points board: members by balance.
+func BoardKey(s *state.Store, group string) string { return s.Key(group, "points") }
+func (l Ledger) month(t time.Time) string          { return l.s.Key(l.group, "points", t.Format("2006-01")) }
+func (l Ledger) stream() string                    { return l.s.Key(l.group, "ledger") }
+func (l Ledger) sold() string                      { return l.s.Key(l.group, "rewards") }
 func (l Ledger) keys(id string, t time.Time) []string {
 	return []string{l.member(id), l.board(), l.month(t), l.stream(), l.s.ContribKey(l.group)}
 }

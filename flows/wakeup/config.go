@@ -70,10 +70,19 @@ type Stage struct {
 	Audience *StageAudience `yaml:"audience"`
 }
 
-// StageAudience is who of a stage's silent members get it: the tag
-// conditions of posts' audiences (the tier is the stage's own).
+// StageAudience is who of a stage's silent members get it: the
+// conditions of posts' audiences but the tier, which is the stage's own.
 type StageAudience struct {
-	Tags tags.Spec `yaml:"tags"`
+	Tags         tags.Spec       `yaml:"tags"`
+	MinPoints    int64           `yaml:"min_points"`
+	JoinedWithin config.Duration `yaml:"joined_within"`
+	JoinedBefore config.Duration `yaml:"joined_before"`
+	InvitedBy    string          `yaml:"invited_by"`
+}
+
+// IsZero reports whether the audience asks nothing.
+func (a *StageAudience) IsZero() bool {
+	return a == nil || (a.Tags.IsZero() && a.MinPoints == 0 && a.JoinedWithin == 0 && a.JoinedBefore == 0 && a.InvitedBy == "")
 }
 
 // Codes is a pool of codes loaded from a file, one per line.

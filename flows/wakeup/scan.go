@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/tags"
 )
 
@@ -168,12 +169,12 @@ func Scan(ctx context.Context, s *state.Store, group string, cfg *Config, now ti
 				due = append(due, Due{ID: a.ID, Stage: i, Last: a.Last})
 				found++
 			}
-			if st.Audience != nil && !st.Audience.Tags.IsZero() && len(due) > 0 {
+			if !st.Audience.IsZero() && len(due) > 0 {
 				ids := make([]string, len(due))
 				for j, d := range due {
 					ids[j] = d.ID
 				}
-				fit, err := tags.Filter(ctx, s, group, st.Audience.Tags, ids, now)
+				fit, err := stageFit(ctx, s, group, st.Audience, ids, now)
 				if err != nil {
 					return false, err
 				}
@@ -303,4 +304,48 @@ func TierMembers(ctx context.Context, s *state.Store, group string, t Tiers, tie
 		return true, nil
 	})
 	return out, err
+}
+
+// stageFit answers which of a page of members a stage's audience takes:
+// the tags (tags.Filter), then points, join time and inviter, one
+// ZMSCORE each, in one more round trip.
+func stageFit(ctx context.Context, s *state.Store, group string, a *StageAudience, ids []string, now time.Time) ([]bool, error) {
+	fit, err := tags.Filter(ctx, s, group, a.Tags, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	var pts, joined, invited *redis.FloatSliceCmd
+	_, err = s.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
+		if a.MinPoints > 0 {
+			pts = p.ZMScore(ctx, checkin.BoardKey(s, group), ids...)
+		}
+		if a.JoinedWithin > 0 || a.JoinedBefore > 0 {
+			joined = p.ZMScore(ctx, s.JoinedKey(group), ids...)
+		}
+		if a.InvitedBy != "" {
+			invited = p.ZMScore(ctx, checkin.InviteesKey(s, group, a.InvitedBy), ids...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: read a stage's audience: %w", state.ErrRedis, err)
+	}
+	for j := range ids {
+		if pts != nil && pts.Val()[j] < float64(a.MinPoints) {
+			fit[j] = false
+		}
+		if joined != nil {
+			at := joined.Val()[j] // 0: never seen joining
+			if d := a.JoinedWithin.D(); d > 0 && (at == 0 || at < float64(now.Add(-d).UnixMilli())) {
+				fit[j] = false
+			}
+			if d := a.JoinedBefore.D(); d > 0 && (at == 0 || at > float64(now.Add(-d).UnixMilli())) {
+				fit[j] = false
+			}
+		}
+		if invited != nil && invited.Val()[j] == 0 {
+			fit[j] = false
+		}
+	}
+	return fit, nil
 }
