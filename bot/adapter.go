@@ -154,3 +154,10 @@ type MemberCounter interface {
 type TaskLister interface {
 	Tasks(ctx context.Context, chat string, n int) ([]Task, error)
 }
+
+// AdminChecker is implemented by adapters that can tell whether a member
+// is one of a group's admins (a moderator command naming a member by id
+// or @username must not reach an admin any more than one by reply).
+type AdminChecker interface {
+	IsAdmin(ctx context.Context, chat, member string) (bool, error)
+}

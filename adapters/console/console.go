@@ -719,3 +719,11 @@ func (a *Adapter) SetHooks(h Hooks) {
 	a.opt.Hooks = h
 	a.mu.Unlock()
 }
+
+// IsAdmin implements bot.AdminChecker: members made admins with `admin`.
+func (a *Adapter) IsAdmin(_ context.Context, _, member string) (bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m, ok := a.members[member]
+	return ok && m.admin, nil
+}

@@ -358,3 +358,12 @@ func (a *Adapter) MemberCount(ctx context.Context, chat string) (int, error) {
 	}
 	return n, nil
 }
+
+// IsAdmin implements bot.AdminChecker from the cached admin list.
+func (a *Adapter) IsAdmin(ctx context.Context, chat, member string) (bool, error) {
+	ids, err := a.adminList(ctx, chat)
+	if err != nil {
+		return false, fmt.Errorf("telegram: admins of %s: %w", chat, err)
+	}
+	return ids[member], nil
+}

@@ -51,6 +51,8 @@ type Recorder struct {
 	Fail func(a bot.Action) error
 	// Count, when set, is the group's member count as the platform tells it.
 	Count int
+	// Admins are the group's platform admins by member id (AdminChecker).
+	Admins map[string]bool
 
 	mu      sync.Mutex
 	actions []bot.Action
@@ -59,6 +61,13 @@ type Recorder struct {
 	// so auto-deletes and remembered message ids work as in production.
 	after func(context.Context, string, bot.Action, bot.Result) error
 	done  func(context.Context, bot.Action, error)
+}
+
+// IsAdmin implements bot.AdminChecker.
+func (r *Recorder) IsAdmin(_ context.Context, _, member string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.Admins[member], nil
 }
 
 // Name implements bot.Adapter.

@@ -60,26 +60,39 @@ func (ps Problems) sorted() Problems {
 // Duration is a time.Duration written like "90s", "10m", "36h" or "7d".
 type Duration time.Duration
 
-// ParseDuration extends time.ParseDuration with days ("7d", "1d12h").
+// ParseDuration extends time.ParseDuration with weeks and days ("2w",
+// "7d", "1w2d12h"); "0" and "forever" are zero (no end, where a duration
+// ends something).
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("empty duration")
 	}
+	if s == "forever" || s == "永久" {
+		return 0, nil
+	}
 	var total time.Duration
 	rest := s
+	if i := strings.Index(rest, "w"); i > 0 {
+		weeks, err := strconv.Atoi(rest[:i])
+		if err != nil || weeks < 0 || weeks > 5200 {
+			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 36h, 7d, 2w)", s)
+		}
+		total = time.Duration(weeks) * 7 * 24 * time.Hour
+		rest = rest[i+1:]
+	}
 	if i := strings.Index(rest, "d"); i > 0 {
 		days, err := strconv.Atoi(rest[:i])
 		if err != nil || days < 0 || days > 36500 {
-			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 36h, 7d)", s)
+			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 36h, 7d, 2w)", s)
 		}
-		total = time.Duration(days) * 24 * time.Hour
+		total += time.Duration(days) * 24 * time.Hour
 		rest = rest[i+1:]
 	}
 	if rest != "" {
 		d, err := time.ParseDuration(rest)
 		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 36h, 7d)", s)
+			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 36h, 7d, 2w)", s)
 		}
 		total += d
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -407,12 +408,44 @@ func (fc *FlowContext) Data(flowValues map[string]any) render.Data {
 	}
 }
 
+// ErrUnknownTarget: a command names a member (by @username or id) that
+// qunbot has never seen in the group. The error Target returns is an
+// UnknownTarget, which says the name.
+var ErrUnknownTarget = errors.New("no such member in this group")
+
+// UnknownTarget is the member name a command gave that matches nobody.
+type UnknownTarget struct{ Name string }
+
+func (e UnknownTarget) Error() string        { return ErrUnknownTarget.Error() + ": " + e.Name }
+func (e UnknownTarget) Is(target error) bool { return target == ErrUnknownTarget }
+
 // Target finds the member a command is about: the author of the
 // replied-to message, or an @username or numeric id as the first
 // argument; it answers the arguments that remain (an empty member: none
-// named).
+// named). A member named who was never seen in the group is
+// ErrUnknownTarget. However named, the member is checked against the
+// platform's admins (AdminChecker), so naming an admin by id reaches no
+// further than replying to them.
 func (fc *FlowContext) Target(ctx context.Context) (bot.Member, []string, error) {
 	args := fc.Event.Command.Args
+	t, rest, err := fc.target(ctx, args)
+	if err != nil || t.ID == "" || t.IsAdmin {
+		return t, rest, err
+	}
+	if at, ok := fc.engine.adapter(fc.Event.Platform); ok {
+		if ac, can := at.adapter.(bot.AdminChecker); can {
+			admin, err := ac.IsAdmin(ctx, fc.Event.GroupKey(), t.ID)
+			if err != nil {
+				// unsure: the command must not reach an admin
+				return bot.Member{}, nil, fmt.Errorf("is %s an admin: %w", t.ID, err)
+			}
+			t.IsAdmin = admin
+		}
+	}
+	return t, rest, nil
+}
+
+func (fc *FlowContext) target(ctx context.Context, args []string) (bot.Member, []string, error) {
 	if r := fc.Event.ReplyTo; r != nil && r.Member.ID != "" {
 		return r.Member, args, nil
 	}
@@ -422,20 +455,27 @@ func (fc *FlowContext) Target(ctx context.Context) (bot.Member, []string, error)
 	group := fc.Event.GroupKey()
 	a := args[0]
 	id := ""
-	if strings.HasPrefix(a, "@") {
+	switch {
+	case strings.HasPrefix(a, "@"):
 		var err error
 		if id, err = fc.Store.ByUsername(ctx, group, a); err != nil {
 			return bot.Member{}, nil, err
 		}
-	} else if _, err := strconv.ParseInt(a, 10, 64); err == nil {
+		if id == "" {
+			return bot.Member{}, nil, UnknownTarget{a}
+		}
+	default:
+		if _, err := strconv.ParseInt(a, 10, 64); err != nil {
+			return bot.Member{}, args, nil // not a member: the command's own argument
+		}
 		id = a
-	}
-	if id == "" {
-		return bot.Member{}, args, nil
 	}
 	m, err := fc.Store.Member(ctx, group, id)
 	if err != nil {
 		return bot.Member{}, nil, err
+	}
+	if m.Name == "" && m.LastActive.IsZero() && m.JoinedAt.IsZero() {
+		return bot.Member{}, nil, UnknownTarget{a}
 	}
 	return bot.Member{ID: id, Name: m.Name, Username: m.Username}, args[1:], nil
 }

@@ -8,6 +8,7 @@ package moderation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -102,6 +103,11 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		return f.report(ctx, fc, cmd.Name == "spam")
 	}
 	target, args, err := resolveTarget(ctx, fc)
+	var unknown engine.UnknownTarget
+	if errors.As(err, &unknown) {
+		fc.Reply(words.T(loc, "target.unknown", unknown.Name))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -136,6 +142,15 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 	switch name {
 	case "warn", "unwarn", "warns":
 		delta := map[string]int{"warn": 1, "unwarn": -1, "warns": 0}[name]
+		if name == "unwarn" {
+			// nothing to take back: say so, log nothing
+			if had, err := adfilter.WarningCount(ctx, fc.Store, group, t.ID, decay, fc.Now); err != nil {
+				return err
+			} else if had == 0 {
+				fc.Reply(words.T(loc, "unwarn.none", who))
+				return nil
+			}
+		}
 		n, err := adfilter.Warnings(ctx, fc.Store, group, t.ID, delta, false, decay, fc.Now)
 		if err != nil {
 			return err
@@ -420,6 +435,8 @@ var words = i18n.Catalog{
 		"ham.ok":              "✅ 已记为正常消息，过滤器会学习。",
 		"spam.ok":             "🚫 已删除并处理 %s 的广告，过滤器会学习。",
 		"modlog.none":         "还没有管理记录。",
+		"target.unknown":      "我在这个群里没见过 %s：回复他的消息，或用他的 @用户名 或 ID。",
+		"unwarn.none":         "%s 没有警告，无需撤销。",
 		"modlog.title":        "最近 %d 条管理记录：",
 		"filter.usage":        "用法：/filter test <文字>",
 		"filter.off":          "本群没有启用广告过滤（adfilter）。",
@@ -471,6 +488,8 @@ var words = i18n.Catalog{
 		"ham.ok":              "✅ Noted as not spam; the filter learns from it.",
 		"spam.ok":             "🚫 Removed the spam of %s; the filter learns from it.",
 		"modlog.none":         "No moderation actions yet.",
+		"target.unknown":      "I have not seen %s in this group: reply to their message, or use their @username or id.",
+		"unwarn.none":         "%s has no warnings; nothing to take back.",
 		"modlog.title":        "Last %d moderation actions:",
 		"filter.usage":        "Usage: /filter test <text>",
 		"filter.off":          "The ad filter (adfilter) is not on in this group.",

@@ -79,7 +79,9 @@ func TestCommands(t *testing.T) {
 		{"/kick", reply, []string{"kick:bob"}},
 		{"/ban @bob 7d", nil, []string{"ban:bob", "7 days"}},
 		{"/unban @bob", nil, []string{"unban:bob"}},
-		{"/warn @nobody", nil, []string{"Reply to the member"}},
+		{"/warn @nobody", nil, []string{"I have not seen @nobody in this group"}},
+		{"/mute 999 1h", nil, []string{"I have not seen 999 in this group"}},
+		{"/warn", nil, []string{"Reply to the member"}},
 		{"/kick @mod", nil, []string{"is a moderator"}},
 		{"/filter test 加 V abc12345", nil, []string{"contact wechat", "would be removed", "Normalised: 加v abc12345"}},
 		{"/filter", nil, []string{"Usage"}},
@@ -208,5 +210,32 @@ func TestConfirmationsFollowThePlatform(t *testing.T) {
 				t.Errorf("modlog %q, want %q", l, tt.wantLog)
 			}
 		})
+	}
+}
+
+// An admin cannot be targeted however they are named: by reply, by
+// @username or by id; /unwarn without warnings says so and logs nothing.
+func TestAdminsUntouchable(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	h.Say("boss", "hello")
+	h.Say("mod", "hi")
+	h.Out.Admins = map[string]bool{"boss": true}
+	for _, cmd := range []string{"/ban @boss", "/mute @boss 1h", "/warn @boss", "/kick @boss"} {
+		got := texts(command(h, "mod", cmd, nil))
+		if strings.Contains(got, "ban:") || strings.Contains(got, "restrict:") || strings.Contains(got, "kick:") || !strings.Contains(got, "moderator") {
+			t.Errorf("%s: %q — an admin was acted on", cmd, got)
+		}
+	}
+	es, _ := adfilter.Recent(context.Background(), h.Store, bottest.Group, 10)
+	if len(es) != 0 {
+		t.Errorf("audit entries after refused commands: %+v", es)
+	}
+	h.Say("ann", "hi")
+	got := texts(command(h, "mod", "/unwarn @ann", nil))
+	if !strings.Contains(got, "has no warnings") {
+		t.Errorf("/unwarn without warnings: %q", got)
+	}
+	if es, _ := adfilter.Recent(context.Background(), h.Store, bottest.Group, 10); len(es) != 0 {
+		t.Errorf("/unwarn without warnings was logged: %+v", es)
 	}
 }

@@ -14,6 +14,7 @@ package tags
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -363,6 +364,10 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	name := ev.Command.Name
 	t, args, err := fc.Target(ctx)
+	if errors.Is(err, engine.ErrUnknownTarget) {
+		fc.Reply(words.T(loc, "nobody"))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
