@@ -34,6 +34,10 @@ type Config struct {
 	WarnDecay config.Duration `yaml:"warn_decay"`
 	// ModlogSize is how many entries /modlog shows.
 	ModlogSize int `yaml:"modlog_size"`
+	// Ladder is what /warn's warnings lead to where the ad filter is off
+	// (where it is on, its ladder applies to spam and /warn alike, so a
+	// member has one count); its decay is warn_decay.
+	Ladder []adfilter.Step `yaml:"ladder"`
 }
 
 // Validate implements config.Validator.
@@ -47,6 +51,11 @@ func (c *Config) Validate(report func(field, msg string)) {
 	if c.ModlogSize < 1 || c.ModlogSize > 50 {
 		report("modlog_size", "must be 1 to 50")
 	}
+	for i, st := range c.Ladder {
+		if st.At < 1 || (st.Action != "warn" && st.Action != "mute" && st.Action != "kick" && st.Action != "ban") {
+			report(fmt.Sprintf("ladder[%d]", i), "a step is {at: N ≥ 1, action: warn|mute|kick|ban, for: duration}")
+		}
+	}
 }
 
 // Name implements engine.Flow.
@@ -55,7 +64,8 @@ func (Flow) Name() string { return "moderation" }
 // Schema implements engine.Flow.
 func (Flow) Schema() config.FlowSchema {
 	return config.FlowSchema{New: func() any {
-		return &Config{MuteDefault: config.Duration(time.Hour), WarnDecay: config.Duration(30 * 24 * time.Hour), ModlogSize: 10}
+		return &Config{MuteDefault: config.Duration(time.Hour), WarnDecay: config.Duration(30 * 24 * time.Hour), ModlogSize: 10,
+			Ladder: []adfilter.Step{{At: 1, Action: "warn"}, {At: 3, Action: "mute", For: config.Duration(24 * time.Hour)}, {At: 5, Action: "ban"}}}
 	}}
 }
 
@@ -170,6 +180,9 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		}
 		if filterOn {
 			did = strings.Join(adfilter.ApplyLadder(fc, af, t, n, reason, true), " · ")
+		} else if len(cfg.Ladder) > 0 {
+			own := &adfilter.Config{Ladder: adfilter.Ladder{Decay: cfg.WarnDecay, Steps: cfg.Ladder}}
+			did = strings.Join(adfilter.ApplyLadder(fc, own, t, n, reason, true), " · ")
 		} else {
 			did = words.T(loc, "did.warn", n)
 			fc.Do(bot.Action{Type: bot.ActSend, Member: t, Text: words.T(loc, "warned", who, reason, n)})

@@ -239,3 +239,25 @@ func TestAdminsUntouchable(t *testing.T) {
 		t.Errorf("/unwarn without warnings was logged: %+v", es)
 	}
 }
+
+// Without the ad filter, /warn follows moderation's own ladder: the third
+// warning mutes (the default ladder).
+func TestManualLadderWithoutFilter(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{moderation.Flow{}}, "moderators: [\"console:mod\"]\nlocale: en\nflows: {moderation: {}}\n")
+	h.Say("ann", "hi")
+	h.Out.Take()
+	var muted bool
+	for i := 1; i <= 3; i++ {
+		for _, a := range command(h, "mod", "/warn @ann spam", nil) {
+			if a.Type == bot.ActRestrict && a.Member.ID == "ann" {
+				muted = muted || i == 3
+				if i < 3 {
+					t.Fatalf("muted at warning %d", i)
+				}
+			}
+		}
+	}
+	if !muted {
+		t.Fatal("the third manual warning did not mute without the ad filter")
+	}
+}
