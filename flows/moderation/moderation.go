@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,6 +87,9 @@ func (Flow) Commands(loc string) []engine.CommandSpec {
 		{Name: "modlog", Help: words.T(loc, "help.modlog"), Moderator: true, Group: true},
 		{Name: "filter", Args: "test <text>", Help: words.T(loc, "help.filter"), Moderator: true},
 		{Name: "tasks", Args: "[group]", Help: words.T(loc, "help.tasks"), Moderator: true},
+		{Name: "del", Help: words.T(loc, "help.del"), Moderator: true},
+		{Name: "purge", Help: words.T(loc, "help.purge"), Moderator: true},
+		{Name: "pin", Help: words.T(loc, "help.pin"), Moderator: true},
 	}
 }
 
@@ -111,6 +115,8 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		return f.filterTest(ctx, fc)
 	case "spam", "ham":
 		return f.report(ctx, fc, cmd.Name == "spam")
+	case "del", "purge", "pin":
+		return f.messages(ctx, fc, cmd.Name)
 	}
 	target, args, err := resolveTarget(ctx, fc)
 	var unknown engine.UnknownTarget
@@ -448,6 +454,12 @@ var words = i18n.Catalog{
 		"ham.ok":              "✅ 已记为正常消息，过滤器会学习。",
 		"spam.ok":             "🚫 已删除并处理 %s 的广告，过滤器会学习。",
 		"modlog.none":         "还没有管理记录。",
+		"help.del":            "（回复）删除那条消息",
+		"help.purge":          "（回复）删除从那条消息到这条命令之间的消息",
+		"help.pin":            "（回复）置顶那条消息",
+		"msg.reply":           "请回复要操作的那条消息再发 /%s。",
+		"msg.cannot":          "这个平台不能在这里 /%s。",
+		"purge.many":          "一次最多清理 %d 条消息；请回复更近的一条。",
 		"target.unknown":      "我在这个群里没见过 %s：回复他的消息，或用他的 @用户名 或 ID。",
 		"unwarn.none":         "%s 没有警告，无需撤销。",
 		"modlog.title":        "最近 %d 条管理记录：",
@@ -501,6 +513,12 @@ var words = i18n.Catalog{
 		"ham.ok":              "✅ Noted as not spam; the filter learns from it.",
 		"spam.ok":             "🚫 Removed the spam of %s; the filter learns from it.",
 		"modlog.none":         "No moderation actions yet.",
+		"help.del":            "(reply) delete that message",
+		"help.purge":          "(reply) delete the messages from that one to this command",
+		"help.pin":            "(reply) pin that message",
+		"msg.reply":           "Reply to the message, then send /%s.",
+		"msg.cannot":          "This platform cannot /%s here.",
+		"purge.many":          "At most %d messages at a time; reply to a later one.",
 		"target.unknown":      "I have not seen %s in this group: reply to their message, or use their @username or id.",
 		"unwarn.none":         "%s has no warnings; nothing to take back.",
 		"modlog.title":        "Last %d moderation actions:",
@@ -512,4 +530,54 @@ var words = i18n.Catalog{
 		"filter.spam":         "would be removed as spam",
 		"filter.ok":           "would pass",
 	},
+}
+
+// purgeMax bounds one /purge (Telegram deletes messages of the last 48
+// hours only; older ones fail on their own and are logged as failed).
+const purgeMax = 200
+
+// messages handles /del, /purge and /pin on a replied-to message.
+func (f Flow) messages(ctx context.Context, fc *engine.FlowContext, name string) error {
+	loc := fc.Locale()
+	ev := fc.Event
+	r := ev.ReplyTo
+	if r == nil || r.MessageID == "" {
+		fc.Reply(words.T(loc, "msg.reply", name))
+		return nil
+	}
+	capab := bot.CanDelete
+	if name == "pin" {
+		capab = bot.CanPin
+	}
+	if !fc.Caps.Has(capab) {
+		fc.Reply(words.T(loc, "msg.cannot", name))
+		return nil
+	}
+	group := ev.GroupKey()
+	switch name {
+	case "pin":
+		fc.Do(bot.Action{Type: bot.ActPin, Chat: ev.Chat.Key, MessageID: r.MessageID, Member: r.Member,
+			Audit: &bot.Audit{By: ev.Member.ID, What: "pin", Reason: adfilter.Excerpt(r.Text, 60)}})
+	case "del":
+		fc.Do(bot.Action{Type: bot.ActDelete, Chat: ev.Chat.Key, MessageID: r.MessageID, Member: r.Member,
+			Audit: &bot.Audit{By: ev.Member.ID, What: "delete", Reason: adfilter.Excerpt(r.Text, 60)}})
+		fc.Do(bot.Action{Type: bot.ActDelete, Chat: ev.Chat.Key, MessageID: ev.MessageID, Member: ev.Member})
+	case "purge":
+		from, err1 := strconv.Atoi(r.MessageID)
+		to, err2 := strconv.Atoi(ev.MessageID)
+		if err1 != nil || err2 != nil || to < from {
+			fc.Reply(words.T(loc, "msg.cannot", name)) // message ids that are not a sequence
+			return nil
+		}
+		if to-from+1 > purgeMax {
+			fc.Reply(words.T(loc, "purge.many", purgeMax))
+			return nil
+		}
+		for id := from; id <= to; id++ {
+			fc.Do(bot.Action{Type: bot.ActDelete, Chat: ev.Chat.Key, MessageID: strconv.Itoa(id)})
+		}
+		return adfilter.Audit(ctx, fc.Store, group, adfilter.Entry{At: fc.Now, By: ev.Member.ID, Action: "purge",
+			Reason: fmt.Sprintf("%d messages (%s to %s)", to-from+1, r.MessageID, ev.MessageID)})
+	}
+	return nil
 }

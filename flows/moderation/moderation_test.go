@@ -261,3 +261,43 @@ func TestManualLadderWithoutFilter(t *testing.T) {
 		t.Fatal("the third manual warning did not mute without the ad filter")
 	}
 }
+
+// /del, /purge and /pin act on the replied-to message, and need a reply.
+func TestMessageCommands(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "oops", MessageID: "10"})
+	h.Out.Take()
+	reply := &bot.Reply{MessageID: "10", Member: bottest.Member("ann"), Text: "oops"}
+	run := func(cmd string, r *bot.Reply, id string) []bot.Action {
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: cmd, MessageID: id, ReplyTo: r})
+		return h.Out.Take()
+	}
+	kinds := func(as []bot.Action) string {
+		var out []string
+		for _, a := range as {
+			out = append(out, string(a.Type)+":"+a.MessageID)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := kinds(run("/del", reply, "12")); got != "delete:10 delete:12" {
+		t.Errorf("/del: %s", got)
+	}
+	if got := kinds(run("/pin", reply, "13")); got != "pin:10" {
+		t.Errorf("/pin: %s", got)
+	}
+	if got := kinds(run("/purge", reply, "14")); got != "delete:10 delete:11 delete:12 delete:13 delete:14" {
+		t.Errorf("/purge: %s", got)
+	}
+	if got := texts(run("/del", nil, "15")); !strings.Contains(got, "Reply to the message") {
+		t.Errorf("/del without a reply: %s", got)
+	}
+	if got := texts(run("/purge", &bot.Reply{MessageID: "1", Member: bottest.Member("ann")}, "500")); !strings.Contains(got, "At most 200") {
+		t.Errorf("/purge too far: %s", got)
+	}
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "/del", MessageID: "16", ReplyTo: reply})
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActDelete && a.MessageID == "10" {
+			t.Error("a member deleted a message with /del")
+		}
+	}
+}
