@@ -1,12 +1,12 @@
 package answers
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/qunbot/qunbot/bot/bottest"
 )
 
 // BenchmarkFind matches real chat messages (the cn-chat corpus's ordinary
@@ -16,18 +16,7 @@ import (
 //
 //	go test ./flows/answers -run '^$' -bench Find
 func BenchmarkFind(b *testing.B) {
-	f, err := os.Open("../../../shared/corpora/adfilter/cn-chat/ham.txt")
-	if err != nil {
-		b.Fatalf("the corpus is needed (../shared/corpora beside the checkout): %v", err)
-	}
-	defer f.Close()
-	var msgs []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && len(msgs) < 20000 {
-		if t := sc.Text(); t != "" {
-			msgs = append(msgs, t)
-		}
-	}
+	msgs := bottest.CorpusLines(b, "adfilter/cn-chat/ham.txt", 20000)
 	cfg := &Config{}
 	cfg.SetDefaults()
 	for i := 0; i < 1500; i++ {

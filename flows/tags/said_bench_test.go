@@ -1,12 +1,12 @@
 package tags
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/qunbot/qunbot/bot/bottest"
 )
 
 // BenchmarkSaid matches real chat messages (the cn-chat corpus's ordinary
@@ -14,18 +14,7 @@ import (
 //
 //	go test ./flows/tags -run '^$' -bench Said
 func BenchmarkSaid(b *testing.B) {
-	f, err := os.Open("../../../shared/corpora/adfilter/cn-chat/ham.txt")
-	if err != nil {
-		b.Fatalf("the corpus is needed (../shared/corpora beside the checkout): %v", err)
-	}
-	defer f.Close()
-	var msgs []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && len(msgs) < 20000 {
-		if t := sc.Text(); t != "" {
-			msgs = append(msgs, t)
-		}
-	}
+	msgs := bottest.CorpusLines(b, "adfilter/cn-chat/ham.txt", 20000)
 	cfg := &Config{}
 	for i := 0; i < 500; i++ {
 		cfg.Rules = append(cfg.Rules, Rule{Tag: fmt.Sprintf("t%d", i), Keywords: []string{fmt.Sprintf("话题%d", i), fmt.Sprintf("产品线%d", i)}})
