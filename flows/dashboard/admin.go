@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -197,19 +196,12 @@ func (s *Server) configView() (*configView, error) {
 // validate checks pasted YAML as `qunbot validate` would; nothing is
 // applied.
 func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	sess, err := s.auth.session(ctx, r)
-	if err != nil {
-		s.fail(w, r, err)
+	sess, ok := s.posted(w, r, 1<<20)
+	if !ok {
 		return
 	}
-	if sess == nil || sess.Groups != nil {
+	if sess.Groups != nil {
 		http.Error(w, "operators only", http.StatusForbidden)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
-		http.Error(w, "missing or wrong CSRF token: reload the page and try again", http.StatusForbidden)
 		return
 	}
 	cv, err := s.configView()

@@ -379,23 +379,34 @@ func (s *Server) moderationPage(ctx context.Context, r *http.Request, sess *Sess
 	return "moderation", nil
 }
 
+// posted checks a state-changing request: a session (401 without one),
+// a body of at most limit bytes, and the session's CSRF token (403). It
+// has answered the request when it returns false.
+func (s *Server) posted(w http.ResponseWriter, r *http.Request, limit int64) (*Session, bool) {
+	sess, err := s.auth.session(r.Context(), r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if sess == nil {
+		http.Error(w, "not logged in", http.StatusUnauthorized)
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
+		http.Error(w, "missing or wrong CSRF token: reload the page and try again", http.StatusForbidden)
+		return nil, false
+	}
+	return sess, true
+}
+
 // action wraps a state-changing request: a session, its CSRF token, a
 // group it may see; the handler answers where to go back to.
 func (s *Server) action(h func(ctx context.Context, r *http.Request, sess *Session, g GroupRef) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		sess, err := s.auth.session(ctx, r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if sess == nil {
-			http.Error(w, "not logged in", http.StatusUnauthorized)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
-			http.Error(w, "missing or wrong CSRF token: reload the page and try again", http.StatusForbidden)
+		sess, ok := s.posted(w, r, 64<<10)
+		if !ok {
 			return
 		}
 		g, err := s.group(ctx, r, sess)
