@@ -21,6 +21,12 @@ const (
 	ActDecline     ActionType = "decline"
 	ActAnswerPress ActionType = "answer" // acknowledge a button press, with an optional notice
 	ActPin         ActionType = "pin"
+	// ActUnpin unpins MessageID, or the latest pinned message when empty.
+	ActUnpin ActionType = "unpin"
+	// ActCloseChat takes members' right to post in the group (night
+	// mode); ActOpenChat gives back what they had before.
+	ActCloseChat ActionType = "close"
+	ActOpenChat  ActionType = "open"
 	// ActTag and ActUntag set or remove a member's tag (Text) on the
 	// platform too, where it keeps tags of its own (WeCom's customer tags).
 	ActTag   ActionType = "tag"
@@ -52,7 +58,7 @@ const (
 // Lane returns the lane the action waits in.
 func (a Action) Lane() Lane {
 	switch a.Type {
-	case ActDelete, ActRestrict, ActUnrestrict, ActKick, ActBan, ActUnban, ActApprove, ActDecline, ActAnswerPress:
+	case ActDelete, ActRestrict, ActUnrestrict, ActKick, ActBan, ActUnban, ActApprove, ActDecline, ActAnswerPress, ActCloseChat, ActOpenChat:
 		return LaneProtect
 	}
 	if a.Bulk {
@@ -100,6 +106,10 @@ type Action struct {
 	// with the text as its caption where the platform takes uploads
 	// (Telegram); elsewhere the text goes alone.
 	ImagePNG []byte `json:",omitempty"`
+	// File is a document qunbot made (an export), uploaded with the text
+	// as its caption where the platform takes uploads; elsewhere the text
+	// says where to get it.
+	File *File `json:",omitempty"`
 	// Pin pins the sent message.
 	Pin bool
 	// AllowText keeps plain text allowed while restricting (a newcomer who
@@ -141,6 +151,12 @@ type Audit struct {
 	// Text is the message a removal was about, kept so that a moderator
 	// can later call it "not spam" and teach the filter the whole of it.
 	Text string
+}
+
+// File is a document to upload.
+type File struct {
+	Name string
+	Data []byte
 }
 
 // IsMessage reports whether the action posts a message, which counts

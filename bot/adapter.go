@@ -33,7 +33,12 @@ const (
 	// CanTag: the platform keeps member tags of its own, kept in step
 	// with qunbot's (ActTag, ActUntag).
 	CanTag
-	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin
+	// CanCloseChat: the group can be closed to members and opened again
+	// (ActCloseChat, ActOpenChat: night mode).
+	CanCloseChat
+	// CanUpload: documents and pictures qunbot made can be uploaded.
+	CanUpload
+	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin | CanCloseChat | CanUpload
 )
 
 var capNames = []struct {
@@ -43,6 +48,7 @@ var capNames = []struct {
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
 	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"}, {CanTag, "tag"},
+	{CanCloseChat, "close_chat"}, {CanUpload, "upload"},
 }
 
 // Has reports whether all of want are present.

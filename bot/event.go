@@ -114,6 +114,9 @@ type Event struct {
 	Mentions []string
 	// Forward is where a forwarded message came from.
 	Forward *Forward
+	// Media is what the message carries besides text (MediaPhoto, …);
+	// empty for plain text.
+	Media Media
 	// Edited marks an edit of an earlier message: activity, not a new message.
 	Edited bool
 	// InviteLink is the invite link a member joined with, when known.
@@ -127,6 +130,27 @@ type Event struct {
 	CommandChecked bool
 	Time           time.Time
 }
+
+// Media is the kind of content a message carries, in the words /lock
+// takes.
+type Media string
+
+// Media kinds. A platform maps its own types onto these; one it has no
+// word for is MediaOther.
+const (
+	MediaPhoto    Media = "photo"
+	MediaVideo    Media = "video"
+	MediaSticker  Media = "sticker"
+	MediaGIF      Media = "gif"
+	MediaVoice    Media = "voice" // voice notes and round video notes
+	MediaAudio    Media = "audio"
+	MediaDocument Media = "document"
+	MediaPoll     Media = "poll"
+	MediaContact  Media = "contact"
+	MediaLocation Media = "location"
+	MediaGame     Media = "game" // games and dice
+	MediaOther    Media = "other"
+)
 
 // Forward is the origin of a forwarded message.
 type Forward struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/dashboard"
 	"github.com/qunbot/qunbot/flows/help"
+	"github.com/qunbot/qunbot/flows/locks"
 	"github.com/qunbot/qunbot/flows/moderation"
 	"github.com/qunbot/qunbot/flows/notes"
 	"github.com/qunbot/qunbot/flows/posts"
@@ -24,5 +25,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}}
+	return []engine.Flow{raid.Flow{}, verify.Flow{}, adfilter.New(), locks.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}}
 }

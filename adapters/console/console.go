@@ -78,6 +78,7 @@ type Adapter struct {
 	messages map[int]*simMessage
 	nextMsg  int
 	nextEvt  int
+	closed   bool // night mode: only admins may post
 	followUp []bot.Event // joins after approval, leaves after kicks
 	// advancing is set while `advance` runs, so output carries the time.
 	advancing bool
@@ -118,6 +119,9 @@ const helpText = `console commands:
   admin <name>               make <name> a group admin
   <name>: <text>             <name> says <text> in the group (/commands too)
   <name> -> #<id>: <text>    <name> replies to message #<id>
+  <name>: [photo] <caption>  a message with a photo (also video, sticker, gif,
+                             voice, audio, document, poll, contact, location)
+  <name>: [forward <from>] <text>  a message forwarded from <from>
   dm <name>: <text>          <name> writes to the bot privately
   click <name> <button>      <name> presses a button on the latest bot message that has it
   advance <duration>         move the clock forward (90s, 10m, 36h, 8d, 1d12h)
@@ -437,6 +441,8 @@ func (a *Adapter) say(ctx context.Context, sink bot.EventSink, name, text string
 		problem = name + " is not in the group; type: join " + name
 	case m.muted && !m.textOnly && (m.mutedUntil.IsZero() || a.opt.Clock.Now().Before(m.mutedUntil)):
 		problem = name + " is muted; the message is not sent"
+	case a.closed && !m.admin:
+		problem = "the group is closed; " + name + "'s message is not sent"
 	case replyTo > 0:
 		if orig = a.messages[replyTo]; orig == nil {
 			problem = fmt.Sprintf("there is no message #%d", replyTo)
@@ -456,6 +462,7 @@ func (a *Adapter) say(ctx context.Context, sink bot.EventSink, name, text string
 	}
 	ev := a.event(bot.EventMessage, m)
 	ev.Text = text
+	ev.Text, ev.Media, ev.Forward = attachment(text)
 	if private {
 		ev.Chat = bot.Chat{Key: a.privateKey(name), Type: bot.ChatPrivate}
 	} else {
@@ -481,6 +488,26 @@ func (a *Adapter) say(ctx context.Context, sink bot.EventSink, name, text string
 	}
 	a.mu.Unlock()
 	a.deliver(ctx, sink, ev)
+}
+
+// attachment reads what a console line says a message carries: "[photo]
+// caption", "[forward 某频道] text".
+func attachment(text string) (string, bot.Media, *bot.Forward) {
+	inner, rest, ok := strings.Cut(strings.TrimPrefix(text, "["), "]")
+	if !strings.HasPrefix(text, "[") || !ok {
+		return text, "", nil
+	}
+	rest = strings.TrimSpace(rest)
+	if from, isFwd := strings.CutPrefix(inner, "forward"); isFwd {
+		from = strings.TrimSpace(from)
+		return rest, "", &bot.Forward{FromChat: "console:channel:" + from, FromTitle: from}
+	}
+	switch m := bot.Media(inner); m {
+	case bot.MediaPhoto, bot.MediaVideo, bot.MediaSticker, bot.MediaGIF, bot.MediaVoice, bot.MediaAudio, bot.MediaDocument,
+		bot.MediaPoll, bot.MediaContact, bot.MediaLocation, bot.MediaGame:
+		return rest, m, nil
+	}
+	return text, "", nil
 }
 
 func (a *Adapter) click(ctx context.Context, sink bot.EventSink, name, text string) {
@@ -610,6 +637,10 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 		if len(act.ImagePNG) > 0 {
 			line += "\n    (with a chart: a PNG picture, uploaded where the platform takes one)"
 		}
+		if act.File != nil {
+			line += fmt.Sprintf("\n    [file %s, %d bytes]\n    | %s", act.File.Name, len(act.File.Data),
+				strings.ReplaceAll(strings.TrimRight(string(act.File.Data), "\n"), "\n", "\n    | "))
+		}
 		if act.DeleteAfter > 0 {
 			line += fmt.Sprintf("\n    (deletes itself after %s)", config.FormatDuration(act.DeleteAfter))
 		}
@@ -641,6 +672,17 @@ func (a *Adapter) Do(_ context.Context, act bot.Action) (bot.Result, error) {
 		}
 	case bot.ActPin:
 		line = "bot pinned #" + act.MessageID
+	case bot.ActUnpin:
+		line = "bot unpinned the latest pinned message"
+		if act.MessageID != "" {
+			line = "bot unpinned #" + act.MessageID
+		}
+	case bot.ActCloseChat:
+		a.closed = true
+		line = "bot closed the group: members cannot post"
+	case bot.ActOpenChat:
+		a.closed = false
+		line = "bot opened the group"
 	case bot.ActUnban:
 		m.banned = false
 		line = "bot unbanned " + act.Member.ID

@@ -12,8 +12,11 @@ import (
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/state"
 )
 
 func chatID(key string) (int64, error) {
@@ -75,6 +78,14 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 		p["message_id"] = act.MessageID
 		p["disable_notification"] = "true"
 		return bot.Result{}, a.call(ctx, "pinChatMessage", act.Chat, p, nil)
+	case bot.ActUnpin:
+		// without a message id Telegram unpins the latest pinned one
+		p.AddNonEmpty("message_id", act.MessageID)
+		return bot.Result{}, a.call(ctx, "unpinChatMessage", act.Chat, p, nil)
+	case bot.ActCloseChat:
+		return bot.Result{}, a.closeChat(ctx, act.Chat, p)
+	case bot.ActOpenChat:
+		return bot.Result{}, a.openChat(ctx, act.Chat, p)
 	case bot.ActRestrict:
 		perms := tgbotapi.ChatPermissions{CanSendMessages: act.AllowText}
 		b, _ := json.Marshal(perms)
@@ -166,6 +177,17 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		delete(p, "disable_web_page_preview")
 	}
 	var msg tgbotapi.Message
+	if act.File != nil && utf8.RuneCountInString(act.Text) <= maxCaption {
+		// a document qunbot made (an export), the text as its caption
+		p["caption"] = p["text"]
+		delete(p, "text")
+		delete(p, "disable_web_page_preview")
+		file := tgbotapi.RequestFile{Name: "document", Data: tgbotapi.FileBytes{Name: act.File.Name, Bytes: act.File.Data}}
+		if err := a.upload(ctx, "sendDocument", target, p, []tgbotapi.RequestFile{file}, &msg); err != nil {
+			return bot.Result{}, err
+		}
+		return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil
+	}
 	if len(act.ImagePNG) > 0 && act.Image == "" && utf8.RuneCountInString(act.Text) <= maxCaption {
 		// a picture qunbot drew, uploaded, with the text as its caption
 		p["caption"] = p["text"]
@@ -238,6 +260,85 @@ func (a *Adapter) defaultPermissions(ctx context.Context, chat string) (*tgbotap
 	a.perms[chat] = cachedPerms{perms: perms, expires: a.now().Add(a.cfg.AdminsTTL.D())}
 	a.mu.Unlock()
 	return perms, nil
+}
+
+// closeChat takes members' right to post (night mode). The permissions
+// the group had are kept in Redis first, as the Bot API wrote them (the
+// library's struct lacks the per-media fields of Bot API 6.5+), so opening
+// gives back exactly those, from any replica and after a restart. Closing
+// a closed group keeps what was kept before: "closed" is never the way
+// back.
+func (a *Adapter) closeChat(ctx context.Context, chat string, p tgbotapi.Params) error {
+	var c struct {
+		Permissions json.RawMessage `json:"permissions"`
+	}
+	if err := a.call(ctx, "getChat", chat, tgbotapi.Params{"chat_id": p["chat_id"]}, &c); err != nil {
+		return err
+	}
+	if len(c.Permissions) > 0 && mayPost(c.Permissions) {
+		if err := a.rdb.Set(ctx, a.nightKey(chat), []byte(c.Permissions), 0).Err(); err != nil {
+			return fmt.Errorf("%w: keep the permissions of %s before closing it: %w", state.ErrRedis, chat, err)
+		}
+	}
+	p["permissions"] = `{"can_send_messages":false,"can_send_audios":false,"can_send_documents":false,"can_send_photos":false,` +
+		`"can_send_videos":false,"can_send_video_notes":false,"can_send_voice_notes":false,"can_send_polls":false,` +
+		`"can_send_other_messages":false,"can_add_web_page_previews":false}`
+	p["use_independent_chat_permissions"] = "true"
+	a.forgetPermissions(chat)
+	return a.call(ctx, "setChatPermissions", chat, p, nil)
+}
+
+// openChat gives back the permissions kept when the group was closed, or
+// those of a fresh group when none were kept (closed by hand).
+func (a *Adapter) openChat(ctx context.Context, chat string, p tgbotapi.Params) error {
+	perms := `{"can_send_messages":true,"can_send_audios":true,"can_send_documents":true,"can_send_photos":true,` +
+		`"can_send_videos":true,"can_send_video_notes":true,"can_send_voice_notes":true,"can_send_polls":true,` +
+		`"can_send_other_messages":true,"can_add_web_page_previews":true,"can_invite_users":true}`
+	kept, err := a.rdb.Get(ctx, a.nightKey(chat)).Result()
+	switch {
+	case err == nil && json.Valid([]byte(kept)):
+		perms = kept
+	case err == nil:
+		a.log.Warn("kept permissions unreadable; opening with a fresh group's", zap.String("chat", chat))
+	case !errors.Is(err, redis.Nil):
+		return fmt.Errorf("%w: read the permissions of %s before it was closed: %w", state.ErrRedis, chat, err)
+	}
+	p["permissions"] = perms
+	// per-media fields present: set them as they are, none implied by another
+	if strings.Contains(perms, "can_send_photos") {
+		p["use_independent_chat_permissions"] = "true"
+	}
+	a.forgetPermissions(chat)
+	if err := a.call(ctx, "setChatPermissions", chat, p, nil); err != nil {
+		return err
+	}
+	if err := a.rdb.Del(ctx, a.nightKey(chat)).Err(); err != nil {
+		return fmt.Errorf("%w: %w", state.ErrRedis, err)
+	}
+	return nil
+}
+
+func (a *Adapter) nightKey(chat string) string { return a.store.GlobalKey("tg", "closed", chat) }
+
+func (a *Adapter) forgetPermissions(chat string) {
+	a.mu.Lock()
+	delete(a.perms, chat)
+	a.mu.Unlock()
+}
+
+// mayPost reports whether members may post anything under a chat's
+// permissions as the Bot API wrote them.
+func mayPost(raw json.RawMessage) bool {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	for k, v := range m {
+		if b, ok := v.(bool); ok && b && strings.HasPrefix(k, "can_send_") {
+			return true
+		}
+	}
+	return false
 }
 
 // InviteLink creates a personal invite link for a member (invite tracking):

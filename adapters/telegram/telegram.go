@@ -111,7 +111,7 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 	}
 	id, err := chatID(chat)
 	if err == nil && id > 0 {
-		return bot.CanSend | bot.CanButtons | bot.CanDelete | bot.CanDM | bot.CanAutoDelete
+		return bot.CanSend | bot.CanButtons | bot.CanDelete | bot.CanDM | bot.CanAutoDelete | bot.CanUpload
 	}
 	return bot.AllCapabilities
 }

@@ -172,6 +172,7 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		ev.ReplyTo = &bot.Reply{MessageID: strconv.Itoa(r.MessageID), Member: member(r.From), Text: rt}
 	}
 	ev.Links, ev.HiddenLinks, ev.Mentions = entityValues(text, entities)
+	ev.Media = media(msg)
 	if msg.ForwardFromChat != nil {
 		ev.Forward = &bot.Forward{FromChat: chatKey(msg.ForwardFromChat.ID), FromTitle: msg.ForwardFromChat.Title}
 	} else if msg.ForwardFrom != nil {
@@ -183,6 +184,37 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		ev.Command = bot.ParseCommand(text, a.username())
 	}
 	return []bot.Event{ev}
+}
+
+// media names what a message carries besides text, in /lock's words. An
+// animation also fills Document (the Bot API says so), so it is asked
+// first.
+func media(msg *tgbotapi.Message) bot.Media {
+	switch {
+	case msg.Animation != nil:
+		return bot.MediaGIF
+	case len(msg.Photo) > 0:
+		return bot.MediaPhoto
+	case msg.Video != nil:
+		return bot.MediaVideo
+	case msg.Sticker != nil:
+		return bot.MediaSticker
+	case msg.Voice != nil, msg.VideoNote != nil:
+		return bot.MediaVoice
+	case msg.Audio != nil:
+		return bot.MediaAudio
+	case msg.Document != nil:
+		return bot.MediaDocument
+	case msg.Poll != nil:
+		return bot.MediaPoll
+	case msg.Contact != nil:
+		return bot.MediaContact
+	case msg.Location != nil, msg.Venue != nil:
+		return bot.MediaLocation
+	case msg.Dice != nil, msg.Game != nil:
+		return bot.MediaGame
+	}
+	return ""
 }
 
 // entityValues reads URLs (visible and text_link), and @mentions. Entity

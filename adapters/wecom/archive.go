@@ -96,10 +96,23 @@ func (a *Adapter) archiveOnce(ctx context.Context, sink bot.EventSink, arc Archi
 // archiveEvent makes an archived group text message a group message event
 // (customer groups' room id is their chat id).
 func archiveEvent(m ArchivedMessage) (bot.Event, bool) {
-	if m.RoomID == "" || m.Type != "text" || m.From == "" || m.MsgID == "" {
+	kind, known := archiveMedia[m.Type]
+	if m.RoomID == "" || !known || m.From == "" || m.MsgID == "" {
 		return bot.Event{}, false
 	}
-	return bot.Event{ID: "arc:" + m.MsgID, Kind: bot.EventMessage, Platform: "wecom",
+	ev := bot.Event{ID: "arc:" + m.MsgID, Kind: bot.EventMessage, Platform: "wecom",
 		Chat: bot.Chat{Key: chatKey(kindCustomer, m.RoomID), Type: bot.ChatGroup}, Member: bot.Member{ID: m.From, Name: m.From},
-		Text: m.Text, MessageID: m.MsgID, Time: m.Time}, true
+		Text: m.Text, MessageID: m.MsgID, Time: m.Time, Media: kind}
+	if m.Type == "chatrecord" {
+		ev.Forward = &bot.Forward{Name: "chat record"} // a bundle of forwarded messages
+	}
+	return ev, true
+}
+
+// archiveMedia maps the archive's msgtype (the message-archive API's
+// document, 91774) to the words /lock takes; "" is text.
+var archiveMedia = map[string]bot.Media{
+	"text": "", "markdown": "", "link": "", "image": bot.MediaPhoto, "video": bot.MediaVideo, "emotion": bot.MediaSticker,
+	"voice": bot.MediaVoice, "file": bot.MediaDocument, "vote": bot.MediaPoll, "card": bot.MediaContact,
+	"location": bot.MediaLocation, "weapp": bot.MediaOther, "chatrecord": bot.MediaOther, "mixed": bot.MediaOther,
 }

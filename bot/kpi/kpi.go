@@ -56,12 +56,15 @@ const (
 	Answered     Name = "answered"         // questions answered by someone other than the asker (a reply to them), or marked done by a moderator
 	Escalated    Name = "escalated"        // questions still open after questions.escalate_after, sent to the moderators
 	Surveys      Name = "surveys"          // questionnaires answered to the end (the survey flow)
+	Locked       Name = "locked"           // messages removed by a lock (/lock) or night mode
+	Reports      Name = "reports"          // messages members reported to the moderators (/report, @admin)
+	FedBans      Name = "fbans"            // members refused or banned by the federation's ban list
 )
 
 // Names lists the figures in the order reports show them.
 var Names = []Name{Members, Counted, TierCore, TierActive, TierSilent, TierChurned, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
 	Checkins, PointsIn, PointsOut, Rewards, Ads, Warns, Mutes, Kicks, Bans, Ham, Posts, Wakeups, Comebacks,
-	AutoReplies, Questions, AutoAnswered, Answered, Escalated, Surveys}
+	AutoReplies, Questions, AutoAnswered, Answered, Escalated, Surveys, Locked, Reports, FedBans}
 
 // Gauges are figures that hold a level (the last value of the day), not a
 // count: a period shows the last day's, not a sum.

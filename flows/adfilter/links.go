@@ -277,3 +277,17 @@ func indexFold(s, sub string) int {
 	}
 	return -1
 }
+
+// LinkHosts returns the hosts of the links a message carries: the
+// platform's (entities, text links) and those written in its text, as the
+// filter finds them (www. glued to words, bare domains with known endings).
+func LinkHosts(text string, links []string) []string {
+	var hosts []string
+	for _, l := range links {
+		if h, _ := splitURL(l); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	scanLinks(text, func(host, _ string) { hosts = append(hosts, strings.ToLower(host)) })
+	return hosts
+}

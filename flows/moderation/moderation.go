@@ -184,15 +184,7 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		if reason == "" {
 			reason = words.T(loc, "reason.none")
 		}
-		if filterOn {
-			did = strings.Join(adfilter.ApplyLadder(fc, af, t, n, reason, true), " · ")
-		} else if len(cfg.Ladder) > 0 {
-			own := &adfilter.Config{Ladder: adfilter.Ladder{Decay: cfg.WarnDecay, Steps: cfg.Ladder}}
-			did = strings.Join(adfilter.ApplyLadder(fc, own, t, n, reason, true), " · ")
-		} else {
-			did = words.T(loc, "did.warn", n)
-			fc.Do(bot.Action{Type: bot.ActSend, Member: t, Text: words.T(loc, "warned", who, reason, n)})
-		}
+		did = ladder(fc, cfg, t, n, reason)
 	case "mute", "ban":
 		d := time.Duration(0)
 		if name == "mute" {
@@ -241,6 +233,45 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		return nil
 	}
 	return audit(ctx, fc, t, did, strings.Join(args, " "))
+}
+
+// ladder takes the step of the warning ladder in force for a member's
+// n-th live warning (the ad filter's where it is on, so a member has one
+// count; else moderation's own) and says what was done.
+func ladder(fc *engine.FlowContext, cfg *Config, t bot.Member, n int, reason string) string {
+	if af, on := adfilterConfig(fc); on {
+		return strings.Join(adfilter.ApplyLadder(fc, af, t, n, reason, true), " · ")
+	}
+	if len(cfg.Ladder) > 0 {
+		own := &adfilter.Config{Ladder: adfilter.Ladder{Decay: cfg.WarnDecay, Steps: cfg.Ladder}}
+		return strings.Join(adfilter.ApplyLadder(fc, own, t, n, reason, true), " · ")
+	}
+	loc := fc.Locale()
+	fc.Count(kpi.Warns, 1)
+	fc.Do(bot.Action{Type: bot.ActSend, Member: t, Text: words.T(loc, "warned", mention(t), reason, n)})
+	return words.T(loc, "did.warn", n)
+}
+
+// Warn gives a member a warning for reason on another flow's behalf (a
+// locked sticker, a reported message) and applies the ladder as /warn
+// does; it returns what was done, for the audit log. With moderation off
+// in the group, the ad filter's ladder applies where it is on, else a
+// plain warning is counted.
+func Warn(ctx context.Context, fc *engine.FlowContext, t bot.Member, reason string) (string, error) {
+	cfg, _ := fc.Flow("moderation")
+	mc, ok := cfg.(*Config)
+	if !ok {
+		mc = Flow{}.Schema().New().(*Config)
+	}
+	decay := mc.WarnDecay.D()
+	if af, on := adfilterConfig(fc); on {
+		decay = af.Ladder.Decay.D()
+	}
+	n, err := adfilter.Warnings(ctx, fc.Store, fc.Event.GroupKey(), t.ID, 1, false, decay, fc.Now)
+	if err != nil {
+		return "", err
+	}
+	return ladder(fc, mc, t, n, reason), nil
 }
 
 // confirmed queues a moderator's action so that the group hears "done"
@@ -312,6 +343,9 @@ func (f Flow) modlog(ctx context.Context, fc *engine.FlowContext, cfg *Config) e
 			name = e.Member
 		}
 		line := fmt.Sprintf("%s %s → %s (%s): %s", e.At.In(fc.Group.Location).Format("01-02 15:04"), e.By, name, e.Member, e.Action)
+		if e.Member == "" { // about the group, not a member (a lock, /purge)
+			line = fmt.Sprintf("%s %s: %s", e.At.In(fc.Group.Location).Format("01-02 15:04"), e.By, e.Action)
+		}
 		if e.Reason != "" {
 			line += " — " + adfilter.Excerpt(e.Reason, 60)
 		}

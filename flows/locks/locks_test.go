@@ -1,0 +1,148 @@
+package locks_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/flows/adfilter"
+	"github.com/qunbot/qunbot/flows/locks"
+	"github.com/qunbot/qunbot/flows/moderation"
+)
+
+func TestParseKinds(t *testing.T) {
+	tests := []struct {
+		words   string
+		want    locks.Kind
+		unknown string
+	}{
+		{"sticker", locks.Stickers, ""},
+		{"stickers gifs", locks.Stickers | locks.GIFs, ""},
+		{"media", locks.Media, ""},
+		{"url, forward", locks.Links | locks.Forwards, ""},
+		{"all", locks.All, ""},
+		{"Photo FILES", locks.Photos | locks.Documents, ""},
+		{"sticker spaceships", locks.Stickers, "spaceships"},
+	}
+	for _, tc := range tests {
+		got, unknown := locks.ParseKinds(strings.Fields(tc.words))
+		if got != tc.want || strings.Join(unknown, " ") != tc.unknown {
+			t.Errorf("%q → %b %v, want %b %q", tc.words, got, unknown, tc.want, tc.unknown)
+		}
+	}
+	if got := strings.Join(locks.Media.Names(), ","); got != "photo,video,sticker,gif,voice,audio,document" {
+		t.Errorf("media names %s", got)
+	}
+}
+
+func TestOf(t *testing.T) {
+	allow := func(h string) bool { return h == "coffee.example" || strings.HasSuffix(h, ".coffee.example") }
+	tests := []struct {
+		name string
+		ev   bot.Event
+		want locks.Kind
+	}{
+		{"text", bot.Event{Text: "早上好"}, 0},
+		{"sticker", bot.Event{Media: bot.MediaSticker}, locks.Stickers},
+		{"photo with a link", bot.Event{Media: bot.MediaPhoto, Text: "see t.me/spam"}, locks.Photos | locks.Links},
+		{"link glued to words", bot.Event{Text: "加我www.x.cn"}, locks.Links},
+		{"allowed domain", bot.Event{Text: "menu https://shop.coffee.example/a"}, 0},
+		{"hidden link", bot.Event{Text: "click", Links: []string{"https://evil.example/x"}}, locks.Links},
+		{"forward", bot.Event{Text: "x", Forward: &bot.Forward{FromChat: "telegram:-100"}}, locks.Forwards},
+		{"voice note", bot.Event{Media: bot.MediaVoice}, locks.Voice},
+		{"poll", bot.Event{Media: bot.MediaPoll}, locks.Polls},
+	}
+	for _, tc := range tests {
+		if got := locks.Of(&tc.ev, allow); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got.Names(), tc.want.Names())
+		}
+	}
+}
+
+const conf = `
+locale: en
+moderators: ["console:mod"]
+timezone: Asia/Shanghai
+flows:
+  moderation: {}
+  locks:
+    warn: %s
+    night: {hours: "23:00-07:00"}
+`
+
+func media(h *bottest.Harness, who string, m bot.Media) {
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(who), Media: m, MessageID: who + string(m) + h.Clock.Now().Format("150405")})
+}
+
+func TestLockDeletesAndWarnsWhenConfigured(t *testing.T) {
+	for _, warn := range []string{"false", "true"} {
+		h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, strings.Replace(conf, "%s", warn, 1))
+		h.Join("ann")
+		h.Say("mod", "/lock sticker")
+		h.Out.Take()
+		media(h, "ann", bot.MediaSticker)
+		got := bottest.Summary(h.Out.Take())
+		if !strings.Contains(got, "delete:ann") {
+			t.Fatalf("warn %s: a locked sticker stays: %s", warn, got)
+		}
+		n, err := adfilter.WarningCount(context.Background(), h.Store, bottest.Group, "ann", 30*24*time.Hour, h.Clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"false": 0, "true": 1}[warn]; n != want {
+			t.Errorf("warn %s: %d warnings, want %d", warn, n, want)
+		}
+		media(h, "mod", bot.MediaSticker)
+		if got := bottest.Summary(h.Out.Take()); strings.Contains(got, "delete") {
+			t.Errorf("a moderator's sticker was deleted: %s", got)
+		}
+		media(h, "ann", bot.MediaPhoto)
+		if got := bottest.Summary(h.Out.Take()); strings.Contains(got, "delete") {
+			t.Errorf("an unlocked photo was deleted: %s", got)
+		}
+	}
+}
+
+func TestNightModeClosesDeletesAndOpens(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, strings.Replace(conf, "%s", "false", 1))
+	h.Join("ann")
+	h.Out.Take()
+	// bottest.Start is 17:00 in Shanghai: close at 23:00, open at 07:00
+	h.Advance(6*time.Hour + time.Minute)
+	got := bottest.Summary(h.Out.Take())
+	if !strings.Contains(got, "close") || !strings.Contains(got, "send") {
+		t.Fatalf("at 23:00: %s", got)
+	}
+	h.Say("ann", "still up?") // what still arrives (a close that failed) is deleted
+	if got := bottest.Summary(h.Out.Take()); !strings.Contains(got, "delete:ann") {
+		t.Errorf("a night message stays: %s", got)
+	}
+	h.Say("mod", "night shift")
+	if got := bottest.Summary(h.Out.Take()); strings.Contains(got, "delete") {
+		t.Errorf("a moderator's night message went: %s", got)
+	}
+	h.Advance(8 * time.Hour)
+	if got := bottest.Summary(h.Out.Take()); !strings.Contains(got, "open") {
+		t.Errorf("at 07:00: %s", got)
+	}
+	h.Say("ann", "morning")
+	if got := bottest.Summary(h.Out.Take()); strings.Contains(got, "delete") {
+		t.Errorf("a morning message went: %s", got)
+	}
+}
+
+func TestLockNeedsDeletion(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, strings.Replace(conf, "%s", "false", 1))
+	h.Out.Caps = bot.CanSend
+	h.Say("mod", "/lock sticker")
+	if got := h.Out.Take(); len(got) != 1 || !strings.Contains(got[0].Text, "cannot delete") {
+		t.Errorf("/lock where nothing can be deleted: %+v", got)
+	}
+	if es, _ := adfilter.Recent(context.Background(), h.Store, bottest.Group, 5); len(es) != 0 {
+		t.Errorf("a refused lock was logged: %+v", es)
+	}
+}
