@@ -78,7 +78,7 @@ type Adapter struct {
 	messages map[int]*simMessage
 	nextMsg  int
 	nextEvt  int
-	closed   bool // night mode: only admins may post
+	closed   bool        // night mode: only admins may post
 	followUp []bot.Event // joins after approval, leaves after kicks
 	// advancing is set while `advance` runs, so output carries the time.
 	advancing bool
