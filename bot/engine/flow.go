@@ -129,7 +129,9 @@ type FlowContext struct {
 	// answerIn is where actions without a chat go when it is not the
 	// event's chat: the private chat a group's command was asked in
 	answerIn string
-	emitted  []bot.Event
+	// within is the group a private chat's event acts on (Within)
+	within  string
+	emitted []bot.Event
 	// prepared is each flow's step answer (see Preparer)
 	prepared map[string][]int64
 	// tallied is what the event adds to its group's day figures;
@@ -143,6 +145,10 @@ type FlowContext struct {
 // mark, in the same round trip and only once; scheduled work writes it
 // when done.
 func (fc *FlowContext) Count(n kpi.Name, delta int64) {
+	if fc.within != "" {
+		fc.CountIn(fc.within, n, delta)
+		return
+	}
 	fc.counts()[string(n)] += delta
 }
 
@@ -210,6 +216,57 @@ func (fc *FlowContext) HoldForQuietHours(ctx context.Context, q config.QuietHour
 	fc.Log.Info("held until quiet hours end", zap.String("flow", fc.flow), zap.String("group", fc.Event.GroupKey()),
 		zap.String("what", id), zap.Time("until", until))
 	return true, fc.Schedule(ctx, id+"@"+local.Format("2006-01-02T15:04"), "held", until, args)
+}
+
+// Within runs fn as if the event had happened in group: with its config,
+// the flow's config there, its capabilities and its day figures, and
+// actions without a chat going to it. A moderator's button pressed in a
+// private chat (a member's report) acts on the group it concerns. Within
+// the event's own group it is just fn.
+func (fc *FlowContext) Within(group string, fn func() error) error {
+	if fc.Event.Chat.Type == bot.ChatGroup && fc.Event.Chat.Key == group {
+		return fn()
+	}
+	g := fc.cfg.Group(group)
+	conf, _ := g.Flow(fc.flow)
+	saved := struct {
+		group  *config.Group
+		conf   any
+		caps   bot.Capability
+		evg    string
+		within string
+	}{fc.Group, fc.Config, fc.Caps, fc.Event.Group, fc.within}
+	fc.Group, fc.Config, fc.Caps, fc.Event.Group, fc.within = g, conf, fc.CapsFor(group), group, group
+	defer func() {
+		fc.Group, fc.Config, fc.Caps, fc.Event.Group, fc.within = saved.group, saved.conf, saved.caps, saved.evg, saved.within
+	}()
+	return fn()
+}
+
+// IsModeratorOf reports whether member may moderate group: listed under
+// its moderators, or an admin there as the platform says (AdminChecker);
+// for a press or a command in a private chat.
+func (fc *FlowContext) IsModeratorOf(ctx context.Context, group string, m bot.Member) (bool, error) {
+	g := fc.cfg.Group(group)
+	if g.IsModerator(fc.Event.Platform+":"+m.ID) || g.IsModerator(m.ID) {
+		return true, nil
+	}
+	if fc.Event.Chat.Key == group && m.IsAdmin {
+		return true, nil
+	}
+	at, ok := fc.engine.adapter(fc.Event.Platform)
+	if !ok {
+		return false, nil
+	}
+	ac, can := at.adapter.(bot.AdminChecker)
+	if !can {
+		return false, nil
+	}
+	admin, err := ac.IsAdmin(ctx, group, m.ID)
+	if err != nil {
+		return false, fmt.Errorf("is %s an admin of %s: %w", m.ID, group, err)
+	}
+	return admin, nil
 }
 
 // GroupConfig returns another group's resolved config (a DM that concerns
@@ -307,7 +364,9 @@ func (fc *FlowContext) Locale() string { return fc.Group.Locale }
 func (fc *FlowContext) Do(a bot.Action) {
 	if a.Chat == "" {
 		a.Chat = fc.Event.Chat.Key
-		if fc.answerIn != "" {
+		if fc.within != "" {
+			a.Chat = fc.within
+		} else if fc.answerIn != "" {
 			a.Chat = fc.answerIn // a group's command asked in a private chat
 		}
 	}

@@ -133,3 +133,14 @@ func abbreviate(s string) string {
 	}
 	return s
 }
+
+// MessageLink is a link to a group message where the platform has one: a
+// Telegram supergroup's t.me/c/<id>/<message> (its chat id without the
+// -100), which opens for members of the group; "" elsewhere.
+func MessageLink(group, msg string) string {
+	id, ok := strings.CutPrefix(group, "telegram:-100")
+	if !ok || id == "" || msg == "" {
+		return ""
+	}
+	return "https://t.me/c/" + id + "/" + msg
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,6 +13,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/adfilter"
 )
@@ -153,7 +153,7 @@ func (Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	asked := time.UnixMilli(ms).In(fc.Group.Location).Format("01-02 15:04")
 	text := words.T(loc, "escalate", kv["name"], kv["asker"], asked, kv["text"], group)
 	row := []bot.ButtonSpec{{Text: words.T(loc, "done.button"), Data: "ans:done:" + kv["qid"]}}
-	if link := messageLink(group, msg); link != "" {
+	if link := render.MessageLink(group, msg); link != "" {
 		text += "\n" + link
 		row = append(row, bot.ButtonSpec{Text: words.T(loc, "open.button"), URL: link})
 	}
@@ -203,15 +203,4 @@ func Read(ctx context.Context, s *state.Store, group string, days []kpi.Day) (Fi
 		f.Median, f.Samples = time.Duration(secs[len(secs)/2])*time.Second, len(secs)
 	}
 	return f, nil
-}
-
-// messageLink is a link to a group message where the platform has one: a
-// Telegram supergroup's t.me/c/<id>/<message> (its chat id without the
-// -100), which opens for members of the group.
-func messageLink(group, msg string) string {
-	id, ok := strings.CutPrefix(group, "telegram:-100")
-	if !ok || id == "" || msg == "" {
-		return ""
-	}
-	return "https://t.me/c/" + id + "/" + msg
 }

@@ -1,4 +1,0 @@
-package answers
-
-// MessageLink is messageLink, for the tests.
-var MessageLink = messageLink
