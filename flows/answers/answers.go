@@ -191,10 +191,13 @@ func chatAnswers(ctx context.Context, cfg *Config, s *state.Store, group string,
 
 // Handle implements engine.EventHandler.
 func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
-	cfg := fc.Config.(*Config)
 	ev := fc.Event
 	if ev.Kind == bot.EventButton && ev.Button != nil && strings.HasPrefix(ev.Button.Data, "ans:done:") {
 		return markDone(ctx, fc, strings.TrimPrefix(ev.Button.Data, "ans:done:"))
+	}
+	cfg, _ := fc.Config.(*Config)
+	if cfg == nil {
+		return nil // a private chat where the flow is not on: only its buttons
 	}
 	if ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot || ev.Edited || (ev.Kind != bot.EventMessage && ev.Kind != bot.EventCommand) {
 		return nil

@@ -39,6 +39,9 @@ type Config struct {
 	// (where it is on, its ladder applies to spam and /warn alike, so a
 	// member has one count); its decay is warn_decay.
 	Ladder []adfilter.Step `yaml:"ladder"`
+	// ReportChat receives members' reports (/report, @admin); empty: the
+	// moderators privately, or the group when none can be told.
+	ReportChat config.ChatKey `yaml:"report_chat"`
 }
 
 // Validate implements config.Validator.
@@ -90,6 +93,8 @@ func (Flow) Commands(loc string) []engine.CommandSpec {
 		{Name: "del", Help: words.T(loc, "help.del"), Moderator: true},
 		{Name: "purge", Help: words.T(loc, "help.purge"), Moderator: true},
 		{Name: "pin", Help: words.T(loc, "help.pin"), Moderator: true},
+		{Name: "unpin", Help: words.T(loc, "help.unpin"), Moderator: true},
+		{Name: "report", Help: words.T(loc, "help.report")},
 	}
 }
 
@@ -115,8 +120,10 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		return f.filterTest(ctx, fc)
 	case "spam", "ham":
 		return f.report(ctx, fc, cmd.Name == "spam")
-	case "del", "purge", "pin":
+	case "del", "purge", "pin", "unpin":
 		return f.messages(ctx, fc, cmd.Name)
+	case "report":
+		return f.reportToModerators(ctx, fc)
 	}
 	target, args, err := resolveTarget(ctx, fc)
 	var unknown engine.UnknownTarget
@@ -491,6 +498,24 @@ var words = i18n.Catalog{
 		"help.del":            "（回复）删除那条消息",
 		"help.purge":          "（回复）删除从那条消息到这条命令之间的消息",
 		"help.pin":            "（回复）置顶那条消息",
+		"help.unpin":          "取消置顶（回复那条消息；不回复则取消最近一条）",
+		"help.report":         "（回复）把这条消息报告给管理员（也可以回复 @admin）",
+		"rep.reply":           "请回复要报告的那条消息，再发 /report 或 @admin。",
+		"rep.self":            "不能报告自己的消息。",
+		"rep.again":           "这条消息已经报告过了，管理员会处理。",
+		"rep.text":            "🚩 %s 报告了 %s（%s）在「%s」的消息：\n%s",
+		"rep.del":             "🗑 删除",
+		"rep.warn":            "⚠️ 警告",
+		"rep.ban":             "⛔ 封禁",
+		"rep.ok":              "✅ 无需处理",
+		"rep.open":            "打开消息",
+		"rep.sent":            "✅ 已通知管理员。",
+		"rep.gone":            "这条报告已过期。",
+		"rep.notmod":          "只有这个群的管理员可以处理报告。",
+		"rep.handled":         "已经由 %s 处理（%s）。",
+		"rep.dismissed":       "已标记为无需处理。",
+		"rep.reason":          "被成员举报",
+		"rep.done":            "已处理。",
 		"msg.reply":           "请回复要操作的那条消息再发 /%s。",
 		"msg.cannot":          "这个平台不能在这里 /%s。",
 		"purge.many":          "一次最多清理 %d 条消息；请回复更近的一条。",
@@ -550,6 +575,24 @@ var words = i18n.Catalog{
 		"help.del":            "(reply) delete that message",
 		"help.purge":          "(reply) delete the messages from that one to this command",
 		"help.pin":            "(reply) pin that message",
+		"help.unpin":          "unpin (reply to the message; without a reply the latest pinned one)",
+		"help.report":         "(reply) report the message to the moderators (or reply @admin)",
+		"rep.reply":           "Reply to the message you report, then send /report or @admin.",
+		"rep.self":            "You cannot report your own message.",
+		"rep.again":           "This message is reported already; the moderators will look at it.",
+		"rep.text":            "🚩 %s reported a message of %s (%s) in %s:\n%s",
+		"rep.del":             "🗑 Delete",
+		"rep.warn":            "⚠️ Warn",
+		"rep.ban":             "⛔ Ban",
+		"rep.ok":              "✅ Nothing to do",
+		"rep.open":            "Open the message",
+		"rep.sent":            "✅ The moderators are told.",
+		"rep.gone":            "This report has expired.",
+		"rep.notmod":          "Only this group's moderators can act on a report.",
+		"rep.handled":         "Handled already by %s (%s).",
+		"rep.dismissed":       "Marked as nothing to do.",
+		"rep.reason":          "reported by members",
+		"rep.done":            "Done.",
 		"msg.reply":           "Reply to the message, then send /%s.",
 		"msg.cannot":          "This platform cannot /%s here.",
 		"purge.many":          "At most %d messages at a time; reply to a later one.",
@@ -575,12 +618,15 @@ func (f Flow) messages(ctx context.Context, fc *engine.FlowContext, name string)
 	loc := fc.Locale()
 	ev := fc.Event
 	r := ev.ReplyTo
-	if r == nil || r.MessageID == "" {
+	if name == "unpin" && r == nil {
+		r = &bot.Reply{} // no reply: the latest pinned message
+	}
+	if r == nil || (r.MessageID == "" && name != "unpin") {
 		fc.Reply(words.T(loc, "msg.reply", name))
 		return nil
 	}
 	capab := bot.CanDelete
-	if name == "pin" {
+	if name == "pin" || name == "unpin" {
 		capab = bot.CanPin
 	}
 	if !fc.Caps.Has(capab) {
@@ -592,6 +638,9 @@ func (f Flow) messages(ctx context.Context, fc *engine.FlowContext, name string)
 	case "pin":
 		fc.Do(bot.Action{Type: bot.ActPin, Chat: ev.Chat.Key, MessageID: r.MessageID, Member: r.Member,
 			Audit: &bot.Audit{By: ev.Member.ID, What: "pin", Reason: adfilter.Excerpt(r.Text, 60)}})
+	case "unpin":
+		fc.Do(bot.Action{Type: bot.ActUnpin, Chat: ev.Chat.Key, MessageID: r.MessageID, Member: r.Member,
+			Audit: &bot.Audit{By: ev.Member.ID, What: "unpin", Reason: adfilter.Excerpt(r.Text, 60)}})
 	case "del":
 		fc.Do(bot.Action{Type: bot.ActDelete, Chat: ev.Chat.Key, MessageID: r.MessageID, Member: r.Member,
 			Audit: &bot.Audit{By: ev.Member.ID, What: "delete", Reason: adfilter.Excerpt(r.Text, 60)}})
