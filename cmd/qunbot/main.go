@@ -29,6 +29,8 @@ usage:
   qunbot points export --group G [-c config] [-o file.csv]   a group's points ledger as CSV
   qunbot kpi --group G [--from D] [--to D] [--format csv|json] [-c config] [-o file]   a group's daily figures
   qunbot adfilter eval --spam FILE --ham FILE [-c config]   precision, recall, F1 and false positives of the ad filter
+  qunbot fban import FILE --federation NAME [--platform telegram]   add a list of ids (e.g. CAS) to a federation's bans
+  qunbot fban export --federation NAME [-o file.csv]   a federation's ban list as CSV
   qunbot wecom welcome-template [-c config] [--group G]   the customer-group welcome template from the welcome text
   qunbot version
 
@@ -74,6 +76,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 		err = cmdAdfilter(args[1:], e)
 	case "wecom":
 		err = cmdWeCom(ctx, args[1:], e)
+	case "fban":
+		err = cmdFban(ctx, args[1:], e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, versionString())
 		return 0
