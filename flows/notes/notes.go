@@ -45,12 +45,12 @@ func (Flow) Stage() engine.Stage { return engine.StageWelcome }
 var words = i18n.Catalog{
 	"zh-CN": {
 		"help.rules": "群规", "help.save": "保存一条笔记：/save 名称 内容", "help.get": "查看笔记（也可以发 #名称）", "help.notes": "笔记列表", "help.clear": "删除一条笔记",
-		"norules": "本群还没有设置群规。", "usage.save": "用法：/save 名称 内容", "usage.get": "用法：/get 名称", "usage.clear": "用法：/clear 名称",
+		"norules": "本群还没有设置群规。", "button": "📜 群规", "sent": "群规已私信发给你。", "usage.save": "用法：/save 名称 内容", "usage.get": "用法：/get 名称", "usage.clear": "用法：/clear 名称",
 		"badname": "笔记名称是 1 到 32 个字母、数字、汉字、_ 或 -。", "saved": "已保存笔记 #%s。", "none": "没有叫 #%s 的笔记。", "list": "本群笔记（发 #名称 查看）：", "empty": "本群还没有笔记。", "cleared": "已删除笔记 #%s。",
 	},
 	"en": {
 		"help.rules": "the group's rules", "help.save": "save a note: /save NAME TEXT", "help.get": "show a note (or send #NAME)", "help.notes": "the group's notes", "help.clear": "remove a note",
-		"norules": "This group has no rules set.", "usage.save": "Usage: /save NAME TEXT", "usage.get": "Usage: /get NAME", "usage.clear": "Usage: /clear NAME",
+		"norules": "This group has no rules set.", "button": "📜 Rules", "sent": "The rules are in your private messages.", "usage.save": "Usage: /save NAME TEXT", "usage.get": "Usage: /get NAME", "usage.clear": "Usage: /clear NAME",
 		"badname": "A note's name is 1 to 32 letters, digits, _ or -.", "saved": "Saved note #%s.", "none": "No note #%s.", "list": "Notes here (send #NAME to see one):", "empty": "No notes here yet.", "cleared": "Removed note #%s.",
 	},
 }
@@ -159,12 +159,47 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	return nil
 }
 
+// HasRules reports whether the event's group has rules for /rules.
+func HasRules(fc *engine.FlowContext) bool {
+	c, on := fc.Flow("notes")
+	cfg, ok := c.(*Config)
+	return on && ok && !cfg.Rules.IsZero()
+}
+
+// RulesButton is the button that shows the group's rules (the welcome's).
+func RulesButton(loc string) bot.ButtonSpec {
+	return bot.ButtonSpec{Text: words.T(loc, "button"), Data: "notes:rules"}
+}
+
+// rulesPressed sends the rules privately to whoever pressed the button,
+// in the group (for a while) where the platform cannot reach them.
+func rulesPressed(fc *engine.FlowContext, cfg *Config) error {
+	ev := fc.Event
+	loc := fc.Locale()
+	if cfg.Rules.IsZero() {
+		fc.Do(bot.Action{Type: bot.ActAnswerPress, Chat: ev.Chat.Key, CallbackID: ev.Button.ID, Member: ev.Member, Text: words.T(loc, "norules")})
+		return nil
+	}
+	text, err := cfg.Rules.Render(fc.Data(nil))
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	text = strings.TrimSpace(text)
+	fallback := render.NewMember(ev.Member.ID, ev.Member.Name, ev.Member.Username).Mention + "\n" + text
+	fc.Do(bot.Action{Type: bot.ActDM, Chat: ev.GroupKey(), Member: ev.Member, Text: text, Fallback: fallback})
+	fc.Do(bot.Action{Type: bot.ActAnswerPress, Chat: ev.Chat.Key, CallbackID: ev.Button.ID, Member: ev.Member, Text: words.T(loc, "sent")})
+	return nil
+}
+
 var hashRe = regexp.MustCompile(`^#([\p{L}\p{N}_-]{1,32})$`)
 
 // Handle implements engine.EventHandler: a message that is "#name" shows
 // the note (only notes that exist answer: #hashtags stay chat).
 func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	ev := fc.Event
+	if ev.Kind == bot.EventButton && ev.Button != nil && ev.Button.Data == "notes:rules" && ev.Chat.Type == bot.ChatGroup {
+		return rulesPressed(fc, fc.Config.(*Config))
+	}
 	if ev.Kind != bot.EventMessage || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot {
 		return nil
 	}

@@ -17,6 +17,11 @@ type Config struct {
 	// Rules follow the welcome, or go by direct message with rules_dm.
 	Rules   render.Template `yaml:"rules"`
 	RulesDM bool            `yaml:"rules_dm"`
+	// RulesButton puts a "rules" button under the welcome when the group
+	// has rules (notes.rules) that the welcome does not already carry; a
+	// press sends them privately (in the group where the member has not
+	// started the bot). On by default.
+	RulesButton bool `yaml:"rules_button"`
 	// Perk is the newcomer perk: a fixed text, or with codes: a text using
 	// {{.Flow.Code}}, sent privately.
 	Perk  render.Template `yaml:"perk"`
@@ -54,7 +59,7 @@ type Burst struct {
 var poolNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 func defaults() *Config {
-	return &Config{Burst: Burst{Window: config.Duration(30 * time.Second), Max: 10}}
+	return &Config{Burst: Burst{Window: config.Duration(30 * time.Second), Max: 10}, RulesButton: true}
 }
 
 // Validate implements config.Validator.

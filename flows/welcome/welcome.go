@@ -21,6 +21,7 @@ import (
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/codes"
+	"github.com/qunbot/qunbot/flows/notes"
 )
 
 // Group fields the flow keeps.
@@ -224,6 +225,9 @@ func (f Flow) send(ctx context.Context, fc *engine.FlowContext, cfg *Config, mem
 	var buttons [][]bot.ButtonSpec
 	for _, b := range cfg.Buttons {
 		buttons = append(buttons, []bot.ButtonSpec{{Text: b.Text, URL: b.URL}})
+	}
+	if cfg.RulesButton && cfg.Rules.IsZero() && fc.Caps.Has(bot.CanButtons) && notes.HasRules(fc) {
+		buttons = append(buttons, []bot.ButtonSpec{notes.RulesButton(loc)})
 	}
 	welcome := bot.Action{Type: bot.ActSend, Chat: group, Text: strings.Join(parts, "\n\n"), Buttons: buttons,
 		Member:   bot.Member{ID: members[0].ID, Name: members[0].Name, Username: members[0].Username},
