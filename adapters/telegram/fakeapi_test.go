@@ -26,6 +26,7 @@ type fakeAPI struct {
 	updates  []string // JSON updates, each with its update_id
 	nextMsg  int
 	admins   map[string][]int64 // chat id → admin user ids
+	perms    map[string]string  // chat id → permissions as setChatPermissions left them (JSON)
 	override map[string]func(p url.Values) (int, string)
 	polls    int
 
@@ -71,7 +72,7 @@ type apiCall struct {
 }
 
 func newFakeAPI(t testing.TB) *fakeAPI {
-	f := &fakeAPI{token: "123:TEST", admins: map[string][]int64{}, override: map[string]func(url.Values) (int, string){}, nextMsg: 100,
+	f := &fakeAPI{token: "123:TEST", admins: map[string][]int64{}, perms: map[string]string{}, override: map[string]func(url.Values) (int, string){}, nextMsg: 100,
 		sentChat: map[string][]time.Time{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -109,10 +110,12 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, apiErr(400, "Bad Request: "+err.Error(), nil))
 			return
 		}
-		if fh := r.MultipartForm.File["photo"]; len(fh) > 0 {
-			file, _ := fh[0].Open()
-			upload, _ = io.ReadAll(file)
-			file.Close()
+		for _, field := range []string{"photo", "document"} {
+			if fh := r.MultipartForm.File[field]; len(fh) > 0 {
+				file, _ := fh[0].Open()
+				upload, _ = io.ReadAll(file)
+				file.Close()
+			}
 		}
 	} else {
 		_ = r.ParseForm()
@@ -170,7 +173,12 @@ func (f *fakeAPI) answer(method string, p url.Values) string {
 			time.Sleep(10 * time.Millisecond) // a short long-poll
 		}
 		return ok([]any{})
-	case "sendMessage", "sendPhoto":
+	case "setChatPermissions":
+		f.mu.Lock()
+		f.perms[p.Get("chat_id")] = p.Get("permissions")
+		f.mu.Unlock()
+		return ok(true)
+	case "sendMessage", "sendPhoto", "sendDocument":
 		f.mu.Lock()
 		f.nextMsg++
 		id := f.nextMsg
@@ -193,8 +201,13 @@ func (f *fakeAPI) answer(method string, p url.Values) string {
 		return ok(list)
 	case "getChat":
 		cid, _ := strconv.ParseInt(p.Get("chat_id"), 10, 64)
-		return ok(map[string]any{"id": cid, "type": "supergroup", "title": "G",
-			"permissions": map[string]any{"can_send_messages": true, "can_send_media_messages": true, "can_invite_users": true}})
+		var perms any = map[string]any{"can_send_messages": true, "can_send_media_messages": true, "can_invite_users": true}
+		f.mu.Lock()
+		if raw, set := f.perms[p.Get("chat_id")]; set {
+			perms = json.RawMessage(raw)
+		}
+		f.mu.Unlock()
+		return ok(map[string]any{"id": cid, "type": "supergroup", "title": "G", "permissions": perms})
 	case "createChatInviteLink":
 		return ok(map[string]any{"invite_link": "https://t.me/+abcDEF", "name": p.Get("name"), "creator": map[string]any{"id": 999}})
 	}

@@ -1,0 +1,192 @@
+package telegram_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/qunbot/qunbot/adapters/telegram"
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/outbox"
+	"github.com/qunbot/qunbot/bot/platform"
+	"github.com/qunbot/qunbot/flows"
+	"github.com/qunbot/qunbot/scheduler"
+)
+
+// command is a group message that is a bot command (with its entity),
+// optionally replying to message replyTo of user replyFrom.
+func command(uid, mid, from int, name, text string, replyTo, replyFrom int) string {
+	word, _, _ := strings.Cut(text, " ")
+	extra := fmt.Sprintf(`,"entities":[{"type":"bot_command","offset":0,"length":%d}]`, len(utf16.Encode([]rune(word))))
+	if replyTo > 0 {
+		extra += fmt.Sprintf(`,"reply_to_message":{"message_id":%d,"date":1767600000,"chat":%s,"from":%s,"text":"earlier"}`,
+			replyTo, chatJSON(), user(replyFrom, fmt.Sprintf("U%d", replyFrom)))
+	}
+	return msgUpdate(uid, mid, from, name, text, extra)
+}
+
+// Moderation on Telegram's wire format: admins cannot be reached by
+// @username or id; locks delete; /pin, /unpin, /purge; a member's
+// /report reaches the moderator privately and their press bans; a
+// federation ban, a rejoin refused, the list as a document; night mode
+// closes the group with setChatPermissions and gives back exactly the
+// permissions it had.
+func TestModerationOnTelegram(t *testing.T) {
+	e := setup(t)
+	e.api.admins[group] = []int64{1, 7}
+	fl := flows.Builtin()
+	yaml := `locale: en
+timezone: UTC
+moderators: ["telegram:5"]
+flows:
+  moderation: {}
+  federation: {name: brand}
+  locks: {night: {hours: "23:00-07:00"}}
+`
+	cfg, err := config.Parse("t.yaml", []byte(yaml), engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := bot.NewFakeClock(time.Unix(1767600000, 0)) // 2026-01-05 08:00 UTC
+	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
+	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched.Connect(eng, eng)
+	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error { return eng.AfterSend(ctx, "telegram", a, r) },
+		OnDone: func(ctx context.Context, a bot.Action, err error) { eng.AfterDone(ctx, a, err) }})
+	eng.Attach(e.ad, ob)
+	s := &engineSink{eng: eng}
+	want := 0
+	step := func(updates ...string) []apiCall {
+		t.Helper()
+		want += len(updates)
+		e.api.push(updates...)
+		runFor(t, e, s, func() bool { return s.handled() >= want })
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ob.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e.api.take()
+	}
+	find := func(calls []apiCall, method, param, value string) int {
+		n := 0
+		for _, c := range calls {
+			if c.Method == method && (param == "" || c.Params.Get(param) == value) {
+				n++
+			}
+		}
+		return n
+	}
+
+	step(msgUpdate(1, 200, 6, "Bob", "hi", ""), msgUpdate(2, 201, 7, "Boss", "hello", ""), msgUpdate(3, 202, 8, "Eve", "buy crypto now", ""))
+
+	// an admin, however named, is out of reach
+	calls := step(command(4, 203, 5, "Mod", "/ban @boss", 0, 0), command(5, 204, 5, "Mod", "/mute 7 1h", 0, 0),
+		command(6, 205, 5, "Mod", "/warn @boss", 0, 0), command(7, 206, 5, "Mod", "/kick 7", 0, 0))
+	if got := methods(calls); strings.Contains(got, "banChatMember") || strings.Contains(got, "restrictChatMember") {
+		t.Fatalf("an admin named by @username or id was acted on: %s", got)
+	}
+	if n := find(calls, "sendMessage", "", ""); n != 4 {
+		t.Errorf("%d refusals, want 4: %s", n, methods(calls))
+	}
+
+	// a locked sticker goes
+	calls = step(command(8, 207, 5, "Mod", "/lock sticker", 0, 0),
+		msgUpdate(9, 208, 6, "Bob", "", `,"sticker":{"file_id":"s1","file_unique_id":"u1","type":"regular","width":512,"height":512,"is_animated":false,"is_video":false}`))
+	if find(calls, "deleteMessage", "message_id", "208") != 1 {
+		t.Errorf("the locked sticker stays: %s", methods(calls))
+	}
+
+	// pin, unpin the latest, purge
+	calls = step(command(10, 209, 5, "Mod", "/pin", 200, 6), command(11, 210, 5, "Mod", "/unpin", 0, 0))
+	if find(calls, "pinChatMessage", "message_id", "200") != 1 || find(calls, "unpinChatMessage", "message_id", "") != 1 {
+		t.Errorf("pin/unpin: %s", methods(calls))
+	}
+	calls = step(command(12, 215, 5, "Mod", "/purge", 212, 6))
+	if n := find(calls, "deleteMessage", "", ""); n != 4 {
+		t.Errorf("/purge of 212..215 deleted %d messages: %s", n, methods(calls))
+	}
+
+	// a member reports Eve's message: the moderator is told privately
+	calls = step(command(13, 216, 6, "Bob", "/report", 202, 8))
+	var report apiCall
+	for _, c := range calls {
+		if c.Method == "sendMessage" && c.Params.Get("chat_id") == "5" {
+			report = c
+		}
+	}
+	if report.Method == "" || !strings.Contains(report.Params.Get("text"), "https://t.me/c/1234/202") {
+		t.Fatalf("the moderator was not told with a link: %s %v", methods(calls), report.Params)
+	}
+	data := regexp.MustCompile(`rep:ban:[0-9a-z]+`).FindString(report.Params.Get("reply_markup"))
+	if data == "" {
+		t.Fatalf("no ban button: %s", report.Params.Get("reply_markup"))
+	}
+	calls = step(fmt.Sprintf(`{"update_id":14,"callback_query":{"id":"cbq-9","from":%s,"data":%q,"message":{"message_id":300,"date":1767600000,"chat":{"id":5,"type":"private"}}}}`,
+		user(5, "Mod"), data))
+	if find(calls, "banChatMember", "user_id", "8") != 1 || find(calls, "deleteMessage", "message_id", "202") != 1 || find(calls, "answerCallbackQuery", "", "") != 1 {
+		t.Errorf("the moderator's ban press: %s", methods(calls))
+	}
+
+	// a federation ban of an id never seen here, then their join
+	calls = step(command(15, 217, 5, "Mod", "/fban 4242 known spammer", 0, 0))
+	if find(calls, "banChatMember", "user_id", "4242") != 1 {
+		t.Errorf("/fban: %s", methods(calls))
+	}
+	calls = step(memberUpdate(16, 4242, "Spam", "left", "member"))
+	if got := methods(calls); got != "banChatMember" {
+		t.Errorf("a federation-banned member's join: %s (want a ban, no challenge)", got)
+	}
+	before := len(e.api.uploads)
+	calls = step(command(17, 218, 5, "Mod", "/fbanlist", 0, 0))
+	if find(calls, "sendDocument", "", "") != 1 || len(e.api.uploads) != before+1 || !bytes.Contains(e.api.uploads[before], []byte("telegram,4242,5,known spammer")) {
+		t.Errorf("/fbanlist: %s", methods(calls))
+	}
+
+	// night mode
+	e.api.perms[group] = `{"can_send_messages":true,"can_send_photos":false,"can_send_polls":true,"can_invite_users":true}`
+	kept := e.api.perms[group]
+	advance := scheduler.AdvanceTo(sched, clock, func(context.Context) error { return nil })
+	night := func(d time.Duration) []apiCall {
+		if err := advance(context.Background(), clock.Now().Add(d)); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ob.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e.api.take()
+	}
+	calls = night(15*time.Hour + time.Minute) // 23:01
+	var closed map[string]bool
+	for _, c := range calls {
+		if c.Method == "setChatPermissions" {
+			_ = json.Unmarshal([]byte(c.Params.Get("permissions")), &closed)
+		}
+	}
+	if closed == nil || closed["can_send_messages"] || closed["can_send_photos"] || find(calls, "sendMessage", "", "") != 1 {
+		t.Fatalf("closing: %s %v", methods(calls), closed)
+	}
+	late := strings.Replace(msgUpdate(18, 219, 6, "Bob", "anyone?", ""), `"date":1767600000`, fmt.Sprintf(`"date":%d`, clock.Now().Unix()), 1)
+	calls = step(late)
+	if find(calls, "deleteMessage", "message_id", "219") != 1 {
+		t.Errorf("a message in the night stays: %s", methods(calls))
+	}
+	calls = night(8 * time.Hour)
+	if find(calls, "setChatPermissions", "permissions", kept) != 1 {
+		t.Errorf("opening gave back %q, want the group's own %s", e.api.perms[group], kept)
+	}
+}
