@@ -63,7 +63,9 @@ flows:
 	}
 	sched.Connect(eng, eng)
 	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
-		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error { return eng.AfterSend(ctx, "telegram", a, r) },
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
+			return eng.AfterSend(ctx, "telegram", a, r)
+		},
 		OnDone: func(ctx context.Context, a bot.Action, err error) { eng.AfterDone(ctx, a, err) }})
 	eng.Attach(e.ad, ob)
 	s := &engineSink{eng: eng}
