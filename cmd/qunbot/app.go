@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/embedded"
 	"github.com/qunbot/qunbot/flows"
+	"github.com/qunbot/qunbot/flows/lottery"
 	"github.com/qunbot/qunbot/scheduler"
 )
 
@@ -61,6 +63,15 @@ func loadConfig(path string, schema config.Schema) (*config.Config, error) {
 
 func newApp(ctx context.Context, cfgPath string, e env, log *zap.Logger, clock bot.Clock) (*app, error) {
 	fl := flows.Builtin()
+	if _, simulated := clock.(*bot.FakeClock); simulated {
+		// a simulation on a fixed clock repeats itself, lottery draws too;
+		// qunbot run always draws seeds from crypto/rand
+		for i, f := range fl {
+			if _, ok := f.(lottery.Flow); ok {
+				fl[i] = lottery.Flow{Seeds: mrand.NewChaCha8([32]byte{'q', 'u', 'n', 'b', 'o', 't'})}
+			}
+		}
+	}
 	schema := schemaOf(fl)
 	cfg, err := loadConfig(cfgPath, schema)
 	if err != nil {

@@ -31,6 +31,7 @@ usage:
   qunbot adfilter eval --spam FILE --ham FILE [-c config]   precision, recall, F1 and false positives of the ad filter
   qunbot fban import FILE --federation NAME [--platform telegram]   add a list of ids (e.g. CAS) to a federation's bans
   qunbot fban export --federation NAME [-o file.csv]   a federation's ban list as CSV
+  qunbot lottery verify --seed S --entries FILE --winners K [--commit C]   check a published lottery draw
   qunbot wecom welcome-template [-c config] [--group G]   the customer-group welcome template from the welcome text
   qunbot version
 
@@ -78,6 +79,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 		err = cmdWeCom(ctx, args[1:], e)
 	case "fban":
 		err = cmdFban(ctx, args[1:], e)
+	case "lottery":
+		err = cmdLottery(args[1:], e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, versionString())
 		return 0

@@ -156,6 +156,17 @@ func (c *Config) level(earned int64) int {
 	return lv
 }
 
+// LevelPoints is the lifetime points a level (by name) needs; ok is false
+// for a name the config does not have.
+func (c *Config) LevelPoints(name string) (points int64, ok bool) {
+	for _, l := range c.Levels {
+		if l.Name == name {
+			return l.Points, true
+		}
+	}
+	return 0, false
+}
+
 func (c *Config) levelName(earned int64) string {
 	if i := c.level(earned); i >= 0 {
 		return c.Levels[i].Name

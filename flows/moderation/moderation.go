@@ -259,6 +259,20 @@ func ladder(fc *engine.FlowContext, cfg *Config, t bot.Member, n int, reason str
 	return words.T(loc, "did.warn", n)
 }
 
+// WarnDecay is how long a warning counts in the event's group: the ad
+// filter's ladder decay where it is on, else moderation's warn_decay.
+func WarnDecay(fc *engine.FlowContext) time.Duration {
+	if af, on := adfilterConfig(fc); on {
+		return af.Ladder.Decay.D()
+	}
+	if c, ok := fc.Flow("moderation"); ok {
+		if mc, ok := c.(*Config); ok {
+			return mc.WarnDecay.D()
+		}
+	}
+	return Flow{}.Schema().New().(*Config).WarnDecay.D()
+}
+
 // Warn gives a member a warning for reason on another flow's behalf (a
 // locked sticker, a reported message) and applies the ladder as /warn
 // does; it returns what was done, for the audit log. With moderation off
@@ -270,11 +284,7 @@ func Warn(ctx context.Context, fc *engine.FlowContext, t bot.Member, reason stri
 	if !ok {
 		mc = Flow{}.Schema().New().(*Config)
 	}
-	decay := mc.WarnDecay.D()
-	if af, on := adfilterConfig(fc); on {
-		decay = af.Ladder.Decay.D()
-	}
-	n, err := adfilter.Warnings(ctx, fc.Store, fc.Event.GroupKey(), t.ID, 1, false, decay, fc.Now)
+	n, err := adfilter.Warnings(ctx, fc.Store, fc.Event.GroupKey(), t.ID, 1, false, WarnDecay(fc), fc.Now)
 	if err != nil {
 		return "", err
 	}
