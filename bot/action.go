@@ -27,6 +27,10 @@ const (
 	// mode); ActOpenChat gives back what they had before.
 	ActCloseChat ActionType = "close"
 	ActOpenChat  ActionType = "open"
+	// ActPoll sends a native poll (Poll); ActClosePoll closes the poll
+	// in MessageID. Platforms with native polls only (CanPoll).
+	ActPoll      ActionType = "poll"
+	ActClosePoll ActionType = "close_poll"
 	// ActTag and ActUntag set or remove a member's tag (Text) on the
 	// platform too, where it keeps tags of its own (WeCom's customer tags).
 	ActTag   ActionType = "tag"
@@ -110,6 +114,8 @@ type Action struct {
 	// as its caption where the platform takes uploads; elsewhere the text
 	// says where to get it.
 	File *File `json:",omitempty"`
+	// Poll is a native poll to send (ActPoll).
+	Poll *Poll `json:",omitempty"`
 	// Pin pins the sent message.
 	Pin bool
 	// AllowText keeps plain text allowed while restricting (a newcomer who
@@ -153,6 +159,17 @@ type Audit struct {
 	Text string
 }
 
+// Poll is a native poll. Votes come back as button events in the poll's
+// chat, with Data "poll:ans:<ID>:<option indices, comma-separated>"
+// (empty: the vote was taken back), so flows handle them like presses.
+type Poll struct {
+	ID        string // the flow's id of the poll
+	Question  string
+	Options   []string
+	Anonymous bool // an anonymous poll's votes are not reported per member
+	Multiple  bool
+}
+
 // File is a document to upload.
 type File struct {
 	Name string
@@ -161,7 +178,7 @@ type File struct {
 
 // IsMessage reports whether the action posts a message, which counts
 // against the platform's message rate limits.
-func (a Action) IsMessage() bool { return a.Type == ActSend || a.Type == ActDM }
+func (a Action) IsMessage() bool { return a.Type == ActSend || a.Type == ActDM || a.Type == ActPoll }
 
 // Result is what an adapter reports after carrying out an action.
 type Result struct {

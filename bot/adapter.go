@@ -38,6 +38,10 @@ const (
 	CanCloseChat
 	// CanUpload: documents and pictures qunbot made can be uploaded.
 	CanUpload
+	// CanPoll: native polls (ActPoll), with votes reported per member.
+	// Not in AllCapabilities: a platform says so itself, and flows fall
+	// back to button polls.
+	CanPoll
 	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin | CanCloseChat | CanUpload
 )
 
@@ -48,7 +52,7 @@ var capNames = []struct {
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
 	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"}, {CanTag, "tag"},
-	{CanCloseChat, "close_chat"}, {CanUpload, "upload"},
+	{CanCloseChat, "close_chat"}, {CanUpload, "upload"}, {CanPoll, "poll"},
 }
 
 // Has reports whether all of want are present.

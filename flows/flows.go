@@ -15,6 +15,7 @@ import (
 	"github.com/qunbot/qunbot/flows/lottery"
 	"github.com/qunbot/qunbot/flows/moderation"
 	"github.com/qunbot/qunbot/flows/notes"
+	"github.com/qunbot/qunbot/flows/poll"
 	"github.com/qunbot/qunbot/flows/posts"
 	"github.com/qunbot/qunbot/flows/raid"
 	"github.com/qunbot/qunbot/flows/stats"
@@ -27,5 +28,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{federation.Flow{}, raid.Flow{}, verify.Flow{}, adfilter.New(), locks.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}, lottery.Flow{}}
+	return []engine.Flow{federation.Flow{}, raid.Flow{}, verify.Flow{}, adfilter.New(), locks.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}, lottery.Flow{}, poll.Flow{}}
 }

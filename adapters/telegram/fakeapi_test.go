@@ -173,6 +173,20 @@ func (f *fakeAPI) answer(method string, p url.Values) string {
 			time.Sleep(10 * time.Millisecond) // a short long-poll
 		}
 		return ok([]any{})
+	case "sendPoll": // Bot API: returns the sent Message, with its Poll
+		f.mu.Lock()
+		f.nextMsg++
+		id := f.nextMsg
+		f.mu.Unlock()
+		cid, _ := strconv.ParseInt(p.Get("chat_id"), 10, 64)
+		var opts []map[string]any
+		_ = json.Unmarshal([]byte(p.Get("options")), &opts)
+		for _, o := range opts {
+			o["voter_count"] = 0
+		}
+		return ok(map[string]any{"message_id": id, "date": 1767600000, "chat": map[string]any{"id": cid, "type": "supergroup"},
+			"poll": map[string]any{"id": "poll-" + strconv.Itoa(id), "question": p.Get("question"), "options": opts, "total_voter_count": 0,
+				"is_closed": false, "is_anonymous": p.Get("is_anonymous") == "true", "type": "regular", "allows_multiple_answers": p.Get("allows_multiple_answers") == "true"}})
 	case "setChatPermissions":
 		f.mu.Lock()
 		f.perms[p.Get("chat_id")] = p.Get("permissions")

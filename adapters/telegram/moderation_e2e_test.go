@@ -192,3 +192,68 @@ flows:
 		t.Errorf("opening gave back %q, want the group's own %s", e.api.perms[group], kept)
 	}
 }
+
+// A native poll: sendPoll with InputPollOption objects, the members'
+// poll_answer updates (which name only the poll) recorded in the poll's
+// group, a vote taken back, and stopPoll at /poll close.
+func TestNativePollOnTelegram(t *testing.T) {
+	e := setup(t)
+	fl := flows.Builtin()
+	cfg, err := config.Parse("t.yaml", []byte("locale: en\nmoderators: [\"telegram:5\"]\nflows:\n  poll: {}\n"), engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
+	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
+	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error { return eng.AfterSend(ctx, "telegram", a, r) }})
+	eng.Attach(e.ad, ob)
+	s := &engineSink{eng: eng}
+	want := 0
+	step := func(updates ...string) []apiCall {
+		t.Helper()
+		want += len(updates)
+		e.api.push(updates...)
+		runFor(t, e, s, func() bool { return s.handled() >= want })
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ob.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e.api.take()
+	}
+	calls := step(command(1, 200, 5, "Mod", "/poll Which day? | Sat | Sun", 0, 0))
+	var sent apiCall
+	for _, c := range calls {
+		if c.Method == "sendPoll" {
+			sent = c
+		}
+	}
+	if sent.Method == "" || sent.Params.Get("options") != `[{"text":"Sat"},{"text":"Sun"}]` || sent.Params.Get("is_anonymous") != "false" {
+		t.Fatalf("sendPoll: %s %v", methods(calls), sent.Params)
+	}
+	vote := func(uid, who int, opts string) string {
+		return fmt.Sprintf(`{"update_id":%d,"poll_answer":{"poll_id":"poll-101","user":%s,"option_ids":[%s]}}`, uid, user(who, fmt.Sprintf("U%d", who)), opts)
+	}
+	// votes, one changed, one taken back, one in a poll that is not ours
+	stranger := `{"update_id":7,"poll_answer":{"poll_id":"someone-elses","user":` + user(9, "U9") + `,"option_ids":[0]}}`
+	want-- // the stranger's vote is no event
+	step(vote(2, 6, "0"), vote(3, 7, "1"), vote(4, 8, "0"), vote(5, 7, "0"), vote(6, 8, ""), stranger)
+	calls = step(command(8, 201, 5, "Mod", "/poll results 1", 0, 0))
+	if len(calls) != 1 || !strings.Contains(calls[0].Params.Get("text"), "Sat — 2 (100%)") || !strings.Contains(calls[0].Params.Get("text"), "2 members voted") {
+		t.Fatalf("results: %s %v", methods(calls), calls)
+	}
+	calls = step(command(9, 202, 5, "Mod", "/poll close 1", 0, 0))
+	if find := methods(calls); !strings.Contains(find, "stopPoll") {
+		t.Fatalf("closing: %s", find)
+	}
+	for _, c := range calls {
+		if c.Method == "stopPoll" && c.Params.Get("message_id") != "101" {
+			t.Errorf("stopPoll of message %s, want 101", c.Params.Get("message_id"))
+		}
+	}
+}

@@ -82,6 +82,11 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 		// without a message id Telegram unpins the latest pinned one
 		p.AddNonEmpty("message_id", act.MessageID)
 		return bot.Result{}, a.call(ctx, "unpinChatMessage", act.Chat, p, nil)
+	case bot.ActPoll:
+		return a.sendPoll(ctx, act, p)
+	case bot.ActClosePoll:
+		p["message_id"] = act.MessageID
+		return bot.Result{}, a.call(ctx, "stopPoll", act.Chat, p, nil)
 	case bot.ActCloseChat:
 		return bot.Result{}, a.closeChat(ctx, act.Chat, p)
 	case bot.ActOpenChat:
@@ -261,6 +266,41 @@ func (a *Adapter) defaultPermissions(ctx context.Context, chat string) (*tgbotap
 	a.mu.Unlock()
 	return perms, nil
 }
+
+// sendPoll sends a native poll and keeps which chat and flow poll its
+// Telegram id belongs to: a poll_answer names only the poll.
+func (a *Adapter) sendPoll(ctx context.Context, act bot.Action, p tgbotapi.Params) (bot.Result, error) {
+	if act.Poll == nil {
+		return bot.Result{}, fmt.Errorf("telegram poll: no poll")
+	}
+	delete(p, "user_id")
+	opts := make([]map[string]string, len(act.Poll.Options))
+	for i, o := range act.Poll.Options {
+		opts[i] = map[string]string{"text": o} // InputPollOption (Bot API 7.3)
+	}
+	b, _ := json.Marshal(opts)
+	p["question"] = act.Poll.Question
+	p["options"] = string(b)
+	p["is_anonymous"] = strconv.FormatBool(act.Poll.Anonymous)
+	p["allows_multiple_answers"] = strconv.FormatBool(act.Poll.Multiple)
+	var msg struct {
+		MessageID int `json:"message_id"`
+		Poll      *struct {
+			ID string `json:"id"`
+		} `json:"poll"`
+	}
+	if err := a.call(ctx, "sendPoll", act.Chat, p, &msg); err != nil {
+		return bot.Result{}, err
+	}
+	if msg.Poll != nil && msg.Poll.ID != "" {
+		if err := a.rdb.Set(ctx, a.pollKey(msg.Poll.ID), act.Chat+"\n"+act.Poll.ID, 90*24*time.Hour).Err(); err != nil {
+			return bot.Result{}, fmt.Errorf("%w: keep a poll's id: %w", state.ErrRedis, err)
+		}
+	}
+	return bot.Result{MessageID: strconv.Itoa(msg.MessageID)}, nil
+}
+
+func (a *Adapter) pollKey(id string) string { return a.store.GlobalKey("tg", "poll", id) }
 
 // closeChat takes members' right to post (night mode). The permissions
 // the group had are kept in Redis first, as the Bot API wrote them (the

@@ -26,7 +26,7 @@ import (
 
 // AllowedUpdates are the update kinds qunbot asks for. chat_member and
 // chat_join_request arrive only when listed here and the bot is an admin.
-var AllowedUpdates = []string{"message", "edited_message", "callback_query", "chat_member", "my_chat_member", "chat_join_request"}
+var AllowedUpdates = []string{"message", "edited_message", "callback_query", "chat_member", "my_chat_member", "chat_join_request", "poll_answer"}
 
 // Options configure the adapter.
 type Options struct {
@@ -113,7 +113,7 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 	if err == nil && id > 0 {
 		return bot.CanSend | bot.CanButtons | bot.CanDelete | bot.CanDM | bot.CanAutoDelete | bot.CanUpload
 	}
-	return bot.AllCapabilities
+	return bot.AllCapabilities | bot.CanPoll
 }
 
 func (a *Adapter) now() time.Time { return a.clock.Now() }

@@ -1,12 +1,16 @@
 package telegram
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
 )
@@ -84,6 +88,8 @@ func (a *Adapter) translate(u tgbotapi.Update) []bot.Event {
 		return []bot.Event{ev}
 	case u.ChatMember != nil:
 		return a.fromChatMember(id, u.ChatMember)
+	case u.PollAnswer != nil:
+		return a.fromPollAnswer(id, u.PollAnswer)
 	case u.MyChatMember != nil:
 		a.botMembership(u.MyChatMember)
 		return nil
@@ -184,6 +190,34 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		ev.Command = bot.ParseCommand(text, a.username())
 	}
 	return []bot.Event{ev}
+}
+
+// fromPollAnswer makes a vote in a poll qunbot sent a button event in the
+// poll's chat (a poll_answer names only the poll; the chat was kept when
+// it was sent). Votes in other polls are not qunbot's.
+func (a *Adapter) fromPollAnswer(id string, pa *tgbotapi.PollAnswer) []bot.Event {
+	if pa.User.ID == 0 || pa.PollID == "" || len(pa.OptionIDs) > 10 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ref, err := a.rdb.Get(ctx, a.pollKey(pa.PollID)).Result()
+	if err != nil {
+		if !errors.Is(err, redis.Nil) {
+			a.log.Warn("a poll's chat not read; the vote is dropped", zap.String("poll", pa.PollID), zap.Error(err))
+		}
+		return nil
+	}
+	chatKey, poll, ok := strings.Cut(ref, "\n")
+	if !ok {
+		return nil
+	}
+	opts := make([]string, len(pa.OptionIDs))
+	for i, o := range pa.OptionIDs {
+		opts[i] = strconv.Itoa(o)
+	}
+	return []bot.Event{{ID: id, Kind: bot.EventButton, Platform: "telegram", Chat: bot.Chat{Key: chatKey, Type: bot.ChatGroup},
+		Member: member(&pa.User), Button: &bot.Button{Data: "poll:ans:" + poll + ":" + strings.Join(opts, ",")}, Time: a.now()}}
 }
 
 // media names what a message carries besides text, in /lock's words. An

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
@@ -136,6 +137,26 @@ func (e Eligibility) Validate(field string, report func(field, msg string)) {
 	if e.MinPoints < 0 || e.MinStreak < 0 || e.JoinedBefore < 0 {
 		report(field, "min_points, min_streak and joined_before must not be negative")
 	}
+}
+
+// When reads a draw time: a duration from now (2h, 1d12h), a time of day
+// in the group's zone (20:00, the next one), or RFC 3339.
+func When(s string, now time.Time, loc *time.Location) (time.Time, bool) {
+	if d, err := config.ParseDuration(s); err == nil && d >= time.Minute && d <= 90*24*time.Hour {
+		return now.Add(d), true
+	}
+	if t, err := time.ParseInLocation("15:04", s, loc); err == nil {
+		local := now.In(loc)
+		at := time.Date(local.Year(), local.Month(), local.Day(), t.Hour(), t.Minute(), 0, 0, loc)
+		if !at.After(now) {
+			at = at.AddDate(0, 0, 1)
+		}
+		return at, true
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil && t.After(now) && t.Sub(now) <= 90*24*time.Hour {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 var words = i18n.Catalog{

@@ -160,33 +160,13 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Reply(words.T(loc, "usage"))
 		return nil
 	}
-	at, ok := When(args[len(args)-1], fc.Now, fc.Group.Location)
+	at, ok := activity.When(args[len(args)-1], fc.Now, fc.Group.Location)
 	if !ok {
 		fc.Reply(words.T(loc, "when", args[len(args)-1]))
 		return nil
 	}
 	prize := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(ev.Command.ArgText), args[len(args)-2]+" "+args[len(args)-1]))
 	return f.open(ctx, fc, cfg, prize, n, at)
-}
-
-// When reads a draw time: a duration from now (2h, 1d12h), a time of day
-// in the group's zone (20:00, the next one), or RFC 3339.
-func When(s string, now time.Time, loc *time.Location) (time.Time, bool) {
-	if d, err := config.ParseDuration(s); err == nil && d >= time.Minute && d <= 90*24*time.Hour {
-		return now.Add(d), true
-	}
-	if t, err := time.ParseInLocation("15:04", s, loc); err == nil {
-		local := now.In(loc)
-		at := time.Date(local.Year(), local.Month(), local.Day(), t.Hour(), t.Minute(), 0, 0, loc)
-		if !at.After(now) {
-			at = at.AddDate(0, 0, 1)
-		}
-		return at, true
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil && t.After(now) && t.Sub(now) <= 90*24*time.Hour {
-		return t, true
-	}
-	return time.Time{}, false
 }
 
 func (f Flow) open(ctx context.Context, fc *engine.FlowContext, cfg *Config, prize string, n int, at time.Time) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/flows/activity"
 	"github.com/qunbot/qunbot/flows/lottery"
 	"github.com/qunbot/qunbot/flows/moderation"
 )
@@ -236,7 +237,7 @@ func TestWhen(t *testing.T) {
 		{"2026-01-10T20:00:00+08:00", "2026-01-10 20:00"},
 		{"30s", ""}, {"yesterday", ""}, {"2025-01-01T00:00:00Z", ""},
 	} {
-		at, ok := lottery.When(tc.in, now, loc)
+		at, ok := activity.When(tc.in, now, loc)
 		got := ""
 		if ok {
 			got = at.In(loc).Format("2006-01-02 15:04")
