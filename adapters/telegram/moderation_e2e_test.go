@@ -210,7 +210,9 @@ func TestNativePollOnTelegram(t *testing.T) {
 		t.Fatal(err)
 	}
 	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
-		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error { return eng.AfterSend(ctx, "telegram", a, r) }})
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
+			return eng.AfterSend(ctx, "telegram", a, r)
+		}})
 	eng.Attach(e.ad, ob)
 	s := &engineSink{eng: eng}
 	want := 0
