@@ -9,6 +9,7 @@ import (
 	"github.com/qunbot/qunbot/flows/audience"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/dashboard"
+	"github.com/qunbot/qunbot/flows/event"
 	"github.com/qunbot/qunbot/flows/federation"
 	"github.com/qunbot/qunbot/flows/help"
 	"github.com/qunbot/qunbot/flows/locks"
@@ -28,5 +29,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{federation.Flow{}, raid.Flow{}, verify.Flow{}, adfilter.New(), locks.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}, lottery.Flow{}, poll.Flow{}}
+	return []engine.Flow{federation.Flow{}, raid.Flow{}, verify.Flow{}, adfilter.New(), locks.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}, lottery.Flow{}, poll.Flow{}, event.Flow{}}
 }

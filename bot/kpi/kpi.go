@@ -59,12 +59,14 @@ const (
 	Locked       Name = "locked"           // messages removed by a lock (/lock) or night mode
 	Reports      Name = "reports"          // messages members reported to the moderators (/report, @admin)
 	FedBans      Name = "fbans"            // members refused or banned by the federation's ban list
+	Signups      Name = "signups"          // event sign-ups (the event flow), waiting list included
+	Attended     Name = "attended"         // members who checked in at an event with its code
 )
 
 // Names lists the figures in the order reports show them.
 var Names = []Name{Members, Counted, TierCore, TierActive, TierSilent, TierChurned, Messages, Active, WAU, MAU, Joins, Leaves, JoinRequests, Verified, VerifyFailed, Held,
 	Checkins, PointsIn, PointsOut, Rewards, Ads, Warns, Mutes, Kicks, Bans, Ham, Posts, Wakeups, Comebacks,
-	AutoReplies, Questions, AutoAnswered, Answered, Escalated, Surveys, Locked, Reports, FedBans}
+	AutoReplies, Questions, AutoAnswered, Answered, Escalated, Surveys, Locked, Reports, FedBans, Signups, Attended}
 
 // Gauges are figures that hold a level (the last value of the day), not a
 // count: a period shows the last day's, not a sum.
