@@ -21,6 +21,15 @@ type NodeUnmarshaler interface {
 	UnmarshalNode(n *yaml.Node) error
 }
 
+// Shorthand is implemented by config structs that may also be written as
+// one scalar (a questionnaire's free-text question as just its text); a
+// mapping is decoded field by field as any struct, unknown keys reported.
+type Shorthand interface {
+	FromScalar(s string)
+}
+
+var shorthandType = reflect.TypeFor[Shorthand]()
+
 // Validator is implemented by config sections that check relations between
 // their fields after decoding. report names the field by its yaml key path
 // relative to the section ("" for the section itself), so the problem is
@@ -117,6 +126,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetString(n.Value)
+		return
+	}
+	if n.Kind == yaml.ScalarNode && !isNull(n) && v.CanAddr() && v.Addr().Type().Implements(shorthandType) {
+		v.Addr().Interface().(Shorthand).FromScalar(n.Value)
 		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(nodeUnmarshalerType) {

@@ -39,9 +39,12 @@ type Post struct {
 	File  config.Path       `yaml:"file"`
 	// Loop starts File over after its last item (default: the post stops
 	// and the operator is told).
-	Loop        bool            `yaml:"loop"`
-	Image       string          `yaml:"image"` // picture URL; the text is its caption
-	Buttons     []Button        `yaml:"buttons"`
+	Loop    bool     `yaml:"loop"`
+	Image   string   `yaml:"image"` // picture URL; the text is its caption
+	Buttons []Button `yaml:"buttons"`
+	// Survey adds a button that starts this questionnaire (the survey
+	// flow's) privately for whoever presses it.
+	Survey      string          `yaml:"survey"`
 	Pin         bool            `yaml:"pin"`
 	DeleteAfter config.Duration `yaml:"delete_after"`
 	// Audience sends the post to the members it picks instead of the

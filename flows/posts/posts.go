@@ -26,6 +26,7 @@ import (
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/audience"
+	"github.com/qunbot/qunbot/flows/survey"
 	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
@@ -217,6 +218,9 @@ func (f Flow) send(ctx context.Context, fc *engine.FlowContext, k keys, p *Post)
 	var row []bot.ButtonSpec
 	for _, b := range p.Buttons {
 		row = append(row, bot.ButtonSpec{Text: b.Text, URL: b.URL})
+	}
+	if p.Survey != "" && fc.Caps.Has(bot.CanButtons) {
+		row = append(row, survey.StartButton(fc.Locale(), p.Survey)) // a press starts it privately
 	}
 	a := bot.Action{Type: bot.ActSend, Chat: k.group, Text: text, Image: p.Image, Pin: p.Pin, DeleteAfter: p.DeleteAfter.D(), Bulk: true}
 	if len(row) > 0 {

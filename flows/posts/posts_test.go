@@ -14,6 +14,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/posts"
+	"github.com/qunbot/qunbot/flows/survey"
 	"github.com/qunbot/qunbot/scheduler"
 )
 
@@ -293,5 +294,40 @@ flows:
 	}
 	if len(posted) != 1 || posted[0] != "News!" {
 		t.Fatalf("posted %q, want News! once", posted)
+	}
+}
+
+// A post that names a questionnaire carries a button that starts it
+// privately for whoever presses it.
+func TestPostWithQuestionnaire(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{posts.Flow{}, survey.Flow{}}, `
+locale: en
+flows:
+  survey:
+    forms: [{name: needs, questions: ["What do you need most?"]}]
+  posts:
+    - {name: q, cron: "0 10 * * *", text: "Quarterly needs survey", survey: needs}
+`)
+	h.Say("ann", "hello")
+	h.Out.Take()
+	h.Advance(2 * time.Hour) // 09:00 UTC start: 10:00
+	var data string
+	for _, a := range h.Out.Take() {
+		if a.Text == "Quarterly needs survey" && len(a.Buttons) == 1 {
+			data = a.Buttons[0][0].Data
+		}
+	}
+	if data != "sv:start:needs" {
+		t.Fatalf("the post's button: %q", data)
+	}
+	h.Press("bob", data)
+	var dm string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActDM && a.Member.ID == "bob" {
+			dm = a.Text
+		}
+	}
+	if !strings.Contains(dm, "Question 1/1: What do you need most?") {
+		t.Errorf("the press started %q", dm)
 	}
 }

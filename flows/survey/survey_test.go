@@ -9,6 +9,7 @@ import (
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/kpi"
+	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/survey"
 	"github.com/qunbot/qunbot/flows/tags"
 )
@@ -79,7 +80,7 @@ func TestQuestionnaire(t *testing.T) {
 		t.Errorf("cancel: %s", got)
 	}
 	h.Say("mod", "/survey results feedback")
-	if got = strings.Join(texts(h), "\n"); !strings.Contains(got, "1 人填完") || !strings.Contains(got, "ann: 咖啡知识分享 | 活动多一点") {
+	if got = strings.Join(texts(h), "\n"); !strings.Contains(got, "1 人填完") || !strings.Contains(got, "• 咖啡知识分享") || !strings.Contains(got, "• 活动多一点") {
 		t.Errorf("results: %s", got)
 	}
 	h.Say("ann", "/survey nope")
@@ -87,4 +88,72 @@ func TestQuestionnaire(t *testing.T) {
 		t.Errorf("unknown form: %s", got)
 	}
 
+}
+
+const typed = `
+locale: en
+flows:
+  checkin: {}
+  survey:
+    forms:
+      - name: churn
+        points: 5
+        tags: [asked]
+        questions:
+          - {id: why, text: "Why?", options: [price, content, time], tag: {price: "churn:price"}, next: {time: end}}
+          - {text: "Improve?", type: multiple, options: [events, tips, perks]}
+          - {text: "Recommend?", type: scale, min: 1, max: 5}
+`
+
+// Answers by number, by option text, by several numbers; a branch that
+// ends early; tags by answer and points on finishing; /cancel is not an
+// unknown command.
+func TestTypedQuestions(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{tags.Flow{}, survey.Flow{}, checkin.Flow{}}, typed)
+	h.Say("ann", "/survey churn")
+	texts(h)
+	for _, step := range []struct{ say, want string }{
+		{"4", "Reply with one number from 1 to 3"},
+		{"price", "Question 2/3"},
+		{"1, 3", "Question 3/3"},
+		{"7", "from 1 to 5"},
+		{"4", "Thank you"},
+	} {
+		dm(h, "ann", step.say)
+		if got := strings.Join(texts(h), "\n"); !strings.Contains(got, step.want) {
+			t.Fatalf("%q → %s, want %q", step.say, got, step.want)
+		}
+	}
+	f := h.Fields("ann")
+	var names []string
+	for _, tg := range tags.Of(f, h.Clock.Now()) {
+		names = append(names, tg.Name)
+	}
+	if strings.Join(names, ",") != "asked,churn:price" || f["pts"] != "5" {
+		t.Errorf("tags %v, points %s", names, f["pts"])
+	}
+	h.Say("bob", "/survey churn")
+	texts(h)
+	dm(h, "bob", "/cancel")
+	if got := strings.Join(texts(h), "\n"); strings.Contains(got, "nknown") || !strings.Contains(got, "Stopped") {
+		t.Errorf("/cancel: %s", got)
+	}
+	h.Say("bob", "/survey churn")
+	texts(h)
+	dm(h, "bob", "3") // time: the branch ends it
+	if got := strings.Join(texts(h), "\n"); !strings.Contains(got, "Thank you") {
+		t.Errorf("branch to the end: %s", got)
+	}
+}
+
+func TestCount(t *testing.T) {
+	q := &survey.Question{Type: survey.Multiple, Options: []string{"a", "b", "c"}}
+	tl := survey.Count(q, []string{"a\x1fc", "c", "", "zzz"})
+	if tl.N != 3 || tl.Counts[0] != 1 || tl.Counts[2] != 2 {
+		t.Errorf("%+v", tl)
+	}
+	s := &survey.Question{Type: survey.Scale, Min: 0, Max: 2}
+	if tl := survey.Count(s, []string{"0", "2", "2", "9"}); tl.Counts[2] != 2 || tl.N != 4 {
+		t.Errorf("%+v", tl)
+	}
 }

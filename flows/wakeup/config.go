@@ -68,6 +68,10 @@ type Stage struct {
 	// Audience narrows the stage to members with (or without) tags; the
 	// others of its silence are passed over for it.
 	Audience *StageAudience `yaml:"audience"`
+	// Survey starts this questionnaire (the survey flow's, by name) with
+	// the message, where it can go privately: its first question follows
+	// the text, answered in the private chat (the churn questionnaire).
+	Survey string `yaml:"survey"`
 }
 
 // StageAudience is who of a stage's silent members get it: the
@@ -114,7 +118,9 @@ func (c *Config) Validate(report func(field, msg string)) {
 		if ch.After > 0 {
 			c.Tiers.Churned = ch.After
 		}
-		c.Stages = append(c.Stages, Stage{After: c.Tiers.Churned, Text: ch.Text, Points: ch.Points, Codes: ch.Codes, Audience: ch.Audience})
+		st := *ch
+		st.After = c.Tiers.Churned
+		c.Stages = append(c.Stages, st)
 		c.Churned = nil
 	}
 	if c.Tiers.Silent <= 0 || c.Tiers.Churned <= c.Tiers.Silent {

@@ -24,6 +24,7 @@ import (
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/codes"
+	"github.com/qunbot/qunbot/flows/survey"
 	"github.com/qunbot/qunbot/flows/tags"
 )
 
@@ -246,6 +247,18 @@ func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, 
 			if err != nil {
 				return err
 			}
+			if form := surveyForm(fc, st); form != nil {
+				// the questionnaire replaces the plain note: the note, then
+				// its first question, answered in the private chat
+				_, started, err := survey.Begin(ctx, fc, k.group, form, m, strings.TrimSpace(text))
+				if err != nil {
+					return err
+				}
+				if started {
+					continue
+				}
+				// answered before: the plain note
+			}
 			fc.Do(bot.Action{Type: bot.ActDM, Chat: k.group, Member: m, Text: strings.TrimSpace(text), Fallback: strings.TrimSpace(text), Bulk: true})
 		}
 		for len(group) > 0 {
@@ -261,6 +274,20 @@ func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, 
 		}
 	}
 	return nil
+}
+
+// surveyForm is the questionnaire a stage starts, if it names one the
+// group's survey flow has.
+func surveyForm(fc *engine.FlowContext, st Stage) *survey.Form {
+	if st.Survey == "" {
+		return nil
+	}
+	c, on := fc.Flow("survey")
+	sc, ok := c.(*survey.Config)
+	if !on || !ok {
+		return nil
+	}
+	return sc.Form(st.Survey)
 }
 
 // perk grants a stage's points and draws its code (by DM only: a code

@@ -14,6 +14,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/checkin"
+	"github.com/qunbot/qunbot/flows/survey"
 	"github.com/qunbot/qunbot/flows/wakeup"
 )
 
@@ -317,5 +318,29 @@ flows:
 	h.Out.Take()
 	if w := strings.Join(advanceTo(h, 31, 12), "|"); w != "ann:ann note|ann:ann week" {
 		t.Fatalf("wake-ups %q", w)
+	}
+}
+
+// The churn stage can start a questionnaire: its note, then the first
+// question, privately; the answer is the survey flow's.
+func TestChurnStageStartsAQuestionnaire(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{checkin.Flow{}, wakeup.Flow{}, survey.Flow{}}, `
+locale: en
+flows:
+  survey:
+    forms:
+      - {name: churn, questions: [{text: "What went wrong?", options: [price, content]}, "What should we improve?"]}
+  wakeup:
+    churned: {after: 30d, text: "{{.Member.Name}}, we miss you", survey: churn}
+`)
+	h.Say("ann", "hi")
+	h.Out.Take()
+	w := strings.Join(advanceTo(h, 31, 12), "|")
+	if !strings.Contains(w, "ann:ann, we miss you") || !strings.Contains(w, "Question 1/2: What went wrong?") {
+		t.Fatalf("churn stage: %q", w)
+	}
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "1", Chat: bot.Chat{Key: "console:@ann", Type: bot.ChatPrivate}})
+	if got := h.Out.Take(); len(got) != 1 || !strings.Contains(got[0].Text, "Question 2/2") {
+		t.Errorf("answer: %+v", got)
 	}
 }
