@@ -51,6 +51,19 @@ type Config struct {
 	Tag string `yaml:"tag"`
 	// Eligible says who may enter.
 	Eligible activity.Eligibility `yaml:"eligible"`
+	// Scheduled lotteries open by themselves (a weekly giveaway).
+	Scheduled []Scheduled `yaml:"scheduled"`
+}
+
+// Scheduled is a lottery the config opens on a schedule.
+type Scheduled struct {
+	Name    string `yaml:"name"`
+	Prize   string `yaml:"prize"`
+	Winners int    `yaml:"winners"`
+	// Cron is when it opens (the group's zone); DrawAfter how long it
+	// stays open.
+	Cron      config.Cron     `yaml:"cron"`
+	DrawAfter config.Duration `yaml:"draw_after"`
 }
 
 // Codes is a pool of prize codes.
@@ -74,6 +87,44 @@ func (c *Config) Validate(report func(field, msg string)) {
 		report("points", "must not be negative")
 	}
 	c.Eligible.Validate("eligible", report)
+	seen := map[string]bool{}
+	for i, sc := range c.Scheduled {
+		at := fmt.Sprintf("scheduled[%d].", i)
+		if sc.Name == "" || seen[sc.Name] {
+			report(at+"name", "a unique name")
+		}
+		seen[sc.Name] = true
+		if sc.Prize == "" || sc.Winners < 1 || sc.Winners > 100 {
+			report(at+"winners", "a prize and 1 to 100 winners")
+		}
+		if sc.Cron.Schedule == nil {
+			report(at+"cron", "when it opens, e.g. \"0 20 * * 5\"")
+		}
+		if sc.DrawAfter.D() < time.Minute {
+			report(at+"draw_after", "at least 1m")
+		}
+	}
+}
+
+// Schedules implements engine.Scheduled: the lotteries the config opens.
+func (Flow) Schedules(_ *config.Group, conf any) []engine.Schedule {
+	cfg := conf.(*Config)
+	out := make([]engine.Schedule, 0, len(cfg.Scheduled))
+	for _, sc := range cfg.Scheduled {
+		out = append(out, engine.Schedule{Name: sc.Name, Spec: sc.Cron.Spec, Cron: sc.Cron.Schedule, Grace: time.Hour})
+	}
+	return out
+}
+
+// HandleFire implements engine.Scheduled: a scheduled lottery opens.
+func (f Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
+	cfg := fc.Config.(*Config)
+	for _, sc := range cfg.Scheduled {
+		if sc.Name == fc.Event.Timer.Args["name"] {
+			return f.open(ctx, fc, cfg, sc.Prize, sc.Winners, fc.Now.Add(sc.DrawAfter.D()))
+		}
+	}
+	return nil
 }
 
 // Flow is the lottery flow.

@@ -247,3 +247,43 @@ func TestWhen(t *testing.T) {
 		}
 	}
 }
+
+// A lottery the config schedules opens by itself and is drawn after
+// draw_after.
+func TestScheduledLottery(t *testing.T) {
+	h := bottest.New(t, flows(), `
+locale: en
+flows:
+  lottery:
+    scheduled:
+      - {name: weekly, prize: Coffee beans, winners: 1, cron: "0 12 * * *", draw_after: 2h}
+`)
+	h.Say("ann", "hi") // the bot learns the group
+	h.Out.Take()
+	h.Advance(3*time.Hour + time.Minute) // 09:00 → 12:01
+	var id string
+	for _, a := range h.Out.Take() {
+		if strings.Contains(a.Text, "Coffee beans (winners: 1)") {
+			for _, row := range a.Buttons {
+				if m := idRe.FindStringSubmatch(row[0].Data); m != nil {
+					id = m[1]
+				}
+			}
+		}
+	}
+	if id == "" {
+		t.Fatal("the scheduled lottery did not open")
+	}
+	h.Press("ann", "lot:in:"+id)
+	h.Out.Take()
+	h.Advance(2 * time.Hour)
+	found := false
+	for _, a := range h.Out.Take() {
+		if strings.Contains(a.Text, "winners: @ann") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("not drawn after draw_after")
+	}
+}
