@@ -673,7 +673,7 @@ var words = i18n.Catalog{
 		"args": "PRIZE WINNERS WHEN (2h, 20:00) | draw ID | cancel ID", "help": "open a lottery; alone: the open ones",
 		"group.only": "Use this command in the group.", "usage": "Usage: /lottery PRIZE WINNERS WHEN, e.g. /lottery Gift box 3 2h (or 20:00)",
 		"when": "%q is not a draw time: write 2h, 1d or 20:00.", "notopen": "No open lottery %s.", "cancelled": "Lottery %s is cancelled.",
-		"open": "🎁 Lottery #%[4]s: %[1]s, %[2]d winners, drawn at %[3]s.",
+		"open": "🎁 Lottery #%[4]s: %[1]s (winners: %[2]d), drawn at %[3]s.",
 		"who":  "Who may enter: %s.", "keyword": "Sending “%s” enters too.",
 		"commit":       "Fairness: the SHA-256 of the draw's seed is %s; the seed is published with the draw, so anyone can check it.",
 		"enter.button": "🎁 Enter", "entered": "You are in! %d entries so far.", "again": "You are in already (%d entries).", "closed": "This lottery is over.", "bots": "Bots cannot enter.",
