@@ -33,24 +33,21 @@ func command(uid, mid, from int, name, text string, replyTo, replyFrom int) stri
 	return msgUpdate(uid, mid, from, name, text, extra)
 }
 
-// Moderation on Telegram's wire format: admins cannot be reached by
-// @username or id; locks delete; /pin, /unpin, /purge; a member's
-// /report reaches the moderator privately and their press bans; a
-// federation ban, a rejoin refused, the list as a document; night mode
-// closes the group with setChatPermissions and gives back exactly the
-// permissions it had.
-func TestModerationOnTelegram(t *testing.T) {
-	e := setup(t)
-	e.api.admins[group] = []int64{1, 7}
+// rig is the whole bot on the fake Bot API: the built-in flows with a
+// config, the scheduler on a fake clock, the outbox.
+type rig struct {
+	t     *testing.T
+	e     *env
+	clock *bot.FakeClock
+	sched *scheduler.Scheduler
+	ob    *outbox.Outbox
+	sink  *engineSink
+	want  int
+}
+
+func newRig(t *testing.T, e *env, yaml string) *rig {
+	t.Helper()
 	fl := flows.Builtin()
-	yaml := `locale: en
-timezone: UTC
-moderators: ["telegram:5"]
-flows:
-  moderation: {}
-  federation: {name: brand}
-  locks: {night: {hours: "23:00-07:00"}}
-`
 	cfg, err := config.Parse("t.yaml", []byte(yaml), engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
 	if err != nil {
 		t.Fatal(err)
@@ -63,25 +60,60 @@ flows:
 	}
 	sched.Connect(eng, eng)
 	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
-		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
-			return eng.AfterSend(ctx, "telegram", a, r)
-		},
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error { return eng.AfterSend(ctx, "telegram", a, r) },
 		OnDone: func(ctx context.Context, a bot.Action, err error) { eng.AfterDone(ctx, a, err) }})
 	eng.Attach(e.ad, ob)
-	s := &engineSink{eng: eng}
-	want := 0
-	step := func(updates ...string) []apiCall {
-		t.Helper()
-		want += len(updates)
-		e.api.push(updates...)
-		runFor(t, e, s, func() bool { return s.handled() >= want })
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := ob.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return e.api.take()
+	return &rig{t: t, e: e, clock: clock, sched: sched, ob: ob, sink: &engineSink{eng: eng}}
+}
+
+// step delivers updates that each make an event, waits for them, sends
+// what the bot queued, and returns the Bot API calls made.
+func (r *rig) step(updates ...string) []apiCall {
+	r.t.Helper()
+	r.want += len(updates)
+	r.e.api.push(updates...)
+	runFor(r.t, r.e, r.sink, func() bool { return r.sink.handled() >= r.want })
+	return r.flush()
+}
+
+func (r *rig) flush() []apiCall {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.ob.Flush(ctx); err != nil {
+		r.t.Fatal(err)
 	}
+	return r.e.api.take()
+}
+
+// advance moves the clock, running what falls due, and returns the calls.
+func (r *rig) advance(d time.Duration) []apiCall {
+	r.t.Helper()
+	step := scheduler.AdvanceTo(r.sched, r.clock, func(context.Context) error { return nil })
+	if err := step(context.Background(), r.clock.Now().Add(d)); err != nil {
+		r.t.Fatal(err)
+	}
+	return r.flush()
+}
+
+// Moderation on Telegram's wire format: admins cannot be reached by
+// @username or id; locks delete; /pin, /unpin, /purge; a member's
+// /report reaches the moderator privately and their press bans; a
+// federation ban, a rejoin refused, the list as a document; night mode
+// closes the group with setChatPermissions and gives back exactly the
+// permissions it had.
+func TestModerationOnTelegram(t *testing.T) {
+	e := setup(t)
+	e.api.admins[group] = []int64{1, 7}
+	r := newRig(t, e, `locale: en
+timezone: UTC
+moderators: ["telegram:5"]
+flows:
+  moderation: {}
+  federation: {name: brand}
+  locks: {night: {hours: "23:00-07:00"}}
+`)
+	step, clock := r.step, r.clock
 	find := func(calls []apiCall, method, param, value string) int {
 		n := 0
 		for _, c := range calls {
@@ -160,18 +192,7 @@ flows:
 	// night mode
 	e.api.perms[group] = `{"can_send_messages":true,"can_send_photos":false,"can_send_polls":true,"can_invite_users":true}`
 	kept := e.api.perms[group]
-	advance := scheduler.AdvanceTo(sched, clock, func(context.Context) error { return nil })
-	night := func(d time.Duration) []apiCall {
-		if err := advance(context.Background(), clock.Now().Add(d)); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := ob.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return e.api.take()
-	}
+	night := r.advance
 	calls = night(15*time.Hour + time.Minute) // 23:01
 	var closed map[string]bool
 	for _, c := range calls {
@@ -198,36 +219,8 @@ flows:
 // group, a vote taken back, and stopPoll at /poll close.
 func TestNativePollOnTelegram(t *testing.T) {
 	e := setup(t)
-	fl := flows.Builtin()
-	cfg, err := config.Parse("t.yaml", []byte("locale: en\nmoderators: [\"telegram:5\"]\nflows:\n  poll: {}\n"), engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
-	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
-	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
-		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
-			return eng.AfterSend(ctx, "telegram", a, r)
-		}})
-	eng.Attach(e.ad, ob)
-	s := &engineSink{eng: eng}
-	want := 0
-	step := func(updates ...string) []apiCall {
-		t.Helper()
-		want += len(updates)
-		e.api.push(updates...)
-		runFor(t, e, s, func() bool { return s.handled() >= want })
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := ob.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return e.api.take()
-	}
+	r := newRig(t, e, "locale: en\nmoderators: [\"telegram:5\"]\nflows:\n  poll: {}\n")
+	step := r.step
 	calls := step(command(1, 200, 5, "Mod", "/poll Which day? | Sat | Sun", 0, 0))
 	var sent apiCall
 	for _, c := range calls {
@@ -243,7 +236,7 @@ func TestNativePollOnTelegram(t *testing.T) {
 	}
 	// votes, one changed, one taken back, one in a poll that is not ours
 	stranger := `{"update_id":7,"poll_answer":{"poll_id":"someone-elses","user":` + user(9, "U9") + `,"option_ids":[0]}}`
-	want-- // the stranger's vote is no event
+	r.want-- // the stranger's vote is no event
 	step(vote(2, 6, "0"), vote(3, 7, "1"), vote(4, 8, "0"), vote(5, 7, "0"), vote(6, 8, ""), stranger)
 	calls = step(command(8, 201, 5, "Mod", "/poll results 1", 0, 0))
 	if len(calls) != 1 || !strings.Contains(calls[0].Params.Get("text"), "Sat — 2 (100%)") || !strings.Contains(calls[0].Params.Get("text"), "2 members voted") {
