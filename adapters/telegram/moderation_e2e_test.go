@@ -60,7 +60,9 @@ func newRig(t *testing.T, e *env, yaml string) *rig {
 	}
 	sched.Connect(eng, eng)
 	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock,
-		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error { return eng.AfterSend(ctx, "telegram", a, r) },
+		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
+			return eng.AfterSend(ctx, "telegram", a, r)
+		},
 		OnDone: func(ctx context.Context, a bot.Action, err error) { eng.AfterDone(ctx, a, err) }})
 	eng.Attach(e.ad, ob)
 	return &rig{t: t, e: e, clock: clock, sched: sched, ob: ob, sink: &engineSink{eng: eng}}
