@@ -68,6 +68,17 @@ func newRig(t *testing.T, e *env, yaml string) *rig {
 	return &rig{t: t, e: e, clock: clock, sched: sched, ob: ob, sink: &engineSink{eng: eng}}
 }
 
+// find counts the calls of method whose param is value (any, for "").
+func find(calls []apiCall, method, param, value string) int {
+	n := 0
+	for _, c := range calls {
+		if c.Method == method && (param == "" || c.Params.Get(param) == value) {
+			n++
+		}
+	}
+	return n
+}
+
 // step delivers updates that each make an event, waits for them, sends
 // what the bot queued, and returns the Bot API calls made.
 func (r *rig) step(updates ...string) []apiCall {
@@ -116,15 +127,6 @@ flows:
   locks: {night: {hours: "23:00-07:00"}}
 `)
 	step, clock := r.step, r.clock
-	find := func(calls []apiCall, method, param, value string) int {
-		n := 0
-		for _, c := range calls {
-			if c.Method == method && (param == "" || c.Params.Get(param) == value) {
-				n++
-			}
-		}
-		return n
-	}
 
 	step(msgUpdate(1, 200, 6, "Bob", "hi", ""), msgUpdate(2, 201, 7, "Boss", "hello", ""), msgUpdate(3, 202, 8, "Eve", "buy crypto now", ""))
 
@@ -252,5 +254,47 @@ func TestNativePollOnTelegram(t *testing.T) {
 		if c.Method == "stopPoll" && c.Params.Get("message_id") != "101" {
 			t.Errorf("stopPoll of message %s, want 101", c.Params.Get("message_id"))
 		}
+	}
+}
+
+// The rest of the moderator's kit on the wire: /rules, a note saved and
+// read by #name, /del on a reply, /locks and /unlock, /unfban.
+func TestNotesDelAndUnlockOnTelegram(t *testing.T) {
+	e := setup(t)
+	r := newRig(t, e, `locale: en
+moderators: ["telegram:5"]
+flows:
+  moderation: {}
+  federation: {name: brand}
+  notes: {rules: "Be kind. No ads."}
+`)
+	r.step(msgUpdate(1, 200, 6, "Bob", "hi", ""))
+	calls := r.step(command(2, 201, 6, "Bob", "/rules", 0, 0))
+	if len(calls) != 1 || calls[0].Params.Get("text") != "Be kind. No ads." {
+		t.Errorf("/rules: %v", calls)
+	}
+	r.step(command(3, 202, 5, "Mod", "/save wifi password coffee123", 0, 0))
+	calls = r.step(msgUpdate(4, 203, 6, "Bob", "#wifi", ""))
+	if len(calls) != 1 || calls[0].Params.Get("text") != "password coffee123" {
+		t.Errorf("#wifi: %v", calls)
+	}
+	calls = r.step(command(5, 204, 5, "Mod", "/del", 200, 6))
+	if find(calls, "deleteMessage", "message_id", "200") != 1 || find(calls, "deleteMessage", "message_id", "204") != 1 {
+		t.Errorf("/del: %s", methods(calls))
+	}
+	r.step(command(6, 205, 5, "Mod", "/lock forwards", 0, 0))
+	calls = r.step(command(7, 206, 5, "Mod", "/locks", 0, 0))
+	if len(calls) != 1 || !strings.Contains(calls[0].Params.Get("text"), "forwards") {
+		t.Errorf("/locks: %v", calls)
+	}
+	r.step(command(8, 207, 5, "Mod", "/unlock forwards", 0, 0))
+	calls = r.step(msgUpdate(9, 208, 6, "Bob", "look", `,"forward_from_chat":{"id":-1009,"type":"channel","title":"Deals"}`))
+	if find(calls, "deleteMessage", "", "") != 0 {
+		t.Errorf("an unlocked forward was deleted: %s", methods(calls))
+	}
+	r.step(command(10, 209, 5, "Mod", "/fban 4242", 0, 0))
+	calls = r.step(command(11, 210, 5, "Mod", "/unfban 4242", 0, 0))
+	if find(calls, "unbanChatMember", "user_id", "4242") != 1 {
+		t.Errorf("/unfban: %s", methods(calls))
 	}
 }
