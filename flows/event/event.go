@@ -140,6 +140,7 @@ func (Flow) Commands(loc string) []engine.CommandSpec {
 	return []engine.CommandSpec{
 		{Name: "event", Args: "[NAME] [list]", Help: words.T(loc, "help.event"), Moderator: true},
 		{Name: "attend", Args: "CODE", Help: words.T(loc, "help.attend")},
+		{Name: "signup", Args: "NAME [cancel]", Help: words.T(loc, "help.signup")},
 	}
 }
 
@@ -166,6 +167,27 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 			return nil
 		}
 		text, err := f.attend(ctx, fc, cfg, args[0])
+		if err != nil {
+			return err
+		}
+		fc.Reply(text)
+		return nil
+	}
+	if ev.Command.Name == "signup" {
+		// sign-ups where the platform has no buttons
+		var e *Event
+		if len(args) >= 1 {
+			e = cfg.event(args[0])
+		}
+		if e == nil || len(args) > 2 || (len(args) == 2 && args[1] != "cancel") {
+			fc.Reply(words.T(loc, "signup.usage", names(cfg)))
+			return nil
+		}
+		k := keys{fc.Store, ev.GroupKey(), e.Name}
+		text, err := f.signUp(ctx, fc, e, k)
+		if len(args) == 2 {
+			text, err = f.cancel(ctx, fc, e, k)
+		}
 		if err != nil {
 			return err
 		}
@@ -249,6 +271,8 @@ func (f Flow) post(ctx context.Context, fc *engine.FlowContext, cfg *Config, e *
 	a := bot.Action{Type: bot.ActSend, Chat: k.group, Text: strings.Join(lines, "\n")}
 	if fc.Caps.Has(bot.CanButtons) {
 		a.Buttons = [][]bot.ButtonSpec{{{Text: words.T(loc, "in.button"), Data: "ev:in:" + e.Name}, {Text: words.T(loc, "out.button"), Data: "ev:out:" + e.Name}}}
+	} else {
+		a.Text += "\n" + words.T(loc, "signup.how", e.Name)
 	}
 	fc.Do(a)
 	if e.Code == "" {
@@ -538,7 +562,8 @@ func (f Flow) roster(ctx context.Context, fc *engine.FlowContext, e *Event, k ke
 
 var words = i18n.Catalog{
 	"zh-CN": {
-		"help.event": "活动报名：/event 名称 发布报名；/event 名称 list 看名单", "help.attend": "活动现场签到：/attend 签到码",
+		"help.event": "活动报名：/event 名称 发布报名；/event 名称 list 看名单", "help.attend": "活动现场签到：/attend 签到码", "help.signup": "报名活动（/signup 名称），取消：/signup 名称 cancel",
+		"signup.usage": "用法：/signup 活动名 [cancel]。活动：%s", "signup.how": "发送 /signup %s 报名。",
 		"group.only": "请在群里使用这个命令。", "unknown": "没有活动“%s”。可选：%s", "none": "配置里还没有活动（event.events）。", "list": "活动：",
 		"past": "活动“%s”已经开始或结束了。", "post": "📅 %s\n时间：%s", "place": "地点：%s", "count": "已报名 %d 人。",
 		"places": "名额 %d 个，剩余 %d 个（满员后可排队候补）。", "who": "报名条件：%s。",
@@ -551,7 +576,8 @@ var words = i18n.Catalog{
 		"roster": "“%s”：正式 %d 人，已签到 %d 人", "roster.wait": "候补 %d 人：",
 	},
 	"en": {
-		"help.event": "event sign-ups: /event NAME posts one; /event NAME list shows who", "help.attend": "check in at an event: /attend CODE",
+		"help.event": "event sign-ups: /event NAME posts one; /event NAME list shows who", "help.attend": "check in at an event: /attend CODE", "help.signup": "sign up for an event (/signup NAME), cancel: /signup NAME cancel",
+		"signup.usage": "Usage: /signup EVENT [cancel]. Events: %s", "signup.how": "Send /signup %s to sign up.",
 		"group.only": "Use this command in the group.", "unknown": "No event “%s”. Available: %s", "none": "No events in the config (event.events).", "list": "Events:",
 		"past": "“%s” has started or is over.", "post": "📅 %s\nWhen: %s", "place": "Where: %s", "count": "%d signed up.",
 		"places": "%d places, %d left (then a waiting list).", "who": "Who may sign up: %s.",

@@ -85,3 +85,24 @@ func TestNoOverbookingAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// Where there are no buttons, members sign up and cancel by command.
+func TestSignupByCommand(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	h.Out.Caps = bot.CanSend
+	h.Say("mod", "/event day")
+	if got := h.Out.Take(); len(got) != 1 || !strings.Contains(got[0].Text, "Send /signup day") || len(got[0].Buttons) != 0 {
+		t.Fatalf("post without buttons: %+v", got)
+	}
+	for _, step := range []struct{ who, say, want string }{
+		{"ann", "/signup day", "You are in"},
+		{"ann", "/signup day", "signed up already"},
+		{"ann", "/signup day cancel", "is cancelled"},
+		{"ann", "/signup nope", "Usage"},
+	} {
+		h.Say(step.who, step.say)
+		if got := h.Out.Take(); len(got) != 1 || !strings.Contains(got[0].Text, step.want) {
+			t.Errorf("%s: %+v", step.say, got)
+		}
+	}
+}
