@@ -167,7 +167,9 @@ const keep = 90 * 24 * time.Hour // a lottery's records, after its draw
 
 // Commands implements engine.Commander.
 func (Flow) Commands(loc string) []engine.CommandSpec {
-	return []engine.CommandSpec{{Name: "lottery", Args: words.T(loc, "args"), Help: words.T(loc, "help"), Moderator: true}}
+	return []engine.CommandSpec{{Name: "lottery", Args: words.T(loc, "args"), Help: words.T(loc, "help"), Moderator: true},
+		{Name: "claim", Args: "ID", Help: words.T(loc, "help.claim")},
+		{Name: "enter", Args: "[ID]", Help: words.T(loc, "help.enter")}}
 }
 
 // HandleCommand implements engine.Commander.
@@ -180,6 +182,34 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		return nil
 	}
 	args := ev.Command.Args
+	if ev.Command.Name == "enter" {
+		// entries where the platform has no buttons (or by habit)
+		said, err := f.enterOpen(ctx, fc, cfg, args)
+		if err != nil {
+			return err
+		}
+		if len(said) == 0 {
+			said = []string{words.T(loc, "none")}
+		}
+		fc.Reply(strings.Join(said, "\n"))
+		return nil
+	}
+	if ev.Command.Name == "claim" {
+		// claims where the platform has no buttons
+		if len(args) != 1 {
+			fc.Reply(words.T(loc, "claim.usage"))
+			return nil
+		}
+		text, secret, err := f.claim(ctx, fc, cfg, args[0])
+		if err != nil {
+			return err
+		}
+		if secret {
+			text = words.T(loc, "claimed.here") // the code went privately
+		}
+		fc.Reply(text)
+		return nil
+	}
 	switch {
 	case len(args) == 0:
 		return f.list(ctx, fc)
@@ -266,6 +296,8 @@ func (f Flow) open(ctx context.Context, fc *engine.FlowContext, cfg *Config, pri
 	a := bot.Action{Type: bot.ActSend, Chat: group, Text: text}
 	if fc.Caps.Has(bot.CanButtons) {
 		a.Buttons = [][]bot.ButtonSpec{{{Text: words.T(loc, "enter.button"), Data: "lot:in:" + k.id}}}
+	} else {
+		a.Text += "\n" + words.T(loc, "enter.how", k.id)
 	}
 	fc.Do(a)
 	return nil
@@ -360,7 +392,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		case "in":
 			text, err = f.enter(ctx, fc, cfg, id)
 		case "claim":
-			text, err = f.claim(ctx, fc, cfg, id)
+			text, _, err = f.claim(ctx, fc, cfg, id) // a press's answer is seen by the presser alone
 		}
 		if err != nil {
 			return err
@@ -371,23 +403,36 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	if ev.Kind != bot.EventMessage || cfg.Keyword == "" || strings.TrimSpace(ev.Text) != cfg.Keyword {
 		return nil
 	}
-	ids, err := fc.Store.Client().SMembers(ctx, keys{fc.Store, ev.GroupKey(), ""}.open()).Result()
+	said, err := f.enterOpen(ctx, fc, cfg, nil)
 	if err != nil {
-		return fmt.Errorf("%w: list lotteries: %w", state.ErrRedis, err)
+		return err
+	}
+	if len(said) > 0 {
+		fc.Do(bot.Action{Type: bot.ActSend, Text: strings.Join(said, "\n"), ReplyTo: ev.MessageID, Member: ev.Member, DeleteAfter: 2 * time.Minute})
+	}
+	return nil
+}
+
+// enterOpen enters the event's member into the open lotteries named (all
+// when none is), and answers what each said.
+func (f Flow) enterOpen(ctx context.Context, fc *engine.FlowContext, cfg *Config, only []string) ([]string, error) {
+	ids, err := fc.Store.Client().SMembers(ctx, keys{fc.Store, fc.Event.GroupKey(), ""}.open()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: list lotteries: %w", state.ErrRedis, err)
 	}
 	slices.Sort(ids)
 	var said []string
 	for _, id := range ids {
+		if len(only) > 0 && !slices.Contains(only, id) {
+			continue
+		}
 		text, err := f.enter(ctx, fc, cfg, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		said = append(said, text)
 	}
-	if len(said) > 0 {
-		fc.Do(bot.Action{Type: bot.ActSend, Text: strings.Join(slices.Compact(said), "\n"), ReplyTo: ev.MessageID, Member: ev.Member, DeleteAfter: 2 * time.Minute})
-	}
-	return nil
+	return slices.Compact(said), nil
 }
 
 // HandleTimer implements engine.TimerHandler: the draw and the re-draws.
@@ -459,6 +504,8 @@ func (f Flow) draw(ctx context.Context, fc *engine.FlowContext, cfg *Config, k k
 	a := bot.Action{Type: bot.ActSend, Chat: group, Text: text}
 	if fc.Caps.Has(bot.CanButtons) {
 		a.Buttons = [][]bot.ButtonSpec{{{Text: words.T(loc, "claim.button"), Data: "lot:claim:" + k.id}}}
+	} else {
+		a.Text += "\n" + words.T(loc, "claim.how", k.id)
 	}
 	fc.Do(a)
 	// the entries, so anyone can run the draw again
@@ -558,41 +605,42 @@ return {1, ARGV[2]}
 `)
 
 // claim hands a winner their prize, once.
-func (f Flow) claim(ctx context.Context, fc *engine.FlowContext, cfg *Config, id string) (string, error) {
+// secret says the answer holds a code (not for the group to read).
+func (f Flow) claim(ctx context.Context, fc *engine.FlowContext, cfg *Config, id string) (text string, secret bool, err error) {
 	loc := fc.Locale()
 	ev := fc.Event
 	k := keys{fc.Store, ev.GroupKey(), id}
 	rdb := fc.Store.Client()
 	v, err := rdb.HGet(ctx, k.winners(), ev.Member.ID).Result()
 	if errors.Is(err, redis.Nil) {
-		return words.T(loc, "notwinner"), nil
+		return words.T(loc, "notwinner"), false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: read winners: %w", state.ErrRedis, err)
+		return "", false, fmt.Errorf("%w: read winners: %w", state.ErrRedis, err)
 	}
 	if v != "won" && v != "lapsed" {
-		return words.T(loc, "claimed.before", strings.TrimPrefix(v, "claimed:")), nil
+		return words.T(loc, "claimed.before", strings.TrimPrefix(v, "claimed:")), strings.TrimPrefix(v, "claimed:") != "", nil
 	}
 	if v == "lapsed" {
-		return words.T(loc, "lapsed"), nil
+		return words.T(loc, "lapsed"), false, nil
 	}
 	code := ""
 	if cfg.Codes != nil {
 		p := codes.New(fc.Store, cfg.Codes.Pool)
 		if err := p.Load(ctx, string(cfg.Codes.File)); err != nil {
-			return "", err
+			return "", false, err
 		}
 		// one press per winner takes a code: a second press on another
 		// replica waits for the first's answer
-		if ok, err := rdb.HSetNX(ctx, k.winners(), "taking:"+ev.Member.ID, ev.Button.ID).Result(); err != nil {
-			return "", fmt.Errorf("%w: claim: %w", state.ErrRedis, err)
+		if ok, err := rdb.HSetNX(ctx, k.winners(), "taking:"+ev.Member.ID, ev.ID).Result(); err != nil {
+			return "", false, fmt.Errorf("%w: claim: %w", state.ErrRedis, err)
 		} else if !ok {
-			if holder, _ := rdb.HGet(ctx, k.winners(), "taking:"+ev.Member.ID).Result(); holder != ev.Button.ID {
-				return words.T(loc, "claiming"), nil
+			if holder, _ := rdb.HGet(ctx, k.winners(), "taking:"+ev.Member.ID).Result(); holder != ev.ID {
+				return words.T(loc, "claiming"), false, nil
 			}
 		}
 		if code, _, err = p.Pop(ctx); err != nil {
-			return "", err
+			return "", false, err
 		}
 		if code == "" {
 			fc.TellModerators(words.T(loc, "pool.empty", cfg.Codes.Pool, id))
@@ -600,17 +648,17 @@ func (f Flow) claim(ctx context.Context, fc *engine.FlowContext, cfg *Config, id
 	}
 	res, err := claimScript.Run(ctx, rdb, []string{k.winners()}, ev.Member.ID, code).Slice()
 	if err != nil {
-		return "", fmt.Errorf("%w: claim: %w", state.ErrRedis, err)
+		return "", false, fmt.Errorf("%w: claim: %w", state.ErrRedis, err)
 	}
 	st, _ := res[0].(int64)
 	got, _ := res[1].(string)
 	switch st {
 	case -2:
-		return words.T(loc, "notwinner"), nil
+		return words.T(loc, "notwinner"), false, nil
 	case -1:
-		return words.T(loc, "lapsed"), nil
+		return words.T(loc, "lapsed"), false, nil
 	case 0:
-		return words.T(loc, "claimed.before", got), nil
+		return words.T(loc, "claimed.before", got), got != "", nil
 	}
 	prize, _ := rdb.HGet(ctx, k.lot(), "prize").Result()
 	// the rest of the prize follows the claim: a crash here loses the
@@ -622,20 +670,20 @@ func (f Flow) claim(ctx context.Context, fc *engine.FlowContext, cfg *Config, id
 			max = c.LedgerMax
 		}
 		if _, err := checkin.NewLedger(fc.Store, ev.GroupKey(), max).Award(ctx, ev.Member.ID, cfg.Points, "lottery "+id, fc.Now, true); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
 	if cfg.Tag != "" {
 		if err := tags.Add(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, cfg.Tag, "lottery "+id, 0, fc.Now); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
-	text := words.T(loc, "claimed", prize)
+	text = words.T(loc, "claimed", prize)
 	if code != "" {
 		text = words.T(loc, "claimed.code", prize, code)
 		fc.Do(bot.Action{Type: bot.ActDM, Chat: ev.GroupKey(), Member: ev.Member, Text: text})
 	}
-	return text, nil
+	return text, code != "", nil
 }
 
 func (f Flow) mentions(ctx context.Context, fc *engine.FlowContext, group string, ids []string) ([]string, error) {
@@ -667,7 +715,8 @@ var words = i18n.Catalog{
 		"redraw":      "⏰ %[1]s 未在时限内领取“%[2]s”，按公布的抽取顺序重新抽取：%[3]s",
 		"redraw.none": "⏰ %s 未在时限内领取“%s”，已没有其他参加者可以抽取。",
 		"notwinner":   "你没有中这个奖。", "lapsed": "已过领奖时间，奖品已重新抽取。", "claimed.before": "你已经领过奖了。%s", "claiming": "正在为你领奖，请稍候。",
-		"claimed": "🎉 已领取：%s！", "claimed.code": "🎉 已领取：%s！你的兑奖码：%s", "pool.empty": "奖品码池 %q 已用完，抽奖 %s 的中奖者领不到码了，请补充。",
+		"claimed": "🎉 已领取：%s！", "claimed.here": "🎉 已领取，兑奖码已私信发给你。", "help.claim": "中奖后领奖：/claim 抽奖编号", "claim.usage": "用法：/claim 抽奖编号",
+		"claim.how": "发送 /claim %s 领奖。", "enter.how": "发送 /enter %s 参加。", "help.enter": "参加抽奖：/enter（全部进行中的）或 /enter 编号", "claimed.code": "🎉 已领取：%s！你的兑奖码：%s", "pool.empty": "奖品码池 %q 已用完，抽奖 %s 的中奖者领不到码了，请补充。",
 	},
 	"en": {
 		"args": "PRIZE WINNERS WHEN (2h, 20:00) | draw ID | cancel ID", "help": "open a lottery; alone: the open ones",
@@ -685,6 +734,7 @@ var words = i18n.Catalog{
 		"redraw":      "⏰ %[1]s did not claim “%[2]s” in time; the next in the published draw order: %[3]s",
 		"redraw.none": "⏰ %s did not claim “%s” in time, and nobody else entered.",
 		"notwinner":   "You did not win this one.", "lapsed": "Too late: the prize was drawn again.", "claimed.before": "You claimed it already. %s", "claiming": "Claiming for you, one moment.",
-		"claimed": "🎉 Claimed: %s!", "claimed.code": "🎉 Claimed: %s! Your code: %s", "pool.empty": "Prize code pool %q is empty: winners of lottery %s get no code; add more.",
+		"claimed": "🎉 Claimed: %s!", "claimed.here": "🎉 Claimed: your code is in your private messages.", "help.claim": "claim a lottery prize: /claim ID", "claim.usage": "Usage: /claim ID",
+		"claim.how": "Send /claim %s to claim.", "enter.how": "Send /enter %s to enter.", "help.enter": "enter lotteries: /enter (every open one) or /enter ID", "claimed.code": "🎉 Claimed: %s! Your code: %s", "pool.empty": "Prize code pool %q is empty: winners of lottery %s get no code; add more.",
 	},
 }

@@ -287,3 +287,35 @@ flows:
 		t.Error("not drawn after draw_after")
 	}
 }
+
+// Where there are no buttons: /enter and /claim by command, the code
+// never said in the group.
+func TestEnterAndClaimByCommand(t *testing.T) {
+	h := bottest.New(t, flows(), conf(t))
+	h.Out.Caps = bot.CanSend | bot.CanDM
+	h.Say("mod", "/lottery Mug 1 1h")
+	got := h.Out.Take()
+	if len(got) != 1 || !strings.Contains(got[0].Text, "Send /enter 1 to enter") {
+		t.Fatalf("opening without buttons: %+v", got)
+	}
+	h.Say("ann", "/enter")
+	if got := h.Out.Take(); len(got) != 1 || !strings.Contains(got[0].Text, "You are in!") {
+		t.Fatalf("/enter: %+v", got)
+	}
+	h.Advance(time.Hour + time.Minute)
+	if got := h.Out.Take(); len(got) == 0 || !strings.Contains(got[0].Text, "Send /claim 1 to claim") {
+		t.Fatalf("draw without buttons: %+v", got)
+	}
+	h.Say("ann", "/claim 1")
+	var group, private string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActDM {
+			private = a.Text
+		} else {
+			group += a.Text
+		}
+	}
+	if !strings.Contains(private, "Your code: C") || strings.Contains(group, "C1") || !strings.Contains(group, "private messages") {
+		t.Errorf("claim: group %q, private %q", group, private)
+	}
+}
