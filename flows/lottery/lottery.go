@@ -545,9 +545,8 @@ func (f Flow) redraw(ctx context.Context, fc *engine.FlowContext, cfg *Config, k
 		return fmt.Errorf("%w: read entries: %w", state.ErrRedis, err)
 	}
 	picked, _ := strconv.Atoi(kv["picks"])
-	all := Picks(kv["seed"], entries, len(entries))
 	var lapsed []string
-	for _, w := range all[:min(picked, len(all))] {
+	for _, w := range Picks(kv["seed"], entries, picked) {
 		if ws[w] == "won" {
 			lapsed = append(lapsed, w)
 		}
@@ -555,6 +554,8 @@ func (f Flow) redraw(ctx context.Context, fc *engine.FlowContext, cfg *Config, k
 	if len(lapsed) == 0 {
 		return nil
 	}
+	// the next picks only: the draw costs picks × entries
+	all := Picks(kv["seed"], entries, picked+len(lapsed))
 	next := all[min(picked, len(all)):min(picked+len(lapsed), len(all))]
 	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, w := range lapsed {

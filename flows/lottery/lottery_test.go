@@ -319,3 +319,14 @@ func TestEnterAndClaimByCommand(t *testing.T) {
 		t.Errorf("claim: group %q, private %q", group, private)
 	}
 }
+
+func BenchmarkPicks(b *testing.B) {
+	entries := make([]string, 100000)
+	for i := range entries {
+		entries[i] = strconv.Itoa(100000000 + i*37)
+	}
+	seed := "c0794e3aff1c9af578a611671bb888c1b14343f7cb7063fbfe9f24936098c906"
+	for b.Loop() {
+		lottery.Picks(seed, entries, 20)
+	}
+}
