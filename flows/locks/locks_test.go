@@ -12,6 +12,7 @@ import (
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/locks"
 	"github.com/qunbot/qunbot/flows/moderation"
+	"github.com/qunbot/qunbot/flows/stats"
 )
 
 func TestParseKinds(t *testing.T) {
@@ -144,5 +145,22 @@ func TestLockNeedsDeletion(t *testing.T) {
 	}
 	if es, _ := adfilter.Recent(context.Background(), h.Store, bottest.Group, 5); len(es) != 0 {
 		t.Errorf("a refused lock was logged: %+v", es)
+	}
+}
+
+// What locks removed shows in /stats.
+func TestLockedInStats(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}, stats.Flow{}}, strings.Replace(conf, "%s", "false", 1)+"  stats: {}\n")
+	h.Join("ann")
+	h.Say("mod", "/lock sticker")
+	media(h, "ann", bot.MediaSticker)
+	h.Out.Take()
+	h.Say("mod", "/stats 7d")
+	var reply string
+	for _, a := range h.Out.Take() {
+		reply += a.Text
+	}
+	if !strings.Contains(reply, "Locked removed 1") {
+		t.Errorf("/stats 7d:\n%s", reply)
 	}
 }

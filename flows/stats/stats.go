@@ -6,6 +6,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,6 +83,7 @@ var words = i18n.Catalog{
 		"period.joins":     "新成员：%s（%s）· 离开：%s · 验证通过 %s、未通过 %s",
 		"period.checkin":   "签到：%s 次（%s）· 积分发放 %s、消耗 %s · 兑换 %s",
 		"period.mod":       "删除广告：%s（%s）· 警告 %s、禁言 %s、踢出 %s、封禁 %s · 误判纠正 %s",
+		"period.more":      "锁定删除 %s · 举报 %s · 联盟拦截 %s · 活动报名 %s、到场 %s · 问卷填完 %s",
 		"period.none":      "这段时间还没有记录（记录从本版本开始）。",
 		"period.questions": "提问：%s · 自动回复解答 %s、有人回答 %s · 解决率 %s · 中位回答时间 %s · 转给管理员 %s · 自动回复共 %s 次",
 		"period.new":       "新",
@@ -118,6 +120,7 @@ var words = i18n.Catalog{
 		"period.joins":     "Joined: %s (%s) · left: %s · verified %s, failed %s",
 		"period.checkin":   "Check-ins: %s (%s) · points given %s, spent %s · rewards %s",
 		"period.mod":       "Ads removed: %s (%s) · warnings %s, mutes %s, kicks %s, bans %s · filter corrected %s",
+		"period.more":      "Locked removed %s · reports %s · federation refusals %s · event sign-ups %s, attended %s · questionnaires answered %s",
 		"period.none":      "Nothing recorded for this period yet (records start with this version).",
 		"period.questions": "Questions: %s · answered by an auto-reply %s, by someone %s · resolved %s · median time to answer %s · sent to moderators %s · auto-replies in all %s",
 		"period.new":       "new",
@@ -447,6 +450,11 @@ func periodLines(ctx context.Context, fc *engine.FlowContext, n int, end time.Ti
 			num(cur.v[string(kpi.PointsOut)]), num(cur.v[string(kpi.Rewards)])),
 		words.T(loc, "period.mod", num(cur.v[string(kpi.Ads)]), trend(kpi.Ads), num(cur.v[string(kpi.Warns)]), num(cur.v[string(kpi.Mutes)]),
 			num(cur.v[string(kpi.Kicks)]), num(cur.v[string(kpi.Bans)]), num(cur.v[string(kpi.Ham)])),
+	}
+	more := []kpi.Name{kpi.Locked, kpi.Reports, kpi.FedBans, kpi.Signups, kpi.Attended, kpi.Surveys}
+	if slices.ContainsFunc(more, func(k kpi.Name) bool { return cur.v[string(k)] > 0 }) {
+		lines = append(lines, words.T(loc, "period.more", num(cur.v[string(kpi.Locked)]), num(cur.v[string(kpi.Reports)]), num(cur.v[string(kpi.FedBans)]),
+			num(cur.v[string(kpi.Signups)]), num(cur.v[string(kpi.Attended)]), num(cur.v[string(kpi.Surveys)])))
 	}
 	if q := cur.v[string(kpi.Questions)]; q > 0 || cur.v[string(kpi.AutoReplies)] > 0 {
 		f, err := answers.Read(ctx, fc.Store, group, all[n:])
