@@ -108,34 +108,17 @@ func (k Kind) Names() []string {
 	return out
 }
 
+// mediaKinds are the lock kinds of the platforms' media (bot.Media).
+var mediaKinds = map[bot.Media]Kind{
+	bot.MediaPhoto: Photos, bot.MediaVideo: Videos, bot.MediaSticker: Stickers, bot.MediaGIF: GIFs, bot.MediaVoice: Voice,
+	bot.MediaAudio: Audio, bot.MediaDocument: Documents, bot.MediaPoll: Polls, bot.MediaContact: Contacts,
+	bot.MediaLocation: Locations, bot.MediaGame: Games,
+}
+
 // Of is the kind of content a message is (0 for plain text without links
 // or forwards); allowed says whether a link's host may pass a links lock.
 func Of(ev *bot.Event, allowed func(host string) bool) Kind {
-	var k Kind
-	switch ev.Media {
-	case bot.MediaPhoto:
-		k |= Photos
-	case bot.MediaVideo:
-		k |= Videos
-	case bot.MediaSticker:
-		k |= Stickers
-	case bot.MediaGIF:
-		k |= GIFs
-	case bot.MediaVoice:
-		k |= Voice
-	case bot.MediaAudio:
-		k |= Audio
-	case bot.MediaDocument:
-		k |= Documents
-	case bot.MediaPoll:
-		k |= Polls
-	case bot.MediaContact:
-		k |= Contacts
-	case bot.MediaLocation:
-		k |= Locations
-	case bot.MediaGame:
-		k |= Games
-	}
+	k := mediaKinds[ev.Media]
 	if ev.Forward != nil {
 		k |= Forwards
 	}
