@@ -83,7 +83,7 @@ type Activity struct {
 }
 
 func defaults() *Config {
-	return &Config{Words: []string{"签到", "打卡"}, Points: 5, RepeatReply: true, RankSize: 10, LedgerMax: 100000,
+	return &Config{Words: []string{"签到", "打卡"}, Points: 5, RepeatReply: true, RankSize: 10, LedgerMax: defaultLedgerMax,
 		Invites: Invites{Stay: config.Duration(24 * time.Hour)}}
 }
 
@@ -182,3 +182,5 @@ func (c *Config) reward(id string) *Reward {
 	}
 	return nil
 }
+
+const defaultLedgerMax int64 = 100000

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state"
 )
 
@@ -30,6 +31,19 @@ func NewLedger(s *state.Store, group string, max int64) Ledger {
 
 func (l Ledger) member(id string) string { return l.s.MemberKey(l.group, id) }
 func (l Ledger) board() string           { return BoardKey(l.s, l.group) }
+
+// GroupLedger is a group's ledger with the cap its checkin config sets
+// (the default where the flow is off), for other flows that award points
+// (wake-ups, lotteries, questionnaires).
+func GroupLedger(s *state.Store, g *config.Group, group string) Ledger {
+	max := defaultLedgerMax
+	if c, ok := g.Flow("checkin"); ok {
+		if cc, ok := c.(*Config); ok {
+			max = cc.LedgerMax
+		}
+	}
+	return NewLedger(s, group, max)
+}
 
 // BoardKey is the group's points board: members by balance.
 func BoardKey(s *state.Store, group string) string { return s.Key(group, "points") }

@@ -25,6 +25,7 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/activity"
@@ -665,14 +666,10 @@ func (f Flow) claim(ctx context.Context, fc *engine.FlowContext, cfg *Config, id
 	// the rest of the prize follows the claim: a crash here loses the
 	// points or the tag, never gives them twice
 	if cfg.Points > 0 {
-		cc, _ := fc.Flow("checkin")
-		max := int64(100000)
-		if c, ok := cc.(*checkin.Config); ok {
-			max = c.LedgerMax
-		}
-		if _, err := checkin.NewLedger(fc.Store, ev.GroupKey(), max).Award(ctx, ev.Member.ID, cfg.Points, "lottery "+id, fc.Now, true); err != nil {
+		if _, err := checkin.GroupLedger(fc.Store, fc.Group, ev.GroupKey()).Award(ctx, ev.Member.ID, cfg.Points, "lottery "+id, fc.Now, true); err != nil {
 			return "", false, err
 		}
+		fc.Count(kpi.PointsIn, cfg.Points)
 	}
 	if cfg.Tag != "" {
 		if err := tags.Add(ctx, fc.Store, ev.GroupKey(), ev.Member.ID, cfg.Tag, "lottery "+id, 0, fc.Now); err != nil {

@@ -633,13 +633,7 @@ func finish(ctx context.Context, fc *engine.FlowContext, gc *config.Group, form 
 	}
 	lines := []string{words.T(loc, "thanks", form.title())}
 	if form.Points > 0 {
-		max := int64(100000)
-		if cc, ok := gc.Flow("checkin"); ok {
-			if c, ok := cc.(*checkin.Config); ok {
-				max = c.LedgerMax
-			}
-		}
-		if _, err := checkin.NewLedger(fc.Store, group, max).Award(ctx, ev.Member.ID, form.Points, "survey "+form.Name, fc.Now, true); err != nil {
+		if _, err := checkin.GroupLedger(fc.Store, gc, group).Award(ctx, ev.Member.ID, form.Points, "survey "+form.Name, fc.Now, true); err != nil {
 			return err
 		}
 		fc.CountIn(group, kpi.PointsIn, form.Points)

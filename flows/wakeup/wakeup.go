@@ -295,11 +295,7 @@ func surveyForm(fc *engine.FlowContext, st Stage) *survey.Form {
 func (f Flow) perk(ctx context.Context, fc *engine.FlowContext, cfg *Config, st Stage, m bot.Member, dm bool) (map[string]any, error) {
 	values := map[string]any{"Points": st.Points, "Code": ""}
 	if st.Points > 0 {
-		max := int64(100000)
-		if c, ok := fc.Flow("checkin"); ok {
-			max = c.(*checkin.Config).LedgerMax
-		}
-		if _, err := checkin.NewLedger(fc.Store, fc.Event.GroupKey(), max).Award(ctx, m.ID, int64(st.Points), "wakeup:"+stageKey(st), fc.Now, false); err != nil {
+		if _, err := checkin.GroupLedger(fc.Store, fc.Group, fc.Event.GroupKey()).Award(ctx, m.ID, int64(st.Points), "wakeup:"+stageKey(st), fc.Now, false); err != nil {
 			return nil, err
 		}
 	}
