@@ -126,9 +126,14 @@ type Classifier struct {
 	// (default 0.8 × threshold).
 	Weight float64 `yaml:"weight"`
 	// Sure is the P(spam) from which the classifier alone removes a
-	// message (default 0.85; messages under 12 characters need half the
-	// doubt: 0.925; 1: never alone, it only tips other signals).
+	// message. By default (0) training learns it from held-out samples
+	// (MaxFalsePositives); messages under 12 characters need half the
+	// doubt (0.9 → 0.95); 1: never alone, it only tips other signals.
 	Sure float64 `yaml:"sure"`
+	// MaxFalsePositives is how many ordinary messages in 1,000 the model
+	// alone may remove, as training measures on held-out samples; it sets
+	// the learned Sure (default 8).
+	MaxFalsePositives float64 `yaml:"max_false_positives"`
 }
 
 // Ladder is what repeated spam leads to. Each spam message is deleted and
@@ -204,14 +209,17 @@ func (c *Config) Validate(report func(field, msg string)) {
 		if cl.Weight == 0 {
 			cl.Weight = 0.8 * c.Threshold
 		}
-		if cl.Sure == 0 {
-			cl.Sure = 0.85
+		if cl.MaxFalsePositives == 0 {
+			cl.MaxFalsePositives = 8
+		}
+		if cl.MaxFalsePositives < 0 || cl.MaxFalsePositives >= 500 {
+			report("classifier.max_false_positives", "ordinary messages per 1,000: above 0 and below 500")
 		}
 		if cl.File != "" && (len(cl.Spam) > 0 || len(cl.Ham) > 0) {
 			report("classifier.file", "give a model file or sample files (spam, ham), not both")
 		}
-		if cl.Sure <= 0.5 || cl.Sure > 1 {
-			report("classifier.sure", "must be above 0.5 and at most 1")
+		if cl.Sure != 0 && (cl.Sure <= 0.5 || cl.Sure > 1) {
+			report("classifier.sure", "must be above 0.5 and at most 1 (or 0: learned in training)")
 		}
 	}
 	if c.Ladder.Decay <= 0 {

@@ -28,6 +28,9 @@ type Model struct {
 	trained int
 	// known is the spam it learned from, for near-duplicates
 	known *similar
+	// sure is the P(spam) from which it decides alone, learned in
+	// training (see Scorer.calibrate)
+	sure float64
 }
 
 const (
@@ -41,6 +44,7 @@ const (
 	nsWord
 	nsRule
 	nsShape
+	nsGram4
 )
 
 // linFeatures appends the hashed features of a message in match form to
@@ -69,7 +73,7 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 	if total > 0 {
 		fn(fhash(nsShape, 'p', rune(10*punct/total), 0))
 	}
-	var p1, p2 rune = ' ', ' '
+	var p1, p2, p3 rune = ' ', ' ', ' '
 	digits, latin, other, run, maxRun, rep, maxRep := 0, 0, 0, 0, 0, 0, 0
 	var prev rune
 	wordStart := -1
@@ -79,7 +83,8 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 		}
 		fn(fhash(nsGram, p1, r, 1))
 		fn(fhash(nsGram, p2, p1, r))
-		p2, p1 = p1, r
+		fn(fhash(nsGram4, p3, p2, p1) ^ fhash(nsGram4, r, 0, 0))
+		p3, p2, p1 = p2, p1, r
 		switch {
 		case r >= '0' && r <= '9':
 			digits++
@@ -183,15 +188,16 @@ func wordHash(w []rune) uint32 {
 
 // sample is a training message: its features and label.
 type sample struct {
-	f    []uint32
-	spam bool
+	f     []uint32
+	spam  bool
+	short bool
 }
 
 // trainLinear fits the model by AdaGrad on the logistic loss with L2,
 // visiting the samples in an order fixed by seed: the same files give the
 // same model on every replica and every run.
 func trainLinear(samples []sample, epochs int, seed uint64) *Model {
-	m := &Model{w: make([]float32, 1<<linBits)}
+	m := &Model{w: make([]float32, 1<<linBits), sure: defaultSure}
 	nspam := 0
 	for _, s := range samples {
 		if s.spam {
@@ -249,7 +255,7 @@ func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
 // clone copies the weights, for a model that moderators' reports refine.
 func (m *Model) clone() *Model {
-	c := &Model{w: append([]float32(nil), m.w...), bias: m.bias, trained: m.trained, known: &similar{}}
+	c := &Model{w: append([]float32(nil), m.w...), bias: m.bias, trained: m.trained, sure: m.sure, known: &similar{}}
 	if m.known != nil {
 		c.known.sigs = append(c.known.sigs, m.known.sigs...)
 		c.known.bands = make(map[uint64][]int32, len(m.known.bands))
@@ -288,4 +294,34 @@ func (m *Model) score(f []uint32, scale float64) float64 {
 		z += float64(m.w[x]) * scale
 	}
 	return z
+}
+
+// featSet drops repeated features, so a message counts each n-gram once:
+// counted, "鹅鹅鹅鹅鹅鹅" or "666666" weigh its repeated grams dozens of
+// times and the message's other words nothing. A stamp per hash slot
+// rather than a sort or a map: one array access per feature, like the
+// weights themselves.
+type featSet struct {
+	stamp []uint16
+	gen   uint16
+}
+
+// unique removes repeated features from f in place, keeping the first.
+func (s *featSet) unique(f []uint32) []uint32 {
+	if s.stamp == nil {
+		s.stamp = make([]uint16, 1<<linBits)
+	}
+	s.gen++
+	if s.gen == 0 {
+		clear(s.stamp)
+		s.gen = 1
+	}
+	out := f[:0]
+	for _, x := range f {
+		if s.stamp[x] != s.gen {
+			s.stamp[x] = s.gen
+			out = append(out, x)
+		}
+	}
+	return out
 }

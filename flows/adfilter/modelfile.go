@@ -12,9 +12,14 @@ import (
 // A model file is what `qunbot adfilter train -o` writes and
 // classifier.file loads, so replicas and restarts skip training: a magic
 // line, then little-endian fields — messages learned from, the bias, the
-// non-zero weights as (index, weight) pairs, and the known spam's MinHash
-// signatures.
-const modelMagic = "qunbot-adfilter-model 1\n"
+// learned sure threshold, the non-zero weights as (index, weight) pairs,
+// and the known spam's MinHash signatures. Version 2 changed the features
+// (4-grams, each counted once), so a version 1 file's weights mean nothing
+// to it and are refused.
+const (
+	modelMagic    = "qunbot-adfilter-model 2\n"
+	modelMagicOld = "qunbot-adfilter-model 1\n"
+)
 
 // WriteTo writes the model.
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
@@ -34,6 +39,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	put := func(v any) { _ = binary.Write(cw, binary.LittleEndian, v) }
 	put(uint32(m.trained))
 	put(math.Float64bits(m.bias))
+	put(math.Float64bits(m.sure))
 	put(uint32(nonzero))
 	for i, x := range m.w {
 		if x != 0 {
@@ -75,19 +81,26 @@ func (c *countWriter) Write(p []byte) (int, error) {
 func ReadModel(r io.Reader) (*Model, error) {
 	br := bufio.NewReader(r)
 	magic := make([]byte, len(modelMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != modelMagic {
+	_, err := io.ReadFull(br, magic)
+	switch {
+	case err == nil && string(magic) == modelMagicOld:
+		return nil, errors.New("a model file of an older qunbot, whose features this one does not use: train it again with `qunbot adfilter train -o FILE`")
+	case err != nil || string(magic) != modelMagic:
 		return nil, errors.New("not a qunbot ad-filter model (train one with `qunbot adfilter train -o FILE`)")
 	}
 	get := func(v any) error { return binary.Read(br, binary.LittleEndian, v) }
 	var trained, nonzero, nsigs uint32
-	var bias uint64
-	if err := errors.Join(get(&trained), get(&bias), get(&nonzero)); err != nil {
+	var bias, sure uint64
+	if err := errors.Join(get(&trained), get(&bias), get(&sure), get(&nonzero)); err != nil {
 		return nil, fmt.Errorf("model header: %w", err)
+	}
+	if p := math.Float64frombits(sure); !(p >= minSureP && p <= maxSureP) {
+		return nil, fmt.Errorf("model header: sure threshold %v outside [%v, %v]", p, minSureP, maxSureP)
 	}
 	if nonzero > 1<<linBits {
 		return nil, fmt.Errorf("model: %d weights, more than its %d features", nonzero, 1<<linBits)
 	}
-	m := &Model{w: make([]float32, 1<<linBits), bias: math.Float64frombits(bias), trained: int(trained), known: &similar{}}
+	m := &Model{w: make([]float32, 1<<linBits), bias: math.Float64frombits(bias), sure: math.Float64frombits(sure), trained: int(trained), known: &similar{}}
 	for range nonzero {
 		var i uint32
 		var x float32

@@ -2,7 +2,9 @@ package adfilter
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -235,11 +237,12 @@ type scratch struct {
 	n     Normalizer
 	feats []uint32
 	hits  []uint32
+	seen  featSet
 }
 
 // Train fits the classifier to labelled messages with this scorer's rules
-// (their hits are features). It is deterministic: the same messages give
-// the same model.
+// (their hits are features) and learns from them when it is sure (see
+// calibrate). It is deterministic: the same messages give the same model.
 func (s *Scorer) Train(spam, ham []string) *Model {
 	samples := make([]sample, 0, len(spam)+len(ham))
 	sc := new(scratch)
@@ -249,16 +252,79 @@ func (s *Scorer) Train(spam, ham []string) *Model {
 	}{{spam, true}, {ham, false}} {
 		for _, t := range set.texts {
 			f := s.features(sc, Input{Text: t})
-			samples = append(samples, sample{f: append([]uint32(nil), f...), spam: set.spam})
+			samples = append(samples, sample{f: append([]uint32(nil), f...), spam: set.spam, short: len(sc.n.Normalize(t)) < shortMessage})
 		}
 	}
-	m := trainLinear(samples, 6, 1)
+	m := trainLinear(samples, trainEpochs, 1)
+	m.sure = s.calibrate(samples)
 	m.known = &similar{}
 	for _, t := range spam {
 		m.known.add(sc.n.Normalize(t))
 	}
 	return m
 }
+
+const (
+	trainEpochs = 6
+	// shortMessage: match forms shorter than this are short messages,
+	// which are most of a chat's ham and carry little evidence, so the
+	// model's certainty is judged apart for them
+	shortMessage = 12
+	calFolds     = 4
+)
+
+// calibrate finds the lowest P(spam) from which the model may decide
+// alone: trained on all but a quarter of the samples, four times, it
+// scores the held-out quarter, and the threshold is where no more than
+// classifier.max_false_positives in 1,000 held-out ham messages would be
+// removed (short ones, which need half the doubt, counted as such). A
+// fixed threshold cannot do this: how sure a model gets depends on the
+// data (the highest-scored ordinary messages of cn-chat reach 0.9, those
+// of cn-sms 0.5). With too few samples to measure a share, the default
+// stands.
+func (s *Scorer) calibrate(samples []sample) float64 {
+	cl := s.cfg.Classifier
+	if cl == nil || cl.Sure != 0 || len(samples) < 4*minSure {
+		return defaultSure
+	}
+	// each held-out ham's P, raised to what it would take at the long
+	// messages' threshold: P' = 1 - 2(1-P) for short ones
+	var ham []float64
+	for f := range calFolds {
+		train := make([]sample, 0, len(samples))
+		for i, x := range samples {
+			if i%calFolds != f {
+				train = append(train, x)
+			}
+		}
+		m := trainLinear(train, trainEpochs, uint64(f)+2)
+		for i := f; i < len(samples); i += calFolds {
+			if x := samples[i]; !x.spam {
+				p := m.prob(x.f)
+				if x.short {
+					p = 1 - 2*(1-p)
+				}
+				ham = append(ham, p)
+			}
+		}
+	}
+	if len(ham) < 2*minSure {
+		return defaultSure
+	}
+	slices.Sort(ham)
+	allowed := int(cl.MaxFalsePositives / 1000 * float64(len(ham)))
+	// just above the highest ham message not allowed through
+	t := math.Nextafter(ham[len(ham)-1-allowed], 2)
+	return min(max(t, minSureP), maxSureP)
+}
+
+// the learned threshold stays within these: below 0.6 the model is
+// guessing whatever the data say; above 0.995 it would never decide
+const (
+	defaultSure = 0.85
+	minSureP    = 0.6
+	maxSureP    = 0.995
+)
 
 // features computes a message's model features (rules' hits included).
 func (s *Scorer) features(sc *scratch, in Input) []uint32 {
@@ -267,7 +333,7 @@ func (s *Scorer) features(sc *scratch, in Input) []uint32 {
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
-	sc.feats = linFeatures(sc.feats[:0], in.Text, text, sc.hits)
+	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, text, sc.hits))
 	return sc.feats
 }
 
@@ -306,12 +372,15 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
-	sc.feats = linFeatures(sc.feats[:0], in.Text, text, sc.hits)
+	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, text, sc.hits))
 	p := model.prob(sc.feats)
 	v.P = p
-	sure := cl.Sure
-	if len(text) < 12 {
-		sure = 1 - (1-sure)/2
+	sure := model.sure // learned in training
+	if cl.Sure != 0 {
+		sure = cl.Sure
+	}
+	if len(text) < shortMessage {
+		sure = 1 - (1-sure)/2 // short messages need half the doubt
 	}
 	if cl.Sure < 1 && p >= sure && model.trained >= minSure {
 		v.Add("classifier", "sure", v.Threshold)
