@@ -1,9 +1,9 @@
 package adfilter
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -29,13 +29,9 @@ import (
 //
 // A Normalizer keeps its buffers between calls; use one per goroutine.
 type Normalizer struct {
-	nfkc   []byte
-	runes  []rune
-	tokens []span
-	out    []rune
+	runes []rune
+	out   []rune
 }
-
-type span struct{ start, end int }
 
 // lookalikes maps letters that pass for Latin ones.
 var lookalikes = map[rune]rune{
@@ -52,95 +48,103 @@ var digitLookalikes = [128]rune{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's'
 
 // Normalize returns the match form of s. The result is valid until the
 // next call.
+//
+// NFKC is applied a character at a time, from the character's own
+// compatibility decomposition, rather than to the whole string first: the
+// marks a composition would put back are dropped anyway, and a whole-string
+// pass over every message that has one Cyrillic letter or emoji cost a
+// third of the decision. Runes without a decomposition (ASCII, the CJK
+// ideographs, Hangul, most letters) skip the lookup.
 func (n *Normalizer) Normalize(s string) []rune {
-	if needsNFKC(s) {
-		n.nfkc = norm.NFKC.AppendString(n.nfkc[:0], s)
-		s = unsafe.String(unsafe.SliceData(n.nfkc), len(n.nfkc))
-	}
 	// runes: folded, marks dropped; separators kept as 0
 	n.runes = n.runes[:0]
-	for _, r := range s {
-		switch {
-		case r == '+' || r == '➕':
-			r = plusMark // "+V", "➕V": 加V; decided below
-		case r == '🐧':
-			n.runes = append(n.runes, '企') // the QQ penguin: 企鹅
-			r = '鹅'
-		case r < utf8.RuneSelf:
-			if 'A' <= r && r <= 'Z' {
+	quick := quickFold()
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			r := rune(c)
+			switch {
+			case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+			case 'A' <= r && r <= 'Z':
 				r += 'a' - 'A'
-			}
-			if !isWordASCII(r) && r != '@' && r != '$' {
+			case r == '+':
+				r = plusMark // "+V": 加V; decided below
+			case r != '@' && r != '$':
 				r = 0
 			}
-		case isHan(r):
+			n.runes = append(n.runes, r)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if isHan(r) {
 			// the common case in Chinese text: a letter without case;
 			// traditional characters fold to simplified (代開發票 is 代开发票)
-			r = toSimplified(r)
-		case r >= 0xFF01 && r <= 0xFF5E:
-			// full-width ASCII, as NFKC maps it
-			r -= 0xFEE0
-			if 'A' <= r && r <= 'Z' {
-				r += 'a' - 'A'
-			}
-			if !isWordASCII(r) && r != '@' && r != '$' {
-				r = 0
-			}
-		case isInvisible(r):
-			continue
-		default:
-			r = unicode.ToLower(r)
-			if l, ok := lookalikes[r]; ok {
-				r = l
-			} else if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-				r = 0
-			}
-		}
-		n.runes = append(n.runes, r)
-	}
-	// '@' and '$' are letters only between letters ("fr@ud", "ca$h");
-	// a plus before v or w is 加 ("+V 123456"), otherwise a separator
-	for i, r := range n.runes {
-		if r == plusMark {
-			n.runes[i] = 0
-			if i+1 < len(n.runes) && (n.runes[i+1] == 'v' || n.runes[i+1] == 'w') {
-				n.runes[i] = '加'
-			}
+			n.runes = append(n.runes, toSimplified(r))
+			i += size
 			continue
 		}
-		if (r == '@' || r == '$') && (i == 0 || i+1 == len(n.runes) || !isLetterASCII(n.runes[i-1]) || !isLetterASCII(n.runes[i+1])) {
-			n.runes[i] = 0
-		}
-	}
-	// tokens: runs of word runes
-	n.tokens = n.tokens[:0]
-	start := -1
-	for i, r := range n.runes {
-		if r == 0 {
-			if start >= 0 {
-				n.tokens = append(n.tokens, span{start, i})
-				start = -1
+		i += size
+		if v := quick.of(r); v != foldSlow {
+			// Latin, Greek, Cyrillic, symbols, CJK and full-width
+			// punctuation: one table read
+			switch v {
+			case foldSkip:
+				continue
+			case foldSep:
+				n.runes = append(n.runes, 0)
+				continue
+			default:
+				n.runes = append(n.runes, v)
+				continue
 			}
-			continue
 		}
-		if start < 0 {
-			start = i
-		}
+		n.foldDecomposed(r)
 	}
-	if start >= 0 {
-		n.tokens = append(n.tokens, span{start, len(n.runes)})
-	}
+	// one pass over the runes: the separators decided (a plus before v or
+	// w is 加, "+V 123456"; '@' and '$' are letters only between letters,
+	// "fr@ud", "ca$h"), and the words joined — without a space between
+	// two single characters ("加 V") or two CJK ones, with one otherwise
 	n.out = n.out[:0]
-	for i, t := range n.tokens {
-		if i > 0 {
-			prev := n.tokens[i-1]
-			joined := (prev.end-prev.start == 1 && t.end-t.start == 1) ||
-				(isCJK(n.runes[prev.end-1]) && isCJK(n.runes[t.start]))
-			if !joined {
-				n.out = append(n.out, ' ')
+	runes := n.runes
+	word := func(i int) rune {
+		switch r := runes[i]; r {
+		case plusMark:
+			if i+1 < len(runes) && (runes[i+1] == 'v' || runes[i+1] == 'w') {
+				return '加'
 			}
+			return 0
+		case '@', '$':
+			if i == 0 || i+1 == len(runes) || !isLetterASCII(runes[i-1]) || !isLetterASCII(runes[i+1]) {
+				return 0
+			}
+			return r
+		default:
+			return r
 		}
-		n.out = append(n.out, n.runes[t.start:t.end]...)
+	}
+	in, any := false, false
+	prevLen, curLen := 0, 0
+	var last rune
+	for i := range runes {
+		r := word(i)
+		if r == 0 {
+			if in {
+				in, prevLen = false, curLen
+			}
+			continue
+		}
+		if !in {
+			if any {
+				single := i+1 == len(runes) || word(i+1) == 0
+				if !(prevLen == 1 && single || isCJK(last) && isCJK(r)) {
+					n.out = append(n.out, ' ')
+				}
+			}
+			in, any, curLen = true, true, 0
+		}
+		n.out = append(n.out, r)
+		curLen++
+		last = r
 	}
 	// fold look-alikes per word of the joined form, so that normalising
 	// the result again changes nothing
@@ -153,6 +157,112 @@ func (n *Normalizer) Normalize(s string) []rune {
 		i = j + 1
 	}
 	return n.out
+}
+
+// foldDecomposed folds a character by its compatibility decomposition
+// (NFKC's, one character at a time), or itself when it has none.
+func (n *Normalizer) foldDecomposed(r rune) {
+	if r < 0xAC00 || r > 0xD7A3 { // Hangul syllables stay whole
+		var buf [utf8.UTFMax]byte
+		if d := norm.NFKC.Properties(buf[:utf8.EncodeRune(buf[:], r)]).Decomposition(); d != nil {
+			for len(d) > 0 {
+				dr, ds := utf8.DecodeRune(d)
+				n.fold(dr)
+				d = d[ds:]
+			}
+			return
+		}
+	}
+	n.fold(r)
+}
+
+// quickFold is what foldDecomposed makes of each character in the
+// ranges it covers, computed once: the scripts of most non-Chinese spam
+// (Latin with accents, Cyrillic look-alikes, Greek, symbols) and the
+// punctuation of Chinese text (、。「」 and the full-width ，！？：) then cost
+// one array read each, not a decomposition lookup, a case mapping and a
+// map of look-alikes.
+type foldTable struct {
+	lo [loEnd]rune             // U+0000 to U+30FF
+	hi [0x10000 - hiStart]rune // U+FE00 to U+FFFF
+}
+
+const (
+	loEnd, hiStart = 0x3100, 0xFE00
+	foldSlow       = rune(0)  // folds to several characters: the slow way
+	foldSkip       = rune(-1) // invisible
+	foldSep        = rune(-3) // a separator
+)
+
+func (t *foldTable) of(r rune) rune {
+	switch {
+	case r < loEnd:
+		return t.lo[r]
+	case r >= hiStart && r < 0x10000:
+		return t.hi[r-hiStart]
+	}
+	return foldSlow
+}
+
+var quickFold = sync.OnceValue(func() *foldTable {
+	t := new(foldTable)
+	var n Normalizer
+	one := func(r rune) rune {
+		if r == '➕' || isHan(r) {
+			return foldSlow // decided by what follows / folded elsewhere
+		}
+		n.runes = n.runes[:0]
+		n.foldDecomposed(r)
+		switch {
+		case len(n.runes) == 0:
+			return foldSkip
+		case len(n.runes) > 1 || n.runes[0] == plusMark:
+			return foldSlow
+		case n.runes[0] == 0:
+			return foldSep
+		}
+		return n.runes[0]
+	}
+	for r := rune(utf8.RuneSelf); r < loEnd; r++ {
+		t.lo[r] = one(r)
+	}
+	for r := rune(hiStart); r < 0x10000; r++ {
+		if r < 0xD800 || r > 0xDFFF {
+			t.hi[r-hiStart] = one(r)
+		}
+	}
+	return t
+})
+
+// fold appends one character of the text, or of a character's
+// compatibility decomposition, to the runes.
+func (n *Normalizer) fold(r rune) {
+	switch {
+	case r == '+' || r == '➕':
+		r = plusMark // "+V", "➕V": 加V; decided below
+	case r == '🐧':
+		n.runes = append(n.runes, '企') // the QQ penguin: 企鹅
+		r = '鹅'
+	case r < utf8.RuneSelf:
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		if !isWordASCII(r) && r != '@' && r != '$' {
+			r = 0
+		}
+	case isHan(r):
+		r = toSimplified(r)
+	case isInvisible(r):
+		return
+	default:
+		r = unicode.ToLower(r)
+		if l, ok := lookalikes[r]; ok {
+			r = l
+		} else if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			r = 0
+		}
+	}
+	n.runes = append(n.runes, r)
 }
 
 // foldWord folds look-alike digits written inside a word, between
@@ -187,28 +297,6 @@ func interior(tok []rune, i int) bool {
 }
 
 func isDigitASCII(r rune) bool { return '0' <= r && r <= '9' }
-
-// needsNFKC reports whether s has a character NFKC might change. ASCII,
-// the common CJK ideographs, Hangul syllables, 、。「」 and full-width
-// ASCII (mapped by hand) are left alone, which skips NFKC for nearly all
-// everyday Chinese and English messages.
-func needsNFKC(s string) bool {
-	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case isHan(r), r >= 0xAC00 && r <= 0xD7A3, r >= 0xFF01 && r <= 0xFF5E,
-			r == 0x3001, r == 0x3002, r >= 0x300C && r <= 0x300F, r >= 0x2018 && r <= 0x201D:
-		default:
-			return true
-		}
-	}
-	return false
-}
 
 // isHan is the CJK Unified Ideographs block: most Chinese text.
 func isHan(r rune) bool { return r >= 0x4E00 && r <= 0x9FFF }
