@@ -527,3 +527,18 @@ func TestCompiledRulesAreShared(t *testing.T) {
 		t.Errorf("the new keyword does not fire: %s", v.Summary())
 	}
 }
+
+// Classifier settings out of range are refused with the key named.
+func TestClassifierSettingsRefused(t *testing.T) {
+	for _, tt := range []struct{ yaml, field string }{
+		{"    classifier: {sure: 0.4}\n", "classifier.sure"},
+		{"    classifier: {sure: 1.5}\n", "classifier.sure"},
+		{"    classifier: {max_false_positives: -1}\n", "classifier.max_false_positives"},
+		{"    classifier: {max_false_positives: 600}\n", "classifier.max_false_positives"},
+	} {
+		_, err := config.Parse("test.yaml", []byte("flows:\n  adfilter:\n"+tt.yaml), engine.Schema([]engine.Flow{adfilter.Flow{}}, bottest.Platforms()))
+		if err == nil || !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("%s: %v", strings.TrimSpace(tt.yaml), err)
+		}
+	}
+}
