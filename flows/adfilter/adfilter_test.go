@@ -37,8 +37,8 @@ func TestNormalize(t *testing.T) {
 		{"fr@ud ca$h @chan $5", "fraud cash chan 5"},
 		{"𝐅𝐑𝐄𝐄 💰 money", "free money"},
 		{"薇❤信", "薇信"},
-		{"ＦＲＥＥ　ＭＯＮＥＹ", "free money"}, // full-width with an ideographic space
-		{"＋Ｖ 123456", "加v 123456"},          // a full-width plus is a plus
+		{"ＦＲＥＥ　ＭＯＮＥＹ", "free money"},          // full-width with an ideographic space
+		{"＋Ｖ 123456", "加v 123456"},            // a full-width plus is a plus
 		{"café ﬁnal ㈱ Ⅻ", "cafe final 株 xii"}, // compatibility forms, accents dropped
 		{"", ""},
 		{"!!! ...", ""},
