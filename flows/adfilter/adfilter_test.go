@@ -38,6 +38,8 @@ func TestNormalize(t *testing.T) {
 		{"𝐅𝐑𝐄𝐄 💰 money", "free money"},
 		{"薇❤信", "薇信"},
 		{"ＦＲＥＥ　ＭＯＮＥＹ", "free money"},          // full-width with an ideographic space
+		{"ꜰʀᴇᴇ ᴍᴏɴᴇʏ", "free money"},          // small capitals
+		{"Пᴏддᴇᴧьнᴀя", "пoддeльhaя"},          // as the Cyrillic they imitate folds
 		{"＋Ｖ 123456", "加v 123456"},            // a full-width plus is a plus
 		{"café ﬁnal ㈱ Ⅻ", "cafe final 株 xii"}, // compatibility forms, accents dropped
 		{"", ""},

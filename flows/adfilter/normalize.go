@@ -38,6 +38,13 @@ var lookalikes = map[rune]rune{
 	// Cyrillic
 	'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c', 'т': 't',
 	'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'ɡ': 'g', 'ӏ': 'l', 'ү': 'y', 'һ': 'h',
+	// small capitals and other letters that pass for Latin or Cyrillic in
+	// "fancy text" generators: ᴘᴏᴅᴅᴇʟ'ɴᴀʏᴀ, ꜰʀᴇᴇ ᴍᴏɴᴇʏ (ʙ, ᴧ, ᴨ, ʍ, ɜ fold as
+	// the Cyrillic в, л, п, м, з they imitate do: into the look-alikes' own
+	// folds where those have one)
+	'ᴀ': 'a', 'ʙ': 'b', 'ᴄ': 'c', 'ᴅ': 'd', 'ᴇ': 'e', 'ꜰ': 'f', 'ɢ': 'g', 'ʜ': 'h', 'ɪ': 'i', 'ᴊ': 'j',
+	'ᴋ': 'k', 'ʟ': 'l', 'ᴍ': 'm', 'ɴ': 'n', 'ᴏ': 'o', 'ᴘ': 'p', 'ʀ': 'r', 'ꜱ': 's', 'ᴛ': 't', 'ᴜ': 'u',
+	'ᴠ': 'v', 'ᴡ': 'w', 'ʏ': 'y', 'ᴢ': 'z', 'ᴧ': 'л', 'ᴨ': 'п', 'ʍ': 'm', 'ɜ': 'з', 'ᴦ': 'г', 'ᴩ': 'p',
 	// Greek
 	'α': 'a', 'β': 'b', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't',
 	'υ': 'u', 'χ': 'x', 'ω': 'w', 'γ': 'y',
