@@ -73,6 +73,7 @@ func cmdAdfilter(args []string, e env) error {
 			res = append(res, scored{sc.Score(adfilter.Input{Text: t}, m), t, false})
 		}
 		fmt.Fprintf(w, "trained on %d spam and %d ham in %s\n", len(spam), len(ham), took.Round(time.Millisecond))
+		fmt.Fprintln(w, sureLine(sc, m))
 		if *outFile != "" {
 			if err := writeModel(*outFile, m); err != nil {
 				return err
@@ -150,6 +151,16 @@ func scoreAll(sc *adfilter.Scorer, m *adfilter.Model, spam, ham []string) []scor
 	return out
 }
 
+// sureLine says from which P(spam) a trained model decides alone.
+func sureLine(sc *adfilter.Scorer, m *adfilter.Model) string {
+	c := sc.Config().Classifier
+	if c != nil && c.Sure != 0 {
+		return fmt.Sprintf("the model decides alone from P(spam) %.3g (classifier.sure)", c.Sure)
+	}
+	return fmt.Sprintf("the model decides alone from P(spam) %.3f (learned for max_false_positives %g per 1,000; messages under 12 characters: %.3f)",
+		m.Sure(), c.MaxFalsePositives, 1-(1-m.Sure())/2)
+}
+
 // crossValidate splits each class into k folds (a fixed shuffle), trains
 // on k-1 and scores the held-out fold, k times.
 func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) ([]scored, error) {
@@ -164,6 +175,7 @@ func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) 
 	sf, hf := split(spam, 1), split(ham, 2)
 	var res []scored
 	var took time.Duration
+	var sures []string
 	for f := range k {
 		var ts, th []string
 		for g := range k {
@@ -175,9 +187,13 @@ func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) 
 		start := time.Now()
 		m := sc.Train(ts, th)
 		took += time.Since(start)
+		sures = append(sures, fmt.Sprintf("%.3f", m.Sure()))
 		res = append(res, scoreAll(sc, m, sf[f], hf[f])...)
 	}
 	fmt.Fprintf(w, "%d-fold cross-validation; training took %s per fold on average\n", k, (took / time.Duration(k)).Round(time.Millisecond))
+	if c := sc.Config().Classifier; c != nil && c.Sure == 0 {
+		fmt.Fprintf(w, "the model decides alone from P(spam) %s (learned per fold for max_false_positives %g per 1,000)\n", strings.Join(sures, ", "), c.MaxFalsePositives)
+	}
 	return res, nil
 }
 

@@ -362,11 +362,11 @@ func TestLearnedSureKeepsItsPromise(t *testing.T) {
 	strict := scorer(t, "    classifier: {max_false_positives: 5}\n")
 	loose := scorer(t, "    classifier: {max_false_positives: 40}\n")
 	ms, ml := strict.Train(spam, ham), loose.Train(spam, ham)
-	if ms.LearnedSure() <= ml.LearnedSure() {
-		t.Errorf("sure %.3f for 5 per 1,000, %.3f for 40", ms.LearnedSure(), ml.LearnedSure())
+	if ms.Sure() <= ml.Sure() {
+		t.Errorf("sure %.3f for 5 per 1,000, %.3f for 40", ms.Sure(), ml.Sure())
 	}
-	if again := strict.Train(spam, ham); again.LearnedSure() != ms.LearnedSure() {
-		t.Errorf("sure %v then %v from the same messages", ms.LearnedSure(), again.LearnedSure())
+	if again := strict.Train(spam, ham); again.Sure() != ms.Sure() {
+		t.Errorf("sure %v then %v from the same messages", ms.Sure(), again.Sure())
 	}
 	_, fresh := gen(2, 2000)
 	for _, c := range []struct {
@@ -380,15 +380,15 @@ func TestLearnedSureKeepsItsPromise(t *testing.T) {
 				removed++
 			}
 		}
-		t.Logf("promise %v: removed %d of %d, sure %.3f", c.promise, removed, len(fresh), c.m.LearnedSure())
+		t.Logf("promise %v: removed %d of %d, sure %.3f", c.promise, removed, len(fresh), c.m.Sure())
 		// twice the promise: the held-out estimate is from 1,000 messages
 		if per := 1000 * float64(removed) / float64(len(fresh)); per > 2*c.promise+1 {
-			t.Errorf("promised %v per 1,000, the model alone removed %.1f (sure %.3f)", c.promise, per, c.m.LearnedSure())
+			t.Errorf("promised %v per 1,000, the model alone removed %.1f (sure %.3f)", c.promise, per, c.m.Sure())
 		}
 	}
 	// an operator's own sure is used as given, and training skips the work
-	if m := scorer(t, "    classifier: {sure: 0.9}\n").Train(spam, ham); m.LearnedSure() != 0.85 {
-		t.Errorf("with sure set, learned %v", m.LearnedSure())
+	if m := scorer(t, "    classifier: {sure: 0.9}\n").Train(spam, ham); m.Sure() != 0.85 {
+		t.Errorf("with sure set, learned %v", m.Sure())
 	}
 }
 

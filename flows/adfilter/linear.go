@@ -325,3 +325,7 @@ func (s *featSet) unique(f []uint32) []uint32 {
 	}
 	return out
 }
+
+// Sure is the P(spam) from which the model decides alone, as training
+// learned it (see Scorer.calibrate); classifier.sure overrides it.
+func (m *Model) Sure() float64 { return m.sure }

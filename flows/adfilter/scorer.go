@@ -80,7 +80,10 @@ type Verdict struct {
 	Score     float64
 	Threshold float64
 	// P is the classifier's P(spam), or -1 when no classifier scored.
-	P       float64
+	P float64
+	// Sure is the P(spam) from which the classifier decided alone for
+	// this message (learned or configured; short messages' own).
+	Sure    float64
 	TextKey string // see Input.RepeatMinLength
 	hits    [maxHits]Hit
 	n       int
@@ -121,6 +124,9 @@ func (v *Verdict) Summary() string {
 	}
 	if v.P >= 0 {
 		fmt.Fprintf(&b, "; P(spam) %.2f", v.P)
+		if v.Sure > 0 && v.Sure < 1 {
+			fmt.Fprintf(&b, ", alone from %.2f", v.Sure)
+		}
 	}
 	return b.String()
 }
@@ -382,6 +388,9 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	if len(text) < shortMessage {
 		sure = 1 - (1-sure)/2 // short messages need half the doubt
 	}
+	if model.trained >= minSure {
+		v.Sure = sure
+	}
 	if cl.Sure < 1 && p >= sure && model.trained >= minSure {
 		v.Add("classifier", "sure", v.Threshold)
 	} else {
@@ -514,3 +523,6 @@ func removeSpaces(rs []rune) []rune {
 	}
 	return out
 }
+
+// Config is the settings the scorer was compiled from.
+func (s *Scorer) Config() *Config { return s.cfg }
