@@ -45,6 +45,7 @@ const (
 	nsRule
 	nsShape
 	nsGram4
+	nsRuns
 )
 
 // linFeatures appends the hashed features of a message in match form to
@@ -119,6 +120,37 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 	}
 	if wordStart >= 0 {
 		fn(wordHash(text[wordStart:]))
+	}
+	{
+		// the message's shape as runs of character classes (Han, digits,
+		// Latin letters, spaces, others) with their lengths on a log
+		// scale: "PCK728 少腹" is a4 93 _ H2, an id glued to words
+		var r1, r2 rune = 0, 0
+		cls := func(r rune) rune {
+			switch {
+			case r >= '0' && r <= '9':
+				return '9'
+			case r < 0x80 && unicode.IsLetter(r):
+				return 'a'
+			case r == ' ':
+				return '_'
+			case isHan(r):
+				return 'H'
+			}
+			return 'o'
+		}
+		for i := 0; i < len(text); {
+			c := cls(text[i])
+			j := i
+			for j < len(text) && cls(text[j]) == c {
+				j++
+			}
+			tok := c<<8 | bucket(j-i)
+			fn(fhash(nsRuns, tok, r1, r2))
+			fn(fhash(nsRuns, tok, r1, -1))
+			r2, r1 = r1, tok
+			i = j
+		}
 	}
 	fn(fhash(nsGram, p2, p1, ' '))
 	n := len(text)
