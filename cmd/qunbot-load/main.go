@@ -266,9 +266,22 @@ func run(url, cfgPath string, members, messages, workers, groups, pipeline int, 
 		fmt.Printf("  used_memory     +%.1f MiB overall (%.0f bytes/member incl. %d dedupe keys)\n",
 			float64(memAfter-memBefore)/(1<<20), float64(memAfter-memBefore)/float64(members), messages)
 	}
-	for _, f := range memoryByFamily(ctx, conn.Client, prefix) {
-		fmt.Printf("    %-28s %6d keys %8.1f bytes/member\n", f.name, f.keys, float64(f.bytes)/float64(members))
+	var standing, transient int64
+	for i, f := range memoryByFamily(ctx, conn.Client, prefix) {
+		life := "kept"
+		switch {
+		case !f.forever && f.expires <= 26*time.Hour:
+			life = "expires within " + f.expires.Round(time.Second).String()
+			transient += f.bytes
+		default:
+			standing += f.bytes
+		}
+		if i < 12 {
+			fmt.Printf("    %-28s %6d keys %8.1f bytes/member  %s\n", f.name, f.keys, float64(f.bytes)/float64(members), life)
+		}
 	}
+	fmt.Printf("  member state    %.0f bytes/member kept; %.0f more in keys that expire within a day (flood counters, update marks)\n",
+		float64(standing)/float64(members), float64(transient)/float64(members))
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
@@ -351,6 +364,11 @@ func sampleMemory(ctx context.Context, c redis.UniversalClient, s *state.Store, 
 type family struct {
 	name        string
 	keys, bytes int64
+	// expires is the longest time to live of its keys, 0 when one of them
+	// never expires: a family that expires within the day (flood
+	// counters, update marks) is not a member's standing cost
+	expires time.Duration
+	forever bool
 }
 
 var digits = regexp.MustCompile(`[0-9]+`)
@@ -366,11 +384,13 @@ func memoryByFamily(ctx context.Context, c redis.UniversalClient, prefix string)
 		cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, k := range keys {
 				p.MemoryUsage(ctx, k, 0)
+				p.PTTL(ctx, k)
 			}
 			return nil
 		})
-		for i, cmd := range cmds {
-			name := keys[i]
+		for i := 0; i+1 < len(cmds); i += 2 {
+			cmd, ttl := cmds[i], cmds[i+1].(*redis.DurationCmd).Val()
+			name := keys[i/2]
 			if j := strings.LastIndex(name, "}"); j >= 0 {
 				name = name[j+1:]
 			}
@@ -382,6 +402,13 @@ func memoryByFamily(ctx context.Context, c redis.UniversalClient, prefix string)
 			}
 			f.keys++
 			f.bytes += cmd.(*redis.IntCmd).Val()
+			switch ttl {
+			case -1: // no expiry (go-redis passes PTTL's -1 and -2 through)
+				f.forever = true
+			case -2: // gone since the scan
+			default:
+				f.expires = max(f.expires, ttl)
+			}
 		}
 		keys = keys[:0]
 	}
@@ -397,7 +424,7 @@ func memoryByFamily(ctx context.Context, c redis.UniversalClient, prefix string)
 		out = append(out, *f)
 	}
 	slices.SortFunc(out, func(a, b family) int { return int(b.bytes - a.bytes) })
-	return out[:min(len(out), 12)]
+	return out
 }
 
 var rpsRe = regexp.MustCompile(`([\d.]+) requests per second`)
