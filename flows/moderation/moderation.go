@@ -403,6 +403,12 @@ func (f Flow) filterTest(ctx context.Context, fc *engine.FlowContext) error {
 	if len(v.Hits()) == 0 {
 		lines = append(lines, words.T(loc, "filter.none"))
 	}
+	switch {
+	case v.P >= 0 && v.Sure > 0 && v.Sure < 1:
+		lines = append(lines, words.T(loc, "filter.model", v.P, v.Sure))
+	case v.P >= 0:
+		lines = append(lines, words.T(loc, "filter.model.tips", v.P))
+	}
 	fc.Reply(strings.Join(lines, "\n"))
 	return nil
 }
@@ -537,6 +543,8 @@ var words = i18n.Catalog{
 		"filter.result":       "得分 %.2f（阈值 %.2f）：%s",
 		"filter.form":         "归一化：%s",
 		"filter.none":         "没有规则命中。",
+		"filter.model":        "模型：P(广告) %.2f，达到 %.2f 时单独判定",
+		"filter.model.tips":   "模型：P(广告) %.2f（只加减分，不单独判定）",
 		"filter.spam":         "会被判定为广告",
 		"filter.ok":           "不会被拦截",
 	},
@@ -614,6 +622,8 @@ var words = i18n.Catalog{
 		"filter.result":       "Score %.2f (threshold %.2f): %s",
 		"filter.form":         "Normalised: %s",
 		"filter.none":         "No rule fires.",
+		"filter.model":        "Model: P(spam) %.2f; it decides alone from %.2f",
+		"filter.model.tips":   "Model: P(spam) %.2f (it only tips the score, never decides alone)",
 		"filter.spam":         "would be removed as spam",
 		"filter.ok":           "would pass",
 	},

@@ -3,6 +3,9 @@ package moderation_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +302,31 @@ func TestMessageCommands(t *testing.T) {
 		if a.Type == bot.ActDelete && a.MessageID == "10" {
 			t.Error("a member deleted a message with /del")
 		}
+	}
+}
+
+// /filter test shows the model's P(spam) and from which P it decides
+// alone, once the model has learned from enough samples.
+func TestFilterTestShowsTheModel(t *testing.T) {
+	dir := t.TempDir()
+	var spam, ham []string
+	for i := range 120 {
+		spam = append(spam, fmt.Sprintf("高薪兼职日结工资%d元，私聊领取", 100+i))
+		ham = append(ham, fmt.Sprintf("今天的咖啡第%d杯，味道很好", i))
+	}
+	write := func(name string, lines []string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg := strings.Replace(yaml, "classifier: {model: test, weight: 1.2}",
+		"classifier: {model: test, spam: ["+write("spam.txt", spam)+"], ham: ["+write("ham.txt", ham)+"]}", 1)
+	h := bottest.New(t, flows(), cfg)
+	h.Say("mod", "hi")
+	got := texts(command(h, "mod", "/filter test 高薪兼职日结工资999元，私聊领取", nil))
+	if !strings.Contains(got, "Model: P(spam) ") || !strings.Contains(got, "it decides alone from 0.") || !strings.Contains(got, "classifier sure") {
+		t.Errorf("%q", got)
 	}
 }
