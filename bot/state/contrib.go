@@ -40,6 +40,86 @@ func ContribWeight(t time.Time) float64 {
 // ContribKey is the group's contribution sorted set.
 func (s *Store) ContribKey(group string) string { return s.Key(group, "contrib") }
 
+// ContribCap is how many members a group's contribution set keeps: only
+// its top is ever read (the core tier, the weekly report's and the
+// dashboard's leaders), and a set of every member cost about 100 bytes of
+// Redis each. See TopIncrLua.
+const ContribCap = 2048
+
+// TopIncrLua defines topincr(key, inc, member, cap), ZINCRBY on a sorted
+// set kept to its cap highest members by the Space-Saving algorithm
+// (Metwally, Agrawal, El Abbadi 2005): a member not in a full set takes
+// the lowest member's place and starts from that member's score. A member
+// whose true total exceeds the lowest score in the set is in it, and a
+// score overstates a member's total by at most the lowest score at the
+// time they came in — in a chat, where a few members write most of the
+// messages, the top of the set is exact. A set over its cap (written
+// before the cap, or by an older replica) is brought down 256 at a time.
+const TopIncrLua = `
+local function topincr(key, inc, member, cap)
+  if not redis.call('ZSCORE', key, member) then
+    local n = redis.call('ZCARD', key)
+    if n >= cap then
+      local low = redis.call('ZPOPMIN', key, math.min(n - cap + 1, 256))
+      inc = inc + tonumber(low[#low])
+    end
+  end
+  return redis.call('ZINCRBY', key, inc, member)
+end
+`
+
+// TrimTop brings sorted sets matching pattern (under the store's prefix,
+// e.g. "{*}:contrib") down to their cap highest members, and gives those
+// without a time to live ttl (0: none). It runs at start, so sets of
+// groups gone quiet shrink too; it reports how many sets it changed.
+func (s *Store) TrimTop(ctx context.Context, pattern string, limit int64, ttl time.Duration) (int, error) {
+	changed := 0
+	iter := s.rdb.Scan(ctx, 0, s.prefix+pattern, 2000).Iterator()
+	for iter.Next(ctx) {
+		did := false
+		for {
+			// -1: trimmed and more to go; 1: changed; 0: nothing to do
+			n, err := trimScript.Run(ctx, s.rdb, []string{iter.Val()}, limit, ttl.Milliseconds()).Int()
+			if err != nil {
+				return changed, wrap("trim "+iter.Val(), err)
+			}
+			did = did || n != 0
+			if n >= 0 {
+				break
+			}
+		}
+		if did {
+			changed++
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return changed, wrap("scan "+pattern, err)
+	}
+	return changed, nil
+}
+
+// trimScript trims one sorted set (anything else under the pattern is
+// not ours) to ARGV[1] members, 10,000 removals a call so a big old set
+// does not hold Redis long, and sets its TTL if it has none (ARGV[2] ms).
+var trimScript = redis.NewScript(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 0 end
+local changed = 0
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+if over > 10000 then
+  redis.call('ZPOPMIN', KEYS[1], 10000)
+  return -1
+end
+if over > 0 then
+  redis.call('ZPOPMIN', KEYS[1], over)
+  changed = 1
+end
+if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  changed = 1
+end
+return changed
+`)
+
 // Contributor is a member and their decayed contribution as of a time.
 type Contributor struct {
 	ID    string
@@ -155,8 +235,10 @@ if prev > 0 then
   if redis.call('ZSCORE', KEYS[2], ARGV[3]) then redis.call('ZADD', KEYS[2], prev, ARGV[3]) end
 end
 if tonumber(redis.call('HGET', m, 'msgs') or '0') > 0 then redis.call('HINCRBY', m, 'msgs', -1) end
-local c = redis.call('ZINCRBY', KEYS[3], -` + ContribWeightLua("at") + `, ARGV[3])
-if tonumber(c) <= 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+if redis.call('ZSCORE', KEYS[3], ARGV[3]) then -- the capped set may have let them go
+  local c = redis.call('ZINCRBY', KEYS[3], -` + ContribWeightLua("at") + `, ARGV[3])
+  if tonumber(c) <= 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+end
 if redis.call('HGET', m, 'activated_at') == at then
   redis.call('HDEL', m, 'activated_at')
   redis.call('ZREM', KEYS[4], ARGV[3])

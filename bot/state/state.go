@@ -214,7 +214,7 @@ return out
 // with flows' steps (see Step) share it: it returns the member's record
 // (or false for a duplicate, {'__inflight__'} for an update in flight)
 // and whether this call recorded the update.
-var ingestCore = dedupeLua + `
+var ingestCore = dedupeLua + TopIncrLua + `
 local function ingest()
 local record = true
 local uw, uh, uf = uarg(ARGV[1])
@@ -256,7 +256,7 @@ elseif kind == 'msg' or kind == 'touch' then
   redis.call('ZADD', KEYS[3], now, ARGV[7])
   if kind == 'msg' then
     redis.call('HINCRBY', m, 'msgs', 1)
-    redis.call('ZINCRBY', KEYS[7], ` + ContribWeightLua("now") + `, ARGV[7])
+    topincr(KEYS[7], ` + ContribWeightLua("now") + `, ARGV[7], ` + strconv.Itoa(ContribCap) + `)
     redis.call('HSETNX', m, 'first_msg_at', now)
     local joined = redis.call('HGET', m, 'joined_at')
     if joined and redis.call('HSETNX', m, 'activated_at', now) == 1 then

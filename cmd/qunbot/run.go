@@ -18,6 +18,8 @@ import (
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/httpapi"
 	"github.com/qunbot/qunbot/bot/platform"
+	"github.com/qunbot/qunbot/bot/state"
+	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/dashboard"
 )
 
@@ -43,6 +45,18 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		log.Warn("old update marks not moved; they expire within 25h", zap.Error(err))
 	} else if n > 0 {
 		log.Info("update marks moved to the update tables", zap.Int("moved", n))
+	}
+	// contribution sets and months' points boards of every member (before
+	// their caps) shrink to their tops; only those are read
+	if n, err := a.store.TrimTop(ctx, "{*}:contrib", state.ContribCap, 0); err != nil {
+		log.Warn("contribution sets not trimmed; each shrinks at its next write", zap.Error(err))
+	} else if n > 0 {
+		log.Info("contribution sets trimmed to their top", zap.Int("sets", n), zap.Int("keep", state.ContribCap))
+	}
+	if n, err := checkin.TrimMonths(ctx, a.store); err != nil {
+		log.Warn("monthly points boards not trimmed; each shrinks at its next write", zap.Error(err))
+	} else if n > 0 {
+		log.Info("monthly points boards trimmed to their top", zap.Int("boards", n), zap.Int("keep", checkin.MonthCap))
 	}
 	return serve(ctx, a, clock, e)
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/engine"
@@ -302,5 +304,48 @@ func TestCheckinWordInPrivateChat(t *testing.T) {
 	}
 	if f := h.Fields("ann"); f["pts"] != "" {
 		t.Errorf("credited in a private chat: %v", f)
+	}
+}
+
+// A month's points board keeps its top MonthCap members and expires after
+// the month that follows (it is read for that month's badges); boards
+// written before are trimmed and given the same life at start.
+func TestMonthBoardsAreCappedAndExpire(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: {}\n")
+	ctx := context.Background()
+	l := checkin.NewLedger(h.Store, bottest.Group, 1000)
+	now := h.Clock.Now()
+	for i := range checkin.MonthCap + 50 {
+		if _, err := l.Award(ctx, fmt.Sprint("m", i), int64(i+1), "seed", now, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	month := h.Store.Key(bottest.Group, "points", now.Format("2006-01"))
+	if n := h.Redis.ZCard(ctx, month).Val(); n != checkin.MonthCap {
+		t.Errorf("month board: %d members", n)
+	}
+	if ttl := h.Redis.TTL(ctx, month).Val(); ttl < 60*24*time.Hour || ttl > 71*24*time.Hour {
+		t.Errorf("month board expires in %v", ttl)
+	}
+	top, err := l.Top(ctx, month, 1)
+	if err != nil || len(top) != 1 || top[0].Member != fmt.Sprint("m", checkin.MonthCap+49) {
+		t.Errorf("top %v %v", top, err)
+	}
+	// the all-time board is every member's (ranks, audiences read it)
+	if n := h.Redis.ZCard(ctx, checkin.BoardKey(h.Store, bottest.Group)).Val(); n != checkin.MonthCap+50 {
+		t.Errorf("all-time board: %d members", n)
+	}
+	old := h.Store.Key(bottest.Group, "points", "2025-03")
+	for i := range checkin.MonthCap + 10 {
+		h.Redis.ZAdd(ctx, old, redis.Z{Score: float64(i), Member: fmt.Sprint("m", i)})
+	}
+	if n, err := checkin.TrimMonths(ctx, h.Store); err != nil || n != 1 {
+		t.Fatalf("TrimMonths: %d %v", n, err)
+	}
+	if n := h.Redis.ZCard(ctx, old).Val(); n != checkin.MonthCap {
+		t.Errorf("old board: %d members", n)
+	}
+	if ttl := h.Redis.TTL(ctx, old).Val(); ttl <= 0 {
+		t.Errorf("old board TTL %v", ttl)
 	}
 }

@@ -54,16 +54,31 @@ func (l Ledger) keys(id string, t time.Time) []string {
 	return []string{l.member(id), l.board(), l.month(t), l.stream(), l.s.ContribKey(l.group)}
 }
 
+// MonthCap is how many members a month's points board keeps: it is read
+// only for the month's top three badges (see state.TopIncrLua).
+const MonthCap = 512
+
+// monthTTL keeps a month's board into the month after, when its badges
+// are given, and then lets it go: before, every month's board stayed.
+const monthTTL = 70 * 24 * time.Hour
+
+// TrimMonths brings the months' points boards written before MonthCap
+// down to it and gives them monthTTL (run at start).
+func TrimMonths(ctx context.Context, s *state.Store) (int, error) {
+	return s.TrimTop(ctx, "{*}:points:[0-9][0-9][0-9][0-9]-[0-9][0-9]", MonthCap, monthTTL)
+}
+
 // change is the shared Lua for one point change; scripts below embed it.
 // Points earned also count as contribution (the wake-up flow's core tier).
-var change = `
+var change = state.TopIncrLua + `
 local function change(member, d, reason, at, earn)
   local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
   local earned = tonumber(redis.call('HGET', KEYS[1], 'pts_earned') or '0')
   if d > 0 and earn then
     earned = redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
-    redis.call('ZINCRBY', KEYS[3], d, member)
-    redis.call('ZINCRBY', KEYS[5], d * ` + state.ContribWeightLua("at") + `, member)
+    topincr(KEYS[3], d, member, ` + strconv.Itoa(MonthCap) + `)
+    redis.call('PEXPIRE', KEYS[3], ` + strconv.FormatInt(monthTTL.Milliseconds(), 10) + `)
+    topincr(KEYS[5], d * ` + state.ContribWeightLua("at") + `, member, ` + strconv.Itoa(state.ContribCap) + `)
   end
   redis.call('ZADD', KEYS[2], bal, member)
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', member, 'delta', d, 'reason', reason, 'balance', bal, 'at', at)
@@ -141,8 +156,14 @@ local at = ARGV[4]
 if redis.call('HGET', KEYS[1], 'act_day') == ARGV[5] then redis.call('HINCRBY', KEYS[1], 'act_n', -1) end
 local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
 redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
-redis.call('ZINCRBY', KEYS[3], d, ARGV[2])
-redis.call('ZINCRBY', KEYS[5], d * ` + state.ContribWeightLua("at") + `, ARGV[2])
+-- a member the capped boards let go of has nothing there to take back
+for _, k in ipairs({KEYS[3], KEYS[5]}) do
+  local inc = d
+  if k == KEYS[5] then inc = d * ` + state.ContribWeightLua("at") + ` end
+  if redis.call('ZSCORE', k, ARGV[2]) then
+    if tonumber(redis.call('ZINCRBY', k, inc, ARGV[2])) <= 0 then redis.call('ZREM', k, ARGV[2]) end
+  end
+end
 redis.call('ZADD', KEYS[2], bal, ARGV[2])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', ARGV[2], 'delta', d, 'reason', 'activity taken back', 'balance', bal, 'at', at)
 return bal

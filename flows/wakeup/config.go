@@ -8,6 +8,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/tags"
 )
 
@@ -128,6 +129,9 @@ func (c *Config) Validate(report func(field, msg string)) {
 	}
 	if c.Tiers.CoreTop < 0 || c.Tiers.CoreMin < 0 {
 		report("tiers", "core_top and core_min must be zero or more")
+	}
+	if c.Tiers.CoreTop > state.ContribCap/4 {
+		report("tiers.core_top", fmt.Sprintf("at most %d: a group's contribution set keeps its top %d members", state.ContribCap/4, state.ContribCap))
 	}
 	if c.DailyCap < 0 {
 		report("daily_cap", "must be zero (no limit) or more")

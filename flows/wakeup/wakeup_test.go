@@ -344,3 +344,14 @@ flows:
 		t.Errorf("answer: %+v", got)
 	}
 }
+
+// core_top cannot ask for more than the contribution set keeps.
+func TestCoreTopWithinTheSet(t *testing.T) {
+	schema := engine.Schema(flows(), bottest.Platforms())
+	if _, err := config.Parse("t.yaml", []byte("flows:\n  wakeup: {tiers: {core_top: 600}}\n"), schema); err == nil || !strings.Contains(err.Error(), "tiers.core_top") {
+		t.Errorf("core_top 600: %v", err)
+	}
+	if _, err := config.Parse("t.yaml", []byte("flows:\n  wakeup: {tiers: {core_top: 500}}\n"), schema); err != nil {
+		t.Errorf("core_top 500: %v", err)
+	}
+}
