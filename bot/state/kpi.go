@@ -127,8 +127,9 @@ func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID strin
 // forget a spammer.
 var MessageFragment = &Fragment{Name: "kpi.msg", Lua: `
 redis.call('HINCRBY', KEYS[1], 'msgs', 1)
-if redis.call('HGET', KEYS[2], 'kd') ~= ARGV[2] then
-  redis.call('HSET', KEYS[2], 'kd', ARGV[2])
+local kd = redis.call('HGET', KEYS[2], 'kd')
+if kd ~= ARGV[4] and kd ~= ARGV[2] then
+  redis.call('HSET', KEYS[2], 'kd', ARGV[4])
   redis.call('HINCRBY', KEYS[1], 'dau', 1)
   redis.call('HSET', KEYS[1], 'members', redis.call('ZCARD', KEYS[3]))
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -142,7 +143,19 @@ return {0}
 func (s *Store) MessageStep(group, member, day string) *Step {
 	return &Step{Fragment: MessageFragment,
 		Keys: []string{s.KPIKey(group, day), s.memberKey(group, member), s.activeKey(group)},
-		Args: []any{member, day, KPIKeep.Milliseconds()}}
+		Args: []any{member, day, KPIKeep.Milliseconds(), DayMark(day)}}
+}
+
+// DayMark is how a member's record keeps a day it marks (the day last
+// counted active, the day of the activity points cap): "2026-12-01" as
+// "261201". Ten characters in place of six took the record over a Redis
+// allocation size: 32 bytes a member with every flow (296 → 264,
+// MEMORY USAGE). Scripts still read the long form older versions wrote.
+func DayMark(day string) string {
+	if len(day) != 10 || day[4] != '-' || day[7] != '-' {
+		return day
+	}
+	return day[2:4] + day[5:7] + day[8:10]
 }
 
 // closeDayScript records a finished day's WAU and MAU from the daily

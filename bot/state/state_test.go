@@ -343,3 +343,41 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+// An empty username and a member who is not a bot leave no field (absent
+// reads the same); a username dropped later is cleared, not kept.
+func TestRecordOmitsEmptyFields(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "telegram:-100888"
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for i, tc := range []struct {
+		username string
+		bot      bool
+		want     []string // fields present
+		absent   []string
+	}{
+		{"", false, []string{"name"}, []string{"username", "bot"}},
+		{"alice", true, []string{"name", "username", "bot"}, nil},
+		{"", false, []string{"name"}, []string{"username", "bot"}},
+	} {
+		m, _, err := s.Ingest(ctx, state.Ingest{Group: g, UpdateID: strconv.Itoa(i), Member: "7", Name: "A", Username: tc.username, IsBot: tc.bot, Kind: state.KindMessage, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Username != tc.username || m.IsBot != tc.bot {
+			t.Errorf("step %d: read back %q %v", i, m.Username, m.IsBot)
+		}
+		kv := s.Client().HGetAll(ctx, s.MemberKey(g, "7")).Val()
+		for _, f := range tc.want {
+			if _, ok := kv[f]; !ok {
+				t.Errorf("step %d: %s missing", i, f)
+			}
+		}
+		for _, f := range tc.absent {
+			if _, ok := kv[f]; ok {
+				t.Errorf("step %d: %s written", i, f)
+			}
+		}
+	}
+}

@@ -124,3 +124,40 @@ func TestJoinAloneIsNotActive(t *testing.T) {
 		t.Fatalf("active since: %d (%v), want 2 (ann, old; not bob, who only joined)", n, err)
 	}
 }
+
+// A member's first message of the day counts them active once, whether
+// their record marks the day short (DayMark) or long, as older versions
+// wrote it.
+func TestDayMarkCountsOnce(t *testing.T) {
+	if got := state.DayMark("2026-12-01"); got != "261201" {
+		t.Errorf("DayMark = %q", got)
+	}
+	if got := state.DayMark("odd"); got != "odd" {
+		t.Errorf("DayMark of a non-date = %q", got)
+	}
+	s := newStore(t)
+	ctx := context.Background()
+	const g, day = "telegram:-100555", "2026-12-01"
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	first := func(id, member string) int64 {
+		t.Helper()
+		_, res, _, err := s.IngestSteps(ctx, state.Ingest{Group: g, UpdateID: id, Member: member, Kind: state.KindMessage, At: at},
+			[]state.Step{*s.MessageStep(g, member, day)})
+		if err != nil || len(res) != 1 {
+			t.Fatal(res, err)
+		}
+		return res[0][0]
+	}
+	if first("1", "a") != 1 || first("2", "a") != 0 {
+		t.Error("short mark: not counted once")
+	}
+	if err := s.Client().HSet(ctx, s.MemberKey(g, "b"), "kd", day).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if first("3", "b") != 0 {
+		t.Error("a long mark of today counted the member again")
+	}
+	if dau := s.Client().HGet(ctx, s.KPIKey(g, day), "dau").Val(); dau != "1" {
+		t.Errorf("dau %s", dau)
+	}
+}

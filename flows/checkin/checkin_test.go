@@ -14,6 +14,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/verify"
 )
@@ -347,5 +348,25 @@ func TestMonthBoardsAreCappedAndExpire(t *testing.T) {
 	}
 	if ttl := h.Redis.TTL(ctx, old).Val(); ttl <= 0 {
 		t.Errorf("old board TTL %v", ttl)
+	}
+}
+
+// The record keeps the day of the activity cap short ("261201"); a day an
+// older version wrote long ("2026-12-01") still counts toward today's cap.
+func TestActivityCapReadsTheOldDayForm(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: { activity: { points: 2, daily_cap: 5 } }\n")
+	cmd(h, "bob", "hello")
+	today := h.Clock.Now().Format("2006-01-02") // the harness group's zone is UTC
+	if got := h.Fields("bob")["act_day"]; got != state.DayMark(today) || len(got) != 6 {
+		t.Fatalf("act_day %q", got)
+	}
+	// as an older version left it: two credits today, written long
+	key := h.Store.MemberKey(bottest.Group, "bob")
+	if err := h.Redis.HSet(context.Background(), key, "act_day", today, "act_n", 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cmd(h, "bob", "again")
+	if got := balance(t, h, "bob"); got != "2" {
+		t.Errorf("balance %s: the old day form was not read (cap 5, 2 a message, 2 credited)", got)
 	}
 }

@@ -119,13 +119,16 @@ func (l Ledger) Award(ctx context.Context, member string, delta int64, reason st
 // activityFragment credits a message's activity points unless the day's
 // cap is reached, counting the day's credits in the member's record, in
 // one step inside the message's ingest script (ARGV as awardScript's, then
-// the day and the cap). It answers {credited, balance, earned}.
+// the day, the cap and the day as the record keeps it, state.DayMark; the
+// day's long form is still read, as older versions wrote it). It answers
+// {credited, balance, earned}.
 var activityFragment = &state.Fragment{Name: "checkin.activity", Lua: change + `
 local n = 0
-if redis.call('HGET', KEYS[1], 'act_day') == ARGV[7] then n = tonumber(redis.call('HGET', KEYS[1], 'act_n') or '0') end
+local ad = redis.call('HGET', KEYS[1], 'act_day')
+if ad == ARGV[9] or ad == ARGV[7] then n = tonumber(redis.call('HGET', KEYS[1], 'act_n') or '0') end
 local pts = tonumber(ARGV[3])
 if (n + 1) * pts > tonumber(ARGV[8]) then return {0, 0, 0} end
-redis.call('HSET', KEYS[1], 'act_day', ARGV[7], 'act_n', n + 1)
+redis.call('HSET', KEYS[1], 'act_day', ARGV[9], 'act_n', n + 1)
 local b, e = change(ARGV[2], pts, ARGV[4], ARGV[5], true)
 return {1, b, e}
 `}
@@ -134,7 +137,7 @@ return {1, b, e}
 // the group's calendar day). Its answer reads with ActivityResult.
 func (l Ledger) ActivityStep(member string, points, cap int, day string, at time.Time) *state.Step {
 	return &state.Step{Fragment: activityFragment, Keys: l.keys(member, at),
-		Args: []any{l.max, member, points, "activity", at.UnixMilli(), "1", day, cap}}
+		Args: []any{l.max, member, points, "activity", at.UnixMilli(), "1", day, cap, state.DayMark(day)}}
 }
 
 // ActivityResult reads an activity step's answer; OK is false once the
@@ -153,7 +156,8 @@ func ActivityResult(res []int64) Result {
 var undoActivityScript = redis.NewScript(`
 local d = -tonumber(ARGV[3])
 local at = ARGV[4]
-if redis.call('HGET', KEYS[1], 'act_day') == ARGV[5] then redis.call('HINCRBY', KEYS[1], 'act_n', -1) end
+local ad = redis.call('HGET', KEYS[1], 'act_day')
+if ad == ARGV[6] or ad == ARGV[5] then redis.call('HINCRBY', KEYS[1], 'act_n', -1) end
 local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
 redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
 -- a member the capped boards let go of has nothing there to take back
@@ -171,7 +175,7 @@ return bal
 
 // UndoActivity takes back points an activity step credited at at.
 func (l Ledger) UndoActivity(ctx context.Context, member string, points int, day string, at time.Time) error {
-	err := undoActivityScript.Run(ctx, l.s.Client(), l.keys(member, at), l.max, member, points, at.UnixMilli(), day).Err()
+	err := undoActivityScript.Run(ctx, l.s.Client(), l.keys(member, at), l.max, member, points, at.UnixMilli(), day, state.DayMark(day)).Err()
 	if err != nil {
 		return fmt.Errorf("take back activity points: %w", err)
 	}
