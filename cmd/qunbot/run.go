@@ -46,19 +46,33 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	} else if n > 0 {
 		log.Info("update marks moved to the update tables", zap.Int("moved", n))
 	}
-	// contribution sets and months' points boards of every member (before
-	// their caps) shrink to their tops; only those are read
+	// Boards written before their caps shrink in the background: each
+	// also shrinks at its next write, so nothing waits for a scan of
+	// every key (it is stopped, and waited for, before the store closes).
+	tctx, stop := context.WithCancel(ctx)
+	trimmed := make(chan struct{})
+	go func() { defer close(trimmed); trimBoards(tctx, a, log) }()
+	defer func() { stop(); <-trimmed }()
+	return serve(ctx, a, clock, e)
+}
+
+// trimBoards brings contribution sets and months' points boards written
+// before their caps down to their tops; only those are read.
+func trimBoards(ctx context.Context, a *app, log *zap.Logger) {
 	if n, err := a.store.TrimTop(ctx, "{*}:contrib", state.ContribCap, 0); err != nil {
-		log.Warn("contribution sets not trimmed; each shrinks at its next write", zap.Error(err))
+		if ctx.Err() == nil {
+			log.Warn("contribution sets not trimmed; each shrinks at its next write", zap.Error(err))
+		}
 	} else if n > 0 {
 		log.Info("contribution sets trimmed to their top", zap.Int("sets", n), zap.Int("keep", state.ContribCap))
 	}
 	if n, err := checkin.TrimMonths(ctx, a.store); err != nil {
-		log.Warn("monthly points boards not trimmed; each shrinks at its next write", zap.Error(err))
+		if ctx.Err() == nil {
+			log.Warn("monthly points boards not trimmed; each shrinks at its next write", zap.Error(err))
+		}
 	} else if n > 0 {
 		log.Info("monthly points boards trimmed to their top", zap.Int("boards", n), zap.Int("keep", checkin.MonthCap))
 	}
-	return serve(ctx, a, clock, e)
 }
 
 // jsonLogger writes one JSON object per line, for log collectors.
