@@ -349,7 +349,8 @@ func (s *Scorer) Model(ctx context.Context, st *state.Store, now time.Time) (*Mo
 	sc := new(scratch)
 	for _, r := range reports {
 		if !r.removed {
-			m.learn(s.features(sc, Input{Text: r.text}), r.spam)
+			_, _, f := s.features(sc, Input{Text: r.text}, true)
+			m.learn(f, r.spam)
 		}
 		if r.spam {
 			m.known.add(sc.n.Normalize(r.text))

@@ -257,8 +257,8 @@ func (s *Scorer) Train(spam, ham []string) *Model {
 		spam  bool
 	}{{spam, true}, {ham, false}} {
 		for _, t := range set.texts {
-			f := s.features(sc, Input{Text: t})
-			samples = append(samples, sample{f: append([]uint32(nil), f...), spam: set.spam, short: len(sc.n.Normalize(t)) < shortMessage})
+			_, text, f := s.features(sc, Input{Text: t}, true)
+			samples = append(samples, sample{f: append([]uint32(nil), f...), spam: set.spam, short: len(text) < shortMessage})
 		}
 	}
 	m := trainLinear(samples, trainEpochs, 1)
@@ -333,14 +333,16 @@ const (
 )
 
 // features computes a message's model features (rules' hits included).
-func (s *Scorer) features(sc *scratch, in Input) []uint32 {
-	v, text := s.rules(sc, in, true)
+// learned: keywords count half (see rules). It answers the rules'
+// verdict and the match form with the features.
+func (s *Scorer) features(sc *scratch, in Input, learned bool) (Verdict, []rune, []uint32) {
+	v, text := s.rules(sc, in, learned)
 	sc.hits = sc.hits[:0]
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
 	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, text, sc.hits))
-	return sc.feats
+	return v, text, sc.feats
 }
 
 func paths[T ~string](ps []T) []string {
@@ -373,13 +375,8 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 		return v
 	}
 	// keywords count half beside a model that may decide alone
-	v, text := s.rules(sc, in, model.trained >= minSure)
-	sc.hits = sc.hits[:0]
-	for _, h := range v.Hits() {
-		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
-	}
-	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, text, sc.hits))
-	p := model.prob(sc.feats)
+	v, text, feats := s.features(sc, in, model.trained >= minSure)
+	p := model.prob(feats)
 	v.P = p
 	sure := model.sure // learned in training
 	if cl.Sure != 0 {
