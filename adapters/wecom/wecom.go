@@ -672,7 +672,7 @@ func (a *Adapter) vouched(g *groupChat, member string) bool {
 // present: WeCom does not promise to deliver every change_external_chat.
 func (a *Adapter) reconcile(ctx context.Context, sink bot.EventSink, chatID string, g *groupChat) {
 	key := chatKey(kindCustomer, chatID)
-	present, err := a.opt.Store.Client().ZRange(ctx, a.opt.Store.Key(key, "active"), 0, -1).Result()
+	present, err := a.opt.Store.PresentMembers(ctx, key)
 	if err != nil {
 		a.opt.Log.Warn("customer group not reconciled", zap.String("group", key), zap.Error(err))
 		return

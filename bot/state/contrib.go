@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -148,7 +147,7 @@ func (s *Store) LastActive(ctx context.Context, group string, ids ...string) ([]
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	sc, err := s.rdb.ZMScore(ctx, s.activeKey(group), ids...).Result()
+	sc, err := s.activeScores(ctx, group, ids)
 	if err != nil {
 		return nil, wrap("read activity", err)
 	}
@@ -171,7 +170,7 @@ func (s *Store) ActiveBetween(ctx context.Context, group string, from, to time.T
 	if !to.IsZero() {
 		max = "(" + ms(to)
 	}
-	n, err := s.rdb.ZCount(ctx, s.activeKey(group), min, max).Result()
+	n, err := s.activeCount(ctx, group, min, max)
 	return n, wrap("count members by activity", err)
 }
 
@@ -182,48 +181,17 @@ type Activity struct {
 }
 
 // ScanActivity pages through present members whose last activity is in
-// [from, to), oldest first, in batches of size: the scan behind wake-up
-// messages. fn returns false to stop. Each page is one ZRANGEBYSCORE that
-// resumes after the previous page's last score, so a million members are
-// read in a thousand short commands rather than one that blocks Redis.
+// [from, to), oldest first (ties by id), in batches of size: the scan
+// behind wake-up messages. fn returns false to stop. The buckets are
+// merged in time order; each is read a page at a time, resuming after
+// its last score, so a million members are read in short commands
+// rather than one that blocks Redis.
 func (s *Store) ScanActivity(ctx context.Context, group string, from, to time.Time, size int64, fn func([]Activity) (bool, error)) error {
 	min := "-inf"
 	if !from.IsZero() {
 		min = ms(from)
 	}
-	max := "(" + ms(to)
-	var offset int64 // members already seen at the boundary score
-	for {
-		zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.activeKey(group), &redis.ZRangeBy{Min: min, Max: max, Offset: offset, Count: size}).Result()
-		if err != nil {
-			return wrap("scan activity", err)
-		}
-		if len(zs) == 0 {
-			return nil
-		}
-		page := make([]Activity, len(zs))
-		for i, z := range zs {
-			id, _ := z.Member.(string)
-			page[i] = Activity{ID: id, Last: time.UnixMilli(int64(z.Score))}
-		}
-		more, err := fn(page)
-		if err != nil || !more || int64(len(zs)) < size {
-			return err
-		}
-		// resume at the last score; skip the members with that score
-		// already returned
-		last := zs[len(zs)-1].Score
-		same := int64(0)
-		for i := len(zs) - 1; i >= 0 && zs[i].Score == last; i-- {
-			same++
-		}
-		if strconv.FormatFloat(last, 'f', 0, 64) == min {
-			offset += same
-		} else {
-			offset = same
-		}
-		min = strconv.FormatFloat(last, 'f', 0, 64)
-	}
+	return s.scanActive(ctx, group, min, "("+ms(to), size, fn)
 }
 
 // unrecordScript takes back what ingesting a message recorded: the
@@ -256,7 +224,7 @@ func (s *Store) Unrecord(ctx context.Context, group, member string, prev, at tim
 	if !prev.IsZero() {
 		p = prev.UnixMilli()
 	}
-	err := unrecordScript.Run(ctx, s.rdb, []string{s.memberKey(group, member), s.activeKey(group), s.ContribKey(group), s.Key(group, "activated")},
+	err := unrecordScript.Run(ctx, s.rdb, []string{s.memberKey(group, member), s.ActiveKey(group, member), s.ContribKey(group), s.Key(group, "activated")},
 		p, at.UnixMilli(), member).Err()
 	return wrap("unrecord message", err)
 }

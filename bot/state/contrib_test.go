@@ -24,7 +24,11 @@ func TestScanActivityPages(t *testing.T) {
 		// 2,500 members on five distinct times: 500 share each
 		zs = append(zs, redis.Z{Score: float64(base.Add(time.Duration(i%5) * time.Hour).UnixMilli()), Member: fmt.Sprint("m", i)})
 	}
-	if err := s.Client().ZAdd(ctx, s.Key("g", "active"), zs...).Err(); err != nil {
+	p := s.Client().Pipeline()
+	for _, z := range zs {
+		p.ZAdd(ctx, s.ActiveKey("g", z.Member.(string)), z)
+	}
+	if _, err := p.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -40,12 +44,24 @@ func TestScanActivityPages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		seen := map[string]bool{}
+		var prev state.Activity
 		err := s.ScanActivity(ctx, "g", tc.from, tc.to, tc.size, func(page []state.Activity) (bool, error) {
 			for _, a := range page {
 				if seen[a.ID] {
 					t.Fatalf("size %d: %s seen twice", tc.size, a.ID)
 				}
 				seen[a.ID] = true
+				// oldest first across the buckets, ties by id
+				if a.Last.Before(prev.Last) || a.Last.Equal(prev.Last) && a.ID < prev.ID {
+					t.Fatalf("size %d: %s at %v after %s at %v", tc.size, a.ID, a.Last, prev.ID, prev.Last)
+				}
+				if a.Last.Before(tc.from) || !a.Last.Before(tc.to) {
+					t.Fatalf("size %d: %s at %v outside the range", tc.size, a.ID, a.Last)
+				}
+				prev = a
+			}
+			if int64(len(page)) > tc.size {
+				t.Fatalf("a page of %d, want at most %d", len(page), tc.size)
 			}
 			return true, nil
 		})

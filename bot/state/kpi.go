@@ -85,7 +85,7 @@ if ARGV[4] ~= '' then
     if d >= 30 then redis.call('HSET', KEYS[4], 'a30', '1') end
   end
 end
-if present then redis.call('HSET', KEYS[2], 'members', redis.call('ZCARD', KEYS[5])) end
+if present then redis.call('HSET', KEYS[2], 'members', tonumber(redis.call('GET', KEYS[5]) or '0')) end
 if present or redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1
 `)
@@ -104,7 +104,7 @@ func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID strin
 		flags += "u"
 		member = t.Unactive
 	}
-	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), s.memberKey(t.Group, member), s.activeKey(t.Group)}
+	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), s.memberKey(t.Group, member), s.presentKey(t.Group)}
 	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), t.Active, t.Day, flags, t.At.UnixMilli()}
 	names := make([]string, 0, len(t.Counts))
 	for k := range t.Counts {
@@ -131,7 +131,7 @@ local kd = redis.call('HGET', KEYS[2], 'kd')
 if kd ~= ARGV[4] and kd ~= ARGV[2] then
   redis.call('HSET', KEYS[2], 'kd', ARGV[4])
   redis.call('HINCRBY', KEYS[1], 'dau', 1)
-  redis.call('HSET', KEYS[1], 'members', redis.call('ZCARD', KEYS[3]))
+  redis.call('HSET', KEYS[1], 'members', tonumber(redis.call('GET', KEYS[3]) or '0'))
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return {1}
 end
@@ -142,7 +142,7 @@ return {0}
 // MessageStep is MessageFragment's step for a member's message on day.
 func (s *Store) MessageStep(group, member, day string) *Step {
 	return &Step{Fragment: MessageFragment,
-		Keys: []string{s.KPIKey(group, day), s.memberKey(group, member), s.activeKey(group)},
+		Keys: []string{s.KPIKey(group, day), s.memberKey(group, member), s.presentKey(group)},
 		Args: []any{member, day, KPIKeep.Milliseconds(), DayMark(day)}}
 }
 

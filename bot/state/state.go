@@ -60,7 +60,6 @@ func (s *Store) memberKey(group, member string) string { return s.Key(group, "m"
 // MemberKey is a member's record (a hash), for flows that pipeline their
 // own commands on it.
 func (s *Store) MemberKey(group, member string) string { return s.memberKey(group, member) }
-func (s *Store) activeKey(group string) string         { return s.Key(group, "active") }
 
 // JoinedKey is the group's members by their latest join time.
 func (s *Store) JoinedKey(group string) string { return s.Key(group, "joined") }
@@ -252,15 +251,18 @@ if kind == 'join' then
   redis.call('ZADD', KEYS[4], now, ARGV[7])
   redis.call('ZREM', KEYS[5], ARGV[7])
   redis.call('HINCRBY', m, 'joins', 1)
-  if redis.call('ZSCORE', KEYS[3], ARGV[7]) == false then redis.call('ZADD', KEYS[3], now, ARGV[7]) end
+  if redis.call('ZSCORE', KEYS[3], ARGV[7]) == false then
+    redis.call('ZADD', KEYS[3], now, ARGV[7])
+    redis.call('INCR', KEYS[8])
+  end
   if prev == '0' then redis.call('HSET', m, 'last_active', now) end
 elseif kind == 'leave' then
   redis.call('HSET', m, 'left_at', now, 'in', '0')
-  redis.call('ZREM', KEYS[3], ARGV[7])
+  if redis.call('ZREM', KEYS[3], ARGV[7]) == 1 then redis.call('DECR', KEYS[8]) end
   redis.call('ZREM', KEYS[7], ARGV[7])
 elseif kind == 'msg' or kind == 'touch' then
   redis.call('HSET', m, 'last_active', now, 'in', '1')
-  redis.call('ZADD', KEYS[3], now, ARGV[7])
+  if redis.call('ZADD', KEYS[3], now, ARGV[7]) == 1 then redis.call('INCR', KEYS[8]) end
   if kind == 'msg' then
     redis.call('HINCRBY', m, 'msgs', 1)
     topincr(KEYS[7], ` + ContribWeightLua("now") + `, ARGV[7], ` + strconv.Itoa(ContribCap) + `)
@@ -303,7 +305,7 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 		// stall a poller behind a crashed replica's update
 		lease = 15 * time.Second
 	}
-	return []string{s.dedupeMeta(in.Group), s.memberKey(in.Group, in.Member), s.activeKey(in.Group), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group)},
+	return []string{s.dedupeMeta(in.Group), s.memberKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group), s.presentKey(in.Group)},
 		[]any{uarg, in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
 }
 
@@ -496,7 +498,7 @@ func (s *Store) Update(ctx context.Context, group, id string, fn func(m *Member)
 
 // ActiveSince counts present members active at or after t.
 func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int64, error) {
-	n, err := s.rdb.ZCount(ctx, s.activeKey(group), ms(t), "+inf").Result()
+	n, err := s.activeCount(ctx, group, ms(t), "+inf")
 	if err != nil {
 		return 0, wrap("count active members", err)
 	}
@@ -507,17 +509,17 @@ func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int
 	if err != nil || len(ids) == 0 {
 		return n, wrap("count active members", err)
 	}
-	var spoke, present *redis.FloatSliceCmd
-	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		spoke = p.ZMScore(ctx, s.Key(group, "activated"), ids...)
-		present = p.ZMScore(ctx, s.activeKey(group), ids...)
-		return nil
-	}); err != nil {
+	spoke, err := s.rdb.ZMScore(ctx, s.Key(group, "activated"), ids...).Result()
+	if err != nil {
+		return 0, wrap("count active members", err)
+	}
+	present, err := s.activeScores(ctx, group, ids)
+	if err != nil {
 		return 0, wrap("count active members", err)
 	}
 	since := float64(t.UnixMilli())
-	for i, last := range present.Val() {
-		if last >= since && spoke.Val()[i] == 0 {
+	for i, last := range present {
+		if last >= since && spoke[i] == 0 {
 			n--
 		}
 	}
@@ -526,17 +528,25 @@ func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int
 
 // Present counts members in the group (joined or seen, not left).
 func (s *Store) Present(ctx context.Context, group string) (int64, error) {
-	n, err := s.rdb.ZCard(ctx, s.activeKey(group)).Result()
+	n, err := s.activeCount(ctx, group, "-inf", "+inf")
 	return n, wrap("count members", err)
 }
 
 // SilentSince lists up to limit present members whose last activity is
 // before t, oldest first: the scan behind wake-up messages.
 func (s *Store) SilentSince(ctx context.Context, group string, t time.Time, limit int64) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.activeKey(group), &redis.ZRangeBy{
-		Min: "-inf", Max: "(" + ms(t), Count: limit,
-	}).Result()
-	return ids, wrap("list silent members", err)
+	zs, err := s.activeRange(ctx, group, "-inf", "("+ms(t), limit, false)
+	if err != nil {
+		return nil, wrap("list silent members", err)
+	}
+	if int64(len(zs)) > limit {
+		zs = zs[:limit]
+	}
+	ids := make([]string, len(zs))
+	for i, z := range zs {
+		ids[i], _ = z.Member.(string)
+	}
+	return ids, nil
 }
 
 // Activation reports, for members who joined in [from, to), how many
@@ -662,13 +672,14 @@ type Present struct {
 }
 
 // baselineScript records members already in a group without counting
-// them as joins: KEYS[1] active, KEYS[2] joined, KEYS[3..] member
-// records; ARGV[1] now (ms), then per member id, name, joined (ms).
-// Members already known are left as they are.
+// them as joins: KEYS[1] the present count, KEYS[2] joined, then per
+// member their record and their last-active bucket; ARGV[1] now (ms),
+// then per member id, name, joined (ms). Members already known are left
+// as they are.
 var baselineScript = redis.NewScript(`
 local n = 0
-for i = 3, #KEYS do
-  local a = 2 + (i - 3) * 3
+for i = 3, #KEYS, 2 do
+  local a = 2 + (i - 3) / 2 * 3
   local id, name, joined = ARGV[a], ARGV[a+1], ARGV[a+2]
   if redis.call('HEXISTS', KEYS[i], 'in') == 0 then
     redis.call('HSET', KEYS[i], 'name', name, 'in', '1', 'last_active', ARGV[1], 'baseline', '1')
@@ -676,7 +687,7 @@ for i = 3, #KEYS do
       redis.call('HSET', KEYS[i], 'joined_at', joined)
       redis.call('ZADD', KEYS[2], 'NX', joined, id)
     end
-    redis.call('ZADD', KEYS[1], 'NX', ARGV[1], id)
+    if redis.call('ZADD', KEYS[i+1], 'NX', ARGV[1], id) == 1 then redis.call('INCR', KEYS[1]) end
     n = n + 1
   end
 end
@@ -691,10 +702,10 @@ func (s *Store) Baseline(ctx context.Context, group string, members []Present, n
 	total := 0
 	for start := 0; start < len(members); start += 500 {
 		batch := members[start:min(start+500, len(members))]
-		keys := []string{s.activeKey(group), s.Key(group, "joined")}
+		keys := []string{s.presentKey(group), s.Key(group, "joined")}
 		args := []any{now.UnixMilli()}
 		for _, m := range batch {
-			keys = append(keys, s.memberKey(group, m.ID))
+			keys = append(keys, s.memberKey(group, m.ID), s.ActiveKey(group, m.ID))
 			joined := int64(0)
 			if !m.JoinedAt.IsZero() {
 				joined = m.JoinedAt.UnixMilli()

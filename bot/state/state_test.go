@@ -260,7 +260,7 @@ func hashTag(key string) string {
 func TestGroupKeysShareOneSlot(t *testing.T) {
 	s := state.New(nil, "qb:")
 	const g = "telegram:-1001234567890"
-	for _, k := range []string{s.Key(g, "m", "42"), s.Key(g, "active"), s.Key(g, "u", "tg:1")} {
+	for _, k := range append([]string{s.Key(g, "m", "42"), s.ActiveKey(g, "42"), s.Key(g, "u", "tg:1")}, s.ActiveKeys(g)...) {
 		if hashTag(k) != g {
 			t.Errorf("key %q hashes on %q, want the group %q", k, hashTag(k), g)
 		}

@@ -66,7 +66,7 @@ func (c *stepScripts) get(steps []Step) *redis.Script {
 local n = tonumber(ARGV[10])
 if not n or n < 1 or n > #F then return redis.error_reply('ingest: bad step count') end
 local shape = {}
-local ki, ai = 8, 11
+local ki, ai = 9, 11
 for s = 1, n do
   local kc, ac = tonumber(ARGV[ai]), tonumber(ARGV[ai + 1])
   if not kc or not ac or kc < 0 or ac < 0 or ki + kc - 1 > #KEYS or ai + 1 + ac > #ARGV then

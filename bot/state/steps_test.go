@@ -90,7 +90,7 @@ func TestIngestStepsRefusesBadShape(t *testing.T) {
 		{"0", 1000, "msg", "n", "", "0", "8", "", 15000, 1, "x", "y", 1},    // not numbers
 	}
 	for i, args := range calls {
-		keys := []string{s.Key(g, "u", "bad"+string(rune('a'+i))), s.MemberKey(g, "8"), s.Key(g, "active"), s.Key(g, "joined"), s.Key(g, "activated"), s.Key(g, "usernames"), s.ContribKey(g), s.Key(g, "count")}
+		keys := []string{s.Key(g, "u", "bad"+string(rune('a'+i))), s.MemberKey(g, "8"), s.ActiveKey(g, "8"), s.Key(g, "joined"), s.Key(g, "activated"), s.Key(g, "usernames"), s.ContribKey(g), s.Key(g, "active", "n"), s.Key(g, "count")}
 		err := state.StepScript(s, st).Run(ctx, s.Client(), keys, args...).Err()
 		if err == nil || !strings.Contains(err.Error(), "ingest: bad step") {
 			t.Errorf("call %d: %v, want a bad-step error", i, err)

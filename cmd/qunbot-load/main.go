@@ -148,9 +148,10 @@ func main() {
 	groups := flag.Int("groups", 10, "groups the members are spread over")
 	compare := flag.Bool("compare", true, "also run redis-benchmark -c 16 on EVALSHA of the ingest script")
 	cfgPath := flag.String("c", "", "config whose flows run (default: the stats flow alone)")
+	keep := flag.Bool("keep", false, "leave the run's keys in Redis to inspect them (prefix printed)")
 	pipeline := flag.Int("pipeline", -1, "ingests per round trip when they queue up (default: the config's redis.pipeline)")
 	flag.Parse()
-	if err := run(*url, *cfgPath, *members, *messages, *workers, *groups, *pipeline, *compare); err != nil {
+	if err := run(*url, *cfgPath, *members, *messages, *workers, *groups, *pipeline, *compare, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "qunbot-load:", err)
 		os.Exit(1)
 	}
@@ -163,7 +164,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(url, cfgPath string, members, messages, workers, groups, pipeline int, compare bool) error {
+func run(url, cfgPath string, members, messages, workers, groups, pipeline int, compare, keep bool) error {
 	ctx := context.Background()
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -185,7 +186,11 @@ func run(url, cfgPath string, members, messages, workers, groups, pipeline int, 
 	capt := &capture{probe: " load:" + strconv.Itoa(probeIdx)}
 	conn.Client.AddHook(capt)
 	prefix := fmt.Sprintf("qbload-%d:", time.Now().UnixNano())
-	defer clean(conn.Client, prefix)
+	if keep {
+		fmt.Printf("keys kept under %s\n", prefix)
+	} else {
+		defer clean(conn.Client, prefix)
+	}
 
 	fl := flows.Builtin()
 	schema := engine.Schema(fl, platform.Schemas(adapters.Builtin()))
@@ -347,8 +352,16 @@ func sampleMemory(ctx context.Context, c redis.UniversalClient, s *state.Store, 
 	}
 	var zs int64
 	for g := 0; g < groups; g++ {
-		v, _ := c.MemoryUsage(ctx, s.Key("console:g"+strconv.Itoa(g), "active"), 0).Result()
-		zs += v
+		// the buckets of the group's last-active set, and its count
+		cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range append(s.ActiveKeys("console:g"+strconv.Itoa(g)), s.Key("console:g"+strconv.Itoa(g), "active", "n")) {
+				p.MemoryUsage(ctx, k, 0)
+			}
+			return nil
+		})
+		for _, cmd := range cmds {
+			zs += cmd.(*redis.IntCmd).Val()
+		}
 	}
 	active = float64(zs) / float64(members)
 	// the update tables: every key of them, over the updates they hold

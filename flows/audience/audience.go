@@ -124,9 +124,13 @@ func Parse(words []string) (*Spec, error) {
 // then the steps as name/argument runs (see Resolve). Scratch keys share
 // the group's slot.
 var resolveScript = redis.NewScript(`
-local out, base = KEYS[1], KEYS[2]
+local out = KEYS[1]
 local now = tonumber(ARGV[2])
 local tmp = out .. ':t'
+-- the last-active set is kept in buckets (KEYS[2..]): one set of them
+-- for this resolution
+local base = out .. ':b'
+redis.call('ZUNIONSTORE', base, #KEYS - 1, unpack(KEYS, 2))
 local function intersect(src)
   redis.call('ZINTERSTORE', out, 2, out, src, 'WEIGHTS', 1, 0)
 end
@@ -204,7 +208,7 @@ while i <= #ARGV do
     return redis.error_reply('audience: unknown step ' .. tostring(op))
   end
 end
-redis.call('DEL', tmp)
+redis.call('DEL', tmp, base)
 local res
 if ARGV[1] == 'list' then res = redis.call('ZRANGE', out, 0, -1) else res = redis.call('ZCARD', out) end
 redis.call('DEL', out)
@@ -323,7 +327,7 @@ func Resolve(ctx context.Context, s *state.Store, group string, sp *Spec, t wake
 		args = append(args, "range", s.JoinedKey(group), "-inf", ms(now.Add(-d)))
 	}
 	scratch := s.Key(group, "aud", strconv.FormatUint(rand.Uint64(), 36))
-	res, err := resolveScript.Run(ctx, s.Client(), []string{scratch, s.Key(group, "active")}, args...).Result()
+	res, err := resolveScript.Run(ctx, s.Client(), append([]string{scratch}, s.ActiveKeys(group)...), args...).Result()
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: resolve an audience: %w", state.ErrRedis, err)
 	}

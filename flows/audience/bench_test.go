@@ -30,16 +30,19 @@ func BenchmarkResolve1M(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for start := 0; start < n; start += 10000 {
 		p := c.Pipeline()
-		active := make([]redis.Z, 0, 10000)
+		active := map[string][]redis.Z{}
 		tagged := make([]redis.Z, 0, 2000)
 		for i := start; i < start+10000; i++ {
 			id := strconv.Itoa(i)
-			active = append(active, redis.Z{Score: float64(now.Add(-time.Duration(rng.Int64N(int64(90 * 24 * time.Hour)))).UnixMilli()), Member: id})
+			k := s.ActiveKey(g, id)
+			active[k] = append(active[k], redis.Z{Score: float64(now.Add(-time.Duration(rng.Int64N(int64(90 * 24 * time.Hour)))).UnixMilli()), Member: id})
 			if i%5 == 0 {
 				tagged = append(tagged, redis.Z{Score: math.Inf(1), Member: id})
 			}
 		}
-		p.ZAdd(ctx, s.Key(g, "active"), active...)
+		for k, zs := range active {
+			p.ZAdd(ctx, k, zs...)
+		}
 		p.ZAdd(ctx, tags.SetKey(s, g, "辅食"), tagged...)
 		if _, err := p.Exec(ctx); err != nil {
 			b.Fatal(err)

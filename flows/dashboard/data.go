@@ -307,14 +307,12 @@ func (s *Server) search(ctx context.Context, group, q string) ([]MemberRow, erro
 		ids = append(ids, q)
 	}
 	needle := strings.ToLower(q)
-	for start := int64(0); start < searchScan && len(ids) < searchResults; start += 1000 {
-		batch, err := c.ZRevRange(ctx, s.store.Key(group, "active"), start, start+999).Result()
-		if err != nil {
-			return nil, fmt.Errorf("%w: search members: %w", state.ErrRedis, err)
-		}
-		if len(batch) == 0 {
-			break
-		}
+	recent, err := s.store.RecentlyActive(ctx, group, searchScan)
+	if err != nil {
+		return nil, fmt.Errorf("search members: %w", err)
+	}
+	for start := 0; start < len(recent) && len(ids) < searchResults; start += 1000 {
+		batch := recent[start:min(start+1000, len(recent))]
 		cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, id := range batch {
 				p.HGet(ctx, s.store.MemberKey(group, id), "name")

@@ -1,0 +1,386 @@
+package state
+
+import (
+	"container/heap"
+	"context"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ActiveBuckets is how many sorted sets a group's last-active times are
+// spread over. One set of 100,000 members is a skip list at about 105
+// bytes a member; Redis keeps a set of at most 128 entries
+// (zset-max-listpack-entries) as one packed listpack at about 17, so
+// members are spread by a hash of their id over 2,048 sets: at 100,000
+// members a bucket holds about 49 and the fullest 76; at 200,000
+// (Telegram's largest groups) a handful pass 128 and turn into skip
+// lists, costing what one set did (zset-max-listpack-entries 256 keeps
+// them packed). Reading the
+// whole set — a count, a scan in time order — reads every bucket, in one
+// pipelined round trip; writing a member touches only theirs.
+const ActiveBuckets = 2048
+
+// activeBucket is the bucket of a member id: FNV-1a, computed in Go only
+// (scripts are given their bucket keys), so it may change only with a
+// migration.
+func activeBucket(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % ActiveBuckets)
+}
+
+// ActiveKey is the last-active bucket a member's time is kept in.
+func (s *Store) ActiveKey(group, member string) string {
+	return s.Key(group, "active", strconv.Itoa(activeBucket(member)))
+}
+
+// activeKeys are all the buckets of a group's last-active set.
+func (s *Store) activeKeys(group string) []string {
+	base := s.Key(group, "active") + ":"
+	keys := make([]string, ActiveBuckets)
+	for i := range keys {
+		keys[i] = base + strconv.Itoa(i)
+	}
+	return keys
+}
+
+// ActiveKeys are all the buckets of a group's last-active set, for a
+// script that needs the whole set (an audience unions them).
+func (s *Store) ActiveKeys(group string) []string { return s.activeKeys(group) }
+
+// presentKey counts the members in the group's last-active set, kept by
+// every script that adds or removes one: the day record's member count
+// reads it inside the ingest script, where summing 1,024 buckets on a
+// member's first message of the day would cost more than the message.
+func (s *Store) presentKey(group string) string { return s.Key(group, "active", "n") }
+
+// legacyActiveKey is the one-set layout the buckets replace (see
+// MigrateActive).
+func (s *Store) legacyActiveKey(group string) string { return s.Key(group, "active") }
+
+// activeByBucket groups member ids by bucket, keeping each id's index in
+// the caller's order.
+func activeByBucket(ids []string) map[int][]int {
+	by := map[int][]int{}
+	for i, id := range ids {
+		b := activeBucket(id)
+		by[b] = append(by[b], i)
+	}
+	return by
+}
+
+// activeScores reads the last-active scores of ids (0 for members not
+// present) in one pipelined round trip: one ZMSCORE per bucket met.
+func (s *Store) activeScores(ctx context.Context, group string, ids []string) ([]float64, error) {
+	out := make([]float64, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	by := activeByBucket(ids)
+	cmds := make(map[int]*redis.FloatSliceCmd, len(by))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for b, idx := range by {
+			members := make([]string, len(idx))
+			for j, i := range idx {
+				members[j] = ids[i]
+			}
+			cmds[b] = p.ZMScore(ctx, s.Key(group, "active", strconv.Itoa(b)), members...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for b, idx := range by {
+		for j, v := range cmds[b].Val() {
+			out[idx[j]] = v
+		}
+	}
+	return out, nil
+}
+
+// activeCount sums ZCOUNT min max over every bucket, in one round trip.
+func (s *Store) activeCount(ctx context.Context, group, min, max string) (int64, error) {
+	keys := s.activeKeys(group)
+	cmds := make([]*redis.IntCmd, len(keys))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			if min == "-inf" && max == "+inf" {
+				cmds[i] = p.ZCard(ctx, k)
+			} else {
+				cmds[i] = p.ZCount(ctx, k, min, max)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
+// activeRange reads, from every bucket, the members whose last activity
+// is in [min, max] (Redis score-range syntax), at most limit from each
+// (0: all), oldest first or newest first.
+func (s *Store) activeRange(ctx context.Context, group, min, max string, limit int64, newest bool) ([]redis.Z, error) {
+	keys := s.activeKeys(group)
+	cmds := make([]*redis.ZSliceCmd, len(keys))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			by := &redis.ZRangeBy{Min: min, Max: max, Count: limit}
+			if limit == 0 {
+				by.Count = 0
+			}
+			if newest {
+				cmds[i] = p.ZRevRangeByScoreWithScores(ctx, k, by)
+			} else {
+				cmds[i] = p.ZRangeByScoreWithScores(ctx, k, by)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []redis.Z
+	for _, c := range cmds {
+		all = append(all, c.Val()...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Score != all[j].Score {
+			return (all[i].Score < all[j].Score) != newest
+		}
+		return (all[i].Member.(string) < all[j].Member.(string)) != newest
+	})
+	return all, nil
+}
+
+// PresentMembers lists every member in the group's last-active set (the
+// members present), in no particular order.
+func (s *Store) PresentMembers(ctx context.Context, group string) ([]string, error) {
+	zs, err := s.activeRange(ctx, group, "-inf", "+inf", 0, false)
+	if err != nil {
+		return nil, wrap("list present members", err)
+	}
+	ids := make([]string, len(zs))
+	for i, z := range zs {
+		ids[i], _ = z.Member.(string)
+	}
+	return ids, nil
+}
+
+// RecentlyActive lists up to n present members, the most recently active
+// first (a search through a group's members).
+func (s *Store) RecentlyActive(ctx context.Context, group string, n int64) ([]string, error) {
+	zs, err := s.activeRange(ctx, group, "-inf", "+inf", n, true)
+	if err != nil {
+		return nil, wrap("list recent members", err)
+	}
+	if int64(len(zs)) > n {
+		zs = zs[:n]
+	}
+	ids := make([]string, len(zs))
+	for i, z := range zs {
+		ids[i], _ = z.Member.(string)
+	}
+	return ids, nil
+}
+
+// bucketCursor pages through one bucket in score order over [min, max),
+// resuming after the last score read (see ScanActivity).
+type bucketCursor struct {
+	key    string
+	min    string
+	offset int64 // members at score min already read
+	buf    []redis.Z
+	done   bool // the bucket has nothing more in range
+}
+
+func (c *bucketCursor) fill(zs []redis.Z, size int64) {
+	c.buf = zs
+	if int64(len(zs)) < size {
+		c.done = true
+		return
+	}
+	last := zs[len(zs)-1].Score
+	same := int64(0)
+	for i := len(zs) - 1; i >= 0 && zs[i].Score == last; i-- {
+		same++
+	}
+	next := strconv.FormatFloat(last, 'f', 0, 64)
+	if next == c.min {
+		c.offset += same
+	} else {
+		c.offset = same
+	}
+	c.min = next
+}
+
+// cursorHeap orders bucket cursors by their next entry: score, then id,
+// so a scan's order does not depend on how ids fall into buckets.
+type cursorHeap []*bucketCursor
+
+func (h cursorHeap) Len() int { return len(h) }
+func (h cursorHeap) Less(i, j int) bool {
+	a, b := h[i].buf[0], h[j].buf[0]
+	if a.Score != b.Score {
+		return a.Score < b.Score
+	}
+	return a.Member.(string) < b.Member.(string)
+}
+func (h cursorHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *cursorHeap) Push(x any)   { *h = append(*h, x.(*bucketCursor)) }
+func (h *cursorHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// migrateActiveScript moves a batch of one-set entries into their
+// buckets: KEYS[1] the old set, KEYS[2] the present count, then one
+// bucket key per entry; ARGV the entries' ids and scores. The newer time
+// wins where a bucket has the member already (written since the start),
+// and the count grows by the members new to the buckets.
+var migrateActiveScript = redis.NewScript(`
+local added = 0
+for i = 3, #KEYS do
+  local id, score = ARGV[2 * (i - 2) - 1], tonumber(ARGV[2 * (i - 2)])
+  local cur = redis.call('ZSCORE', KEYS[i], id)
+  if not cur then
+    redis.call('ZADD', KEYS[i], score, id)
+    added = added + 1
+  elseif tonumber(cur) < score then
+    redis.call('ZADD', KEYS[i], score, id)
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+if added > 0 then redis.call('INCRBY', KEYS[2], added) end
+return added
+`)
+
+// MigrateActive moves the last-active sets of the one-set layout
+// ({g}:active) into their buckets, 500 members a script so a big group
+// does not hold Redis long, and deletes them. It answers how many members
+// it moved. It runs before qunbot serves; a replica of the old version
+// still running writes the old set again, which the next start moves.
+func (s *Store) MigrateActive(ctx context.Context) (int, error) {
+	moved := 0
+	iter := s.rdb.Scan(ctx, 0, s.prefix+"{*}:active", 2000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		i := strings.LastIndex(key, "}:active")
+		if i < 0 || !strings.HasPrefix(key, s.prefix+"{") || i+len("}:active") != len(key) {
+			continue
+		}
+		group := key[len(s.prefix)+1 : i]
+		if t, err := s.rdb.Type(ctx, key).Result(); err != nil {
+			return moved, wrap("migrate "+key, err)
+		} else if t != "zset" {
+			continue // not ours
+		}
+		for {
+			zs, err := s.rdb.ZRangeWithScores(ctx, key, 0, 499).Result()
+			if err != nil {
+				return moved, wrap("migrate "+key, err)
+			}
+			if len(zs) == 0 {
+				break
+			}
+			keys := []string{key, s.presentKey(group)}
+			args := make([]any, 0, 2*len(zs))
+			for _, z := range zs {
+				id, _ := z.Member.(string)
+				keys = append(keys, s.ActiveKey(group, id))
+				args = append(args, id, strconv.FormatFloat(z.Score, 'f', 0, 64))
+			}
+			if err := migrateActiveScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+				return moved, wrap("migrate "+key, err)
+			}
+			moved += len(zs)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return moved, wrap("scan last-active sets", err)
+	}
+	return moved, nil
+}
+
+// scanActive merges every bucket's entries in [min, max) in score order
+// (ties by id) and hands them to fn in pages of size.
+func (s *Store) scanActive(ctx context.Context, group, min, max string, size int64, fn func([]Activity) (bool, error)) error {
+	keys := s.activeKeys(group)
+	cursors := make([]*bucketCursor, len(keys))
+	for i, k := range keys {
+		cursors[i] = &bucketCursor{key: k, min: min}
+	}
+	// first pages of every bucket in one round trip; a bucket holds at
+	// most a few hundred, so a scan rarely needs another
+	if err := s.refill(ctx, cursors, max, size); err != nil {
+		return err
+	}
+	h := cursorHeap{}
+	for _, c := range cursors {
+		if len(c.buf) > 0 {
+			h = append(h, c)
+		}
+	}
+	heap.Init(&h)
+	page := make([]Activity, 0, size)
+	for h.Len() > 0 {
+		c := h[0]
+		z := c.buf[0]
+		c.buf = c.buf[1:]
+		id, _ := z.Member.(string)
+		page = append(page, Activity{ID: id, Last: time.UnixMilli(int64(z.Score))})
+		if len(c.buf) == 0 && !c.done {
+			if err := s.refill(ctx, []*bucketCursor{c}, max, size); err != nil {
+				return err
+			}
+		}
+		if len(c.buf) == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
+		if int64(len(page)) == size {
+			more, err := fn(page)
+			if err != nil || !more {
+				return err
+			}
+			page = make([]Activity, 0, size)
+		}
+	}
+	if len(page) > 0 {
+		_, err := fn(page)
+		return err
+	}
+	return nil
+}
+
+// refill reads the next page of each cursor in one pipelined round trip.
+func (s *Store) refill(ctx context.Context, cursors []*bucketCursor, max string, size int64) error {
+	cmds := make([]*redis.ZSliceCmd, len(cursors))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range cursors {
+			cmds[i] = p.ZRangeByScoreWithScores(ctx, c.key, &redis.ZRangeBy{Min: c.min, Max: max, Offset: c.offset, Count: size})
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap("scan activity", err)
+	}
+	for i, c := range cursors {
+		c.fill(cmds[i].Val(), size)
+	}
+	return nil
+}
