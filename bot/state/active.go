@@ -3,8 +3,6 @@ package state
 import (
 	"container/heap"
 	"context"
-	"hash/fnv"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,162 +10,27 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ActiveBuckets is how many sorted sets a group's last-active times are
-// spread over. One set of 100,000 members is a skip list at about 105
-// bytes a member; Redis keeps a set of at most 128 entries
-// (zset-max-listpack-entries) as one packed listpack at about 17, so
-// members are spread by a hash of their id over 2,048 sets: at 100,000
-// members a bucket holds about 49 and the fullest 76; at 200,000
-// (Telegram's largest groups) a handful pass 128 and turn into skip
-// lists, costing what one set did (zset-max-listpack-entries 256 keeps
-// them packed). Reading the
-// whole set — a count, a scan in time order — reads every bucket, in one
-// pipelined round trip; writing a member touches only theirs.
-const ActiveBuckets = 2048
-
-// activeBucket is the bucket of a member id: FNV-1a, computed in Go only
-// (scripts are given their bucket keys), so it may change only with a
-// migration.
-func activeBucket(id string) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % ActiveBuckets)
-}
-
 // ActiveKey is the last-active bucket a member's time is kept in.
-func (s *Store) ActiveKey(group, member string) string {
-	return s.Key(group, "active", strconv.Itoa(activeBucket(member)))
-}
-
-// activeKeys are all the buckets of a group's last-active set.
-func (s *Store) activeKeys(group string) []string {
-	base := s.Key(group, "active") + ":"
-	keys := make([]string, ActiveBuckets)
-	for i := range keys {
-		keys[i] = base + strconv.Itoa(i)
-	}
-	return keys
-}
+func (s *Store) ActiveKey(group, member string) string { return s.active(group).Key(member) }
 
 // ActiveKeys are all the buckets of a group's last-active set, for a
 // script that needs the whole set (an audience unions them).
-func (s *Store) ActiveKeys(group string) []string { return s.activeKeys(group) }
+func (s *Store) ActiveKeys(group string) []string { return s.active(group).Keys() }
+
+// active is a group's last-active set: present members by their last
+// activity (ms), in buckets.
+func (s *Store) active(group string) Buckets { return s.Buckets(group, "active") }
 
 // presentKey counts the members in the group's last-active set, kept by
 // every script that adds or removes one: the day record's member count
-// reads it inside the ingest script, where summing 1,024 buckets on a
+// reads it inside the ingest script, where summing 2,048 buckets on a
 // member's first message of the day would cost more than the message.
 func (s *Store) presentKey(group string) string { return s.Key(group, "active", "n") }
-
-// legacyActiveKey is the one-set layout the buckets replace (see
-// MigrateActive).
-func (s *Store) legacyActiveKey(group string) string { return s.Key(group, "active") }
-
-// activeByBucket groups member ids by bucket, keeping each id's index in
-// the caller's order.
-func activeByBucket(ids []string) map[int][]int {
-	by := map[int][]int{}
-	for i, id := range ids {
-		b := activeBucket(id)
-		by[b] = append(by[b], i)
-	}
-	return by
-}
-
-// activeScores reads the last-active scores of ids (0 for members not
-// present) in one pipelined round trip: one ZMSCORE per bucket met.
-func (s *Store) activeScores(ctx context.Context, group string, ids []string) ([]float64, error) {
-	out := make([]float64, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	by := activeByBucket(ids)
-	cmds := make(map[int]*redis.FloatSliceCmd, len(by))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for b, idx := range by {
-			members := make([]string, len(idx))
-			for j, i := range idx {
-				members[j] = ids[i]
-			}
-			cmds[b] = p.ZMScore(ctx, s.Key(group, "active", strconv.Itoa(b)), members...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for b, idx := range by {
-		for j, v := range cmds[b].Val() {
-			out[idx[j]] = v
-		}
-	}
-	return out, nil
-}
-
-// activeCount sums ZCOUNT min max over every bucket, in one round trip.
-func (s *Store) activeCount(ctx context.Context, group, min, max string) (int64, error) {
-	keys := s.activeKeys(group)
-	cmds := make([]*redis.IntCmd, len(keys))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			if min == "-inf" && max == "+inf" {
-				cmds[i] = p.ZCard(ctx, k)
-			} else {
-				cmds[i] = p.ZCount(ctx, k, min, max)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, c := range cmds {
-		n += c.Val()
-	}
-	return n, nil
-}
-
-// activeRange reads, from every bucket, the members whose last activity
-// is in [min, max] (Redis score-range syntax), at most limit from each
-// (0: all), oldest first or newest first.
-func (s *Store) activeRange(ctx context.Context, group, min, max string, limit int64, newest bool) ([]redis.Z, error) {
-	keys := s.activeKeys(group)
-	cmds := make([]*redis.ZSliceCmd, len(keys))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			by := &redis.ZRangeBy{Min: min, Max: max, Count: limit}
-			if limit == 0 {
-				by.Count = 0
-			}
-			if newest {
-				cmds[i] = p.ZRevRangeByScoreWithScores(ctx, k, by)
-			} else {
-				cmds[i] = p.ZRangeByScoreWithScores(ctx, k, by)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var all []redis.Z
-	for _, c := range cmds {
-		all = append(all, c.Val()...)
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].Score != all[j].Score {
-			return (all[i].Score < all[j].Score) != newest
-		}
-		return (all[i].Member.(string) < all[j].Member.(string)) != newest
-	})
-	return all, nil
-}
 
 // PresentMembers lists every member in the group's last-active set (the
 // members present), in no particular order.
 func (s *Store) PresentMembers(ctx context.Context, group string) ([]string, error) {
-	zs, err := s.activeRange(ctx, group, "-inf", "+inf", 0, false)
+	zs, err := s.active(group).Range(ctx, "-inf", "+inf", 0, false)
 	if err != nil {
 		return nil, wrap("list present members", err)
 	}
@@ -181,7 +44,7 @@ func (s *Store) PresentMembers(ctx context.Context, group string) ([]string, err
 // RecentlyActive lists up to n present members, the most recently active
 // first (a search through a group's members).
 func (s *Store) RecentlyActive(ctx context.Context, group string, n int64) ([]string, error) {
-	zs, err := s.activeRange(ctx, group, "-inf", "+inf", n, true)
+	zs, err := s.active(group).Range(ctx, "-inf", "+inf", n, true)
 	if err != nil {
 		return nil, wrap("list recent members", err)
 	}
@@ -318,7 +181,7 @@ func (s *Store) MigrateActive(ctx context.Context) (int, error) {
 // scanActive merges every bucket's entries in [min, max) in score order
 // (ties by id) and hands them to fn in pages of size.
 func (s *Store) scanActive(ctx context.Context, group, min, max string, size int64, fn func([]Activity) (bool, error)) error {
-	keys := s.activeKeys(group)
+	keys := s.active(group).Keys()
 	cursors := make([]*bucketCursor, len(keys))
 	for i, k := range keys {
 		cursors[i] = &bucketCursor{key: k, min: min}

@@ -155,7 +155,7 @@ func TestActiveBucketsStayPacked(t *testing.T) {
 	for _, n := range count {
 		fullest = max(fullest, n)
 	}
-	if len(count) != state.ActiveBuckets || fullest > 128 {
-		t.Errorf("%d buckets used, the fullest holds %d; want all %d, at most 128", len(count), fullest, state.ActiveBuckets)
+	if len(count) != state.BucketCount || fullest > 128 {
+		t.Errorf("%d buckets used, the fullest holds %d; want all %d, at most 128", len(count), fullest, state.BucketCount)
 	}
 }

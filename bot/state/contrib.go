@@ -147,7 +147,7 @@ func (s *Store) LastActive(ctx context.Context, group string, ids ...string) ([]
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	sc, err := s.activeScores(ctx, group, ids)
+	sc, err := s.active(group).Scores(ctx, ids)
 	if err != nil {
 		return nil, wrap("read activity", err)
 	}
@@ -170,7 +170,7 @@ func (s *Store) ActiveBetween(ctx context.Context, group string, from, to time.T
 	if !to.IsZero() {
 		max = "(" + ms(to)
 	}
-	n, err := s.activeCount(ctx, group, min, max)
+	n, err := s.active(group).Count(ctx, min, max)
 	return n, wrap("count members by activity", err)
 }
 

@@ -498,7 +498,7 @@ func (s *Store) Update(ctx context.Context, group, id string, fn func(m *Member)
 
 // ActiveSince counts present members active at or after t.
 func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int64, error) {
-	n, err := s.activeCount(ctx, group, ms(t), "+inf")
+	n, err := s.active(group).Count(ctx, ms(t), "+inf")
 	if err != nil {
 		return 0, wrap("count active members", err)
 	}
@@ -513,7 +513,7 @@ func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int
 	if err != nil {
 		return 0, wrap("count active members", err)
 	}
-	present, err := s.activeScores(ctx, group, ids)
+	present, err := s.active(group).Scores(ctx, ids)
 	if err != nil {
 		return 0, wrap("count active members", err)
 	}
@@ -528,14 +528,14 @@ func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int
 
 // Present counts members in the group (joined or seen, not left).
 func (s *Store) Present(ctx context.Context, group string) (int64, error) {
-	n, err := s.activeCount(ctx, group, "-inf", "+inf")
+	n, err := s.active(group).Count(ctx, "-inf", "+inf")
 	return n, wrap("count members", err)
 }
 
 // SilentSince lists up to limit present members whose last activity is
 // before t, oldest first: the scan behind wake-up messages.
 func (s *Store) SilentSince(ctx context.Context, group string, t time.Time, limit int64) ([]string, error) {
-	zs, err := s.activeRange(ctx, group, "-inf", "("+ms(t), limit, false)
+	zs, err := s.active(group).Range(ctx, "-inf", "("+ms(t), limit, false)
 	if err != nil {
 		return nil, wrap("list silent members", err)
 	}

@@ -53,6 +53,11 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	} else if n > 0 {
 		log.Info("last-active sets moved into buckets", zap.Int("members", n))
 	}
+	if n, err := checkin.MigrateBalances(ctx, a.store); err != nil {
+		log.Warn("old points boards not moved; audiences and wake-ups by points miss their balances until the next start moves them", zap.Error(err))
+	} else if n > 0 {
+		log.Info("balances moved into buckets; boards keep their top", zap.Int("balances", n), zap.Int("top", checkin.TopCap))
+	}
 	// Boards written before their caps shrink in the background: each
 	// also shrinks at its next write, so nothing waits for a scan of
 	// every key (it is stopped, and waited for, before the store closes).

@@ -182,12 +182,14 @@ while i <= #ARGV do
       end
     end
     i = i + 2 + n
-  elseif op == 'range' then -- keep members of a set with a score in [min, max]
-    redis.call('ZUNIONSTORE', tmp, 1, ARGV[i + 1])
-    if ARGV[i + 2] ~= '-inf' then redis.call('ZREMRANGEBYSCORE', tmp, '-inf', '(' .. ARGV[i + 2]) end
-    if ARGV[i + 3] ~= '+inf' then redis.call('ZREMRANGEBYSCORE', tmp, '(' .. ARGV[i + 3], '+inf') end
+  elseif op == 'range' then -- keep members of n sets (a set's buckets) with a score in [min, max]
+    local n = tonumber(ARGV[i + 1])
+    redis.call('ZUNIONSTORE', tmp, n, unpack(ARGV, i + 2, i + 1 + n))
+    local lo, hi = ARGV[i + 2 + n], ARGV[i + 3 + n]
+    if lo ~= '-inf' then redis.call('ZREMRANGEBYSCORE', tmp, '-inf', '(' .. lo) end
+    if hi ~= '+inf' then redis.call('ZREMRANGEBYSCORE', tmp, '(' .. hi, '+inf') end
     intersect(tmp)
-    i = i + 4
+    i = i + 4 + n
   elseif op == 'any' or op == 'all' or op == 'none' then -- n tag sets
     local n = tonumber(ARGV[i + 1])
     local sets = {unpack(ARGV, i + 2, i + 1 + n)}
@@ -315,16 +317,20 @@ func Resolve(ctx context.Context, s *state.Store, group string, sp *Spec, t wake
 	tagSets("all", allTags)
 	tagSets("none", sp.Tags.None)
 	if sp.MinPoints > 0 {
-		args = append(args, "range", checkin.BoardKey(s, group), sp.MinPoints, "+inf")
+		args = append(args, "range", state.BucketCount)
+		for _, k := range checkin.Balances(s, group).Keys() {
+			args = append(args, k)
+		}
+		args = append(args, sp.MinPoints, "+inf")
 	}
 	if sp.InvitedBy != "" {
-		args = append(args, "range", checkin.InviteesKey(s, group, sp.InvitedBy), "-inf", "+inf")
+		args = append(args, "range", 1, checkin.InviteesKey(s, group, sp.InvitedBy), "-inf", "+inf")
 	}
 	if d := sp.JoinedWithin.D(); d > 0 {
-		args = append(args, "range", s.JoinedKey(group), ms(now.Add(-d)), "+inf")
+		args = append(args, "range", 1, s.JoinedKey(group), ms(now.Add(-d)), "+inf")
 	}
 	if d := sp.JoinedBefore.D(); d > 0 {
-		args = append(args, "range", s.JoinedKey(group), "-inf", ms(now.Add(-d)))
+		args = append(args, "range", 1, s.JoinedKey(group), "-inf", ms(now.Add(-d)))
 	}
 	scratch := s.Key(group, "aud", strconv.FormatUint(rand.Uint64(), 36))
 	res, err := resolveScript.Run(ctx, s.Client(), append([]string{scratch}, s.ActiveKeys(group)...), args...).Result()

@@ -159,7 +159,11 @@ func (f Flow) checkIn(ctx context.Context, fc *engine.FlowContext, cfg *Config) 
 		if res.CardUsed {
 			text += words.T(loc, "checkin.card")
 		}
-		text += "\n" + words.T(loc, "checkin.status", res.Balance, res.Streak, rank)
+		if rank > 0 {
+			text += "\n" + words.T(loc, "checkin.status", res.Balance, res.Streak, rank)
+		} else { // below the board's TopCap
+			text += "\n" + words.T(loc, "checkin.status.unranked", res.Balance, res.Streak)
+		}
 	}
 	fc.Reply(strings.TrimSpace(text))
 	var badges []string

@@ -332,9 +332,9 @@ func TestMonthBoardsAreCappedAndExpire(t *testing.T) {
 	if err != nil || len(top) != 1 || top[0].Member != fmt.Sprint("m", checkin.MonthCap+49) {
 		t.Errorf("top %v %v", top, err)
 	}
-	// the all-time board is every member's (ranks, audiences read it)
-	if n := h.Redis.ZCard(ctx, checkin.BoardKey(h.Store, bottest.Group)).Val(); n != checkin.MonthCap+50 {
-		t.Errorf("all-time board: %d members", n)
+	// every balance is in the buckets (audiences, wake-ups read them)
+	if n, err := checkin.Balances(h.Store, bottest.Group).Count(ctx, "-inf", "+inf"); err != nil || n != checkin.MonthCap+50 {
+		t.Errorf("balances: %d members (%v)", n, err)
 	}
 	old := h.Store.Key(bottest.Group, "points", "2025-03")
 	for i := range checkin.MonthCap + 10 {
@@ -368,5 +368,90 @@ func TestActivityCapReadsTheOldDayForm(t *testing.T) {
 	cmd(h, "bob", "again")
 	if got := balance(t, h, "bob"); got != "2" {
 		t.Errorf("balance %s: the old day form was not read (cap 5, 2 a message, 2 credited)", got)
+	}
+}
+
+// The board keeps the TopCap highest balances, the buckets every one; a
+// member below the board checks in without a place and /rank says they
+// are not in the top; a member let go comes back with a higher balance.
+func TestBoardKeepsTheTop(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: {}\n")
+	ctx := context.Background()
+	l := checkin.NewLedger(h.Store, bottest.Group, 100000)
+	now := h.Clock.Now()
+	for i := range checkin.TopCap + 50 {
+		if _, err := l.Award(ctx, fmt.Sprint("m", i), int64(10+i), "seed", now, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	board := checkin.BoardKey(h.Store, bottest.Group)
+	if n := h.Redis.ZCard(ctx, board).Val(); n != checkin.TopCap {
+		t.Fatalf("board: %d members, want %d", n, checkin.TopCap)
+	}
+	bal := checkin.Balances(h.Store, bottest.Group)
+	if n, err := bal.Count(ctx, "-inf", "+inf"); err != nil || n != checkin.TopCap+50 {
+		t.Fatalf("balances: %d (%v), want %d", n, err, checkin.TopCap+50)
+	}
+	sc, err := bal.Scores(ctx, []string{"m0", "m1049", "nobody"})
+	if err != nil || sc[0] != 10 || sc[1] != 1059 || sc[2] != 0 {
+		t.Fatalf("scores %v (%v)", sc, err)
+	}
+	if r, err := l.Rank(ctx, "m3"); err != nil || r != 0 {
+		t.Errorf("m3 (below the top) ranked %d (%v)", r, err)
+	}
+	if r, err := l.Rank(ctx, "m1049"); err != nil || r != 1 {
+		t.Errorf("m1049 ranked %d (%v), want 1", r, err)
+	}
+	// ann (no points yet) checks in: 10 points, below the top
+	cmd(h, "ann", "/checkin")
+	acts := h.Out.Take()
+	if len(acts) == 0 || strings.Contains(acts[0].Text, "排名") || !strings.Contains(acts[0].Text, "连续签到 1 天") {
+		t.Fatalf("check-in below the top: %+v", acts)
+	}
+	cmd(h, "ann", "/rank")
+	acts = h.Out.Take()
+	if len(acts) == 0 || !strings.Contains(acts[0].Text, fmt.Sprintf("你还不在前 %d 名", checkin.TopCap)) {
+		t.Fatalf("/rank below the top: %+v", acts)
+	}
+	// m3 rises to the top with their next change
+	if _, err := l.Award(ctx, "m3", 5000, "seed", now, false); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := l.Rank(ctx, "m3"); err != nil || r != 1 {
+		t.Errorf("m3 after 5000 points ranked %d (%v), want 1", r, err)
+	}
+}
+
+// Boards of the one-set layout (every member on the board) move: the
+// balances into the buckets (one written since keeps its newer value),
+// the board down to its top, once.
+func TestMigrateBalances(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: {}\n")
+	ctx := context.Background()
+	board := checkin.BoardKey(h.Store, bottest.Group)
+	var zs []redis.Z
+	for i := range checkin.TopCap + 300 {
+		zs = append(zs, redis.Z{Score: float64(i), Member: fmt.Sprint("m", i)})
+	}
+	if err := h.Redis.ZAdd(ctx, board, zs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// m7 earned points since the upgrade (the board has 7)
+	if _, err := checkin.NewLedger(h.Store, bottest.Group, 1000).Award(ctx, "m7", 70, "seed", h.Clock.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	n, err := checkin.MigrateBalances(ctx, h.Store)
+	if err != nil || n != checkin.TopCap+299 {
+		t.Fatalf("copied %d (%v), want %d", n, err, checkin.TopCap+299)
+	}
+	if c := h.Redis.ZCard(ctx, board).Val(); c != checkin.TopCap {
+		t.Errorf("board holds %d, want %d", c, checkin.TopCap)
+	}
+	sc, err := checkin.Balances(h.Store, bottest.Group).Scores(ctx, []string{"m7", "m1", "m1299"})
+	if err != nil || sc[0] != 70 || sc[1] != 1 || sc[2] != 1299 {
+		t.Errorf("balances %v (%v), want [70 1 1299]", sc, err)
+	}
+	if n, err := checkin.MigrateBalances(ctx, h.Store); err != nil || n != 0 {
+		t.Errorf("a second run copied %d (%v)", n, err)
 	}
 }

@@ -69,9 +69,17 @@ func (f Flow) rank(ctx context.Context, fc *engine.FlowContext, cfg *Config) err
 		lines = append(lines, words.T(loc, "rank.line", i+1, mention(bot.Member{ID: id, Name: m.Name, Username: m.Username}), int64(z.Score)))
 	}
 	me := fc.Event.Member.ID
-	if r, err := l.Rank(ctx, me); err == nil && r > 0 {
+	r, err := l.Rank(ctx, me)
+	if err != nil {
+		return err
+	}
+	if r > 0 {
 		score, _ := fc.Store.Client().ZScore(ctx, l.board(), me).Result()
 		lines = append(lines, words.T(loc, "rank.me", r, int64(score)))
+	} else if m, err := fc.Store.Member(ctx, fc.Event.GroupKey(), me); err != nil {
+		return err
+	} else if pts, _ := strconv.ParseInt(m.Fields["pts"], 10, 64); pts > 0 {
+		lines = append(lines, words.T(loc, "rank.me.unranked", TopCap, pts))
 	}
 	fc.Reply(strings.Join(lines, "\n"))
 	return nil

@@ -45,13 +45,35 @@ func GroupLedger(s *state.Store, g *config.Group, group string) Ledger {
 	return NewLedger(s, group, max)
 }
 
-// BoardKey is the group's points board: members by balance.
+// BoardKey is the group's points board: its TopCap highest balances,
+// what /rank and a check-in's place read.
 func BoardKey(s *state.Store, group string) string { return s.Key(group, "points") }
-func (l Ledger) month(t time.Time) string          { return l.s.Key(l.group, "points", t.Format("2006-01")) }
-func (l Ledger) stream() string                    { return l.s.Key(l.group, "ledger") }
+
+// Balances is every member's balance, in listpack buckets (see
+// state.BucketCount): what audiences and wake-ups by points read. Until
+// this release the board held every member at about 105 bytes each; the
+// buckets keep them at about 20, and the board only the top.
+func Balances(s *state.Store, group string) state.Buckets { return s.Buckets(group, "pts") }
+
+// TopCap is how many of the highest balances the board keeps. A member
+// below it has no place (a check-in shows none, /rank says so); one who
+// was let go comes back with their next change. A member who spends
+// points may drop under one let go earlier, which then is missing until
+// their own next change: that takes TopCap-10 members falling past them
+// to show in a top ten.
+const TopCap = 1000
+
+func (l Ledger) month(t time.Time) string { return l.s.Key(l.group, "points", t.Format("2006-01")) }
+func (l Ledger) stream() string           { return l.s.Key(l.group, "ledger") }
+
+// moved marks a group whose board holds only the top (see
+// MigrateBalances): until it is set, a board may still hold every member
+// of the one-set layout, which a write must not cut before they are copied.
+func (l Ledger) moved() string                     { return movedKey(l.s, l.group) }
+func movedKey(s *state.Store, group string) string { return s.Key(group, "pts", "v") }
 func (l Ledger) sold() string                      { return l.s.Key(l.group, "rewards") }
 func (l Ledger) keys(id string, t time.Time) []string {
-	return []string{l.member(id), l.board(), l.month(t), l.stream(), l.s.ContribKey(l.group)}
+	return []string{l.member(id), l.board(), l.month(t), l.stream(), l.s.ContribKey(l.group), Balances(l.s, l.group).Key(id), l.moved()}
 }
 
 // MonthCap is how many members a month's points board keeps: it is read
@@ -70,7 +92,20 @@ func TrimMonths(ctx context.Context, s *state.Store) (int, error) {
 
 // change is the shared Lua for one point change; scripts below embed it.
 // Points earned also count as contribution (the wake-up flow's core tier).
+// KEYS: the member's record, the board, the month's board, the ledger,
+// the contribution set, the member's balances bucket, the group's moved
+// mark (see Ledger.keys).
 var change = state.TopIncrLua + `
+local function balance(member, bal)
+  redis.call('ZADD', KEYS[6], bal, member)
+  -- a board begun by this version is of this layout from the start
+  if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[7], '1') end
+  redis.call('ZADD', KEYS[2], bal, member)
+  if redis.call('EXISTS', KEYS[7]) == 1 then
+    local over = redis.call('ZCARD', KEYS[2]) - ` + strconv.Itoa(TopCap) + `
+    if over > 0 then redis.call('ZPOPMIN', KEYS[2], over) end
+  end
+end
 local function change(member, d, reason, at, earn)
   local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
   local earned = tonumber(redis.call('HGET', KEYS[1], 'pts_earned') or '0')
@@ -80,7 +115,7 @@ local function change(member, d, reason, at, earn)
     redis.call('PEXPIRE', KEYS[3], ` + strconv.FormatInt(monthTTL.Milliseconds(), 10) + `)
     topincr(KEYS[5], d * ` + state.ContribWeightLua("at") + `, member, ` + strconv.Itoa(state.ContribCap) + `)
   end
-  redis.call('ZADD', KEYS[2], bal, member)
+  balance(member, bal)
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', member, 'delta', d, 'reason', reason, 'balance', bal, 'at', at)
   return bal, earned
 end
@@ -153,7 +188,7 @@ func ActivityResult(res []int64) Result {
 // was removed as spam, or its member was not verified): the balance, the
 // lifetime and monthly totals, the contribution and the day's count, with
 // a ledger entry that says so.
-var undoActivityScript = redis.NewScript(`
+var undoActivityScript = redis.NewScript(change + `
 local d = -tonumber(ARGV[3])
 local at = ARGV[4]
 local ad = redis.call('HGET', KEYS[1], 'act_day')
@@ -168,7 +203,7 @@ for _, k in ipairs({KEYS[3], KEYS[5]}) do
     if tonumber(redis.call('ZINCRBY', k, inc, ARGV[2])) <= 0 then redis.call('ZREM', k, ARGV[2]) end
   end
 end
-redis.call('ZADD', KEYS[2], bal, ARGV[2])
+balance(ARGV[2], bal)
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', ARGV[2], 'delta', d, 'reason', 'activity taken back', 'balance', bal, 'at', at)
 return bal
 `)
@@ -233,11 +268,11 @@ return {1, streak, gained, bonus, bal, earned, total, card}
 end
 local r = checkin()
 -- the member's place on the board, and whether this is the group's first
--- check-in since last month ended (KEYS[6], ARGV[10]): the caller then
+-- check-in since last month ended (KEYS[8], ARGV[10]): the caller then
 -- hands out last month's badges
 local rank = redis.call('ZREVRANK', KEYS[2], ARGV[2])
 r[9] = rank and rank + 1 or 0
-r[10] = redis.call('HSETNX', KEYS[6], ARGV[10], '1')
+r[10] = redis.call('HSETNX', KEYS[8], ARGV[10], '1')
 return r
 `)
 
@@ -290,12 +325,12 @@ var redeemScript = redis.NewScript(change + `
 local cost, stock, per = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local bal = tonumber(redis.call('HGET', KEYS[1], 'pts') or '0')
 if bal < cost then return {-1, bal, 0} end
-local sold = tonumber(redis.call('HGET', KEYS[6], ARGV[6]) or '0')
+local sold = tonumber(redis.call('HGET', KEYS[8], ARGV[6]) or '0')
 if stock > 0 and sold >= stock then return {-2, bal, 0} end
-local mine = tonumber(redis.call('HGET', KEYS[6], ARGV[6] .. ':' .. ARGV[2]) or '0')
+local mine = tonumber(redis.call('HGET', KEYS[8], ARGV[6] .. ':' .. ARGV[2]) or '0')
 if per > 0 and mine >= per then return {-3, bal, mine} end
-redis.call('HINCRBY', KEYS[6], ARGV[6], 1)
-redis.call('HINCRBY', KEYS[6], ARGV[6] .. ':' .. ARGV[2], 1)
+redis.call('HINCRBY', KEYS[8], ARGV[6], 1)
+redis.call('HINCRBY', KEYS[8], ARGV[6] .. ':' .. ARGV[2], 1)
 local b = change(ARGV[2], -cost, 'redeem:' .. ARGV[6], ARGV[7], false)
 local left = -1
 if stock > 0 then left = stock - sold - 1 end
@@ -430,4 +465,92 @@ func (l Ledger) MemberEntries(ctx context.Context, member string, n int) ([]Entr
 		end = "(" + msgs[len(msgs)-1].ID
 	}
 	return out, nil
+}
+
+// copyBalancesScript puts board entries into their buckets (KEYS, one per
+// entry; ARGV the entries' ids and scores) where a bucket does not have
+// the member already: a balance written there since is newer.
+var copyBalancesScript = redis.NewScript(`
+local n = 0
+for i = 1, #KEYS do
+  if not redis.call('ZSCORE', KEYS[i], ARGV[2 * i - 1]) then
+    redis.call('ZADD', KEYS[i], ARGV[2 * i], ARGV[2 * i - 1])
+    n = n + 1
+  end
+end
+return n
+`)
+
+// MigrateBalances brings boards of the one-set layout (every member's
+// balance on the board) to this one: the balances are copied into the
+// buckets (Balances), 500 a script, and the board keeps its TopCap
+// highest. A group's marker key says it was done. It answers how many
+// balances it copied; it runs before qunbot serves, since audiences and
+// wake-ups by points read the buckets.
+func MigrateBalances(ctx context.Context, s *state.Store) (int, error) {
+	prefix := s.GlobalKey("")
+	c := s.Client()
+	copied := 0
+	iter := c.Scan(ctx, 0, prefix+"{*}:points", 2000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		if !strings.HasPrefix(key, prefix+"{") || !strings.HasSuffix(key, "}:points") {
+			continue
+		}
+		group := key[len(prefix)+1 : len(key)-len("}:points")]
+		marker := movedKey(s, group)
+		if n, err := c.Exists(ctx, marker).Result(); err != nil {
+			return copied, fmt.Errorf("move balances of %s: %w", group, err)
+		} else if n > 0 {
+			continue
+		}
+		if t, err := c.Type(ctx, key).Result(); err != nil {
+			return copied, fmt.Errorf("move balances of %s: %w", group, err)
+		} else if t != "zset" {
+			continue // not ours
+		}
+		b := Balances(s, group)
+		for start := int64(0); ; start += 500 {
+			zs, err := c.ZRangeWithScores(ctx, key, start, start+499).Result()
+			if err != nil {
+				return copied, fmt.Errorf("move balances of %s: %w", group, err)
+			}
+			if len(zs) == 0 {
+				break
+			}
+			keys := make([]string, len(zs))
+			args := make([]any, 0, 2*len(zs))
+			for i, z := range zs {
+				id, _ := z.Member.(string)
+				keys[i] = b.Key(id)
+				args = append(args, id, strconv.FormatFloat(z.Score, 'f', -1, 64))
+			}
+			n, err := copyBalancesScript.Run(ctx, c, keys, args...).Int()
+			if err != nil {
+				return copied, fmt.Errorf("move balances of %s: %w", group, err)
+			}
+			copied += n
+		}
+		// the lowest go, 10,000 a command, so a big board does not hold
+		// Redis long
+		for {
+			over, err := c.ZCard(ctx, key).Result()
+			if err != nil {
+				return copied, fmt.Errorf("trim the board of %s: %w", group, err)
+			}
+			if over -= TopCap; over <= 0 {
+				break
+			}
+			if err := c.ZPopMin(ctx, key, min(over, 10000)).Err(); err != nil {
+				return copied, fmt.Errorf("trim the board of %s: %w", group, err)
+			}
+		}
+		if err := c.Set(ctx, marker, "1", 0).Err(); err != nil {
+			return copied, fmt.Errorf("move balances of %s: %w", group, err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return copied, fmt.Errorf("scan points boards: %w", err)
+	}
+	return copied, nil
 }

@@ -314,11 +314,14 @@ func stageFit(ctx context.Context, s *state.Store, group string, a *StageAudienc
 	if err != nil {
 		return nil, err
 	}
-	var pts, joined, invited *redis.FloatSliceCmd
-	_, err = s.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
-		if a.MinPoints > 0 {
-			pts = p.ZMScore(ctx, checkin.BoardKey(s, group), ids...)
+	var pts []float64
+	if a.MinPoints > 0 {
+		if pts, err = checkin.Balances(s, group).Scores(ctx, ids); err != nil {
+			return nil, fmt.Errorf("%w: read a stage's audience: %w", state.ErrRedis, err)
 		}
+	}
+	var joined, invited *redis.FloatSliceCmd
+	_, err = s.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
 		if a.JoinedWithin > 0 || a.JoinedBefore > 0 {
 			joined = p.ZMScore(ctx, s.JoinedKey(group), ids...)
 		}
@@ -331,7 +334,7 @@ func stageFit(ctx context.Context, s *state.Store, group string, a *StageAudienc
 		return nil, fmt.Errorf("%w: read a stage's audience: %w", state.ErrRedis, err)
 	}
 	for j := range ids {
-		if pts != nil && pts.Val()[j] < float64(a.MinPoints) {
+		if pts != nil && pts[j] < float64(a.MinPoints) {
 			fit[j] = false
 		}
 		if joined != nil {
