@@ -60,7 +60,11 @@ func TestEndToEndVerificationOnTelegram(t *testing.T) {
 	if !strings.Contains(kb, `"callback_data":"verify:6:`) {
 		t.Fatalf("challenge keyboard: %s", kb)
 	}
-	answer := e.store.Client().HGet(context.Background(), e.store.Key("telegram:"+group, "m", "6"), "v_answer").Val()
+	bob, err := e.store.Member(context.Background(), "telegram:"+group, "6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := bob.Fields["v_answer"]
 
 	e.api.push(fmt.Sprintf(`{"update_id":2,"callback_query":{"id":"cbq-1","from":%s,"data":"verify:6:%s","message":{"message_id":101,"date":1767600000,"chat":%s}}}`,
 		user(6, "Bob"), answer, chatJSON()),

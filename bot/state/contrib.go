@@ -196,22 +196,24 @@ func (s *Store) ScanActivity(ctx context.Context, group string, from, to time.Ti
 
 // unrecordScript takes back what ingesting a message recorded: the
 // activity, the message count, the contribution, a first message.
-var unrecordScript = redis.NewScript(`
-local m, prev, at = KEYS[1], tonumber(ARGV[1]), ARGV[2]
+var unrecordScript = redis.NewScript(RecordLua + `
+local prev, at = tonumber(ARGV[1]), ARGV[2]
+local m = ropen(KEYS[1], ARGV[3])
 if prev > 0 then
-  redis.call('HSET', m, 'last_active', prev)
+  rset(m, 'last_active', ARGV[1])
   if redis.call('ZSCORE', KEYS[2], ARGV[3]) then redis.call('ZADD', KEYS[2], prev, ARGV[3]) end
 end
-if tonumber(redis.call('HGET', m, 'msgs') or '0') > 0 then redis.call('HINCRBY', m, 'msgs', -1) end
+if tonumber(rget(m, 'msgs') or '0') > 0 then rincr(m, 'msgs', -1) end
 if redis.call('ZSCORE', KEYS[3], ARGV[3]) then -- the capped set may have let them go
   local c = redis.call('ZINCRBY', KEYS[3], -` + ContribWeightLua("at") + `, ARGV[3])
   if tonumber(c) <= 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 end
-if redis.call('HGET', m, 'activated_at') == at then
-  redis.call('HDEL', m, 'activated_at')
+if rget(m, 'activated_at') == at then
+  rdel(m, 'activated_at')
   redis.call('ZREM', KEYS[4], ARGV[3])
 end
-if redis.call('HGET', m, 'first_msg_at') == at then redis.call('HDEL', m, 'first_msg_at') end
+if rget(m, 'first_msg_at') == at then rdel(m, 'first_msg_at') end
+rsave(m)
 return 1
 `)
 
@@ -224,7 +226,7 @@ func (s *Store) Unrecord(ctx context.Context, group, member string, prev, at tim
 	if !prev.IsZero() {
 		p = prev.UnixMilli()
 	}
-	err := unrecordScript.Run(ctx, s.rdb, []string{s.memberKey(group, member), s.ActiveKey(group, member), s.ContribKey(group), s.Key(group, "activated")},
+	err := unrecordScript.Run(ctx, s.rdb, []string{s.RecordKey(group, member), s.ActiveKey(group, member), s.ContribKey(group), s.Key(group, "activated")},
 		p, at.UnixMilli(), member).Err()
 	return wrap("unrecord message", err)
 }

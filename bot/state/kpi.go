@@ -49,11 +49,12 @@ type Tally struct {
 // tallyScript marks an update done and adds its tally, atomically and
 // once: an update another process marked done first (it held the update
 // past its lease) adds nothing. KEYS: update key, day record, day HLL,
-// member record, present set. ARGV: the packed update id (dedupeArg; '0' for updates without
-// an id), record and HLL lifetimes (ms), active member, day, flags ('p':
-// count the members again, 'u': the member is not active after all), the
-// update's time (ms), then field and delta pairs.
-var tallyScript = redis.NewScript(dedupeLua + `
+// the member's record bucket, present count. ARGV: the packed update id
+// (dedupeArg; '0' for updates without an id), record and HLL lifetimes
+// (ms), active member, day, flags ('p': count the members again, 'u':
+// the member is not active after all), the update's time (ms), the
+// member (active or unactive), then field and delta pairs.
+var tallyScript = redis.NewScript(dedupeLua + RecordLua + `
 if ARGV[1] ~= '0' then
   local w, h, f = uarg(ARGV[1])
   if not w then return redis.error_reply('tally: bad id argument') end
@@ -61,7 +62,7 @@ if ARGV[1] ~= '0' then
   if udone(cur) then return 0 end
   if cur then uset(KEYS[1], w, h, f, nil, umark(cur, w), key, m) end
 end
-for i = 8, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   -- '=name': a level (set), else a count (added)
   if string.sub(ARGV[i], 1, 1) == '=' then redis.call('HSET', KEYS[2], string.sub(ARGV[i], 2), ARGV[i + 1])
   else redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
@@ -70,19 +71,32 @@ end
 -- someone not seen before speaks: a member's first message of the day
 -- covers that
 local present = string.find(ARGV[6], 'p', 1, true) ~= nil
-if string.find(ARGV[6], 'u', 1, true) then redis.call('HDEL', KEYS[4], 'kd') end
+if string.find(ARGV[6], 'u', 1, true) then
+  local r = ropen(KEYS[4], ARGV[8])
+  if rget(r, 'kd') then
+    rdel(r, 'kd')
+    rsave(r)
+  end
+end
 if ARGV[4] ~= '' then
   if redis.call('PFADD', KEYS[3], ARGV[4]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
   -- the newcomer's funnel and retention: active on day 1, 7, 30 after
   -- joining (r1, r7, r30), in days 1-7 (a7), on day 30 or later (a30)
-  local j = tonumber(redis.call('HGET', KEYS[4], 'joined_at') or '0') or 0
+  local r = ropen(KEYS[4], ARGV[8])
+  local j = tonumber(rget(r, 'joined_at') or '0') or 0
   if j > 0 then
     local d = math.floor((tonumber(ARGV[7]) - j) / 86400000)
-    if d == 1 then redis.call('HSET', KEYS[4], 'r1', '1') end
-    if d == 7 then redis.call('HSET', KEYS[4], 'r7', '1') end
-    if d == 30 then redis.call('HSET', KEYS[4], 'r30', '1') end
-    if d >= 1 and d <= 7 then redis.call('HSET', KEYS[4], 'a7', '1') end
-    if d >= 30 then redis.call('HSET', KEYS[4], 'a30', '1') end
+    local marks = {}
+    if d == 1 then marks[#marks + 1] = 'r1' end
+    if d == 7 then marks[#marks + 1] = 'r7' end
+    if d == 30 then marks[#marks + 1] = 'r30' end
+    if d >= 1 and d <= 7 then marks[#marks + 1] = 'a7' end
+    if d >= 30 then marks[#marks + 1] = 'a30' end
+    local changed = false
+    for _, k in ipairs(marks) do
+      if rget(r, k) ~= '1' then rset(r, k, '1'); changed = true end
+    end
+    if changed then rsave(r) end
   end
 end
 if present then redis.call('HSET', KEYS[2], 'members', tonumber(redis.call('GET', KEYS[5]) or '0')) end
@@ -104,8 +118,8 @@ func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID strin
 		flags += "u"
 		member = t.Unactive
 	}
-	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), s.memberKey(t.Group, member), s.presentKey(t.Group)}
-	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), t.Active, t.Day, flags, t.At.UnixMilli()}
+	keys := []string{uk, s.KPIKey(t.Group, t.Day), s.KPIHLLKey(t.Group, t.Day), s.RecordKey(t.Group, member), s.presentKey(t.Group)}
+	args := []any{mark, KPIKeep.Milliseconds(), HLLKeep.Milliseconds(), t.Active, t.Day, flags, t.At.UnixMilli(), member}
 	names := make([]string, 0, len(t.Counts))
 	for k := range t.Counts {
 		names = append(names, k)
@@ -127,9 +141,11 @@ func (s *Store) tallyCall(ctx context.Context, p redis.Pipeliner, updateID strin
 // forget a spammer.
 var MessageFragment = &Fragment{Name: "kpi.msg", Lua: `
 redis.call('HINCRBY', KEYS[1], 'msgs', 1)
-local kd = redis.call('HGET', KEYS[2], 'kd')
+local r = ropen(KEYS[2], ARGV[1])
+local kd = rget(r, 'kd')
 if kd ~= ARGV[4] and kd ~= ARGV[2] then
-  redis.call('HSET', KEYS[2], 'kd', ARGV[4])
+  rset(r, 'kd', ARGV[4])
+  rsave(r)
   redis.call('HINCRBY', KEYS[1], 'dau', 1)
   redis.call('HSET', KEYS[1], 'members', tonumber(redis.call('GET', KEYS[3]) or '0'))
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -142,7 +158,7 @@ return {0}
 // MessageStep is MessageFragment's step for a member's message on day.
 func (s *Store) MessageStep(group, member, day string) *Step {
 	return &Step{Fragment: MessageFragment,
-		Keys: []string{s.KPIKey(group, day), s.memberKey(group, member), s.presentKey(group)},
+		Keys: []string{s.KPIKey(group, day), s.RecordKey(group, member), s.presentKey(group)},
 		Args: []any{member, day, KPIKeep.Milliseconds(), DayMark(day)}}
 }
 
@@ -317,25 +333,17 @@ func (s *Store) Newcomers(ctx context.Context, group string, from, to time.Time)
 	if err != nil {
 		return nil, wrap("read joins", err)
 	}
-	fields := []string{"joined_at", "left_at", "in", "v_state", "activated_at", "a7", "a30", "r1", "r7", "r30"}
 	out := make([]Newcomer, 0, len(ids))
 	for start := 0; start < len(ids); start += 500 {
-		page := ids[start:min(start+500, len(ids))]
-		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, id := range page {
-				p.HMGet(ctx, s.memberKey(group, id), fields...)
-			}
-			return nil
-		})
+		page, err := s.Members(ctx, group, ids[start:min(start+500, len(ids))])
 		if err != nil {
 			return nil, wrap("read newcomers", err)
 		}
-		for i, c := range cmds {
-			v := c.(*redis.SliceCmd).Val()
-			str := func(j int) string { x, _ := v[j].(string); return x }
-			out = append(out, Newcomer{ID: page[i], JoinedAt: msTime(str(0)), LeftAt: msTime(str(1)), Present: str(2) == "1",
-				Verified: str(3) == "passed", Spoke: str(4) != "", Active1to7: str(5) == "1", Active30: str(6) == "1",
-				Day1: str(7) == "1", Day7: str(8) == "1", Day30: str(9) == "1"})
+		for _, m := range page {
+			f := m.Fields
+			out = append(out, Newcomer{ID: m.ID, JoinedAt: m.JoinedAt, LeftAt: m.LeftAt, Present: m.Present,
+				Verified: f["v_state"] == "passed", Spoke: !m.ActivatedAt.IsZero(), Active1to7: f["a7"] == "1", Active30: f["a30"] == "1",
+				Day1: f["r1"] == "1", Day7: f["r7"] == "1", Day30: f["r30"] == "1"})
 		}
 	}
 	return out, nil

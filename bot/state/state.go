@@ -55,12 +55,6 @@ func (s *Store) GlobalKey(parts ...string) string {
 	return s.prefix + strings.Join(parts, ":")
 }
 
-func (s *Store) memberKey(group, member string) string { return s.Key(group, "m", member) }
-
-// MemberKey is a member's record (a hash), for flows that pipeline their
-// own commands on it.
-func (s *Store) MemberKey(group, member string) string { return s.memberKey(group, member) }
-
 // JoinedKey is the group's members by their latest join time.
 func (s *Store) JoinedKey(group string) string { return s.Key(group, "joined") }
 
@@ -213,7 +207,7 @@ return out
 // with flows' steps (see Step) share it: it returns the member's record
 // (or false for a duplicate, {'__inflight__'} for an update in flight)
 // and whether this call recorded the update.
-var ingestCore = dedupeLua + TopIncrLua + `
+var ingestCore = dedupeLua + TopIncrLua + RecordLua + `
 local function ingest()
 local record = true
 local uw, uh, uf = uarg(ARGV[1])
@@ -228,54 +222,55 @@ if uw then
   end
   uset(KEYS[1], uw, uh, uf, wall, 'p:' .. wall, key, um)
 end
-local m, now, kind = KEYS[2], ARGV[2], ARGV[3]
-local prev = redis.call('HGET', m, 'last_active') or '0'
+local now, kind = ARGV[2], ARGV[3]
+local m = ropen(KEYS[2], ARGV[7])
+local prev = rget(m, 'last_active') or '0'
 if not record then
-  local out = redis.call('HGETALL', m)
+  local out = rflat(m)
   out[#out+1] = 'prev_active'
   out[#out+1] = prev
   return out, false
 end
--- an empty username and bot=0 are not written: absent reads the same,
--- and the two fields took a member's record over a Redis allocation size
--- (232 → 200 bytes with the stats flow)
-local set, del = {'name', ARGV[4]}, {}
-if ARGV[5] ~= '' then set[3], set[4] = 'username', ARGV[5] else del[1] = 'username' end
-if ARGV[6] == '1' then set[#set+1], set[#set+2] = 'bot', '1' else del[#del+1] = 'bot' end
-redis.call('HSET', m, unpack(set))
-if #del > 0 then redis.call('HDEL', m, unpack(del)) end
+-- an empty username and bot=0 are not written: absent reads the same
+rset(m, 'name', ARGV[4])
+if ARGV[5] ~= '' then rset(m, 'username', ARGV[5]) else rdel(m, 'username') end
+if ARGV[6] == '1' then rset(m, 'bot', '1') else rdel(m, 'bot') end
 if kind == 'join' then
-  if ARGV[8] ~= '' then redis.call('HSET', m, 'join_link', ARGV[8]) else redis.call('HDEL', m, 'join_link') end
-  redis.call('HSET', m, 'joined_at', now, 'in', '1')
-  redis.call('HDEL', m, 'left_at', 'activated_at', 'a7', 'a30', 'r1', 'r7', 'r30')
+  if ARGV[8] ~= '' then rset(m, 'join_link', ARGV[8]) else rdel(m, 'join_link') end
+  rset(m, 'joined_at', now)
+  rset(m, 'in', '1')
+  for _, k in ipairs({'left_at', 'activated_at', 'a7', 'a30', 'r1', 'r7', 'r30'}) do rdel(m, k) end
   redis.call('ZADD', KEYS[4], now, ARGV[7])
   redis.call('ZREM', KEYS[5], ARGV[7])
-  redis.call('HINCRBY', m, 'joins', 1)
+  rincr(m, 'joins', 1)
   if redis.call('ZSCORE', KEYS[3], ARGV[7]) == false then
     redis.call('ZADD', KEYS[3], now, ARGV[7])
     redis.call('INCR', KEYS[8])
   end
-  if prev == '0' then redis.call('HSET', m, 'last_active', now) end
+  if prev == '0' then rset(m, 'last_active', now) end
 elseif kind == 'leave' then
-  redis.call('HSET', m, 'left_at', now, 'in', '0')
+  rset(m, 'left_at', now)
+  rset(m, 'in', '0')
   if redis.call('ZREM', KEYS[3], ARGV[7]) == 1 then redis.call('DECR', KEYS[8]) end
   redis.call('ZREM', KEYS[7], ARGV[7])
 elseif kind == 'msg' or kind == 'touch' then
-  redis.call('HSET', m, 'last_active', now, 'in', '1')
+  rset(m, 'last_active', now)
+  rset(m, 'in', '1')
   if redis.call('ZADD', KEYS[3], now, ARGV[7]) == 1 then redis.call('INCR', KEYS[8]) end
   if kind == 'msg' then
-    redis.call('HINCRBY', m, 'msgs', 1)
+    rincr(m, 'msgs', 1)
     topincr(KEYS[7], ` + ContribWeightLua("now") + `, ARGV[7], ` + strconv.Itoa(ContribCap) + `)
-    redis.call('HSETNX', m, 'first_msg_at', now)
-    local joined = redis.call('HGET', m, 'joined_at')
-    if joined and redis.call('HSETNX', m, 'activated_at', now) == 1 then
+    rsetnx(m, 'first_msg_at', now)
+    local joined = rget(m, 'joined_at')
+    if joined and rsetnx(m, 'activated_at', now) == 1 then
       -- delay + 1ms, so that 0 means never (ZMSCORE reads a missing member as 0)
       redis.call('ZADD', KEYS[5], tonumber(now) - tonumber(joined) + 1, ARGV[7])
     end
   end
 end
+rsave(m)
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[6], string.lower(ARGV[5]), ARGV[7]) end
-local out = redis.call('HGETALL', m)
+local out = rflat(m)
 out[#out+1] = 'prev_active'
 out[#out+1] = prev
 return out, true
@@ -305,7 +300,7 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 		// stall a poller behind a crashed replica's update
 		lease = 15 * time.Second
 	}
-	return []string{s.dedupeMeta(in.Group), s.memberKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group), s.presentKey(in.Group)},
+	return []string{s.dedupeMeta(in.Group), s.RecordKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group), s.presentKey(in.Group)},
 		[]any{uarg, in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
 }
 
@@ -375,7 +370,7 @@ func (s *Store) Done(ctx context.Context, group, updateID string) error {
 
 // Member reads a member record; a member never seen has an empty record.
 func (s *Store) Member(ctx context.Context, group, id string) (*Member, error) {
-	kv, err := s.rdb.HGetAll(ctx, s.memberKey(group, id)).Result()
+	kv, err := s.readRecord(ctx, group, id)
 	if err != nil {
 		return nil, wrap("read member", err)
 	}
@@ -385,31 +380,37 @@ func (s *Store) Member(ctx context.Context, group, id string) (*Member, error) {
 // SetFields stores flow fields on a member. Core fields are refused: they
 // are the ingest script's to keep consistent with the sorted sets.
 func (s *Store) SetFields(ctx context.Context, group, id string, fields map[string]string) error {
-	args := make([]any, 0, 2*len(fields))
+	ops := make([]any, 0, 3*len(fields))
 	for k, v := range fields {
 		if coreFields[k] {
 			return fmt.Errorf("set member field %q: it is a core field", k)
 		}
-		args = append(args, k, v)
+		ops = append(ops, "set", k, v)
 	}
-	if len(args) == 0 {
+	if len(ops) == 0 {
 		return nil
 	}
-	return wrap("set member fields", s.rdb.HSet(ctx, s.memberKey(group, id), args...).Err())
+	return wrap("set member fields", s.changeFields(ctx, s.rdb, group, id, ops...).Err())
 }
 
 // IncrField adds delta to a numeric member field atomically and returns the
 // new value.
 func (s *Store) IncrField(ctx context.Context, group, id, field string, delta int64) (int64, error) {
-	v, err := s.rdb.HIncrBy(ctx, s.memberKey(group, id), field, delta).Result()
+	if coreFields[field] {
+		return 0, fmt.Errorf("increment member field %q: it is a core field", field)
+	}
+	v, err := s.changeFields(ctx, s.rdb, group, id, "incr", field, delta).Int64()
 	return v, wrap("increment member field", err)
 }
 
 // SetOnce sets a field only if it is unset and reports whether this call set
 // it: the building block of once-only sends across replicas.
 func (s *Store) SetOnce(ctx context.Context, group, id, field, value string) (bool, error) {
-	ok, err := s.rdb.HSetNX(ctx, s.memberKey(group, id), field, value).Result()
-	return ok, wrap("set member field once", err)
+	if coreFields[field] {
+		return false, fmt.Errorf("set member field %q: it is a core field", field)
+	}
+	n, err := s.changeFields(ctx, s.rdb, group, id, "setnx", field, value).Int()
+	return n == 1, wrap("set member field once", err)
 }
 
 // GroupFields reads a group's own fields (flow bookkeeping such as the
@@ -431,69 +432,26 @@ func (s *Store) SetGroupFields(ctx context.Context, group string, fields map[str
 	return wrap("set group fields", s.rdb.HSet(ctx, s.Key(group, "g"), args...).Err())
 }
 
-var casScript = redis.NewScript(`
-if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end
-if ARGV[3] ~= '' and (redis.call('HGET', KEYS[1], ARGV[3]) or '') ~= ARGV[4] then return 0 end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
-return 1
-`)
-
 // CompareAndSet sets fields on a member only if field equals expect (and,
 // when guard is not "", guard equals guardValue), atomically: the state
 // transitions of a flow (pending → passed) happen once even when two
-// presses race.
+// presses race. An unset field equals "".
 func (s *Store) CompareAndSet(ctx context.Context, group, id, field, expect, guard, guardValue string, set map[string]string) (bool, error) {
-	args := []any{field, expect, guard, guardValue}
+	ops := []any{"cas", field, expect}
+	if guard != "" {
+		ops = append(ops, "cas", guard, guardValue)
+	}
 	for k, v := range set {
 		if coreFields[k] {
 			return false, fmt.Errorf("set member field %q: it is a core field", k)
 		}
-		args = append(args, k, v)
+		ops = append(ops, "set", k, v)
 	}
-	n, err := casScript.Run(ctx, s.rdb, []string{s.memberKey(group, id)}, args...).Int()
+	n, err := s.changeFields(ctx, s.rdb, group, id, ops...).Int()
 	if err != nil {
 		return false, wrap("compare and set member fields", err)
 	}
 	return n == 1, nil
-}
-
-// ErrConflict is returned by Update when the record kept changing under it.
-var ErrConflict = errors.New("member record changed concurrently too often")
-
-// Update is an optimistic read-modify-write of one member record: fn sees the
-// current record and returns the fields to set; if another writer changed the
-// record meanwhile, the transaction is retried with fresh data.
-func (s *Store) Update(ctx context.Context, group, id string, fn func(m *Member) (map[string]string, error)) error {
-	key := s.memberKey(group, id)
-	for attempt := 0; attempt < 50; attempt++ {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			kv, err := tx.HGetAll(ctx, key).Result()
-			if err != nil {
-				return err
-			}
-			set, err := fn(parseMember(id, kv))
-			if err != nil || len(set) == 0 {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				args := make([]any, 0, 2*len(set))
-				for k, v := range set {
-					args = append(args, k, v)
-				}
-				p.HSet(ctx, key, args...)
-				return nil
-			})
-			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return wrap("update member", err)
-		}
-		return nil
-	}
-	return ErrConflict
 }
 
 // ActiveSince counts present members active at or after t.
@@ -676,17 +634,22 @@ type Present struct {
 // member their record and their last-active bucket; ARGV[1] now (ms),
 // then per member id, name, joined (ms). Members already known are left
 // as they are.
-var baselineScript = redis.NewScript(`
+var baselineScript = redis.NewScript(RecordLua + `
 local n = 0
 for i = 3, #KEYS, 2 do
   local a = 2 + (i - 3) / 2 * 3
   local id, name, joined = ARGV[a], ARGV[a+1], ARGV[a+2]
-  if redis.call('HEXISTS', KEYS[i], 'in') == 0 then
-    redis.call('HSET', KEYS[i], 'name', name, 'in', '1', 'last_active', ARGV[1], 'baseline', '1')
+  local r = ropen(KEYS[i], id)
+  if rget(r, 'in') == nil then
+    rset(r, 'name', name)
+    rset(r, 'in', '1')
+    rset(r, 'last_active', ARGV[1])
+    rset(r, 'baseline', '1')
     if joined ~= '0' then
-      redis.call('HSET', KEYS[i], 'joined_at', joined)
+      rset(r, 'joined_at', joined)
       redis.call('ZADD', KEYS[2], 'NX', joined, id)
     end
+    rsave(r)
     if redis.call('ZADD', KEYS[i+1], 'NX', ARGV[1], id) == 1 then redis.call('INCR', KEYS[1]) end
     n = n + 1
   end
@@ -705,7 +668,7 @@ func (s *Store) Baseline(ctx context.Context, group string, members []Present, n
 		keys := []string{s.presentKey(group), s.Key(group, "joined")}
 		args := []any{now.UnixMilli()}
 		for _, m := range batch {
-			keys = append(keys, s.memberKey(group, m.ID), s.ActiveKey(group, m.ID))
+			keys = append(keys, s.RecordKey(group, m.ID), s.ActiveKey(group, m.ID))
 			joined := int64(0)
 			if !m.JoinedAt.IsZero() {
 				joined = m.JoinedAt.UnixMilli()

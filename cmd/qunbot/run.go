@@ -46,6 +46,13 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	} else if n > 0 {
 		log.Info("update marks moved to the update tables", zap.Int("moved", n))
 	}
+	// packed member records need longer listpack values than Redis's
+	// default to stay packed (see state.RaiseListpackLimit)
+	if a.conn.Embedded {
+		// the embedded store has no encodings to tune
+	} else if err := state.RaiseListpackLimit(ctx, a.store.Client()); err != nil {
+		log.Warn("hash-max-listpack-value not raised: member records take about twice the memory; set it to 1024 in the Redis configuration", zap.Error(err))
+	}
 	// last-active sets of the one-set layout move into their buckets
 	// before serving: counts and scans read only the buckets
 	if n, err := a.store.MigrateActive(ctx); err != nil {
@@ -63,7 +70,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	// every key (it is stopped, and waited for, before the store closes).
 	tctx, stop := context.WithCancel(ctx)
 	trimmed := make(chan struct{})
-	go func() { defer close(trimmed); trimBoards(tctx, a, log) }()
+	go func() { defer close(trimmed); trimBoards(tctx, a, log); moveRecords(tctx, a, log) }()
 	defer func() { stop(); <-trimmed }()
 	return serve(ctx, a, clock, e)
 }
@@ -84,6 +91,19 @@ func trimBoards(ctx context.Context, a *app, log *zap.Logger) {
 		}
 	} else if n > 0 {
 		log.Info("monthly points boards trimmed to their top", zap.Int("boards", n), zap.Int("keep", checkin.MonthCap))
+	}
+}
+
+// moveRecords packs member records of the hash-per-member layout into
+// their buckets. They are read where they are until then, and each moves
+// at its member's next write anyway, so this runs while qunbot serves.
+func moveRecords(ctx context.Context, a *app, log *zap.Logger) {
+	if n, err := a.store.MigrateRecords(ctx); err != nil {
+		if ctx.Err() == nil {
+			log.Warn("member records not all packed; each moves at its member's next write", zap.Error(err))
+		}
+	} else if n > 0 {
+		log.Info("member records packed into buckets", zap.Int("records", n))
 	}
 }
 

@@ -361,8 +361,7 @@ func TestActivityCapReadsTheOldDayForm(t *testing.T) {
 		t.Fatalf("act_day %q", got)
 	}
 	// as an older version left it: two credits today, written long
-	key := h.Store.MemberKey(bottest.Group, "bob")
-	if err := h.Redis.HSet(context.Background(), key, "act_day", today, "act_n", 2).Err(); err != nil {
+	if err := h.Store.SetFields(context.Background(), bottest.Group, "bob", map[string]string{"act_day": today, "act_n": "2"}); err != nil {
 		t.Fatal(err)
 	}
 	cmd(h, "bob", "again")

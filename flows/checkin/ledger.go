@@ -29,7 +29,7 @@ func NewLedger(s *state.Store, group string, max int64) Ledger {
 	return Ledger{s: s, group: group, max: max}
 }
 
-func (l Ledger) member(id string) string { return l.s.MemberKey(l.group, id) }
+func (l Ledger) member(id string) string { return l.s.RecordKey(l.group, id) }
 func (l Ledger) board() string           { return BoardKey(l.s, l.group) }
 
 // GroupLedger is a group's ledger with the cap its checkin config sets
@@ -95,7 +95,12 @@ func TrimMonths(ctx context.Context, s *state.Store) (int, error) {
 // KEYS: the member's record, the board, the month's board, the ledger,
 // the contribution set, the member's balances bucket, the group's moved
 // mark (see Ledger.keys).
-var change = state.TopIncrLua + `
+var change = state.TopIncrLua + state.RecordLua + changeLua
+
+// changeLua is change for a step composed into the ingest script, which
+// has the Lua change embeds (state.RecordLua, state.TopIncrLua).
+var changeLua = `
+local R -- the member's record: each script opens it (KEYS[1], ARGV[2]) and saves it
 local function balance(member, bal)
   redis.call('ZADD', KEYS[6], bal, member)
   -- a board begun by this version is of this layout from the start
@@ -107,10 +112,10 @@ local function balance(member, bal)
   end
 end
 local function change(member, d, reason, at, earn)
-  local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
-  local earned = tonumber(redis.call('HGET', KEYS[1], 'pts_earned') or '0')
+  local bal = rincr(R, 'pts', d)
+  local earned = tonumber(rget(R, 'pts_earned') or '0')
   if d > 0 and earn then
-    earned = redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
+    earned = rincr(R, 'pts_earned', d)
     topincr(KEYS[3], d, member, ` + strconv.Itoa(MonthCap) + `)
     redis.call('PEXPIRE', KEYS[3], ` + strconv.FormatInt(monthTTL.Milliseconds(), 10) + `)
     topincr(KEYS[5], d * ` + state.ContribWeightLua("at") + `, member, ` + strconv.Itoa(state.ContribCap) + `)
@@ -122,10 +127,12 @@ end
 `
 
 var awardScript = redis.NewScript(change + `
-local bal = tonumber(redis.call('HGET', KEYS[1], 'pts') or '0')
+R = ropen(KEYS[1], ARGV[2])
+local bal = tonumber(rget(R, 'pts') or '0')
 local d = tonumber(ARGV[3])
 if bal + d < 0 then return {0, bal, 0} end
 local b, e = change(ARGV[2], d, ARGV[4], ARGV[5], ARGV[6] == '1')
+rsave(R)
 return {1, b, e}
 `)
 
@@ -157,14 +164,17 @@ func (l Ledger) Award(ctx context.Context, member string, delta int64, reason st
 // the day, the cap and the day as the record keeps it, state.DayMark; the
 // day's long form is still read, as older versions wrote it). It answers
 // {credited, balance, earned}.
-var activityFragment = &state.Fragment{Name: "checkin.activity", Lua: change + `
+var activityFragment = &state.Fragment{Name: "checkin.activity", Lua: changeLua + `
+R = ropen(KEYS[1], ARGV[2])
 local n = 0
-local ad = redis.call('HGET', KEYS[1], 'act_day')
-if ad == ARGV[9] or ad == ARGV[7] then n = tonumber(redis.call('HGET', KEYS[1], 'act_n') or '0') end
+local ad = rget(R, 'act_day')
+if ad == ARGV[9] or ad == ARGV[7] then n = tonumber(rget(R, 'act_n') or '0') end
 local pts = tonumber(ARGV[3])
 if (n + 1) * pts > tonumber(ARGV[8]) then return {0, 0, 0} end
-redis.call('HSET', KEYS[1], 'act_day', ARGV[9], 'act_n', n + 1)
+rset(R, 'act_day', ARGV[9])
+rset(R, 'act_n', n + 1)
 local b, e = change(ARGV[2], pts, ARGV[4], ARGV[5], true)
+rsave(R)
 return {1, b, e}
 `}
 
@@ -191,10 +201,11 @@ func ActivityResult(res []int64) Result {
 var undoActivityScript = redis.NewScript(change + `
 local d = -tonumber(ARGV[3])
 local at = ARGV[4]
-local ad = redis.call('HGET', KEYS[1], 'act_day')
-if ad == ARGV[6] or ad == ARGV[5] then redis.call('HINCRBY', KEYS[1], 'act_n', -1) end
-local bal = redis.call('HINCRBY', KEYS[1], 'pts', d)
-redis.call('HINCRBY', KEYS[1], 'pts_earned', d)
+R = ropen(KEYS[1], ARGV[2])
+local ad = rget(R, 'act_day')
+if ad == ARGV[6] or ad == ARGV[5] then rincr(R, 'act_n', -1) end
+local bal = rincr(R, 'pts', d)
+rincr(R, 'pts_earned', d)
 -- a member the capped boards let go of has nothing there to take back
 for _, k in ipairs({KEYS[3], KEYS[5]}) do
   local inc = d
@@ -205,6 +216,7 @@ for _, k in ipairs({KEYS[3], KEYS[5]}) do
 end
 balance(ARGV[2], bal)
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'member', ARGV[2], 'delta', d, 'reason', 'activity taken back', 'balance', bal, 'at', at)
+rsave(R)
 return bal
 `)
 
@@ -221,34 +233,35 @@ func (l Ledger) UndoActivity(ctx context.Context, member string, points int, day
 // yesterday's check-in (or a make-up card for one missed day), points and
 // the bonus for the streak length, in one step.
 var checkinScript = redis.NewScript(change + `
+R = ropen(KEYS[1], ARGV[2])
 local function checkin()
-local last = redis.call('HGET', KEYS[1], 'ci_last') or ''
-local streak = tonumber(redis.call('HGET', KEYS[1], 'ci_streak') or '0')
+local last = rget(R, 'ci_last') or ''
+local streak = tonumber(rget(R, 'ci_streak') or '0')
 -- the last few days credited: check-ins handled out of order (parallel
 -- webhook workers, around midnight) still credit each day once
-local days = redis.call('HGET', KEYS[1], 'ci_days') or last
+local days = rget(R, 'ci_days') or last
 if string.find(',' .. days .. ',', ',' .. ARGV[3] .. ',', 1, true) then
-  return {0, streak, 0, 0, tonumber(redis.call('HGET', KEYS[1], 'pts') or '0'), 0, 0, 0}
+  return {0, streak, 0, 0, tonumber(rget(R, 'pts') or '0'), 0, 0, 0}
 end
 local recent = ARGV[3]
 local n = 1
 for d in string.gmatch(days, '[^,]+') do
   if n < 4 then recent = recent .. ',' .. d; n = n + 1 end
 end
-redis.call('HSET', KEYS[1], 'ci_days', recent)
+rset(R, 'ci_days', recent)
 if last ~= '' and ARGV[3] < last then
   -- an earlier day arriving after a later one: it counts, the streak
   -- (of the later day) stays
   local gained = tonumber(ARGV[6])
   local bal, earned = change(ARGV[2], gained, 'checkin', ARGV[9], true)
-  local total = redis.call('HINCRBY', KEYS[1], 'ci_total', 1)
+  local total = rincr(R, 'ci_total', 1)
   return {1, streak, gained, 0, bal, earned, total, 0}
 end
 local card = 0
 if last == ARGV[4] then
   streak = streak + 1
-elseif last == ARGV[5] and ARGV[7] == '1' and tonumber(redis.call('HGET', KEYS[1], 'ci_cards') or '0') > 0 then
-  redis.call('HINCRBY', KEYS[1], 'ci_cards', -1)
+elseif last == ARGV[5] and ARGV[7] == '1' and tonumber(rget(R, 'ci_cards') or '0') > 0 then
+  rincr(R, 'ci_cards', -1)
   streak = streak + 1
   card = 1
 else
@@ -260,13 +273,16 @@ for len, amt in string.gmatch(ARGV[8], '(%d+):(%d+)') do
 end
 local gained = tonumber(ARGV[6]) + bonus
 local bal, earned = change(ARGV[2], gained, 'checkin', ARGV[9], true)
-local best = tonumber(redis.call('HGET', KEYS[1], 'ci_best') or '0')
+local best = tonumber(rget(R, 'ci_best') or '0')
 if streak > best then best = streak end
-redis.call('HSET', KEYS[1], 'ci_last', ARGV[3], 'ci_streak', streak, 'ci_best', best)
-local total = redis.call('HINCRBY', KEYS[1], 'ci_total', 1)
+rset(R, 'ci_last', ARGV[3])
+rset(R, 'ci_streak', streak)
+rset(R, 'ci_best', best)
+local total = rincr(R, 'ci_total', 1)
 return {1, streak, gained, bonus, bal, earned, total, card}
 end
 local r = checkin()
+if r[1] == 1 then rsave(R) end
 -- the member's place on the board, and whether this is the group's first
 -- check-in since last month ended (KEYS[8], ARGV[10]): the caller then
 -- hands out last month's badges
@@ -322,8 +338,9 @@ func (l Ledger) CheckIn(ctx context.Context, member string, at time.Time, loc *t
 // member's limit — all checked and applied at once, so concurrent
 // redemptions never oversell or overdraw.
 var redeemScript = redis.NewScript(change + `
+R = ropen(KEYS[1], ARGV[2])
 local cost, stock, per = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local bal = tonumber(redis.call('HGET', KEYS[1], 'pts') or '0')
+local bal = tonumber(rget(R, 'pts') or '0')
 if bal < cost then return {-1, bal, 0} end
 local sold = tonumber(redis.call('HGET', KEYS[8], ARGV[6]) or '0')
 if stock > 0 and sold >= stock then return {-2, bal, 0} end
@@ -332,6 +349,7 @@ if per > 0 and mine >= per then return {-3, bal, mine} end
 redis.call('HINCRBY', KEYS[8], ARGV[6], 1)
 redis.call('HINCRBY', KEYS[8], ARGV[6] .. ':' .. ARGV[2], 1)
 local b = change(ARGV[2], -cost, 'redeem:' .. ARGV[6], ARGV[7], false)
+rsave(R)
 local left = -1
 if stock > 0 then left = stock - sold - 1 end
 return {1, b, left}

@@ -313,17 +313,12 @@ func (s *Server) search(ctx context.Context, group, q string) ([]MemberRow, erro
 	}
 	for start := 0; start < len(recent) && len(ids) < searchResults; start += 1000 {
 		batch := recent[start:min(start+1000, len(recent))]
-		cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, id := range batch {
-				p.HGet(ctx, s.store.MemberKey(group, id), "name")
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("%w: search members: %w", state.ErrRedis, err)
+		recs, err := s.store.Members(ctx, group, batch)
+		if err != nil {
+			return nil, fmt.Errorf("search members: %w", err)
 		}
-		for i, cmd := range cmds {
-			name := cmd.(*redis.StringCmd).Val()
+		for i, m := range recs {
+			name := m.Name
 			if strings.Contains(strings.ToLower(name), needle) && !slices.Contains(ids, batch[i]) && len(ids) < searchResults {
 				ids = append(ids, batch[i])
 			}

@@ -177,6 +177,24 @@ func has(fields map[string]string, tag string, now time.Time) bool {
 // SetKey is a tag's set of members.
 func SetKey(s *state.Store, group, tag string) string { return s.Key(group, "tag", tag) }
 
+// tagScript tags (ARGV: member, field, value, score) or untags (member,
+// field) a member: their record (KEYS[1]) and the tag's set (KEYS[2])
+// together. Untagging answers 1 when the member had the tag.
+var tagScript = redis.NewScript(state.RecordLua + `
+local r = ropen(KEYS[1], ARGV[1])
+if ARGV[3] then
+  rset(r, ARGV[2], ARGV[3])
+  rsave(r)
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+  return 1
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+if rget(r, ARGV[2]) == nil then return 0 end
+rdel(r, ARGV[2])
+rsave(r)
+return 1
+`)
+
 // Add tags a member (again: the expiry starts over).
 func Add(ctx context.Context, s *state.Store, group, member, tag, why string, expire time.Duration, now time.Time) error {
 	exp, score := int64(0), math.Inf(1)
@@ -185,11 +203,9 @@ func Add(ctx context.Context, s *state.Store, group, member, tag, why string, ex
 		score = float64(exp)
 	}
 	why = strings.ReplaceAll(why, "|", "/")
-	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.MemberKey(group, member), "tg:"+tag, strconv.FormatInt(exp, 10)+"|"+why+"|"+strconv.FormatInt(now.UnixMilli(), 10))
-		p.ZAdd(ctx, SetKey(s, group, tag), redis.Z{Score: score, Member: member})
-		return nil
-	})
+	v := strconv.FormatInt(exp, 10) + "|" + why + "|" + strconv.FormatInt(now.UnixMilli(), 10)
+	sc := strconv.FormatFloat(score, 'f', -1, 64)
+	err := tagScript.Run(ctx, s.Client(), []string{s.RecordKey(group, member), SetKey(s, group, tag)}, member, "tg:"+tag, v, sc).Err()
 	if err != nil {
 		return fmt.Errorf("%w: tag a member: %w", state.ErrRedis, err)
 	}
@@ -198,16 +214,11 @@ func Add(ctx context.Context, s *state.Store, group, member, tag, why string, ex
 
 // Remove untags a member; it answers whether the member had the tag.
 func Remove(ctx context.Context, s *state.Store, group, member, tag string) (bool, error) {
-	var n *redis.IntCmd
-	_, err := s.Client().TxPipelined(ctx, func(p redis.Pipeliner) error {
-		n = p.HDel(ctx, s.MemberKey(group, member), "tg:"+tag)
-		p.ZRem(ctx, SetKey(s, group, tag), member)
-		return nil
-	})
+	n, err := tagScript.Run(ctx, s.Client(), []string{s.RecordKey(group, member), SetKey(s, group, tag)}, member, "tg:"+tag).Int()
 	if err != nil {
 		return false, fmt.Errorf("%w: untag a member: %w", state.ErrRedis, err)
 	}
-	return n.Val() == 1, nil
+	return n == 1, nil
 }
 
 // Members lists a tag's live members (dropping expired ones from the set).

@@ -208,11 +208,17 @@ func Scan(ctx context.Context, s *state.Store, group string, cfg *Config, now ti
 // markSent records that members got a stage for their silence period, and
 // counts the sends, in one round trip.
 func markSent(ctx context.Context, k keys, st Stage, due []Due, now time.Time) error {
+	last := map[string]map[string]string{}
+	for _, d := range due {
+		last[d.ID] = map[string]string{"wk_last": stageKey(st) + ":" + strconv.FormatInt(now.UnixMilli(), 10)}
+	}
+	if err := k.s.FieldsBatch(ctx, k.group, last); err != nil {
+		return fmt.Errorf("record wake-ups sent: %w", err)
+	}
 	_, err := k.s.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
 		zs := make([]redis.Z, len(due))
 		for i, d := range due {
 			zs[i] = redis.Z{Score: float64(d.Last.UnixMilli()), Member: d.ID}
-			p.HSet(ctx, k.s.MemberKey(k.group, d.ID), "wk_last", stageKey(st)+":"+strconv.FormatInt(now.UnixMilli(), 10))
 		}
 		p.ZAdd(ctx, k.sent(stageKey(st)), zs...)
 		p.HIncrBy(ctx, k.stats(), stageKey(st)+":sent", int64(len(due)))

@@ -77,9 +77,11 @@ func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		if fc.Now.Sub(time.UnixMilli(sentMs)) <= cfg.ComebackWindow.D() {
 			p.HIncrBy(ctx, k.stats(), stage+":back", 1)
 		}
-		p.HDel(ctx, fc.Store.MemberKey(k.group, fc.Member.ID), "wk_last")
 		return nil
 	})
+	if err == nil {
+		err = fc.Store.DelFields(ctx, k.group, fc.Member.ID, "wk_last")
+	}
 	if err != nil {
 		return fmt.Errorf("record comeback: %w", err)
 	}
@@ -194,12 +196,11 @@ func (f Flow) scan(ctx context.Context, fc *engine.FlowContext) error {
 // each where possible, else group messages mentioning Batch at a time.
 func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, k keys, due []Due) error {
 	// read the members' records in one round trip
-	cmds, err := fc.Store.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, d := range due {
-			p.HMGet(ctx, fc.Store.MemberKey(k.group, d.ID), "name", "username", "bot", "in", "dm_off")
-		}
-		return nil
-	})
+	ids := make([]string, len(due))
+	for i, d := range due {
+		ids[i] = d.ID
+	}
+	recs, err := fc.Store.Members(ctx, k.group, ids)
 	if err != nil {
 		return fmt.Errorf("read members due a wake-up: %w", err)
 	}
@@ -207,16 +208,14 @@ func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, 
 	var skipped []Due
 	members := map[string]bot.Member{}
 	dmOff := map[string]bool{}
-	for i, c := range cmds {
-		v := c.(*redis.SliceCmd).Val()
-		str := func(j int) string { s, _ := v[j].(string); return s }
+	for i, m := range recs {
 		d := due[i]
-		if str(2) == "1" || str(3) == "0" {
+		if m.IsBot || !m.Present && !m.LeftAt.IsZero() {
 			skipped = append(skipped, d) // bots and members who left are never messaged
 			continue
 		}
-		members[d.ID] = bot.Member{ID: d.ID, Name: str(0), Username: str(1)}
-		if off, _ := strconv.ParseInt(str(4), 10, 64); off > 0 && fc.Now.Sub(time.UnixMilli(off)) < 30*24*time.Hour {
+		members[d.ID] = bot.Member{ID: d.ID, Name: m.Name, Username: m.Username}
+		if off, _ := strconv.ParseInt(m.Fields["dm_off"], 10, 64); off > 0 && fc.Now.Sub(time.UnixMilli(off)) < 30*24*time.Hour {
 			dmOff[d.ID] = true
 		}
 		byStage[d.Stage] = append(byStage[d.Stage], d)
