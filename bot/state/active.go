@@ -109,40 +109,64 @@ func (h *cursorHeap) Pop() any {
 	return c
 }
 
-// migrateActiveScript moves a batch of one-set entries into their
-// buckets: KEYS[1] the old set, KEYS[2] the present count, then one
-// bucket key per entry; ARGV the entries' ids and scores. The newer time
-// wins where a bucket has the member already (written since the start),
-// and the count grows by the members new to the buckets.
-var migrateActiveScript = redis.NewScript(`
+// migrateSetScript moves a batch of one-set entries into their buckets:
+// KEYS[1] the old set, KEYS[2] a count of the entries (added to as
+// members are new to the buckets: the last-active set's; KEYS[1] again
+// for none), then one
+// bucket key per entry; ARGV[1] 'newer' (a member the buckets have keeps
+// the higher score: a time written since the start) or 'keep' (keeps the
+// buckets' score), then the entries' ids and scores.
+var migrateSetScript = redis.NewScript(`
 local added = 0
 for i = 3, #KEYS do
-  local id, score = ARGV[2 * (i - 2) - 1], tonumber(ARGV[2 * (i - 2)])
+  local id, score = ARGV[2 * (i - 2)], tonumber(ARGV[2 * (i - 2) + 1])
   local cur = redis.call('ZSCORE', KEYS[i], id)
   if not cur then
     redis.call('ZADD', KEYS[i], score, id)
     added = added + 1
-  elseif tonumber(cur) < score then
+  elseif ARGV[1] == 'newer' and tonumber(cur) < score then
     redis.call('ZADD', KEYS[i], score, id)
   end
   redis.call('ZREM', KEYS[1], id)
 end
-if added > 0 then redis.call('INCRBY', KEYS[2], added) end
+if added > 0 and KEYS[2] ~= KEYS[1] then redis.call('INCRBY', KEYS[2], added) end
 return added
 `)
 
-// MigrateActive moves the last-active sets of the one-set layout
-// ({g}:active) into their buckets, 500 members a script so a big group
-// does not hold Redis long, and deletes them. It answers how many members
-// it moved. It runs before qunbot serves; a replica of the old version
-// still running writes the old set again, which the next start moves.
+// MigrateActive moves the per-member sets of the one-set layout
+// ({g}:active, {g}:joined, {g}:activated) into their buckets, 500
+// members a script so a big group does not hold Redis long, and deletes
+// them. It answers how many entries it moved. It runs before qunbot
+// serves; a replica of the old version still running writes the old sets
+// again, which the next start moves.
 func (s *Store) MigrateActive(ctx context.Context) (int, error) {
 	moved := 0
-	iter := s.rdb.Scan(ctx, 0, s.prefix+"{*}:active", 2000).Iterator()
+	for _, set := range []struct {
+		name  string
+		count func(group string) string // nil: not counted
+		mode  string
+	}{
+		{"active", s.presentKey, "newer"},
+		{"joined", nil, "newer"},
+		{"activated", nil, "keep"},
+	} {
+		n, err := s.migrateSet(ctx, set.name, set.count, set.mode)
+		moved += n
+		if err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
+}
+
+func (s *Store) migrateSet(ctx context.Context, name string, count func(string) string, mode string) (int, error) {
+	moved := 0
+	suffix := "}:" + name
+	iter := s.rdb.Scan(ctx, 0, s.prefix+"{*"+suffix, 2000).Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
-		i := strings.LastIndex(key, "}:active")
-		if i < 0 || !strings.HasPrefix(key, s.prefix+"{") || i+len("}:active") != len(key) {
+		i := strings.LastIndex(key, suffix)
+		if i < 0 || !strings.HasPrefix(key, s.prefix+"{") || i+len(suffix) != len(key) {
 			continue
 		}
 		group := key[len(s.prefix)+1 : i]
@@ -151,6 +175,7 @@ func (s *Store) MigrateActive(ctx context.Context) (int, error) {
 		} else if t != "zset" {
 			continue // not ours
 		}
+		b := s.Buckets(group, name)
 		for {
 			zs, err := s.rdb.ZRangeWithScores(ctx, key, 0, 499).Result()
 			if err != nil {
@@ -159,21 +184,25 @@ func (s *Store) MigrateActive(ctx context.Context) (int, error) {
 			if len(zs) == 0 {
 				break
 			}
-			keys := []string{key, s.presentKey(group)}
-			args := make([]any, 0, 2*len(zs))
+			keys := []string{key, key}
+			if count != nil {
+				keys[1] = count(group)
+			}
+			args := make([]any, 0, 1+2*len(zs))
+			args = append(args, mode)
 			for _, z := range zs {
 				id, _ := z.Member.(string)
-				keys = append(keys, s.ActiveKey(group, id))
-				args = append(args, id, strconv.FormatFloat(z.Score, 'f', 0, 64))
+				keys = append(keys, b.Key(id))
+				args = append(args, id, strconv.FormatFloat(z.Score, 'f', -1, 64))
 			}
-			if err := migrateActiveScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+			if err := migrateSetScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
 				return moved, wrap("migrate "+key, err)
 			}
 			moved += len(zs)
 		}
 	}
 	if err := iter.Err(); err != nil {
-		return moved, wrap("scan last-active sets", err)
+		return moved, wrap("scan "+name+" sets", err)
 	}
 	return moved, nil
 }

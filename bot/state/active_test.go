@@ -83,9 +83,33 @@ func TestMigrateActive(t *testing.T) {
 	if _, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: "7", Kind: state.KindMessage, At: time.UnixMilli(1)}); err != nil {
 		t.Fatal(err)
 	}
+	// joins and first words of the old layout: 20 joined in the last
+	// hour, 10 of them spoke within a minute
+	var joins, delays []redis.Z
+	for i := range 20 {
+		joins = append(joins, redis.Z{Score: float64(t0.Add(-time.Duration(i) * time.Minute).UnixMilli()), Member: strconv.Itoa(i)})
+		if i%2 == 0 {
+			delays = append(delays, redis.Z{Score: 30001, Member: strconv.Itoa(i)})
+		}
+	}
+	if err := c.ZAdd(ctx, s.Key(g, "joined"), joins...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ZAdd(ctx, s.Key(g, "activated"), delays...).Err(); err != nil {
+		t.Fatal(err)
+	}
 	moved, err := s.MigrateActive(ctx)
-	if err != nil || moved != 1234 {
-		t.Fatalf("moved %d (%v), want 1234", moved, err)
+	if err != nil || moved != 1234+20+10 {
+		t.Fatalf("moved %d (%v), want 1264", moved, err)
+	}
+	joined, spoke, err := s.Activation(ctx, g, t0.Add(-time.Hour), t0.Add(time.Second), time.Minute)
+	if err != nil || joined != 20 || spoke != 10 {
+		t.Errorf("activation after the move: %d joined, %d spoke (%v), want 20, 10", joined, spoke, err)
+	}
+	for _, k := range []string{"joined", "activated"} {
+		if n, _ := c.Exists(ctx, s.Key(g, k)).Result(); n != 0 {
+			t.Errorf("the old %s set is still there", k)
+		}
 	}
 	if n, _ := c.Exists(ctx, s.Key(g, "active")).Result(); n != 0 {
 		t.Error("the old set is still there")

@@ -226,7 +226,7 @@ func (s *Store) Unrecord(ctx context.Context, group, member string, prev, at tim
 	if !prev.IsZero() {
 		p = prev.UnixMilli()
 	}
-	err := unrecordScript.Run(ctx, s.rdb, []string{s.RecordKey(group, member), s.ActiveKey(group, member), s.ContribKey(group), s.Key(group, "activated")},
+	err := unrecordScript.Run(ctx, s.rdb, []string{s.RecordKey(group, member), s.ActiveKey(group, member), s.ContribKey(group), s.activated(group).Key(member)},
 		p, at.UnixMilli(), member).Err()
 	return wrap("unrecord message", err)
 }

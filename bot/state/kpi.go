@@ -329,7 +329,8 @@ type Newcomer struct {
 // Newcomers reads the members who joined in [from, to), with what the
 // funnel needs, in pages of 500 (one round trip each).
 func (s *Store) Newcomers(ctx context.Context, group string, from, to time.Time) ([]Newcomer, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.Key(group, "joined"), &redis.ZRangeBy{Min: ms(from), Max: "(" + ms(to)}).Result()
+	zs, err := s.Joined(group).Range(ctx, ms(from), "("+ms(to), 0, false)
+	ids := ids(zs)
 	if err != nil {
 		return nil, wrap("read joins", err)
 	}

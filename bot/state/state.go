@@ -55,8 +55,22 @@ func (s *Store) GlobalKey(parts ...string) string {
 	return s.prefix + strings.Join(parts, ":")
 }
 
-// JoinedKey is the group's members by their latest join time.
-func (s *Store) JoinedKey(group string) string { return s.Key(group, "joined") }
+// Joined is the group's members by their latest join time (ms), in
+// buckets.
+func (s *Store) Joined(group string) Buckets { return s.Buckets(group, "joined") }
+
+// activated is the group's newcomers by the delay from their latest join
+// to their first message (ms + 1), in buckets.
+func (s *Store) activated(group string) Buckets { return s.Buckets(group, "activated") }
+
+// ids are the members of a bucketed range.
+func ids(zs []redis.Z) []string {
+	out := make([]string, len(zs))
+	for i, z := range zs {
+		out[i], _ = z.Member.(string)
+	}
+	return out
+}
 
 // Member is a member's record in one group. Fields holds what flows store
 // beside the core fields.
@@ -300,7 +314,7 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 		// stall a poller behind a crashed replica's update
 		lease = 15 * time.Second
 	}
-	return []string{s.dedupeMeta(in.Group), s.RecordKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Key(in.Group, "joined"), s.Key(in.Group, "activated"), s.Key(in.Group, "usernames"), s.ContribKey(in.Group), s.presentKey(in.Group)},
+	return []string{s.dedupeMeta(in.Group), s.RecordKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Joined(in.Group).Key(in.Member), s.activated(in.Group).Key(in.Member), s.Key(in.Group, "usernames"), s.ContribKey(in.Group), s.presentKey(in.Group)},
 		[]any{uarg, in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
 }
 
@@ -463,15 +477,16 @@ func (s *Store) ActiveSince(ctx context.Context, group string, t time.Time) (int
 	// a join sets a newcomer's clock (the wake-up flow counts silence
 	// from it) but is no activity: newcomers since t who have not spoken
 	// since joining do not count
-	ids, err := s.rdb.ZRangeByScore(ctx, s.Key(group, "joined"), &redis.ZRangeBy{Min: ms(t), Max: "+inf"}).Result()
-	if err != nil || len(ids) == 0 {
+	zs, err := s.Joined(group).Range(ctx, ms(t), "+inf", 0, false)
+	if err != nil || len(zs) == 0 {
 		return n, wrap("count active members", err)
 	}
-	spoke, err := s.rdb.ZMScore(ctx, s.Key(group, "activated"), ids...).Result()
+	joined := ids(zs)
+	spoke, err := s.activated(group).Scores(ctx, joined)
 	if err != nil {
 		return 0, wrap("count active members", err)
 	}
-	present, err := s.active(group).Scores(ctx, ids)
+	present, err := s.active(group).Scores(ctx, joined)
 	if err != nil {
 		return 0, wrap("count active members", err)
 	}
@@ -511,14 +526,14 @@ func (s *Store) SilentSince(ctx context.Context, group string, t time.Time, limi
 // joined and how many spoke within `within` of joining: the newcomer
 // activation rate.
 func (s *Store) Activation(ctx context.Context, group string, from, to time.Time, within time.Duration) (joined, activated int64, err error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.Key(group, "joined"), &redis.ZRangeBy{Min: ms(from), Max: "(" + ms(to)}).Result()
+	zs, err := s.Joined(group).Range(ctx, ms(from), "("+ms(to), 0, false)
 	if err != nil {
 		return 0, 0, wrap("read joins", err)
 	}
-	if len(ids) == 0 {
+	if len(zs) == 0 {
 		return 0, 0, nil
 	}
-	delays, err := s.rdb.ZMScore(ctx, s.Key(group, "activated"), ids...).Result()
+	delays, err := s.activated(group).Scores(ctx, ids(zs))
 	if err != nil {
 		return 0, 0, wrap("read activations", err)
 	}
@@ -527,7 +542,7 @@ func (s *Store) Activation(ctx context.Context, group string, from, to time.Time
 			activated++
 		}
 	}
-	return int64(len(ids)), activated, nil
+	return int64(len(zs)), activated, nil
 }
 
 // ByUsername finds a member id by @username (case-insensitive), for
@@ -630,14 +645,14 @@ type Present struct {
 }
 
 // baselineScript records members already in a group without counting
-// them as joins: KEYS[1] the present count, KEYS[2] joined, then per
-// member their record and their last-active bucket; ARGV[1] now (ms),
+// them as joins: KEYS[1] the present count, then per member their
+// record and their last-active and joined buckets; ARGV[1] now (ms),
 // then per member id, name, joined (ms). Members already known are left
 // as they are.
 var baselineScript = redis.NewScript(RecordLua + `
 local n = 0
-for i = 3, #KEYS, 2 do
-  local a = 2 + (i - 3) / 2 * 3
+for i = 2, #KEYS, 3 do
+  local a = 2 + (i - 2) / 3 * 3
   local id, name, joined = ARGV[a], ARGV[a+1], ARGV[a+2]
   local r = ropen(KEYS[i], id)
   if rget(r, 'in') == nil then
@@ -647,7 +662,7 @@ for i = 3, #KEYS, 2 do
     rset(r, 'baseline', '1')
     if joined ~= '0' then
       rset(r, 'joined_at', joined)
-      redis.call('ZADD', KEYS[2], 'NX', joined, id)
+      redis.call('ZADD', KEYS[i+2], 'NX', joined, id)
     end
     rsave(r)
     if redis.call('ZADD', KEYS[i+1], 'NX', ARGV[1], id) == 1 then redis.call('INCR', KEYS[1]) end
@@ -665,10 +680,10 @@ func (s *Store) Baseline(ctx context.Context, group string, members []Present, n
 	total := 0
 	for start := 0; start < len(members); start += 500 {
 		batch := members[start:min(start+500, len(members))]
-		keys := []string{s.presentKey(group), s.Key(group, "joined")}
+		keys := []string{s.presentKey(group)}
 		args := []any{now.UnixMilli()}
 		for _, m := range batch {
-			keys = append(keys, s.RecordKey(group, m.ID), s.ActiveKey(group, m.ID))
+			keys = append(keys, s.RecordKey(group, m.ID), s.ActiveKey(group, m.ID), s.Joined(group).Key(m.ID))
 			joined := int64(0)
 			if !m.JoinedAt.IsZero() {
 				joined = m.JoinedAt.UnixMilli()

@@ -159,9 +159,10 @@ func main() {
 	compare := flag.Bool("compare", true, "also run redis-benchmark -c 16 on EVALSHA of the ingest script")
 	cfgPath := flag.String("c", "", "config whose flows run (default: the stats flow alone)")
 	keep := flag.Bool("keep", false, "leave the run's keys in Redis to inspect them (prefix printed)")
+	joined := flag.Bool("joined", false, "members join (with a @username) before they speak, recorded as the platform's join updates are, without the flows: a member's state with their join and first words")
 	pipeline := flag.Int("pipeline", -1, "ingests per round trip when they queue up (default: the config's redis.pipeline)")
 	flag.Parse()
-	if err := run(*url, *cfgPath, *members, *messages, *workers, *groups, *pipeline, *compare, *keep); err != nil {
+	if err := run(*url, *cfgPath, *members, *messages, *workers, *groups, *pipeline, *compare, *keep, *joined); err != nil {
 		fmt.Fprintln(os.Stderr, "qunbot-load:", err)
 		os.Exit(1)
 	}
@@ -174,7 +175,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(url, cfgPath string, members, messages, workers, groups, pipeline int, compare, keep bool) error {
+func run(url, cfgPath string, members, messages, workers, groups, pipeline int, compare, keep, joined bool) error {
 	ctx := context.Background()
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -232,13 +233,27 @@ func run(url, cfgPath string, members, messages, workers, groups, pipeline int, 
 		return fmt.Errorf("load script: %w", err)
 	}
 	memBefore := usedMemory(ctx, conn.Client)
+	now := time.Now()
+	if joined {
+		// an hour before their messages, 1,000 a round trip
+		for start := 0; start < members; start += 1000 {
+			ins := make([]state.Ingest, 0, 1000)
+			for m := start; m < min(start+1000, members); m++ {
+				ins = append(ins, state.Ingest{Group: "console:g" + strconv.Itoa(m%groups), UpdateID: "join:" + strconv.Itoa(m), Member: strconv.Itoa(m),
+					Name: "member" + strconv.Itoa(m), Username: "user_" + strconv.Itoa(m), Kind: state.KindJoin, At: now.Add(-time.Hour)})
+			}
+			if err := store.IngestMany(ctx, ins); err != nil {
+				return fmt.Errorf("joins: %w", err)
+			}
+		}
+		fmt.Printf("  %d members joined (with a username) before the run\n", members)
+	}
 	rtBefore := hook.RoundTrips()
 
 	lat := make([]time.Duration, messages)
 	var next atomic.Int64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
-	now := time.Now()
 	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)

@@ -327,10 +327,18 @@ func Resolve(ctx context.Context, s *state.Store, group string, sp *Spec, t wake
 		args = append(args, "range", 1, checkin.InviteesKey(s, group, sp.InvitedBy), "-inf", "+inf")
 	}
 	if d := sp.JoinedWithin.D(); d > 0 {
-		args = append(args, "range", 1, s.JoinedKey(group), ms(now.Add(-d)), "+inf")
+		args = append(args, "range", state.BucketCount)
+		for _, k := range s.Joined(group).Keys() {
+			args = append(args, k)
+		}
+		args = append(args, ms(now.Add(-d)), "+inf")
 	}
 	if d := sp.JoinedBefore.D(); d > 0 {
-		args = append(args, "range", 1, s.JoinedKey(group), "-inf", ms(now.Add(-d)))
+		args = append(args, "range", state.BucketCount)
+		for _, k := range s.Joined(group).Keys() {
+			args = append(args, k)
+		}
+		args = append(args, "-inf", ms(now.Add(-d)))
 	}
 	scratch := s.Key(group, "aud", strconv.FormatUint(rand.Uint64(), 36))
 	res, err := resolveScript.Run(ctx, s.Client(), append([]string{scratch}, s.ActiveKeys(group)...), args...).Result()

@@ -326,25 +326,25 @@ func stageFit(ctx context.Context, s *state.Store, group string, a *StageAudienc
 			return nil, fmt.Errorf("%w: read a stage's audience: %w", state.ErrRedis, err)
 		}
 	}
-	var joined, invited *redis.FloatSliceCmd
-	_, err = s.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
-		if a.JoinedWithin > 0 || a.JoinedBefore > 0 {
-			joined = p.ZMScore(ctx, s.JoinedKey(group), ids...)
+	var joined []float64
+	if a.JoinedWithin > 0 || a.JoinedBefore > 0 {
+		if joined, err = s.Joined(group).Scores(ctx, ids); err != nil {
+			return nil, fmt.Errorf("%w: read a stage's audience: %w", state.ErrRedis, err)
 		}
-		if a.InvitedBy != "" {
-			invited = p.ZMScore(ctx, checkin.InviteesKey(s, group, a.InvitedBy), ids...)
+	}
+	var invited *redis.FloatSliceCmd
+	if a.InvitedBy != "" {
+		invited = s.Client().ZMScore(ctx, checkin.InviteesKey(s, group, a.InvitedBy), ids...)
+		if err := invited.Err(); err != nil {
+			return nil, fmt.Errorf("%w: read a stage's audience: %w", state.ErrRedis, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: read a stage's audience: %w", state.ErrRedis, err)
 	}
 	for j := range ids {
 		if pts != nil && pts[j] < float64(a.MinPoints) {
 			fit[j] = false
 		}
 		if joined != nil {
-			at := joined.Val()[j] // 0: never seen joining
+			at := joined[j] // 0: never seen joining
 			if d := a.JoinedWithin.D(); d > 0 && (at == 0 || at < float64(now.Add(-d).UnixMilli())) {
 				fit[j] = false
 			}
