@@ -156,7 +156,64 @@ func (s *Store) MigrateActive(ctx context.Context) (int, error) {
 			return moved, err
 		}
 	}
-	return moved, nil
+	n, err := s.migrateUsernames(ctx)
+	return moved + n, err
+}
+
+// moveUsernamesScript moves a batch of the one-hash username index
+// (KEYS[1]) into its buckets (KEYS[2..], one per entry; ARGV the
+// usernames and ids): an entry written there since is newer and stays.
+var moveUsernamesScript = redis.NewScript(`
+for i = 2, #KEYS do
+  redis.call('HSETNX', KEYS[i], ARGV[2 * i - 3], ARGV[2 * i - 2])
+  redis.call('HDEL', KEYS[1], ARGV[2 * i - 3])
+end
+return #KEYS - 1
+`)
+
+// migrateUsernames moves the @username index of the one-hash layout
+// ({g}:usernames) into its buckets.
+func (s *Store) migrateUsernames(ctx context.Context) (int, error) {
+	moved := 0
+	iter := s.rdb.Scan(ctx, 0, s.prefix+"{*}:usernames", 2000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		if !strings.HasPrefix(key, s.prefix+"{") || !strings.HasSuffix(key, "}:usernames") {
+			continue
+		}
+		group := key[len(s.prefix)+1 : len(key)-len("}:usernames")]
+		if t, err := s.rdb.Type(ctx, key).Result(); err != nil {
+			return moved, wrap("migrate "+key, err)
+		} else if t != "hash" {
+			continue // not ours
+		}
+		for {
+			kv, _, err := s.rdb.HScan(ctx, key, 0, "", 500).Result()
+			if err != nil {
+				return moved, wrap("migrate "+key, err)
+			}
+			if len(kv) == 0 {
+				break
+			}
+			keys := []string{key}
+			for i := 0; i+1 < len(kv); i += 2 {
+				keys = append(keys, s.usernameKey(group, kv[i]))
+			}
+			if err := moveUsernamesScript.Run(ctx, s.rdb, keys, toAny(kv)...).Err(); err != nil {
+				return moved, wrap("migrate "+key, err)
+			}
+			moved += len(kv) / 2
+		}
+	}
+	return moved, wrap("scan username indexes", iter.Err())
+}
+
+func toAny(v []string) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
 }
 
 func (s *Store) migrateSet(ctx context.Context, name string, count func(string) string, mode string) (int, error) {

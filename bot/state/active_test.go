@@ -98,15 +98,26 @@ func TestMigrateActive(t *testing.T) {
 	if err := c.ZAdd(ctx, s.Key(g, "activated"), delays...).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// the username index of the old layout; alice was renamed since
+	if err := c.HSet(ctx, s.Key(g, "usernames"), "bob", "2", "alice", "old", "carol_x", "3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: "1", Username: "Alice", Kind: state.KindMessage, At: later}); err != nil {
+		t.Fatal(err)
+	}
 	moved, err := s.MigrateActive(ctx)
-	if err != nil || moved != 1234+20+10 {
-		t.Fatalf("moved %d (%v), want 1264", moved, err)
+	if err != nil || moved != 1234+20+10+3 {
+		t.Fatalf("moved %d (%v), want 1267", moved, err)
+	}
+	found, err := s.ByUsernames(ctx, g, "@bob", "ALICE", "carol_x", "nobody")
+	if err != nil || !slices.Equal(found, []string{"2", "1", "3", ""}) {
+		t.Errorf("usernames after the move: %v (%v)", found, err)
 	}
 	joined, spoke, err := s.Activation(ctx, g, t0.Add(-time.Hour), t0.Add(time.Second), time.Minute)
 	if err != nil || joined != 20 || spoke != 10 {
 		t.Errorf("activation after the move: %d joined, %d spoke (%v), want 20, 10", joined, spoke, err)
 	}
-	for _, k := range []string{"joined", "activated"} {
+	for _, k := range []string{"joined", "activated", "usernames"} {
 		if n, _ := c.Exists(ctx, s.Key(g, k)).Result(); n != 0 {
 			t.Errorf("the old %s set is still there", k)
 		}

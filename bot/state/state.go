@@ -314,7 +314,7 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 		// stall a poller behind a crashed replica's update
 		lease = 15 * time.Second
 	}
-	return []string{s.dedupeMeta(in.Group), s.RecordKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Joined(in.Group).Key(in.Member), s.activated(in.Group).Key(in.Member), s.Key(in.Group, "usernames"), s.ContribKey(in.Group), s.presentKey(in.Group)},
+	return []string{s.dedupeMeta(in.Group), s.RecordKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Joined(in.Group).Key(in.Member), s.activated(in.Group).Key(in.Member), s.usernameKey(in.Group, in.Username), s.ContribKey(in.Group), s.presentKey(in.Group)},
 		[]any{uarg, in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
 }
 
@@ -545,10 +545,29 @@ func (s *Store) Activation(ctx context.Context, group string, from, to time.Time
 	return int64(len(zs)), activated, nil
 }
 
+// usernameKey is the bucket of the group's @username index that holds a
+// username (lower-cased as the ingest script does it, ASCII only): one
+// hash for a group's every username was a table at about 70 bytes a
+// member; buckets of about 50 stay listpacks.
+func (s *Store) usernameKey(group, username string) string {
+	return s.Key(group, "usernames", strconv.Itoa(bucketOf(asciiLower(strings.TrimPrefix(username, "@")))))
+}
+
+// asciiLower is Lua's string.lower: ASCII letters only.
+func asciiLower(v string) string {
+	b := []byte(v)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // ByUsername finds a member id by @username (case-insensitive), for
 // commands that name a member: /award @alice 10.
 func (s *Store) ByUsername(ctx context.Context, group, username string) (string, error) {
-	id, err := s.rdb.HGet(ctx, s.Key(group, "usernames"), strings.ToLower(strings.TrimPrefix(username, "@"))).Result()
+	id, err := s.rdb.HGet(ctx, s.usernameKey(group, username), asciiLower(strings.TrimPrefix(username, "@"))).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
@@ -561,17 +580,19 @@ func (s *Store) ByUsernames(ctx context.Context, group string, usernames ...stri
 	if len(usernames) == 0 {
 		return nil, nil
 	}
-	fields := make([]string, len(usernames))
-	for i, u := range usernames {
-		fields[i] = strings.ToLower(strings.TrimPrefix(u, "@"))
-	}
-	vals, err := s.rdb.HMGet(ctx, s.Key(group, "usernames"), fields...).Result()
-	if err != nil {
+	cmds := make([]*redis.StringCmd, len(usernames))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, u := range usernames {
+			cmds[i] = p.HGet(ctx, s.usernameKey(group, u), asciiLower(strings.TrimPrefix(u, "@")))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, wrap("find members by username", err)
 	}
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		out[i], _ = v.(string)
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		out[i] = c.Val()
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 	"github.com/qunbot/qunbot/flows/stats"
 	"github.com/qunbot/qunbot/flows/tags"
 	"github.com/qunbot/qunbot/flows/wakeup"
-	"github.com/redis/go-redis/v9"
 )
 
 // GroupRef is a group the console lists.
@@ -296,12 +294,11 @@ func (s *Server) search(ctx context.Context, group, q string) ([]MemberRow, erro
 	if q == "" {
 		return nil, nil
 	}
-	c := s.store.Client()
 	var ids []string
-	if id, err := c.HGet(ctx, s.store.Key(group, "usernames"), strings.ToLower(strings.TrimPrefix(q, "@"))).Result(); err == nil {
+	if id, err := s.store.ByUsername(ctx, group, q); err != nil {
+		return nil, fmt.Errorf("search usernames: %w", err)
+	} else if id != "" {
 		ids = append(ids, id)
-	} else if !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%w: search usernames: %w", state.ErrRedis, err)
 	}
 	if m, err := s.store.Member(ctx, group, q); err == nil && (m.Name != "" || !m.LastActive.IsZero()) && !slices.Contains(ids, q) {
 		ids = append(ids, q)
