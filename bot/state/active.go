@@ -23,7 +23,7 @@ func (s *Store) active(group string) Buckets { return s.Buckets(group, "active")
 
 // presentKey counts the members in the group's last-active set, kept by
 // every script that adds or removes one: the day record's member count
-// reads it inside the ingest script, where summing 2,048 buckets on a
+// reads it inside the ingest script, where summing 1,024 buckets on a
 // member's first message of the day would cost more than the message.
 func (s *Store) presentKey(group string) string { return s.Key(group, "active", "n") }
 

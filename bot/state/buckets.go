@@ -9,18 +9,21 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// BucketCount is how many sorted sets a per-member set of a group (last
-// activity, points) is spread over. One set of 100,000 members is a skip
-// list at about 105 bytes a member; Redis keeps a set of at most 128
-// entries (zset-max-listpack-entries) as one packed listpack at about
-// 17, so members are spread by a hash of their id over 2,048 sets: at
-// 100,000 members a bucket holds about 49 and the fullest 76; at 200,000
-// (Telegram's largest groups) a handful pass 128 and turn into skip
-// lists, costing what one set did (zset-max-listpack-entries 256 keeps
-// them packed). Reading the whole set — a count, a scan in score order —
+// BucketCount is how many keys a per-member structure of a group (member
+// records, last activity, joins, balances, usernames) is spread over. One
+// sorted set of 100,000 members is a skip list at about 105 bytes a
+// member; Redis keeps a set or hash of at most 128 entries
+// (zset-/hash-max-listpack-entries, which RaiseListpackLimit takes to
+// 256) as one packed listpack at about 17 bytes a set entry, so members
+// are spread by a hash of their id over 1,024 keys: at 200,000 members
+// (Telegram's largest groups) the fullest bucket holds about 240, and at
+// 10,000 a bucket's own overhead (about 100 bytes) is 10 bytes a member.
+// 2,048 buckets held at most 128 without the raised limit but cost twice
+// the overhead in groups of 10,000 (measured: 39 bytes a member per set,
+// against 27). Reading the whole set — a count, a scan in score order —
 // reads every bucket, in one pipelined round trip; writing a member
 // touches only theirs.
-const BucketCount = 2048
+const BucketCount = 1024
 
 // bucketOf is the bucket of a member id: FNV-1a, computed in Go only
 // (scripts are given their bucket keys), so it may change only with a

@@ -351,22 +351,38 @@ func (s *Store) MigrateRecords(ctx context.Context) (int, error) {
 	return moved, nil
 }
 
-// RaiseListpackLimit lets bucket hashes of packed records stay listpacks:
-// Redis turns a hash with a value longer than hash-max-listpack-value
-// (default 64 bytes) into a table, and a record with every flow is about
-// 100–200. It raises the limit to 1,024 where it is lower, on every
-// primary, and answers an error where CONFIG is refused (managed Redis):
-// set it in the server's configuration there.
+// listpackLimits are the Redis settings buckets need to stay packed: a
+// packed record is 60–200 bytes (the default value limit is 64), and a
+// bucket of a 200,000-member group holds up to about 240 (the default
+// entry limit is 128). Above a limit Redis turns a hash into a table and
+// a sorted set into a skip list, at about 100 bytes an entry.
+var listpackLimits = []struct {
+	name string
+	min  int
+}{
+	{"hash-max-listpack-value", 1024},
+	{"hash-max-listpack-entries", 256},
+	{"zset-max-listpack-entries", 256},
+}
+
+// RaiseListpackLimit raises the listpack limits buckets need where they
+// are lower, on every primary, and answers an error where CONFIG is
+// refused (managed Redis): set them in the server's configuration there.
 func RaiseListpackLimit(ctx context.Context, rdb redis.UniversalClient) error {
 	raise := func(ctx context.Context, c *redis.Client) error {
-		v, err := c.ConfigGet(ctx, "hash-max-listpack-value").Result()
-		if err != nil {
-			return err
+		for _, l := range listpackLimits {
+			v, err := c.ConfigGet(ctx, l.name).Result()
+			if err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
+			if n, _ := strconv.Atoi(v[l.name]); n >= l.min {
+				continue
+			}
+			if err := c.ConfigSet(ctx, l.name, strconv.Itoa(l.min)).Err(); err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
 		}
-		if n, _ := strconv.Atoi(v["hash-max-listpack-value"]); n >= 1024 {
-			return nil
-		}
-		return c.ConfigSet(ctx, "hash-max-listpack-value", "1024").Err()
+		return nil
 	}
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +175,31 @@ func FuzzRecordCodec(f *testing.F) {
 			t.Errorf("%q → %q", want, got)
 		}
 	})
+}
+
+// The limits buckets need are raised where lower, and a bucket of
+// records that long stays a listpack.
+func TestRaiseListpackLimit(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := state.RaiseListpackLimit(ctx, s.Client()); err != nil {
+		t.Fatal(err)
+	}
+	for name, min := range map[string]int{"hash-max-listpack-value": 1024, "hash-max-listpack-entries": 256, "zset-max-listpack-entries": 256} {
+		v, err := s.Client().ConfigGet(ctx, name).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := strconv.Atoi(v[name]); n < min {
+			t.Errorf("%s = %s, want ≥ %d", name, v[name], min)
+		}
+	}
+	const g = "telegram:-100656"
+	long := strings.Repeat("名", 40) // 120 bytes of name alone
+	if _, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: "1", Name: long, Kind: state.KindMessage, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if enc, err := s.Client().ObjectEncoding(ctx, s.RecordKey(g, "1")).Result(); err != nil || enc != "listpack" {
+		t.Errorf("record bucket encoding %q (%v), want listpack", enc, err)
+	}
 }
