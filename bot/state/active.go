@@ -34,11 +34,7 @@ func (s *Store) PresentMembers(ctx context.Context, group string) ([]string, err
 	if err != nil {
 		return nil, wrap("list present members", err)
 	}
-	ids := make([]string, len(zs))
-	for i, z := range zs {
-		ids[i], _ = z.Member.(string)
-	}
-	return ids, nil
+	return ids(zs), nil
 }
 
 // RecentlyActive lists up to n present members, the most recently active
@@ -48,14 +44,7 @@ func (s *Store) RecentlyActive(ctx context.Context, group string, n int64) ([]st
 	if err != nil {
 		return nil, wrap("list recent members", err)
 	}
-	if int64(len(zs)) > n {
-		zs = zs[:n]
-	}
-	ids := make([]string, len(zs))
-	for i, z := range zs {
-		ids[i], _ = z.Member.(string)
-	}
-	return ids, nil
+	return ids(zs[:min(int64(len(zs)), n)]), nil
 }
 
 // bucketCursor pages through one bucket in score order over [min, max),

@@ -252,24 +252,33 @@ func (s *Store) UpdateState(ctx context.Context, group, id string) (string, erro
 // running beside it lose nothing; this gives their memory back.
 func (s *Store) MigrateDedupe(ctx context.Context) (int, error) {
 	moved := 0
-	iter := s.rdb.Scan(ctx, 0, s.prefix+"{*}:u:*", 2000).Iterator()
+	err := s.eachOldKey(ctx, "u", func(key, group, id string) error {
+		ok, err := migrateScript.Run(ctx, s.rdb, []string{key, s.dedupeMeta(group)}, s.dedupeArg(id), s.dedupeWindow().Milliseconds()).Int()
+		if err != nil {
+			return wrap("migrate update mark "+key, err)
+		}
+		moved += ok
+		return nil
+	})
+	return moved, err
+}
+
+// eachOldKey calls fn for every key of a one-key-per-id layout,
+// prefix{group}:kind:<id>, with its group and id, until fn fails.
+func (s *Store) eachOldKey(ctx context.Context, kind string, fn func(key, group, id string) error) error {
+	sep := "}:" + kind + ":"
+	iter := s.rdb.Scan(ctx, 0, s.prefix+"{*"+sep+"*", 2000).Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
-		i := strings.LastIndex(key, "}:u:")
+		i := strings.LastIndex(key, sep)
 		if i < 0 || !strings.HasPrefix(key, s.prefix+"{") {
 			continue
 		}
-		group, id := key[len(s.prefix)+1:i], key[i+len("}:u:"):]
-		ok, err := migrateScript.Run(ctx, s.rdb, []string{key, s.dedupeMeta(group)}, s.dedupeArg(id), s.dedupeWindow().Milliseconds()).Int()
-		if err != nil {
-			return moved, wrap("migrate update mark "+key, err)
+		if err := fn(key, key[len(s.prefix)+1:i], key[i+len(sep):]); err != nil {
+			return err
 		}
-		moved += ok
 	}
-	if err := iter.Err(); err != nil {
-		return moved, wrap("scan old update marks", err)
-	}
-	return moved, nil
+	return wrap("scan "+kind+" keys", iter.Err())
 }
 
 // migrateScript moves one old update key (KEYS[1]) into the generation

@@ -331,24 +331,15 @@ return 1
 // does, in the background, at start).
 func (s *Store) MigrateRecords(ctx context.Context) (int, error) {
 	moved := 0
-	iter := s.rdb.Scan(ctx, 0, s.prefix+"{*}:m:*", 2000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		i := strings.LastIndex(key, "}:m:")
-		if i < 0 || !strings.HasPrefix(key, s.prefix+"{") {
-			continue
-		}
-		group, id := key[len(s.prefix)+1:i], key[i+len("}:m:"):]
+	err := s.eachOldKey(ctx, "m", func(key, group, id string) error {
 		n, err := migrateRecordScript.Run(ctx, s.rdb, []string{s.RecordKey(group, id), key}, id).Int()
 		if err != nil {
-			return moved, wrap("move record "+key, err)
+			return wrap("move record "+key, err)
 		}
 		moved += n
-	}
-	if err := iter.Err(); err != nil {
-		return moved, wrap("scan member records", err)
-	}
-	return moved, nil
+		return nil
+	})
+	return moved, err
 }
 
 // listpackLimits are the Redis settings buckets need to stay packed: a

@@ -512,14 +512,7 @@ func (s *Store) SilentSince(ctx context.Context, group string, t time.Time, limi
 	if err != nil {
 		return nil, wrap("list silent members", err)
 	}
-	if int64(len(zs)) > limit {
-		zs = zs[:limit]
-	}
-	ids := make([]string, len(zs))
-	for i, z := range zs {
-		ids[i], _ = z.Member.(string)
-	}
-	return ids, nil
+	return ids(zs[:min(int64(len(zs)), limit)]), nil
 }
 
 // Activation reports, for members who joined in [from, to), how many
