@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,10 +51,17 @@ func encodeRecord(fields map[string]string) string {
 			b.WriteString(valueCleaner.Replace(k))
 		}
 		b.WriteByte('\x1f')
-		b.WriteString(valueCleaner.Replace(fields[k]))
+		v := valueCleaner.Replace(fields[k])
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && recordTimes[k] && n >= 0 {
+			v = strconv.FormatInt(n, 36)
+		}
+		b.WriteString(v)
 	}
 	return b.String()
 }
+
+// IsRecordTime reports whether a field is packed as a time.
+func IsRecordTime(name string) bool { return recordTimes[name] }
 
 // IsRecordCode reports whether a field name is a short code (reserved).
 func IsRecordCode(name string) bool {
