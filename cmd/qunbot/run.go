@@ -56,9 +56,9 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	// last-active sets of the one-set layout move into their buckets
 	// before serving: counts and scans read only the buckets
 	if n, err := a.store.MigrateActive(ctx); err != nil {
-		log.Warn("old last-active sets not moved; counts miss their members until the next start moves them", zap.Error(err))
+		log.Warn("old per-member sets not moved; counts and lookups miss their members until the next start moves them", zap.Error(err))
 	} else if n > 0 {
-		log.Info("last-active sets moved into buckets", zap.Int("members", n))
+		log.Info("per-member sets (last active, joins, first words) and @username indexes moved into buckets", zap.Int("entries", n))
 	}
 	if n, err := checkin.MigrateBalances(ctx, a.store); err != nil {
 		log.Warn("old points boards not moved; audiences and wake-ups by points miss their balances until the next start moves them", zap.Error(err))
