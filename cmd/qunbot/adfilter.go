@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -52,11 +50,11 @@ func cmdAdfilter(args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	spam, err := readMessages(*spamFile)
+	spam, err := adfilter.ReadSamples(*spamFile)
 	if err != nil {
 		return err
 	}
-	ham, err := readMessages(*hamFile)
+	ham, err := adfilter.ReadSamples(*hamFile)
 	if err != nil {
 		return err
 	}
@@ -90,8 +88,8 @@ func cmdAdfilter(args []string, e env) error {
 		res, err = crossValidate(w, sc, spam, ham, *folds)
 	case *trainSpam != "":
 		var ts, th []string
-		if ts, err = readMessages(*trainSpam); err == nil {
-			th, err = readMessages(*trainHam)
+		if ts, err = adfilter.ReadSamples(*trainSpam); err == nil {
+			th, err = adfilter.ReadSamples(*trainHam)
 		}
 		if err == nil {
 			m := sc.Train(ts, th)
@@ -164,15 +162,7 @@ func sureLine(sc *adfilter.Scorer, m *adfilter.Model) string {
 // crossValidate splits each class into k folds (a fixed shuffle), trains
 // on k-1 and scores the held-out fold, k times.
 func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) ([]scored, error) {
-	split := func(texts []string, seed uint64) [][]string {
-		idx := rand.New(rand.NewPCG(seed, 42)).Perm(len(texts))
-		out := make([][]string, k)
-		for pos, i := range idx {
-			out[pos%k] = append(out[pos%k], texts[i])
-		}
-		return out
-	}
-	sf, hf := split(spam, 1), split(ham, 2)
+	sf, hf := adfilter.Folds(spam, k, adfilter.SpamFoldSeed), adfilter.Folds(ham, k, adfilter.HamFoldSeed)
 	var res []scored
 	var took time.Duration
 	var sures []string
@@ -283,23 +273,6 @@ func ratio(a, b int) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
-}
-
-func readMessages(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read messages: %w", err)
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
-		}
-	}
-	return out, sc.Err()
 }
 
 // writeModel writes a model file whole or not at all.

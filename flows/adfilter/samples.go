@@ -1,0 +1,33 @@
+package adfilter
+
+import "math/rand/v2"
+
+// ReadSamples reads a file of messages, one per line, blank lines and
+// # comments skipped: the form of classifier.spam/ham and of eval's files.
+func ReadSamples(path string) ([]string, error) {
+	var out []string
+	err := readLines(path, func(line string) error {
+		out = append(out, line)
+		return nil
+	})
+	return out, err
+}
+
+// Folds splits texts into k folds by a fixed shuffle of the seed. It is
+// exported so that programs outside qunbot (the tg-spam comparison in
+// scripts/tgspam-compare) score exactly the folds `adfilter eval` scores.
+func Folds(texts []string, k int, seed uint64) [][]string {
+	idx := rand.New(rand.NewPCG(seed, 42)).Perm(len(texts))
+	out := make([][]string, k)
+	for pos, i := range idx {
+		out[pos%k] = append(out[pos%k], texts[i])
+	}
+	return out
+}
+
+// Fold seeds: spam and ham are shuffled apart so each fold keeps the
+// classes' ratio.
+const (
+	SpamFoldSeed = 1
+	HamFoldSeed  = 2
+)
