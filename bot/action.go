@@ -86,7 +86,14 @@ type Action struct {
 	Chat string
 	// Member is the target of a member action, or the DM recipient.
 	Member Member
-	Text   string
+	// Mentioned are the other members a message names to notify them (a
+	// burst welcome, lottery winners, a wake-up batch, a post's audience):
+	// where a platform has no @username for a member, the adapter links
+	// their name instead (Telegram: a tg://user link), as it does for
+	// Member. Names are linked in order, each at its first appearance
+	// after the previous one.
+	Mentioned []Member `json:",omitempty"`
+	Text      string
 	// Buttons are rows of inline buttons.
 	Buttons [][]ButtonSpec
 	// ReplyTo is the message id a send answers.

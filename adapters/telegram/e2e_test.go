@@ -100,3 +100,55 @@ func (s *engineSink) HandleEvent(ctx context.Context, ev bot.Event) error {
 }
 
 func (s *engineSink) handled() int { return int(s.n.Load()) }
+
+// Two newcomers without a @username join together: the one welcome that
+// greets them links each name (tg://user), so both are notified.
+func TestBurstWelcomeLinksMembersWithoutUsername(t *testing.T) {
+	e := setup(t)
+	fl := flows.Builtin()
+	cfg, err := config.Parse("t.yaml", []byte("locale: en\nflows:\n  welcome: { text: 'Welcome {{.Flow.Mentions}}!', burst: { window: 10s, max: 5 } }\n"),
+		engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
+	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
+	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched.Connect(eng, eng)
+	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock})
+	eng.Attach(e.ad, ob)
+	anon := func(uid, id int, name string) string {
+		u := fmt.Sprintf(`{"id":%d,"is_bot":false,"first_name":%q}`, id, name)
+		return fmt.Sprintf(`{"update_id":%d,"chat_member":{"chat":%s,"from":%s,"date":1767600000,
+		"old_chat_member":{"status":"left","user":%s},"new_chat_member":{"status":"member","user":%s}}}`, uid, chatJSON(), u, u, u)
+	}
+	// the first is greeted at once; the burst window gathers the next two
+	e.api.push(anon(1, 7, "Ann"), anon(2, 8, "Cat & Co"), anon(3, 9, "Dee"))
+	s := &engineSink{eng: eng}
+	runFor(t, e, s, func() bool { return s.handled() >= 3 })
+	advance := scheduler.AdvanceTo(sched, clock, func(context.Context) error { return nil })
+	if err := advance(context.Background(), clock.Now().Add(11*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, c := range e.api.take() {
+		if c.Method == "sendMessage" {
+			texts = append(texts, c.Params.Get("text"))
+		}
+	}
+	want := []string{
+		`Welcome <a href="tg://user?id=7">Ann</a>!`,
+		`Welcome <a href="tg://user?id=8">Cat &amp; Co</a> <a href="tg://user?id=9">Dee</a>!`,
+	}
+	if strings.Join(texts, "\n") != strings.Join(want, "\n") {
+		t.Errorf("welcomes:\n%s\nwant:\n%s", strings.Join(texts, "\n"), strings.Join(want, "\n"))
+	}
+}

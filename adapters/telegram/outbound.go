@@ -215,24 +215,41 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 	return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil
 }
 
-// mentionLink escapes the text and, for a member without a @username,
-// turns the first appearance of their name into a mention link, so they
-// are notified as a @username would be.
+// mentionLink escapes the text and turns the names of members without a
+// @username into mention links, so they are notified as a @username would
+// be: the action's Member at the first appearance of their name, then
+// each of Mentioned in order, each after the one before. Names are found
+// in the text as written and escaped with it, so a name never lands
+// inside an HTML entity.
 func mentionLink(act bot.Action) string {
-	text := html.EscapeString(act.Text)
-	m := act.Member
-	if act.Type != bot.ActSend || m.Username != "" || m.Name == "" {
-		return text
+	if act.Type != bot.ActSend {
+		return html.EscapeString(act.Text)
 	}
-	if _, err := strconv.ParseInt(m.ID, 10, 64); err != nil {
-		return text
+	var b strings.Builder
+	rest := act.Text
+	linked := map[string]bool{}
+	link := func(m bot.Member) {
+		if m.Username != "" || strings.TrimSpace(m.Name) == "" || linked[m.ID] {
+			return
+		}
+		if _, err := strconv.ParseInt(m.ID, 10, 64); err != nil {
+			return
+		}
+		i := strings.Index(rest, m.Name)
+		if i < 0 {
+			return
+		}
+		linked[m.ID] = true
+		b.WriteString(html.EscapeString(rest[:i]))
+		b.WriteString(`<a href="tg://user?id=` + m.ID + `">` + html.EscapeString(m.Name) + `</a>`)
+		rest = rest[i+len(m.Name):]
 	}
-	name := html.EscapeString(m.Name)
-	i := strings.Index(text, name)
-	if i < 0 {
-		return text
+	link(act.Member)
+	for _, m := range act.Mentioned {
+		link(m)
 	}
-	return text[:i] + `<a href="tg://user?id=` + m.ID + `">` + name + `</a>` + text[i+len(name):]
+	b.WriteString(html.EscapeString(rest))
+	return b.String()
 }
 
 // maxCaption is Telegram's limit on a photo caption (sendMessage allows

@@ -143,6 +143,15 @@ func TestTargetedPostWithoutDM(t *testing.T) {
 	if len(sent) != 1 || sent[0].Type != bot.ActSend || !strings.Contains(sent[0].Text, "@ann") || !strings.Contains(sent[0].Text, "@cat") || strings.Contains(sent[0].Text, "@bob") {
 		t.Fatalf("mention batch: %+v", sent)
 	}
+	// named to the platform too, so members without a @username are
+	// notified by link
+	var named []string
+	for _, m := range sent[0].Mentioned {
+		named = append(named, m.ID)
+	}
+	if slices.Sort(named); strings.Join(named, ",") != "ann,cat" {
+		t.Errorf("the batch names %v to the platform, want ann and cat", named)
+	}
 }
 
 // The core tier alone, and active without the core.

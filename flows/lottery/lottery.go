@@ -492,7 +492,7 @@ func (f Flow) draw(ctx context.Context, fc *engine.FlowContext, cfg *Config, k k
 		fc.Do(bot.Action{Type: bot.ActSend, Chat: group, Text: words.T(loc, "nobody", kv["prize"], k.id)})
 		return nil
 	}
-	names, err := f.mentions(ctx, fc, group, winners)
+	names, named, err := f.mentions(ctx, fc, group, winners)
 	if err != nil {
 		return err
 	}
@@ -502,7 +502,7 @@ func (f Flow) draw(ctx context.Context, fc *engine.FlowContext, cfg *Config, k k
 	if cfg.ClaimWithin > 0 {
 		text += "\n" + words.T(loc, "claim.within", i18n.Duration(loc, cfg.ClaimWithin.D()))
 	}
-	a := bot.Action{Type: bot.ActSend, Chat: group, Text: text}
+	a := bot.Action{Type: bot.ActSend, Chat: group, Text: text, Mentioned: named}
 	if fc.Caps.Has(bot.CanButtons) {
 		a.Buttons = [][]bot.ButtonSpec{{{Text: words.T(loc, "claim.button"), Data: "lot:claim:" + k.id}}}
 	} else {
@@ -571,7 +571,7 @@ func (f Flow) redraw(ctx context.Context, fc *engine.FlowContext, cfg *Config, k
 	if err != nil {
 		return fmt.Errorf("%w: record a re-draw: %w", state.ErrRedis, err)
 	}
-	gone, err := f.mentions(ctx, fc, k.group, lapsed)
+	gone, _, err := f.mentions(ctx, fc, k.group, lapsed)
 	if err != nil {
 		return err
 	}
@@ -579,12 +579,13 @@ func (f Flow) redraw(ctx context.Context, fc *engine.FlowContext, cfg *Config, k
 		fc.Do(bot.Action{Type: bot.ActSend, Chat: k.group, Text: words.T(loc, "redraw.none", strings.Join(gone, " "), kv["prize"])})
 		return nil
 	}
-	got, err := f.mentions(ctx, fc, k.group, next)
+	got, named, err := f.mentions(ctx, fc, k.group, next)
 	if err != nil {
 		return err
 	}
+	// the new winners are notified; those whose win lapsed are only named
 	a := bot.Action{Type: bot.ActSend, Chat: k.group, Text: words.T(loc, "redraw", strings.Join(gone, " "), kv["prize"], strings.Join(got, " ")) +
-		"\n" + words.T(loc, "claim.within", i18n.Duration(loc, cfg.ClaimWithin.D()))}
+		"\n" + words.T(loc, "claim.within", i18n.Duration(loc, cfg.ClaimWithin.D())), Mentioned: named}
 	if fc.Caps.Has(bot.CanButtons) {
 		a.Buttons = [][]bot.ButtonSpec{{{Text: words.T(loc, "claim.button"), Data: "lot:claim:" + k.id}}}
 	}
@@ -684,16 +685,20 @@ func (f Flow) claim(ctx context.Context, fc *engine.FlowContext, cfg *Config, id
 	return text, code != "", nil
 }
 
-func (f Flow) mentions(ctx context.Context, fc *engine.FlowContext, group string, ids []string) ([]string, error) {
+// mentions are how the members are named in the group, and the members,
+// so the platform can notify those it names without a @username.
+func (f Flow) mentions(ctx context.Context, fc *engine.FlowContext, group string, ids []string) ([]string, []bot.Member, error) {
 	out := make([]string, 0, len(ids))
+	members := make([]bot.Member, 0, len(ids))
 	for _, id := range ids {
 		m, err := fc.Store.Member(ctx, group, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, render.NewMember(id, m.Name, m.Username).Mention)
+		members = append(members, bot.Member{ID: id, Name: m.Name, Username: m.Username})
 	}
-	return out, nil
+	return out, members, nil
 }
 
 var words = i18n.Catalog{

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,13 +168,21 @@ func TestEntriesOnceAndADrawAnyoneCanCheck(t *testing.T) {
 	}
 	a.Advance(2*time.Hour + time.Minute)
 	var seed string
-	var winners []string
+	var winners, named []string
 	for _, act := range a.Out.Take() {
 		if m := seedRe.FindStringSubmatch(act.Text); m != nil {
 			seed = m[1]
 			line := strings.SplitN(strings.SplitN(act.Text, "winners: ", 2)[1], "\n", 2)[0]
 			winners = strings.Fields(strings.ReplaceAll(line, "@", ""))
+			for _, m := range act.Mentioned {
+				named = append(named, m.ID)
+			}
 		}
+	}
+	// the winners are named to the platform too, so those without a
+	// @username are notified by link
+	if !slices.Equal(named, winners) {
+		t.Errorf("the announcement names %v to the platform, want the winners %v", named, winners)
 	}
 	if lottery.Commit(seed) != commit {
 		t.Fatalf("seed %q does not match the published commitment %s", seed, commit)
@@ -206,12 +215,19 @@ func TestEntriesOnceAndADrawAnyoneCanCheck(t *testing.T) {
 	// the others do not claim: after an hour the next picks get their prizes
 	a.Advance(time.Hour + time.Minute)
 	var redraw string
+	var renamed []string
 	for _, act := range a.Out.Take() {
 		if strings.Contains(act.Text, "did not claim") {
 			redraw = act.Text
+			for _, m := range act.Mentioned {
+				renamed = append(renamed, m.ID)
+			}
 		}
 	}
 	next := lottery.Picks(seed, members, 5)[3:]
+	if !slices.Equal(renamed, next) {
+		t.Errorf("the re-draw notifies %v, want the new winners %v", renamed, next)
+	}
 	for _, n := range next {
 		if !strings.Contains(redraw, "@"+n) {
 			t.Errorf("re-draw %q lacks %s (the next picks %v)", redraw, n, next)

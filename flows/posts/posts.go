@@ -269,15 +269,18 @@ func (f Flow) toAudience(ctx context.Context, fc *engine.FlowContext, p *Post, a
 	} else {
 		for i := 0; i < len(ids); i += mentionBatch {
 			var ms []string
+			var named []bot.Member
 			for _, id := range ids[i:min(i+mentionBatch, len(ids))] {
 				m, err := fc.Store.Member(ctx, a.Chat, id)
 				if err != nil {
 					return err
 				}
 				ms = append(ms, render.NewMember(id, m.Name, m.Username).Mention)
+				named = append(named, bot.Member{ID: id, Name: m.Name, Username: m.Username})
 			}
 			batch := a
 			batch.Text = strings.Join(ms, " ") + "\n" + a.Text
+			batch.Mentioned = named
 			batch.Pin = batch.Pin && i == 0
 			fc.Do(batch)
 		}

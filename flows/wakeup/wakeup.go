@@ -269,7 +269,7 @@ func (f Flow) deliver(ctx context.Context, fc *engine.FlowContext, cfg *Config, 
 			if err != nil {
 				return err
 			}
-			fc.Do(bot.Action{Type: bot.ActSend, Chat: k.group, Text: strings.TrimSpace(text), Bulk: true})
+			fc.Do(bot.Action{Type: bot.ActSend, Chat: k.group, Text: strings.TrimSpace(text), Bulk: true, Mentioned: batch})
 		}
 	}
 	return nil

@@ -128,9 +128,26 @@ flows:
 	h.Say("gone", "hi")
 	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("gone")})
 	h.Out.Take()
-	w := advanceTo(h, 8, 0)
+	target := bottest.Start.Truncate(day).Add(8 * day)
+	h.Advance(target.Sub(h.Clock.Now()))
+	acts := h.Out.Take()
+	w := got(acts)
 	if len(w) != 3 {
 		t.Fatalf("got %d messages, want 3 batches: %q", len(w), w)
+	}
+	// each batch tells the platform whom it names, so members without a
+	// @username are notified by link
+	named := 0
+	for _, a := range acts {
+		for _, m := range a.Mentioned {
+			if !strings.Contains(a.Text, "@"+m.ID) {
+				t.Errorf("%s is named to the platform but not in %q", m.ID, a.Text)
+			}
+			named++
+		}
+	}
+	if named != 25 {
+		t.Errorf("%d members named to the platform, want 25", named)
 	}
 	all := strings.Join(w, "\n")
 	for i := range 25 {

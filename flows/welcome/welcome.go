@@ -232,6 +232,12 @@ func (f Flow) send(ctx context.Context, fc *engine.FlowContext, cfg *Config, mem
 	welcome := bot.Action{Type: bot.ActSend, Chat: group, Text: strings.Join(parts, "\n\n"), Buttons: buttons,
 		Member:   bot.Member{ID: members[0].ID, Name: members[0].Name, Username: members[0].Username},
 		Remember: &bot.Remember{Group: group, Field: fMsg}}
+	if len(members) > 1 {
+		// a burst greeted together: each of them is notified
+		for _, m := range members {
+			welcome.Mentioned = append(welcome.Mentioned, bot.Member{ID: m.ID, Name: m.Name, Username: m.Username})
+		}
+	}
 	if fc.Caps.Has(bot.CanAutoDelete) {
 		welcome.DeleteAfter = cfg.DeleteAfter.D()
 	}

@@ -105,6 +105,18 @@ func TestBurstIsWelcomedTogether(t *testing.T) {
 		if !strings.Contains(texts[i], w) {
 			t.Errorf("welcome %d = %q, want mentions %s", i, texts[i], w)
 		}
+		// the platform is told whom the welcome names, so it can notify
+		// members without a @username by link
+		var ids []string
+		for _, m := range acts[i].Mentioned {
+			ids = append(ids, "@"+m.ID)
+		}
+		if i < 2 && strings.Join(ids, " ") != w {
+			t.Errorf("welcome %d names %v, want %s", i, ids, w)
+		}
+		if i == 2 && len(ids) != 0 {
+			t.Errorf("a welcome of one names its member as the action's Member, not %v", ids)
+		}
 	}
 }
 
