@@ -189,7 +189,11 @@ func (a Action) IsMessage() bool { return a.Type == ActSend || a.Type == ActDM |
 
 // Result is what an adapter reports after carrying out an action.
 type Result struct {
-	MessageID string // id of a sent message
+	MessageID string // id of a sent message (its last part)
+	// Earlier are the ids of the message's earlier parts, first first, when
+	// the platform's length limit made it several messages: a deletion
+	// takes them too, a pin takes the first.
+	Earlier []string
 	// Chat is where the message went, when that is not the action's Chat
 	// (a DM goes to the member's private chat).
 	Chat string

@@ -3,15 +3,18 @@ package telegram_test
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 )
 
 // fakeAPI is a Bot API server on loopback speaking the real wire format:
@@ -193,6 +196,18 @@ func (f *fakeAPI) answer(method string, p url.Values) string {
 		f.mu.Unlock()
 		return ok(true)
 	case "sendMessage", "sendPhoto", "sendDocument":
+		// the Bot API's limits, counted after entities parsing in UTF-16
+		// code units: text 1-4096, caption 0-1024
+		if method == "sendMessage" {
+			switch n := visibleLen(p.Get("text"), p.Get("parse_mode")); {
+			case n == 0:
+				return apiErr(400, "Bad Request: message text is empty", nil)
+			case n > 4096:
+				return apiErr(400, "Bad Request: message is too long", nil)
+			}
+		} else if visibleLen(p.Get("caption"), p.Get("parse_mode")) > 1024 {
+			return apiErr(400, "Bad Request: message caption is too long", nil)
+		}
 		f.mu.Lock()
 		f.nextMsg++
 		id := f.nextMsg
@@ -257,4 +272,16 @@ func methods(calls []apiCall) string {
 		s = append(s, c.Method)
 	}
 	return strings.Join(s, " ")
+}
+
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
+
+// visibleLen is a text's length as the Bot API counts it: after entities
+// parsing (HTML tags gone, entities one character), in UTF-16 code units,
+// surrounding white space trimmed.
+func visibleLen(text, parseMode string) int {
+	if parseMode == "HTML" {
+		text = html.UnescapeString(htmlTag.ReplaceAllString(text, ""))
+	}
+	return len(utf16.Encode([]rune(strings.TrimSpace(text))))
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/redis/go-redis/v9"
@@ -167,11 +166,13 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		p["reply_markup"] = keyboard(act.Buttons)
 	}
 	method := "sendMessage"
+	raw := act.Text // the text as Telegram will count it
 	switch {
-	case act.Image != "" && utf8.RuneCountInString(act.Text) > maxCaption:
+	case act.Image != "" && utf16Len(act.Text) > maxCaption:
 		// too long for a caption: the text, with the picture as its link
 		// preview, loses nothing
-		p["text"] = html.EscapeString(act.Text) + "\n" + html.EscapeString(act.Image)
+		raw = act.Text + "\n" + act.Image
+		p["text"] = html.EscapeString(raw)
 		delete(p, "disable_web_page_preview")
 	case act.Image != "":
 		// a picture with the text as its caption
@@ -182,7 +183,7 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		delete(p, "disable_web_page_preview")
 	}
 	var msg tgbotapi.Message
-	if act.File != nil && utf8.RuneCountInString(act.Text) <= maxCaption {
+	if act.File != nil && utf16Len(act.Text) <= maxCaption {
 		// a document qunbot made (an export), the text as its caption
 		p["caption"] = p["text"]
 		delete(p, "text")
@@ -193,7 +194,7 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		}
 		return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil
 	}
-	if len(act.ImagePNG) > 0 && act.Image == "" && utf8.RuneCountInString(act.Text) <= maxCaption {
+	if len(act.ImagePNG) > 0 && act.Image == "" && utf16Len(act.Text) <= maxCaption {
 		// a picture qunbot drew, uploaded, with the text as its caption
 		p["caption"] = p["text"]
 		delete(p, "text")
@@ -209,10 +210,50 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 		p["text"] = p["caption"] // the text alone
 		delete(p, "caption")
 	}
+	if method == "sendMessage" && utf16Len(raw) > maxText {
+		return a.sendParts(ctx, act, target, raw, p)
+	}
 	if err := a.call(ctx, method, target, p, &msg); err != nil {
 		return bot.Result{}, err
 	}
 	return bot.Result{MessageID: strconv.Itoa(msg.MessageID), Chat: target}, nil
+}
+
+// sendParts sends a text over Telegram's limit as several messages: the
+// first answers what the action answers, the last carries the buttons (so
+// a press names it) and is the result; the others are its Earlier parts,
+// deleted and pinned with it. A failure part way leaves the parts sent so
+// far, and the outbox retries the whole: a part may then show twice, which
+// loses less than the message.
+func (a *Adapter) sendParts(ctx context.Context, act bot.Action, target, raw string, p tgbotapi.Params) (bot.Result, error) {
+	parts := splitText(raw, maxText)
+	var res bot.Result
+	for i, part := range parts {
+		q := tgbotapi.Params{}
+		for k, v := range p {
+			q[k] = v
+		}
+		one := act
+		one.Text = part
+		q["text"] = mentionLink(one)
+		if i > 0 {
+			delete(q, "reply_to_message_id")
+			delete(q, "allow_sending_without_reply")
+		}
+		if i < len(parts)-1 {
+			delete(q, "reply_markup")
+		}
+		var msg tgbotapi.Message
+		if err := a.call(ctx, "sendMessage", target, q, &msg); err != nil {
+			return bot.Result{}, fmt.Errorf("telegram: part %d of %d: %w", i+1, len(parts), err)
+		}
+		if i > 0 {
+			res.Earlier = append(res.Earlier, res.MessageID)
+		}
+		res.MessageID = strconv.Itoa(msg.MessageID)
+	}
+	res.Chat = target
+	return res, nil
 }
 
 // mentionLink escapes the text and turns the names of members without a

@@ -22,12 +22,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/inbox"
+	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/bot/state"
 )
 
@@ -774,18 +776,28 @@ func (a *Adapter) send(ctx context.Context, kind, id, chat, replyTo, text string
 		if a.app == nil {
 			break
 		}
-		return bot.Result{}, a.app.call(ctx, "/cgi-bin/appchat/send", map[string]any{"chatid": id, "msgtype": "text", "text": map[string]string{"content": text}}, nil)
+		for _, part := range textParts(text) {
+			if err := a.app.call(ctx, "/cgi-bin/appchat/send", map[string]any{"chatid": id, "msgtype": "text", "text": map[string]string{"content": part}}, nil); err != nil {
+				return bot.Result{}, err
+			}
+		}
+		return bot.Result{}, nil
 	case kindHook:
 		key, ok := a.cfg.Webhooks[id]
 		if !ok {
 			break
 		}
-		var r reply
-		if err := doJSON(ctx, a.opt.HTTP, http.MethodPost, a.cfg.APIURL+"/cgi-bin/webhook/send?key="+key.Reveal(),
-			map[string]any{"msgtype": "text", "text": map[string]string{"content": text}}, &r); err != nil {
-			return bot.Result{}, fmt.Errorf("wecom robot %s: %w", id, err)
+		for _, part := range textParts(text) {
+			var r reply
+			if err := doJSON(ctx, a.opt.HTTP, http.MethodPost, a.cfg.APIURL+"/cgi-bin/webhook/send?key="+key.Reveal(),
+				map[string]any{"msgtype": "text", "text": map[string]string{"content": part}}, &r); err != nil {
+				return bot.Result{}, fmt.Errorf("wecom robot %s: %w", id, err)
+			}
+			if err := classify("webhook/send", r.ErrCode, r.ErrMsg); err != nil {
+				return bot.Result{}, err
+			}
 		}
-		return bot.Result{}, classify("webhook/send", r.ErrCode, r.ErrMsg)
+		return bot.Result{}, nil
 	case kindCustomer:
 		if a.contact == nil {
 			break
@@ -844,20 +856,37 @@ func (a *Adapter) dm(ctx context.Context, kind, user, text string) (bot.Result, 
 	if a.app == nil || external {
 		return bot.Result{}, fmt.Errorf("%w: no app to message %s", bot.ErrUnreachable, user)
 	}
-	var out struct {
-		reply
-		InvalidUser string `json:"invaliduser"`
-		MsgID       string `json:"msgid"`
+	var res bot.Result
+	for i, part := range textParts(text) {
+		var out struct {
+			reply
+			InvalidUser string `json:"invaliduser"`
+			MsgID       string `json:"msgid"`
+		}
+		body := map[string]any{"touser": user, "msgtype": "text", "agentid": a.cfg.App.AgentID, "text": map[string]string{"content": part}}
+		if err := a.app.call(ctx, "/cgi-bin/message/send", body, &out); err != nil {
+			return bot.Result{}, err
+		}
+		if out.InvalidUser != "" {
+			return bot.Result{}, fmt.Errorf("%w: %s is not in the app's visible range", bot.ErrUnreachable, user)
+		}
+		if i > 0 && res.MessageID != "" {
+			res.Earlier = append(res.Earlier, res.MessageID)
+		}
+		res.MessageID = out.MsgID
 	}
-	body := map[string]any{"touser": user, "msgtype": "text", "agentid": a.cfg.App.AgentID, "text": map[string]string{"content": text}}
-	if err := a.app.call(ctx, "/cgi-bin/message/send", body, &out); err != nil {
-		return bot.Result{}, err
-	}
-	if out.InvalidUser != "" {
-		return bot.Result{}, fmt.Errorf("%w: %s is not in the app's visible range", bot.ErrUnreachable, user)
-	}
-	return bot.Result{MessageID: out.MsgID, Chat: privateKey(user)}, nil
+	res.Chat = privateKey(user)
+	return res, nil
 }
+
+// maxText is WeCom's limit on a text message's content: 2048 bytes of
+// UTF-8 (appchat/send, message/send and the group robot's webhook/send;
+// beyond it WeCom cuts the text off or refuses it).
+const maxText = 2048
+
+// textParts is a text in parts within maxText, cut at line breaks where
+// it can be.
+func textParts(text string) []string { return render.Split(text, maxText, utf8.RuneLen) }
 
 // dmImage sends a picture qunbot drew (a report's chart) after its text
 // to a staff member through the app: uploaded as temporary media, then an

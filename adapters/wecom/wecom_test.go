@@ -232,6 +232,8 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		answer(map[string]any{"errcode": 0, "task_list": []map[string]any{{"userid": "owner1", "status": 2, "send_time": 1767600300}}})
 	case "/cgi-bin/externalcontact/add_msg_template":
 		answer(map[string]any{"errcode": 0, "msgid": "msgTASK1", "fail_list": []string{}})
+	case "/cgi-bin/message/send": // the docs' answer carries the message's id
+		answer(map[string]any{"errcode": 0, "errmsg": "ok", "msgid": fmt.Sprintf("msg-%d", len(f.calls))})
 	default:
 		answer(map[string]any{"errcode": 0, "errmsg": "ok"})
 	}
@@ -916,5 +918,43 @@ func TestTagSync(t *testing.T) {
 	e.a.cfg.Contact.TagGroup = ""
 	if e.a.Capabilities(chat)&bot.CanTag != 0 {
 		t.Error("CanTag without tag_group")
+	}
+}
+
+// WeCom takes at most 2048 bytes of text a message (appchat/send,
+// message/send, webhook/send): a longer one goes in parts, cut at line
+// breaks, none over the limit, together the whole text.
+func TestLongTextGoesInParts(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	var lines []string
+	for i := range 120 {
+		lines = append(lines, fmt.Sprintf("%03d 报名：张三 已签到 ✓", i))
+	}
+	text := strings.Join(lines, "\n") // 120 lines of 33 bytes: about 4,000
+	for _, act := range []bot.Action{
+		{Type: bot.ActSend, Chat: "wecom:app:chat1", Text: text},
+		{Type: bot.ActSend, Chat: "wecom:hook:ops", Text: text},
+		{Type: bot.ActDM, Chat: "wecom:ext:wrCHAT", Member: bot.Member{ID: "zhangsan"}, Text: text},
+	} {
+		res, err := e.a.Do(ctx, act)
+		if err != nil {
+			t.Fatalf("%s %s: %v", act.Type, act.Chat, err)
+		}
+		calls := e.fake.take()
+		var got []string
+		for _, c := range calls {
+			content := c.Body["text"].(map[string]any)["content"].(string)
+			if len(content) > 2048 || !strings.HasSuffix(content, "\n") && len(got) < len(calls)-1 {
+				t.Errorf("%s: a part of %d bytes, cut mid-line", c.Path, len(content))
+			}
+			got = append(got, content)
+		}
+		if len(calls) != 2 || strings.Join(got, "") != text {
+			t.Errorf("%s %s: %d parts, joined equal %v", act.Type, act.Chat, len(calls), strings.Join(got, "") == text)
+		}
+		if act.Type == bot.ActDM && len(res.Earlier) != 1 {
+			t.Errorf("a DM in parts: result %+v", res)
+		}
 	}
 }

@@ -888,7 +888,11 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a bot.Action, r
 		chat = res.Chat
 	}
 	if a.Pin {
-		pin := bot.Action{Type: bot.ActPin, Chat: chat, MessageID: res.MessageID, Flow: a.Flow}
+		first := res.MessageID
+		if len(res.Earlier) > 0 {
+			first = res.Earlier[0] // the start of a message sent in parts
+		}
+		pin := bot.Action{Type: bot.ActPin, Chat: chat, MessageID: first, Flow: a.Flow}
 		if err := e.dispatch(platform, "", []bot.Action{pin}); err != nil {
 			return fmt.Errorf("pin message %s: %w", res.MessageID, err)
 		}
@@ -897,10 +901,15 @@ func (e *Engine) AfterSend(ctx context.Context, platform string, a bot.Action, r
 		return nil
 	}
 	at := e.opt.Clock.Now().Add(a.DeleteAfter)
-	return e.opt.Timers.Add(ctx, scheduler.Job{
-		ID: deleteJobID(platform, chat, res.MessageID), Kind: "delete", At: at,
-		Args: map[string]string{"platform": platform, "chat": chat, "message": res.MessageID, "member": a.Member.ID},
-	})
+	for _, id := range append(slices.Clone(res.Earlier), res.MessageID) {
+		if err := e.opt.Timers.Add(ctx, scheduler.Job{
+			ID: deleteJobID(platform, chat, id), Kind: "delete", At: at,
+			Args: map[string]string{"platform": platform, "chat": chat, "message": id, "member": a.Member.ID},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AfterDone is the outbox's callback once an action's outcome is final:

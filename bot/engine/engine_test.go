@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -383,6 +384,36 @@ func TestAutoDeleteSurvivesInRedis(t *testing.T) {
 	defer h.out.mu.Unlock()
 	if len(h.out.actions) != 1 || h.out.actions[0].Type != bot.ActDelete || h.out.actions[0].MessageID != "77" {
 		t.Fatalf("actions = %+v, want one deletion of #77", h.out.actions)
+	}
+}
+
+// A message the platform sent in parts: every part is deleted when its
+// time comes, and a pin takes the first.
+func TestMessageInPartsDeletedAndPinnedWhole(t *testing.T) {
+	h := newHarness(t, "flows: {}\n", stagedFlows)
+	ctx := context.Background()
+	a := bot.Action{Type: bot.ActSend, Chat: "console:g1", Text: "long", DeleteAfter: time.Minute, Pin: true}
+	if err := h.engine.AfterSend(ctx, "console", a, bot.Result{MessageID: "79", Earlier: []string{"77", "78"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	if err := h.sched.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.out.mu.Lock()
+	defer h.out.mu.Unlock()
+	var pinned, deleted []string
+	for _, x := range h.out.actions {
+		switch x.Type {
+		case bot.ActPin:
+			pinned = append(pinned, x.MessageID)
+		case bot.ActDelete:
+			deleted = append(deleted, x.MessageID)
+		}
+	}
+	slices.Sort(deleted)
+	if !slices.Equal(pinned, []string{"77"}) || !slices.Equal(deleted, []string{"77", "78", "79"}) {
+		t.Errorf("pinned %v, deleted %v; want the first pinned and all three deleted", pinned, deleted)
 	}
 }
 
