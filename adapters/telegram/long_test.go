@@ -3,7 +3,9 @@ package telegram_test
 import (
 	"context"
 	"fmt"
+	"errors"
 	"html"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -56,5 +58,55 @@ func TestLongMessageGoesInParts(t *testing.T) {
 	}
 	if got := methods(e.api.take()); got != "sendMessage" {
 		t.Errorf("a long emoji caption: %q", got)
+	}
+}
+
+// A 429 on a later part: the outbox retries the action, and the retry
+// sends only the parts not yet sent (recorded in Redis), so nothing shows
+// twice.
+func TestLongMessageResumesAfterTooManyRequests(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	g := "telegram:" + group
+	text := strings.Repeat("a line of the event roster\n", 400) // 10,800 characters: three parts
+	act := bot.Action{Type: bot.ActSend, Chat: g, Text: text, Origin: "telegram:" + group + "/tg:7#0"}
+	n := 0
+	e.api.override["sendMessage"] = func(p url.Values) (int, string) {
+		n++
+		if n == 2 {
+			return 429, apiErr(429, "Too Many Requests: retry after 3", map[string]any{"retry_after": 3})
+		}
+		return 200, e.api.answer("sendMessage", p)
+	}
+	_, err := e.ad.Do(ctx, act)
+	var ra *bot.RetryAfterError
+	if !errors.As(err, &ra) {
+		t.Fatalf("the 429 on part 2: %v", err)
+	}
+	first := e.api.take()
+	res, err := e.ad.Do(ctx, act) // the outbox's retry
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := e.api.take()
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("calls: %d then %d, want 2 (one refused) then the remaining 2", len(first), len(second))
+	}
+	var got []string
+	for _, c := range []apiCall{first[0], second[0], second[1]} {
+		got = append(got, c.Params.Get("text"))
+	}
+	if strings.Join(got, "") != text {
+		t.Error("the parts sent do not make up the text once")
+	}
+	if len(res.Earlier) != 2 {
+		t.Errorf("result %+v: the first part's id kept from before the retry", res)
+	}
+	// done: the same text sent again later goes whole
+	if _, err := e.ad.Do(ctx, act); err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.api.take(); len(calls) != 3 {
+		t.Errorf("a repeat after completion sent %d parts, want 3", len(calls))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"html"
 	"strconv"
 	"strings"
@@ -222,13 +223,34 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 // sendParts sends a text over Telegram's limit as several messages: the
 // first answers what the action answers, the last carries the buttons (so
 // a press names it) and is the result; the others are its Earlier parts,
-// deleted and pinned with it. A failure part way leaves the parts sent so
-// far, and the outbox retries the whole: a part may then show twice, which
-// loses less than the message.
+// deleted and pinned with it.
+//
+// The parts sent so far are kept in Redis until the last is: a failure
+// part way (a 429 on a later part, as one action may spend more of the
+// group's 20 a minute than the outbox counted; a crash) is retried by the
+// outbox, on this replica or another, and the retry resumes after them
+// rather than show them twice. Without Redis it sends them all again,
+// which loses less than the message.
 func (a *Adapter) sendParts(ctx context.Context, act bot.Action, target, raw string, p tgbotapi.Params) (bot.Result, error) {
 	parts := splitText(raw, maxText)
+	key := a.partsKey(act, target, raw)
 	var res bot.Result
-	for i, part := range parts {
+	sent, err := a.rdb.LRange(ctx, key, 0, -1).Result()
+	if err != nil {
+		a.log.Warn("parts already sent unknown; a long message is sent whole", zap.String("chat", target), zap.Error(err))
+		sent = nil
+	}
+	if len(sent) >= len(parts) {
+		sent = nil // not this message's (a hash collision, or split otherwise)
+	}
+	for i, id := range sent {
+		if i > 0 {
+			res.Earlier = append(res.Earlier, res.MessageID)
+		}
+		res.MessageID = id
+	}
+	for i := len(sent); i < len(parts); i++ {
+		part := parts[i]
 		q := tgbotapi.Params{}
 		for k, v := range p {
 			q[k] = v
@@ -251,9 +273,37 @@ func (a *Adapter) sendParts(ctx context.Context, act bot.Action, target, raw str
 			res.Earlier = append(res.Earlier, res.MessageID)
 		}
 		res.MessageID = strconv.Itoa(msg.MessageID)
+		if i < len(parts)-1 {
+			pipe := a.rdb.TxPipeline()
+			pipe.RPush(ctx, key, res.MessageID)
+			pipe.PExpire(ctx, key, partsTTL)
+			if _, err := pipe.Exec(ctx); err != nil {
+				a.log.Warn("a sent part not recorded; a retry may repeat it", zap.String("chat", target), zap.Error(err))
+			}
+		}
+	}
+	if len(parts) > 1 {
+		if err := a.rdb.Del(ctx, key).Err(); err != nil {
+			a.log.Warn("parts record not removed; it expires", zap.String("key", key), zap.Error(err))
+		}
 	}
 	res.Chat = target
 	return res, nil
+}
+
+// partsTTL bounds how long a message part way through its parts waits for
+// its retry: longer than any retry_after or restart, short enough that the
+// same text sent again later (a repeated post) starts afresh even if its
+// record was never removed.
+const partsTTL = time.Hour
+
+// partsKey names the record of a long message's parts sent so far: by the
+// update and place the action answers (stable across retries and
+// replicas), or for scheduled messages by chat and text.
+func (a *Adapter) partsKey(act bot.Action, target, raw string) string {
+	h := fnv.New64a()
+	h.Write([]byte(act.Origin + "\x00" + target + "\x00" + raw))
+	return a.store.GlobalKey("tg", "parts", strconv.FormatUint(h.Sum64(), 36))
 }
 
 // mentionLink escapes the text and turns the names of members without a
