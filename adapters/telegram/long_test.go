@@ -2,8 +2,8 @@ package telegram_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"html"
 	"net/url"
 	"strings"
