@@ -32,6 +32,12 @@ const (
 	// EventEdit is only how an edited message is recorded (activity, not a
 	// message); flows see it as EventMessage with Edited set.
 	EventEdit EventKind = "edit"
+	// EventService is the platform's own notice in the group of a join or
+	// leave ("Ann joined the group", a Telegram service message), with its
+	// MessageID, so it can be cleaned away. Member is who caused it. It
+	// comes besides the join or leave itself, which is de-duplicated; the
+	// notice is not activity.
+	EventService EventKind = "service"
 )
 
 // ChatType tells groups from private chats with the bot.

@@ -152,3 +152,42 @@ func TestBurstWelcomeLinksMembersWithoutUsername(t *testing.T) {
 		t.Errorf("welcomes:\n%s\nwant:\n%s", strings.Join(texts, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// "Ann joined the group" and "Ann left the group" go when the group locks
+// service notices; the join itself is still handled once.
+func TestServiceMessagesCleanedOnTelegram(t *testing.T) {
+	e := setup(t)
+	fl := flows.Builtin()
+	cfg, err := config.Parse("t.yaml", []byte("locale: en\nflows:\n  welcome: { enabled: false }\n  verify: { enabled: false }\n  locks: { locked: [service] }\n"),
+		engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
+	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
+	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock})
+	eng.Attach(e.ad, ob)
+	e.api.push(memberUpdate(1, 6, "Bob", "left", "member"),
+		fmt.Sprintf(`{"update_id":2,"message":{"message_id":11,"date":1767600000,"chat":%s,"from":%s,"new_chat_members":[%s]}}`, chatJSON(), user(6, "Bob"), user(6, "Bob")),
+		fmt.Sprintf(`{"update_id":3,"message":{"message_id":12,"date":1767600000,"chat":%s,"from":%s,"left_chat_member":%s}}`, chatJSON(), user(6, "Bob"), user(6, "Bob")))
+	s := &engineSink{eng: eng}
+	runFor(t, e, s, func() bool { return s.handled() >= 4 }) // join, its notice, leave, its notice
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var deleted []string
+	for _, c := range e.api.take() {
+		if c.Method == "deleteMessage" {
+			deleted = append(deleted, c.Params.Get("message_id"))
+		}
+	}
+	if strings.Join(deleted, " ") != "11 12" {
+		t.Errorf("deleted %v, want the join and leave notices 11 and 12", deleted)
+	}
+}

@@ -157,10 +157,11 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 			}
 			evs = append(evs, ev)
 		}
-		return evs
+		return append(evs, serviceEvent(id, c, from, msg.MessageID, at))
 	}
 	if msg.LeftChatMember != nil {
-		return []bot.Event{{ID: id, Kind: bot.EventLeave, Platform: "telegram", Chat: c, Member: member(msg.LeftChatMember), Time: at}}
+		return []bot.Event{{ID: id, Kind: bot.EventLeave, Platform: "telegram", Chat: c, Member: member(msg.LeftChatMember), Time: at},
+			serviceEvent(id, c, member(msg.From), msg.MessageID, at)}
 	}
 	text, entities := msg.Text, msg.Entities
 	if text == "" {
@@ -283,4 +284,11 @@ func entityValues(text string, entities []tgbotapi.MessageEntity) (links, hidden
 		}
 	}
 	return links, hidden, mentions
+}
+
+// serviceEvent is the service message itself ("Ann joined the group"), so
+// a group that locks service notices can have it deleted.
+func serviceEvent(id string, c bot.Chat, by bot.Member, messageID int, at time.Time) bot.Event {
+	return bot.Event{ID: id + ":svc", Kind: bot.EventService, Platform: "telegram", Chat: c, Member: by,
+		MessageID: strconv.Itoa(messageID), Time: at}
 }

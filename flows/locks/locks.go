@@ -44,6 +44,12 @@ const (
 	Locations
 	Games
 	All
+	// Service is the platform's notices of joins and leaves ("Ann joined
+	// the group"): locked, they are deleted as they come (Rose's
+	// cleanservice). "all" does not include it: it locks members' content.
+	Service
+
+	lastKind = Service // the highest bit: loops over the kinds end here
 )
 
 // Media is every kind of attachment but polls, contacts, locations and games.
@@ -69,6 +75,7 @@ var kinds = []struct {
 	{Locations, []string{"location", "locations"}},
 	{Games, []string{"games", "game", "dice"}},
 	{All, []string{"all"}},
+	{Service, []string{"service", "joins", "cleanservice"}},
 	{Media, []string{"media"}},
 }
 
@@ -235,7 +242,7 @@ return {on, off}
 // Prepare implements engine.Preparer.
 func (Flow) Prepare(fc *engine.FlowContext) *state.Step {
 	ev := fc.Event
-	if ev.Kind != bot.EventMessage || ev.Edited || ev.Chat.Type != bot.ChatGroup || ev.Member.ID == "" {
+	if (ev.Kind != bot.EventMessage || ev.Edited || ev.Member.ID == "") && ev.Kind != bot.EventService || ev.Chat.Type != bot.ChatGroup {
 		return nil
 	}
 	return &state.Step{Fragment: stateFragment, Keys: []string{key(fc.Store, ev.GroupKey())}}
@@ -266,6 +273,9 @@ func Effective(cfg *Config, on, off Kind) Kind { return (cfg.configured() | on) 
 func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	ev := fc.Event
+	if ev.Kind == bot.EventService {
+		return cleanService(ctx, fc, cfg)
+	}
 	if ev.Kind != bot.EventMessage || ev.Edited || ev.Chat.Type != bot.ChatGroup || ev.Member.ID == "" || ev.Command != nil {
 		return nil
 	}
@@ -278,14 +288,9 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		// arrives (a close that failed, a platform without them) goes
 		return remove(ctx, fc, cfg, "night", words.T(loc, "notice.night", cfg.Night.Hours.String()))
 	}
-	var on, off Kind
-	if res, ok := fc.Prepared(); ok && len(res) == 2 {
-		on, off = Kind(res[0]), Kind(res[1])
-	} else {
-		var err error
-		if on, off, err = chatLocks(ctx, fc.Store, ev.GroupKey()); err != nil {
-			return err
-		}
+	on, off, err := preparedLocks(ctx, fc)
+	if err != nil {
+		return err
 	}
 	locked := Effective(cfg, on, off)
 	if locked == 0 {
@@ -300,6 +305,34 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	what := strings.Join(hit.Names(), ", ")
 	return remove(ctx, fc, cfg, "locked: "+what, words.T(loc, "notice.locked", what))
+}
+
+// cleanService deletes a join or leave notice when the group locks them.
+// It is the platform's message, not the member's: nobody is warned, told
+// or counted, and a moderator's adding someone is cleaned too.
+func cleanService(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
+	ev := fc.Event
+	if ev.Chat.Type != bot.ChatGroup || ev.MessageID == "" || !fc.Caps.Has(bot.CanDelete) {
+		return nil
+	}
+	on, off, err := preparedLocks(ctx, fc)
+	if err != nil {
+		return err
+	}
+	if Effective(cfg, on, off)&Service == 0 {
+		return nil
+	}
+	fc.Do(bot.Action{Type: bot.ActDelete, MessageID: ev.MessageID})
+	return nil
+}
+
+// preparedLocks are the chat's locks and unlocks, read inside the event's
+// ingest script when it could be, else now.
+func preparedLocks(ctx context.Context, fc *engine.FlowContext) (on, off Kind, err error) {
+	if res, ok := fc.Prepared(); ok && len(res) == 2 {
+		return Kind(res[0]), Kind(res[1]), nil
+	}
+	return chatLocks(ctx, fc.Store, fc.Event.GroupKey())
 }
 
 // remove deletes the event's message for a lock or the night, counts it,
@@ -387,7 +420,7 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		return nil
 	}
 	fields := map[string]any{}
-	for b := Kind(1); b <= All; b <<= 1 {
+	for b := Kind(1); b <= lastKind; b <<= 1 {
 		if want&b == 0 {
 			continue
 		}

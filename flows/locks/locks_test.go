@@ -164,3 +164,56 @@ func TestLockedInStats(t *testing.T) {
 		t.Errorf("/stats 7d:\n%s", reply)
 	}
 }
+
+// Join and leave notices (Rose's cleanservice): deleted once "service" is
+// locked, by the config or a moderator's /lock; "all" does not take them;
+// nobody is warned or counted for the platform's own message.
+func TestServiceNoticesCleaned(t *testing.T) {
+	notice := func(h *bottest.Harness, id string) []bot.Action {
+		h.Event(bot.Event{Kind: bot.EventService, Member: bottest.Member("ann"), MessageID: id})
+		return h.Out.Take()
+	}
+	deleted := func(acts []bot.Action, id string) bool {
+		for _, a := range acts {
+			if a.Type == bot.ActDelete && a.MessageID == id {
+				return true
+			}
+		}
+		return false
+	}
+	h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, strings.Replace(conf, "%s", "true", 1))
+	h.Join("ann")
+	h.Out.Take()
+	if acts := notice(h, "s1"); len(acts) != 0 {
+		t.Fatalf("nothing locked, a notice was acted on: %s", bottest.Summary(acts))
+	}
+	h.Say("mod", "/lock all")
+	h.Out.Take()
+	if acts := notice(h, "s2"); deleted(acts, "s2") {
+		t.Error(`"all" cleaned a service notice`)
+	}
+	h.Say("mod", "/lock service")
+	if got := h.Out.Take(); len(got) != 1 || !strings.Contains(got[0].Text, "service") {
+		t.Errorf("/lock service answered %+v", got)
+	}
+	acts := notice(h, "s3")
+	if !deleted(acts, "s3") || len(acts) != 1 {
+		t.Errorf("a locked notice: %s, want its deletion alone (no warning, no notice)", bottest.Summary(acts))
+	}
+	n, err := adfilter.WarningCount(context.Background(), h.Store, bottest.Group, "ann", 30*24*time.Hour, h.Clock.Now())
+	if err != nil || n != 0 {
+		t.Errorf("the joiner was warned for the platform's notice: %d %v", n, err)
+	}
+	h.Say("mod", "/unlock service")
+	h.Out.Take()
+	if acts := notice(h, "s4"); deleted(acts, "s4") {
+		t.Error("cleaned after /unlock service")
+	}
+
+	// locked by the config from the start
+	cfg := strings.Replace(strings.Replace(conf, "%s", "false", 1), "    night:", "    locked: [service]\n    night:", 1)
+	h2 := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, cfg)
+	if acts := notice(h2, "s5"); !deleted(acts, "s5") {
+		t.Errorf("locked by the config: %s", bottest.Summary(acts))
+	}
+}
