@@ -105,21 +105,7 @@ func (s *engineSink) handled() int { return int(s.n.Load()) }
 // greets them links each name (tg://user), so both are notified.
 func TestBurstWelcomeLinksMembersWithoutUsername(t *testing.T) {
 	e := setup(t)
-	fl := flows.Builtin()
-	cfg, err := config.Parse("t.yaml", []byte("locale: en\nflows:\n  welcome: { text: 'Welcome {{.Flow.Mentions}}!', burst: { window: 10s, max: 5 } }\n"),
-		engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
-	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
-	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sched.Connect(eng, eng)
-	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock})
-	eng.Attach(e.ad, ob)
+	eng, sched, clock, ob := botOn(t, e, "locale: en\nflows:\n  welcome: { text: 'Welcome {{.Flow.Mentions}}!', burst: { window: 10s, max: 5 } }\n")
 	anon := func(uid, id int, name string) string {
 		u := fmt.Sprintf(`{"id":%d,"is_bot":false,"first_name":%q}`, id, name)
 		return fmt.Sprintf(`{"update_id":%d,"chat_member":{"chat":%s,"from":%s,"date":1767600000,
@@ -157,20 +143,7 @@ func TestBurstWelcomeLinksMembersWithoutUsername(t *testing.T) {
 // service notices; the join itself is still handled once.
 func TestServiceMessagesCleanedOnTelegram(t *testing.T) {
 	e := setup(t)
-	fl := flows.Builtin()
-	cfg, err := config.Parse("t.yaml", []byte("locale: en\nflows:\n  welcome: { enabled: false }\n  verify: { enabled: false }\n  locks: { locked: [service] }\n"),
-		engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
-	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
-	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock})
-	eng.Attach(e.ad, ob)
+	eng, _, _, ob := botOn(t, e, "locale: en\nflows:\n  welcome: { enabled: false }\n  verify: { enabled: false }\n  locks: { locked: [service] }\n")
 	e.api.push(memberUpdate(1, 6, "Bob", "left", "member"),
 		fmt.Sprintf(`{"update_id":2,"message":{"message_id":11,"date":1767600000,"chat":%s,"from":%s,"new_chat_members":[%s]}}`, chatJSON(), user(6, "Bob"), user(6, "Bob")),
 		fmt.Sprintf(`{"update_id":3,"message":{"message_id":12,"date":1767600000,"chat":%s,"from":%s,"left_chat_member":%s}}`, chatJSON(), user(6, "Bob"), user(6, "Bob")))
@@ -190,4 +163,26 @@ func TestServiceMessagesCleanedOnTelegram(t *testing.T) {
 	if strings.Join(deleted, " ") != "11 12" {
 		t.Errorf("deleted %v, want the join and leave notices 11 and 12", deleted)
 	}
+}
+
+// botOn runs the built-in flows with a config over the fake Bot API: the
+// engine, its scheduler (connected, so timers fire), a fake clock at the
+// updates' date (2026-01-05 09:20 UTC) and the outbox.
+func botOn(t *testing.T, e *env, yaml string) (*engine.Engine, *scheduler.Scheduler, *bot.FakeClock, *outbox.Outbox) {
+	t.Helper()
+	fl := flows.Builtin()
+	cfg, err := config.Parse("t.yaml", []byte(yaml), engine.Schema(fl, platform.Schemas([]platform.Platform{telegram.Platform()})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := bot.NewFakeClock(time.Unix(1767600000, 0))
+	sched := scheduler.New(scheduler.Options{Redis: e.store.Client(), Prefix: e.store.GlobalKey(""), Clock: clock})
+	eng, err := engine.New(engine.Options{Store: e.store, Timers: sched, Clock: clock, Flows: fl}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched.Connect(eng, eng)
+	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: config.Limits{Workers: 1}, Clock: clock})
+	eng.Attach(e.ad, ob)
+	return eng, sched, clock, ob
 }
