@@ -93,7 +93,11 @@ type Action struct {
 	// Member. Names are linked in order, each at its first appearance
 	// after the previous one.
 	Mentioned []Member `json:",omitempty"`
-	Text      string
+	// Thread is the forum topic a message goes to (Telegram's
+	// message_thread_id); empty: the chat's main thread. An answer to an
+	// event in a topic goes to that topic (FlowContext.Do).
+	Thread string `json:",omitempty"`
+	Text   string
 	// Buttons are rows of inline buttons.
 	Buttons [][]ButtonSpec
 	// ReplyTo is the message id a send answers.

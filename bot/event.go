@@ -106,6 +106,9 @@ type Event struct {
 
 	Text      string
 	MessageID string
+	// Thread is the forum topic the message (or the pressed button's
+	// message) is in, on platforms with topics; empty for the main thread.
+	Thread string
 	// ReplyTo is the message this one answers, with its author.
 	ReplyTo *Reply
 	Command *Command

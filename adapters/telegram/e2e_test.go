@@ -186,3 +186,31 @@ func botOn(t *testing.T, e *env, yaml string) (*engine.Engine, *scheduler.Schedu
 	eng.Attach(e.ad, ob)
 	return eng, sched, clock, ob
 }
+
+// In a forum topic, what answers a message stays in its topic: the
+// notice for a locked sticker (not a reply: the sticker is gone) carries
+// the topic's message_thread_id.
+func TestAnswersStayInTheirForumTopic(t *testing.T) {
+	e := setup(t)
+	eng, _, _, ob := botOn(t, e, "locale: en\nflows:\n  verify: { enabled: false }\n  locks: { locked: [sticker] }\n")
+	sticker := `,"message_thread_id":77,"is_topic_message":true,"sticker":{"file_id":"s1","file_unique_id":"u1","type":"regular","width":512,"height":512,"is_animated":false,"is_video":false}`
+	e.api.push(msgUpdate(1, 300, 6, "Bob", "", sticker),
+		msgUpdate(2, 301, 8, "Dee", "", strings.Replace(sticker, `,"message_thread_id":77,"is_topic_message":true`, "", 1)))
+	s := &engineSink{eng: eng}
+	runFor(t, e, s, func() bool { return s.handled() >= 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var threads []string
+	calls := e.api.take()
+	for _, c := range calls {
+		if c.Method == "sendMessage" {
+			threads = append(threads, c.Params.Get("message_thread_id"))
+		}
+	}
+	if strings.Join(threads, ",") != "77," {
+		t.Errorf("notices went to threads %q, want topic 77, then the main thread", threads)
+	}
+}

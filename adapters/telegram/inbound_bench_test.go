@@ -60,7 +60,7 @@ func BenchmarkInbound(b *testing.B) {
 			if err := json.Unmarshal([]byte(raw), &u); err != nil {
 				b.Fatal(err)
 			}
-			if err := a.deliver(ctx, eng, u); err != nil {
+			if err := a.deliver(ctx, eng, u, []byte(raw)); err != nil {
 				b.Fatal(err)
 			}
 		}

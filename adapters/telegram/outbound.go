@@ -83,6 +83,7 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 		p.AddNonEmpty("message_id", act.MessageID)
 		return bot.Result{}, a.call(ctx, "unpinChatMessage", act.Chat, p, nil)
 	case bot.ActPoll:
+		p.AddNonEmpty("message_thread_id", act.Thread)
 		return a.sendPoll(ctx, act, p)
 	case bot.ActClosePoll:
 		p["message_id"] = act.MessageID
@@ -162,6 +163,11 @@ func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) 
 	if act.ReplyTo != "" && act.Type == bot.ActSend {
 		p["reply_to_message_id"] = act.ReplyTo
 		p["allow_sending_without_reply"] = "true"
+	}
+	if act.Type == bot.ActSend {
+		// in a forum topic (a DM has none); a reply would find its topic
+		// alone, but a notice whose message was deleted would not
+		p.AddNonEmpty("message_thread_id", act.Thread)
 	}
 	if len(act.Buttons) > 0 {
 		p["reply_markup"] = keyboard(act.Buttons)

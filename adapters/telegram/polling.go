@@ -136,7 +136,7 @@ func (a *Adapter) poll(ctx context.Context, sink bot.EventSink, lease string) {
 			if err == nil {
 				// The offset moves past an update only once it was handled;
 				// a failure (Redis away) fetches it again.
-				if err := a.deliver(pctx, sink, u); err != nil {
+				if err := a.deliver(pctx, sink, u, r); err != nil {
 					if pctx.Err() != nil {
 						break
 					}

@@ -6,6 +6,7 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -184,8 +185,14 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 
 // deliver passes one update's events to the engine. A join or leave seen
 // twice (the chat_member update and the service message) reaches it once.
-func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, u tgbotapi.Update) error {
+// raw is the update as Telegram sent it, for what the library's types
+// lack (forum topics).
+func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, u tgbotapi.Update, raw []byte) error {
+	thread := topicOf(raw)
 	for _, ev := range a.translate(u) {
+		if thread != "" && ev.Kind != bot.EventJoin && ev.Kind != bot.EventLeave && ev.Kind != bot.EventService {
+			ev.Thread = thread
+		}
 		if ev.Kind == bot.EventJoin || ev.Kind == bot.EventLeave {
 			first, err := a.presenceChange(ctx, ev)
 			if err != nil {
@@ -366,4 +373,41 @@ func (a *Adapter) IsAdmin(ctx context.Context, chat, member string) (bool, error
 		return false, fmt.Errorf("telegram: admins of %s: %w", chat, err)
 	}
 	return ids[member], nil
+}
+
+// topicOf is the forum topic of an update's message (or of the pressed
+// button's message): its message_thread_id when is_topic_message says it
+// is in a topic. The General topic's messages carry a thread id too, but
+// sending to it is refused ("message thread not found"): they stay in the
+// main thread. telegram-bot-api v5.5.1 predates topics, so this reads the
+// raw update; most updates are not in a topic and skip the decoding.
+func topicOf(raw []byte) string {
+	if !bytes.Contains(raw, []byte(`"is_topic_message"`)) {
+		return ""
+	}
+	type msg struct {
+		ThreadID int64 `json:"message_thread_id"`
+		IsTopic  bool  `json:"is_topic_message"`
+	}
+	var u struct {
+		Message       *msg `json:"message"`
+		EditedMessage *msg `json:"edited_message"`
+		CallbackQuery *struct {
+			Message *msg `json:"message"`
+		} `json:"callback_query"`
+	}
+	if json.Unmarshal(raw, &u) != nil {
+		return ""
+	}
+	m := u.Message
+	if m == nil {
+		m = u.EditedMessage
+	}
+	if m == nil && u.CallbackQuery != nil {
+		m = u.CallbackQuery.Message
+	}
+	if m == nil || !m.IsTopic || m.ThreadID == 0 {
+		return ""
+	}
+	return strconv.FormatInt(m.ThreadID, 10)
 }

@@ -3,6 +3,7 @@ package telegram
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -26,6 +27,7 @@ func FuzzTranslate(f *testing.F) {
 		`{"update_id":3,"callback_query":{"id":"c","from":{"id":3}}}`,
 		`{"update_id":4,"message":{"chat":{"id":-1},"from":{"id":1},"new_chat_members":[{"id":1},{"id":2}]}}`,
 		`{"update_id":5,"my_chat_member":{"chat":{"id":-1},"new_chat_member":{"status":"kicked"}}}`,
+		`{"update_id":6,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"message_thread_id":7,"is_topic_message":true,"text":"hi"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -34,6 +36,11 @@ func FuzzTranslate(f *testing.F) {
 	cfg.SetDefaults()
 	a := New(Options{Config: cfg, API: downAPI{}, Store: state.New(c, prefix)})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// the topic is read from any bytes without panicking, and is a
+		// number when there is one
+		if th := topicOf(data); th != "" && strings.Trim(th, "-0123456789") != "" {
+			t.Fatalf("topic %q", th)
+		}
 		var u tgbotapi.Update
 		if json.Unmarshal(data, &u) != nil {
 			return

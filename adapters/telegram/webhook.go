@@ -97,7 +97,7 @@ func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
 				a.log.Error("stored webhook update unreadable; dropped", zap.Error(err))
 				return nil
 			}
-			err := a.deliver(ctx, sink, u)
+			err := a.deliver(ctx, sink, u, data)
 			if err != nil && ctx.Err() == nil {
 				a.log.Warn("webhook update not processed yet; trying again", zap.Int("update_id", u.UpdateID), zap.Error(err))
 			}

@@ -370,6 +370,12 @@ func (fc *FlowContext) Do(a bot.Action) {
 			a.Chat = fc.answerIn // a group's command asked in a private chat
 		}
 	}
+	if a.Thread == "" && fc.Event.Thread != "" && a.Chat == fc.Event.Chat.Key && (a.Type == bot.ActSend || a.Type == bot.ActPoll || a.Type == bot.ActDM) {
+		// an answer to a message in a forum topic stays in that topic, a
+		// reply or not (a notice after its message was deleted, a private
+		// answer's fallback in the group)
+		a.Thread = fc.Event.Thread
+	}
 	if a.DeleteAfter > 0 && a.Expires.IsZero() {
 		a.Expires = fc.Now.Add(a.DeleteAfter)
 	}

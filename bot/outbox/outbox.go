@@ -665,7 +665,7 @@ func (o *Outbox) judge(key string, q *chatQueue, it *item, err error, log *zap.L
 		return false, "retry", nil
 	case errors.Is(err, bot.ErrUnreachable) && it.a.Fallback != "":
 		log.Info("member unreachable privately; falling back to the group", zap.String("member", it.a.Member.ID))
-		return true, "fallback", &bot.Action{Type: bot.ActSend, Chat: it.a.Chat, Text: it.a.Fallback, Member: it.a.Member, Flow: it.a.Flow}
+		return true, "fallback", &bot.Action{Type: bot.ActSend, Chat: it.a.Chat, Text: it.a.Fallback, Member: it.a.Member, Flow: it.a.Flow, Thread: it.a.Thread}
 	case errors.Is(err, bot.ErrTemporary) && it.attempts+1 < o.opt.MaxAttempts && o.ctx.Err() == nil:
 		it.attempts++
 		backoff := min(o.opt.Backoff<<(it.attempts-1), 30*time.Second)
