@@ -716,7 +716,7 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	kind, id := chatKind(act.Chat)
 	switch act.Type {
 	case bot.ActSend:
-		return a.send(ctx, kind, id, act.Chat, act.ReplyTo, act.Text)
+		return a.send(ctx, kind, id, act.Chat, act.ReplyTo, withLinks(act))
 	case bot.ActDM:
 		res, err := a.dm(ctx, kind, act.Member.ID, act.Text)
 		if err == nil && len(act.ImagePNG) > 0 {
@@ -877,6 +877,29 @@ func (a *Adapter) dm(ctx context.Context, kind, user, text string) (bot.Result, 
 	}
 	res.Chat = privateKey(user)
 	return res, nil
+}
+
+// withLinks is a message's text with what WeCom's text messages cannot
+// carry written out as links, rather than dropped: the picture of a post
+// (its URL) and link buttons ("更多技巧：https://…"). Press buttons have
+// no WeCom form; the flows that use them say in the text what to type
+// where the platform lacks buttons.
+func withLinks(act bot.Action) string {
+	var extra []string
+	if act.Image != "" {
+		extra = append(extra, act.Image)
+	}
+	for _, row := range act.Buttons {
+		for _, b := range row {
+			if b.URL != "" {
+				extra = append(extra, b.Text+"："+b.URL)
+			}
+		}
+	}
+	if len(extra) == 0 {
+		return act.Text
+	}
+	return strings.TrimRight(act.Text, "\n") + "\n" + strings.Join(extra, "\n")
 }
 
 // maxText is WeCom's limit on a text message's content: 2048 bytes of

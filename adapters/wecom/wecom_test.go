@@ -958,3 +958,22 @@ func TestLongTextGoesInParts(t *testing.T) {
 		}
 	}
 }
+
+// A post's picture and link buttons have no place in WeCom's text
+// messages: they are written out as links, not dropped.
+func TestPictureAndLinkButtonsWrittenOut(t *testing.T) {
+	e := setup(t)
+	act := bot.Action{Type: bot.ActSend, Chat: "wecom:app:chat1", Text: "☀️ 早安", Image: "https://example.com/coffee.jpg",
+		Buttons: [][]bot.ButtonSpec{{{Text: "更多技巧", URL: "https://example.com/tips"}, {Text: "签到", Data: "ci:1"}}}}
+	if _, err := e.a.Do(context.Background(), act); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.fake.take()
+	if len(calls) != 1 {
+		t.Fatalf("calls %+v", calls)
+	}
+	want := "☀️ 早安\nhttps://example.com/coffee.jpg\n更多技巧：https://example.com/tips"
+	if got := calls[0].Body["text"].(map[string]any)["content"]; got != want {
+		t.Errorf("content %q, want %q", got, want)
+	}
+}
