@@ -385,26 +385,13 @@ func topicOf(raw []byte) string {
 	if !bytes.Contains(raw, []byte(`"is_topic_message"`)) {
 		return ""
 	}
-	type msg struct {
-		ThreadID int64 `json:"message_thread_id"`
-		IsTopic  bool  `json:"is_topic_message"`
-	}
-	var u struct {
-		Message       *msg `json:"message"`
-		EditedMessage *msg `json:"edited_message"`
-		CallbackQuery *struct {
-			Message *msg `json:"message"`
-		} `json:"callback_query"`
-	}
-	if json.Unmarshal(raw, &u) != nil {
+	h, ok := readHead(raw)
+	if !ok {
 		return ""
 	}
-	m := u.Message
+	m := h.message()
 	if m == nil {
-		m = u.EditedMessage
-	}
-	if m == nil && u.CallbackQuery != nil {
-		m = u.CallbackQuery.Message
+		m = h.EditedMessage
 	}
 	if m == nil || !m.IsTopic || m.ThreadID == 0 {
 		return ""

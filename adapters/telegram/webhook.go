@@ -110,33 +110,52 @@ func (a *Adapter) runWebhook(ctx context.Context, sink bot.EventSink) error {
 // handled in the order Telegram sent them (a join before the newcomer's
 // first message), different chats in parallel.
 func updateLane(data []byte) string {
-	type chat struct {
-		Chat struct {
-			ID int64 `json:"id"`
-		} `json:"chat"`
-	}
-	var u struct {
-		Message           *chat `json:"message"`
-		EditedMessage     *chat `json:"edited_message"`
-		ChannelPost       *chat `json:"channel_post"`
-		EditedChannelPost *chat `json:"edited_channel_post"`
-		MyChatMember      *chat `json:"my_chat_member"`
-		ChatMember        *chat `json:"chat_member"`
-		ChatJoinRequest   *chat `json:"chat_join_request"`
-		CallbackQuery     *struct {
-			Message *chat `json:"message"`
-		} `json:"callback_query"`
-	}
-	if json.Unmarshal(data, &u) != nil {
+	h, ok := readHead(data)
+	if !ok {
 		return ""
 	}
-	if u.CallbackQuery != nil {
-		u.Message = u.CallbackQuery.Message
-	}
-	for _, c := range []*chat{u.Message, u.EditedMessage, u.ChannelPost, u.EditedChannelPost, u.MyChatMember, u.ChatMember, u.ChatJoinRequest} {
-		if c != nil && c.Chat.ID != 0 {
-			return strconv.FormatInt(c.Chat.ID, 10)
+	for _, m := range []*rawMessage{h.message(), h.EditedMessage, h.ChannelPost, h.EditedChannelPost, h.MyChatMember, h.ChatMember, h.ChatJoinRequest} {
+		if m != nil && m.Chat.ID != 0 {
+			return strconv.FormatInt(m.Chat.ID, 10)
 		}
 	}
 	return ""
+}
+
+// rawMessage is what qunbot reads of an update's message (or chat member
+// update, or join request) without the library's types: its chat, and its
+// forum topic, which telegram-bot-api v5.5.1 predates.
+type rawMessage struct {
+	Chat struct {
+		ID int64 `json:"id"`
+	} `json:"chat"`
+	ThreadID int64 `json:"message_thread_id"`
+	IsTopic  bool  `json:"is_topic_message"`
+}
+
+// rawHead is an update's head: its message by kind.
+type rawHead struct {
+	Message           *rawMessage `json:"message"`
+	EditedMessage     *rawMessage `json:"edited_message"`
+	ChannelPost       *rawMessage `json:"channel_post"`
+	EditedChannelPost *rawMessage `json:"edited_channel_post"`
+	MyChatMember      *rawMessage `json:"my_chat_member"`
+	ChatMember        *rawMessage `json:"chat_member"`
+	ChatJoinRequest   *rawMessage `json:"chat_join_request"`
+	CallbackQuery     *struct {
+		Message *rawMessage `json:"message"`
+	} `json:"callback_query"`
+}
+
+func readHead(data []byte) (rawHead, bool) {
+	var h rawHead
+	return h, json.Unmarshal(data, &h) == nil
+}
+
+// message is the update's message, or the pressed button's message.
+func (h rawHead) message() *rawMessage {
+	if h.Message == nil && h.CallbackQuery != nil {
+		return h.CallbackQuery.Message
+	}
+	return h.Message
 }
