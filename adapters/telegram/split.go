@@ -16,10 +16,4 @@ const maxText = 4096
 func splitText(s string, limit int) []string { return render.Split(s, limit, utf16.RuneLen) }
 
 // utf16Len is the text's length as Telegram counts it.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
+func utf16Len(s string) int { return render.Measure(s, utf16.RuneLen) }

@@ -14,7 +14,7 @@ import (
 // platforms refuse an empty message.
 func Split(s string, limit int, size func(rune) int) []string {
 	var parts []string
-	for measure(s, size) > limit {
+	for Measure(s, size) > limit {
 		cut := prefixWithin(s, limit, size)
 		head := s[:cut]
 		switch {
@@ -36,9 +36,9 @@ func Split(s string, limit int, size func(rune) int) []string {
 	return parts
 }
 
-// measure is the text's length as size counts it (invalid UTF-8 reads as
-// U+FFFD).
-func measure(s string, size func(rune) int) int {
+// Measure is the text's length as size counts it (invalid UTF-8 reads as
+// U+FFFD): utf16.RuneLen for Telegram's limits, utf8.RuneLen for WeCom's.
+func Measure(s string, size func(rune) int) int {
 	n := 0
 	for _, r := range s {
 		n += size(r)

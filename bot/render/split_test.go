@@ -38,10 +38,10 @@ func TestSplit(t *testing.T) {
 	long := strings.Repeat("第一行 line of a long report\n", 400)
 	parts := Split(long, 4096, utf16.RuneLen)
 	if len(parts) != 3 || strings.Join(parts, "") != long {
-		t.Errorf("%d parts of a %d-unit text, joined equal: %v", len(parts), measure(long, utf16.RuneLen), strings.Join(parts, "") == long)
+		t.Errorf("%d parts of a %d-unit text, joined equal: %v", len(parts), Measure(long, utf16.RuneLen), strings.Join(parts, "") == long)
 	}
 	for _, p := range parts {
-		if n := measure(p, utf16.RuneLen); n > 4096 || !strings.HasSuffix(p, "\n") && p != parts[len(parts)-1] {
+		if n := Measure(p, utf16.RuneLen); n > 4096 || !strings.HasSuffix(p, "\n") && p != parts[len(parts)-1] {
 			t.Errorf("a part of %d units, cut mid-line: %q", n, p[len(p)-20:])
 		}
 	}
@@ -64,7 +64,7 @@ func FuzzSplit(f *testing.F) {
 			t.Fatal("no parts")
 		}
 		for _, p := range parts {
-			if measure(p, utf16.RuneLen) > limit {
+			if Measure(p, utf16.RuneLen) > limit {
 				t.Fatalf("part %q over %d units", p, limit)
 			}
 			if len(parts) > 1 && strings.TrimSpace(p) == "" {
