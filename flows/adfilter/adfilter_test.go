@@ -544,3 +544,40 @@ func TestClassifierSettingsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestHandles(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"➡️ @Falsh_Supper ➡️", 1},
+		{"пиши @ab_cd и @efgh12", 2},
+		{"@abc", 0},                       // too short to be an account
+		{"mail me at bob@example.com", 0}, // an address, not a mention
+		{"@@@@", 0},
+		{"联系@kefu8888", 1},
+		{"", 0},
+	}
+	for _, tt := range tests {
+		if got := adfilter.Handles(tt.in); got != tt.want {
+			t.Errorf("Handles(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+// The model learns that naming an account is what spam does, whatever the
+// account: a name it never saw still raises P(spam). Normalising drops the
+// '@', so without the feature the two messages below would look alike.
+func TestModelLearnsHandles(t *testing.T) {
+	var spam, ham []string
+	for i := range 120 {
+		spam = append(spam, fmt.Sprintf("今天的活动第%d场 @shop_%04d", i, i))
+		ham = append(ham, fmt.Sprintf("今天的活动第%d场 shop %04d", i, i))
+	}
+	s := scorer(t, "    classifier: {}\n")
+	m := s.Train(spam, ham)
+	with, without := s.Score(adfilter.Input{Text: "明天见 @zz99u999"}, m), s.Score(adfilter.Input{Text: "明天见 zz99u999"}, m)
+	if with.P <= without.P+0.2 {
+		t.Errorf("P(spam) with an @name %.2f, without %.2f", with.P, without.P)
+	}
+}

@@ -3,6 +3,7 @@ package adfilter
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"unicode"
 )
 
@@ -68,6 +69,7 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 			punct++
 		}
 	}
+	fn(fhash(nsShape, '@', bucket(handles(raw)), 0))
 	fn(fhash(nsShape, 'e', bucket(emoji), 0))
 	fn(fhash(nsShape, 'k', bucket(kana), 0))
 	fn(fhash(nsShape, 'f', bucket(fancy), 0))
@@ -225,9 +227,13 @@ type sample struct {
 	short bool
 }
 
-// trainLinear fits the model by AdaGrad on the logistic loss with L2,
-// visiting the samples in an order fixed by seed: the same files give the
-// same model on every replica and every run.
+// trainLinear fits the model by AdaGrad on the logistic loss with L2. It
+// fits it trainOrders times, each visiting the samples in an order of its
+// own, and averages the weights: on a few thousand messages the order
+// alone moves the result (tgspam's best F1 at 10 false positives in
+// 1,000 went from 0.951 to 0.977 over four orders) and the average keeps
+// what the orders agree on. The orders are fixed by seed: the same files
+// give the same model on every replica and every run.
 func trainLinear(samples []sample, epochs int, seed uint64) *Model {
 	m := &Model{w: make([]float32, 1<<linBits), sure: defaultSure}
 	nspam := 0
@@ -237,6 +243,27 @@ func trainLinear(samples []sample, epochs int, seed uint64) *Model {
 		}
 	}
 	m.trained = min(nspam, len(samples)-nspam)
+	fits := make([]*Model, trainOrders)
+	var wg sync.WaitGroup
+	for k := range fits {
+		wg.Go(func() { fits[k] = fitLinear(samples, epochs, seed, uint64(k)) })
+	}
+	wg.Wait()
+	for _, f := range fits {
+		for i, w := range f.w {
+			m.w[i] += w / trainOrders
+		}
+		m.bias += f.bias / trainOrders
+	}
+	return m
+}
+
+// trainOrders is how many orders of the samples trainLinear averages.
+const trainOrders = 3
+
+// fitLinear is one fit of trainLinear, in the order of seed and stream.
+func fitLinear(samples []sample, epochs int, seed, stream uint64) *Model {
+	m := &Model{w: make([]float32, 1<<linBits)}
 	g2 := make([]float32, 1<<linBits)
 	var bg2 float64
 	const rate, l2 = 1.0, 1e-6
@@ -244,7 +271,7 @@ func trainLinear(samples []sample, epochs int, seed uint64) *Model {
 	for i := range order {
 		order[i] = i
 	}
-	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15+stream))
 	for range epochs {
 		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
@@ -361,3 +388,32 @@ func (s *featSet) unique(f []uint32) []uint32 {
 // Sure is the P(spam) from which the model decides alone, as training
 // learned it (see Scorer.calibrate); classifier.sure overrides it.
 func (m *Model) Sure() float64 { return m.sure }
+
+// handles counts the @names in a message's raw text: an '@' not inside a
+// word, then four or more letters, digits or underscores. Normalising
+// drops the '@' (fr@ud is fraud), but a named account is what much
+// Telegram spam promotes ("➡️ @Falsh_Supper"): 582 of cn-chat's 4,999
+// spam messages name one and 13 of its 5,000 ordinary ones do. Mentions
+// of non-members, which only the platform can tell apart, are a rule of
+// their own (links.channels).
+func handles(raw string) int {
+	n := 0
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '@' || i > 0 && isWordByte(raw[i-1]) {
+			continue
+		}
+		j := i + 1
+		for j < len(raw) && isWordByte(raw[j]) {
+			j++
+		}
+		if j-i-1 >= 4 {
+			n++
+		}
+		i = j - 1
+	}
+	return n
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+}
