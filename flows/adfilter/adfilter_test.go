@@ -441,9 +441,11 @@ func TestModelFileRoundTrip(t *testing.T) {
 			t.Errorf("%q: %v/%v before, %v/%v after", text, a.P, a.Score, b.P, b.Score)
 		}
 	}
-	old := append([]byte("qunbot-adfilter-model 1\n"), buf.Bytes()[len("qunbot-adfilter-model 2\n"):]...)
-	if _, err := adfilter.ReadModel(bytes.NewReader(old)); err == nil || !strings.Contains(err.Error(), "train it again") {
-		t.Errorf("a version 1 file: %v", err)
+	for _, v := range []string{"1", "2"} {
+		old := append([]byte("qunbot-adfilter-model "+v+"\n"), buf.Bytes()[len("qunbot-adfilter-model 3\n"):]...)
+		if _, err := adfilter.ReadModel(bytes.NewReader(old)); err == nil || !strings.Contains(err.Error(), "train it again") {
+			t.Errorf("a version %s file: %v", v, err)
+		}
 	}
 	for name, data := range map[string][]byte{
 		"not a model": []byte("hello\n"),
@@ -464,7 +466,7 @@ func FuzzReadModel(f *testing.F) {
 	}
 	f.Add(buf.Bytes())
 	f.Add([]byte("qunbot-adfilter-model 1\n\xff\xff\xff\xff"))
-	f.Add([]byte("qunbot-adfilter-model 2\n\xff\xff\xff\xff"))
+	f.Add([]byte("qunbot-adfilter-model 3\n\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := adfilter.ReadModel(bytes.NewReader(data))
 		if err == nil {

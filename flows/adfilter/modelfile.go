@@ -13,13 +13,15 @@ import (
 // classifier.file loads, so replicas and restarts skip training: a magic
 // line, then little-endian fields — messages learned from, the bias, the
 // learned sure threshold, the non-zero weights as (index, weight) pairs,
-// and the known spam's MinHash signatures. Version 2 changed the features
-// (4-grams, each counted once), so a version 1 file's weights mean nothing
-// to it and are refused.
-const (
-	modelMagic    = "qunbot-adfilter-model 2\n"
-	modelMagicOld = "qunbot-adfilter-model 1\n"
-)
+// and the known spam's MinHash signatures. Each version changed the
+// features (2: 4-grams, each counted once; 3: @names), so an older file's
+// weights mean something else to it and are refused.
+const modelMagic = "qunbot-adfilter-model 3\n"
+
+// oldModel reports whether magic is the first line of an older model file.
+func oldModel(magic string) bool {
+	return magic == "qunbot-adfilter-model 1\n" || magic == "qunbot-adfilter-model 2\n"
+}
 
 // WriteTo writes the model.
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
@@ -83,7 +85,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 	magic := make([]byte, len(modelMagic))
 	_, err := io.ReadFull(br, magic)
 	switch {
-	case err == nil && string(magic) == modelMagicOld:
+	case err == nil && oldModel(string(magic)):
 		return nil, errors.New("a model file of an older qunbot, whose features this one does not use: train it again with `qunbot adfilter train -o FILE`")
 	case err != nil || string(magic) != modelMagic:
 		return nil, errors.New("not a qunbot ad-filter model (train one with `qunbot adfilter train -o FILE`)")
