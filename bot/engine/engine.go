@@ -517,11 +517,48 @@ func (e *Engine) finish(ctx context.Context, fc *FlowContext) error {
 	if err := e.cancelAutoDeletes(ctx, fc.Event.Platform, fc.actions); err != nil {
 		e.opt.Log.Error("pending auto-deletes not cancelled; a message may be deleted twice", zap.Error(err))
 	}
+	if err := e.clean(ctx, fc); err != nil {
+		return err
+	}
 	origin := ""
 	if fc.Event.ID != "" {
 		origin = fc.Event.GroupKey() + "/" + fc.Event.ID
 	}
 	return e.dispatch(fc.Event.Platform, origin, fc.actions)
+}
+
+// clean carries out FlowContext.Clean: the answers to the event's message
+// delete themselves, and the message's own deletion is scheduled (by the
+// id auto-deletes use, so scheduling it again on a retry is one job).
+func (e *Engine) clean(ctx context.Context, fc *FlowContext) error {
+	ev := fc.Event
+	if fc.clean <= 0 || ev.MessageID == "" {
+		return nil
+	}
+	if fc.Caps.Has(bot.CanAutoDelete) {
+		for i := range fc.actions {
+			a := &fc.actions[i]
+			if a.Type != bot.ActSend || a.Chat != ev.Chat.Key || a.ReplyTo != ev.MessageID ||
+				len(a.Buttons) > 0 || a.Pin || a.Remember != nil || a.DeleteAfter > 0 && a.DeleteAfter <= fc.clean {
+				continue
+			}
+			a.DeleteAfter = fc.clean
+			if a.Expires.IsZero() || a.Expires.After(fc.Now.Add(fc.clean)) {
+				a.Expires = fc.Now.Add(fc.clean)
+			}
+		}
+	}
+	if !fc.Caps.Has(bot.CanDelete) {
+		return nil
+	}
+	err := e.opt.Timers.Add(ctx, scheduler.Job{
+		ID: deleteJobID(ev.Platform, ev.Chat.Key, ev.MessageID), Kind: "delete", At: fc.Now.Add(fc.clean),
+		Args: map[string]string{"platform": ev.Platform, "chat": ev.Chat.Key, "message": ev.MessageID, "member": ev.Member.ID},
+	})
+	if err != nil {
+		return fmt.Errorf("schedule the deletion of message %s: %w", ev.MessageID, err)
+	}
+	return nil
 }
 
 // handleTimer runs scheduled work come due in the flow that set it, with

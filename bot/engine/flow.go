@@ -132,6 +132,9 @@ type FlowContext struct {
 	// within is the group a private chat's event acts on (Within)
 	within  string
 	emitted []bot.Event
+	// clean is how long the event's message and the answers to it stay
+	// (see Clean); 0: they stay
+	clean time.Duration
 	// prepared is each flow's step answer (see Preparer)
 	prepared map[string][]int64
 	// tallied is what the event adds to its group's day figures;
@@ -388,6 +391,18 @@ func (fc *FlowContext) Do(a bot.Action) {
 // Reply sends text to the event's chat as a reply to the event's message.
 func (fc *FlowContext) Reply(text string) {
 	fc.Do(bot.Action{Type: bot.ActSend, Text: text, ReplyTo: fc.Event.MessageID, Member: fc.Event.Member})
+}
+
+// Clean has the event's message and the plain answers to it (texts that
+// reply to it, without buttons, pins or a remembered id) deleted after d,
+// where the platform can delete: a busy group's check-ins and their
+// answers leave no trace once read. The message goes by the engine's
+// scheduled deletion, as a self-deleting answer does, so a restart does
+// not keep it. A shorter delay an answer already has stays.
+func (fc *FlowContext) Clean(d time.Duration) {
+	if d > 0 && fc.Event.Chat.Type == bot.ChatGroup {
+		fc.clean = d
+	}
 }
 
 // Stop ends processing of the event: later flows do not see it.

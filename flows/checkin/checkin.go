@@ -69,6 +69,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 			return nil
 		}
 		if isWord(cfg, ev.Text) {
+			fc.Clean(cfg.Clean.D())
 			return f.checkIn(ctx, fc, cfg)
 		}
 		if cfg.Activity.Points > 0 {
@@ -99,6 +100,9 @@ func (f Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	if fc.Event.Chat.Type != bot.ChatGroup {
 		fc.Reply(words.T(fc.Locale(), "group.only"))
 		return nil
+	}
+	if fc.Event.Command.Name != "award" {
+		fc.Clean(cfg.Clean.D())
 	}
 	switch fc.Event.Command.Name {
 	case "checkin":

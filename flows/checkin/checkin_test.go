@@ -3,6 +3,7 @@ package checkin_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/checkin"
@@ -452,5 +454,64 @@ func TestMigrateBalances(t *testing.T) {
 	}
 	if n, err := checkin.MigrateBalances(ctx, h.Store); err != nil || n != 0 {
 		t.Errorf("a second run copied %d (%v)", n, err)
+	}
+}
+
+// checkin.clean deletes a check-in and its answer once the delay is up,
+// and a member's /points with its answer; a moderator's /award and the
+// level-up announcement stay. Where the platform cannot delete, nothing
+// is scheduled.
+func TestClean(t *testing.T) {
+	tests := []struct {
+		name string
+		caps bot.Capability
+		text string
+		// deleted are the ids deleted when the delay is up: the member's
+		// message ("in") and the answers, by the recorder's ids
+		deleted string
+	}{
+		{"check-in word", bot.AllCapabilities, "签到", "in m1"},
+		{"/checkin", bot.AllCapabilities, "/checkin", "in m1"},
+		{"/points", bot.AllCapabilities, "/points", "in m1"},
+		{"a platform that cannot delete", bot.AllCapabilities &^ (bot.CanDelete | bot.CanAutoDelete), "签到", ""},
+		{"only its own messages", bot.AllCapabilities &^ bot.CanDelete, "签到", "m1"},
+		{"/award stays", bot.AllCapabilities, "/award @bob 5 thanks", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := bottest.New(t, flows(), "moderators: [alice]\nflows:\n  checkin: { points: 5, clean: 2m }\n")
+			h.Out.Caps = tt.caps
+			h.Say("bob", "hello") // bob is known, for /award
+			h.Out.Take()
+			h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("alice"), Text: tt.text, MessageID: "in"})
+			sent := h.Out.Take()
+			if len(sent) == 0 || sent[0].Type != bot.ActSend {
+				t.Fatalf("no answer: %s", bottest.Summary(sent))
+			}
+			h.Advance(time.Minute)
+			if got := h.Out.Take(); len(got) != 0 {
+				t.Fatalf("deleted before the delay: %s", bottest.Summary(got))
+			}
+			h.Advance(time.Minute + time.Second)
+			var deleted []string
+			for _, a := range h.Out.Take() {
+				if a.Type == bot.ActDelete {
+					deleted = append(deleted, a.MessageID)
+				}
+			}
+			slices.Sort(deleted)
+			if got := strings.Join(deleted, " "); got != tt.deleted {
+				t.Errorf("deleted %q, want %q", got, tt.deleted)
+			}
+		})
+	}
+}
+
+func TestCleanIsValidated(t *testing.T) {
+	for _, v := range []string{"-1m", "48h"} {
+		_, err := config.Parse("test.yaml", []byte("flows:\n  checkin: { clean: "+v+" }\n"), engine.Schema(flows(), bottest.Platforms()))
+		if err == nil || !strings.Contains(err.Error(), "clean") {
+			t.Errorf("clean %s: %v", v, err)
+		}
 	}
 }

@@ -39,7 +39,16 @@ type Config struct {
 	Activity Activity `yaml:"activity"`
 	// LedgerMax caps the ledger stream per group (default 100000 entries).
 	LedgerMax int64 `yaml:"ledger_max"`
+	// Clean deletes a check-in (the word or /checkin) and its answer after
+	// this long, and so a member's /points, /rank, /rewards, /redeem and
+	// /invite with theirs (0: kept). Level-ups, badges and moderators'
+	// /award stay.
+	Clean config.Duration `yaml:"clean"`
 }
+
+// maxClean is the longest checkin.clean: Telegram refuses to delete
+// messages older than 48 hours, and a deletion may wait a while.
+const maxClean = 47 * time.Hour
 
 // Level is a named threshold.
 type Level struct {
@@ -102,6 +111,9 @@ func (c *Config) Validate(report func(field, msg string)) {
 	}
 	if c.RankSize < 1 || c.RankSize > 50 {
 		report("rank_size", "must be 1 to 50")
+	}
+	if c.Clean < 0 || c.Clean.D() > maxClean {
+		report("clean", "must be 0 (keep) up to 47h: Telegram deletes no message older than 48 hours")
 	}
 	sort.SliceStable(c.Levels, func(i, j int) bool { return c.Levels[i].Points < c.Levels[j].Points })
 	for i, l := range c.Levels {
