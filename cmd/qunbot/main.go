@@ -32,6 +32,7 @@ usage:
   qunbot fban import FILE --federation NAME [--platform telegram]   add a list of ids (e.g. CAS) to a federation's bans
   qunbot fban export --federation NAME [-o file.csv]   a federation's ban list as CSV
   qunbot lottery verify --seed S --entries FILE --winners K [--commit C]   check a published lottery draw
+  qunbot forget --member ID (--group G | --platform P) [-c config]   erase what qunbot keeps about a member
   qunbot wecom welcome-template [-c config] [--group G]   the customer-group welcome template from the welcome text
   qunbot version
 
@@ -81,6 +82,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 		err = cmdFban(ctx, args[1:], e)
 	case "lottery":
 		err = cmdLottery(args[1:], e)
+	case "forget":
+		err = cmdForget(ctx, args[1:], e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, versionString())
 		return 0

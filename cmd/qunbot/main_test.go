@@ -131,9 +131,9 @@ func TestValidate(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"configs/example.yaml", 0, "ok (default flows: locks, welcome, help, stats", ""},
+		{"configs/example.yaml", 0, "ok (default flows: locks, welcome, privacy, help, stats", ""},
 		{"configs/qunbot.yaml", 0, "ok", ""},
-		{"configs/community.yaml", 0, "ok (default flows: verify, locks, welcome, posts, help, stats, wakeup", ""},
+		{"configs/community.yaml", 0, "ok (default flows: verify, locks, welcome, privacy, posts, help, stats, wakeup", ""},
 		{"bot/config/testdata/bad_many.yaml", 1, "", "bad_many.yaml:3:1: unknown key \"colour\""},
 		{"does/not/exist.yaml", 1, "", "no such file"},
 	}
@@ -143,7 +143,7 @@ func TestValidate(t *testing.T) {
 		code   int
 		stdout string
 		stderr string
-	}{"configs/telegram.yaml", 0, "ok (default flows: raid, verify, locks, welcome, help, stats", ""})
+	}{"configs/telegram.yaml", 0, "ok (default flows: raid, verify, locks, welcome, privacy, help, stats", ""})
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			var out, errs bytes.Buffer

@@ -1,0 +1,295 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Forgotten is what ForgetMember erased.
+type Forgotten struct {
+	Keys    int // keys deleted: the member's own (answers, invitees, flood counters)
+	Entries int // entries removed from shared keys: records, sets, boards, votes, ledger lines
+}
+
+// Kept are the key families ForgetMember leaves alone: the moderation log
+// and warnings are the group's record of what was done to keep it safe (a
+// ban or warning erased on request would let a spammer wipe their slate),
+// and the day figures hold counts, not members.
+var kept = map[string]bool{"modlog": true, "warns": true, "kpi": true, "ud": true}
+
+// ForgetMember erases what a group keeps about one member, for a member's
+// request to be forgotten (PIPL art. 47, GDPR art. 17): the record, last
+// activity, joins, first words, contribution, balance, boards, tags,
+// answers, votes, entries, sign-ups, invites, purchases, wake-up marks and
+// ledger lines — every key of the group, whatever flow wrote it, is
+// searched for the member's id, so a flow added later is covered too.
+// Kept: see kept. Outside the group's keys, what expires on its own
+// (pending jobs, a questionnaire in progress, reports) is left to expire.
+//
+// It walks the group's keys with SCAN (on the node that holds the group's
+// slot in a cluster): a rare request, so a walk of the keyspace rather
+// than an index every write would have to keep. A member who speaks while
+// they are being forgotten is recorded again from that message on.
+func (s *Store) ForgetMember(ctx context.Context, group, member string) (Forgotten, error) {
+	var out Forgotten
+	if member == "" {
+		return out, fmt.Errorf("forget member: no member id")
+	}
+	node := s.rdb
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		n, err := c.MasterForKey(ctx, s.Key(group, "g"))
+		if err != nil {
+			return out, wrap("forget member: find the group's node", err)
+		}
+		node = n
+	}
+	base := s.Key(group) + ":"
+	iter := node.Scan(ctx, 0, globEscape(base)+"*", 10000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return out, wrap("forget member: scan the group's keys", err)
+	}
+	var own, shared []string
+	for _, k := range keys {
+		rest := strings.TrimPrefix(k, base)
+		family, _, _ := strings.Cut(rest, ":")
+		switch {
+		case kept[family]:
+		case namesMember(family, rest, member):
+			own = append(own, k)
+		default:
+			shared = append(shared, k)
+		}
+	}
+	// a group has a few thousand keys (1,024 buckets of each per-member
+	// structure): every step goes in pipelined batches, not a round trip
+	// a key
+	types := make([]string, len(shared))
+	err := batches(ctx, s.rdb, len(shared), func(p redis.Pipeliner, i int) func() error {
+		c := p.Type(ctx, shared[i])
+		return func() error { types[i] = c.Val(); return c.Err() }
+	})
+	if err != nil {
+		return out, wrap("forget member: read key types", err)
+	}
+	var hashes, streams []string
+	var sets []int
+	for i, k := range shared {
+		switch types[i] {
+		case "hash":
+			hashes = append(hashes, k)
+		case "stream":
+			streams = append(streams, k)
+		case "zset", "set":
+			sets = append(sets, i)
+		}
+	}
+	activeBucket := regexp.MustCompile(`^active:[0-9]+$`)
+	err = batches(ctx, s.rdb, len(sets), func(p redis.Pipeliner, j int) func() error {
+		i := sets[j]
+		k := shared[i]
+		var c interface{ Err() error }
+		var n func() int64
+		switch {
+		case types[i] == "set":
+			r := p.SRem(ctx, k, member)
+			c, n = r, r.Val
+		case activeBucket.MatchString(strings.TrimPrefix(k, base)):
+			// a script in a pipeline is sent whole (EVAL): EVALSHA
+			// cannot fall back there
+			r := forgetActiveScript.Eval(ctx, p, []string{k, s.presentKey(group)}, member)
+			c, n = r, func() int64 { v, _ := r.Int64(); return v }
+		default:
+			r := p.ZRem(ctx, k, member)
+			c, n = r, r.Val
+		}
+		return func() error { out.Entries += int(n()); return c.Err() }
+	})
+	if err != nil {
+		return out, wrap("forget member: sets", err)
+	}
+	n, err := s.forgetInHashes(ctx, base, hashes, member)
+	out.Entries += n
+	if err != nil {
+		return out, wrap("forget member: hashes", err)
+	}
+	for _, k := range streams {
+		n, err := s.forgetInStream(ctx, k, member)
+		out.Entries += n
+		if err != nil {
+			return out, wrap("forget member: "+k, err)
+		}
+	}
+	for _, k := range own {
+		if strings.HasPrefix(k, base+"invitees:") {
+			// the people they invited no longer say who invited them
+			n, err := s.forgetInviter(ctx, group, k)
+			out.Entries += n
+			if err != nil {
+				return out, wrap("forget member: "+k, err)
+			}
+		}
+	}
+	err = batches(ctx, s.rdb, len(own), func(p redis.Pipeliner, i int) func() error {
+		c := p.Del(ctx, own[i])
+		return func() error { out.Keys += int(c.Val()); return c.Err() }
+	})
+	if err != nil {
+		return out, wrap("forget member: delete their keys", err)
+	}
+	return out, nil
+}
+
+// batches queues n commands (add queues the i-th and answers how to read
+// it) in pipelines of 500, and reads them.
+func batches(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int) func() error) error {
+	for lo := 0; lo < n; lo += 500 {
+		hi := min(lo+500, n)
+		p := rdb.Pipeline()
+		reads := make([]func() error, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			reads = append(reads, add(p, i))
+		}
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		for _, r := range reads {
+			if err := r(); err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// forgetActiveScript takes a member out of their last-active bucket and,
+// if they were there, out of the group's kept member count, in one step
+// as the ingest does on a leave.
+var forgetActiveScript = redis.NewScript(`
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('DECR', KEYS[2])
+  return 1
+end
+return 0
+`)
+
+// forgetInHashes removes the fields of hashes that are the member (a
+// record, a vote, a winner); in purchase counts and lottery claims, that
+// end in ":<member>"; in a username or invite-link index, that hold the
+// member.
+func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, member string) (int, error) {
+	all := make([]map[string]string, len(keys))
+	err := batches(ctx, s.rdb, len(keys), func(p redis.Pipeliner, i int) func() error {
+		c := p.HGetAll(ctx, keys[i])
+		return func() error { all[i] = c.Val(); return c.Err() }
+	})
+	if err != nil {
+		return 0, err
+	}
+	dels := make([][]string, len(keys))
+	var with []int
+	for i, k := range keys {
+		family, _, _ := strings.Cut(strings.TrimPrefix(k, base), ":")
+		holds := family == "usernames" || family == "invites"
+		suffix := family == "rewards" || family == "lot"
+		for field, value := range all[i] {
+			if field == member || suffix && strings.HasSuffix(field, ":"+member) || holds && value == member {
+				dels[i] = append(dels[i], field)
+			}
+		}
+		if len(dels[i]) > 0 {
+			with = append(with, i)
+		}
+	}
+	n := 0
+	err = batches(ctx, s.rdb, len(with), func(p redis.Pipeliner, j int) func() error {
+		c := p.HDel(ctx, keys[with[j]], dels[with[j]]...)
+		return func() error { n += int(c.Val()); return c.Err() }
+	})
+	return n, err
+}
+
+// forgetInStream deletes the entries of a stream (the points ledger) that
+// are about the member, or name them as the reason for another's (an
+// inviter's credit, "invite:<member>"), a thousand at a time.
+func (s *Store) forgetInStream(ctx context.Context, key, member string) (int, error) {
+	n := 0
+	start := "-"
+	for {
+		xs, err := s.rdb.XRangeN(ctx, key, start, "+", 1000).Result()
+		if err != nil {
+			return n, err
+		}
+		var ids []string
+		for _, x := range xs {
+			v, _ := x.Values["member"].(string)
+			why, _ := x.Values["reason"].(string)
+			if v == member || strings.HasSuffix(why, ":"+member) {
+				ids = append(ids, x.ID)
+			}
+		}
+		if len(ids) > 0 {
+			m, err := s.rdb.XDel(ctx, key, ids...).Result()
+			if err != nil {
+				return n, err
+			}
+			n += int(m)
+		}
+		if len(xs) < 1000 {
+			return n, nil
+		}
+		start = "(" + xs[len(xs)-1].ID
+	}
+}
+
+// namesMember reports whether a key of the group is the member's own: its
+// name ends with the member's id (their answers to a questionnaire, their
+// invitees, their cooldowns), or it is one of their flood counters. Keys
+// of lotteries, polls, events and posts end with ids of their own, which
+// a member id could equal by chance.
+func namesMember(family, rest, member string) bool {
+	switch family {
+	case "lot", "poll", "ev", "posts":
+		return false
+	case "fl":
+		return strings.HasPrefix(rest, "fl:m:"+member) && len(rest) == len("fl:m:"+member) ||
+			strings.HasPrefix(rest, "fl:t:"+member+":")
+	}
+	return strings.HasSuffix(rest, ":"+member)
+}
+
+// globEscape escapes SCAN's pattern characters in a literal key prefix.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// forgetInviter takes the inviter out of the records of the members an
+// invitees set lists: who invited them, and the link they came through.
+func (s *Store) forgetInviter(ctx context.Context, group, invitees string) (int, error) {
+	ids, err := s.rdb.ZRange(ctx, invitees, 0, -1).Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := s.changeFields(ctx, s.rdb, group, id, "del", "inv_by", "del", "join_link").Err(); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

@@ -1,0 +1,110 @@
+package state_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qunbot/qunbot/bot/state"
+)
+
+// ForgetMember removes exactly the member: ids of lotteries and polls that
+// equal the member's id stay, as do other members, other groups whose key
+// the group's would match as a pattern, and the moderation record.
+func TestForgetMemberIsExact(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	rdb := s.Client()
+	const g, other, m = "wecom:hook:bot*", "wecom:hook:bot-x", "42"
+	for _, id := range []string{m, "7"} {
+		for _, gr := range []string{g, other} {
+			if _, _, err := s.Ingest(ctx, state.Ingest{Group: gr, Member: id, Name: "n" + id, Username: "u" + id, Kind: state.KindJoin, At: t0}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.Ingest(ctx, state.Ingest{Group: gr, Member: id, Name: "n" + id, Kind: state.KindMessage, At: t0.Add(time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(rdb.HSet(ctx, s.Key(g, "lot", m), "prize", "mug").Err())                                // lottery 42
+	must(rdb.ZAdd(ctx, s.Key(g, "lot", m, "e"), redis.Z{Member: m}, redis.Z{Member: "7"}).Err()) // its entries
+	must(rdb.HSet(ctx, s.Key(g, "lot", m, "w"), m, "won", "taking:"+m, "x", "7", "won").Err())
+	must(rdb.HSet(ctx, s.Key(g, "poll", m, "v"), m, "0", "7", "1").Err())
+	must(rdb.HSet(ctx, s.Key(g, "rewards"), "mug", "2", "mug:"+m, "1", "mug:7", "1").Err())
+	must(rdb.HSet(ctx, s.Key(g, "survey", "churn", m), "q1", "price").Err())
+	must(rdb.ZAdd(ctx, s.Key(g, "invitees", m), redis.Z{Member: "7"}).Err())
+	must(s.SetFields(ctx, g, "7", map[string]string{"inv_by": m}))
+	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "ledger"), Values: []any{"member", m, "reason", "checkin"}}).Err())
+	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "ledger"), Values: []any{"member", "7", "reason", "invite:" + m}}).Err())
+	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "ledger"), Values: []any{"member", "7", "reason", "checkin"}}).Err())
+	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "modlog"), Values: []any{"member", m, "action", "warn"}}).Err())
+	must(rdb.ZAdd(ctx, s.Key(g, "warns", m), redis.Z{Member: "w1"}).Err())
+
+	got, err := s.ForgetMember(ctx, g, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Keys != 2 || got.Entries == 0 {
+		t.Errorf("forgot %+v, want the survey answers and invitees keys and some entries", got)
+	}
+	checks := []struct {
+		name string
+		got  func() (any, error)
+		want any
+	}{
+		{"record", func() (any, error) { r, err := s.Member(ctx, g, m); return r.Name, err }, ""},
+		{"username", func() (any, error) { return s.ByUsername(ctx, g, "u"+m) }, ""},
+		{"present", func() (any, error) { return s.Present(ctx, g) }, int64(1)},
+		{"other member", func() (any, error) { r, err := s.Member(ctx, g, "7"); return r.Name, err }, "n7"},
+		{"invited by", func() (any, error) { r, err := s.Member(ctx, g, "7"); return r.Fields["inv_by"], err }, ""},
+		{"other group", func() (any, error) { r, err := s.Member(ctx, other, m); return r.Name, err }, "n42"},
+		{"other group present", func() (any, error) { return s.Present(ctx, other) }, int64(2)},
+		{"lottery 42", func() (any, error) { return rdb.HGet(ctx, s.Key(g, "lot", m), "prize").Result() }, "mug"},
+		{"entries", func() (any, error) { return rdb.ZRange(ctx, s.Key(g, "lot", m, "e"), 0, -1).Result() }, []string{"7"}},
+		{"winners", func() (any, error) { return rdb.HKeys(ctx, s.Key(g, "lot", m, "w")).Result() }, []string{"7"}},
+		{"votes", func() (any, error) { return rdb.HKeys(ctx, s.Key(g, "poll", m, "v")).Result() }, []string{"7"}},
+		{"purchases", func() (any, error) { return rdb.HLen(ctx, s.Key(g, "rewards")).Result() }, int64(2)},
+		{"answers", func() (any, error) { return rdb.Exists(ctx, s.Key(g, "survey", "churn", m)).Result() }, int64(0)},
+		{"ledger", func() (any, error) { return rdb.XLen(ctx, s.Key(g, "ledger")).Result() }, int64(1)},
+		{"modlog kept", func() (any, error) { return rdb.XLen(ctx, s.Key(g, "modlog")).Result() }, int64(1)},
+		{"warnings kept", func() (any, error) { return rdb.Exists(ctx, s.Key(g, "warns", m)).Result() }, int64(1)},
+	}
+	for _, c := range checks {
+		v, err := c.got()
+		if err != nil && err != redis.Nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if !equal(v, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, v, c.want)
+		}
+	}
+	if _, err := s.ForgetMember(ctx, g, ""); err == nil {
+		t.Error("an empty id was accepted")
+	}
+}
+
+func equal(a, b any) bool {
+	as, aok := a.([]string)
+	bs, bok := b.([]string)
+	if aok && bok {
+		if len(as) != len(bs) {
+			return false
+		}
+		for i := range as {
+			if as[i] != bs[i] {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}

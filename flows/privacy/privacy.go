@@ -1,0 +1,121 @@
+// Package privacy erases what qunbot keeps about a member on request:
+// /forgetme for the member, /forget for a moderator (see
+// state.Store.ForgetMember for what goes and what stays). It is on in every
+// group: a member's right to be forgotten does not wait for a config.
+package privacy
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/config"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/flows/adfilter"
+)
+
+// Flow is the privacy flow.
+type Flow struct{}
+
+// Name implements engine.Flow.
+func (Flow) Name() string { return "privacy" }
+
+// Schema implements engine.Flow: on unless a config turns it off.
+func (Flow) Schema() config.FlowSchema {
+	return config.FlowSchema{New: func() any { return &struct{}{} }, DefaultOn: true}
+}
+
+// Commands implements engine.Commander.
+func (Flow) Commands(loc string) []engine.CommandSpec {
+	return []engine.CommandSpec{
+		{Name: "forget", Args: words.T(loc, "args.target"), Help: words.T(loc, "help.forget"), Moderator: true},
+		{Name: "forgetme", Help: words.T(loc, "help.forgetme")},
+	}
+}
+
+// HandleCommand implements engine.Commander.
+func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
+	if fc.Event.Command.Name == "forgetme" {
+		return forgetMe(ctx, fc)
+	}
+	loc := fc.Locale()
+	if fc.Event.Chat.Type != bot.ChatGroup {
+		fc.Reply(words.T(loc, "group.only"))
+		return nil
+	}
+	t, args, err := fc.Target(ctx)
+	var unknown engine.UnknownTarget
+	switch {
+	case errors.As(err, &unknown):
+		fc.Reply(words.T(loc, "target.unknown", unknown.Name))
+		return nil
+	case err != nil:
+		return err
+	case t.ID == "":
+		fc.Reply(words.T(loc, "target.none"))
+		return nil
+	case t.IsAdmin || fc.Group.IsModerator(t.ID) || fc.Group.IsModerator(fc.Event.Platform+":"+t.ID):
+		fc.Reply(words.T(loc, "target.moderator", mention(t)))
+		return nil
+	}
+	got, err := fc.Store.ForgetMember(ctx, fc.Event.GroupKey(), t.ID)
+	if err != nil {
+		return err
+	}
+	fc.Reply(words.T(loc, "forgotten", mention(t), got.Keys+got.Entries))
+	// the log keeps that it was done, and by whom, not the name
+	return adfilter.Audit(ctx, fc.Store, fc.Event.GroupKey(), adfilter.Entry{At: fc.Now, By: fc.Event.Member.ID,
+		Action: words.T(loc, "did.forget", got.Keys+got.Entries), Member: t.ID, Reason: strings.Join(args, " ")})
+}
+
+// forgetMe is a member's own request: it says what goes and asks again;
+// "/forgetme yes" erases, in the group or the private chat it is sent in.
+func forgetMe(ctx context.Context, fc *engine.FlowContext) error {
+	loc := fc.Locale()
+	me := fc.Event.Member
+	if args := fc.Event.Command.Args; len(args) == 0 || !strings.EqualFold(args[0], "yes") && args[0] != "确认" {
+		fc.Reply(words.T(loc, "forgetme.ask"))
+		return nil
+	}
+	got, err := fc.Store.ForgetMember(ctx, fc.Event.GroupKey(), me.ID)
+	if err != nil {
+		return err
+	}
+	fc.Reply(words.T(loc, "forgetme.done", got.Keys+got.Entries))
+	return adfilter.Audit(ctx, fc.Store, fc.Event.GroupKey(), adfilter.Entry{At: fc.Now, By: me.ID,
+		Action: words.T(loc, "did.forget", got.Keys+got.Entries), Member: me.ID})
+}
+
+func mention(m bot.Member) string { return render.NewMember(m.ID, m.Name, m.Username).Mention }
+
+var words = i18n.Catalog{
+	"zh-CN": {
+		"args.target":      "(回复消息|@成员)",
+		"help.forget":      "删除成员在本群的数据（积分、签到、标签、问卷、投票、报名等；管理记录保留）",
+		"help.forgetme":    "删除你在本群的数据",
+		"group.only":       "请在群里使用这个命令。",
+		"target.none":      "请回复要删除数据的成员的消息，或写上 @用户名：/forget @用户名",
+		"target.unknown":   "我在这个群里没见过 %s：回复他的消息，或用他的 @用户名 或 ID。",
+		"target.moderator": "%s 是管理员，不能删除其数据。",
+		"forgotten":        "已删除 %s 在本群的数据（%d 项）。管理记录和警告保留。",
+		"did.forget":       "删除成员数据（%d 项）",
+		"forgetme.ask":     "这会删除你在本群的全部数据：积分和签到记录、等级和徽章、标签、问卷答案、投票、抽奖和活动报名、邀请记录。管理记录和警告保留。确认请发送 /forgetme yes",
+		"forgetme.done":    "已删除你在本群的数据（%d 项）。之后再发言会重新开始记录。",
+	},
+	"en": {
+		"args.target":      "(reply|@member)",
+		"help.forget":      "erase a member's data in this group (points, check-ins, tags, answers, votes, sign-ups; the moderation log stays)",
+		"help.forgetme":    "erase your data in this group",
+		"group.only":       "Use this command in the group.",
+		"target.none":      "Reply to the member's message, or name them: /forget @username",
+		"target.unknown":   "I have not seen %s in this group: reply to their message, or use their @username or id.",
+		"target.moderator": "%s is a moderator: their data stays.",
+		"forgotten":        "Erased the data of %s in this group (%d items). The moderation log and warnings stay.",
+		"did.forget":       "erased member data (%d items)",
+		"forgetme.ask":     "This erases all your data in this group: points and check-ins, level and badges, tags, questionnaire answers, votes, lottery entries and event sign-ups, invites. The moderation log and warnings stay. To confirm, send /forgetme yes",
+		"forgetme.done":    "Erased your data in this group (%d items). If you write again, you are recorded anew from then on.",
+	},
+}

@@ -1,0 +1,106 @@
+package privacy_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/qunbot/qunbot/bot"
+	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/flows/adfilter"
+	"github.com/qunbot/qunbot/flows/privacy"
+)
+
+// no flows: section at all: the privacy flow is on everywhere
+func flows() []engine.Flow { return []engine.Flow{privacy.Flow{}} }
+
+const yaml = "locale: en\nmoderators: [\"console:mod\"]\n"
+
+func command(h *bottest.Harness, who, text string, replyTo *bot.Reply) []bot.Action {
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(who), Text: text, MessageID: "c" + text, ReplyTo: replyTo})
+	return h.Out.Take()
+}
+
+func texts(acts []bot.Action) string {
+	var s []string
+	for _, a := range acts {
+		s = append(s, string(a.Type)+":"+a.Member.ID+" "+a.Text)
+	}
+	return strings.Join(s, "\n")
+}
+
+// /forget erases a member's data in the group (moderators only, never a
+// moderator's); /forgetme asks first, then erases the member's own. The
+// moderation log keeps that it was done, without the name.
+func TestForget(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	msgs := func(id string) int64 {
+		m, err := h.Store.Member(context.Background(), bottest.Group, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Messages
+	}
+	h.Say("bob", "hi")
+	h.Say("carl", "hello")
+	if got := texts(command(h, "eve", "/forget @bob", nil)); !strings.Contains(got, "moderators") {
+		t.Errorf("/forget from a member: %s", got)
+	}
+	if msgs("bob") != 1 {
+		t.Fatalf("bob's record went on a member's /forget: %d messages", msgs("bob"))
+	}
+	if got := texts(command(h, "mod", "/forget @bob", nil)); !strings.Contains(got, "Erased the data of") {
+		t.Errorf("/forget: %s", got)
+	}
+	if m, _ := h.Store.Member(context.Background(), bottest.Group, "bob"); m.Messages != 0 || m.Name != "" || len(m.Fields) != 0 {
+		t.Errorf("bob's record after /forget: %+v", m)
+	}
+	if got := texts(command(h, "mod", "/forget @mod", nil)); strings.Contains(got, "Erased") {
+		t.Errorf("a moderator was forgotten: %s", got)
+	}
+	if got := texts(command(h, "carl", "/forgetme", nil)); !strings.Contains(got, "/forgetme yes") || msgs("carl") != 2 {
+		t.Errorf("/forgetme without yes: %s; %d messages", got, msgs("carl"))
+	}
+	if got := texts(command(h, "carl", "/forgetme yes", nil)); !strings.Contains(got, "Erased your data") {
+		t.Errorf("/forgetme yes: %s", got)
+	}
+	if m, _ := h.Store.Member(context.Background(), bottest.Group, "carl"); m.Messages != 0 || m.Name != "" {
+		t.Errorf("carl's record after /forgetme: %+v", m)
+	}
+	es, err := adfilter.Recent(context.Background(), h.Store, bottest.Group, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forgotten []string
+	for _, e := range es {
+		if strings.HasPrefix(e.Action, "erased member data") {
+			if e.Name != "" {
+				t.Errorf("the log kept the name of a forgotten member: %+v", e)
+			}
+			forgotten = append(forgotten, e.Member)
+		}
+	}
+	if got := strings.Join(forgotten, " "); got != "carl bob" && got != "bob carl" {
+		t.Errorf("logged erasures of %q", got)
+	}
+}
+
+// /forgetme in a private chat erases what qunbot keeps of that chat.
+func TestForgetMeInPrivate(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	dm := bot.Chat{Key: "console:@carl", Type: bot.ChatPrivate}
+	say := func(text string) string {
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventMessage, Chat: dm, Member: bottest.Member("carl"), Text: text, MessageID: "p" + text})
+		return texts(h.Out.Take())
+	}
+	say("hello")
+	if got := say("/forgetme yes"); !strings.Contains(got, "Erased your data") {
+		t.Fatalf("/forgetme yes in private: %q", got)
+	}
+	if m, _ := h.Store.Member(context.Background(), dm.Key, "carl"); m.Messages != 0 || m.Name != "" {
+		t.Errorf("the private chat's record after /forgetme: %+v", m)
+	}
+}
