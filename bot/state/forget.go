@@ -40,46 +40,11 @@ func (s *Store) ForgetMember(ctx context.Context, group, member string) (Forgott
 	if member == "" {
 		return out, fmt.Errorf("forget member: no member id")
 	}
-	node := s.rdb
-	if c, ok := s.rdb.(*redis.ClusterClient); ok {
-		n, err := c.MasterForKey(ctx, s.Key(group, "g"))
-		if err != nil {
-			return out, wrap("forget member: find the group's node", err)
-		}
-		node = n
-	}
-	base := s.Key(group) + ":"
-	iter := node.Scan(ctx, 0, globEscape(base)+"*", 10000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return out, wrap("forget member: scan the group's keys", err)
-	}
-	var own, shared []string
-	for _, k := range keys {
-		rest := strings.TrimPrefix(k, base)
-		family, _, _ := strings.Cut(rest, ":")
-		switch {
-		case kept[family]:
-		case namesMember(family, rest, member):
-			own = append(own, k)
-		default:
-			shared = append(shared, k)
-		}
-	}
-	// a group has a few thousand keys (1,024 buckets of each per-member
-	// structure): every step goes in pipelined batches, not a round trip
-	// a key
-	types := make([]string, len(shared))
-	err := batches(ctx, s.rdb, len(shared), func(p redis.Pipeliner, i int) func() error {
-		c := p.Type(ctx, shared[i])
-		return func() error { types[i] = c.Val(); return c.Err() }
-	})
+	mk, err := s.sortKeys(ctx, group, member)
 	if err != nil {
-		return out, wrap("forget member: read key types", err)
+		return out, wrap("forget member", err)
 	}
+	base, own, shared, types := mk.base, mk.own, mk.shared, mk.types
 	var hashes, streams []string
 	var sets []int
 	for i, k := range shared {
@@ -170,6 +135,57 @@ func batches(ctx context.Context, rdb redis.UniversalClient, n int, add func(p r
 	return nil
 }
 
+// memberKeys are a group's keys sorted for one member.
+type memberKeys struct {
+	base   string   // the group's key prefix, "qb:{group}:"
+	own    []string // keys named for the member (see namesMember)
+	shared []string // keys that may hold the member among others
+	types  []string // of shared
+	kept   []string // of the kept families (see kept)
+}
+
+// sortKeys finds a group's keys with SCAN (in a cluster, on the node that
+// holds the group's slot) and sorts them for member. A group has a few
+// thousand keys (1,024 buckets of each per-member structure): their types
+// are read in pipelined batches, not a round trip a key.
+func (s *Store) sortKeys(ctx context.Context, group, member string) (memberKeys, error) {
+	mk := memberKeys{base: s.Key(group) + ":"}
+	node := s.rdb
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		n, err := c.MasterForKey(ctx, s.Key(group, "g"))
+		if err != nil {
+			return mk, fmt.Errorf("find the group's node: %w", err)
+		}
+		node = n
+	}
+	iter := node.Scan(ctx, 0, globEscape(mk.base)+"*", 10000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		rest := strings.TrimPrefix(k, mk.base)
+		family, _, _ := strings.Cut(rest, ":")
+		switch {
+		case kept[family]:
+			mk.kept = append(mk.kept, k)
+		case namesMember(family, rest, member):
+			mk.own = append(mk.own, k)
+		default:
+			mk.shared = append(mk.shared, k)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return mk, fmt.Errorf("scan the group's keys: %w", err)
+	}
+	mk.types = make([]string, len(mk.shared))
+	err := batches(ctx, s.rdb, len(mk.shared), func(p redis.Pipeliner, i int) func() error {
+		c := p.Type(ctx, mk.shared[i])
+		return func() error { mk.types[i] = c.Val(); return c.Err() }
+	})
+	if err != nil {
+		return mk, fmt.Errorf("read key types: %w", err)
+	}
+	return mk, nil
+}
+
 // forgetActiveScript takes a member out of their last-active bucket and,
 // if they were there, out of the group's kept member count, in one step
 // as the ingest does on a leave.
@@ -181,10 +197,8 @@ end
 return 0
 `)
 
-// forgetInHashes removes the fields of hashes that are the member (a
-// record, a vote, a winner); in purchase counts and lottery claims, that
-// end in ":<member>"; in a username or invite-link index, that hold the
-// member.
+// forgetInHashes removes the fields of hashes that are about the member
+// (see holds), and the hashes that are about them as a whole (isAbout).
 func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, member string) (int, error) {
 	all := make([]map[string]string, len(keys))
 	err := batches(ctx, s.rdb, len(keys), func(p redis.Pipeliner, i int) func() error {
@@ -195,13 +209,15 @@ func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, 
 		return 0, err
 	}
 	dels := make([][]string, len(keys))
-	var with []int
+	var with, whole []int
 	for i, k := range keys {
+		if isAbout(all[i], member) {
+			whole = append(whole, i)
+			continue
+		}
 		family, _, _ := strings.Cut(strings.TrimPrefix(k, base), ":")
-		holds := family == "usernames" || family == "invites"
-		suffix := family == "rewards" || family == "lot"
 		for field, value := range all[i] {
-			if field == member || suffix && strings.HasSuffix(field, ":"+member) || holds && value == member {
+			if holds(family, field, value, member) {
 				dels[i] = append(dels[i], field)
 			}
 		}
@@ -214,40 +230,58 @@ func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, 
 		c := p.HDel(ctx, keys[with[j]], dels[with[j]]...)
 		return func() error { n += int(c.Val()); return c.Err() }
 	})
+	if err != nil {
+		return n, err
+	}
+	err = batches(ctx, s.rdb, len(whole), func(p redis.Pipeliner, j int) func() error {
+		c := p.Del(ctx, keys[whole[j]])
+		return func() error { n += int(c.Val()); return c.Err() }
+	})
 	return n, err
+}
+
+// isAbout reports whether a hash is a record about the member as a whole:
+// its asker or member field is theirs (a question they asked, with its
+// text).
+func isAbout(h map[string]string, member string) bool {
+	return h["asker"] == member || h["member"] == member
+}
+
+// holds reports whether a hash field is about the member: it is the member
+// (a record, a vote, a winner); in purchase counts and lottery claims, it
+// ends in ":<member>"; in a username or invite-link index, its value is
+// the member.
+func holds(family, field, value, member string) bool {
+	switch family {
+	case "usernames", "invites":
+		return field == member || value == member
+	case "rewards", "lot":
+		return field == member || strings.HasSuffix(field, ":"+member)
+	}
+	return field == member
 }
 
 // forgetInStream deletes the entries of a stream (the points ledger) that
 // are about the member, or name them as the reason for another's (an
 // inviter's credit, "invite:<member>"), a thousand at a time.
 func (s *Store) forgetInStream(ctx context.Context, key, member string) (int, error) {
+	lines, err := streamAbout(ctx, s.rdb, key, member)
+	if err != nil || len(lines) == 0 {
+		return 0, err
+	}
 	n := 0
-	start := "-"
-	for {
-		xs, err := s.rdb.XRangeN(ctx, key, start, "+", 1000).Result()
+	for lo := 0; lo < len(lines); lo += 1000 {
+		ids := make([]string, 0, 1000)
+		for _, l := range lines[lo:min(lo+1000, len(lines))] {
+			ids = append(ids, l["id"].(string))
+		}
+		m, err := s.rdb.XDel(ctx, key, ids...).Result()
+		n += int(m)
 		if err != nil {
 			return n, err
 		}
-		var ids []string
-		for _, x := range xs {
-			v, _ := x.Values["member"].(string)
-			why, _ := x.Values["reason"].(string)
-			if v == member || strings.HasSuffix(why, ":"+member) {
-				ids = append(ids, x.ID)
-			}
-		}
-		if len(ids) > 0 {
-			m, err := s.rdb.XDel(ctx, key, ids...).Result()
-			if err != nil {
-				return n, err
-			}
-			n += int(m)
-		}
-		if len(xs) < 1000 {
-			return n, nil
-		}
-		start = "(" + xs[len(xs)-1].ID
 	}
+	return n, nil
 }
 
 // namesMember reports whether a key of the group is the member's own: its
@@ -292,4 +326,13 @@ func (s *Store) forgetInviter(ctx context.Context, group, invitees string) (int,
 		}
 	}
 	return len(ids), nil
+}
+
+// about reports whether a stream entry (a ledger line, a moderation log
+// entry) is about the member, or names them as the reason for another's
+// (an inviter's credit, "invite:<member>").
+func about(x redis.XMessage, member string) bool {
+	v, _ := x.Values["member"].(string)
+	why, _ := x.Values["reason"].(string)
+	return v == member || strings.HasSuffix(why, ":"+member)
 }

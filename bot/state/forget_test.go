@@ -2,6 +2,8 @@ package state_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +12,7 @@ import (
 	"github.com/qunbot/qunbot/bot/state"
 )
 
-// ForgetMember removes exactly the member: ids of lotteries and polls that
+// MemberData shows, and ForgetMember removes, exactly the member: ids of lotteries and polls that
 // equal the member's id stay, as do other members, other groups whose key
 // the group's would match as a pattern, and the moderation record.
 func TestForgetMemberIsExact(t *testing.T) {
@@ -47,6 +49,27 @@ func TestForgetMemberIsExact(t *testing.T) {
 	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "ledger"), Values: []any{"member", "7", "reason", "checkin"}}).Err())
 	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "modlog"), Values: []any{"member", m, "action", "warn"}}).Err())
 	must(rdb.ZAdd(ctx, s.Key(g, "warns", m), redis.Z{Member: "w1"}).Err())
+
+	data, err := s.MemberData(ctx, g, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	for _, d := range data {
+		shown = append(shown, d.Kind+" "+d.Key)
+	}
+	slices.Sort(shown)
+	bucket := func(k string) string { return strings.TrimPrefix(k, s.Key(g)+":") }
+	want := []string{
+		"entry " + bucket(s.ActiveKey(g, m)), "entry " + bucket(s.Joined(g).Key(m)), "entry " + bucket(s.Buckets(g, "activated").Key(m)), "entry contrib", "entry lot:42:e",
+		"field lot:42:w", "field lot:42:w", "field poll:42:v", "field rewards", "field " + bucket(s.Buckets(g, "usernames").Key("u42")),
+		"key invitees:42", "key survey:churn:42", "key warns:42",
+		"line ledger", "line ledger", "line modlog", "record " + bucket(s.RecordKey(g, m)),
+	}
+	slices.Sort(want)
+	if strings.Join(shown, "\n") != strings.Join(want, "\n") {
+		t.Errorf("member data:\n%s\nwant:\n%s", strings.Join(shown, "\n"), strings.Join(want, "\n"))
+	}
 
 	got, err := s.ForgetMember(ctx, g, m)
 	if err != nil {

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,7 +19,8 @@ import (
 )
 
 // Forgetting a member leaves nothing of them in the group's keys but the
-// moderation record. Each transcript (a group's life: joins, check-ins,
+// moderation record, and what /mydata shows them covers every key they
+// are found in. Each transcript (a group's life: joins, check-ins,
 // invites, questionnaires, votes, lotteries, events, wake-ups, spam) is
 // run; every member it names is then forgotten in every group, and every
 // key, field, member, value and stream entry in Redis is searched for
@@ -53,6 +56,32 @@ func TestForgetLeavesNothing(t *testing.T) {
 				t.Fatalf("the search finds none of %v before forgetting them", members)
 			}
 			s := state.New(c, prefix)
+			// what /mydata shows covers every key the member is found in
+			for g := range groups {
+				for m := range members {
+					data, err := s.MemberData(ctx, g, m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					shown := map[string]bool{}
+					for _, d := range data {
+						shown[d.Key] = true
+					}
+					for _, where := range occurrences(t, c, prefix, map[string]bool{m: true}) {
+						key, _, _ := strings.Cut(where, " ")
+						rest, ok := strings.CutPrefix(key, "{"+g+"}:")
+						if !ok || allowedLeft(where) && !strings.Contains(where, ":modlog") {
+							continue // transient, or kept outside the group
+						}
+						if strings.HasPrefix(rest, "mr:") && shown["invitees:"+m] {
+							continue // an invitee's record names its inviter: shown as the inviter's invitees
+						}
+						if !shown[rest] {
+							t.Errorf("%s in %s: /mydata leaves out %s", m, g, where)
+						}
+					}
+				}
+			}
 			for g := range groups {
 				for m := range members {
 					if _, err := s.ForgetMember(ctx, g, m); err != nil {
@@ -90,7 +119,6 @@ var allowed = []*regexp.Regexp{
 	regexp.MustCompile(`^rep:`),                                    // open reports: expire in a day
 	regexp.MustCompile(`^\{console:[^}]*\}:w_batch `),              // a welcome being batched: seconds
 	regexp.MustCompile(`^\{console:[^}]*\}:fl:c:`),                 // a flood counter: minutes
-	regexp.MustCompile(`^\{console:[^}]*\}:ans:q:`),                // an open question: expires
 	regexp.MustCompile(`^(verify:request|survey:active|ans:qid):`), // a challenge or questionnaire in progress
 	regexp.MustCompile(`^\{fed:[^}]*\}`),                           // a federation's ban list (kept)
 	regexp.MustCompile(`^\{console:[^}]*\}:dash:reviewed `),        // the dashboard's reviewed removals
@@ -207,9 +235,9 @@ func occurrences(t *testing.T, c redis.UniversalClient, prefix string, members m
 	return out
 }
 
-// qunbot forget erases a member in every group of the platform and their
-// private chat, or in one group; it refuses to run without a member and
-// a scope.
+// qunbot member-data shows, and qunbot forget erases, a member in every
+// group of the platform and their private chat, or in one group; forget
+// refuses to run without a member and a scope.
 func TestForgetCommand(t *testing.T) {
 	in, err := os.ReadFile(filepath.Join(repoRoot, "testdata/transcripts/checkin.txt"))
 	if err != nil {
@@ -235,6 +263,19 @@ func TestForgetCommand(t *testing.T) {
 	}
 	if left := occurrences(t, c, prefix, map[string]bool{"alice": true}); len(left) == 0 {
 		t.Fatal("alice is nowhere before she is forgotten")
+	}
+	var data bytes.Buffer
+	code := runCLI(context.Background(), []string{"member-data", "-c", config, "--member", "alice", "--platform", "console"},
+		env{stdin: strings.NewReader(""), stdout: &data, stderr: io.Discard, getenv: e.getenv})
+	var doc struct {
+		Member string
+		Chats  []struct {
+			Chat string
+			Data []state.Datum
+		}
+	}
+	if err := json.Unmarshal(data.Bytes(), &doc); code != 0 || err != nil || doc.Member != "alice" || len(doc.Chats) != 1 || doc.Chats[0].Chat != "console:club" || len(doc.Chats[0].Data) < 5 {
+		t.Fatalf("member-data: exit %d, %v\n%s", code, err, data.String())
 	}
 	code, out, stderr := run("--member", "alice", "--platform", "console")
 	if code != 0 || !strings.Contains(out, "console:club:") || !strings.Contains(stderr, "forgot alice") {

@@ -33,6 +33,7 @@ usage:
   qunbot fban export --federation NAME [-o file.csv]   a federation's ban list as CSV
   qunbot lottery verify --seed S --entries FILE --winners K [--commit C]   check a published lottery draw
   qunbot forget --member ID (--group G | --platform P) [-c config]   erase what qunbot keeps about a member
+  qunbot member-data --member ID (--group G | --platform P) [-c config] [-o file.json]   what qunbot keeps about a member
   qunbot wecom welcome-template [-c config] [--group G]   the customer-group welcome template from the welcome text
   qunbot version
 
@@ -84,6 +85,8 @@ func runCLI(ctx context.Context, args []string, e env) int {
 		err = cmdLottery(args[1:], e)
 	case "forget":
 		err = cmdForget(ctx, args[1:], e)
+	case "member-data":
+		err = cmdMemberData(ctx, args[1:], e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, versionString())
 		return 0

@@ -1,19 +1,24 @@
-// Package privacy erases what qunbot keeps about a member on request:
-// /forgetme for the member, /forget for a moderator (see
-// state.Store.ForgetMember for what goes and what stays). It is on in every
+// Package privacy answers a member's requests about their data: /mydata
+// sends them what a group keeps about them, /forgetme erases it, /forget
+// lets a moderator erase a member's (see state.Store.MemberData and
+// ForgetMember for what is kept and what goes). It is on in every
 // group: a member's right to be forgotten does not wait for a config.
 package privacy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/bot/i18n"
 	"github.com/qunbot/qunbot/bot/render"
+	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/flows/adfilter"
 )
 
@@ -33,13 +38,17 @@ func (Flow) Commands(loc string) []engine.CommandSpec {
 	return []engine.CommandSpec{
 		{Name: "forget", Args: words.T(loc, "args.target"), Help: words.T(loc, "help.forget"), Moderator: true},
 		{Name: "forgetme", Help: words.T(loc, "help.forgetme")},
+		{Name: "mydata", Help: words.T(loc, "help.mydata")},
 	}
 }
 
 // HandleCommand implements engine.Commander.
 func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
-	if fc.Event.Command.Name == "forgetme" {
+	switch fc.Event.Command.Name {
+	case "forgetme":
 		return forgetMe(ctx, fc)
+	case "mydata":
+		return myData(ctx, fc)
 	}
 	loc := fc.Locale()
 	if fc.Event.Chat.Type != bot.ChatGroup {
@@ -89,6 +98,50 @@ func forgetMe(ctx context.Context, fc *engine.FlowContext) error {
 		Action: words.T(loc, "did.forget", got.Keys+got.Entries), Member: me.ID})
 }
 
+// myData sends a member what the group keeps about them (see
+// state.Store.MemberData) as a JSON document, privately: a file where the
+// platform takes uploads, else the text. Asked in the group, the group
+// only hears that it was sent; a member the bot cannot reach privately is
+// told to start a chat with it, and nothing of the data is shown there.
+func myData(ctx context.Context, fc *engine.FlowContext) error {
+	loc := fc.Locale()
+	me := fc.Event.Member
+	group := fc.Event.GroupKey()
+	data, err := fc.Store.MemberData(ctx, group, me.ID)
+	if err != nil {
+		return err
+	}
+	doc := struct {
+		Group  string        `json:"group"`
+		Member string        `json:"member"`
+		At     time.Time     `json:"at"`
+		Data   []state.Datum `json:"data"`
+	}{group, me.ID, fc.Now.UTC(), data}
+	js, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("member data: %w", err)
+	}
+	a := bot.Action{Type: bot.ActSend, Member: me, Text: words.T(loc, "mydata.caption", len(data))}
+	if fc.Caps.Has(bot.CanUpload) {
+		a.File = &bot.File{Name: "qunbot-data.json", Data: js}
+	} else {
+		a.Text += "\n" + string(js)
+	}
+	if fc.Event.Chat.Type != bot.ChatGroup {
+		a.ReplyTo = fc.Event.MessageID
+		fc.Do(a)
+		return nil
+	}
+	a.Type, a.Chat, a.Fallback = bot.ActDM, group, words.T(loc, "mydata.nodm", mention(me))
+	fc.Do(a)
+	notice := bot.Action{Type: bot.ActSend, Text: words.T(loc, "mydata.sent"), ReplyTo: fc.Event.MessageID, Member: me}
+	if fc.Caps.Has(bot.CanAutoDelete) {
+		notice.DeleteAfter = time.Minute
+	}
+	fc.Do(notice)
+	return nil
+}
+
 func mention(m bot.Member) string { return render.NewMember(m.ID, m.Name, m.Username).Mention }
 
 var words = i18n.Catalog{
@@ -104,6 +157,10 @@ var words = i18n.Catalog{
 		"did.forget":       "删除成员数据（%d 项）",
 		"forgetme.ask":     "这会删除你在本群的全部数据：积分和签到记录、等级和徽章、标签、问卷答案、投票、抽奖和活动报名、邀请记录。管理记录和警告保留。确认请发送 /forgetme yes",
 		"forgetme.done":    "已删除你在本群的数据（%d 项）。之后再发言会重新开始记录。",
+		"help.mydata":      "私信你本群保存的你的数据",
+		"mydata.caption":   "本群保存的你的数据（%d 项），JSON 格式：",
+		"mydata.sent":      "已私信发给你。",
+		"mydata.nodm":      "%s 我无法私信你：请先私聊我（点我的头像，发送 /start），再发送 /mydata。",
 	},
 	"en": {
 		"args.target":      "(reply|@member)",
@@ -117,5 +174,9 @@ var words = i18n.Catalog{
 		"did.forget":       "erased member data (%d items)",
 		"forgetme.ask":     "This erases all your data in this group: points and check-ins, level and badges, tags, questionnaire answers, votes, lottery entries and event sign-ups, invites. The moderation log and warnings stay. To confirm, send /forgetme yes",
 		"forgetme.done":    "Erased your data in this group (%d items). If you write again, you are recorded anew from then on.",
+		"help.mydata":      "get what this group keeps about you, privately",
+		"mydata.caption":   "What this group keeps about you (%d items), as JSON:",
+		"mydata.sent":      "Sent to you privately.",
+		"mydata.nodm":      "%s I cannot message you privately: start a chat with me first (open my profile, send /start), then send /mydata again.",
 	},
 }

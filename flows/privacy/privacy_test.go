@@ -2,6 +2,8 @@ package privacy_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -102,5 +104,72 @@ func TestForgetMeInPrivate(t *testing.T) {
 	}
 	if m, _ := h.Store.Member(context.Background(), dm.Key, "carl"); m.Messages != 0 || m.Name != "" {
 		t.Errorf("the private chat's record after /forgetme: %+v", m)
+	}
+}
+
+// /mydata sends the member their data privately: a JSON file where the
+// platform takes uploads, the JSON as text elsewhere; the group only hears
+// that it was sent, and a fallback for a member the bot cannot reach
+// privately shows none of the data.
+func TestMyData(t *testing.T) {
+	for _, upload := range []bool{true, false} {
+		t.Run(fmt.Sprint("upload=", upload), func(t *testing.T) {
+			h := bottest.New(t, flows(), yaml)
+			if !upload {
+				h.Out.Caps &^= bot.CanUpload
+			}
+			h.Say("bob", "hi")
+			h.Say("carl", "hello")
+			acts := command(h, "bob", "/mydata", nil)
+			var dm, notice *bot.Action
+			for i := range acts {
+				switch acts[i].Type {
+				case bot.ActDM:
+					dm = &acts[i]
+				case bot.ActSend:
+					notice = &acts[i]
+				}
+			}
+			if dm == nil || notice == nil || dm.Member.ID != "bob" || !strings.Contains(notice.Text, "privately") {
+				t.Fatalf("actions: %s", texts(acts))
+			}
+			if strings.Contains(dm.Fallback, "{") || !strings.Contains(dm.Fallback, "/start") {
+				t.Errorf("fallback: %q", dm.Fallback)
+			}
+			var js string
+			switch i := strings.Index(dm.Text, "{"); {
+			case upload && (dm.File == nil || i >= 0):
+				t.Fatalf("no file, or the data in the caption: %+v", dm)
+			case upload:
+				js = string(dm.File.Data)
+			case i < 0:
+				t.Fatalf("no data in the text: %q", dm.Text)
+			default:
+				js = dm.Text[i:]
+			}
+			var doc struct {
+				Member string
+				Data   []struct {
+					Key, Kind string
+					Value     any
+				}
+			}
+			if err := json.Unmarshal([]byte(js), &doc); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, js)
+			}
+			kinds := map[string]bool{}
+			for _, d := range doc.Data {
+				kinds[d.Kind] = true
+				if d.Kind == "record" && d.Value.(map[string]any)["name"] != "bob" {
+					t.Errorf("record: %v", d.Value)
+				}
+				if strings.Contains(fmt.Sprint(d.Value), "carl") {
+					t.Errorf("carl's data in bob's: %+v", d)
+				}
+			}
+			if doc.Member != "bob" || !kinds["record"] || !kinds["entry"] {
+				t.Errorf("document: %s", js)
+			}
+		})
 	}
 }
