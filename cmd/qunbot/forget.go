@@ -55,14 +55,25 @@ func (f memberFlags) chats(ctx context.Context, a *app) ([]string, error) {
 	return append(out, dm), nil
 }
 
-func (f memberFlags) parse(args []string, usage string) error {
+// open parses the flags and opens the config's store; it answers the
+// chats to look in. The caller closes the app.
+func (f memberFlags) open(ctx context.Context, args []string, usage string, e env) (*app, []string, error) {
 	if err := f.fs.Parse(args); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if *f.member == "" || (*f.group == "") == (*f.platform == "") {
-		return errors.New(usage)
+		return nil, nil, errors.New(usage)
 	}
-	return nil
+	a, err := exportApp(ctx, *f.path, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	chats, err := f.chats(ctx, a)
+	if err != nil {
+		a.close()
+		return nil, nil, err
+	}
+	return a, chats, nil
 }
 
 // cmdForget: qunbot forget --member ID (--group G | --platform P) [-c config]
@@ -70,18 +81,11 @@ func (f memberFlags) parse(args []string, usage string) error {
 // that reaches the operator rather than the bot (a letter, an e-mail).
 func cmdForget(ctx context.Context, args []string, e env) error {
 	f := newMemberFlags("forget", e)
-	if err := f.parse(args, "usage: qunbot forget --member ID (--group platform:chat-id | --platform telegram|wecom|console) [-c config]"); err != nil {
-		return err
-	}
-	a, err := exportApp(ctx, *f.path, e)
+	a, chats, err := f.open(ctx, args, "usage: qunbot forget --member ID (--group platform:chat-id | --platform telegram|wecom|console) [-c config]", e)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	chats, err := f.chats(ctx, a)
-	if err != nil {
-		return err
-	}
 	total := 0
 	for _, g := range chats {
 		got, err := a.store.ForgetMember(ctx, g, *f.member)
@@ -103,18 +107,11 @@ func cmdForget(ctx context.Context, args []string, e env) error {
 func cmdMemberData(ctx context.Context, args []string, e env) error {
 	f := newMemberFlags("member-data", e)
 	out := f.fs.String("o", "", "output file (default stdout)")
-	if err := f.parse(args, "usage: qunbot member-data --member ID (--group platform:chat-id | --platform telegram|wecom|console) [-c config] [-o file.json]"); err != nil {
-		return err
-	}
-	a, err := exportApp(ctx, *f.path, e)
+	a, chats, err := f.open(ctx, args, "usage: qunbot member-data --member ID (--group platform:chat-id | --platform telegram|wecom|console) [-c config] [-o file.json]", e)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	chats, err := f.chats(ctx, a)
-	if err != nil {
-		return err
-	}
 	type chat struct {
 		Chat string        `json:"chat"`
 		Data []state.Datum `json:"data"`

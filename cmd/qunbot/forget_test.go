@@ -37,11 +37,7 @@ func TestForgetLeavesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := header(t, string(in))
-			e, _, errs := testEnv(t, string(in))
-			if code := runCLI(context.Background(), []string{"console", "-c", filepath.Join(repoRoot, h["config"]), "--now", h["now"]}, e); code != 0 {
-				t.Fatalf("exit %d: %s", code, errs)
-			}
+			e, _ := runTranscript(t, string(in))
 			c, _ := redistest.Client(t)
 			prefix := e.getenv("QUNBOT_REDIS_PREFIX")
 			ctx := context.Background()
@@ -243,12 +239,8 @@ func TestForgetCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := header(t, string(in))
-	config := filepath.Join(repoRoot, h["config"])
-	e, _, errs := testEnv(t, string(in))
-	if code := runCLI(context.Background(), []string{"console", "-c", config, "--now", h["now"]}, e); code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
+	config := filepath.Join(repoRoot, header(t, string(in))["config"])
+	e, _ := runTranscript(t, string(in))
 	c, _ := redistest.Client(t)
 	prefix := e.getenv("QUNBOT_REDIS_PREFIX")
 	run := func(args ...string) (int, string, string) {

@@ -32,6 +32,19 @@ func testEnv(t *testing.T, stdin string) (env, *bytes.Buffer, *bytes.Buffer) {
 	return env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errs, getenv: func(k string) string { return vars[k] }}, &out, &errs
 }
 
+// runTranscript runs a transcript through `qunbot console --now` on real
+// Redis (a prefix of its own) and answers the env it ran in and the
+// transcript's output.
+func runTranscript(t *testing.T, in string) (env, string) {
+	t.Helper()
+	h := header(t, in)
+	e, out, errs := testEnv(t, in)
+	if code := runCLI(context.Background(), []string{"console", "-c", filepath.Join(repoRoot, h["config"]), "--now", h["now"]}, e); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	return e, out.String()
+}
+
 // header reads "# key: value" lines at the top of a transcript.
 func header(t *testing.T, transcript string) map[string]string {
 	h := map[string]string{}
@@ -66,17 +79,12 @@ func TestTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := header(t, string(in))
 			var first string
 			for i := 0; i < 2; i++ { // twice: the output must be the same every run
-				e, out, errs := testEnv(t, string(in))
-				code := runCLI(context.Background(), []string{"console", "-c", filepath.Join(repoRoot, h["config"]), "--now", h["now"]}, e)
-				if code != 0 {
-					t.Fatalf("exit %d; stderr:\n%s", code, errs)
-				}
+				_, out := runTranscript(t, string(in))
 				if i == 0 {
-					first = out.String()
-				} else if out.String() != first {
+					first = out
+				} else if out != first {
 					t.Fatalf("second run differs from the first:\n%s\n---\n%s", first, out)
 				}
 			}
