@@ -215,6 +215,25 @@ func (h *Harness) Event(ev bot.Event) {
 // Member is a member of the test group.
 func Member(name string) bot.Member { return bot.Member{ID: name, Name: name, Username: name} }
 
+// Command sends a message (a command) from who, as a reply to replyTo's
+// message when it is set, and answers the actions it led to.
+func (h *Harness) Command(who, text string, replyTo *bot.Reply) []bot.Action {
+	h.T.Helper()
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: Member(who), Text: text, MessageID: "c" + text, ReplyTo: replyTo})
+	return h.Out.Take()
+}
+
+// Texts renders actions as "type:member text" lines, for assertions on
+// what was said.
+func Texts(acts []bot.Action) string {
+	var s []string
+	for _, a := range acts {
+		s = append(s, string(a.Type)+":"+a.Member.ID+" "+a.Text)
+	}
+	return strings.Join(s, "\n")
+}
+
 // Join sends a join.
 func (h *Harness) Join(name string) { h.Event(bot.Event{Kind: bot.EventJoin, Member: Member(name)}) }
 

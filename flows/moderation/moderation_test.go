@@ -32,27 +32,12 @@ flows:
       steps: [{at: 1, action: warn}, {at: 2, action: mute, for: 2h}, {at: 3, action: ban}]
 `
 
-// command sends a command, optionally as a reply to target's message.
-func command(h *bottest.Harness, who, text string, replyTo *bot.Reply) []bot.Action {
-	h.Out.Take()
-	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(who), Text: text, MessageID: "c" + text, ReplyTo: replyTo})
-	return h.Out.Take()
-}
-
-func texts(acts []bot.Action) string {
-	var s []string
-	for _, a := range acts {
-		s = append(s, string(a.Type)+":"+a.Member.ID+" "+a.Text)
-	}
-	return strings.Join(s, "\n")
-}
-
 func TestOnlyModerators(t *testing.T) {
 	h := bottest.New(t, flows(), yaml)
 	h.Say("bob", "hi")
 	for _, c := range []string{"/warn @bob", "/mute @bob", "/kick @bob", "/ban @bob", "/modlog", "/filter test x", "/spam", "/unban @bob"} {
-		acts := command(h, "eve", c, nil)
-		if got := texts(acts); !strings.Contains(got, "moderators") || strings.Contains(got, "kick:") || strings.Contains(got, "ban:") || strings.Contains(got, "restrict:") {
+		acts := h.Command("eve", c, nil)
+		if got := bottest.Texts(acts); !strings.Contains(got, "moderators") || strings.Contains(got, "kick:") || strings.Contains(got, "ban:") || strings.Contains(got, "restrict:") {
 			t.Errorf("%s from a member: %s", c, got)
 		}
 	}
@@ -92,7 +77,7 @@ func TestCommands(t *testing.T) {
 	}
 	h.Say("mod", "hi") // so @mod resolves
 	for _, tt := range tests {
-		got := texts(command(h, "mod", tt.cmd, tt.reply))
+		got := bottest.Texts(h.Command("mod", tt.cmd, tt.reply))
 		for _, w := range tt.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: %q lacks %q", tt.cmd, got, w)
@@ -114,7 +99,7 @@ func TestCommands(t *testing.T) {
 		!strings.Contains(got, "kick") {
 		t.Errorf("audit actions: %s", got)
 	}
-	got := texts(command(h, "mod", "/modlog", nil))
+	got := bottest.Texts(h.Command("mod", "/modlog", nil))
 	if !strings.Contains(got, "mod → bob") || !strings.Contains(got, "kick") {
 		t.Errorf("/modlog: %s", got)
 	}
@@ -129,23 +114,23 @@ func TestSpamReportsTeachTheClassifier(t *testing.T) {
 	for i := range 3 {
 		who := "s" + string(rune('0'+i))
 		h.Say(who, "hi")
-		acts := command(h, "mod", "/spam", &bot.Reply{MessageID: "m" + who, Member: bottest.Member(who), Text: spam})
-		if got := texts(acts); !strings.Contains(got, "delete:"+who) || !strings.Contains(got, "ban:"+who) {
+		acts := h.Command("mod", "/spam", &bot.Reply{MessageID: "m" + who, Member: bottest.Member(who), Text: spam})
+		if got := bottest.Texts(acts); !strings.Contains(got, "delete:"+who) || !strings.Contains(got, "ban:"+who) {
 			t.Fatalf("/spam: %s", got)
 		}
 	}
 	for _, ham := range []string{"今天的咖啡豆很好喝", "周末一起喝咖啡", "欢迎新朋友加入"} {
-		command(h, "mod", "/ham", &bot.Reply{MessageID: "h", Member: bottest.Member("bob"), Text: ham})
+		h.Command("mod", "/ham", &bot.Reply{MessageID: "h", Member: bottest.Member("bob"), Text: ham})
 	}
 	other.Clock.Set(other.Clock.Now().Add(time.Minute)) // past the model's refresh interval
 	other.Say("x", "hi")
 	other.Out.Take()
 	// the next of the wave: the same template, a little changed
 	other.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("x"), Text: "低价出售各类游戏账号!! 量大从优 🎮", MessageID: "late"})
-	if got := texts(other.Out.Take()); !strings.Contains(got, "delete:x") {
+	if got := bottest.Texts(other.Out.Take()); !strings.Contains(got, "delete:x") {
 		t.Fatalf("the other replica did not learn: %s", got)
 	}
-	if got := texts(command(h, "mod", "/spam", nil)); !strings.Contains(got, "Reply to the message") {
+	if got := bottest.Texts(h.Command("mod", "/spam", nil)); !strings.Contains(got, "Reply to the message") {
 		t.Fatalf("/spam without a reply: %s", got)
 	}
 }
@@ -224,7 +209,7 @@ func TestAdminsUntouchable(t *testing.T) {
 	h.Say("mod", "hi")
 	h.Out.Admins = map[string]bool{"boss": true}
 	for _, cmd := range []string{"/ban @boss", "/mute @boss 1h", "/warn @boss", "/kick @boss"} {
-		got := texts(command(h, "mod", cmd, nil))
+		got := bottest.Texts(h.Command("mod", cmd, nil))
 		if strings.Contains(got, "ban:") || strings.Contains(got, "restrict:") || strings.Contains(got, "kick:") || !strings.Contains(got, "moderator") {
 			t.Errorf("%s: %q — an admin was acted on", cmd, got)
 		}
@@ -234,7 +219,7 @@ func TestAdminsUntouchable(t *testing.T) {
 		t.Errorf("audit entries after refused commands: %+v", es)
 	}
 	h.Say("ann", "hi")
-	got := texts(command(h, "mod", "/unwarn @ann", nil))
+	got := bottest.Texts(h.Command("mod", "/unwarn @ann", nil))
 	if !strings.Contains(got, "has no warnings") {
 		t.Errorf("/unwarn without warnings: %q", got)
 	}
@@ -251,7 +236,7 @@ func TestManualLadderWithoutFilter(t *testing.T) {
 	h.Out.Take()
 	var muted bool
 	for i := 1; i <= 3; i++ {
-		for _, a := range command(h, "mod", "/warn @ann spam", nil) {
+		for _, a := range h.Command("mod", "/warn @ann spam", nil) {
 			if a.Type == bot.ActRestrict && a.Member.ID == "ann" {
 				muted = muted || i == 3
 				if i < 3 {
@@ -291,10 +276,10 @@ func TestMessageCommands(t *testing.T) {
 	if got := kinds(run("/purge", reply, "14")); got != "delete:10 delete:11 delete:12 delete:13 delete:14" {
 		t.Errorf("/purge: %s", got)
 	}
-	if got := texts(run("/del", nil, "15")); !strings.Contains(got, "Reply to the message") {
+	if got := bottest.Texts(run("/del", nil, "15")); !strings.Contains(got, "Reply to the message") {
 		t.Errorf("/del without a reply: %s", got)
 	}
-	if got := texts(run("/purge", &bot.Reply{MessageID: "1", Member: bottest.Member("ann")}, "500")); !strings.Contains(got, "At most 200") {
+	if got := bottest.Texts(run("/purge", &bot.Reply{MessageID: "1", Member: bottest.Member("ann")}, "500")); !strings.Contains(got, "At most 200") {
 		t.Errorf("/purge too far: %s", got)
 	}
 	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "/del", MessageID: "16", ReplyTo: reply})
@@ -325,7 +310,7 @@ func TestFilterTestShowsTheModel(t *testing.T) {
 		"classifier: {model: test, spam: ["+write("spam.txt", spam)+"], ham: ["+write("ham.txt", ham)+"]}", 1)
 	h := bottest.New(t, flows(), cfg)
 	h.Say("mod", "hi")
-	got := texts(command(h, "mod", "/filter test 高薪兼职日结工资999元，私聊领取", nil))
+	got := bottest.Texts(h.Command("mod", "/filter test 高薪兼职日结工资999元，私聊领取", nil))
 	if !strings.Contains(got, "Model: P(spam) ") || !strings.Contains(got, "it decides alone from 0.") || !strings.Contains(got, "classifier sure") {
 		t.Errorf("%q", got)
 	}

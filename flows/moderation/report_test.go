@@ -15,7 +15,7 @@ func TestReportReachesModeratorsOnceAndIsHandledOnce(t *testing.T) {
 	a.Say("spammy", "part-time job, DM me")
 	msg := &bot.Reply{MessageID: "m1", Member: bottest.Member("spammy"), Text: "part-time job, DM me"}
 
-	acts := command(a, "ann", "/report", msg)
+	acts := a.Command("ann", "/report", msg)
 	var report *bot.Action
 	for i := range acts {
 		if acts[i].Type == bot.ActDM && acts[i].Member.ID == "mod" {
@@ -23,10 +23,10 @@ func TestReportReachesModeratorsOnceAndIsHandledOnce(t *testing.T) {
 		}
 	}
 	if report == nil || !strings.Contains(report.Text, "part-time job") || len(report.Buttons) == 0 {
-		t.Fatalf("the moderator was not told: %s", texts(acts))
+		t.Fatalf("the moderator was not told: %s", bottest.Texts(acts))
 	}
 	// reported again, on the other replica, by "@admin": told once
-	if got := texts(command(b, "bob", "@admin spam here", msg)); !strings.Contains(got, "reported already") || strings.Contains(got, "dm:mod") {
+	if got := bottest.Texts(b.Command("bob", "@admin spam here", msg)); !strings.Contains(got, "reported already") || strings.Contains(got, "dm:mod") {
 		t.Errorf("a second report: %s", got)
 	}
 	var ban string
@@ -38,7 +38,7 @@ func TestReportReachesModeratorsOnceAndIsHandledOnce(t *testing.T) {
 	// a member's press does nothing
 	a.Out.Take()
 	a.Press("eve", ban)
-	if got := texts(a.Out.Take()); strings.Contains(got, "ban:") || !strings.Contains(got, "moderators") {
+	if got := bottest.Texts(a.Out.Take()); strings.Contains(got, "ban:") || !strings.Contains(got, "moderators") {
 		t.Errorf("a member's press: %s", got)
 	}
 	// the moderator presses on both replicas at once: one ban
@@ -64,12 +64,12 @@ func TestReportReachesModeratorsOnceAndIsHandledOnce(t *testing.T) {
 		}
 	}
 	if bans != 1 || deletes != 1 {
-		t.Errorf("%d bans and %d deletions in the group, want 1 each: %s", bans, deletes, texts(all))
+		t.Errorf("%d bans and %d deletions in the group, want 1 each: %s", bans, deletes, bottest.Texts(all))
 	}
 	// an admin's message cannot be reported
 	admin := bottest.Member("boss")
 	admin.IsAdmin = true
-	if got := texts(command(a, "ann", "/report", &bot.Reply{MessageID: "m2", Member: admin, Text: "live at 8"})); !strings.Contains(got, "moderator") || strings.Contains(got, "dm:") {
+	if got := bottest.Texts(a.Command("ann", "/report", &bot.Reply{MessageID: "m2", Member: admin, Text: "live at 8"})); !strings.Contains(got, "moderator") || strings.Contains(got, "dm:") {
 		t.Errorf("reporting an admin: %s", got)
 	}
 }

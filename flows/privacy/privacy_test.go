@@ -19,20 +19,6 @@ func flows() []engine.Flow { return []engine.Flow{privacy.Flow{}} }
 
 const yaml = "locale: en\nmoderators: [\"console:mod\"]\n"
 
-func command(h *bottest.Harness, who, text string, replyTo *bot.Reply) []bot.Action {
-	h.Out.Take()
-	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(who), Text: text, MessageID: "c" + text, ReplyTo: replyTo})
-	return h.Out.Take()
-}
-
-func texts(acts []bot.Action) string {
-	var s []string
-	for _, a := range acts {
-		s = append(s, string(a.Type)+":"+a.Member.ID+" "+a.Text)
-	}
-	return strings.Join(s, "\n")
-}
-
 // /forget erases a member's data in the group (moderators only, never a
 // moderator's); /forgetme asks first, then erases the member's own. The
 // moderation log keeps that it was done, without the name.
@@ -47,25 +33,25 @@ func TestForget(t *testing.T) {
 	}
 	h.Say("bob", "hi")
 	h.Say("carl", "hello")
-	if got := texts(command(h, "eve", "/forget @bob", nil)); !strings.Contains(got, "moderators") {
+	if got := bottest.Texts(h.Command("eve", "/forget @bob", nil)); !strings.Contains(got, "moderators") {
 		t.Errorf("/forget from a member: %s", got)
 	}
 	if msgs("bob") != 1 {
 		t.Fatalf("bob's record went on a member's /forget: %d messages", msgs("bob"))
 	}
-	if got := texts(command(h, "mod", "/forget @bob", nil)); !strings.Contains(got, "Erased the data of") {
+	if got := bottest.Texts(h.Command("mod", "/forget @bob", nil)); !strings.Contains(got, "Erased the data of") {
 		t.Errorf("/forget: %s", got)
 	}
 	if m, _ := h.Store.Member(context.Background(), bottest.Group, "bob"); m.Messages != 0 || m.Name != "" || len(m.Fields) != 0 {
 		t.Errorf("bob's record after /forget: %+v", m)
 	}
-	if got := texts(command(h, "mod", "/forget @mod", nil)); strings.Contains(got, "Erased") {
+	if got := bottest.Texts(h.Command("mod", "/forget @mod", nil)); strings.Contains(got, "Erased") {
 		t.Errorf("a moderator was forgotten: %s", got)
 	}
-	if got := texts(command(h, "carl", "/forgetme", nil)); !strings.Contains(got, "/forgetme yes") || msgs("carl") != 2 {
+	if got := bottest.Texts(h.Command("carl", "/forgetme", nil)); !strings.Contains(got, "/forgetme yes") || msgs("carl") != 2 {
 		t.Errorf("/forgetme without yes: %s; %d messages", got, msgs("carl"))
 	}
-	if got := texts(command(h, "carl", "/forgetme yes", nil)); !strings.Contains(got, "Erased your data") {
+	if got := bottest.Texts(h.Command("carl", "/forgetme yes", nil)); !strings.Contains(got, "Erased your data") {
 		t.Errorf("/forgetme yes: %s", got)
 	}
 	if m, _ := h.Store.Member(context.Background(), bottest.Group, "carl"); m.Messages != 0 || m.Name != "" {
@@ -96,7 +82,7 @@ func TestForgetMeInPrivate(t *testing.T) {
 	say := func(text string) string {
 		h.Out.Take()
 		h.Event(bot.Event{Kind: bot.EventMessage, Chat: dm, Member: bottest.Member("carl"), Text: text, MessageID: "p" + text})
-		return texts(h.Out.Take())
+		return bottest.Texts(h.Out.Take())
 	}
 	say("hello")
 	if got := say("/forgetme yes"); !strings.Contains(got, "Erased your data") {
@@ -120,7 +106,7 @@ func TestMyData(t *testing.T) {
 			}
 			h.Say("bob", "hi")
 			h.Say("carl", "hello")
-			acts := command(h, "bob", "/mydata", nil)
+			acts := h.Command("bob", "/mydata", nil)
 			var dm, notice *bot.Action
 			for i := range acts {
 				switch acts[i].Type {
@@ -131,7 +117,7 @@ func TestMyData(t *testing.T) {
 				}
 			}
 			if dm == nil || notice == nil || dm.Member.ID != "bob" || !strings.Contains(notice.Text, "privately") {
-				t.Fatalf("actions: %s", texts(acts))
+				t.Fatalf("actions: %s", bottest.Texts(acts))
 			}
 			if strings.Contains(dm.Fallback, "{") || !strings.Contains(dm.Fallback, "/start") {
 				t.Errorf("fallback: %q", dm.Fallback)
