@@ -308,6 +308,10 @@ func (e *Engine) tallyElsewhere(ctx context.Context, cfg *config.Config, fc *Flo
 // message counted in the day's record inside the ingest.
 const kpiStep = "engine:kpi"
 
+// disabledStep is the owner name of the engine's step that reads whether
+// a command is turned off (see Engine.disabled).
+const disabledStep = "engine:disabled"
+
 // countsMessage reports whether an event is a member's message the day's
 // record counts (unless a flow stops it).
 func countsMessage(ev *bot.Event) bool {
@@ -771,6 +775,10 @@ func (e *Engine) prepare(fc *FlowContext) (steps []state.Step, owners []string) 
 		}
 	}
 	fc.flow, fc.Config = "", nil
+	if ev := fc.Event; ev.Command != nil && ev.Chat.Type == bot.ChatGroup {
+		steps = append(steps, *e.opt.Store.DisabledStep(ev.GroupKey(), ev.Command.Name))
+		owners = append(owners, disabledStep)
+	}
 	if countsMessage(fc.Event) {
 		day := fc.Event.Time.In(fc.Group.Location).Format("2006-01-02")
 		steps = append(steps, *e.opt.Store.MessageStep(fc.Event.GroupKey(), fc.Event.Member.ID, day))
@@ -816,6 +824,9 @@ func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
 	}
 	cmd := fc.Event.Command
 	loc := fc.Locale()
+	if off, err := e.disabled(ctx, fc); off || err != nil {
+		return err
+	}
 	f, ok := e.cmds[cmd.Name]
 	conf, on := fc.Group.Flow(nameOf(f))
 	if !ok || !on {
@@ -855,6 +866,37 @@ func (e *Engine) runCommand(ctx context.Context, fc *FlowContext) error {
 		e.notice(fc, i18n.Core.T(loc, "cmd.failed", cmd.Name))
 	}
 	return nil
+}
+
+// disabled reports whether the event is a member's command the group's
+// moderators turned off (/disable), and if so drops it: no answer, and
+// the command leaves the chat where the bot can delete it, as Rose does,
+// so a member spamming /rank gets nothing from it. Moderators are never
+// stopped.
+func (e *Engine) disabled(ctx context.Context, fc *FlowContext) (bool, error) {
+	if fc.Event.Chat.Type != bot.ChatGroup || fc.IsModerator() {
+		return false, nil
+	}
+	var off bool
+	if res, ok := fc.prepared[disabledStep]; ok && len(res) == 1 {
+		off = res[0] == 1 // read by the ingest
+	} else {
+		// a redelivery taken over after a crash runs no steps
+		var err error
+		if off, err = fc.Store.Disabled(ctx, fc.Event.GroupKey(), fc.Event.Command.Name); err != nil {
+			return false, err
+		}
+	}
+	if !off {
+		return false, nil
+	}
+	e.opt.Log.Info("disabled command dropped", zap.String("command", fc.Event.Command.Name),
+		zap.String("group", fc.Event.GroupKey()), zap.String("member", fc.Event.Member.ID))
+	if fc.Caps.Has(bot.CanDelete) && fc.Event.MessageID != "" {
+		fc.flow = "engine"
+		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: fc.Event.MessageID, Member: fc.Event.Member})
+	}
+	return true, nil
 }
 
 // notice replies briefly; in groups it removes itself after a minute so
