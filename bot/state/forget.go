@@ -287,11 +287,13 @@ func (s *Store) forgetInStream(ctx context.Context, key, member string) (int, er
 // namesMember reports whether a key of the group is the member's own: its
 // name ends with the member's id (their answers to a questionnaire, their
 // invitees, their cooldowns), or it is one of their flood counters. Keys
-// of lotteries, polls, events and posts end with ids of their own, which
-// a member id could equal by chance.
+// of lotteries, polls, events, posts, tags, wake-up stages, months and
+// buckets end with names or numbers of their own, which a member id could
+// equal by chance (a WeCom userid "vip" and a tag "vip"; a bucket 786 and
+// a member 786): the member is taken out of those, never the key.
 func namesMember(family, rest, member string) bool {
 	switch family {
-	case "lot", "poll", "ev", "posts":
+	case "lot", "poll", "ev", "posts", "tag", "wakeup", "points", "mr", "active", "joined", "activated", "pts", "usernames":
 		return false
 	case "fl":
 		return strings.HasPrefix(rest, "fl:m:"+member) && len(rest) == len("fl:m:"+member) ||

@@ -37,6 +37,7 @@ func TestForgetMemberIsExact(t *testing.T) {
 		}
 	}
 	must(rdb.HSet(ctx, s.Key(g, "lot", m), "prize", "mug").Err())                                // lottery 42
+	must(rdb.ZAdd(ctx, s.Key(g, "tag", m), redis.Z{Member: "7"}, redis.Z{Member: m}).Err())      // a tag named like the member
 	must(rdb.ZAdd(ctx, s.Key(g, "lot", m, "e"), redis.Z{Member: m}, redis.Z{Member: "7"}).Err()) // its entries
 	must(rdb.HSet(ctx, s.Key(g, "lot", m, "w"), m, "won", "taking:"+m, "x", "7", "won").Err())
 	must(rdb.HSet(ctx, s.Key(g, "poll", m, "v"), m, "0", "7", "1").Err())
@@ -61,7 +62,7 @@ func TestForgetMemberIsExact(t *testing.T) {
 	slices.Sort(shown)
 	bucket := func(k string) string { return strings.TrimPrefix(k, s.Key(g)+":") }
 	want := []string{
-		"entry " + bucket(s.ActiveKey(g, m)), "entry " + bucket(s.Joined(g).Key(m)), "entry " + bucket(s.Buckets(g, "activated").Key(m)), "entry contrib", "entry lot:42:e",
+		"entry " + bucket(s.ActiveKey(g, m)), "entry " + bucket(s.Joined(g).Key(m)), "entry " + bucket(s.Buckets(g, "activated").Key(m)), "entry contrib", "entry lot:42:e", "entry tag:42",
 		"field lot:42:w", "field lot:42:w", "field poll:42:v", "field rewards", "field " + bucket(s.Buckets(g, "usernames").Key("u42")),
 		"key invitees:42", "key survey:churn:42", "key warns:42",
 		"line ledger", "line ledger", "line modlog", "record " + bucket(s.RecordKey(g, m)),
@@ -91,6 +92,7 @@ func TestForgetMemberIsExact(t *testing.T) {
 		{"other group", func() (any, error) { r, err := s.Member(ctx, other, m); return r.Name, err }, "n42"},
 		{"other group present", func() (any, error) { return s.Present(ctx, other) }, int64(2)},
 		{"lottery 42", func() (any, error) { return rdb.HGet(ctx, s.Key(g, "lot", m), "prize").Result() }, "mug"},
+		{"tag 42", func() (any, error) { return rdb.ZRange(ctx, s.Key(g, "tag", m), 0, -1).Result() }, []string{"7"}},
 		{"entries", func() (any, error) { return rdb.ZRange(ctx, s.Key(g, "lot", m, "e"), 0, -1).Result() }, []string{"7"}},
 		{"winners", func() (any, error) { return rdb.HKeys(ctx, s.Key(g, "lot", m, "w")).Result() }, []string{"7"}},
 		{"votes", func() (any, error) { return rdb.HKeys(ctx, s.Key(g, "poll", m, "v")).Result() }, []string{"7"}},
