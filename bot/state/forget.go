@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -36,11 +36,26 @@ var kept = map[string]bool{"modlog": true, "warns": true, "kpi": true, "ud": tru
 // than an index every write would have to keep. A member who speaks while
 // they are being forgotten is recorded again from that message on.
 func (s *Store) ForgetMember(ctx context.Context, group, member string) (Forgotten, error) {
-	var out Forgotten
 	if member == "" {
-		return out, fmt.Errorf("forget member: no member id")
+		return Forgotten{}, fmt.Errorf("forget member: no member id")
 	}
-	mk, err := s.sortKeys(ctx, group, member)
+	return s.ForgetMembers(ctx, group, []string{member})
+}
+
+// ForgetMembers is ForgetMember for many members at once, with one walk of
+// the keys: a retention run forgetting everyone who left long ago.
+func (s *Store) ForgetMembers(ctx context.Context, group string, members []string) (Forgotten, error) {
+	var out Forgotten
+	w := who{}
+	for _, m := range members {
+		if m != "" {
+			w[m] = true
+		}
+	}
+	if len(w) == 0 {
+		return out, nil
+	}
+	mk, err := s.sortKeys(ctx, group, w)
 	if err != nil {
 		return out, wrap("forget member", err)
 	}
@@ -57,23 +72,26 @@ func (s *Store) ForgetMember(ctx context.Context, group, member string) (Forgott
 			sets = append(sets, i)
 		}
 	}
-	activeBucket := regexp.MustCompile(`^active:[0-9]+$`)
 	err = batches(ctx, s.rdb, len(sets), func(p redis.Pipeliner, j int) func() error {
 		i := sets[j]
 		k := shared[i]
+		ms := w.in(strings.TrimPrefix(k, base))
+		if len(ms) == 0 {
+			return func() error { return nil }
+		}
 		var c interface{ Err() error }
 		var n func() int64
 		switch {
 		case types[i] == "set":
-			r := p.SRem(ctx, k, member)
+			r := p.SRem(ctx, k, ms...)
 			c, n = r, r.Val
-		case activeBucket.MatchString(strings.TrimPrefix(k, base)):
+		case strings.HasPrefix(strings.TrimPrefix(k, base), "active:"):
 			// a script in a pipeline is sent whole (EVAL): EVALSHA
 			// cannot fall back there
-			r := forgetActiveScript.Eval(ctx, p, []string{k, s.presentKey(group)}, member)
+			r := forgetActiveScript.Eval(ctx, p, []string{k, s.presentKey(group)}, ms...)
 			c, n = r, func() int64 { v, _ := r.Int64(); return v }
 		default:
-			r := p.ZRem(ctx, k, member)
+			r := p.ZRem(ctx, k, ms...)
 			c, n = r, r.Val
 		}
 		return func() error { out.Entries += int(n()); return c.Err() }
@@ -81,13 +99,13 @@ func (s *Store) ForgetMember(ctx context.Context, group, member string) (Forgott
 	if err != nil {
 		return out, wrap("forget member: sets", err)
 	}
-	n, err := s.forgetInHashes(ctx, base, hashes, member)
+	n, err := s.forgetInHashes(ctx, base, hashes, w)
 	out.Entries += n
 	if err != nil {
 		return out, wrap("forget member: hashes", err)
 	}
 	for _, k := range streams {
-		n, err := s.forgetInStream(ctx, k, member)
+		n, err := s.forgetInStream(ctx, k, w)
 		out.Entries += n
 		if err != nil {
 			return out, wrap("forget member: "+k, err)
@@ -135,7 +153,44 @@ func batches(ctx context.Context, rdb redis.UniversalClient, n int, add func(p r
 	return nil
 }
 
-// memberKeys are a group's keys sorted for one member.
+// who are the members being forgotten or shown.
+type who map[string]bool
+
+// in answers the members a key of the group may hold: those whose bucket
+// it is, for the per-member structures kept in buckets (a member lives in
+// one bucket of 1,024), else all of them.
+func (w who) in(rest string) []any {
+	family, b, _ := strings.Cut(rest, ":")
+	bucket := -1
+	if bucketed[family] {
+		if n, err := strconv.Atoi(b); err == nil {
+			bucket = n
+		}
+	}
+	out := make([]any, 0, len(w))
+	for m := range w {
+		if bucket < 0 || bucketOf(m) == bucket {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// bucketed are the families kept in buckets by member id.
+var bucketed = map[string]bool{"mr": true, "active": true, "joined": true, "activated": true, "pts": true}
+
+// suffix reports whether s ends in ":<one of the members>" (a member id may
+// hold colons itself).
+func (w who) suffix(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' && w[s[i+1:]] {
+			return true
+		}
+	}
+	return false
+}
+
+// memberKeys are a group's keys sorted for the members.
 type memberKeys struct {
 	base   string   // the group's key prefix, "qb:{group}:"
 	own    []string // keys named for the member (see namesMember)
@@ -148,7 +203,7 @@ type memberKeys struct {
 // holds the group's slot) and sorts them for member. A group has a few
 // thousand keys (1,024 buckets of each per-member structure): their types
 // are read in pipelined batches, not a round trip a key.
-func (s *Store) sortKeys(ctx context.Context, group, member string) (memberKeys, error) {
+func (s *Store) sortKeys(ctx context.Context, group string, w who) (memberKeys, error) {
 	mk := memberKeys{base: s.Key(group) + ":"}
 	node := s.rdb
 	if c, ok := s.rdb.(*redis.ClusterClient); ok {
@@ -166,7 +221,7 @@ func (s *Store) sortKeys(ctx context.Context, group, member string) (memberKeys,
 		switch {
 		case kept[family]:
 			mk.kept = append(mk.kept, k)
-		case namesMember(family, rest, member):
+		case namesMember(family, rest, w):
 			mk.own = append(mk.own, k)
 		default:
 			mk.shared = append(mk.shared, k)
@@ -186,20 +241,18 @@ func (s *Store) sortKeys(ctx context.Context, group, member string) (memberKeys,
 	return mk, nil
 }
 
-// forgetActiveScript takes a member out of their last-active bucket and,
-// if they were there, out of the group's kept member count, in one step
-// as the ingest does on a leave.
+// forgetActiveScript takes members out of a last-active bucket and those
+// that were there out of the group's kept member count, in one step as
+// the ingest does on a leave.
 var forgetActiveScript = redis.NewScript(`
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('DECR', KEYS[2])
-  return 1
-end
-return 0
+local n = redis.call('ZREM', KEYS[1], unpack(ARGV))
+if n > 0 then redis.call('DECRBY', KEYS[2], n) end
+return n
 `)
 
 // forgetInHashes removes the fields of hashes that are about the member
 // (see holds), and the hashes that are about them as a whole (isAbout).
-func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, member string) (int, error) {
+func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, w who) (int, error) {
 	all := make([]map[string]string, len(keys))
 	err := batches(ctx, s.rdb, len(keys), func(p redis.Pipeliner, i int) func() error {
 		c := p.HGetAll(ctx, keys[i])
@@ -211,13 +264,13 @@ func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, 
 	dels := make([][]string, len(keys))
 	var with, whole []int
 	for i, k := range keys {
-		if isAbout(all[i], member) {
+		if isAbout(all[i], w) {
 			whole = append(whole, i)
 			continue
 		}
 		family, _, _ := strings.Cut(strings.TrimPrefix(k, base), ":")
 		for field, value := range all[i] {
-			if holds(family, field, value, member) {
+			if holds(family, field, value, w) {
 				dels[i] = append(dels[i], field)
 			}
 		}
@@ -243,29 +296,29 @@ func (s *Store) forgetInHashes(ctx context.Context, base string, keys []string, 
 // isAbout reports whether a hash is a record about the member as a whole:
 // its asker or member field is theirs (a question they asked, with its
 // text).
-func isAbout(h map[string]string, member string) bool {
-	return h["asker"] == member || h["member"] == member
+func isAbout(h map[string]string, w who) bool {
+	return w[h["asker"]] || w[h["member"]]
 }
 
 // holds reports whether a hash field is about the member: it is the member
 // (a record, a vote, a winner); in purchase counts and lottery claims, it
 // ends in ":<member>"; in a username or invite-link index, its value is
 // the member.
-func holds(family, field, value, member string) bool {
+func holds(family, field, value string, w who) bool {
 	switch family {
 	case "usernames", "invites":
-		return field == member || value == member
+		return w[field] || w[value]
 	case "rewards", "lot":
-		return field == member || strings.HasSuffix(field, ":"+member)
+		return w[field] || w.suffix(field)
 	}
-	return field == member
+	return w[field]
 }
 
 // forgetInStream deletes the entries of a stream (the points ledger) that
 // are about the member, or name them as the reason for another's (an
 // inviter's credit, "invite:<member>"), a thousand at a time.
-func (s *Store) forgetInStream(ctx context.Context, key, member string) (int, error) {
-	lines, err := streamAbout(ctx, s.rdb, key, member)
+func (s *Store) forgetInStream(ctx context.Context, key string, w who) (int, error) {
+	lines, err := streamAbout(ctx, s.rdb, key, w)
 	if err != nil || len(lines) == 0 {
 		return 0, err
 	}
@@ -291,15 +344,23 @@ func (s *Store) forgetInStream(ctx context.Context, key, member string) (int, er
 // buckets end with names or numbers of their own, which a member id could
 // equal by chance (a WeCom userid "vip" and a tag "vip"; a bucket 786 and
 // a member 786): the member is taken out of those, never the key.
-func namesMember(family, rest, member string) bool {
+func namesMember(family, rest string, w who) bool {
 	switch family {
 	case "lot", "poll", "ev", "posts", "tag", "wakeup", "points", "mr", "active", "joined", "activated", "pts", "usernames":
 		return false
 	case "fl":
-		return strings.HasPrefix(rest, "fl:m:"+member) && len(rest) == len("fl:m:"+member) ||
-			strings.HasPrefix(rest, "fl:t:"+member+":")
+		if m, ok := strings.CutPrefix(rest, "fl:m:"); ok {
+			return w[m]
+		}
+		if t, ok := strings.CutPrefix(rest, "fl:t:"); ok {
+			// fl:t:<member>:<text key>; the text key has no colon
+			if i := strings.LastIndexByte(t, ':'); i > 0 {
+				return w[t[:i]]
+			}
+		}
+		return false
 	}
-	return strings.HasSuffix(rest, ":"+member)
+	return w.suffix(rest)
 }
 
 // globEscape escapes SCAN's pattern characters in a literal key prefix.
@@ -333,8 +394,8 @@ func (s *Store) forgetInviter(ctx context.Context, group, invitees string) (int,
 // about reports whether a stream entry (a ledger line, a moderation log
 // entry) is about the member, or names them as the reason for another's
 // (an inviter's credit, "invite:<member>").
-func about(x redis.XMessage, member string) bool {
+func about(x redis.XMessage, w who) bool {
 	v, _ := x.Values["member"].(string)
 	why, _ := x.Values["reason"].(string)
-	return v == member || strings.HasSuffix(why, ":"+member)
+	return w[v] || w.suffix(why)
 }

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,44 @@ func equal(a, b any) bool {
 		return true
 	}
 	return a == b
+}
+
+// Forgetting many members at once (a retention run) takes exactly them
+// and keeps the member count true.
+func TestForgetMembers(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const g = "telegram:-100777"
+	var all, gone []string
+	for i := range 300 {
+		id := strconv.Itoa(100000 + i)
+		all = append(all, id)
+		for _, k := range []state.Kind{state.KindJoin, state.KindMessage} {
+			if _, _, err := s.Ingest(ctx, state.Ingest{Group: g, Member: id, Name: "n" + id, Kind: k, At: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%3 == 0 {
+			gone = append(gone, id)
+		}
+	}
+	got, err := s.ForgetMembers(ctx, g, gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Entries < 4*len(gone) { // record, last active, joins, first words each
+		t.Errorf("forgot %+v for %d members", got, len(gone))
+	}
+	if n, _ := s.Present(ctx, g); n != int64(len(all)-len(gone)) {
+		t.Errorf("present %d, want %d", n, len(all)-len(gone))
+	}
+	ms, err := s.Members(ctx, g, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if want := i%3 != 0; (m.Name != "") != want {
+			t.Errorf("%s: name %q after forgetting every third", all[i], m.Name)
+		}
+	}
 }

@@ -30,7 +30,8 @@ func (s *Store) MemberData(ctx context.Context, group, member string) ([]Datum, 
 	if member == "" {
 		return nil, fmt.Errorf("member data: no member id")
 	}
-	mk, err := s.sortKeys(ctx, group, member)
+	w := who{member: true}
+	mk, err := s.sortKeys(ctx, group, w)
 	if err != nil {
 		return nil, wrap("member data", err)
 	}
@@ -72,12 +73,12 @@ func (s *Store) MemberData(ctx context.Context, group, member string) ([]Datum, 
 		switch {
 		case scores[i] != nil && scores[i].Err() == nil:
 			out = append(out, Datum{Key: short(k), Kind: "entry", Value: scores[i].Val()})
-		case fields[i] != nil && isAbout(fields[i].Val(), member):
+		case fields[i] != nil && isAbout(fields[i].Val(), w):
 			out = append(out, Datum{Key: short(k), Kind: "key", Value: fields[i].Val()})
 		case fields[i] != nil:
 			family, _, _ := strings.Cut(short(k), ":")
 			for f, v := range fields[i].Val() {
-				if !holds(family, f, v, member) {
+				if !holds(family, f, v, w) {
 					continue
 				}
 				if family == "mr" && f == member {
@@ -89,7 +90,7 @@ func (s *Store) MemberData(ctx context.Context, group, member string) ([]Datum, 
 				out = append(out, Datum{Key: short(k), Kind: "field", Value: map[string]string{f: v}})
 			}
 		case mk.types[i] == "stream":
-			lines, err := streamAbout(ctx, s.rdb, k, member)
+			lines, err := streamAbout(ctx, s.rdb, k, w)
 			if err != nil {
 				return nil, wrap("member data: "+k, err)
 			}
@@ -100,7 +101,7 @@ func (s *Store) MemberData(ctx context.Context, group, member string) ([]Datum, 
 	}
 	for _, k := range mk.kept {
 		if strings.HasSuffix(k, ":modlog") {
-			lines, err := streamAbout(ctx, s.rdb, k, member)
+			lines, err := streamAbout(ctx, s.rdb, k, w)
 			if err != nil {
 				return nil, wrap("member data: "+k, err)
 			}
@@ -152,7 +153,7 @@ func dump(ctx context.Context, rdb redis.UniversalClient, k string) (any, error)
 
 // streamAbout are a stream's entries about the member (see about), with
 // their ids.
-func streamAbout(ctx context.Context, rdb redis.UniversalClient, k, member string) ([]map[string]any, error) {
+func streamAbout(ctx context.Context, rdb redis.UniversalClient, k string, w who) ([]map[string]any, error) {
 	var out []map[string]any
 	start := "-"
 	for {
@@ -161,7 +162,7 @@ func streamAbout(ctx context.Context, rdb redis.UniversalClient, k, member strin
 			return out, err
 		}
 		for _, x := range xs {
-			if about(x, member) {
+			if about(x, w) {
 				l := map[string]any{"id": x.ID}
 				for f, v := range x.Values {
 					l[f] = v
