@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -398,4 +400,29 @@ func about(x redis.XMessage, w who) bool {
 	v, _ := x.Values["member"].(string)
 	why, _ := x.Values["reason"].(string)
 	return w[v] || w.suffix(why)
+}
+
+// LeftBefore lists the group's members who left before t and have not
+// come back, for a retention run: every record is read, in pipelined
+// batches of the 1,024 buckets.
+func (s *Store) LeftBefore(ctx context.Context, group string, t time.Time) ([]string, error) {
+	keys := s.Buckets(group, "mr").Keys()
+	var out []string
+	cut := t.UnixMilli()
+	err := batches(ctx, s.rdb, len(keys), func(p redis.Pipeliner, i int) func() error {
+		c := p.HGetAll(ctx, keys[i])
+		return func() error {
+			for id, v := range c.Val() {
+				rec := map[string]string{}
+				decodeRecord(v, rec)
+				left, _ := strconv.ParseInt(rec["left_at"], 10, 64)
+				if rec["in"] == "0" && left > 0 && left < cut {
+					out = append(out, id)
+				}
+			}
+			return c.Err()
+		}
+	})
+	sort.Strings(out)
+	return out, wrap("list members who left", err)
 }

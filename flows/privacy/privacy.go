@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
@@ -28,9 +30,67 @@ type Flow struct{}
 // Name implements engine.Flow.
 func (Flow) Name() string { return "privacy" }
 
+// Config is the privacy section.
+type Config struct {
+	// ForgetLeftAfter erases, in a daily run, the data of members who left
+	// the group this long ago and did not come back (0: kept until they
+	// ask). Data minimisation: what a group keeps about someone who is
+	// gone serves nobody after a while.
+	ForgetLeftAfter config.Duration `yaml:"forget_left_after"`
+	// Retention is when that run happens (cron, in the group's time zone;
+	// default 04:30 every day).
+	Retention config.Cron `yaml:"retention"`
+}
+
+// Validate implements config.Validator.
+func (c *Config) Validate(report func(field, msg string)) {
+	if c.ForgetLeftAfter < 0 || c.ForgetLeftAfter > 0 && c.ForgetLeftAfter.D() < 24*time.Hour {
+		report("forget_left_after", "must be 0 (keep) or at least 1d: a member who leaves and comes back the same day keeps their points")
+	}
+}
+
 // Schema implements engine.Flow: on unless a config turns it off.
 func (Flow) Schema() config.FlowSchema {
-	return config.FlowSchema{New: func() any { return &struct{}{} }, DefaultOn: true}
+	return config.FlowSchema{New: func() any {
+		at, _ := config.ParseCron("30 4 * * *")
+		return &Config{Retention: at}
+	}, DefaultOn: true}
+}
+
+// Schedules implements engine.Scheduled: the retention run, where it is on.
+func (Flow) Schedules(_ *config.Group, conf any) []engine.Schedule {
+	cfg := conf.(*Config)
+	if cfg.ForgetLeftAfter <= 0 {
+		return nil
+	}
+	return []engine.Schedule{{Name: "retention", Spec: cfg.Retention.Spec, Cron: cfg.Retention.Schedule, Grace: 24 * time.Hour}}
+}
+
+// HandleFire implements engine.Scheduled: members who left before the
+// cut-off are forgotten, 500 at a time (one walk of the group's keys
+// each); the moderation log gets one line with how many, without ids.
+func (Flow) HandleFire(ctx context.Context, fc *engine.FlowContext) error {
+	cfg := fc.Config.(*Config)
+	if cfg.ForgetLeftAfter <= 0 {
+		return nil
+	}
+	group := fc.Event.GroupKey()
+	gone, err := fc.Store.LeftBefore(ctx, group, fc.Now.Add(-cfg.ForgetLeftAfter.D()))
+	if err != nil || len(gone) == 0 {
+		return err
+	}
+	items := 0
+	for lo := 0; lo < len(gone); lo += 500 {
+		got, err := fc.Store.ForgetMembers(ctx, group, gone[lo:min(lo+500, len(gone))])
+		if err != nil {
+			return err
+		}
+		items += got.Keys + got.Entries
+	}
+	fc.Log.Info("retention: members who left long ago forgotten", zap.String("group", group), zap.Int("members", len(gone)), zap.Int("items", items))
+	loc := fc.Locale()
+	return adfilter.Audit(ctx, fc.Store, group, adfilter.Entry{At: fc.Now, By: "qunbot",
+		Action: words.T(loc, "did.retention", len(gone), i18n.Duration(loc, cfg.ForgetLeftAfter.D()), items)})
 }
 
 // Commands implements engine.Commander.
@@ -158,6 +218,7 @@ var words = i18n.Catalog{
 		"forgetme.ask":     "这会删除你在本群的全部数据：积分和签到记录、等级和徽章、标签、问卷答案、投票、抽奖和活动报名、邀请记录。管理记录和警告保留。确认请发送 /forgetme yes",
 		"forgetme.done":    "已删除你在本群的数据（%d 项）。之后再发言会重新开始记录。",
 		"help.mydata":      "私信你本群保存的你的数据",
+		"did.retention":    "删除 %d 位离群超过 %s 的成员的数据（%d 项）",
 		"mydata.caption":   "本群保存的你的数据（%d 项），JSON 格式：",
 		"mydata.sent":      "已私信发给你。",
 		"mydata.nodm":      "%s 我无法私信你：请先私聊我（点我的头像，发送 /start），再发送 /mydata。",
@@ -175,6 +236,7 @@ var words = i18n.Catalog{
 		"forgetme.ask":     "This erases all your data in this group: points and check-ins, level and badges, tags, questionnaire answers, votes, lottery entries and event sign-ups, invites. The moderation log and warnings stay. To confirm, send /forgetme yes",
 		"forgetme.done":    "Erased your data in this group (%d items). If you write again, you are recorded anew from then on.",
 		"help.mydata":      "get what this group keeps about you, privately",
+		"did.retention":    "erased the data of %d members who left over %s ago (%d items)",
 		"mydata.caption":   "What this group keeps about you (%d items), as JSON:",
 		"mydata.sent":      "Sent to you privately.",
 		"mydata.nodm":      "%s I cannot message you privately: start a chat with me first (open my profile, send /start), then send /mydata again.",

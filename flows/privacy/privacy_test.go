@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
+	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/privacy"
@@ -157,5 +159,51 @@ func TestMyData(t *testing.T) {
 				t.Errorf("document: %s", js)
 			}
 		})
+	}
+}
+
+// privacy.forget_left_after erases, in the daily run, members who left
+// that long ago and did not come back; members still there, and members
+// who left since, stay. The moderation log says how many, without ids.
+func TestRetention(t *testing.T) {
+	h := bottest.New(t, flows(), yaml+"flows:\n  privacy: { forget_left_after: 30d }\n")
+	for _, m := range []string{"ann", "bob", "cat", "dan"} {
+		h.Join(m)
+		h.Say(m, "hi")
+	}
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("ann")})
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("bob")})
+	h.Advance(10 * 24 * time.Hour)
+	h.Join("bob") // came back
+	h.Advance(15 * 24 * time.Hour)
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("cat")}) // left lately
+	h.Advance(6 * 24 * time.Hour)                                           // ann left 31 days ago
+	for _, c := range []struct {
+		who  string
+		kept bool
+	}{{"ann", false}, {"bob", true}, {"cat", true}, {"dan", true}} {
+		m, err := h.Store.Member(context.Background(), bottest.Group, c.who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (m.Name != "") != c.kept {
+			t.Errorf("%s: record %+v, kept %v", c.who, m, c.kept)
+		}
+	}
+	es, err := adfilter.Recent(context.Background(), h.Store, bottest.Group, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || !strings.Contains(es[0].Action, "1 members") || es[0].Member != "" {
+		t.Errorf("moderation log: %+v", es)
+	}
+}
+
+func TestRetentionIsValidated(t *testing.T) {
+	for _, v := range []string{"-1d", "12h"} {
+		_, err := config.Parse("test.yaml", []byte("flows:\n  privacy: { forget_left_after: "+v+" }\n"), engine.Schema(flows(), bottest.Platforms()))
+		if err == nil || !strings.Contains(err.Error(), "forget_left_after") {
+			t.Errorf("forget_left_after %s: %v", v, err)
+		}
 	}
 }
