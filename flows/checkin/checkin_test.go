@@ -192,6 +192,25 @@ func TestInvitesAndAbuse(t *testing.T) {
 	}
 }
 
+// An inviter who is forgotten before their invitee's stay is up earns
+// nothing, and no record of them comes back with the credit.
+func TestInviteAfterInviterForgotten(t *testing.T) {
+	h := bottest.New(t, flows(), "flows:\n  checkin: { invites: { points: 20, stay: 1h } }\n")
+	ctx := context.Background()
+	if err := h.Redis.HSet(ctx, h.Store.Key(bottest.Group, "invites"), "L", "alice").Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.Say("alice", "hi")
+	h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("bob"), InviteLink: "L"})
+	if _, err := h.Store.ForgetMember(ctx, bottest.Group, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	h.Advance(2 * time.Hour)
+	if m, _ := h.Store.Member(ctx, bottest.Group, "alice"); m.Name != "" || len(m.Fields) != 0 {
+		t.Errorf("a forgotten inviter is back: %+v", m)
+	}
+}
+
 // An invitee who fails verification earns the inviter nothing.
 func TestInviteNeedsVerification(t *testing.T) {
 	yaml := "flows:\n  verify: { timeout: 1m }\n  checkin: { invites: { points: 20, stay: 1h } }\n"

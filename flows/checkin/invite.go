@@ -98,6 +98,9 @@ func (f Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	if !m.Present || m.Joins > 1 {
 		return nil // left before staying long enough, or came back later
 	}
+	if m.Fields["inv_by"] != inviter {
+		return nil // the inviter was forgotten since (/forget takes inv_by away)
+	}
 	if _, on := fc.Group.Flow("verify"); on && m.Fields["v_state"] == "failed" {
 		return nil
 	}
