@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -39,11 +40,12 @@ func cmdAdfilter(args []string, e env) error {
 	trainSpam := fs.String("train-spam", "", "train the classifier on this spam file (with --train-ham)")
 	trainHam := fs.String("train-ham", "", "train the classifier on this ham file (with --train-spam)")
 	target := fs.Float64("target-precision", 0.99, "report the lowest threshold reaching this precision")
+	maxFP := fs.Float64("max-fp", 10, "report the model's best F1 at no more than this many false positives per 1,000 ham, over every P(spam) cut")
 	outFile := fs.String("o", "", "train: write the model here (load it with classifier.file)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *spamFile == "" || *hamFile == "" || (*trainSpam == "") != (*trainHam == "") || *folds == 1 || *folds < 0 {
+	if *spamFile == "" || *hamFile == "" || (*trainSpam == "") != (*trainHam == "") || *folds == 1 || *folds < 0 || *maxFP < 0 {
 		return errors.New(adfilterUsage)
 	}
 	sc, threshold, err := adfilterScorer(*path, *group)
@@ -79,7 +81,7 @@ func cmdAdfilter(args []string, e env) error {
 			fmt.Fprintf(w, "model written to %s (load it with classifier: { file: %s })\n", *outFile, *outFile)
 		}
 		fmt.Fprintln(w, "on the training messages themselves (flatters; use eval --folds for a fair figure):")
-		printEval(w, res, threshold, *target, false)
+		printEval(w, res, threshold, *target, *maxFP, false)
 		return nil
 	}
 	var res []scored
@@ -102,7 +104,7 @@ func cmdAdfilter(args []string, e env) error {
 		return err
 	}
 	fmt.Fprintf(w, "spam %d, ham %d\n", len(spam), len(ham))
-	printEval(w, res, threshold, *target, true)
+	printEval(w, res, threshold, *target, *maxFP, true)
 	return nil
 }
 
@@ -189,7 +191,7 @@ func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) 
 
 // printEval prints the figures at the configured threshold, a table by
 // threshold and the lowest threshold reaching the target precision.
-func printEval(w io.Writer, res []scored, threshold, target float64, examples bool) {
+func printEval(w io.Writer, res []scored, threshold, target, maxFP float64, examples bool) {
 	count := func(t float64) (tp, fn, fp, tn int) {
 		for _, r := range res {
 			switch hit := r.v.Score >= t; {
@@ -239,6 +241,10 @@ func printEval(w io.Writer, res []scored, threshold, target float64, examples bo
 		fmt.Fprintf(w, "no threshold up to 5× reaches precision %.2f\n", target)
 	} else {
 		fmt.Fprintf(w, "lowest threshold reaching precision %.2f: %.2f (%s)\n", target, best, strings.TrimSpace(line(best)))
+	}
+	if f1, at, ok := rankingF1(res, maxFP); ok {
+		all, _, _ := rankingF1(res, 1000)
+		fmt.Fprintf(w, "the model's ranking alone: best F1 %.4f at ≤ %g false positives per 1,000 ham (cut at P(spam) %.3f), %.4f with no limit\n", f1, maxFP, at, all)
 	}
 	if !examples {
 		return
@@ -292,4 +298,48 @@ func writeModel(path string, m *adfilter.Model) error {
 		return fmt.Errorf("write model: %w", err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// rankingF1 is the best F1 any cut of the model's P(spam) reaches with at
+// most maxFP false positives per 1,000 ham, and the cut: how well the
+// model orders the messages, apart from the threshold training learned
+// and the rules. It tells a threshold that is too careful (the learned
+// decision well below this) from a model that cannot separate the two
+// (both low). ok is false without a model.
+func rankingF1(res []scored, maxFP float64) (f1, at float64, ok bool) {
+	ps := make([]scored, 0, len(res))
+	nspam, nham := 0, 0
+	for _, r := range res {
+		if r.v.P < 0 {
+			return 0, 0, false
+		}
+		ps = append(ps, r)
+		if r.spam {
+			nspam++
+		} else {
+			nham++
+		}
+	}
+	if nspam == 0 || nham == 0 {
+		return 0, 0, false
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].v.P > ps[j].v.P })
+	tp, fp := 0, 0
+	for i, r := range ps {
+		if r.spam {
+			tp++
+		} else {
+			fp++
+		}
+		if i+1 < len(ps) && ps[i+1].v.P == r.v.P {
+			continue // a cut takes every message of the same P
+		}
+		if 1000*float64(fp)/float64(nham) > maxFP {
+			continue
+		}
+		if f := 2 * float64(tp) / float64(tp+fp+nspam); f > f1 {
+			f1, at = f, r.v.P
+		}
+	}
+	return f1, at, true
 }

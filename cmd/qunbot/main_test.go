@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/qunbot/qunbot/bot/state/redistest"
+	"github.com/qunbot/qunbot/flows/adfilter"
 )
 
 var update = flag.Bool("update", false, "rewrite golden transcripts")
@@ -242,7 +244,8 @@ func TestAdfilterEvalModes(t *testing.T) {
 		want []string
 	}{
 		{"folds", []string{"eval", "--spam", f("spam.txt"), "--ham", f("ham.txt"), "--folds", "3", "--target-precision", "0.95"},
-			[]string{"3-fold cross-validation", "threshold  precision  recall      F1  FP/1000", "lowest threshold reaching precision 0.95", "false positives per 1,000 ham"}},
+			[]string{"3-fold cross-validation", "threshold  precision  recall      F1  FP/1000", "lowest threshold reaching precision 0.95", "false positives per 1,000 ham",
+				"the model's ranking alone: best F1"}},
 		{"train on one set, score another", []string{"eval", "--spam", f("spam.txt"), "--ham", f("ham.txt"), "--train-spam", f("train-spam.txt"), "--train-ham", f("train-ham.txt")},
 			[]string{"spam 400, ham 400", "precision"}},
 		{"train", []string{"train", "--spam", f("train-spam.txt"), "--ham", f("train-ham.txt")},
@@ -380,5 +383,35 @@ func TestKPIExport(t *testing.T) {
 		if code, _, stderr := run(bad...); code != 1 || stderr == "" {
 			t.Errorf("%v: exit %d, %q", bad, code, stderr)
 		}
+	}
+}
+
+// rankingF1 finds the best cut of P(spam) within a false-positive budget;
+// a cut takes every message of the same P.
+func TestRankingF1(t *testing.T) {
+	msg := func(p float64, spam bool) scored {
+		v := adfilter.Verdict{P: p}
+		return scored{v: v, spam: spam}
+	}
+	spam := []scored{msg(0.9, true), msg(0.8, true), msg(0.6, true), msg(0.2, true)}
+	tests := []struct {
+		name   string
+		ham    []scored
+		maxFP  float64
+		f1, at float64
+		ok     bool
+	}{
+		{"no false positive allowed", []scored{msg(0.7, false), msg(0.1, false)}, 0, 2 * 2.0 / (2 + 4), 0.8, true},
+		{"one in two allowed", []scored{msg(0.7, false), msg(0.1, false)}, 500, 2 * 4.0 / (4 + 1 + 4), 0.2, true},
+		{"a tie takes both", []scored{msg(0.8, false), msg(0.1, false)}, 0, 2 * 1.0 / (1 + 4), 0.9, true},
+		{"no model", []scored{msg(-1, false)}, 10, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f1, at, ok := rankingF1(append(append([]scored(nil), spam...), tt.ham...), tt.maxFP)
+			if ok != tt.ok || math.Abs(f1-tt.f1) > 1e-9 || at != tt.at {
+				t.Errorf("F1 %.4f at %.2f (%v), want %.4f at %.2f (%v)", f1, at, ok, tt.f1, tt.at, tt.ok)
+			}
+		})
 	}
 }
