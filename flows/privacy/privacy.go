@@ -102,8 +102,11 @@ func (Flow) Commands(loc string) []engine.CommandSpec {
 	}
 }
 
-// HandleCommand implements engine.Commander.
+// HandleCommand implements engine.Commander. In a group, the command and
+// its answer leave the chat after a minute where the bot can delete: who
+// asked to be forgotten, or to see their data, is nobody else's business.
 func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
+	fc.Clean(time.Minute)
 	switch fc.Event.Command.Name {
 	case "forgetme":
 		return forgetMe(ctx, fc)
@@ -182,10 +185,15 @@ func myData(ctx context.Context, fc *engine.FlowContext) error {
 		return fmt.Errorf("member data: %w", err)
 	}
 	a := bot.Action{Type: bot.ActSend, Member: me, Text: words.T(loc, "mydata.caption", len(data))}
-	if fc.Caps.Has(bot.CanUpload) {
+	switch {
+	case fc.Caps.Has(bot.CanUpload):
 		a.File = &bot.File{Name: "qunbot-data.json", Data: js}
-	} else {
+	case len(js) <= maxDataText:
 		a.Text += "\n" + string(js)
+	default:
+		// no files here, and too much for a few messages (a long ledger):
+		// what is kept where, and who can send the whole
+		a.Text = words.T(loc, "mydata.summary", len(data)) + "\n" + summary(data)
 	}
 	if fc.Event.Chat.Type != bot.ChatGroup {
 		a.ReplyTo = fc.Event.MessageID
@@ -200,6 +208,29 @@ func myData(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	fc.Do(notice)
 	return nil
+}
+
+// maxDataText is the most JSON /mydata sends as text where files cannot go:
+// two WeCom messages' worth.
+const maxDataText = 4000
+
+// summary counts a member's data by where it is kept and what it is.
+func summary(data []state.Datum) string {
+	counts := map[string]int{}
+	var order []string
+	for _, d := range data {
+		family, _, _ := strings.Cut(d.Key, ":")
+		k := family + " (" + d.Kind + ")"
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	lines := make([]string, len(order))
+	for i, k := range order {
+		lines[i] = fmt.Sprintf("%s: %d", k, counts[k])
+	}
+	return strings.Join(lines, "\n")
 }
 
 func mention(m bot.Member) string { return render.NewMember(m.ID, m.Name, m.Username).Mention }
@@ -222,6 +253,7 @@ var words = i18n.Catalog{
 		"mydata.caption":   "本群保存的你的数据（%d 项），JSON 格式：",
 		"mydata.sent":      "已私信发给你。",
 		"mydata.nodm":      "%s 我无法私信你：请先私聊我（点我的头像，发送 /start），再发送 /mydata。",
+		"mydata.summary":   "本群保存的你的数据共 %d 项，太多，无法在这里逐条发送。各类数量如下；完整文件请向群管理员索取（qunbot member-data）。",
 	},
 	"en": {
 		"args.target":      "(reply|@member)",
@@ -240,5 +272,6 @@ var words = i18n.Catalog{
 		"mydata.caption":   "What this group keeps about you (%d items), as JSON:",
 		"mydata.sent":      "Sent to you privately.",
 		"mydata.nodm":      "%s I cannot message you privately: start a chat with me first (open my profile, send /start), then send /mydata again.",
+		"mydata.summary":   "This group keeps %d items about you, too many to send here one by one. Here is how many of each; ask the group's moderators for the whole file (qunbot member-data).",
 	},
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/config"
@@ -205,5 +207,44 @@ func TestRetentionIsValidated(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "forget_left_after") {
 			t.Errorf("forget_left_after %s: %v", v, err)
 		}
+	}
+}
+
+// Where files cannot go and the data is long (a ledger of many lines),
+// /mydata sends counts by kind instead of dozens of messages. The command
+// and the group's answer leave the chat after a minute.
+func TestMyDataSummaryAndClean(t *testing.T) {
+	h := bottest.New(t, flows(), yaml)
+	h.Out.Caps &^= bot.CanUpload
+	h.Say("bob", "hi")
+	for i := range 100 {
+		if err := h.Redis.XAdd(context.Background(), &redis.XAddArgs{Stream: h.Store.Key(bottest.Group, "ledger"),
+			Values: []any{"member", "bob", "delta", 1, "reason", fmt.Sprint("activity ", i)}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acts := h.Command("bob", "/mydata", nil)
+	var dm, notice *bot.Action
+	for i := range acts {
+		switch acts[i].Type {
+		case bot.ActDM:
+			dm = &acts[i]
+		case bot.ActSend:
+			notice = &acts[i]
+		}
+	}
+	if dm == nil || strings.Contains(dm.Text, "{") || !strings.Contains(dm.Text, "ledger (line): 100") || len(dm.Text) > 2000 {
+		t.Fatalf("summary: %+v", dm)
+	}
+	if notice == nil || notice.DeleteAfter != time.Minute {
+		t.Errorf("the group's answer stays: %+v", notice)
+	}
+	h.Advance(time.Minute + time.Second)
+	deleted := false
+	for _, a := range h.Out.Take() {
+		deleted = deleted || a.Type == bot.ActDelete && a.MessageID == "c/mydata"
+	}
+	if !deleted {
+		t.Error("the /mydata command stayed in the chat")
 	}
 }
