@@ -111,15 +111,7 @@ func TestMyData(t *testing.T) {
 			h.Say("bob", "hi")
 			h.Say("carl", "hello")
 			acts := h.Command("bob", "/mydata", nil)
-			var dm, notice *bot.Action
-			for i := range acts {
-				switch acts[i].Type {
-				case bot.ActDM:
-					dm = &acts[i]
-				case bot.ActSend:
-					notice = &acts[i]
-				}
-			}
+			dm, notice := mydata(acts)
 			if dm == nil || notice == nil || dm.Member.ID != "bob" || !strings.Contains(notice.Text, "privately") {
 				t.Fatalf("actions: %s", bottest.Texts(acts))
 			}
@@ -224,15 +216,7 @@ func TestMyDataSummaryAndClean(t *testing.T) {
 		}
 	}
 	acts := h.Command("bob", "/mydata", nil)
-	var dm, notice *bot.Action
-	for i := range acts {
-		switch acts[i].Type {
-		case bot.ActDM:
-			dm = &acts[i]
-		case bot.ActSend:
-			notice = &acts[i]
-		}
-	}
+	dm, notice := mydata(acts)
 	if dm == nil || strings.Contains(dm.Text, "{") || !strings.Contains(dm.Text, "ledger (line): 100") || len(dm.Text) > 2000 {
 		t.Fatalf("summary: %+v", dm)
 	}
@@ -247,4 +231,17 @@ func TestMyDataSummaryAndClean(t *testing.T) {
 	if !deleted {
 		t.Error("the /mydata command stayed in the chat")
 	}
+}
+
+// mydata picks /mydata's private message and its notice in the group.
+func mydata(acts []bot.Action) (dm, notice *bot.Action) {
+	for i := range acts {
+		switch acts[i].Type {
+		case bot.ActDM:
+			dm = &acts[i]
+		case bot.ActSend:
+			notice = &acts[i]
+		}
+	}
+	return dm, notice
 }
