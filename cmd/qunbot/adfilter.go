@@ -17,7 +17,7 @@ import (
 )
 
 const adfilterUsage = `usage: qunbot adfilter eval --spam FILE --ham FILE [-c config] [--group G]
-                        [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P]
+                        [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P] [--max-fp N]
        qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G] [-o model]`
 
 // cmdAdfilter: eval scores labelled messages (one per line) with a
