@@ -51,6 +51,7 @@ func TestForgetMemberIsExact(t *testing.T) {
 	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "ledger"), Values: []any{"member", "7", "reason", "checkin"}}).Err())
 	must(rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Key(g, "modlog"), Values: []any{"member", m, "action", "warn"}}).Err())
 	must(rdb.ZAdd(ctx, s.Key(g, "warns", m), redis.Z{Member: "w1"}).Err())
+	must(rdb.HSet(ctx, s.Key(g, "ud", m), "x", "1").Err()) // the group's dedupe bucket 42: neither shown nor erased
 
 	data, err := s.MemberData(ctx, g, m)
 	if err != nil {
@@ -102,6 +103,7 @@ func TestForgetMemberIsExact(t *testing.T) {
 		{"ledger", func() (any, error) { return rdb.XLen(ctx, s.Key(g, "ledger")).Result() }, int64(1)},
 		{"modlog kept", func() (any, error) { return rdb.XLen(ctx, s.Key(g, "modlog")).Result() }, int64(1)},
 		{"warnings kept", func() (any, error) { return rdb.Exists(ctx, s.Key(g, "warns", m)).Result() }, int64(1)},
+		{"dedupe bucket kept", func() (any, error) { return rdb.Exists(ctx, s.Key(g, "ud", m)).Result() }, int64(1)},
 	}
 	for _, c := range checks {
 		v, err := c.got()

@@ -114,11 +114,13 @@ func (s *Store) MemberData(ctx context.Context, group, member string) ([]Datum, 
 	return out, nil
 }
 
-// filterKept are the kept keys named for the member (their warnings).
+// filterKept are the kept keys named for the member: their warnings. Only
+// that family: a dedupe bucket or a day's figures may end with a number
+// that a member id equals, and they are the group's, not the member's.
 func filterKept(mk memberKeys, member string) []string {
 	var out []string
 	for _, k := range mk.kept {
-		if strings.HasSuffix(k, ":"+member) {
+		if k == mk.base+"warns:"+member {
 			out = append(out, k)
 		}
 	}
