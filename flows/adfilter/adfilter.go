@@ -2,7 +2,8 @@
 // any other flow sees it: keywords (one Aho-Corasick pass over a
 // normalised form that undoes the usual evasions), regular expressions,
 // links, contact details, forwards, flooding and repeats, stricter rules
-// for newcomers, and a naive Bayes classifier shared through Redis. Spam is
+// for newcomers, a spam wave across groups, and a learned classifier (logistic
+// regression) shared through Redis. Spam is
 // deleted, counted as a warning, and climbs a ladder of warn, mute, kick
 // and ban; every action is reported to the moderators and logged.
 package adfilter
@@ -73,13 +74,40 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Log.Warn("classifier reports unavailable; using the sample files alone", zap.Error(err))
 	}
 	v := cfg.scorer.Score(in, model)
+	var pace float64 // what the member's own pace added: not about the text
 	if c, ok := fc.Prepared(); ok && len(c) == 3 {
-		floodHits(cfg, FloodCounts{c[0], c[1], c[2]}, &v)
+		pace = floodHits(cfg, FloodCounts{c[0], c[1], c[2]}, &v)
+	}
+	fl := cfg.Flood
+	template := ""
+	if fl.Groups > 0 && !ev.Edited && ev.MessageID != "" {
+		template = cfg.scorer.WaveKey(ev.Text, max(fl.MinLength, 1))
+	}
+	self := waveEntry{Platform: ev.Platform, Chat: ev.Chat.Key, Group: ev.GroupKey(), Message: ev.MessageID}
+	var copies []waveEntry
+	if template != "" && in.Newcomer {
+		if copies, err = wave(ctx, fc.Store, template, self, true, fl.GroupsWindow.D(), fc.Now); err != nil {
+			return err
+		}
+		if n := groupsIn(copies); n >= fl.Groups && fl.GroupsScore > 0 {
+			v.Add("flood", fmt.Sprintf("same text in %d groups", n), fl.GroupsScore)
+		}
 	}
 	if !v.Spam() {
 		return nil
 	}
-	return f.act(ctx, fc, cfg, &v)
+	if err := f.act(ctx, fc, cfg, &v); err != nil {
+		return err
+	}
+	if template == "" || cfg.DryRun || v.Score-pace < v.Threshold {
+		return nil // removed for its pace, not for what it says: its copies stay
+	}
+	if copies == nil { // a settled member's spam: newcomers' earlier copies go too
+		if copies, err = wave(ctx, fc.Store, template, self, false, fl.GroupsWindow.D(), fc.Now); err != nil {
+			return err
+		}
+	}
+	return sweepWave(ctx, fc, template, copies, self)
 }
 
 // IsExempt reports whether the event's member is never filtered: platform
@@ -153,19 +181,24 @@ func (f Flow) Prepare(fc *engine.FlowContext) *state.Step {
 	return FloodStep(fc.Store, ev.GroupKey(), ev.Member.ID, ev.MessageID, key, cfg.Flood, fc.Now)
 }
 
-// floodHits scores the flood counters the message's ingest answered.
-// Repeats and crowd are 0 for texts too short to count.
-func floodHits(cfg *Config, c FloodCounts, v *Verdict) {
+// floodHits scores the flood counters the message's ingest answered and
+// answers what the member's pace added (flooding and repeating, as
+// against a crowd posting one text). Repeats and crowd are 0 for texts
+// too short to count.
+func floodHits(cfg *Config, c FloodCounts, v *Verdict) (pace float64) {
 	fl := cfg.Flood
 	if fl.Messages > 0 && fl.Window > 0 && c.Recent > int64(fl.Messages) {
 		v.Add("flood", fmt.Sprintf("%d messages in %s", c.Recent, config.FormatDuration(fl.Window.D())), fl.Score)
+		pace += fl.Score
 	}
 	if c.Repeats > 0 && fl.Repeat > 0 && c.Repeats >= int64(fl.Repeat) {
 		v.Add("flood", fmt.Sprintf("same text %d times", c.Repeats), fl.Score)
+		pace += fl.Score
 	}
 	if c.Crowd > 0 && fl.Crowd > 0 && c.Crowd >= int64(fl.Crowd) {
 		v.Add("flood", fmt.Sprintf("same text from %d members", c.Crowd), fl.Score)
 	}
+	return pace
 }
 
 // act carries out the decision on a spam message.
@@ -381,37 +414,43 @@ type sharedModel struct {
 
 var words = i18n.Catalog{
 	"zh-CN": {
-		"report.dry":    "🧪 [试运行] %s (%s) 的消息得分 %.2f：%s。本会删除。原文：%s",
-		"report.spam":   "🚫 %s (%s) 的消息得分 %.2f：%s。处理：%s。原文：%s",
-		"reason.spam":   "广告（%s）",
-		"did.delete":    "已删除",
-		"did.nodelete":  "平台不允许删除，请人工处理",
-		"did.warn":      "警告（第 %d 次）",
-		"did.mute":      "禁言（第 %d 次警告，%s）",
-		"did.kick":      "移出群（第 %d 次警告）",
-		"did.ban":       "封禁（第 %d 次警告）",
-		"did.cannot":    "平台不支持 %s，请人工处理",
-		"notice.warn":   "⚠️ %s 你的消息因%s被删除。警告 %d 次，多次违规将被禁言或移出。",
-		"notice.warned": "⚠️ %s 收到警告：%s（第 %d 次），多次警告将被禁言或移出。",
-		"notice.mute":   "🔇 %s 因%s被禁言 %s。",
-		"notice.kick":   "👋 %s 因%s被移出群。",
-		"notice.ban":    "⛔ %s 因%s被封禁。",
+		"report.dry":      "🧪 [试运行] %s (%s) 的消息得分 %.2f：%s。本会删除。原文：%s",
+		"report.spam":     "🚫 %s (%s) 的消息得分 %.2f：%s。处理：%s。原文：%s",
+		"reason.spam":     "广告（%s）",
+		"did.delete":      "已删除",
+		"did.nodelete":    "平台不允许删除，请人工处理",
+		"did.warn":        "警告（第 %d 次）",
+		"did.mute":        "禁言（第 %d 次警告，%s）",
+		"did.kick":        "移出群（第 %d 次警告）",
+		"did.ban":         "封禁（第 %d 次警告）",
+		"did.cannot":      "平台不支持 %s，请人工处理",
+		"report.wave":     "🌊 同一内容在 %s 个群由新成员发出，本群较早的一条：%s。原文：%s",
+		"report.wave.dry": "🧪 [试运行] 同一内容在 %s 个群由新成员发出，本群较早的一条本会删除。原文：%s",
+		"reason.wave":     "广告潮（%s 个群）",
+		"notice.warn":     "⚠️ %s 你的消息因%s被删除。警告 %d 次，多次违规将被禁言或移出。",
+		"notice.warned":   "⚠️ %s 收到警告：%s（第 %d 次），多次警告将被禁言或移出。",
+		"notice.mute":     "🔇 %s 因%s被禁言 %s。",
+		"notice.kick":     "👋 %s 因%s被移出群。",
+		"notice.ban":      "⛔ %s 因%s被封禁。",
 	},
 	"en": {
-		"report.dry":    "🧪 [dry run] %s (%s) scored %.2f: %s. Would delete. Text: %s",
-		"report.spam":   "🚫 %s (%s) scored %.2f: %s. Done: %s. Text: %s",
-		"reason.spam":   "spam (%s)",
-		"did.delete":    "deleted",
-		"did.nodelete":  "the platform cannot delete it: please remove it by hand",
-		"did.warn":      "warned (%d)",
-		"did.mute":      "muted (warning %d, %s)",
-		"did.kick":      "kicked (warning %d)",
-		"did.ban":       "banned (warning %d)",
-		"did.cannot":    "the platform cannot %s: please act by hand",
-		"notice.warn":   "⚠️ %s, your message was removed as %s. Warning %d; repeated spam leads to a mute or removal.",
-		"notice.warned": "⚠️ %s, you are warned: %s (warning %d); repeated warnings lead to a mute or removal.",
-		"notice.mute":   "🔇 %s was muted (%s) for %s.",
-		"notice.kick":   "👋 %s was removed for %s.",
-		"notice.ban":    "⛔ %s was banned for %s.",
+		"report.dry":      "🧪 [dry run] %s (%s) scored %.2f: %s. Would delete. Text: %s",
+		"report.spam":     "🚫 %s (%s) scored %.2f: %s. Done: %s. Text: %s",
+		"reason.spam":     "spam (%s)",
+		"did.delete":      "deleted",
+		"did.nodelete":    "the platform cannot delete it: please remove it by hand",
+		"did.warn":        "warned (%d)",
+		"did.mute":        "muted (warning %d, %s)",
+		"did.kick":        "kicked (warning %d)",
+		"did.ban":         "banned (warning %d)",
+		"did.cannot":      "the platform cannot %s: please act by hand",
+		"report.wave":     "🌊 The same text came from newcomers in %s groups; its earlier copy here: %s. Text: %s",
+		"report.wave.dry": "🧪 [dry run] The same text came from newcomers in %s groups; would delete its earlier copy here. Text: %s",
+		"reason.wave":     "spam wave (%s groups)",
+		"notice.warn":     "⚠️ %s, your message was removed as %s. Warning %d; repeated spam leads to a mute or removal.",
+		"notice.warned":   "⚠️ %s, you are warned: %s (warning %d); repeated warnings lead to a mute or removal.",
+		"notice.mute":     "🔇 %s was muted (%s) for %s.",
+		"notice.kick":     "👋 %s was removed for %s.",
+		"notice.ban":      "⛔ %s was banned for %s.",
 	},
 }

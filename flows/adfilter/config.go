@@ -95,6 +95,14 @@ type Flood struct {
 	RepeatWindow config.Duration `yaml:"repeat_window"`
 	Crowd        int             `yaml:"crowd"` // ... or by this many members
 	CrowdWindow  config.Duration `yaml:"crowd_window"`
+	// Groups: the same text (ids and numbers aside) from newcomers in this
+	// many groups of the deployment within GroupsWindow (0: off) scores
+	// GroupsScore: below the threshold by default, since in a deployment of
+	// hundreds of groups newcomers' greetings coincide; a wave's contact,
+	// link or the model's lean adds the rest.
+	Groups       int             `yaml:"groups"`
+	GroupsWindow config.Duration `yaml:"groups_window"`
+	GroupsScore  float64         `yaml:"groups_score"`
 	Score        float64         `yaml:"score"`
 	// MinLength: texts shorter than this (in characters, after
 	// normalisation) are never repeats ("ok", "+1", "签到").
@@ -158,7 +166,8 @@ func defaults() *Config {
 		Contacts:  Contacts{Phone: 0.6, WeChat: 1, QQ: 1},
 		Forwards:  Forwards{Channel: 0.6, Group: 0.6},
 		Flood: Flood{Messages: 6, Window: config.Duration(10 * time.Second), Repeat: 3, RepeatWindow: config.Duration(10 * time.Minute),
-			Crowd: 3, CrowdWindow: config.Duration(10 * time.Minute), Score: 1, MinLength: 10},
+			Crowd: 3, CrowdWindow: config.Duration(10 * time.Minute), Groups: 3, GroupsWindow: config.Duration(10 * time.Minute), GroupsScore: 0.6,
+			Score: 1, MinLength: 10},
 		Newcomer: Newcomer{Messages: 3, For: config.Duration(24 * time.Hour), Links: 1, Forwards: 1},
 		Ladder: Ladder{Decay: config.Duration(30 * 24 * time.Hour), Steps: []Step{
 			{At: 1, Action: "warn"}, {At: 3, Action: "mute", For: config.Duration(24 * time.Hour)}, {At: 5, Action: "ban"},
@@ -201,6 +210,15 @@ func (c *Config) Validate(report func(field, msg string)) {
 	f := c.Flood
 	if f.Window < 0 || f.RepeatWindow < 0 || f.CrowdWindow < 0 || f.Messages < 0 || f.Repeat < 0 || f.Crowd < 0 {
 		report("flood", "counts and windows must be zero (off) or more")
+	}
+	if f.Groups < 0 || f.Groups == 1 {
+		report("flood.groups", "must be 0 (off) or 2 or more: one group is not a wave")
+	}
+	if f.GroupsScore < 0 {
+		report("flood.groups_score", "must be zero or more")
+	}
+	if f.Groups > 0 && (f.GroupsWindow <= 0 || f.GroupsWindow.D() > maxWaveWindow) {
+		report("flood.groups_window", "must be above zero and at most 1h")
 	}
 	if cl := c.Classifier; cl != nil {
 		if cl.Model == "" {

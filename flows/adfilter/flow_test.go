@@ -2,6 +2,7 @@ package adfilter_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,134 @@ func TestWaveAcrossGroups(t *testing.T) {
 		Chat: bot.Chat{Key: "console:g2", Type: bot.ChatGroup, Title: "G2"}})
 	if acts := b.Out.Take(); deleted(acts, "bob") {
 		t.Fatal("an unrelated message was removed")
+	}
+}
+
+// sayIn sends who's message to group and answers what it led to.
+func sayIn(h *bottest.Harness, group, who, id, text string) []bot.Action {
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(who), Text: text, MessageID: id,
+		Chat: bot.Chat{Key: group, Type: bot.ChatGroup, Title: group}})
+	return h.Out.Take()
+}
+
+// swept answers the wave removals the due jobs carried out, as
+// "chat/message" words.
+func swept(h *bottest.Harness) string {
+	h.Out.Take()
+	h.Advance(time.Second)
+	var out []string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActDelete && a.Flow == "adfilter" {
+			if a.Audit == nil || !strings.Contains(a.Audit.What, "wave") {
+				h.T.Errorf("a wave removal without its audit: %+v", a)
+			}
+			out = append(out, a.Chat+"/"+a.MessageID)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+const waveYAML = `
+locale: en
+moderators: ["console:mod"]
+flows:
+  adfilter:
+    log_chat: "console:modlog"
+    keywords: [{words: [刷单]}]
+    newcomer: {messages: 3, for: 0s, links: 1}
+    flood: {groups: 3, groups_window: 10m}
+`
+
+// A wave across groups that no group sees as a crowd: new accounts post
+// one template (its number changed) once in each of three groups. A
+// phone number alone (0.6) does not remove a message, nor does the wave
+// alone (0.6); together they remove the third copy, and the two before
+// it are removed too, each in its own group. Newcomers' greetings that
+// coincide, and settled members saying the same, are left alone.
+func TestWaveOfNewcomersAcrossGroups(t *testing.T) {
+	h := bottest.New(t, flowSet(), waveYAML)
+	texts := []string{
+		"超值兼职日结300元 在家就能做 电话 138 1234 5678",
+		"超值兼职日结500元，在家就能做！电话13912345678 🔥",
+		"超值兼职 日结800元 在家就能做 电话 137-0000-1111",
+	}
+	for i, text := range texts {
+		g, who := "console:w"+string(rune('1'+i)), "raider"+string(rune('1'+i))
+		acts := sayIn(h, g, who, "r"+string(rune('1'+i)), text)
+		if got := deleted(acts, who); got != (i == 2) {
+			t.Fatalf("copy %d deleted = %v: %s", i+1, got, bottest.Texts(acts))
+		}
+		if i == 2 && !strings.Contains(bottest.Texts(acts), "same text in 3 groups") {
+			t.Errorf("the report does not name the wave: %s", bottest.Texts(acts))
+		}
+	}
+	if got, want := swept(h), "console:w1/r1 console:w2/r2"; got != want {
+		t.Fatalf("earlier copies removed: %q, want %q", got, want)
+	}
+	// swept once: a fourth copy removes itself and nothing again
+	acts := sayIn(h, "console:w4", "raider4", "r4", "超值兼职日结900元 在家就能做 电话 136 0000 2222")
+	if !deleted(acts, "raider4") {
+		t.Fatalf("the fourth copy stayed: %s", bottest.Texts(acts))
+	}
+	if got := swept(h); got != "" {
+		t.Fatalf("removed again: %q", got)
+	}
+
+	// newcomers' greetings that coincide are a signal, not a verdict
+	for i := range 4 {
+		g, who := "console:g"+string(rune('1'+i)), "hello"+string(rune('1'+i))
+		if acts := sayIn(h, g, who, fmt.Sprintf("h%d", i), "大家好，我是新来的，请多多关照"); deleted(acts, who) {
+			t.Fatalf("greeting %d removed: %s", i+1, bottest.Texts(acts))
+		}
+	}
+	// settled members (past their first three messages) are not counted
+	for i := range 3 {
+		g, who := "console:s"+string(rune('1'+i)), "member"+string(rune('1'+i))
+		for j := range 3 {
+			sayIn(h, g, who, fmt.Sprintf("s%d-%d", i, j), "hi")
+		}
+		if acts := sayIn(h, g, who, fmt.Sprintf("s%d", i), "今晚直播记得来看 八点开始 电话 138 1234 5678"); deleted(acts, who) {
+			t.Fatalf("a settled member's message in group %d was removed", i+1)
+		}
+	}
+	if got := swept(h); got != "" {
+		t.Fatalf("greetings or settled members' messages removed: %q", got)
+	}
+}
+
+// A copy removed for what it says takes the newcomers' earlier copies
+// with it, below the wave's count too; one removed for the member's pace
+// does not.
+func TestWaveSweptByContent(t *testing.T) {
+	h := bottest.New(t, flowSet(), strings.Replace(waveYAML, "groups_window: 10m}", "groups_window: 10m, messages: 2, window: 10s}", 1))
+	if acts := sayIn(h, "console:c1", "new1", "n1", "周末兼职 日结 电话 138 1234 5678"); deleted(acts, "new1") {
+		t.Fatal("a phone number alone removed a message")
+	}
+	// the same from a settled member elsewhere, forwarded from a channel
+	for j := range 3 {
+		sayIn(h, "console:c2", "old", fmt.Sprintf("o%d", j), "hi")
+	}
+	h.Advance(time.Minute)
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("old"), Text: "周末兼职 日结 电话 139 8765 4321", MessageID: "o9",
+		Chat: bot.Chat{Key: "console:c2", Type: bot.ChatGroup}, Forward: &bot.Forward{FromChat: "console:-1001", Name: "Deals"}})
+	if !deleted(h.Out.Take(), "old") {
+		t.Fatal("the forwarded copy stayed")
+	}
+	if got := swept(h); got != "console:c1/n1" {
+		t.Fatalf("earlier copies removed: %q", got)
+	}
+
+	// flooding: removed for its pace, its copies stay
+	sayIn(h, "console:c3", "new3", "p1", "大家好我是新来的请多多关照谢谢")
+	for j := range 3 {
+		sayIn(h, "console:c4", "fast", fmt.Sprintf("f%d", j), "hi")
+	}
+	if !deleted(sayIn(h, "console:c4", "fast", "f9", "大家好我是新来的请多多关照谢谢"), "fast") {
+		t.Fatal("the flood was not removed")
+	}
+	if got := swept(h); got != "" {
+		t.Fatalf("a flood's copies removed: %q", got)
 	}
 }

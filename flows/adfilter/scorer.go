@@ -238,6 +238,51 @@ func (s *Scorer) MatchKey(text string, minLen int) string {
 	return TextKey(t)
 }
 
+// WaveKey is the key a message's template is counted by across groups:
+// TextKey of its match form with each id or number (a run of Latin
+// letters and digits that holds a digit) read as one placeholder, so
+// "兼职日结300 加v abc123" and "兼职日结500 加v xyz789" are one template.
+// It is "" when the form is shorter than minLen runes.
+func (s *Scorer) WaveKey(text string, minLen int) string {
+	sc := s.pool.Get().(*scratch)
+	defer s.pool.Put(sc)
+	t := sc.n.Normalize(text)
+	if len(t) < minLen {
+		return ""
+	}
+	return TextKey(template(t))
+}
+
+// template replaces each run of Latin letters and digits holding a digit
+// with '#' (runs apart by spaces with one) and drops the spaces: where a
+// copy puts its spaces is the cheapest change.
+func template(t []rune) []rune {
+	out := make([]rune, 0, len(t))
+	alnum := func(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' }
+	for i := 0; i < len(t); {
+		if !alnum(t[i]) {
+			if t[i] != ' ' {
+				out = append(out, t[i])
+			}
+			i++
+			continue
+		}
+		j, digit := i, false
+		for ; j < len(t) && alnum(t[j]); j++ {
+			digit = digit || t[j] <= '9'
+		}
+		if digit {
+			if n := len(out); n == 0 || out[n-1] != '#' { // "138 1234 5678" is one number
+				out = append(out, '#')
+			}
+		} else {
+			out = append(out, t[i:j]...)
+		}
+		i = j
+	}
+	return out
+}
+
 // scratch is one scoring's buffers, pooled.
 type scratch struct {
 	n     Normalizer
