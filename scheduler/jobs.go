@@ -43,19 +43,29 @@ func NewJobs(rdb redis.UniversalClient, key string) *Jobs {
 	return &Jobs{rdb: rdb, key: key, data: key + ":data", running: key + ":running"}
 }
 
-// Add schedules a job. A job with the same ID is replaced (stored once).
-func (j *Jobs) Add(ctx context.Context, job Job) error {
-	b, err := json.Marshal(job)
-	if err != nil {
-		return fmt.Errorf("encode job %s: %w", job.ID, err)
+// Add schedules jobs, in one round trip. A job with the same ID is
+// replaced (stored once).
+func (j *Jobs) Add(ctx context.Context, jobs ...Job) error {
+	if len(jobs) == 0 {
+		return nil
 	}
-	_, err = j.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, j.data, job.ID, b)
-		p.ZAdd(ctx, j.key, redis.Z{Score: float64(job.At.UnixMilli()), Member: job.ID})
+	bodies := make([][]byte, len(jobs))
+	for i, job := range jobs {
+		b, err := json.Marshal(job)
+		if err != nil {
+			return fmt.Errorf("encode job %s: %w", job.ID, err)
+		}
+		bodies[i] = b
+	}
+	_, err := j.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i, job := range jobs {
+			p.HSet(ctx, j.data, job.ID, bodies[i])
+			p.ZAdd(ctx, j.key, redis.Z{Score: float64(job.At.UnixMilli()), Member: job.ID})
+		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("schedule job %s: %w", job.ID, err)
+		return fmt.Errorf("schedule job %s (of %d): %w", jobs[0].ID, len(jobs), err)
 	}
 	return nil
 }

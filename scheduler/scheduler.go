@@ -86,7 +86,7 @@ func (s *Scheduler) Connect(p Planner, sink bot.EventSink) {
 }
 
 // Add schedules a job; a job with the same ID is replaced.
-func (s *Scheduler) Add(ctx context.Context, j Job) error { return s.jobs.Add(ctx, j) }
+func (s *Scheduler) Add(ctx context.Context, jobs ...Job) error { return s.jobs.Add(ctx, jobs...) }
 
 // Remove cancels a job.
 func (s *Scheduler) Remove(ctx context.Context, id string) error { return s.jobs.Remove(ctx, id) }

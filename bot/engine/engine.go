@@ -35,7 +35,7 @@ type Outbox interface {
 // it is due; the scheduler implements it and hands the work back as
 // EventTimer events.
 type Timers interface {
-	Add(ctx context.Context, j scheduler.Job) error
+	Add(ctx context.Context, jobs ...scheduler.Job) error
 	Remove(ctx context.Context, id string) error
 	// NextFire returns when a recurring schedule (scheduler.EntryKey)
 	// fires next.

@@ -200,11 +200,25 @@ func (fc *FlowContext) Emit(kind bot.EventKind) {
 // with the event's platform, group and member. id makes it unique: the
 // same id scheduled twice runs once.
 func (fc *FlowContext) Schedule(ctx context.Context, id, kind string, at time.Time, args map[string]string) error {
+	return fc.engine.opt.Timers.Add(ctx, fc.job(id, kind, at, args))
+}
+
+// ScheduleEach is Schedule for many jobs of one kind and time, in one
+// round trip: ids[i] with args[i].
+func (fc *FlowContext) ScheduleEach(ctx context.Context, kind string, at time.Time, ids []string, args []map[string]string) error {
+	jobs := make([]scheduler.Job, len(ids))
+	for i, id := range ids {
+		jobs[i] = fc.job(id, kind, at, args[i])
+	}
+	return fc.engine.opt.Timers.Add(ctx, jobs...)
+}
+
+func (fc *FlowContext) job(id, kind string, at time.Time, args map[string]string) scheduler.Job {
 	all := map[string]string{"platform": fc.Event.Platform, "group": fc.Event.GroupKey(), "member": fc.Event.Member.ID, "name": fc.Event.Member.Name, "username": fc.Event.Member.Username}
 	for k, v := range args {
 		all[k] = v
 	}
-	return fc.engine.opt.Timers.Add(ctx, scheduler.Job{ID: fc.flow + "." + kind + ":" + all["group"] + ":" + id, Kind: fc.flow + "." + kind, At: at, Args: all})
+	return scheduler.Job{ID: fc.flow + "." + kind + ":" + all["group"] + ":" + id, Kind: fc.flow + "." + kind, At: at, Args: all}
 }
 
 // HoldForQuietHours reports whether now falls in quiet hours; if so it

@@ -368,3 +368,32 @@ func TestWaveSweptByContent(t *testing.T) {
 		t.Fatalf("a flood's copies removed: %q", got)
 	}
 }
+
+// BenchmarkWaveSweep is the worst sweep: a template that stayed below
+// removal in waveCap groups, then a copy removed (a forward adds what
+// the phone number lacked), which
+// schedules the removal of every earlier one. It reports that event's
+// time.
+func BenchmarkWaveSweep(b *testing.B) {
+	const copies = 499
+	var total time.Duration
+	for i := range b.N {
+		h := bottest.New(b, flowSet(), strings.Replace(waveYAML, "groups_window: 10m}", "groups_window: 10m, groups_score: 0}", 1))
+		for g := range copies {
+			sayIn(h, fmt.Sprintf("console:b%d-%d", i, g), fmt.Sprintf("n%d", g), fmt.Sprintf("m%d", g), "今晚一起来看直播吧 电话 138 1234 5678")
+		}
+		h.Out.Take()
+		start := time.Now()
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("spam"), Text: "今晚一起来看直播吧 电话 139 0000 1111", MessageID: "last",
+			Chat: bot.Chat{Key: "console:last", Type: bot.ChatGroup}, Forward: &bot.Forward{FromChat: "console:-1001", Name: "Deals"}})
+		total += time.Since(start)
+		if !deleted(h.Out.Take(), "spam") {
+			b.Fatal("not removed")
+		}
+		sw := swept(h)
+		if got := strings.Count(sw, " ") + 1; got != copies {
+			b.Fatalf("%d swept, want %d", got, copies)
+		}
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/sweep")
+}

@@ -106,20 +106,19 @@ func groupsIn(es []waveEntry) int {
 // message's, so two replicas sweeping at once remove it once.
 func sweepWave(ctx context.Context, fc *engine.FlowContext, template string, es []waveEntry, self waveEntry) error {
 	var marks []any
-	n := groupsIn(es)
+	var ids []string
+	var args []map[string]string
+	n, text := fmt.Sprint(groupsIn(es)), Excerpt(fc.Event.Text, 80)
 	for _, e := range es {
 		if e.Swept {
 			continue
 		}
 		if e != self {
-			err := fc.Schedule(ctx, e.Platform+":"+e.Message, "wave", fc.Now, map[string]string{
+			ids = append(ids, e.Platform+":"+e.Message)
+			args = append(args, map[string]string{
 				"platform": e.Platform, "group": e.Group, "chat": e.Chat, "message": e.Message,
-				"member": "", "name": "", "username": "",
-				"groups": fmt.Sprint(n), "text": Excerpt(fc.Event.Text, 80),
+				"member": "", "name": "", "username": "", "groups": n, "text": text,
 			})
-			if err != nil {
-				return fmt.Errorf("schedule the removal of a copy in %s: %w", e.Group, err)
-			}
 		}
 		done := e
 		done.Swept = true
@@ -127,6 +126,9 @@ func sweepWave(ctx context.Context, fc *engine.FlowContext, template string, es 
 	}
 	if len(marks) == 0 {
 		return nil
+	}
+	if err := fc.ScheduleEach(ctx, "wave", fc.Now, ids, args); err != nil {
+		return fmt.Errorf("schedule the removal of %d copies: %w", len(ids), err)
 	}
 	if err := markScript.Run(ctx, fc.Store.Client(), []string{waveKey(fc.Store, template)}, marks...).Err(); err != nil {
 		// the jobs are set; a later copy schedules them again under the
