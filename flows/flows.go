@@ -30,5 +30,5 @@ import (
 
 // Builtin returns a fresh set of the built-in flows.
 func Builtin() []engine.Flow {
-	return []engine.Flow{federation.Flow{}, raid.Flow{}, verify.Flow{}, adfilter.New(), locks.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, privacy.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}, lottery.Flow{}, poll.Flow{}, event.Flow{}}
+	return []engine.Flow{federation.Flow{}, raid.Flow{}, adfilter.New(), verify.Flow{}, locks.Flow{}, welcome.Flow{}, checkin.Flow{}, moderation.Flow{}, privacy.Flow{}, posts.Flow{}, help.Flow{}, stats.Flow{}, wakeup.Flow{}, dashboard.Flow{}, answers.Flow{}, tags.Flow{}, audience.Flow{}, survey.Flow{}, notes.Flow{}, lottery.Flow{}, poll.Flow{}, event.Flow{}}
 }

@@ -95,6 +95,9 @@ type stagedHandler struct {
 	stage Stage
 	flow  Flow
 	run   Handler
+	// gate: a Gatekeeper's gate handler, beside the flow's own; the
+	// flow's steps and undo belong to its own
+	gate bool
 }
 
 type attached struct {
@@ -135,6 +138,9 @@ func New(opt Options, cfg *config.Config) (*Engine, error) {
 	for _, f := range opt.Flows {
 		if h, ok := f.(EventHandler); ok {
 			e.handlers = append(e.handlers, stagedHandler{stage: h.Stage(), flow: f, run: chain(f.Name(), h.Handle, mws)})
+		}
+		if g, ok := f.(Gatekeeper); ok {
+			e.handlers = append(e.handlers, stagedHandler{stage: StageGate, flow: f, run: chain(f.Name(), g.HandleGate, mws), gate: true})
 		}
 		if c, ok := f.(Commander); ok {
 			for _, loc := range config.Locales {
@@ -732,7 +738,7 @@ func (e *Engine) runFlows(ctx context.Context, fc *FlowContext) error {
 		if fc.stopped != "" {
 			return e.undo(ctx, fc, ran)
 		}
-		if ran != nil {
+		if ran != nil && !h.gate {
 			ran[h.flow.Name()] = true
 		}
 		conf, on := fc.Group.Flow(h.flow.Name())
@@ -761,7 +767,7 @@ func (e *Engine) prepare(fc *FlowContext) (steps []state.Step, owners []string) 
 	}
 	for _, h := range e.handlers {
 		p, ok := h.flow.(Preparer)
-		if !ok {
+		if !ok || h.gate {
 			continue
 		}
 		conf, on := fc.Group.Flow(h.flow.Name())
@@ -793,7 +799,7 @@ func (e *Engine) undo(ctx context.Context, fc *FlowContext, ran map[string]bool)
 	for _, h := range e.handlers {
 		name := h.flow.Name()
 		u, ok := h.flow.(Undoer)
-		if _, prepared := fc.prepared[name]; !ok || !prepared || ran[name] {
+		if _, prepared := fc.prepared[name]; !ok || h.gate || !prepared || ran[name] {
 			continue
 		}
 		conf, _ := fc.Group.Flow(name)

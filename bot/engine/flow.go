@@ -48,6 +48,14 @@ type EventHandler interface {
 	Handle(ctx context.Context, fc *FlowContext) error
 }
 
+// Gatekeeper is implemented by flows that also act at the gate, whatever
+// their own stage: the ad filter turns away members whose name is an ad
+// as they join, before verification posts a challenge naming them. Among
+// the gate's handlers it runs in the order the flows are given.
+type Gatekeeper interface {
+	HandleGate(ctx context.Context, fc *FlowContext) error
+}
+
 // CommandSpec describes one command a flow offers.
 type CommandSpec struct {
 	Name      string

@@ -74,9 +74,16 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Log.Warn("classifier reports unavailable; using the sample files alone", zap.Error(err))
 	}
 	v := cfg.scorer.Score(in, model)
-	var pace float64 // what the member's own pace added: not about the text
+	// what is not about the text: the member's own pace and name
+	var pace float64
 	if c, ok := fc.Prepared(); ok && len(c) == 3 {
 		pace = floodHits(cfg, FloodCounts{c[0], c[1], c[2]}, &v)
+	}
+	if cfg.Names.Score > 0 {
+		if nv := cfg.scorer.NameVerdict(ev.Member); nv.Score > 0 {
+			v.Add("name", nameHits(&nv), nv.Score*cfg.Names.Score)
+			pace += nv.Score * cfg.Names.Score
+		}
 	}
 	fl := cfg.Flood
 	template := ""
@@ -100,7 +107,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		return err
 	}
 	if template == "" || cfg.DryRun || v.Score-pace < v.Threshold {
-		return nil // removed for its pace, not for what it says: its copies stay
+		return nil // removed for its pace or name, not for what it says: its copies stay
 	}
 	if copies == nil { // a settled member's spam: newcomers' earlier copies go too
 		if copies, err = wave(ctx, fc.Store, template, self, false, fl.GroupsWindow.D(), fc.Now); err != nil {
@@ -427,6 +434,11 @@ var words = i18n.Catalog{
 		"report.wave":     "🌊 同一内容在 %s 个群由新成员发出，本群较早的一条：%s。原文：%s",
 		"report.wave.dry": "🧪 [试运行] 同一内容在 %s 个群由新成员发出，本群较早的一条本会删除。原文：%s",
 		"reason.wave":     "广告潮（%s 个群）",
+		"report.name":     "🚫 %s (%s) 的名字像广告（得分 %.2f：%s）。处理：%s",
+		"did.report":      "仅报告",
+		"did.decline":     "已拒绝入群申请",
+		"did.banned":      "已封禁",
+		"did.kicked":      "已移出",
 		"notice.warn":     "⚠️ %s 你的消息因%s被删除。警告 %d 次，多次违规将被禁言或移出。",
 		"notice.warned":   "⚠️ %s 收到警告：%s（第 %d 次），多次警告将被禁言或移出。",
 		"notice.mute":     "🔇 %s 因%s被禁言 %s。",
@@ -447,6 +459,11 @@ var words = i18n.Catalog{
 		"report.wave":     "🌊 The same text came from newcomers in %s groups; its earlier copy here: %s. Text: %s",
 		"report.wave.dry": "🧪 [dry run] The same text came from newcomers in %s groups; would delete its earlier copy here. Text: %s",
 		"reason.wave":     "spam wave (%s groups)",
+		"report.name":     "🚫 %s (%s) has a name that reads as an ad (%.2f: %s). Done: %s",
+		"did.report":      "reported only",
+		"did.decline":     "join request declined",
+		"did.banned":      "banned",
+		"did.kicked":      "kicked",
 		"notice.warn":     "⚠️ %s, your message was removed as %s. Warning %d; repeated spam leads to a mute or removal.",
 		"notice.warned":   "⚠️ %s, you are warned: %s (warning %d); repeated warnings lead to a mute or removal.",
 		"notice.mute":     "🔇 %s was muted (%s) for %s.",

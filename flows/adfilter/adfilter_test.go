@@ -419,6 +419,11 @@ func FuzzScore(f *testing.F) {
 		if w := s.Score(adfilter.Input{Text: text}, m); w.Score != v.Score {
 			t.Fatalf("%q: scored %v then %v", text, v.Score, w.Score)
 		}
+		// the same text as a member's name: the rules alone, no model
+		n := s.NameVerdict(bot.Member{Name: text, Username: text})
+		if n.Score < 0 || n.Score != n.Score || n.Threshold <= 0 || n.P != -1 {
+			t.Fatalf("%q as a name: %+v", text, n)
+		}
 	})
 }
 

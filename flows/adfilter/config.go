@@ -31,6 +31,7 @@ type Config struct {
 	Forwards   Forwards    `yaml:"forwards"`
 	Flood      Flood       `yaml:"flood"`
 	Newcomer   Newcomer    `yaml:"newcomer"`
+	Names      NamesConfig `yaml:"names"`
 	Classifier *Classifier `yaml:"classifier"`
 	Ladder     Ladder      `yaml:"ladder"`
 
@@ -109,6 +110,19 @@ type Flood struct {
 	MinLength int `yaml:"min_length"`
 }
 
+// NamesConfig reads members' names (display name and username) by the rules:
+// an account named "加微信abc123 领福利" is an ad however it writes.
+type NamesConfig struct {
+	// Join is what happens to a member whose name alone reaches the
+	// threshold when joining or asking to join: ban, kick, report (to
+	// log_chat only) or off. A request is declined.
+	Join string `yaml:"join"`
+	// Score is the share of the name's score each of the member's
+	// messages carries (0: names are not read with messages): a member
+	// who joined with a plain name and renamed to an ad.
+	Score float64 `yaml:"score"`
+}
+
 // Newcomer makes the filter stricter for new members.
 type Newcomer struct {
 	Messages int             `yaml:"messages"` // a member's first N messages ...
@@ -169,6 +183,7 @@ func defaults() *Config {
 			Crowd: 3, CrowdWindow: config.Duration(10 * time.Minute), Groups: 3, GroupsWindow: config.Duration(10 * time.Minute), GroupsScore: 0.6,
 			Score: 1, MinLength: 10},
 		Newcomer: Newcomer{Messages: 3, For: config.Duration(24 * time.Hour), Links: 1, Forwards: 1},
+		Names:    NamesConfig{Join: "ban", Score: 1},
 		Ladder: Ladder{Decay: config.Duration(30 * 24 * time.Hour), Steps: []Step{
 			{At: 1, Action: "warn"}, {At: 3, Action: "mute", For: config.Duration(24 * time.Hour)}, {At: 5, Action: "ban"},
 		}},
@@ -213,6 +228,14 @@ func (c *Config) Validate(report func(field, msg string)) {
 	}
 	if f.Groups < 0 || f.Groups == 1 {
 		report("flood.groups", "must be 0 (off) or 2 or more: one group is not a wave")
+	}
+	switch c.Names.Join {
+	case "ban", "kick", "report", "off":
+	default:
+		report("names.join", fmt.Sprintf("%q: want ban, kick, report or off", c.Names.Join))
+	}
+	if c.Names.Score < 0 {
+		report("names.score", "must be zero or more")
 	}
 	if f.GroupsScore < 0 {
 		report("flood.groups_score", "must be zero or more")

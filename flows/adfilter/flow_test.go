@@ -12,6 +12,8 @@ import (
 	"github.com/qunbot/qunbot/bot/engine"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/checkin"
+	"github.com/qunbot/qunbot/flows/verify"
+	"github.com/qunbot/qunbot/flows/welcome"
 )
 
 func flowSet() []engine.Flow { return []engine.Flow{adfilter.Flow{}, checkin.Flow{}} }
@@ -396,4 +398,102 @@ func BenchmarkWaveSweep(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/sweep")
+}
+
+// Names that read as ads are turned away at the gate; names that only
+// look like them ("张威 199508", 小薇 with username xiaowei2019) are not.
+func TestSpamNames(t *testing.T) {
+	fl := []engine.Flow{adfilter.Flow{}, checkin.Flow{}, welcome.Flow{}}
+	tests := []struct {
+		name, join  string // config's names.join ("" default)
+		member      bot.Member
+		kind        bot.EventKind
+		want        string // summary of actions
+		wantStopped bool
+	}{
+		{"contact in the name", "", bot.Member{ID: "s1", Name: "加微信 abc12345 领福利"}, bot.EventJoin, "ban:s1 send", true},
+		{"keyword in the username", "", bot.Member{ID: "s2", Name: "Bob", Username: "free_money_daily"}, bot.EventJoin, "ban:s2 send", true},
+		{"invite link in the name", "", bot.Member{ID: "s3", Name: "VIP t.me/+AbCdEf123"}, bot.EventJoin, "ban:s3 send", true},
+		{"a request is declined", "", bot.Member{ID: "s4", Name: "QQ 12345678 代开发票"}, bot.EventJoinRequest, "decline:s4 send", true},
+		{"kick", "kick", bot.Member{ID: "s5", Name: "加微信 abc12345"}, bot.EventJoin, "kick:s5 send", true},
+		{"report only", "report", bot.Member{ID: "s6", Name: "加微信 abc12345"}, bot.EventJoin, "send", false},
+		{"off", "off", bot.Member{ID: "s7", Name: "加微信 abc12345"}, bot.EventJoin, "", false},
+		{"a name with a year", "", bot.Member{ID: "n1", Name: "张威 199508"}, bot.EventJoin, "", false},
+		{"a name and username apart", "", bot.Member{ID: "n2", Name: "小薇", Username: "xiaowei2019"}, bot.EventJoin, "", false},
+		{"a phone number alone", "", bot.Member{ID: "n3", Name: "王五 13812345678"}, bot.EventJoin, "", false},
+		{"a moderator", "", bot.Member{ID: "mod", Name: "加微信 abc12345"}, bot.EventJoin, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			yaml := flowYAML
+			if tt.join != "" {
+				yaml += "    names: {join: " + tt.join + "}\n"
+			}
+			yaml += "  welcome:\n    text: \"welcome {{.Flow.Mentions}}\"\n"
+			h := bottest.New(t, fl, yaml)
+			h.Out.Take()
+			h.Event(bot.Event{Kind: tt.kind, Member: tt.member})
+			h.Advance(time.Minute) // a welcome goes out after its burst window
+			var acts, greetings []bot.Action
+			for _, a := range h.Out.Take() {
+				if strings.HasPrefix(a.Text, "welcome") {
+					greetings = append(greetings, a)
+				} else {
+					acts = append(acts, a)
+				}
+			}
+			if got := bottest.Summary(acts); got != tt.want {
+				t.Fatalf("%s, want %s: %s", got, tt.want, bottest.Texts(acts))
+			}
+			for _, a := range acts {
+				if a.Type != bot.ActSend && (a.Audit == nil || !strings.Contains(a.Audit.What, "spam name")) {
+					t.Errorf("%s without its audit", a.Type)
+				}
+			}
+			// turned away at the gate: nothing after it greets them
+			if welcomed := len(greetings) > 0; tt.kind == bot.EventJoin && welcomed == tt.wantStopped {
+				t.Errorf("welcomed = %v, want %v", welcomed, !tt.wantStopped)
+			}
+		})
+	}
+}
+
+// A member who joined with a plain name and renamed to an ad: each
+// message carries the name's score, and the name does not make the
+// message's text a wave (its copies stay).
+func TestSpamNameOnMessages(t *testing.T) {
+	h := bottest.New(t, flowSet(), waveYAML)
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bot.Member{ID: "x", Name: "Tom"}, Text: "大家晚上好 今天天气不错啊", MessageID: "x1"})
+	if deleted(h.Out.Take(), "x") {
+		t.Fatal("a plain message removed")
+	}
+	sayIn(h, "console:o2", "other", "o1", "大家晚上好 今天天气不错啊")
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bot.Member{ID: "x", Name: "刷单日结 加v abc12345"}, Text: "大家晚上好 今天天气不错啊", MessageID: "x2"})
+	acts := h.Out.Take()
+	if !deleted(acts, "x") || !strings.Contains(bottest.Texts(acts), "name keyword 刷单") {
+		t.Fatalf("the renamed member's message: %s", bottest.Texts(acts))
+	}
+	if got := swept(h); got != "" {
+		t.Fatalf("copies removed for a name: %q", got)
+	}
+}
+
+// The name check comes before verification: a spam name gets no
+// challenge naming it; a plain one does.
+func TestSpamNameBeforeVerification(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{adfilter.Flow{}, verify.Flow{}, checkin.Flow{}}, flowYAML+"  verify: {method: button}\n")
+	for _, tt := range []struct {
+		member bot.Member
+		want   string
+	}{
+		{bot.Member{ID: "s1", Name: "加微信 abc12345 领福利"}, "ban:s1 send"},
+		{bot.Member{ID: "n1", Name: "Anna"}, "restrict:n1 send:n1"},
+	} {
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventJoin, Member: tt.member})
+		if got := bottest.Summary(h.Out.Take()); got != tt.want {
+			t.Errorf("%s joined: %s, want %s", tt.member.Name, got, tt.want)
+		}
+	}
 }

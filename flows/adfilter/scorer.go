@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/qunbot/qunbot/bot"
 )
@@ -63,6 +64,9 @@ type Input struct {
 	// RepeatMinLength > 0 asks for Verdict.TextKey: the normalised text
 	// hashed, if at least this many characters long (repeat detection).
 	RepeatMinLength int
+	// Name: the text is a member's name, where a one-letter contact prefix
+	// is a name ("张威 199508", "小薇 202406"), not a WeChat handle.
+	Name bool
 }
 
 // Hit is one rule that fired.
@@ -283,6 +287,30 @@ func template(t []rune) []rune {
 	return out
 }
 
+// NameVerdict scores a member's display name and username, each alone
+// (a username glued to a name would make "小薇" and "xiaowei2019" a
+// contact), by the rules: keywords, contacts, links and regexes — not the
+// model, which learned messages, nor anything about a message. The
+// higher of the two is the name's verdict.
+func (s *Scorer) NameVerdict(m bot.Member) Verdict {
+	sc := s.pool.Get().(*scratch)
+	defer s.pool.Put(sc)
+	var best Verdict
+	for i, text := range []string{m.Name, m.Username} {
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		v, _ := s.rules(sc, Input{Text: text, Name: true}, false)
+		if i == 0 || v.Score > best.Score {
+			best = v
+		}
+	}
+	if best.Threshold == 0 {
+		best = Verdict{Threshold: s.cfg.Threshold, P: -1}
+	}
+	return best
+}
+
 // scratch is one scoring's buffers, pooled.
 type scratch struct {
 	n     Normalizer
@@ -475,7 +503,7 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 		case kindKeyword:
 			v.Add("keyword", p.word, p.score*kw)
 		case kindWeChat:
-			if !wechat && idAfter(text, end, false) {
+			if !wechat && !(in.Name && utf8.RuneCountInString(p.word) == 1) && idAfter(text, end, false) {
 				wechat = true
 				v.Add("contact", "wechat", p.score)
 			}
