@@ -446,8 +446,8 @@ func TestModelFileRoundTrip(t *testing.T) {
 			t.Errorf("%q: %v/%v before, %v/%v after", text, a.P, a.Score, b.P, b.Score)
 		}
 	}
-	for _, v := range []string{"1", "2"} {
-		old := append([]byte("qunbot-adfilter-model "+v+"\n"), buf.Bytes()[len("qunbot-adfilter-model 3\n"):]...)
+	for _, v := range []string{"1", "2", "3"} {
+		old := append([]byte("qunbot-adfilter-model "+v+"\n"), buf.Bytes()[len("qunbot-adfilter-model 4\n"):]...)
 		if _, err := adfilter.ReadModel(bytes.NewReader(old)); err == nil || !strings.Contains(err.Error(), "train it again") {
 			t.Errorf("a version %s file: %v", v, err)
 		}
@@ -471,7 +471,7 @@ func FuzzReadModel(f *testing.F) {
 	}
 	f.Add(buf.Bytes())
 	f.Add([]byte("qunbot-adfilter-model 1\n\xff\xff\xff\xff"))
-	f.Add([]byte("qunbot-adfilter-model 3\n\xff\xff\xff\xff"))
+	f.Add([]byte("qunbot-adfilter-model 4\n\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := adfilter.ReadModel(bytes.NewReader(data))
 		if err == nil {

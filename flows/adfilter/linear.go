@@ -8,7 +8,7 @@ import (
 )
 
 // Model is a logistic regression over hashed features of a message's
-// match form: character 1-, 2- and 3-grams, Latin word tokens, the rules'
+// match form: character 1-, 2- and 3-grams, word tokens of alphabets written with spaces, the rules'
 // hits (each keyword and contact prefix is a feature with a learned
 // weight, not a fixed score) and the message's shape (length, shares of
 // digits, Latin letters and symbols, the longest digit run, repeated
@@ -111,7 +111,11 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 			rep = 0
 		}
 		prev = r
-		ascii := r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r))
+		// a word is a run of letters and digits of an alphabet written
+		// with spaces: Latin, and Cyrillic, Greek, Arabic... (below U+3000),
+		// whose look-alikes normalising folded, so "пoдpaбotka" is one
+		// word, not three pieces; Chinese and Japanese have their n-grams
+		ascii := r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r >= 0x80 && r < 0x3000 && unicode.IsLetter(r)
 		if ascii && wordStart < 0 {
 			wordStart = i
 		}

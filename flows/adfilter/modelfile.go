@@ -14,13 +14,14 @@ import (
 // line, then little-endian fields — messages learned from, the bias, the
 // learned sure threshold, the non-zero weights as (index, weight) pairs,
 // and the known spam's MinHash signatures. Each version changed the
-// features (2: 4-grams, each counted once; 3: @names), so an older file's
-// weights mean something else to it and are refused.
-const modelMagic = "qunbot-adfilter-model 3\n"
+// features (2: 4-grams, each counted once; 3: @names; 4: words of every
+// alphabet, not only Latin), so an older file's weights mean something
+// else to it and are refused.
+const modelMagic = "qunbot-adfilter-model 4\n"
 
 // oldModel reports whether magic is the first line of an older model file.
 func oldModel(magic string) bool {
-	return magic == "qunbot-adfilter-model 1\n" || magic == "qunbot-adfilter-model 2\n"
+	return magic == "qunbot-adfilter-model 1\n" || magic == "qunbot-adfilter-model 2\n" || magic == "qunbot-adfilter-model 3\n"
 }
 
 // WriteTo writes the model.
