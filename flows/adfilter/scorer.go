@@ -233,11 +233,20 @@ func Compile(c *Config) (*Scorer, error) {
 // MatchKey is TextKey of the message's match form (what repeats are
 // counted by), or "" when the form is shorter than minLen runes.
 func (s *Scorer) MatchKey(text string, minLen int) string {
+	return s.key(text, minLen, nil)
+}
+
+// key is TextKey of the match form (through form, if given), or "" when
+// the match form is shorter than minLen runes.
+func (s *Scorer) key(text string, minLen int, form func([]rune) []rune) string {
 	sc := s.pool.Get().(*scratch)
 	defer s.pool.Put(sc)
 	t := sc.n.Normalize(text)
 	if len(t) < minLen {
 		return ""
+	}
+	if form != nil {
+		t = form(t)
 	}
 	return TextKey(t)
 }
@@ -248,13 +257,7 @@ func (s *Scorer) MatchKey(text string, minLen int) string {
 // "兼职日结300 加v abc123" and "兼职日结500 加v xyz789" are one template.
 // It is "" when the form is shorter than minLen runes.
 func (s *Scorer) WaveKey(text string, minLen int) string {
-	sc := s.pool.Get().(*scratch)
-	defer s.pool.Put(sc)
-	t := sc.n.Normalize(text)
-	if len(t) < minLen {
-		return ""
-	}
-	return TextKey(template(t))
+	return s.key(text, minLen, template)
 }
 
 // template replaces each run of Latin letters and digits holding a digit
