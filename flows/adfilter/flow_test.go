@@ -422,6 +422,7 @@ func TestSpamNames(t *testing.T) {
 		{"a name and username apart", "", bot.Member{ID: "n2", Name: "小薇", Username: "xiaowei2019"}, bot.EventJoin, "", false},
 		{"a phone number alone", "", bot.Member{ID: "n3", Name: "王五 13812345678"}, bot.EventJoin, "", false},
 		{"a moderator", "", bot.Member{ID: "mod", Name: "加微信 abc12345"}, bot.EventJoin, "", false},
+		{"an id for a name", "", bot.Member{ID: "wxid_abc12345", Name: "wxid_abc12345"}, bot.EventJoin, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -294,13 +294,16 @@ func template(t []rune) []rune {
 // (a username glued to a name would make "小薇" and "xiaowei2019" a
 // contact), by the rules: keywords, contacts, links and regexes — not the
 // model, which learned messages, nor anything about a message. The
-// higher of the two is the name's verdict.
+// higher of the two is the name's verdict. A name that is the member's id
+// is not read.
 func (s *Scorer) NameVerdict(m bot.Member) Verdict {
 	sc := s.pool.Get().(*scratch)
 	defer s.pool.Put(sc)
 	var best Verdict
 	for i, text := range []string{m.Name, m.Username} {
-		if strings.TrimSpace(text) == "" {
+		// an adapter that knows no name gives the id ("wmXyz…" on WeCom):
+		// not a name the member chose
+		if strings.TrimSpace(text) == "" || text == m.ID {
 			continue
 		}
 		v, _ := s.rules(sc, Input{Text: text, Name: true}, false)
