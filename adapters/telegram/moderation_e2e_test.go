@@ -298,3 +298,40 @@ flows:
 		t.Errorf("/unfban: %s", methods(calls))
 	}
 }
+
+// A member whose name is an ad is banned as they join, on Telegram's wire
+// format, before verification posts a challenge that would show the name;
+// a join request with such a name is declined; a plain name is verified.
+func TestSpamNamesOnTelegram(t *testing.T) {
+	e := setup(t)
+	r := newRig(t, e, `locale: en
+timezone: UTC
+flows:
+  adfilter: {}
+  verify: {method: button}
+  welcome: {text: "welcome {{.Flow.Mentions}}"}
+`)
+	join := func(uid, mid, id int, name string) string {
+		return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1767600000,"chat":%s,"from":%s,"new_chat_members":[%s]}}`,
+			uid, mid, chatJSON(), user(id, name), user(id, name))
+	}
+	calls := r.step(join(1, 300, 9, "加微信 abc12345 领福利"))
+	r.want++ // a join message is two events: the join and its service message
+	calls = append(calls, r.advance(time.Minute)...)
+	if find(calls, "banChatMember", "user_id", "9") != 1 || find(calls, "restrictChatMember", "", "") != 0 {
+		t.Fatalf("the spam name: %s", methods(calls))
+	}
+	for _, c := range calls {
+		if strings.Contains(c.Params.Get("text"), "abc12345") {
+			t.Fatalf("the ad was shown to the group: %s", c.Params.Get("text"))
+		}
+	}
+	calls = r.step(fmt.Sprintf(`{"update_id":2,"chat_join_request":{"chat":%s,"from":%s,"date":1767600000}}`, chatJSON(), user(10, "QQ 12345678 代开发票")))
+	if find(calls, "declineChatJoinRequest", "user_id", "10") != 1 {
+		t.Fatalf("the spam name's request: %s", methods(calls))
+	}
+	calls = r.step(join(3, 301, 6, "Bob"))
+	if find(calls, "restrictChatMember", "user_id", "6") != 1 || find(calls, "banChatMember", "", "") != 0 {
+		t.Fatalf("a plain name: %s", methods(calls))
+	}
+}
