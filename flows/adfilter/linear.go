@@ -80,6 +80,18 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 	digits, latin, other, run, maxRun, rep, maxRep := 0, 0, 0, 0, 0, 0, 0
 	var prev rune
 	wordStart := -1
+	// the message's shape as runs of character classes (Han, digits,
+	// Latin letters, spaces, others) with their lengths on a log scale,
+	// alone and after the two before: "PCK728 少腹" is a4 93 _ H2, an id
+	// glued to words
+	var cls, r1, r2 rune
+	runLen := 0
+	endRun := func() {
+		tok := cls<<8 | bucket(runLen)
+		fn(fhash(nsRuns, tok, r1, r2))
+		fn(fhash(nsRuns, tok, r1, -1))
+		r2, r1 = r1, tok
+	}
 	for i, r := range text {
 		if r != ' ' {
 			fn(fhash(nsGram, r, 0, 0))
@@ -88,22 +100,36 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 		fn(fhash(nsGram, p2, p1, r))
 		fn(fhash(nsGram4, p3, p2, p1) ^ fhash(nsGram4, r, 0, 0))
 		p3, p2, p1 = p2, p1, r
+		var c rune
 		switch {
 		case r >= '0' && r <= '9':
 			digits++
 			run++
 			maxRun = max(maxRun, run)
+			c = '9'
 		case r < 0x80 && unicode.IsLetter(r):
 			latin++
 			run = 0
+			c = 'a'
 		case r == ' ':
 			run = 0
+			c = '_'
+		case isHan(r): // the common Han block, without a table lookup
+			run = 0
+			c = 'H'
 		default:
 			run = 0
 			if !unicode.Is(unicode.Han, r) {
 				other++
 			}
+			c = 'o'
 		}
+		if c != cls && runLen > 0 {
+			endRun()
+			runLen = 0
+		}
+		cls = c
+		runLen++
 		if r == prev && r != ' ' {
 			rep++
 			maxRep = max(maxRep, rep)
@@ -115,11 +141,11 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 		// with spaces: Latin, and Cyrillic, Greek, Arabic... (below U+3000),
 		// whose look-alikes normalising folded, so "пoдpaбotka" is one
 		// word, not three pieces; Chinese and Japanese have their n-grams
-		ascii := r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r >= 0x80 && r < 0x3000 && unicode.IsLetter(r)
-		if ascii && wordStart < 0 {
+		word := c == '9' || c == 'a' || r >= 0x80 && r < 0x3000 && unicode.IsLetter(r)
+		if word && wordStart < 0 {
 			wordStart = i
 		}
-		if !ascii && wordStart >= 0 {
+		if !word && wordStart >= 0 {
 			fn(wordHash(text[wordStart:i]))
 			wordStart = -1
 		}
@@ -127,36 +153,8 @@ func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 
 	if wordStart >= 0 {
 		fn(wordHash(text[wordStart:]))
 	}
-	{
-		// the message's shape as runs of character classes (Han, digits,
-		// Latin letters, spaces, others) with their lengths on a log
-		// scale: "PCK728 少腹" is a4 93 _ H2, an id glued to words
-		var r1, r2 rune = 0, 0
-		cls := func(r rune) rune {
-			switch {
-			case r >= '0' && r <= '9':
-				return '9'
-			case r < 0x80 && unicode.IsLetter(r):
-				return 'a'
-			case r == ' ':
-				return '_'
-			case isHan(r):
-				return 'H'
-			}
-			return 'o'
-		}
-		for i := 0; i < len(text); {
-			c := cls(text[i])
-			j := i
-			for j < len(text) && cls(text[j]) == c {
-				j++
-			}
-			tok := c<<8 | bucket(j-i)
-			fn(fhash(nsRuns, tok, r1, r2))
-			fn(fhash(nsRuns, tok, r1, -1))
-			r2, r1 = r1, tok
-			i = j
-		}
+	if runLen > 0 {
+		endRun()
 	}
 	fn(fhash(nsGram, p2, p1, ' '))
 	n := len(text)
