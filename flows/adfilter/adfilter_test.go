@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/qunbot/qunbot/bot"
@@ -54,7 +55,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"加 V", "ＶＸ：abc123", "f̶r̶e̶e̶", "\xff\xfe", "a b c", "𝐅𝐑𝐄𝐄"} {
+	for _, s := range []string{"加 V", "ＶＸ：abc123", "f̶r̶e̶e̶", "\xff\xfe", "a b c", "𝐅𝐑𝐄𝐄", "カワイイ！😀（）", "代開發票、"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -66,11 +67,33 @@ func FuzzNormalize(f *testing.F) {
 		if strings.HasPrefix(out, " ") || strings.HasSuffix(out, " ") || strings.Contains(out, "  ") {
 			t.Fatalf("stray spaces in %q from %q", out, s)
 		}
+		// the shape counted on the way is the message's, as written
+		if got, want := func() adfilter.Shape { n.Normalize(s); return n.Shape() }(), shapeOf(s); got != want {
+			t.Fatalf("shape of %q: %+v, want %+v", s, got, want)
+		}
 		// normalising is idempotent
 		if again := string(n.Normalize(out)); again != out {
 			t.Fatalf("not idempotent: %q → %q → %q", s, out, again)
 		}
 	})
+}
+
+// shapeOf counts a message's shape the plain way, one rune at a time.
+func shapeOf(raw string) (s adfilter.Shape) {
+	for _, r := range raw {
+		s.Total++
+		switch {
+		case r >= 0x1F000 && r <= 0x1FAFF || r >= 0x2600 && r <= 0x27BF:
+			s.Emoji++
+		case r >= 0x3040 && r <= 0x30FF:
+			s.Kana++
+		case r >= 0x1D400 && r <= 0x1D7FF || r >= 0xFF01 && r <= 0xFF5E || r >= 0x2460 && r <= 0x24FF:
+			s.Fancy++
+		case r < 0x80 && unicode.IsPunct(r) || r >= 0x3000 && r <= 0x303F || r >= 0xFF00 && r <= 0xFF0F:
+			s.Punct++
+		}
+	}
+	return s
 }
 
 func matches(m *adfilter.Matcher, text string) []int {

@@ -3,6 +3,7 @@ package adfilter
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"unicode"
 )
@@ -50,25 +51,11 @@ const (
 )
 
 // linFeatures appends the hashed features of a message in match form to
-// out; hits are the rules that fired (see hitHash).
-func linFeatures(out []uint32, raw string, text []rune, hits []uint32) []uint32 {
+// out; raw is the message as written and sh its Shape (Normalizer.Shape);
+// hits are the rules that fired (see hitHash).
+func linFeatures(out []uint32, raw string, sh Shape, text []rune, hits []uint32) []uint32 {
 	fn := func(f uint32) { out = append(out, f) }
-	// what normalising hides: the scripts and symbols the message was
-	// written in (emoji, kana in Chinese spam, mathematical letters)
-	var emoji, kana, fancy, punct, total int
-	for _, r := range raw {
-		total++
-		switch {
-		case r >= 0x1F000 && r <= 0x1FAFF || r >= 0x2600 && r <= 0x27BF:
-			emoji++
-		case r >= 0x3040 && r <= 0x30FF:
-			kana++
-		case r >= 0x1D400 && r <= 0x1D7FF || r >= 0xFF01 && r <= 0xFF5E || r >= 0x2460 && r <= 0x24FF:
-			fancy++
-		case r < 0x80 && unicode.IsPunct(r) || r >= 0x3000 && r <= 0x303F || r >= 0xFF00 && r <= 0xFF0F:
-			punct++
-		}
-	}
+	emoji, kana, fancy, punct, total := sh.Emoji, sh.Kana, sh.Fancy, sh.Punct, sh.Total
 	fn(fhash(nsShape, '@', bucket(handles(raw)), 0))
 	fn(fhash(nsShape, 'e', bucket(emoji), 0))
 	fn(fhash(nsShape, 'k', bucket(kana), 0))
@@ -401,7 +388,12 @@ func (m *Model) Sure() float64 { return m.sure }
 func handles(raw string) int {
 	n := 0
 	for i := 0; i < len(raw); i++ {
-		if raw[i] != '@' || i > 0 && isWordByte(raw[i-1]) {
+		at := strings.IndexByte(raw[i:], '@')
+		if at < 0 {
+			break
+		}
+		i += at
+		if i > 0 && isWordByte(raw[i-1]) {
 			continue
 		}
 		j := i + 1

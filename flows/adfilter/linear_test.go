@@ -7,7 +7,8 @@ import "testing"
 func TestWordsOfEveryAlphabet(t *testing.T) {
 	var n Normalizer
 	has := func(text, word string) bool {
-		feats := linFeatures(nil, text, n.Normalize(text), nil)
+		norm := n.Normalize(text)
+		feats := linFeatures(nil, text, n.Shape(), norm, nil)
 		w := wordHash(n.Normalize(word))
 		for _, f := range feats {
 			if f == w {

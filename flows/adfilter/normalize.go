@@ -31,6 +31,39 @@ import (
 type Normalizer struct {
 	runes []rune
 	out   []rune
+	shape Shape
+}
+
+// Shape is what normalising hides, counted as it reads the message: the
+// scripts and symbols it was written in (emoji, kana in Chinese spam,
+// mathematical letters) — features of the model, counted in the pass
+// that reads the text anyway.
+type Shape struct{ Total, Emoji, Kana, Fancy, Punct int }
+
+// Shape answers the last normalised message's shape.
+func (n *Normalizer) Shape() Shape { return n.shape }
+
+// asciiPunct is unicode.IsPunct below U+0080, as a table.
+var asciiPunct = func() (t [utf8.RuneSelf]bool) {
+	for r := range rune(utf8.RuneSelf) {
+		t[r] = unicode.IsPunct(r)
+	}
+	return t
+}()
+
+// count adds a character that is neither ASCII nor common Han to the
+// shape.
+func (s *Shape) count(r rune) {
+	switch {
+	case r >= 0x1F000 && r <= 0x1FAFF || r >= 0x2600 && r <= 0x27BF:
+		s.Emoji++
+	case r >= 0x3040 && r <= 0x30FF:
+		s.Kana++
+	case r >= 0x1D400 && r <= 0x1D7FF || r >= 0xFF01 && r <= 0xFF5E || r >= 0x2460 && r <= 0x24FF:
+		s.Fancy++
+	case r >= 0x3000 && r <= 0x303F || r >= 0xFF00 && r <= 0xFF0F:
+		s.Punct++
+	}
 }
 
 // lookalikes maps letters that pass for Latin ones.
@@ -65,9 +98,14 @@ var digitLookalikes = [128]rune{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's'
 func (n *Normalizer) Normalize(s string) []rune {
 	// runes: folded, marks dropped; separators kept as 0
 	n.runes = n.runes[:0]
+	n.shape = Shape{}
 	quick := quickFold()
 	for i := 0; i < len(s); {
+		n.shape.Total++
 		if c := s[i]; c < utf8.RuneSelf {
+			if asciiPunct[c] {
+				n.shape.Punct++
+			}
 			r := rune(c)
 			switch {
 			case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
@@ -91,6 +129,7 @@ func (n *Normalizer) Normalize(s string) []rune {
 			continue
 		}
 		i += size
+		n.shape.count(r)
 		if v := quick.of(r); v != foldSlow {
 			// Latin, Greek, Cyrillic, symbols, CJK and full-width
 			// punctuation: one table read

@@ -420,7 +420,7 @@ func (s *Scorer) features(sc *scratch, in Input, learned bool) (Verdict, []rune,
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
-	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, text, sc.hits))
+	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, sc.n.Shape(), text, sc.hits))
 	return v, text, sc.feats
 }
 
