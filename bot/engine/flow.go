@@ -208,25 +208,27 @@ func (fc *FlowContext) Emit(kind bot.EventKind) {
 // with the event's platform, group and member. id makes it unique: the
 // same id scheduled twice runs once.
 func (fc *FlowContext) Schedule(ctx context.Context, id, kind string, at time.Time, args map[string]string) error {
-	return fc.engine.opt.Timers.Add(ctx, fc.job(id, kind, at, args))
+	return fc.engine.opt.Timers.Add(ctx, fc.job(fc.flow, id, kind, at, args))
 }
 
-// ScheduleEach is Schedule for many jobs of one kind and time, in one
-// round trip: ids[i] with args[i].
-func (fc *FlowContext) ScheduleEach(ctx context.Context, kind string, at time.Time, ids []string, args []map[string]string) error {
+// ScheduleEachIn is Schedule for many jobs of one kind and time, in one
+// round trip (ids[i] with args[i]), for flow's HandleTimer: this flow's,
+// or another's whose work it asks for (a moderator's /spam has the ad
+// filter remove a spam wave's copies, each in its own group).
+func (fc *FlowContext) ScheduleEachIn(ctx context.Context, flow, kind string, at time.Time, ids []string, args []map[string]string) error {
 	jobs := make([]scheduler.Job, len(ids))
 	for i, id := range ids {
-		jobs[i] = fc.job(id, kind, at, args[i])
+		jobs[i] = fc.job(flow, id, kind, at, args[i])
 	}
 	return fc.engine.opt.Timers.Add(ctx, jobs...)
 }
 
-func (fc *FlowContext) job(id, kind string, at time.Time, args map[string]string) scheduler.Job {
+func (fc *FlowContext) job(flow, id, kind string, at time.Time, args map[string]string) scheduler.Job {
 	all := map[string]string{"platform": fc.Event.Platform, "group": fc.Event.GroupKey(), "member": fc.Event.Member.ID, "name": fc.Event.Member.Name, "username": fc.Event.Member.Username}
 	for k, v := range args {
 		all[k] = v
 	}
-	return scheduler.Job{ID: fc.flow + "." + kind + ":" + all["group"] + ":" + id, Kind: fc.flow + "." + kind, At: at, Args: all}
+	return scheduler.Job{ID: flow + "." + kind + ":" + all["group"] + ":" + id, Kind: flow + "." + kind, At: at, Args: all}
 }
 
 // HoldForQuietHours reports whether now falls in quiet hours; if so it

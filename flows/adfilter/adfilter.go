@@ -114,7 +114,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 			return err
 		}
 	}
-	return sweepWave(ctx, fc, template, copies, self)
+	return sweepWave(ctx, fc, template, copies, self, ev.Text)
 }
 
 // IsExempt reports whether the event's member is never filtered: platform

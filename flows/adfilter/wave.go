@@ -104,11 +104,11 @@ func groupsIn(es []waveEntry) int {
 // that set it off too: they still count toward the template's groups, so
 // the next copy is known, but are not removed twice. The job id is the
 // message's, so two replicas sweeping at once remove it once.
-func sweepWave(ctx context.Context, fc *engine.FlowContext, template string, es []waveEntry, self waveEntry) error {
+func sweepWave(ctx context.Context, fc *engine.FlowContext, template string, es []waveEntry, self waveEntry, text string) error {
 	var marks []any
 	var ids []string
 	var args []map[string]string
-	n, text := fmt.Sprint(groupsIn(es)), Excerpt(fc.Event.Text, 80)
+	n, text := fmt.Sprint(groupsIn(es)), Excerpt(text, 80)
 	for _, e := range es {
 		if e.Swept {
 			continue
@@ -127,7 +127,7 @@ func sweepWave(ctx context.Context, fc *engine.FlowContext, template string, es 
 	if len(marks) == 0 {
 		return nil
 	}
-	if err := fc.ScheduleEach(ctx, "wave", fc.Now, ids, args); err != nil {
+	if err := fc.ScheduleEachIn(ctx, "adfilter", "wave", fc.Now, ids, args); err != nil {
 		return fmt.Errorf("schedule the removal of %d copies: %w", len(ids), err)
 	}
 	if err := markScript.Run(ctx, fc.Store.Client(), []string{waveKey(fc.Store, template)}, marks...).Err(); err != nil {
@@ -150,6 +150,28 @@ for i = 1, #ARGV, 2 do
 end
 return 0
 `)
+
+// SweepCopies has the earlier copies of a message a moderator reported
+// as spam (/spam; msgID is the reported message) removed: the ones
+// newcomers posted in any group within cfg's flood.groups_window, each
+// removed by its own group's filter.
+func SweepCopies(ctx context.Context, fc *engine.FlowContext, cfg *Config, text, msgID string) error {
+	fl := cfg.Flood
+	if cfg.scorer == nil || fl.Groups == 0 || cfg.DryRun {
+		return nil
+	}
+	template := cfg.scorer.WaveKey(text, max(fl.MinLength, 1))
+	if template == "" {
+		return nil
+	}
+	ev := fc.Event
+	self := waveEntry{Platform: ev.Platform, Chat: ev.Chat.Key, Group: ev.GroupKey(), Message: msgID}
+	copies, err := wave(ctx, fc.Store, template, self, false, fl.GroupsWindow.D(), fc.Now)
+	if err != nil {
+		return err
+	}
+	return sweepWave(ctx, fc, template, copies, self, text)
+}
 
 // HandleTimer implements engine.TimerHandler: an earlier copy of a wave
 // another group's filter removed is removed here, by this group's

@@ -332,6 +332,12 @@ func (f Flow) report(ctx context.Context, fc *engine.FlowContext, spam bool) err
 	if fc.Caps.Has(bot.CanDelete) {
 		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: r.MessageID, Member: t})
 	}
+	if on {
+		// the copies newcomers posted elsewhere go too
+		if err := adfilter.SweepCopies(ctx, fc, af, r.Text, r.MessageID); err != nil {
+			return err
+		}
+	}
 	did := "spam: deleted, learned"
 	moderator := t.IsAdmin || fc.Group.IsModerator(t.ID) || fc.Group.IsModerator(fc.Event.Platform+":"+t.ID)
 	if t.ID != "" && !moderator && fc.Caps.Has(bot.CanBan) {

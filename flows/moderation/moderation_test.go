@@ -315,3 +315,41 @@ func TestFilterTestShowsTheModel(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// A moderator's /spam on a newcomer's message removes the copies other
+// newcomers posted in other groups, each by its group's filter.
+func TestSpamReportSweepsCopies(t *testing.T) {
+	h := bottest.New(t, flows(), `
+locale: en
+moderators: ["console:mod"]
+flows:
+  moderation: {}
+  adfilter: {newcomer: {messages: 3, for: 0s}}
+`)
+	text := "周末读书会 今晚八点 来聊聊这本新书 群号 20240601"
+	for i, g := range []string{"console:r1", "console:r2"} {
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(fmt.Sprintf("n%d", i)), Text: text, MessageID: fmt.Sprintf("m%d", i),
+			Chat: bot.Chat{Key: g, Type: bot.ChatGroup}})
+		if got := bottest.Summary(h.Out.Take()); strings.Contains(got, "delete") {
+			t.Fatalf("copy %d removed before the report: %s", i+1, got)
+		}
+	}
+	h.Out.Take()
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: "/spam", MessageID: "c1",
+		Chat: bot.Chat{Key: "console:r2", Type: bot.ChatGroup}, Command: &bot.Command{Name: "spam"},
+		ReplyTo: &bot.Reply{MessageID: "m1", Member: bottest.Member("n1"), Text: text}})
+	if got := bottest.Summary(h.Out.Take()); !strings.Contains(got, "delete:n1") {
+		t.Fatalf("/spam: %s", got)
+	}
+	h.Advance(time.Second)
+	var swept []string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActDelete {
+			swept = append(swept, a.Chat+"/"+a.MessageID)
+		}
+	}
+	if got := strings.Join(swept, " "); got != "console:r1/m0" {
+		t.Fatalf("copies removed: %q, want console:r1/m0", got)
+	}
+}
