@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
@@ -48,8 +49,17 @@ const (
 	// the group"): locked, they are deleted as they come (Rose's
 	// cleanservice). "all" does not include it: it locks members' content.
 	Service
+	// RTL, Cyrillic and CJK are messages written (in part) in a script a
+	// group does not use: Arabic or Hebrew letters (and the right-to-left
+	// override that disguises file names), Cyrillic letters (look-alikes
+	// in "раураl" too), Chinese, Japanese or Korean — what Rose's rtl lock
+	// and Combot's language filters keep out of groups that ads in those
+	// scripts flood.
+	RTL
+	Cyrillic
+	CJK
 
-	lastKind = Service // the highest bit: loops over the kinds end here
+	lastKind = CJK // the highest bit: loops over the kinds end here
 )
 
 // Media is every kind of attachment but polls, contacts, locations and games.
@@ -76,6 +86,9 @@ var kinds = []struct {
 	{Games, []string{"games", "game", "dice"}},
 	{All, []string{"all"}},
 	{Service, []string{"service", "joins", "cleanservice"}},
+	{RTL, []string{"rtl", "arabic", "hebrew"}},
+	{Cyrillic, []string{"cyrillic", "russian"}},
+	{CJK, []string{"cjk", "chinese", "japanese", "korean"}},
 	{Media, []string{"media"}},
 }
 
@@ -133,6 +146,24 @@ func Of(ev *bot.Event, allowed func(host string) bool) Kind {
 		if !allowed(h) {
 			k |= Links
 			break
+		}
+	}
+	return k | scripts(ev.Text)
+}
+
+// scripts are the script kinds of a text: any letter of one is enough.
+func scripts(text string) Kind {
+	var k Kind
+	for _, r := range text {
+		switch {
+		case r < 0x0400:
+		case r <= 0x052F || r >= 0x1C80 && r <= 0x1C8F || r >= 0x2DE0 && r <= 0x2DFF || r >= 0xA640 && r <= 0xA69F:
+			k |= Cyrillic
+		case r >= 0x0590 && r <= 0x08FF || r >= 0xFB1D && r <= 0xFDFF || r >= 0xFE70 && r <= 0xFEFF || r == 0x202E || r == 0x2067:
+			k |= RTL
+		case r >= 0x4E00 && r <= 0x9FFF || r >= 0x3040 && r <= 0x30FF || r >= 0x1100 && r <= 0x11FF || r >= 0x3130 && r <= 0x318F ||
+			r >= 0xAC00 && r <= 0xD7AF || unicode.Is(unicode.Han, r):
+			k |= CJK
 		}
 	}
 	return k

@@ -28,6 +28,7 @@ func TestParseKinds(t *testing.T) {
 		{"all", locks.All, ""},
 		{"Photo FILES", locks.Photos | locks.Documents, ""},
 		{"sticker spaceships", locks.Stickers, "spaceships"},
+		{"rtl russian chinese", locks.RTL | locks.Cyrillic | locks.CJK, ""},
 	}
 	for _, tc := range tests {
 		got, unknown := locks.ParseKinds(strings.Fields(tc.words))
@@ -47,10 +48,19 @@ func TestOf(t *testing.T) {
 		ev   bot.Event
 		want locks.Kind
 	}{
-		{"text", bot.Event{Text: "早上好"}, 0},
+		{"text", bot.Event{Text: "good morning, café"}, 0},
+		{"chinese", bot.Event{Text: "早上好"}, locks.CJK},
+		{"japanese", bot.Event{Text: "カワイイ"}, locks.CJK},
+		{"korean", bot.Event{Text: "안녕하세요"}, locks.CJK},
+		{"russian", bot.Event{Text: "Подработка, пишите в ЛС"}, locks.Cyrillic},
+		{"a look-alike", bot.Event{Text: "раураl login"}, locks.Cyrillic},
+		{"arabic", bot.Event{Text: "مرحبا بكم"}, locks.RTL},
+		{"hebrew", bot.Event{Text: "שלום"}, locks.RTL},
+		{"a right-to-left override", bot.Event{Text: "invoice‮fdp.exe"}, locks.RTL},
+		{"greek is none of them", bot.Event{Text: "καλημέρα"}, 0},
 		{"sticker", bot.Event{Media: bot.MediaSticker}, locks.Stickers},
 		{"photo with a link", bot.Event{Media: bot.MediaPhoto, Text: "see t.me/spam"}, locks.Photos | locks.Links},
-		{"link glued to words", bot.Event{Text: "加我www.x.cn"}, locks.Links},
+		{"link glued to words", bot.Event{Text: "加我www.x.cn"}, locks.Links | locks.CJK},
 		{"allowed domain", bot.Event{Text: "menu https://shop.coffee.example/a"}, 0},
 		{"hidden link", bot.Event{Text: "click", Links: []string{"https://evil.example/x"}}, locks.Links},
 		{"forward", bot.Event{Text: "x", Forward: &bot.Forward{FromChat: "telegram:-100"}}, locks.Forwards},
@@ -215,5 +225,37 @@ func TestServiceNoticesCleaned(t *testing.T) {
 	h2 := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, cfg)
 	if acts := notice(h2, "s5"); !deleted(acts, "s5") {
 		t.Errorf("locked by the config: %s", bottest.Summary(acts))
+	}
+}
+
+// A group that locks a script loses its members' messages in it, and
+// keeps the rest; /locks names the lock. Bit values of existing kinds are
+// unchanged (they are stored in Redis).
+func TestScriptLocks(t *testing.T) {
+	if locks.Service != 1<<14 || locks.RTL != 1<<15 || locks.Cyrillic != 1<<16 || locks.CJK != 1<<17 {
+		t.Fatalf("kind bits moved: service %b, rtl %b", locks.Service, locks.RTL)
+	}
+	h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, strings.Replace(conf, "%s", "false", 1))
+	h.Join("ann")
+	h.Say("mod", "/lock cyrillic rtl")
+	h.Out.Take()
+	for _, tc := range []struct {
+		text string
+		gone bool
+	}{
+		{"Подработка, пишите в ЛС", true},
+		{"раураl: verify your account", true},
+		{"مرحبا بكم", true},
+		{"hello everyone", false},
+		{"大家好", false},
+	} {
+		h.Say("ann", tc.text)
+		if got := strings.Contains(bottest.Summary(h.Out.Take()), "delete:ann"); got != tc.gone {
+			t.Errorf("%q deleted = %v, want %v", tc.text, got, tc.gone)
+		}
+	}
+	h.Say("mod", "/locks")
+	if got := bottest.Texts(h.Out.Take()); !strings.Contains(got, "rtl") || !strings.Contains(got, "cyrillic") {
+		t.Errorf("/locks: %s", got)
 	}
 }
