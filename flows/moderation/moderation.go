@@ -88,7 +88,7 @@ func (Flow) Commands(loc string) []engine.CommandSpec {
 		{Name: "spam", Help: words.T(loc, "help.spam"), Moderator: true},
 		{Name: "ham", Help: words.T(loc, "help.ham"), Moderator: true},
 		{Name: "modlog", Help: words.T(loc, "help.modlog"), Moderator: true, Group: true},
-		{Name: "filter", Args: "test <text>", Help: words.T(loc, "help.filter"), Moderator: true},
+		{Name: "filter", Args: "test|name <text>", Help: words.T(loc, "help.filter"), Moderator: true},
 		{Name: "tasks", Args: "[group]", Help: words.T(loc, "help.tasks"), Moderator: true},
 		{Name: "del", Help: words.T(loc, "help.del"), Moderator: true},
 		{Name: "purge", Help: words.T(loc, "help.purge"), Moderator: true},
@@ -386,7 +386,7 @@ func (f Flow) modlog(ctx context.Context, fc *engine.FlowContext, cfg *Config) e
 func (f Flow) filterTest(ctx context.Context, fc *engine.FlowContext) error {
 	loc := fc.Locale()
 	args := fc.Event.Command.Args
-	if len(args) < 2 || args[0] != "test" {
+	if len(args) < 2 || args[0] != "test" && args[0] != "name" {
 		fc.Reply(words.T(loc, "filter.usage"))
 		return nil
 	}
@@ -395,12 +395,18 @@ func (f Flow) filterTest(ctx context.Context, fc *engine.FlowContext) error {
 		fc.Reply(words.T(loc, "filter.off"))
 		return nil
 	}
-	text := strings.TrimSpace(strings.TrimPrefix(fc.Event.Command.ArgText, "test"))
-	model, err := af.Scorer().Model(ctx, fc.Store, fc.Now)
-	if err != nil {
-		return err
+	text := strings.TrimSpace(strings.TrimPrefix(fc.Event.Command.ArgText, args[0]))
+	var v adfilter.Verdict
+	if args[0] == "name" {
+		// as a member's name: the rules alone (see adfilter.names)
+		v = af.Scorer().NameVerdict(bot.Member{Name: text})
+	} else {
+		model, err := af.Scorer().Model(ctx, fc.Store, fc.Now)
+		if err != nil {
+			return err
+		}
+		v = af.Scorer().Score(adfilter.Input{Text: text}, model)
 	}
-	v := af.Scorer().Score(adfilter.Input{Text: text}, model)
 	var nz adfilter.Normalizer
 	lines := []string{words.T(loc, "filter.result", v.Score, v.Threshold, verdict(loc, v.Spam())), words.T(loc, "filter.form", string(nz.Normalize(text)))}
 	for _, h := range v.Hits() {
@@ -414,6 +420,9 @@ func (f Flow) filterTest(ctx context.Context, fc *engine.FlowContext) error {
 		lines = append(lines, words.T(loc, "filter.model", v.P, v.Sure))
 	case v.P >= 0:
 		lines = append(lines, words.T(loc, "filter.model.tips", v.P))
+	}
+	if args[0] == "name" && v.Spam() && af.Names.Join != "off" {
+		lines = append(lines, words.T(loc, "filter.name", af.Names.Join))
 	}
 	fc.Reply(strings.Join(lines, "\n"))
 	return nil
@@ -489,7 +498,7 @@ var words = i18n.Catalog{
 		"help.spam":           "（回复）标记为广告：删除、封禁并学习",
 		"help.ham":            "（回复）标记为正常消息并学习",
 		"help.modlog":         "最近的管理记录",
-		"help.filter":         "测试一段文字会触发哪些过滤规则",
+		"help.filter":         "测试一段文字（或一个名字）会触发哪些过滤规则",
 		"help.tasks":          "待群主确认的群发任务及其状态（企业微信客户群）",
 		"tasks.usage":         "用法：/tasks <群>，例如 /tasks wecom:ext:wrOgQhDgAA",
 		"tasks.none.platform": "这个平台的消息直接发送，没有待确认的任务。",
@@ -544,7 +553,8 @@ var words = i18n.Catalog{
 		"target.unknown":      "我在这个群里没见过 %s：回复他的消息，或用他的 @用户名 或 ID。",
 		"unwarn.none":         "%s 没有警告，无需撤销。",
 		"modlog.title":        "最近 %d 条管理记录：",
-		"filter.usage":        "用法：/filter test <文字>",
+		"filter.usage":        "用法：/filter test <文字>，或 /filter name <名字>",
+		"filter.name":         "以此名字入群：%s",
 		"filter.off":          "本群没有启用广告过滤（adfilter）。",
 		"filter.result":       "得分 %.2f（阈值 %.2f）：%s",
 		"filter.form":         "归一化：%s",
@@ -568,7 +578,7 @@ var words = i18n.Catalog{
 		"help.spam":           "(reply) Mark as spam: delete, ban, learn",
 		"help.ham":            "(reply) Mark as not spam and learn",
 		"help.modlog":         "Recent moderation actions",
-		"help.filter":         "Which filter rules a text fires",
+		"help.filter":         "Which filter rules a text (or a name) fires",
 		"help.tasks":          "Posts waiting for a group owner's confirmation (WeCom customer groups)",
 		"tasks.usage":         "Usage: /tasks <group>, e.g. /tasks wecom:ext:wrOgQhDgAA",
 		"tasks.none.platform": "Posts on this platform go out directly: no tasks.",
@@ -623,7 +633,8 @@ var words = i18n.Catalog{
 		"target.unknown":      "I have not seen %s in this group: reply to their message, or use their @username or id.",
 		"unwarn.none":         "%s has no warnings; nothing to take back.",
 		"modlog.title":        "Last %d moderation actions:",
-		"filter.usage":        "Usage: /filter test <text>",
+		"filter.usage":        "Usage: /filter test <text>, or /filter name <name>",
+		"filter.name":         "Joining with this name: %s",
 		"filter.off":          "The ad filter (adfilter) is not on in this group.",
 		"filter.result":       "Score %.2f (threshold %.2f): %s",
 		"filter.form":         "Normalised: %s",

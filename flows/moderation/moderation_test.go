@@ -72,6 +72,8 @@ func TestCommands(t *testing.T) {
 		{"/warn", nil, []string{"Reply to the member"}},
 		{"/kick @mod", nil, []string{"is a moderator"}},
 		{"/filter test 加 V abc12345", nil, []string{"contact wechat", "would be removed", "Normalised: 加v abc12345"}},
+		{"/filter name 加微信 abc12345 领福利", nil, []string{"contact wechat", "would be removed", "Joining with this name: ban"}},
+		{"/filter name 张威 199508", nil, []string{"No rule fires"}},
 		{"/filter", nil, []string{"Usage"}},
 		{"/tasks", nil, []string{"go out directly"}},
 	}
