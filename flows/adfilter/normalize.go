@@ -1,6 +1,7 @@
 package adfilter
 
 import (
+	"slices"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -100,13 +101,12 @@ func (n *Normalizer) Normalize(s string) []rune {
 	n.runes = n.runes[:0]
 	n.shape = Shape{}
 	quick := quickFold()
-	for i := 0; i < len(s); {
+	for _, r := range s { // invalid UTF-8 reads as U+FFFD, a byte at a time
 		n.shape.Total++
-		if c := s[i]; c < utf8.RuneSelf {
-			if asciiPunct[c] {
+		if r < utf8.RuneSelf {
+			if asciiPunct[r] {
 				n.shape.Punct++
 			}
-			r := rune(c)
 			switch {
 			case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
 			case 'A' <= r && r <= 'Z':
@@ -117,18 +117,14 @@ func (n *Normalizer) Normalize(s string) []rune {
 				r = 0
 			}
 			n.runes = append(n.runes, r)
-			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
 		if isHan(r) {
 			// the common case in Chinese text: a letter without case;
 			// traditional characters fold to simplified (代開發票 is 代开发票)
 			n.runes = append(n.runes, toSimplified(r))
-			i += size
 			continue
 		}
-		i += size
 		n.shape.count(r)
 		if v := quick.of(r); v != foldSlow {
 			// Latin, Greek, Cyrillic, symbols, CJK and full-width
@@ -316,6 +312,10 @@ func (n *Normalizer) fold(r rune) {
 // ("abc123", "5g", "mp3"), so ids and numbers keep their digits. It
 // decides on the unfolded word, then folds.
 func foldWord(w []rune) {
+	// most words hold no digit or sign that passes for a letter: done
+	if !slices.ContainsFunc(w, func(r rune) bool { return r < utf8.RuneSelf && digitLookalikes[r] != 0 }) {
+		return
+	}
 	var fold [64]bool
 	for i, r := range w {
 		if i < len(fold) && r < utf8.RuneSelf && digitLookalikes[r] != 0 && (r == '@' || r == '$' || interior(w, i)) {
