@@ -11,11 +11,13 @@ package adfilter
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
@@ -216,8 +218,7 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	who := mention(ev.Member)
 	excerpt := Excerpt(ev.Text, 80)
 	if cfg.DryRun {
-		Report(fc, cfg, words.T(loc, "report.dry", who, ev.Member.ID, v.Score, v.Summary(), excerpt))
-		return nil
+		return Report(ctx, fc, cfg, words.T(loc, "report.dry", who, ev.Member.ID, v.Score, v.Summary(), excerpt))
 	}
 	fc.Stop("spam")
 	fc.Emit(bot.EventSpam)
@@ -248,7 +249,9 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	}
 	done = append(done, ApplyLadder(fc, cfg, ev.Member, n, words.T(loc, "reason.spam", v.Hits()[0].Rule), false)...)
 	action := strings.Join(done, " · ")
-	Report(fc, cfg, words.T(loc, "report.spam", who, ev.Member.ID, v.Score, v.Summary(), action, excerpt))
+	if err := Report(ctx, fc, cfg, words.T(loc, "report.spam", who, ev.Member.ID, v.Score, v.Summary(), action, excerpt)); err != nil {
+		return err
+	}
 	if del >= 0 {
 		// logged once the platform removed the message (or refused to),
 		// with all that was decided
@@ -323,16 +326,68 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 }
 
 // Report sends a line to the moderators' log chat (when configured) and
-// to the log.
-func Report(fc *engine.FlowContext, cfg *Config, text string) {
+// to the log. At most reportBurst lines a minute go to a log chat one by
+// one; the rest are counted and told in one line when the minute is over
+// (see digest): in a raid of 500 bots, Telegram's 20 messages a minute
+// would otherwise keep the moderators' chat busy with reports for half an
+// hour. A Redis failure sends the line rather than lose it.
+func Report(ctx context.Context, fc *engine.FlowContext, cfg *Config, text string) error {
 	fc.Log.Info("moderation", zap.String("group", fc.Event.GroupKey()), zap.String("report", text))
-	if cfg.LogChat != "" {
+	if cfg.LogChat == "" {
+		return nil
+	}
+	chat := string(cfg.LogChat)
+	minute := fc.Now.Truncate(time.Minute)
+	key := reportsKey(fc.Store, chat, minute)
+	var n *redis.IntCmd
+	_, err := fc.Store.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
+		n = p.Incr(ctx, key)
+		p.Expire(ctx, key, 10*time.Minute)
+		return nil
+	})
+	if err != nil {
+		fc.Log.Warn("report not counted; sent", zap.Error(err))
+	}
+	switch {
+	case err != nil || n.Val() <= reportBurst:
 		title := fc.Event.Chat.Title
 		if title == "" {
 			title = fc.Event.GroupKey()
 		}
-		fc.Do(bot.Action{Type: bot.ActSend, Chat: string(cfg.LogChat), Text: "[" + title + "] " + text})
+		fc.Do(bot.Action{Type: bot.ActSend, Chat: chat, Text: "[" + title + "] " + text})
+	case n.Val() == reportBurst+1:
+		// the first held back: the digest is told when the minute is over
+		return fc.Schedule(ctx, chat+"@"+strconv.FormatInt(minute.Unix(), 10), "digest", minute.Add(time.Minute),
+			map[string]string{"chat": chat, "minute": strconv.FormatInt(minute.Unix(), 10), "member": "", "name": "", "username": ""})
 	}
+	return nil
+}
+
+// reportBurst is how many reports a minute a log chat gets one by one.
+const reportBurst = 10
+
+func reportsKey(s *state.Store, chat string, minute time.Time) string {
+	return s.GlobalKey("{reports:"+chat+"}", strconv.FormatInt(minute.Unix(), 10))
+}
+
+// digest tells a log chat how many reports of a minute were held back.
+func digest(ctx context.Context, fc *engine.FlowContext) error {
+	a := fc.Event.Timer.Args
+	sec, err := strconv.ParseInt(a["minute"], 10, 64)
+	if err != nil || a["chat"] == "" {
+		fc.Log.Error("a report digest without its chat or minute; dropped", zap.Any("args", a))
+		return nil
+	}
+	minute := time.Unix(sec, 0)
+	n, err := fc.Store.Client().Get(ctx, reportsKey(fc.Store, a["chat"], minute)).Int64()
+	if err != nil && err != redis.Nil {
+		return fmt.Errorf("%w: read the held-back reports: %w", state.ErrRedis, err)
+	}
+	if more := n - reportBurst; more > 0 {
+		fc.Do(bot.Action{Type: bot.ActSend, Chat: a["chat"],
+			Text: words.T(fc.Locale(), "report.digest", more, minute.In(fc.Group.Location).Format("15:04"))})
+	}
+	return nil
 }
 
 // Excerpt shortens text to n characters on one line.
@@ -434,6 +489,7 @@ var words = i18n.Catalog{
 		"report.wave":     "🌊 同一内容在 %s 个群由新成员发出，本群较早的一条：%s。原文：%s",
 		"report.wave.dry": "🧪 [试运行] 同一内容在 %s 个群由新成员发出，本群较早的一条本会删除。原文：%s",
 		"reason.wave":     "广告潮（%s 个群）",
+		"report.digest":   "…… %d 条报告因过多未逐条发送（%s 那一分钟），详见各群的 /modlog",
 		"report.name":     "🚫 %s (%s) 的名字像广告（得分 %.2f：%s）。处理：%s",
 		"did.report":      "仅报告",
 		"did.decline":     "已拒绝入群申请",
@@ -459,6 +515,7 @@ var words = i18n.Catalog{
 		"report.wave":     "🌊 The same text came from newcomers in %s groups; its earlier copy here: %s. Text: %s",
 		"report.wave.dry": "🧪 [dry run] The same text came from newcomers in %s groups; would delete its earlier copy here. Text: %s",
 		"reason.wave":     "spam wave (%s groups)",
+		"report.digest":   "… and %d more reports held back (the minute from %s): see /modlog in each group",
 		"report.name":     "🚫 %s (%s) has a name that reads as an ad (%.2f: %s). Done: %s",
 		"did.report":      "reported only",
 		"did.decline":     "join request declined",

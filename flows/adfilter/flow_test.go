@@ -498,3 +498,40 @@ func TestSpamNameBeforeVerification(t *testing.T) {
 		}
 	}
 }
+
+// A spam raid does not bury the moderators' chat: ten reports a minute
+// go one by one, the rest are told in one line when the minute is over.
+func TestReportsHeldBackInARaid(t *testing.T) {
+	h := bottest.New(t, flowSet(), flowYAML)
+	reports := func(acts []bot.Action) (n int, last string) {
+		for _, a := range acts {
+			if a.Type == bot.ActSend && a.Chat == "console:modlog" {
+				n++
+				last = a.Text
+			}
+		}
+		return n, last
+	}
+	sent := 0
+	for i := range 15 {
+		g := []string{"console:ra", "console:rb"}[i%2] // two groups, one log chat
+		acts := sayIn(h, g, fmt.Sprintf("bot%d", i), fmt.Sprintf("r%d", i), "刷单")
+		if !deleted(acts, fmt.Sprintf("bot%d", i)) {
+			t.Fatalf("spam %d stayed", i)
+		}
+		n, _ := reports(acts)
+		sent += n
+	}
+	if sent != 10 {
+		t.Fatalf("%d reports sent one by one, want 10", sent)
+	}
+	h.Advance(time.Minute)
+	n, text := reports(h.Out.Take())
+	if n != 1 || !strings.Contains(text, "5 more reports") {
+		t.Fatalf("the digest: %d lines, %q", n, text)
+	}
+	// the next minute starts afresh
+	if n, _ := reports(sayIn(h, "console:ra", "late", "r99", "刷单")); n != 1 {
+		t.Fatalf("a report in the next minute: %d", n)
+	}
+}

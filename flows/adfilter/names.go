@@ -30,8 +30,7 @@ func (Flow) HandleGate(ctx context.Context, fc *engine.FlowContext) error {
 	loc := fc.Locale()
 	who, hits := mention(ev.Member), nameHits(&v)
 	if cfg.DryRun || cfg.Names.Join == "report" {
-		Report(fc, cfg, words.T(loc, "report.name", who, ev.Member.ID, v.Score, hits, words.T(loc, "did.report")))
-		return nil
+		return Report(ctx, fc, cfg, words.T(loc, "report.name", who, ev.Member.ID, v.Score, hits, words.T(loc, "did.report")))
 	}
 	fc.Stop("spam name")
 	fc.Count(kpi.Ads, 1)
@@ -58,8 +57,7 @@ func (Flow) HandleGate(ctx context.Context, fc *engine.FlowContext) error {
 	default:
 		done = words.T(loc, "did.cannot", cfg.Names.Join)
 	}
-	Report(fc, cfg, words.T(loc, "report.name", who, ev.Member.ID, v.Score, hits, done))
-	return nil
+	return Report(ctx, fc, cfg, words.T(loc, "report.name", who, ev.Member.ID, v.Score, hits, done))
 }
 
 // nameHits lists the rules a name set off, without scores:

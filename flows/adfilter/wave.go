@@ -175,26 +175,27 @@ func SweepCopies(ctx context.Context, fc *engine.FlowContext, cfg *Config, text,
 
 // HandleTimer implements engine.TimerHandler: an earlier copy of a wave
 // another group's filter removed is removed here, by this group's
-// settings (a dry run only reports).
+// settings (a dry run only reports); a minute's held-back reports are
+// told (see Report).
 func (Flow) HandleTimer(ctx context.Context, fc *engine.FlowContext) error {
 	t := fc.Event.Timer
 	cfg, _ := fc.Config.(*Config)
+	if t.Kind == "digest" {
+		return digest(ctx, fc)
+	}
 	if t.Kind != "wave" || cfg == nil {
 		return nil
 	}
 	loc := fc.Locale()
 	a := t.Args
 	if cfg.DryRun {
-		Report(fc, cfg, words.T(loc, "report.wave.dry", a["groups"], a["text"]))
-		return nil
+		return Report(ctx, fc, cfg, words.T(loc, "report.wave.dry", a["groups"], a["text"]))
 	}
 	if !fc.Caps.Has(bot.CanDelete) {
-		Report(fc, cfg, words.T(loc, "report.wave", a["groups"], words.T(loc, "did.nodelete"), a["text"]))
-		return nil
+		return Report(ctx, fc, cfg, words.T(loc, "report.wave", a["groups"], words.T(loc, "did.nodelete"), a["text"]))
 	}
 	fc.Count(kpi.Ads, 1)
 	fc.Do(bot.Action{Type: bot.ActDelete, Chat: a["chat"], MessageID: a["message"],
 		Audit: &bot.Audit{By: "adfilter", What: "delete (spam wave)", Reason: words.T(loc, "reason.wave", a["groups"]) + " · " + a["text"]}})
-	Report(fc, cfg, words.T(loc, "report.wave", a["groups"], words.T(loc, "did.delete"), a["text"]))
-	return nil
+	return Report(ctx, fc, cfg, words.T(loc, "report.wave", a["groups"], words.T(loc, "did.delete"), a["text"]))
 }
