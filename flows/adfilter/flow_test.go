@@ -410,19 +410,22 @@ func TestSpamNames(t *testing.T) {
 		kind        bot.EventKind
 		want        string // summary of actions
 		wantStopped bool
+		by          *bot.Member // who added them
 	}{
-		{"contact in the name", "", bot.Member{ID: "s1", Name: "加微信 abc12345 领福利"}, bot.EventJoin, "ban:s1 send", true},
-		{"keyword in the username", "", bot.Member{ID: "s2", Name: "Bob", Username: "free_money_daily"}, bot.EventJoin, "ban:s2 send", true},
-		{"invite link in the name", "", bot.Member{ID: "s3", Name: "VIP t.me/+AbCdEf123"}, bot.EventJoin, "ban:s3 send", true},
-		{"a request is declined", "", bot.Member{ID: "s4", Name: "QQ 12345678 代开发票"}, bot.EventJoinRequest, "decline:s4 send", true},
-		{"kick", "kick", bot.Member{ID: "s5", Name: "加微信 abc12345"}, bot.EventJoin, "kick:s5 send", true},
-		{"report only", "report", bot.Member{ID: "s6", Name: "加微信 abc12345"}, bot.EventJoin, "send", false},
-		{"off", "off", bot.Member{ID: "s7", Name: "加微信 abc12345"}, bot.EventJoin, "", false},
-		{"a name with a year", "", bot.Member{ID: "n1", Name: "张威 199508"}, bot.EventJoin, "", false},
-		{"a name and username apart", "", bot.Member{ID: "n2", Name: "小薇", Username: "xiaowei2019"}, bot.EventJoin, "", false},
-		{"a phone number alone", "", bot.Member{ID: "n3", Name: "王五 13812345678"}, bot.EventJoin, "", false},
-		{"a moderator", "", bot.Member{ID: "mod", Name: "加微信 abc12345"}, bot.EventJoin, "", false},
-		{"an id for a name", "", bot.Member{ID: "wxid_abc12345", Name: "wxid_abc12345"}, bot.EventJoin, "", false},
+		{"contact in the name", "", bot.Member{ID: "s1", Name: "加微信 abc12345 领福利"}, bot.EventJoin, "ban:s1 send", true, nil},
+		{"keyword in the username", "", bot.Member{ID: "s2", Name: "Bob", Username: "free_money_daily"}, bot.EventJoin, "ban:s2 send", true, nil},
+		{"invite link in the name", "", bot.Member{ID: "s3", Name: "VIP t.me/+AbCdEf123"}, bot.EventJoin, "ban:s3 send", true, nil},
+		{"a request is declined", "", bot.Member{ID: "s4", Name: "QQ 12345678 代开发票"}, bot.EventJoinRequest, "decline:s4 send", true, nil},
+		{"kick", "kick", bot.Member{ID: "s5", Name: "加微信 abc12345"}, bot.EventJoin, "kick:s5 send", true, nil},
+		{"report only", "report", bot.Member{ID: "s6", Name: "加微信 abc12345"}, bot.EventJoin, "send", false, nil},
+		{"off", "off", bot.Member{ID: "s7", Name: "加微信 abc12345"}, bot.EventJoin, "", false, nil},
+		{"a name with a year", "", bot.Member{ID: "n1", Name: "张威 199508"}, bot.EventJoin, "", false, nil},
+		{"a name and username apart", "", bot.Member{ID: "n2", Name: "小薇", Username: "xiaowei2019"}, bot.EventJoin, "", false, nil},
+		{"a phone number alone", "", bot.Member{ID: "n3", Name: "王五 13812345678"}, bot.EventJoin, "", false, nil},
+		{"a moderator", "", bot.Member{ID: "mod", Name: "加微信 abc12345"}, bot.EventJoin, "", false, nil},
+		{"an id for a name", "", bot.Member{ID: "wxid_abc12345", Name: "wxid_abc12345"}, bot.EventJoin, "", false, nil},
+		{"added by an admin", "", bot.Member{ID: "a1", Name: "加微信 abc12345"}, bot.EventJoin, "", false, &bot.Member{ID: "boss", IsAdmin: true}},
+		{"added by a member", "", bot.Member{ID: "a2", Name: "加微信 abc12345"}, bot.EventJoin, "ban:a2 send", true, &bot.Member{ID: "pal"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,7 +436,7 @@ func TestSpamNames(t *testing.T) {
 			yaml += "  welcome:\n    text: \"welcome {{.Flow.Mentions}}\"\n"
 			h := bottest.New(t, fl, yaml)
 			h.Out.Take()
-			h.Event(bot.Event{Kind: tt.kind, Member: tt.member})
+			h.Event(bot.Event{Kind: tt.kind, Member: tt.member, By: tt.by})
 			h.Advance(time.Minute) // a welcome goes out after its burst window
 			var acts, greetings []bot.Action
 			for _, a := range h.Out.Take() {

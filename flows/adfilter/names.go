@@ -20,8 +20,11 @@ func (Flow) HandleGate(ctx context.Context, fc *engine.FlowContext) error {
 		return nil
 	}
 	cfg := fc.Config.(*Config)
-	if cfg.scorer == nil || cfg.Names.Join == "off" || IsExempt(fc, cfg) {
+	if cfg.scorer == nil || cfg.Names.Join == "off" || IsExempt(fc, cfg) || ev.Member.IsAdmin {
 		return nil
+	}
+	if by := ev.By; by != nil && by.ID != ev.Member.ID && (by.IsAdmin || fc.Group.IsModerator(ev.Platform+":"+by.ID) || fc.Group.IsModerator(by.ID)) {
+		return nil // an admin added them: theirs to judge
 	}
 	v := cfg.scorer.NameVerdict(ev.Member)
 	if !v.Spam() {
