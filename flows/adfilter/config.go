@@ -183,7 +183,7 @@ func defaults() *Config {
 			Crowd: 3, CrowdWindow: config.Duration(10 * time.Minute), Groups: 3, GroupsWindow: config.Duration(10 * time.Minute), GroupsScore: 0.6,
 			Score: 1, MinLength: 10},
 		Newcomer: Newcomer{Messages: 3, For: config.Duration(24 * time.Hour), Links: 1, Forwards: 1},
-		Names:    NamesConfig{Join: "ban", Score: 1},
+		Names:    NamesConfig{Join: "ban", Score: 0.5},
 		Ladder: Ladder{Decay: config.Duration(30 * 24 * time.Hour), Steps: []Step{
 			{At: 1, Action: "warn"}, {At: 3, Action: "mute", For: config.Duration(24 * time.Hour)}, {At: 5, Action: "ban"},
 		}},

@@ -481,6 +481,11 @@ func TestSpamNameOnMessages(t *testing.T) {
 	if got := swept(h); got != "" {
 		t.Fatalf("copies removed for a name: %q", got)
 	}
+	// a seller's phone number in a name only nudges
+	h.Event(bot.Event{Kind: bot.EventMessage, Member: bot.Member{ID: "w", Name: "王五 13812345678"}, Text: "大家晚上好", MessageID: "w1"})
+	if acts := h.Out.Take(); deleted(acts, "w") {
+		t.Fatalf("a phone number in a name removed a plain message: %s", bottest.Texts(acts))
+	}
 }
 
 // The name check comes before verification: a spam name gets no
