@@ -82,9 +82,9 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		pace = floodHits(cfg, FloodCounts{c[0], c[1], c[2]}, &v)
 	}
 	if cfg.Names.Score > 0 {
-		if nv := cfg.scorer.NameVerdict(ev.Member); nv.Score > 0 {
-			v.Add("name", nameHits(&nv), nv.Score*cfg.Names.Score)
-			pace += nv.Score * cfg.Names.Score
+		if score, hits := cfg.scorer.NameScore(ev.Member); score > 0 {
+			v.Add("name", hits, score*cfg.Names.Score)
+			pace += score * cfg.Names.Score
 		}
 	}
 	fl := cfg.Flood
