@@ -305,11 +305,7 @@ func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 func (m *Model) clone() *Model {
 	c := &Model{w: append([]float32(nil), m.w...), bias: m.bias, trained: m.trained, sure: m.sure, known: &similar{}}
 	if m.known != nil {
-		c.known.sigs = append(c.known.sigs, m.known.sigs...)
-		c.known.bands = make(map[uint64][]int32, len(m.known.bands))
-		for k, v := range m.known.bands {
-			c.known.bands[k] = append([]int32(nil), v...)
-		}
+		c.known = m.known.clone()
 	}
 	return c
 }

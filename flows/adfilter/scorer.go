@@ -512,7 +512,7 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	} else {
 		v.Add("classifier", "leaning", cl.Weight*(2*p-1))
 	}
-	if _, ok := model.known.match(text); ok {
+	if model.known.match(text) {
 		v.Add("similar", "known spam", v.Threshold)
 	}
 	return v

@@ -1,5 +1,7 @@
 package adfilter
 
+import "slices"
+
 // Spam comes in waves: one template sent many times with small changes (a
 // different number, an emoji, a word swapped). similar finds a message
 // close to known spam by MinHash over character 3-grams of the match
@@ -106,17 +108,29 @@ func (s *similar) addSig(sig [sigSize]uint32) {
 	}
 }
 
-// match reports the highest estimated similarity of text to a known
-// message, if it reaches minSimilar.
-func (s *similar) match(text []rune) (float64, bool) {
+// clone copies the index, for a model that moderators' reports refine.
+func (s *similar) clone() *similar {
+	c := &similar{sigs: slices.Clone(s.sigs)}
+	c.bands = make(map[uint64][]int32, len(s.bands))
+	for k, v := range s.bands {
+		c.bands[k] = slices.Clone(v)
+	}
+	return c
+}
+
+// match reports whether text is like a known message: an estimated
+// similarity of at least minSimilar to one of them. It stops at the first
+// such message: a template sent a hundred times has a hundred candidates
+// in each band, and comparing all of them cost a copy of it 25,000
+// comparisons.
+func (s *similar) match(text []rune) bool {
 	if s == nil || len(s.sigs) == 0 {
-		return 0, false
+		return false
 	}
 	sig, ok := signature(text)
 	if !ok {
-		return 0, false
+		return false
 	}
-	best := 0.0
 	for b := range sigSize / sigRows {
 		k, ok := bandKey(&sig, b)
 		if !ok {
@@ -129,8 +143,10 @@ func (s *similar) match(text []rune) (float64, bool) {
 					same++
 				}
 			}
-			best = max(best, float64(same)/sigSize)
+			if float64(same)/sigSize >= minSimilar {
+				return true
+			}
 		}
 	}
-	return best, best >= minSimilar
+	return false
 }
