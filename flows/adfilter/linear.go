@@ -52,8 +52,11 @@ const (
 
 // linFeatures appends the hashed features of a message in match form to
 // out; raw is the message as written and sh its Shape (Normalizer.Shape);
-// hits are the rules that fired (see hitHash).
-func linFeatures(out []uint32, raw string, sh Shape, text []rune, hits []uint32) []uint32 {
+// hits are the rules that fired (see hitHash). Unless mh is nil, it also
+// computes the message's signature for near-duplicates into mh (reset):
+// its 3-grams are most of the model's, and hashing them once, in the pass
+// that reads the message anyway, saves a tenth of the decision.
+func linFeatures(out []uint32, raw string, sh Shape, text []rune, hits []uint32, mh *minHash) []uint32 {
 	fn := func(f uint32) { out = append(out, f) }
 	emoji, kana, fancy, punct, total := sh.Emoji, sh.Kana, sh.Fancy, sh.Punct, sh.Total
 	fn(fhash(nsShape, '@', bucket(handles(raw)), 0))
@@ -64,6 +67,10 @@ func linFeatures(out []uint32, raw string, sh Shape, text []rune, hits []uint32)
 		fn(fhash(nsShape, 'p', rune(10*punct/total), 0))
 	}
 	var p1, p2, p3 rune = ' ', ' ', ' '
+	var q1, q2 rune = -1, -1 // the last two characters but spaces, for mh
+	if mh != nil {
+		mh.reset()
+	}
 	digits, latin, other, run, maxRun, rep, maxRep := 0, 0, 0, 0, 0, 0, 0
 	var prev rune
 	wordStart := -1
@@ -84,7 +91,18 @@ func linFeatures(out []uint32, raw string, sh Shape, text []rune, hits []uint32)
 			fn(fhash(nsGram, r, 0, 0))
 		}
 		fn(fhash(nsGram, p1, r, 1))
-		fn(fhash(nsGram, p2, p1, r))
+		tri := fhash(nsGram, p2, p1, r)
+		fn(tri)
+		if mh != nil && r != ' ' {
+			if q2 >= 0 {
+				if p1 == ' ' || p2 == ' ' {
+					// a space inside: the signature's 3-gram skips it
+					tri = fhash(nsGram, q2, q1, r)
+				}
+				mh.add(tri)
+			}
+			q2, q1 = q1, r
+		}
 		fn(fhash(nsGram4, p3, p2, p1) ^ fhash(nsGram4, r, 0, 0))
 		p3, p2, p1 = p2, p1, r
 		var c rune

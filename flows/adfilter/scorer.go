@@ -363,6 +363,7 @@ type scratch struct {
 	feats []uint32
 	hits  []uint32
 	seen  featSet
+	sig   minHash // the last message's signature, computed with its features
 }
 
 // Train fits the classifier to labelled messages with this scorer's rules
@@ -460,7 +461,7 @@ func (s *Scorer) features(sc *scratch, in Input, learned bool) (Verdict, []rune,
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
-	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, sc.n.Shape(), text, sc.hits))
+	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, sc.n.Shape(), text, sc.hits, &sc.sig))
 	return v, text, sc.feats
 }
 
@@ -512,7 +513,7 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 	} else {
 		v.Add("classifier", "leaning", cl.Weight*(2*p-1))
 	}
-	if model.known.match(text) {
+	if sig, ok := sc.sig.sum(); ok && model.known.matchSig(&sig) {
 		v.Add("similar", "known spam", v.Threshold)
 	}
 	return v

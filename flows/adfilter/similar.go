@@ -13,6 +13,10 @@ import "slices"
 type similar struct {
 	sigs  [][sigSize]uint32
 	bands map[uint64][]int32
+	// filter has a bit set for each key of bands: most messages are like
+	// no known spam, and one read of a table that stays in the cache says
+	// so for a band, where a read of the map misses it
+	filter []uint64
 }
 
 const (
@@ -25,49 +29,71 @@ const (
 )
 
 // signature computes a message's MinHash by one-permutation hashing: each
-// 3-gram is hashed once and lands in one of sigSize bins by its top bits,
-// each bin keeping its smallest hash — one multiply per 3-gram rather
-// than sigSize. Empty bins stay emptyBin. ok is false for messages too
-// short to compare.
+// 3-gram (of the characters but spaces) is hashed once and lands in one of
+// sigSize bins by its top bits, each bin keeping its smallest hash — one
+// multiply per 3-gram rather than sigSize. ok is false for messages too
+// short to compare. The decision computes the same in the pass that
+// computes the model's features (linFeatures); this is for the rest.
 func signature(text []rune) (sig [sigSize]uint32, ok bool) {
-	for i := range sig {
-		sig[i] = emptyBin
-	}
-	n := 0
+	var m minHash
+	m.reset()
 	var p1, p2 rune = -1, -1
 	for _, r := range text {
 		if r == ' ' {
 			continue
 		}
 		if p2 >= 0 {
-			h := fhash(nsGram, p2, p1, r) * 0x9e3779b1
-			h ^= h >> 16
-			if bin := h >> (32 - sigBits); h < sig[bin] {
-				sig[bin] = h
-			}
-			n++
+			m.add(fhash(nsGram, p2, p1, r))
 		}
 		p2, p1 = p1, r
 	}
-	if n == 0 {
-		return sig, false
+	return m.sum()
+}
+
+// minHash is a signature being computed.
+type minHash struct {
+	sig [sigSize]uint32
+	n   int
+}
+
+func (m *minHash) reset() {
+	for i := range m.sig {
+		m.sig[i] = emptyBin
+	}
+	m.n = 0
+}
+
+// add takes a 3-gram's hash (fhash(nsGram, ...) of three characters but
+// spaces).
+func (m *minHash) add(g uint32) {
+	h := g * 0x9e3779b1
+	h ^= h >> 16
+	if bin := h >> (32 - sigBits); h < m.sig[bin] {
+		m.sig[bin] = h
+	}
+	m.n++
+}
+
+// sum is the signature, its empty bins filled.
+func (m *minHash) sum() (sig [sigSize]uint32, ok bool) {
+	if m.n == 0 {
+		return m.sig, false
 	}
 	// densify: an empty bin borrows the nearest filled bin to its right,
 	// shifted by the distance (Shrivastava and Li, 2014), so short messages
 	// have full signatures and bands
-	var dense [sigSize]uint32
-	for i := range sig {
-		dense[i] = sig[i]
-		for d := 1; dense[i] == emptyBin; d++ {
-			if v := sig[(i+d)%sigSize]; v != emptyBin {
-				dense[i] = (v + uint32(d)*0x9e3779b1) | 1 // never emptyBin's value by chance... nor 0
-				if dense[i] == emptyBin {
-					dense[i]--
+	for i := range m.sig {
+		sig[i] = m.sig[i]
+		for d := 1; sig[i] == emptyBin; d++ {
+			if v := m.sig[(i+d)%sigSize]; v != emptyBin {
+				sig[i] = (v + uint32(d)*0x9e3779b1) | 1 // never emptyBin's value by chance... nor 0
+				if sig[i] == emptyBin {
+					sig[i]--
 				}
 			}
 		}
 	}
-	return dense, n >= minGrams
+	return sig, m.n >= minGrams
 }
 
 const (
@@ -104,13 +130,51 @@ func (s *similar) addSig(sig [sigSize]uint32) {
 	for b := range sigSize / sigRows {
 		if k, ok := bandKey(&sig, b); ok {
 			s.bands[k] = append(s.bands[k], id)
+			s.mark(k)
 		}
 	}
 }
 
+// filterBits is the filter's size for n band keys, a power of two: at 16
+// bits a key, a band no known message has reads the map one time in 16
+func filterBits(n int) int {
+	bits := 1 << 16
+	for bits < 16*n {
+		bits <<= 1
+	}
+	return bits
+}
+
+// mark sets k's bit, growing the filter (and setting every key's bit
+// again) when the keys outgrow it.
+func (s *similar) mark(k uint64) {
+	if bits := filterBits(len(s.bands)); 64*len(s.filter) < bits {
+		s.filter = make([]uint64, bits/64)
+		for k := range s.bands {
+			s.set(k)
+		}
+		return
+	}
+	s.set(k)
+}
+
+func (s *similar) set(k uint64) {
+	i := k & uint64(64*len(s.filter)-1)
+	s.filter[i/64] |= 1 << (i % 64)
+}
+
+// maybe is false when no known message has band key k.
+func (s *similar) maybe(k uint64) bool {
+	if len(s.filter) == 0 {
+		return false
+	}
+	i := k & uint64(64*len(s.filter)-1)
+	return s.filter[i/64]&(1<<(i%64)) != 0
+}
+
 // clone copies the index, for a model that moderators' reports refine.
 func (s *similar) clone() *similar {
-	c := &similar{sigs: slices.Clone(s.sigs)}
+	c := &similar{sigs: slices.Clone(s.sigs), filter: slices.Clone(s.filter)}
 	c.bands = make(map[uint64][]int32, len(s.bands))
 	for k, v := range s.bands {
 		c.bands[k] = slices.Clone(v)
@@ -128,12 +192,17 @@ func (s *similar) match(text []rune) bool {
 		return false
 	}
 	sig, ok := signature(text)
-	if !ok {
+	return ok && s.matchSig(&sig)
+}
+
+// matchSig is match for a signature computed already.
+func (s *similar) matchSig(sig *[sigSize]uint32) bool {
+	if s == nil {
 		return false
 	}
 	for b := range sigSize / sigRows {
-		k, ok := bandKey(&sig, b)
-		if !ok {
+		k, ok := bandKey(sig, b)
+		if !ok || !s.maybe(k) {
 			continue
 		}
 		for _, id := range s.bands[k] {
