@@ -360,30 +360,30 @@ func (m *Model) score(f []uint32, scale float64) float64 {
 
 // featSet drops repeated features, so a message counts each n-gram once:
 // counted, "鹅鹅鹅鹅鹅鹅" or "666666" weigh its repeated grams dozens of
-// times and the message's other words nothing. A stamp per hash slot
-// rather than a sort or a map: one array access per feature, like the
-// weights themselves.
+// times and the message's other words nothing. A bit per hash slot, 32
+// KiB that stay in the first-level cache, cleared after each message by
+// the features it kept: 1-4% faster than a 16-bit stamp per slot (in-
+// process A/B, interleaved), whose 512 KiB competed with the weights for
+// the cache.
 type featSet struct {
-	stamp []uint16
-	gen   uint16
+	bits []uint64
 }
 
 // unique removes repeated features from f in place, keeping the first.
 func (s *featSet) unique(f []uint32) []uint32 {
-	if s.stamp == nil {
-		s.stamp = make([]uint16, 1<<linBits)
-	}
-	s.gen++
-	if s.gen == 0 {
-		clear(s.stamp)
-		s.gen = 1
+	if s.bits == nil {
+		s.bits = make([]uint64, 1<<linBits/64)
 	}
 	out := f[:0]
 	for _, x := range f {
-		if s.stamp[x] != s.gen {
-			s.stamp[x] = s.gen
+		if w, b := x/64, uint64(1)<<(x%64); s.bits[w]&b == 0 {
+			s.bits[w] |= b
 			out = append(out, x)
 		}
+	}
+	// every bit set is in a word of a kept feature
+	for _, x := range out {
+		s.bits[x/64] = 0
 	}
 	return out
 }
