@@ -436,7 +436,7 @@ func (s *Scorer) Model(ctx context.Context, st *state.Store, now time.Time) (*Mo
 	case s.base != nil:
 		m = s.base.clone()
 	case len(reports) > 0: // no sample files: the reports alone
-		m = &Model{w: make([]float32, 1<<linBits), known: &similar{}}
+		m = newModel()
 	default:
 		sh.model, sh.version = nil, version
 		return nil, nil

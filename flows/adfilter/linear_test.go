@@ -1,6 +1,10 @@
 package adfilter
 
-import "testing"
+import (
+	"fmt"
+	"math"
+	"testing"
+)
 
 // A Russian word is one word feature, however normalising folded its
 // look-alike letters to Latin; Chinese text makes none.
@@ -50,4 +54,57 @@ func FuzzSignatureWithFeatures(f *testing.F) {
 			t.Fatalf("%q: the features' pass made %v (%v), signature %v (%v)", text, got, gotOK, want, wantOK)
 		}
 	})
+}
+
+// The decision reads the weights a byte each; what it computes stays
+// within 0.01 of P(spam) from the weights as learned, and learning from a
+// report keeps the bytes in step with the weights, however far it moves
+// them.
+func TestQuantizedWeights(t *testing.T) {
+	var spam, ham []string
+	for i := range 300 {
+		spam = append(spam, fmt.Sprintf("高薪兼职日结工资%d元，私聊领取 vx%05d", 100+i, i), fmt.Sprintf("free crypto signals, join t.me/pump%d now", i))
+		ham = append(ham, fmt.Sprintf("今天的咖啡第%d杯，味道很好", i), fmt.Sprintf("the meetup is at %d pm, see you there", i%12+1))
+	}
+	s, err := Compile(&Config{Threshold: 1, Classifier: &Classifier{Weight: 0.5, MaxFalsePositives: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.Train(spam, ham)
+	sc := new(scratch)
+	feats := func(text string) []uint32 {
+		_, _, f := s.features(sc, Input{Text: text}, true)
+		return append([]uint32(nil), f...)
+	}
+	exact := func(f []uint32) float64 { return sigmoid(m.score(f, 1/math.Sqrt(float64(len(f))))) }
+	inSync := func(when string) {
+		t.Helper()
+		for i := range m.w {
+			if m.q[i] != m.quant(i) {
+				t.Fatalf("%s: weight %d is %v, its byte %d (step %v)", when, i, m.w[i], m.q[i], m.qs)
+			}
+		}
+	}
+	inSync("trained")
+	for _, text := range append(append([]string{"兼职日结", "咖啡", "hello there"}, spam[:50]...), ham[:50]...) {
+		f := feats(text)
+		if d := math.Abs(m.prob(f) - exact(f)); d > 0.01 {
+			t.Errorf("%q: P %v read from bytes, %v from weights", text, m.prob(f), exact(f))
+		}
+	}
+	report := feats("今天的咖啡第999杯，味道很好")
+	before := m.prob(report)
+	m.learn(report, true)
+	inSync("learned a report")
+	if m.prob(report) <= before {
+		t.Errorf("a spam report did not raise P: %v, then %v", before, m.prob(report))
+	}
+	// a weight pushed past the largest: every byte is computed again
+	qs := m.qs
+	m.w[report[0]] = float32(200 * qs)
+	m.requantize(report)
+	inSync("a weight out of range")
+	if m.qs <= qs {
+		t.Errorf("the step stayed %v with a weight of %v", m.qs, m.w[report[0]])
+	}
 }

@@ -103,7 +103,8 @@ func ReadModel(r io.Reader) (*Model, error) {
 	if nonzero > 1<<linBits {
 		return nil, fmt.Errorf("model: %d weights, more than its %d features", nonzero, 1<<linBits)
 	}
-	m := &Model{w: make([]float32, 1<<linBits), bias: math.Float64frombits(bias), sure: math.Float64frombits(sure), trained: int(trained), known: &similar{}}
+	m := newModel()
+	m.bias, m.sure, m.trained = math.Float64frombits(bias), math.Float64frombits(sure), int(trained)
 	for range nonzero {
 		var i uint32
 		var x float32
@@ -128,5 +129,6 @@ func ReadModel(r io.Reader) (*Model, error) {
 		}
 		m.known.addSig(sig)
 	}
+	m.quantize()
 	return m, nil
 }
