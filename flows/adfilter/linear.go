@@ -2,8 +2,8 @@ package adfilter
 
 import (
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
