@@ -451,6 +451,7 @@ func (s *Scorer) Model(ctx context.Context, st *state.Store, now time.Time) (*Mo
 			m.known.add(sc.n.Normalize(r.text))
 		}
 	}
+	m.quantize() // once for all the reports: about 2 ms
 	sh.model, sh.version = m, version
 	return m, nil
 }

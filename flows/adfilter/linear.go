@@ -301,7 +301,11 @@ func (m *Model) quant(i int) int8 {
 	if m.qs == 0 {
 		return 0
 	}
-	return int8(max(-math.MaxInt8, min(math.MaxInt8, math.Round(float64(m.w[i])/m.qs))))
+	v := float64(m.w[i]) / m.qs
+	if v < 0 {
+		return int8(max(-math.MaxInt8, v-0.5)) // truncated: rounded half away from zero
+	}
+	return int8(min(math.MaxInt8, v+0.5))
 }
 
 // trainOrders is how many orders of the samples trainLinear averages.
@@ -372,7 +376,8 @@ func (m *Model) clone() *Model {
 }
 
 // learn moves the model toward one labelled message (a moderator's
-// report): a few plain gradient steps, the same on every replica.
+// report): a few plain gradient steps, the same on every replica. The
+// decision reads the weights' bytes: quantize after learning.
 func (m *Model) learn(f []uint32, spam bool) {
 	if len(f) == 0 {
 		return
@@ -382,7 +387,6 @@ func (m *Model) learn(f []uint32, spam bool) {
 	if spam {
 		y = 1
 	}
-	defer m.requantize(f)
 	for range 20 {
 		g := sigmoid(m.score(f, scale)) - y
 		if math.Abs(g) < 0.05 {
@@ -391,24 +395,6 @@ func (m *Model) learn(f []uint32, spam bool) {
 		for _, x := range f {
 			m.w[x] -= float32(0.5 * g * scale)
 		}
-	}
-}
-
-// requantize updates q for the weights of f, which learning moved; all of
-// q when one of them left its range.
-func (m *Model) requantize(f []uint32) {
-	if m.q == nil {
-		m.quantize()
-		return
-	}
-	for _, x := range f {
-		if math.Abs(float64(m.w[x])) > m.qs*math.MaxInt8 {
-			m.quantize()
-			return
-		}
-	}
-	for _, x := range f {
-		m.q[x] = m.quant(int(x))
 	}
 }
 
