@@ -291,8 +291,8 @@ func (c *Config) Validate(report func(field, msg string)) {
 }
 
 // readLines reads a word or sample file: one entry per line, blank lines
-// and # comments skipped.
-func readLines(path string, fn func(line string) error) error {
+// and the lines comment reports skipped.
+func readLines(path string, fn func(line string) error, comment func(line string) bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
@@ -304,7 +304,7 @@ func readLines(path string, fn func(line string) error) error {
 	for sc.Scan() {
 		n++
 		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		if line == "" || comment(line) {
 			continue
 		}
 		if err := fn(line); err != nil {

@@ -1,14 +1,23 @@
 package adfilter
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"strings"
+)
 
 // ReadSamples reads a file of messages, one per line, blank lines and
-// # comments skipped: the form of classifier.spam/ham and of eval's files.
+// comments ("# " and what follows) skipped: the form of
+// classifier.spam/ham and of eval's files. A line that starts with a
+// hashtag ("#вакансия Требуются...", "#ad") is a message: much Telegram
+// spam starts with one, and skipping it would train and score without
+// it, unseen.
 func ReadSamples(path string) ([]string, error) {
 	var out []string
 	err := readLines(path, func(line string) error {
 		out = append(out, line)
 		return nil
+	}, func(line string) bool {
+		return line == "#" || strings.HasPrefix(line, "# ") || strings.HasPrefix(line, "#\t")
 	})
 	return out, err
 }

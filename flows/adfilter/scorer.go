@@ -219,7 +219,7 @@ func Compile(c *Config) (*Scorer, error) {
 					add(w, kindKeyword, score)
 				}
 				return err
-			})
+			}, func(line string) bool { return strings.HasPrefix(line, "#") })
 			if err != nil {
 				return nil, err
 			}
@@ -243,12 +243,11 @@ func Compile(c *Config) (*Scorer, error) {
 			out   *[]string
 		}{{paths(cl.Spam), &spam}, {paths(cl.Ham), &ham}} {
 			for _, f := range set.files {
-				if err := readLines(f, func(line string) error {
-					*set.out = append(*set.out, line)
-					return nil
-				}); err != nil {
+				texts, err := ReadSamples(f)
+				if err != nil {
 					return nil, err
 				}
+				*set.out = append(*set.out, texts...)
 			}
 		}
 		if len(spam) > 0 && len(ham) > 0 {
