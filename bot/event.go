@@ -89,6 +89,15 @@ type Button struct {
 	MessageID string // the message that carried the button
 }
 
+// Join sources the platform names no better (see Event.Source). The
+// "qb:" prefix keeps them apart from the names operators give links.
+const (
+	SourceInvite = "qb:invite" // a member's personal invite link (/invite)
+	SourceLink   = "qb:link"   // the group's link, or an unnamed one
+	SourceQR     = "qb:qr"     // the group's QR code
+	SourceAdded  = "qb:added"  // added by a member or an admin
+)
+
 // Event is one thing that happened on a platform, translated.
 type Event struct {
 	// ID is the platform's unique id of the update, used to process each
@@ -130,6 +139,11 @@ type Event struct {
 	Edited bool
 	// InviteLink is the invite link a member joined with, when known.
 	InviteLink string
+	// Source is what brought a joining member, for the join-source report
+	// (/sources): a named invite link's or a WeCom join way's name as the
+	// operator gave it ("poster-a"), or one of the Source* kinds; empty
+	// when the platform does not say.
+	Source string
 	// Vouched marks a join the platform already checked (a WeCom join way
 	// whose state the operator marked as verified).
 	Vouched bool

@@ -161,6 +161,52 @@ func TestTranslateUpdates(t *testing.T) {
 	}
 }
 
+// A join's source, as the Bot API reports the invite link (ChatInviteLink
+// in chat_member and chat_join_request): a named link by its name, the
+// bot's own personal links (named "qb:<id> <name>") as members' invites,
+// an unnamed or cut-short link as the group's link, a member added by
+// someone (chat_member's from, or the service message's) as added.
+func TestJoinSource(t *testing.T) {
+	link := func(name string) string {
+		return fmt.Sprintf(`,"invite_link":{"invite_link":"https://t.me/+AbC…","creator":%s,"creates_join_request":false,"is_primary":false,"is_revoked":false%s}`,
+			user(1, "Owner"), name)
+	}
+	join := func(from int, extra string) string {
+		return fmt.Sprintf(`{"update_id":1,"chat_member":{"chat":%s,"from":%s,"date":1767600000,
+			"old_chat_member":{"status":"left","user":%s},"new_chat_member":{"status":"member","user":%s}%s}}`,
+			chatJSON(), user(from, "X"), user(6, "Bob"), user(6, "Bob"), extra)
+	}
+	tests := []struct {
+		name, update, want string
+	}{
+		{"a named link", join(6, link(`,"name":"poster-a"`)), "poster-a"},
+		{"a member's personal link", join(6, link(`,"name":"qb:5 Alice"`)), bot.SourceInvite},
+		{"an unnamed link", join(6, link("")), bot.SourceLink},
+		{"added by an admin", join(1, ""), bot.SourceAdded},
+		{"by the group's public name", join(6, ""), ""},
+		{"added, by the service message", fmt.Sprintf(`{"update_id":1,"message":{"message_id":11,"date":1767600000,"chat":%s,"from":%s,"new_chat_members":[%s]}}`,
+			chatJSON(), user(5, "Alice"), user(6, "Bob")), bot.SourceAdded},
+		{"a join request through a named link", fmt.Sprintf(`{"update_id":1,"chat_join_request":{"chat":%s,"from":%s,"date":1767600000%s}}`,
+			chatJSON(), user(8, "Cy"), link(`,"name":"partner-b"`)), "partner-b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			e.api.push(tt.update)
+			s := &sink{}
+			runFor(t, e, s, func() bool { return e.api.pollsAtLeast(2) })
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if len(s.events) == 0 || (s.events[0].Kind != bot.EventJoin && s.events[0].Kind != bot.EventJoinRequest) {
+				t.Fatalf("no join: %+v", s.events)
+			}
+			if got := s.events[0].Source; got != tt.want {
+				t.Errorf("source %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func (f *fakeAPI) pollsAtLeast(n int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

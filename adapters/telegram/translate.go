@@ -98,7 +98,7 @@ func (a *Adapter) translate(u tgbotapi.Update) []bot.Event {
 		ev := bot.Event{ID: id, Kind: bot.EventJoinRequest, Platform: "telegram", Chat: chat(&r.Chat),
 			Member: member(&r.From), Time: unix(r.Date)}
 		if r.InviteLink != nil {
-			ev.InviteLink = r.InviteLink.InviteLink
+			ev.InviteLink, ev.Source = r.InviteLink.InviteLink, linkSource(r.InviteLink)
 		}
 		return []bot.Event{ev}
 	}
@@ -122,8 +122,11 @@ func (a *Adapter) fromChatMember(id string, cm *tgbotapi.ChatMemberUpdated) []bo
 			by.IsAdmin = a.isAdmin(c.Key, by.ID)
 			ev.By = &by
 		}
-		if cm.InviteLink != nil {
-			ev.InviteLink = cm.InviteLink.InviteLink
+		switch {
+		case cm.InviteLink != nil:
+			ev.InviteLink, ev.Source = cm.InviteLink.InviteLink, linkSource(cm.InviteLink)
+		case ev.By != nil:
+			ev.Source = bot.SourceAdded
 		}
 	case was && !is:
 		ev.Kind = bot.EventLeave
@@ -153,7 +156,7 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 			if from.ID != m.ID {
 				from.IsAdmin = a.isAdmin(c.Key, from.ID)
 				f := from
-				ev.By = &f
+				ev.By, ev.Source = &f, bot.SourceAdded
 			}
 			evs = append(evs, ev)
 		}
@@ -291,4 +294,20 @@ func entityValues(text string, entities []tgbotapi.MessageEntity) (links, hidden
 func serviceEvent(id string, c bot.Chat, by bot.Member, messageID int, at time.Time) bot.Event {
 	return bot.Event{ID: id + ":svc", Kind: bot.EventService, Platform: "telegram", Chat: c, Member: by,
 		MessageID: strconv.Itoa(messageID), Time: at}
+}
+
+// linkSource is the join source an invite link stands for: its name, as
+// whoever created it gave it ("poster-a"); a member's personal link
+// (named "qb:<id> <name>" by InviteLink) as members' invites, so no
+// invitee's record names the inviter; an unnamed link as the group's
+// link (another admin's link reaches bots cut short, "https://t.me/+AbC…",
+// so its URL would name nothing).
+func linkSource(l *tgbotapi.ChatInviteLink) string {
+	switch {
+	case strings.HasPrefix(l.Name, "qb:"):
+		return bot.SourceInvite
+	case l.Name != "":
+		return l.Name
+	}
+	return bot.SourceLink
 }

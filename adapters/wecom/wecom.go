@@ -444,6 +444,7 @@ func (a *Adapter) process(ctx context.Context, sink bot.EventSink, endpoint stri
 		}
 		if ok && ev.Kind == bot.EventJoin {
 			ev.Vouched = a.vouched(g, ev.Member.ID)
+			ev.Source = joinSource(g, ev.Member.ID)
 			ev.Chat.Title = g.GroupChat.Name
 			if name := memberName(g, ev.Member.ID); name != "" {
 				ev.Member.Name = name
@@ -669,6 +670,29 @@ func (a *Adapter) vouched(g *groupChat, member string) bool {
 	return false
 }
 
+// joinSource is what brought a member into a customer group: the state
+// of the join way (加入群聊方式, a "渠道活码") it came through, as the
+// operator named it; else how, by groupchat/get's join_scene.
+func joinSource(g *groupChat, member string) string {
+	for _, m := range g.GroupChat.MemberList {
+		if m.UserID != member {
+			continue
+		}
+		if m.State != "" {
+			return m.State
+		}
+		switch m.JoinScene {
+		case 1: // invited directly by a group member
+			return bot.SourceAdded
+		case 2: // a member's invite link
+			return bot.SourceLink
+		case 3: // the group's QR code
+			return bot.SourceQR
+		}
+	}
+	return ""
+}
+
 // reconcile raises the joins and leaves that callbacks lost or reordered,
 // by comparing the group as WeCom has it with the members qunbot has as
 // present: WeCom does not promise to deliver every change_external_chat.
@@ -701,7 +725,7 @@ func (a *Adapter) reconcile(ctx context.Context, sink bot.EventSink, chatID stri
 		}
 		a.deliver(ctx, sink, bot.Event{ID: "ext:" + chatID + ":" + ver + ":join:" + m.UserID, Kind: bot.EventJoin, Platform: "wecom",
 			Chat: bot.Chat{Key: key, Type: bot.ChatGroup, Title: g.GroupChat.Name}, Member: bot.Member{ID: m.UserID, Name: name}, Time: at,
-			Vouched: a.cfg.Contact.VerifiedState != "" && m.State == a.cfg.Contact.VerifiedState})
+			Vouched: a.cfg.Contact.VerifiedState != "" && m.State == a.cfg.Contact.VerifiedState, Source: joinSource(g, m.UserID)})
 	}
 	for _, id := range present {
 		if !inGroup[id] {

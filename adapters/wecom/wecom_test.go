@@ -160,7 +160,12 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 			if m == "wmA" {
 				state = "verified"
 			}
-			list = append(list, map[string]any{"userid": m, "type": 2, "join_time": 1767600000 + i, "join_scene": 1, "state": state})
+			// join_scene: 1 invited by a member, 2 a member's invite link, 3 the group's QR code
+			scene := map[string]int{"wmB": 3, "wmC": 2}[m]
+			if scene == 0 {
+				scene = 1
+			}
+			list = append(list, map[string]any{"userid": m, "type": 2, "join_time": 1767600000 + i, "join_scene": scene, "state": state})
 		}
 		answer(map[string]any{"errcode": 0, "group_chat": map[string]any{"chat_id": body["chat_id"], "name": "客户群", "owner": "owner1",
 			"member_list": list, "member_version": "v9"}})
@@ -477,6 +482,11 @@ func TestCustomerGroupJoinsReconciled(t *testing.T) {
 	// wmA came through the join way marked verified; wmB did not
 	if !evs[0].Vouched || evs[1].Vouched {
 		t.Fatalf("vouched: %v %v", evs[0].Vouched, evs[1].Vouched)
+	}
+	// what brought each: the join way's state, else the join scene (the
+	// callback's joins and the reconciled one alike)
+	if evs[0].Source != "verified" || evs[1].Source != bot.SourceQR || evs[2].Source != bot.SourceLink {
+		t.Fatalf("sources: %q %q %q", evs[0].Source, evs[1].Source, evs[2].Source)
 	}
 	// wmB leaves; the callback says so, and reconciliation agrees
 	e.fake.members = []string{"wmA", "wmC"}

@@ -227,7 +227,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	member, results, dup, err := e.opt.Store.IngestSteps(ctx, state.Ingest{
 		Group: ev.GroupKey(), UpdateID: ev.ID,
 		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
-		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink, Lease: e.opt.ProcessingLease,
+		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink, Source: ev.Source, Lease: e.opt.ProcessingLease,
 	}, steps)
 	if errors.Is(err, state.ErrInFlight) {
 		e.opt.Log.Info("update is being handled elsewhere; the platform should deliver it again later",

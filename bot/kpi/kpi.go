@@ -211,12 +211,14 @@ type Newcomer struct {
 	Verified, Spoke      bool
 	Active1to7, Active30 bool
 	Day1, Day7, Day30    bool
+	Source               string // what brought them (bot.Event.Source); "" unknown
 }
 
 // Cohort is the members who joined in one week (Monday to Sunday in the
-// group's zone) and how far they came.
+// group's zone), or through one source, and how far they came.
 type Cohort struct {
-	Week     string // the Monday, 2006-01-02
+	Week     string // the Monday, 2006-01-02 (Cohorts)
+	Source   string // what brought them (BySource)
 	Joined   int
 	Verified int // passed entry verification (groups without it: 0)
 	Spoke    int // sent a first real message (not removed, not held)
@@ -226,6 +228,7 @@ type Cohort struct {
 	// that day; Present of them are still in the group; Active of them
 	// spoke on that day.
 	Due, Present, Active [3]int
+	Left                 int // no longer in the group
 }
 
 // RetentionDays are the days Cohort's retention arrays count.
@@ -233,18 +236,53 @@ var RetentionDays = [3]int{1, 7, 30}
 
 // Cohorts groups newcomers by the week they joined, oldest first.
 func Cohorts(ms []Newcomer, loc *time.Location, now time.Time) []Cohort {
-	byWeek := map[string]*Cohort{}
+	out := cohorts(ms, now, func(m Newcomer, c *Cohort) string {
+		j := m.JoinedAt.In(loc)
+		monday := time.Date(j.Year(), j.Month(), j.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -((int(j.Weekday()) + 6) % 7))
+		c.Week = monday.Format("2006-01-02")
+		return c.Week
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Week < out[j].Week })
+	return out
+}
+
+// BySource groups newcomers by what brought them (the join-source
+// report), the source that brought the most first; of sources that
+// brought as many, by name, the unknown last.
+func BySource(ms []Newcomer, now time.Time) []Cohort {
+	out := cohorts(ms, now, func(m Newcomer, c *Cohort) string {
+		c.Source = m.Source
+		return m.Source
+	})
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Joined != b.Joined {
+			return a.Joined > b.Joined
+		}
+		if (a.Source == "") != (b.Source == "") {
+			return b.Source == "" // the unknown last of its count
+		}
+		return a.Source < b.Source
+	})
+	return out
+}
+
+// cohorts counts newcomers into the cohort key names (and fills in the
+// cohort's own field).
+func cohorts(ms []Newcomer, now time.Time, key func(Newcomer, *Cohort) string) []Cohort {
+	by := map[string]*Cohort{}
+	var order []*Cohort
 	for _, m := range ms {
 		if m.JoinedAt.IsZero() {
 			continue
 		}
-		j := m.JoinedAt.In(loc)
-		monday := time.Date(j.Year(), j.Month(), j.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -((int(j.Weekday()) + 6) % 7))
-		key := monday.Format("2006-01-02")
-		c := byWeek[key]
+		var fresh Cohort
+		k := key(m, &fresh)
+		c := by[k]
 		if c == nil {
-			c = &Cohort{Week: key}
-			byWeek[key] = c
+			c = &fresh
+			by[k] = c
+			order = append(order, c)
 		}
 		c.Joined++
 		if m.Verified {
@@ -258,6 +296,9 @@ func Cohorts(ms []Newcomer, loc *time.Location, now time.Time) []Cohort {
 		}
 		if m.Active30 && m.Present {
 			c.Active30++
+		}
+		if !m.Present {
+			c.Left++
 		}
 		for i, n := range RetentionDays {
 			day := m.JoinedAt.Add(time.Duration(n) * 24 * time.Hour)
@@ -273,10 +314,9 @@ func Cohorts(ms []Newcomer, loc *time.Location, now time.Time) []Cohort {
 			}
 		}
 	}
-	out := make([]Cohort, 0, len(byWeek))
-	for _, c := range byWeek {
-		out = append(out, *c)
+	out := make([]Cohort, len(order))
+	for i, c := range order {
+		out[i] = *c
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Week < out[j].Week })
 	return out
 }

@@ -320,10 +320,11 @@ type Newcomer struct {
 	ID                   string
 	JoinedAt, LeftAt     time.Time
 	Present              bool
-	Verified             bool // passed entry verification (v_state passed)
-	Spoke                bool // a first real message since joining
-	Active1to7, Active30 bool // active in days 1-7 after joining; on day 30 or later
-	Day1, Day7, Day30    bool // active on exactly day 1, 7, 30 after joining
+	Verified             bool   // passed entry verification (v_state passed)
+	Spoke                bool   // a first real message since joining
+	Active1to7, Active30 bool   // active in days 1-7 after joining; on day 30 or later
+	Day1, Day7, Day30    bool   // active on exactly day 1, 7, 30 after joining
+	Source               string // what brought them (join_src; see bot.Event.Source)
 }
 
 // Newcomers reads the members who joined in [from, to), with what the
@@ -344,7 +345,7 @@ func (s *Store) Newcomers(ctx context.Context, group string, from, to time.Time)
 			f := m.Fields
 			out = append(out, Newcomer{ID: m.ID, JoinedAt: m.JoinedAt, LeftAt: m.LeftAt, Present: m.Present,
 				Verified: f["v_state"] == "passed", Spoke: !m.ActivatedAt.IsZero(), Active1to7: f["a7"] == "1", Active30: f["a30"] == "1",
-				Day1: f["r1"] == "1", Day7: f["r7"] == "1", Day30: f["r30"] == "1"})
+				Day1: f["r1"] == "1", Day7: f["r7"] == "1", Day30: f["r30"] == "1", Source: f["join_src"]})
 		}
 	}
 	return out, nil

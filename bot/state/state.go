@@ -197,6 +197,9 @@ type Ingest struct {
 	At       time.Time
 	// InviteLink is the link a join came through (kept as join_link).
 	InviteLink string
+	// Source is what brought a joining member (kept as join_src; see
+	// bot.Event.Source).
+	Source string
 	// Lease is how long another delivery of this update waits for the
 	// process handling it before taking over (default 15s).
 	Lease time.Duration
@@ -251,6 +254,7 @@ if ARGV[5] ~= '' then rset(m, 'username', ARGV[5]) else rdel(m, 'username') end
 if ARGV[6] == '1' then rset(m, 'bot', '1') else rdel(m, 'bot') end
 if kind == 'join' then
   if ARGV[8] ~= '' then rset(m, 'join_link', ARGV[8]) else rdel(m, 'join_link') end
+  if ARGV[10] ~= '' then rset(m, 'join_src', ARGV[10]) else rdel(m, 'join_src') end
   rset(m, 'joined_at', now)
   rset(m, 'in', '1')
   for _, k in ipairs({'left_at', 'activated_at', 'a7', 'a30', 'r1', 'r7', 'r30'}) do rdel(m, k) end
@@ -315,7 +319,7 @@ func (s *Store) ingestCall(in Ingest) (keys []string, args []any) {
 		lease = 15 * time.Second
 	}
 	return []string{s.dedupeMeta(in.Group), s.RecordKey(in.Group, in.Member), s.ActiveKey(in.Group, in.Member), s.Joined(in.Group).Key(in.Member), s.activated(in.Group).Key(in.Member), s.usernameKey(in.Group, in.Username), s.ContribKey(in.Group), s.presentKey(in.Group)},
-		[]any{uarg, in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds()}
+		[]any{uarg, in.At.UnixMilli(), string(in.Kind), in.Name, in.Username, bot, in.Member, in.InviteLink, lease.Milliseconds(), in.Source}
 }
 
 // IngestMany records many updates in one pipelined round trip (a member

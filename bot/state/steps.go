@@ -63,10 +63,10 @@ func (c *stepScripts) get(steps []Step) *redis.Script {
 	// with arguments out of place fails instead of looping or writing
 	// half
 	src.WriteString(`
-local n = tonumber(ARGV[10])
+local n = tonumber(ARGV[11])
 if not n or n < 1 or n > #F then return redis.error_reply('ingest: bad step count') end
 local shape = {}
-local ki, ai = 9, 11
+local ki, ai = 9, 12
 for s = 1, n do
   local kc, ac = tonumber(ARGV[ai]), tonumber(ARGV[ai + 1])
   if not kc or not ac or kc < 0 or ac < 0 or ki + kc - 1 > #KEYS or ai + 1 + ac > #ARGV then

@@ -303,6 +303,70 @@ func TestFunnelAndRetention(t *testing.T) {
 	}
 }
 
+// /sources: newcomers by what brought them, worked out by hand — a named
+// link, members' invite links, members added, the platform silent — with
+// verification, first words, a leave, and a re-join through another
+// source counting where the member came from last. More than ten sources
+// fold into one line.
+func TestJoinSources(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{verify.Flow{}, stats.Flow{}},
+		"locale: en\nmoderators: [\"console:mod\"]\nflows:\n  verify: { method: button, timeout: 2m, on_fail: kick }\n  stats: {}\n")
+	join := func(name, source string) {
+		h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member(name), Source: source})
+	}
+	join("ann", "poster-a")
+	h.Press("ann", pressData(t, h, "ann"))
+	join("bob", "poster-a")
+	join("cat", "poster-a")
+	h.Out.Take() // bob's and cat's challenges: they never answer
+	join("dan", bot.SourceInvite)
+	h.Press("dan", pressData(t, h, "dan"))
+	join("eve", bot.SourceAdded)
+	join("fay", "")
+	h.Say("ann", "hello")
+	h.Say("dan", "hi all")
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("cat")})
+	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("bob")})
+	join("bob", "wechat-article") // back, through another source
+	h.Out.Take()
+	ask := func(cmd string) string {
+		h.Say("mod", cmd)
+		for _, a := range h.Out.Take() {
+			if a.Type == bot.ActSend {
+				return a.Text
+			}
+		}
+		return ""
+	}
+	got := ask("/sources")
+	for _, w := range []string{
+		"Where newcomers came from (joined in the last 4 weeks: 6)",
+		"poster-a: joined 2 → verified 1 (50%) → spoke 1 (50%) → active days 1–7 0 (0%) → active after day 30 0 (0%) · left 1 (50%)",
+		"members' invite links: joined 1 → verified 1 (100%) → spoke 1 (100%)",
+		"wechat-article: joined 1 → verified 0 (0%) → spoke 0 (0%) → active days 1–7 0 (0%) → active after day 30 0 (0%) · left 0 (0%)",
+		"added by a member: joined 1",
+		"unknown (the group's public name, or the platform did not say): joined 1",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("/sources lacks %q:\n%s", w, got)
+		}
+	}
+	if strings.Index(got, "poster-a") > strings.Index(got, "members' invite links") || !strings.HasSuffix(got, "left 0 (0%)") ||
+		!strings.HasPrefix(got[strings.LastIndex(got, "\n")+1:], "unknown") {
+		t.Errorf("the source that brought the most is not first, or the unknown not last of its count:\n%s", got)
+	}
+	for i := range 12 {
+		join(fmt.Sprint("x", i), fmt.Sprint("flyer-", i))
+	}
+	h.Out.Take()
+	if got := ask("/sources"); !strings.Contains(got, "7 more sources with 7 members") || strings.Count(got, "\n") != 11 {
+		t.Errorf("more than ten sources:\n%s", got)
+	}
+	if got := ask("/sources x"); !strings.Contains(got, "give weeks") {
+		t.Errorf("/sources x: %s", got)
+	}
+}
+
 // Monday 09:00 in the group's zone the moderators get the week's report:
 // the week before against the one before it, the layers against their
 // healthy ranges, the top contributors.

@@ -98,6 +98,16 @@ var words = i18n.Catalog{
 		"ret.row":        "%s 起（%d 人）：第 1 天 %s · 第 7 天 %s · 第 30 天 %s",
 		"ret.notyet":     "未到",
 
+		"help.sources":     "新人来源：按入群链接或渠道活码（进群方式 state）统计入群、验证、发言、活跃、留下的人数",
+		"sources.title":    "新人来源（最近 %d 周入群，%d 人）",
+		"sources.row":      "%s：入群 %d → 验证 %s → 发言 %s → 前 7 天活跃 %s → 30 天后仍活跃 %s · 已离开 %s",
+		"sources.more":     "另有 %d 个来源共 %d 人",
+		"source.qb:invite": "成员邀请链接",
+		"source.qb:link":   "群链接",
+		"source.qb:qr":     "群二维码",
+		"source.qb:added":  "成员拉入",
+		"source.":          "未知（公开群名或平台未告知）",
+
 		"weekly.title":   "📊 周报 · %s",
 		"weekly.layers":  "分层：核心 %s · 活跃 %s · 沉默 %s · 流失 %s",
 		"weekly.wakeups": "唤醒（本周发出 / 召回）：",
@@ -134,6 +144,16 @@ var words = i18n.Catalog{
 		"ret.title":      "Newcomer retention by join week (present and spoke that day / still present)",
 		"ret.row":        "week of %s (%d): day 1 %s · day 7 %s · day 30 %s",
 		"ret.notyet":     "not yet",
+
+		"help.sources":     "where newcomers came from: joined, verified, spoke, active and still here, by invite link or WeCom join way (state)",
+		"sources.title":    "Where newcomers came from (joined in the last %d weeks: %d)",
+		"sources.row":      "%s: joined %d → verified %s → spoke %s → active days 1–7 %s → active after day 30 %s · left %s",
+		"sources.more":     "%d more sources with %d members",
+		"source.qb:invite": "members' invite links",
+		"source.qb:link":   "the group's link",
+		"source.qb:qr":     "the group's QR code",
+		"source.qb:added":  "added by a member",
+		"source.":          "unknown (the group's public name, or the platform did not say)",
 
 		"weekly.title":   "📊 Weekly report · %s",
 		"weekly.layers":  "Layers: core %s · active %s · silent %s · churned %s",
@@ -326,6 +346,7 @@ func (Flow) Commands(locale string) []engine.CommandSpec {
 		{Name: "stats", Args: "[7d|30d|90d]", Help: words.T(locale, "help"), Moderator: true, Group: true},
 		{Name: "funnel", Args: "[weeks]", Help: words.T(locale, "help.funnel"), Moderator: true, Group: true},
 		{Name: "retention", Args: "[weeks]", Help: words.T(locale, "help.retention"), Moderator: true, Group: true},
+		{Name: "sources", Args: "[weeks]", Help: words.T(locale, "help.sources"), Moderator: true, Group: true},
 	}
 }
 
@@ -338,8 +359,9 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	}
 	cfg := fc.Config.(*Config)
 	group := fc.Event.GroupKey()
-	if name := fc.Event.Command.Name; name == "funnel" || name == "retention" {
-		return cohorts(ctx, fc, name == "funnel")
+	switch name := fc.Event.Command.Name; name {
+	case "funnel", "retention", "sources":
+		return cohorts(ctx, fc, name)
 	}
 	if args := fc.Event.Command.Args; len(args) > 0 {
 		days, ok := periodDays(args[0])
@@ -543,9 +565,10 @@ func thousands(v int64) string {
 	return s
 }
 
-// cohorts answers /funnel and /retention: the members who joined in the
-// last weeks (4 by default), by join week.
-func cohorts(ctx context.Context, fc *engine.FlowContext, funnel bool) error {
+// cohorts answers /funnel and /retention (the members who joined in the
+// last weeks, 4 by default, by join week) and /sources (by what brought
+// them).
+func cohorts(ctx context.Context, fc *engine.FlowContext, name string) error {
 	loc := fc.Locale()
 	weeks := 4
 	if args := fc.Event.Command.Args; len(args) > 0 {
@@ -559,11 +582,11 @@ func cohorts(ctx context.Context, fc *engine.FlowContext, funnel bool) error {
 	zone := fc.Group.Location
 	now := fc.Now.In(zone)
 	monday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, zone).AddDate(0, 0, -((int(now.Weekday())+6)%7)-7*(weeks-1))
-	cs, err := CohortsSince(ctx, fc.Store, fc.Event.GroupKey(), monday, fc.Now, zone)
+	ms, err := newcomersSince(ctx, fc.Store, fc.Event.GroupKey(), monday, fc.Now)
 	if err != nil {
 		return fmt.Errorf("%s: %w", fc.Event.Command.Name, err)
 	}
-	if len(cs) == 0 {
+	if len(ms) == 0 {
 		fc.Reply(words.T(loc, "cohort.none", weeks))
 		return nil
 	}
@@ -574,13 +597,32 @@ func cohorts(ctx context.Context, fc *engine.FlowContext, funnel bool) error {
 		return fmt.Sprintf("%d (%.0f%%)", n, 100*float64(n)/float64(of))
 	}
 	var lines []string
-	if funnel {
+	switch name {
+	case "sources":
+		cs := kpi.BySource(ms, fc.Now)
+		lines = append(lines, words.T(loc, "sources.title", weeks, len(ms)))
+		const shown = 10
+		for i, c := range cs {
+			if i == shown {
+				rest := 0
+				for _, c := range cs[shown:] {
+					rest += c.Joined
+				}
+				lines = append(lines, words.T(loc, "sources.more", len(cs)-shown, rest))
+				break
+			}
+			lines = append(lines, words.T(loc, "sources.row", sourceName(loc, c.Source), c.Joined, pct(c.Verified, c.Joined),
+				pct(c.Spoke, c.Joined), pct(c.Active7, c.Joined), pct(c.Active30, c.Joined), pct(c.Left, c.Joined)))
+		}
+	case "funnel":
+		cs := kpi.Cohorts(ms, zone, fc.Now)
 		lines = append(lines, words.T(loc, "funnel.title", weeks))
 		for _, c := range cs {
 			lines = append(lines, words.T(loc, "funnel.row", c.Week, c.Joined, pct(c.Verified, c.Joined), pct(c.Spoke, c.Joined),
 				pct(c.Active7, c.Joined), pct(c.Active30, c.Joined)))
 		}
-	} else {
+	default:
+		cs := kpi.Cohorts(ms, zone, fc.Now)
 		lines = append(lines, words.T(loc, "ret.title"))
 		for _, c := range cs {
 			var r [3]string
@@ -601,6 +643,15 @@ func cohorts(ctx context.Context, fc *engine.FlowContext, funnel bool) error {
 // CohortsSince groups the members who joined from from until now by
 // their join week in zone (the funnel and the retention table).
 func CohortsSince(ctx context.Context, s *state.Store, group string, from, now time.Time, zone *time.Location) ([]kpi.Cohort, error) {
+	ms, err := newcomersSince(ctx, s, group, from, now)
+	if err != nil {
+		return nil, err
+	}
+	return kpi.Cohorts(ms, zone, now), nil
+}
+
+// newcomersSince reads the members who joined from from until now.
+func newcomersSince(ctx context.Context, s *state.Store, group string, from, now time.Time) ([]kpi.Newcomer, error) {
 	ms, err := s.Newcomers(ctx, group, from, now.Add(time.Millisecond))
 	if err != nil {
 		return nil, err
@@ -608,7 +659,18 @@ func CohortsSince(ctx context.Context, s *state.Store, group string, from, now t
 	in := make([]kpi.Newcomer, len(ms))
 	for i, m := range ms {
 		in[i] = kpi.Newcomer{JoinedAt: m.JoinedAt, LeftAt: m.LeftAt, Present: m.Present, Verified: m.Verified, Spoke: m.Spoke,
-			Active1to7: m.Active1to7, Active30: m.Active30, Day1: m.Day1, Day7: m.Day7, Day30: m.Day30}
+			Active1to7: m.Active1to7, Active30: m.Active30, Day1: m.Day1, Day7: m.Day7, Day30: m.Day30, Source: m.Source}
 	}
-	return kpi.Cohorts(in, zone, now), nil
+	return in, nil
+}
+
+// sourceName is how a join source reads: the name the operator gave its
+// link or join way, or what one of qunbot's kinds means.
+func sourceName(loc, source string) string {
+	if source == "" || strings.HasPrefix(source, "qb:") {
+		if s := words.T(loc, "source."+source); s != "source."+source {
+			return s
+		}
+	}
+	return source
 }
