@@ -42,7 +42,10 @@ const (
 	// Not in AllCapabilities: a platform says so itself, and flows fall
 	// back to button polls.
 	CanPoll
-	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin | CanCloseChat | CanUpload
+	// CanSourceLinks: a link or QR code can be made for one join source,
+	// whose joins then carry its name (SourceLinker, Event.Source).
+	CanSourceLinks
+	AllCapabilities = CanSend | CanButtons | CanDelete | CanRestrict | CanKick | CanBan | CanDM | CanApprove | SeesMessages | CanAutoDelete | CanInviteLinks | CanPin | CanCloseChat | CanUpload | CanSourceLinks
 )
 
 var capNames = []struct {
@@ -52,7 +55,7 @@ var capNames = []struct {
 	{CanSend, "send"}, {CanButtons, "buttons"}, {CanDelete, "delete"}, {CanRestrict, "restrict"},
 	{CanKick, "kick"}, {CanBan, "ban"}, {CanDM, "dm"}, {CanApprove, "approve"},
 	{SeesMessages, "sees_messages"}, {CanAutoDelete, "auto_delete"}, {CanInviteLinks, "invite_links"}, {CanPin, "pin"}, {PostsAreTasks, "posts_are_tasks"}, {CanTag, "tag"},
-	{CanCloseChat, "close_chat"}, {CanUpload, "upload"}, {CanPoll, "poll"},
+	{CanCloseChat, "close_chat"}, {CanUpload, "upload"}, {CanPoll, "poll"}, {CanSourceLinks, "source_links"},
 }
 
 // Has reports whether all of want are present.
@@ -141,6 +144,13 @@ var ErrUnsupported = errors.New("not supported by this platform")
 // links (CanInviteLinks), for invite tracking.
 type InviteLinker interface {
 	InviteLink(ctx context.Context, chat, memberID, name string) (string, error)
+}
+
+// SourceLinker is implemented by adapters that make a link or QR code for
+// one join source (CanSourceLinks): members who join through it arrive
+// with name as their Event.Source.
+type SourceLinker interface {
+	SourceLink(ctx context.Context, chat, name string) (string, error)
 }
 
 // Task is a post a platform delivers later, after a person confirms it

@@ -7,9 +7,12 @@ package console
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,6 +115,7 @@ func (a *Adapter) privateKey(member string) string { return "console:@" + member
 const helpText = `console commands:
   join <name> [bot]          <name> joins the group (add "bot" for a bot account)
   join <name> via <inviter>  <name> joins through <inviter>'s invite link
+  join <name> from <source>  <name> joins through the link made for <source> (/sources)
   add <admin> <name> [bot]   <admin> adds <name> to the group
   present <name>             <name> was in the group before the bot (no join event)
   request <name>             <name> asks to join (a join request)
@@ -390,11 +394,15 @@ func (a *Adapter) memberCommand(ctx context.Context, sink bot.EventSink, word, n
 		e := a.event(bot.EventJoin, m)
 		if inviter, ok := strings.CutPrefix(flag, "via "); ok {
 			m.isBot = false
-			e.InviteLink = inviteLink(strings.TrimSpace(inviter))
+			e.InviteLink, e.Source = inviteLink(strings.TrimSpace(inviter)), bot.SourceInvite
+		}
+		if source, ok := strings.CutPrefix(flag, "from "); ok {
+			m.isBot = false
+			e.Source = strings.TrimSpace(source)
 		}
 		if by != "" {
 			adder := a.member(by)
-			e.By = &bot.Member{ID: by, Name: by, Username: by, IsAdmin: adder.admin}
+			e.By, e.Source = &bot.Member{ID: by, Name: by, Username: by, IsAdmin: adder.admin}, bot.SourceAdded
 		}
 		ev = &e
 	case word == "request":
@@ -753,7 +761,19 @@ func (a *Adapter) InviteLink(_ context.Context, _, memberID, _ string) (string, 
 	return inviteLink(memberID), nil
 }
 
-func inviteLink(member string) string { return "https://console.invalid/+" + member }
+// inviteLink is a member's personal link: opaque, as Telegram's are
+// (https://t.me/+AbCdEf), so an invitee's record of the link it came
+// through does not name the inviter.
+func inviteLink(member string) string {
+	sum := sha256.Sum256([]byte("console invite " + member))
+	return "https://console.invalid/+" + base64.RawURLEncoding.EncodeToString(sum[:6])
+}
+
+// SourceLink implements bot.SourceLinker: the link of a join source
+// (`join <name> from <source>` joins through it).
+func (a *Adapter) SourceLink(_ context.Context, _, name string) (string, error) {
+	return "https://console.invalid/src/" + url.PathEscape(name), nil
+}
 
 // SetHooks connects the adapter to the engine after both exist.
 func (a *Adapter) SetHooks(h Hooks) {

@@ -510,6 +510,22 @@ func (a *Adapter) InviteLink(ctx context.Context, chat, memberID, name string) (
 	return link.InviteLink, nil
 }
 
+// SourceLink creates an invite link named after a join source
+// (createChatInviteLink with name): joins through it carry the name as
+// their source (see linkSource).
+func (a *Adapter) SourceLink(ctx context.Context, chat, name string) (string, error) {
+	cid, err := chatID(chat)
+	if err != nil {
+		return "", err
+	}
+	p := tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10), "name": name}
+	var link tgbotapi.ChatInviteLink
+	if err := a.call(ctx, "createChatInviteLink", chat, p, &link); err != nil {
+		return "", err
+	}
+	return link.InviteLink, nil
+}
+
 func truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) > n {

@@ -448,6 +448,15 @@ func TestActions(t *testing.T) {
 	if err != nil || link != "https://t.me/+abcDEF" {
 		t.Errorf("invite link %q %v", link, err)
 	}
+	// a join source's link carries the source's name, which its joins
+	// then report (TestJoinSource)
+	e.api.take()
+	link, err = e.ad.SourceLink(ctx, g, "poster-a")
+	calls := e.api.take()
+	if err != nil || link != "https://t.me/+abcDEF" || methods(calls) != "createChatInviteLink" ||
+		calls[0].Params.Get("name") != "poster-a" || calls[0].Params.Get("chat_id") != group {
+		t.Errorf("source link %q %v %+v", link, err, calls)
+	}
 }
 
 func TestErrorMapping(t *testing.T) {

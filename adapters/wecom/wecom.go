@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/silenceper/wechat/v2/work/externalcontact"
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
@@ -126,7 +127,7 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 		if a.contact == nil {
 			return 0
 		}
-		c := bot.CanSend | bot.CanDM | bot.PostsAreTasks
+		c := bot.CanSend | bot.CanDM | bot.PostsAreTasks | bot.CanSourceLinks
 		if a.archive != nil {
 			c |= bot.SeesMessages
 		}
@@ -668,6 +669,47 @@ func (a *Adapter) vouched(g *groupChat, member string) bool {
 		}
 	}
 	return false
+}
+
+// SourceLink makes a join way (加入群聊方式) for a customer group whose
+// state is the join source's name — a 渠道活码 — and answers its QR
+// code's address (groupchat/add_join_way, then get_join_way, with
+// silenceper's request and answer types). Members who scan it arrive
+// with the state, read back by joinSource. The group does not grow into
+// new groups when full (auto_create_room 0): the code stands for this
+// group.
+func (a *Adapter) SourceLink(ctx context.Context, chat, name string) (string, error) {
+	kind, id := chatKind(chat)
+	if kind != kindCustomer || a.contact == nil {
+		return "", fmt.Errorf("wecom: a join way is made for a customer group, not %s: %w", chat, bot.ErrUnsupported)
+	}
+	if n := utf8.RuneCountInString(name); n == 0 || n > maxState {
+		return "", fmt.Errorf("wecom: a join way's state is 1 to %d characters, %q is %d", maxState, name, n)
+	}
+	var added externalcontact.AddJoinWayResponse
+	err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/add_join_way", &externalcontact.AddJoinWayRequest{
+		Scene: 2, Remark: truncateRunes("qunbot "+name, 30), AutoCreateRoom: 0, ChatIDList: []string{id}, State: name}, &added)
+	if err != nil {
+		return "", err
+	}
+	var got externalcontact.GetJoinWayResponse
+	if err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/get_join_way", &externalcontact.JoinWayConfigRequest{ConfigID: added.ConfigID}, &got); err != nil {
+		return "", err
+	}
+	if got.JoinWay.QrCode == "" {
+		return "", fmt.Errorf("wecom: join way %s has no QR code", added.ConfigID)
+	}
+	return got.JoinWay.QrCode, nil
+}
+
+// maxState is the longest state a join way takes, in characters.
+const maxState = 30
+
+func truncateRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 // joinSource is what brought a member into a customer group: the state

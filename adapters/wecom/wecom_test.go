@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qunbot/qunbot/adapters/adaptertest"
 	"github.com/qunbot/qunbot/bot"
@@ -49,6 +50,7 @@ type fakeWeCom struct {
 	tagLib    map[string]map[string]string
 	marked    map[string]map[string]bool // external_userid → tag id
 	strangers map[string]bool            // customers who are no one's contact (84061)
+	joinWays  map[string]map[string]any  // config_id → add_join_way's body
 }
 
 type fakeCall struct {
@@ -225,6 +227,31 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		answer(map[string]any{"errcode": 0, "errmsg": "ok"})
+	case "/cgi-bin/externalcontact/groupchat/add_join_way":
+		// as the docs (path 92229) have it: scene 1 or 2, one to five
+		// groups, a state of at most 30 characters
+		chats, _ := body["chat_id_list"].([]any)
+		scene, _ := body["scene"].(float64)
+		state, _ := body["state"].(string)
+		if (scene != 1 && scene != 2) || len(chats) == 0 || len(chats) > 5 || utf8.RuneCountInString(state) > 30 {
+			answer(map[string]any{"errcode": 40058, "errmsg": "invalid Request Parameter"})
+			return
+		}
+		if f.joinWays == nil {
+			f.joinWays = map[string]map[string]any{}
+		}
+		id := fmt.Sprintf("9ad7fa5cdaa65112984%02d", len(f.joinWays))
+		f.joinWays[id] = body
+		answer(map[string]any{"errcode": 0, "errmsg": "ok", "config_id": id})
+	case "/cgi-bin/externalcontact/groupchat/get_join_way":
+		w, ok := f.joinWays[fmt.Sprint(body["config_id"])]
+		if !ok {
+			answer(map[string]any{"errcode": 40143, "errmsg": "invalid config_id"})
+			return
+		}
+		answer(map[string]any{"errcode": 0, "errmsg": "ok", "join_way": map[string]any{"config_id": body["config_id"], "scene": w["scene"],
+			"remark": w["remark"], "auto_create_room": w["auto_create_room"], "chat_id_list": w["chat_id_list"], "state": w["state"],
+			"qr_code": "https://p.qpic.cn/wwhead/" + fmt.Sprint(body["config_id"])}})
 	case "/cgi-bin/externalcontact/group_welcome_template/add":
 		answer(map[string]any{"errcode": 0, "template_id": "tmpl-1"})
 	case "/cgi-bin/externalcontact/group_welcome_template/edit":
@@ -593,7 +620,7 @@ func TestActions(t *testing.T) {
 func TestCapabilities(t *testing.T) {
 	e := setup(t)
 	tests := map[string]bot.Capability{
-		"wecom:ext:wrCHAT": bot.CanSend | bot.CanDM | bot.PostsAreTasks,
+		"wecom:ext:wrCHAT": bot.CanSend | bot.CanDM | bot.PostsAreTasks | bot.CanSourceLinks,
 		"wecom:app:c1":     bot.CanSend | bot.CanKick,
 		"wecom:bot:g1":     bot.CanSend | bot.SeesMessages | bot.CanDM,
 		"wecom:hook:ops":   bot.CanSend,
@@ -985,5 +1012,37 @@ func TestPictureAndLinkButtonsWrittenOut(t *testing.T) {
 	want := "☀️ 早安\nhttps://example.com/coffee.jpg\n更多技巧：https://example.com/tips"
 	if got := calls[0].Body["text"].(map[string]any)["content"]; got != want {
 		t.Errorf("content %q, want %q", got, want)
+	}
+}
+
+// A join source's QR code for a customer group is a join way whose state
+// is the source's name (add_join_way, then get_join_way for the code),
+// for that group alone; other kinds of group have none, and a state WeCom
+// would refuse is refused first.
+func TestSourceLink(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if !e.a.Capabilities("wecom:ext:wrCHAT").Has(bot.CanSourceLinks) || e.a.Capabilities("wecom:app:chat1").Has(bot.CanSourceLinks) {
+		t.Fatal("source links: customer groups only")
+	}
+	e.fake.take()
+	qr, err := e.a.SourceLink(ctx, "wecom:ext:wrCHAT", "海报A")
+	calls := e.fake.take()
+	if err != nil || !strings.HasPrefix(qr, "https://p.qpic.cn/wwhead/") || len(calls) != 2 {
+		t.Fatalf("qr %q %v %+v", qr, err, calls)
+	}
+	add := calls[0].Body
+	if calls[0].Path != "/cgi-bin/externalcontact/groupchat/add_join_way" || add["state"] != "海报A" || add["scene"] != float64(2) ||
+		fmt.Sprint(add["chat_id_list"]) != "[wrCHAT]" || add["auto_create_room"] != float64(0) {
+		t.Errorf("add_join_way %v", add)
+	}
+	if calls[1].Path != "/cgi-bin/externalcontact/groupchat/get_join_way" {
+		t.Errorf("then %s", calls[1].Path)
+	}
+	if _, err := e.a.SourceLink(ctx, "wecom:app:chat1", "x"); !errors.Is(err, bot.ErrUnsupported) {
+		t.Errorf("an app group: %v", err)
+	}
+	if _, err := e.a.SourceLink(ctx, "wecom:ext:wrCHAT", strings.Repeat("长", 31)); err == nil || len(e.fake.take()) != 0 {
+		t.Errorf("a state of 31 characters: %v", err)
 	}
 }

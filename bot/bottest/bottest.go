@@ -84,6 +84,12 @@ func (r *Recorder) MemberCount(context.Context, string) (int, error) {
 // Capabilities implements bot.Adapter.
 func (r *Recorder) Capabilities(string) bot.Capability { return r.Caps }
 
+// SourceLink implements bot.SourceLinker, with a made-up link that names
+// the source.
+func (r *Recorder) SourceLink(_ context.Context, _, name string) (string, error) {
+	return "https://example.invalid/src/" + name, nil
+}
+
 // Run implements bot.Adapter.
 func (r *Recorder) Run(context.Context, bot.EventSink) error { return nil }
 

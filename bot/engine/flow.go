@@ -328,6 +328,22 @@ func (fc *FlowContext) InviteLink(ctx context.Context, chat string, m bot.Member
 	return link, err == nil, err
 }
 
+// SourceLink asks the event's adapter for a link or QR code whose joins
+// count as the join source name; ok is false where the platform makes
+// none.
+func (fc *FlowContext) SourceLink(ctx context.Context, chat, name string) (link string, ok bool, err error) {
+	at, found := fc.engine.adapter(fc.Event.Platform)
+	if !found {
+		return "", false, nil
+	}
+	sl, can := at.adapter.(bot.SourceLinker)
+	if !can || !at.adapter.Capabilities(chat).Has(bot.CanSourceLinks) {
+		return "", false, nil
+	}
+	link, err = sl.SourceLink(ctx, chat, name)
+	return link, err == nil, err
+}
+
 // NextFire returns when one of this flow's schedules (by name) fires next
 // in the event's group.
 func (fc *FlowContext) NextFire(ctx context.Context, name string) (time.Time, bool, error) {

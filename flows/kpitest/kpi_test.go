@@ -367,6 +367,37 @@ func TestJoinSources(t *testing.T) {
 	}
 }
 
+// /sources link NAME makes the link a source's joins come through, the
+// same one when asked again; a bad name, a member asking, or a platform
+// without such links is answered so.
+func TestSourceLinkCommand(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{stats.Flow{}}, "locale: en\nmoderators: [\"console:mod\"]\nflows:\n  stats: {}\n")
+	ask := func(who, cmd string) string { return bottest.Texts(h.Command(who, cmd, nil)) }
+	first := ask("mod", "/sources link poster-a")
+	if !strings.Contains(first, "https://example.invalid/src/poster-a") || !strings.Contains(first, `count under "poster-a"`) {
+		t.Fatalf("/sources link: %s", first)
+	}
+	got, err := h.Redis.HGet(context.Background(), h.Store.Key(bottest.Group, "srclinks"), "poster-a").Result()
+	if err != nil || got != "https://example.invalid/src/poster-a" {
+		t.Fatalf("the link is not kept: %q %v", got, err)
+	}
+	if again := ask("mod", "/sources link poster-a"); again != first {
+		t.Errorf("asked again: %s", again)
+	}
+	for _, bad := range []string{"/sources link", "/sources link qb:invite", "/sources link " + strings.Repeat("x", 31)} {
+		if got := ask("mod", bad); !strings.Contains(got, "cannot name a source") {
+			t.Errorf("%s: %s", bad, got)
+		}
+	}
+	if got := ask("ann", "/sources link mine"); strings.Contains(got, "example.invalid") {
+		t.Errorf("a member made a link: %s", got)
+	}
+	h.Out.Caps = bot.AllCapabilities &^ bot.CanSourceLinks
+	if got := ask("mod", "/sources link flyer"); !strings.Contains(got, "cannot make a source link") {
+		t.Errorf("no source links here: %s", got)
+	}
+}
+
 // Monday 09:00 in the group's zone the moderators get the week's report:
 // the week before against the one before it, the layers against their
 // healthy ranges, the top contributors.

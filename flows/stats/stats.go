@@ -5,13 +5,16 @@ package stats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/qunbot/qunbot/bot"
@@ -102,6 +105,9 @@ var words = i18n.Catalog{
 		"sources.title":    "新人来源（最近 %d 周入群，%d 人）",
 		"sources.row":      "%s：入群 %d → 验证 %s → 发言 %s → 前 7 天活跃 %s → 30 天后仍活跃 %s · 已离开 %s",
 		"sources.more":     "另有 %d 个来源共 %d 人",
+		"sources.link":     "「%s」的入群链接：%s\n通过它入群的人在 /sources 里记在「%[1]s」下。",
+		"sources.badname":  "来源名 %q 不行：写 1 到 30 个字，不以 qb: 开头，如 /sources link 海报A",
+		"sources.cannot":   "这个平台在这里做不了来源链接。",
 		"source.qb:invite": "成员邀请链接",
 		"source.qb:link":   "群链接",
 		"source.qb:qr":     "群二维码",
@@ -149,6 +155,9 @@ var words = i18n.Catalog{
 		"sources.title":    "Where newcomers came from (joined in the last %d weeks: %d)",
 		"sources.row":      "%s: joined %d → verified %s → spoke %s → active days 1–7 %s → active after day 30 %s · left %s",
 		"sources.more":     "%d more sources with %d members",
+		"sources.link":     "The link for %q: %s\nMembers who join through it count under %[1]q in /sources.",
+		"sources.badname":  "%q cannot name a source: give 1 to 30 characters, not starting with qb:, as in /sources link poster-a",
+		"sources.cannot":   "This platform cannot make a source link here.",
 		"source.qb:invite": "members' invite links",
 		"source.qb:link":   "the group's link",
 		"source.qb:qr":     "the group's QR code",
@@ -346,7 +355,7 @@ func (Flow) Commands(locale string) []engine.CommandSpec {
 		{Name: "stats", Args: "[7d|30d|90d]", Help: words.T(locale, "help"), Moderator: true, Group: true},
 		{Name: "funnel", Args: "[weeks]", Help: words.T(locale, "help.funnel"), Moderator: true, Group: true},
 		{Name: "retention", Args: "[weeks]", Help: words.T(locale, "help.retention"), Moderator: true, Group: true},
-		{Name: "sources", Args: "[weeks]", Help: words.T(locale, "help.sources"), Moderator: true, Group: true},
+		{Name: "sources", Args: "[weeks] | link NAME", Help: words.T(locale, "help.sources"), Moderator: true, Group: true},
 	}
 }
 
@@ -360,7 +369,12 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	group := fc.Event.GroupKey()
 	switch name := fc.Event.Command.Name; name {
-	case "funnel", "retention", "sources":
+	case "sources":
+		if args := fc.Event.Command.Args; len(args) > 0 && args[0] == "link" {
+			return sourceLink(ctx, fc, strings.Join(args[1:], " "))
+		}
+		return cohorts(ctx, fc, name)
+	case "funnel", "retention":
 		return cohorts(ctx, fc, name)
 	}
 	if args := fc.Event.Command.Args; len(args) > 0 {
@@ -662,6 +676,41 @@ func newcomersSince(ctx context.Context, s *state.Store, group string, from, now
 			Active1to7: m.Active1to7, Active30: m.Active30, Day1: m.Day1, Day7: m.Day7, Day30: m.Day30, Source: m.Source}
 	}
 	return in, nil
+}
+
+// sourceLink answers /sources link NAME: a link (Telegram: an invite link
+// of that name; WeCom: a join way's QR code with that state) whose joins
+// count as NAME. The same name gives the same link again.
+func sourceLink(ctx context.Context, fc *engine.FlowContext, name string) error {
+	loc := fc.Locale()
+	name = strings.TrimSpace(name)
+	// 30: the most a WeCom join way's state takes (Telegram's link names: 32)
+	if n := utf8.RuneCountInString(name); n == 0 || n > 30 || strings.HasPrefix(name, "qb:") {
+		fc.Reply(words.T(loc, "sources.badname", name))
+		return nil
+	}
+	group := fc.Event.GroupKey()
+	key := fc.Store.Key(group, "srclinks")
+	link, err := fc.Store.Client().HGet(ctx, key, name).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("sources link: %w", err)
+	}
+	if link == "" {
+		l, ok, err := fc.SourceLink(ctx, group, name)
+		if err != nil {
+			return fmt.Errorf("sources link %q: %w", name, err)
+		}
+		if !ok {
+			fc.Reply(words.T(loc, "sources.cannot"))
+			return nil
+		}
+		link = l
+		if err := fc.Store.Client().HSet(ctx, key, name, link).Err(); err != nil {
+			return fmt.Errorf("sources link: %w", err)
+		}
+	}
+	fc.Reply(words.T(loc, "sources.link", name, link))
+	return nil
 }
 
 // sourceName is how a join source reads: the name the operator gave its
