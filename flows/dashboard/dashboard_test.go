@@ -291,6 +291,26 @@ func TestGroupPageNumbers(t *testing.T) {
 	}
 }
 
+// The group page reads the newcomers by what brought them, named as
+// /sources names them.
+func TestGroupPageSources(t *testing.T) {
+	f := newFixture(t)
+	f.h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("pa1"), Source: "poster-a"})
+	f.h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("pa2"), Source: "poster-a"})
+	f.h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member("inv"), Source: bot.SourceInvite})
+	f.h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("pa2")})
+	c := client(t)
+	post(t, c, f.srv.URL+"/login", url.Values{"token": {token}})
+	_, body, _ := get(t, c, f.srv.URL+"/g/"+url.PathEscape(bottest.Group)+"/?d=7&lang=en")
+	table := body[strings.Index(body, `id="sources"`):]
+	table = table[:strings.Index(table, "</table>")]
+	for _, want := range []string{"<td>poster-a</td><td>2</td>", "<td>50%</td></tr>", "<td>members&#39; invite links</td><td>1</td>"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the sources table lacks %q:\n%s", want, table)
+		}
+	}
+}
+
 // "Not spam" teaches the model, takes the warning back and logs who did
 // it; "ban" has the platform ban the member.
 func TestModerationActions(t *testing.T) {

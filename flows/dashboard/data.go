@@ -142,7 +142,8 @@ type GroupData struct {
 	Totals  map[string]int64 // counts summed over the range, gauges as of its last day
 	Before  map[string]int64 // the same for the range before
 	Cohorts []kpi.Cohort
-	Funnel  kpi.Cohort // every cohort of the range added up
+	Funnel  kpi.Cohort   // every cohort of the range added up
+	Sources []kpi.Cohort // the same newcomers by what brought them
 	Stages  []StageRow
 	Layers  []LayerRow
 	Top     []TopRow
@@ -234,6 +235,9 @@ func (s *Server) groupData(ctx context.Context, g GroupRef, rangeDays int, now t
 	// the weeks the range touches, from their Monday
 	monday := from.AddDate(0, 0, -((int(from.Weekday()) + 6) % 7))
 	if gd.Cohorts, err = stats.CohortsSince(ctx, s.store, g.Key, monday, now, gc.Location); err != nil {
+		return nil, err
+	}
+	if gd.Sources, err = stats.SourcesSince(ctx, s.store, g.Key, monday, now); err != nil {
 		return nil, err
 	}
 	for _, c := range gd.Cohorts {

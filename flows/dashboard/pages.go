@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qunbot/qunbot/bot/i18n"
+	"github.com/qunbot/qunbot/flows/stats"
 )
 
 var pageNames = []string{"login", "overview", "group", "members", "member", "moderation", "posts", "config"}
@@ -25,6 +26,13 @@ func (s *Server) parse() error {
 			return []string{"members", "members_platform", "dau", "wau", "mau", "msgs", "joins", "leaves", "verified", "checkins", "points_in", "ads", "warns", "bans", "ham", "posts"}
 		},
 		"funnelBar": funnelBar,
+		"source":    stats.SourceName,
+		"pct": func(n, of int) string {
+			if of == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
+		},
 		"postOps": func(paused bool) []string {
 			if paused {
 				return []string{"resume", "now"}
@@ -115,6 +123,7 @@ var words = i18n.Catalog{
 		"nolayers": "还没有分层记录（需要开启唤醒流程）。",
 		"funnel":   "新人转化", "f.joined": "入群", "f.verified": "通过验证", "f.spoke": "首次发言", "f.active7": "7 天内活跃", "f.active30": "30 天后仍活跃",
 		"nojoins": "这段时间没有新人。", "retention": "留存（按入群周）", "week": "周",
+		"sources": "新人来源（入群链接、渠道活码）", "source": "来源", "f.left": "已离开",
 		"wakeups": "唤醒", "stage": "沉默多久", "sent": "发送", "back": "回归", "rate": "回归率", "nowakeups": "这段时间没有唤醒。",
 		"leaders": "贡献榜", "member": "成员", "contrib": "贡献", "points": "积分",
 		"search": "搜索", "search.hint": "名字、@用户名或 ID", "name": "名字", "lastactive": "最后活跃", "nomatch": "没有找到。",
@@ -145,6 +154,7 @@ var words = i18n.Catalog{
 		"nolayers": "No layer records yet (the wake-up flow records them).",
 		"funnel":   "Onboarding funnel", "f.joined": "Joined", "f.verified": "Verified", "f.spoke": "First message", "f.active7": "Active in days 1–7", "f.active30": "Active after day 30",
 		"nojoins": "No newcomers in this period.", "retention": "Retention by join week", "week": "Week",
+		"sources": "Where newcomers came from (invite links, WeCom join ways)", "source": "Source", "f.left": "Left",
 		"wakeups": "Wake-ups", "stage": "Silent for", "sent": "Sent", "back": "Came back", "rate": "Comeback rate", "nowakeups": "No wake-ups in this period.",
 		"leaders": "Leaderboard", "member": "Member", "contrib": "Contribution", "points": "Points",
 		"search": "Search", "search.hint": "name, @username or id", "name": "Name", "lastactive": "Last active", "nomatch": "Nobody found.",

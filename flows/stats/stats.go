@@ -625,7 +625,7 @@ func cohorts(ctx context.Context, fc *engine.FlowContext, name string) error {
 				lines = append(lines, words.T(loc, "sources.more", len(cs)-shown, rest))
 				break
 			}
-			lines = append(lines, words.T(loc, "sources.row", sourceName(loc, c.Source), c.Joined, pct(c.Verified, c.Joined),
+			lines = append(lines, words.T(loc, "sources.row", SourceName(loc, c.Source), c.Joined, pct(c.Verified, c.Joined),
 				pct(c.Spoke, c.Joined), pct(c.Active7, c.Joined), pct(c.Active30, c.Joined), pct(c.Left, c.Joined)))
 		}
 	case "funnel":
@@ -662,6 +662,16 @@ func CohortsSince(ctx context.Context, s *state.Store, group string, from, now t
 		return nil, err
 	}
 	return kpi.Cohorts(ms, zone, now), nil
+}
+
+// SourcesSince groups the members who joined from from until now by what
+// brought them (/sources, the dashboard's sources table).
+func SourcesSince(ctx context.Context, s *state.Store, group string, from, now time.Time) ([]kpi.Cohort, error) {
+	ms, err := newcomersSince(ctx, s, group, from, now)
+	if err != nil {
+		return nil, err
+	}
+	return kpi.BySource(ms, now), nil
 }
 
 // newcomersSince reads the members who joined from from until now.
@@ -713,9 +723,9 @@ func sourceLink(ctx context.Context, fc *engine.FlowContext, name string) error 
 	return nil
 }
 
-// sourceName is how a join source reads: the name the operator gave its
+// SourceName is how a join source reads: the name the operator gave its
 // link or join way, or what one of qunbot's kinds means.
-func sourceName(loc, source string) string {
+func SourceName(loc, source string) string {
 	if source == "" || strings.HasPrefix(source, "qb:") {
 		if s := words.T(loc, "source."+source); s != "source."+source {
 			return s
