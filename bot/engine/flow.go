@@ -316,28 +316,32 @@ func (fc *FlowContext) CapsFor(chat string) bot.Capability {
 // InviteLink asks the event's adapter for a member's personal invite link;
 // ok is false where the platform has none.
 func (fc *FlowContext) InviteLink(ctx context.Context, chat string, m bot.Member) (link string, ok bool, err error) {
-	at, found := fc.engine.adapter(fc.Event.Platform)
-	if !found {
-		return "", false, nil
-	}
-	il, can := at.adapter.(bot.InviteLinker)
-	if !can || !at.adapter.Capabilities(chat).Has(bot.CanInviteLinks) {
+	il, can := capable[bot.InviteLinker](fc, chat, bot.CanInviteLinks)
+	if !can {
 		return "", false, nil
 	}
 	link, err = il.InviteLink(ctx, chat, m.ID, m.Name)
 	return link, err == nil, err
 }
 
+// capable answers the event's adapter as T, if it is one and declares
+// want in chat.
+func capable[T any](fc *FlowContext, chat string, want bot.Capability) (T, bool) {
+	var none T
+	at, found := fc.engine.adapter(fc.Event.Platform)
+	if !found || !at.adapter.Capabilities(chat).Has(want) {
+		return none, false
+	}
+	t, ok := at.adapter.(T)
+	return t, ok
+}
+
 // SourceLink asks the event's adapter for a link or QR code whose joins
 // count as the join source name; ok is false where the platform makes
 // none.
 func (fc *FlowContext) SourceLink(ctx context.Context, chat, name string) (link string, ok bool, err error) {
-	at, found := fc.engine.adapter(fc.Event.Platform)
-	if !found {
-		return "", false, nil
-	}
-	sl, can := at.adapter.(bot.SourceLinker)
-	if !can || !at.adapter.Capabilities(chat).Has(bot.CanSourceLinks) {
+	sl, can := capable[bot.SourceLinker](fc, chat, bot.CanSourceLinks)
+	if !can {
 		return "", false, nil
 	}
 	link, err = sl.SourceLink(ctx, chat, name)

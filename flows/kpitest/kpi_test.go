@@ -167,6 +167,17 @@ func sprintf(format string, args ...any) string { return fmt.Sprintf(format, arg
 
 // pressData is the right button of the member's challenge, read from the
 // actions the join queued and the answer kept on the member record.
+// modSays is the first message the bot sends after the moderator's cmd.
+func modSays(h *bottest.Harness, cmd string) string {
+	h.Say("mod", cmd)
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActSend {
+			return a.Text
+		}
+	}
+	return ""
+}
+
 func pressData(t *testing.T, h *bottest.Harness, member string) string {
 	t.Helper()
 	ans := h.Fields(member)["v_answer"]
@@ -274,15 +285,7 @@ func TestFunnelAndRetention(t *testing.T) {
 	h.Advance(time.Hour) // 2026-02-04 10:00, day 30 of the first cohort
 	h.Say("ann", "a month in")
 	h.Out.Take()
-	ask := func(cmd string) string {
-		h.Say("mod", cmd)
-		for _, a := range h.Out.Take() {
-			if a.Type == bot.ActSend {
-				return a.Text
-			}
-		}
-		return ""
-	}
+	ask := func(cmd string) string { return modSays(h, cmd) }
 	funnel := ask("/funnel 6")
 	for _, w := range []string{
 		"week of 2026-01-05: joined 3 → verified 0 (0%) → spoke 2 (67%) → active days 1–7 2 (67%) → active after day 30 1 (33%)",
@@ -329,15 +332,7 @@ func TestJoinSources(t *testing.T) {
 	h.Event(bot.Event{Kind: bot.EventLeave, Member: bottest.Member("bob")})
 	join("bob", "wechat-article") // back, through another source
 	h.Out.Take()
-	ask := func(cmd string) string {
-		h.Say("mod", cmd)
-		for _, a := range h.Out.Take() {
-			if a.Type == bot.ActSend {
-				return a.Text
-			}
-		}
-		return ""
-	}
+	ask := func(cmd string) string { return modSays(h, cmd) }
 	got := ask("/sources")
 	for _, w := range []string{
 		"Where newcomers came from (joined in the last 4 weeks: 6)",
