@@ -248,7 +248,8 @@ func Cohorts(ms []Newcomer, loc *time.Location, now time.Time) []Cohort {
 
 // BySource groups newcomers by what brought them (the join-source
 // report), the source that brought the most first; of sources that
-// brought as many, by name, the unknown last.
+// brought as many, the one whose newcomers spoke more, then by name, the
+// unknown last.
 func BySource(ms []Newcomer, now time.Time) []Cohort {
 	out := cohorts(ms, now, func(m Newcomer, c *Cohort) string {
 		c.Source = m.Source
@@ -258,6 +259,9 @@ func BySource(ms []Newcomer, now time.Time) []Cohort {
 		a, b := out[i], out[j]
 		if a.Joined != b.Joined {
 			return a.Joined > b.Joined
+		}
+		if a.Spoke != b.Spoke {
+			return a.Spoke > b.Spoke
 		}
 		if (a.Source == "") != (b.Source == "") {
 			return b.Source == "" // the unknown last of its count

@@ -429,6 +429,40 @@ func TestWeeklyReport(t *testing.T) {
 			t.Errorf("weekly report lacks %q:\n%s", w, report)
 		}
 	}
+	if strings.Contains(report, "by source") {
+		t.Errorf("a week without a known source has a sources line:\n%s", report)
+	}
+}
+
+// The weekly report says where the week's newcomers came from, the three
+// sources that brought the most; the week before's do not count.
+func TestWeeklyReportSources(t *testing.T) {
+	h := bottest.New(t, []engine.Flow{stats.Flow{}}, "locale: en\nmoderators: [\"console:mod\"]\nflows:\n  stats: {}\n")
+	join := func(name, source string) {
+		h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member(name), Source: source})
+	}
+	join("old", "last-week") // Monday 2026-01-05: the report of 2026-01-19 does not count it
+	h.Advance(7 * 24 * time.Hour)
+	for _, n := range []string{"a1", "a2", "a3"} {
+		join(n, "poster-a")
+	}
+	join("b1", "poster-b")
+	join("c1", bot.SourceInvite)
+	join("d1", "flyer-d")
+	h.Say("a1", "hello")
+	h.Say("c1", "hi")
+	h.Out.Take()
+	h.Advance(7*24*time.Hour + time.Minute) // past Monday 2026-01-19 09:00
+	var report string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActDM && a.Member.ID == "mod" {
+			report = a.Text
+		}
+	}
+	want := "This week's newcomers by source (joined / spoke): poster-a 3 / 1 · members' invite links 1 / 1 · flyer-d 1 / 0"
+	if !strings.Contains(report, want) || strings.Contains(report, "last-week") {
+		t.Errorf("weekly report lacks %q, or counts last week:\n%s", want, report)
+	}
 }
 
 // Late each day the platform's own member count joins the day's record

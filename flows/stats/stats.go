@@ -119,6 +119,8 @@ var words = i18n.Catalog{
 		"weekly.wakeups": "唤醒（本周发出 / 召回）：",
 		"weekly.stage":   "沉默 %s：%d / %d",
 		"weekly.top":     "贡献最多：%s",
+		"weekly.sources": "本周新人来源（入群 / 发言）：",
+		"weekly.source":  "%s %d / %d",
 	},
 	"en": {
 		"help":    "group statistics: members and active members; /stats 7d for the last 7 days against the 7 before",
@@ -169,6 +171,8 @@ var words = i18n.Catalog{
 		"weekly.wakeups": "Wake-ups this week (sent / came back):",
 		"weekly.stage":   "silent %s: %d / %d",
 		"weekly.top":     "Top contributors: %s",
+		"weekly.sources": "This week's newcomers by source (joined / spoke):",
+		"weekly.source":  "%s %d / %d",
 	},
 }
 
@@ -285,8 +289,8 @@ func weeklyChart(ctx context.Context, fc *engine.FlowContext, end time.Time) ([]
 }
 
 // weeklyExtra is what the weekly report adds to /stats 7d: the layer
-// report against the healthy ranges, wake-up comebacks per stage, and the
-// top contributors.
+// report against the healthy ranges, wake-up comebacks per stage, where
+// the week's newcomers came from, and the top contributors.
 func weeklyExtra(ctx context.Context, fc *engine.FlowContext, end time.Time) ([]string, error) {
 	loc := fc.Locale()
 	var lines []string
@@ -326,6 +330,20 @@ func weeklyExtra(ctx context.Context, fc *engine.FlowContext, end time.Time) ([]
 	sort.Strings(stages)
 	if len(stages) > 0 {
 		lines = append(lines, words.T(loc, "weekly.wakeups")+" "+strings.Join(stages, " · "))
+	}
+	// the week's newcomers by what brought them, when any source is known
+	zone := fc.Group.Location
+	from := time.Date(end.Year(), end.Month(), end.Day()-6, 0, 0, 0, 0, zone)
+	ms, err := newcomersSince(ctx, fc.Store, fc.Event.GroupKey(), from, from.AddDate(0, 0, 7).Add(-time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("weekly report: %w", err)
+	}
+	if srcs := kpi.BySource(ms, fc.Now); len(srcs) > 1 || len(srcs) == 1 && srcs[0].Source != "" {
+		var parts []string
+		for _, c := range srcs[:min(len(srcs), 3)] {
+			parts = append(parts, words.T(loc, "weekly.source", SourceName(loc, c.Source), c.Joined, c.Spoke))
+		}
+		lines = append(lines, words.T(loc, "weekly.sources")+" "+strings.Join(parts, " · "))
 	}
 	top, err := fc.Store.TopContributors(ctx, fc.Event.GroupKey(), 5, fc.Now)
 	if err != nil {
