@@ -352,6 +352,30 @@ func (m *Model) step(s sample, rate, l2 float64, g2 []float32, bg2 *float64) {
 	m.bias -= rate * g / (math.Sqrt(*bg2) + 1e-8)
 }
 
+// probOnce is prob of f with its repeats dropped (featSet.unique), in one
+// pass: each feature's weight added the first time it is seen.
+func (m *Model) probOnce(f []uint32, seen *featSet) float64 {
+	if seen.bits == nil {
+		seen.bits = make([]uint64, 1<<linBits/64)
+	}
+	var z, n int
+	for _, x := range f {
+		w, b := x/64, uint64(1)<<(x%64)
+		if seen.bits[w]&b == 0 {
+			seen.bits[w] |= b
+			z += int(m.q[x])
+			n++
+		}
+	}
+	for _, x := range f {
+		seen.bits[x/64] = 0
+	}
+	if n == 0 {
+		return 0.5
+	}
+	return sigmoid(m.bias + float64(z)*m.qs/math.Sqrt(float64(n)))
+}
+
 // prob is P(spam) for a message's features, from the quantized weights.
 func (m *Model) prob(f []uint32) float64 {
 	if len(f) == 0 {

@@ -3,6 +3,7 @@ package adfilter
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -85,10 +86,16 @@ func TestQuantizedWeights(t *testing.T) {
 		}
 	}
 	inSync("trained")
-	for _, text := range append(append([]string{"兼职日结", "咖啡", "hello there"}, spam[:50]...), ham[:50]...) {
+	for _, text := range append(append([]string{"兼职日结", "咖啡", "hello there", "鹅鹅鹅鹅鹅鹅 666666"}, spam[:50]...), ham[:50]...) {
 		f := feats(text)
 		if d := math.Abs(m.prob(f) - exact(f)); d > 0.01 {
 			t.Errorf("%q: P %v read from bytes, %v from weights", text, m.prob(f), exact(f))
+		}
+		// the decision drops repeats as it adds: the same P
+		v, norm := s.rules(sc, Input{Text: text}, true)
+		raw := append([]uint32(nil), s.allFeatures(sc, Input{Text: text}, norm, v)...)
+		if once := m.probOnce(raw, &sc.seen); once != m.prob(f) || len(raw) <= len(f) && strings.Contains(text, "鹅鹅") {
+			t.Errorf("%q: P %v adding each feature once, %v of the unique features (%d of %d)", text, once, m.prob(f), len(f), len(raw))
 		}
 	}
 	report := feats("今天的咖啡第999杯，味道很好")

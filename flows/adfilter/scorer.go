@@ -456,12 +456,17 @@ const (
 // verdict and the match form with the features.
 func (s *Scorer) features(sc *scratch, in Input, learned bool) (Verdict, []rune, []uint32) {
 	v, text := s.rules(sc, in, learned)
+	sc.feats = sc.seen.unique(s.allFeatures(sc, in, text, v))
+	return v, text, sc.feats
+}
+
+// allFeatures is linFeatures of a message whose rules ran, repeats kept.
+func (s *Scorer) allFeatures(sc *scratch, in Input, text []rune, v Verdict) []uint32 {
 	sc.hits = sc.hits[:0]
 	for _, h := range v.Hits() {
 		sc.hits = append(sc.hits, hitHash(h.Rule, h.Detail))
 	}
-	sc.feats = sc.seen.unique(linFeatures(sc.feats[:0], in.Text, sc.n.Shape(), text, sc.hits, &sc.sig))
-	return v, text, sc.feats
+	return linFeatures(sc.feats[:0], in.Text, sc.n.Shape(), text, sc.hits, &sc.sig)
 }
 
 func paths[T ~string](ps []T) []string {
@@ -494,8 +499,11 @@ func (s *Scorer) Score(in Input, model *Model) Verdict {
 		return v
 	}
 	// keywords count half beside a model that may decide alone
-	v, text, feats := s.features(sc, in, model.trained >= minSure)
-	p := model.prob(feats)
+	v, text := s.rules(sc, in, model.trained >= minSure)
+	sc.feats = s.allFeatures(sc, in, text, v)
+	// the features' repeats dropped as their weights are added: 3% faster
+	// than dropping them first (in-process A/B)
+	p := model.probOnce(sc.feats, &sc.seen)
 	v.P = p
 	sure := model.sure // learned in training
 	if cl.Sure != 0 {
