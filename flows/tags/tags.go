@@ -54,6 +54,10 @@ type Rule struct {
 	Points int64 `yaml:"points"`
 	// Invited: the member joined through someone's invite link.
 	Invited bool `yaml:"invited"`
+	// Source: the member joined through this join source — the name of a
+	// Telegram invite link or a WeCom join way's state, as /sources shows
+	// it (渠道活码 tags: on WeCom they become the corp's customer tags).
+	Source string `yaml:"source"`
 	// Tier: the member is in this tier (core, active, silent, churned: the
 	// wake-up flow's); the tag comes and goes with the tier, kept in step
 	// by the wake-up flow's daily scan.
@@ -73,13 +77,13 @@ func (c *Config) Validate(report func(field, msg string)) {
 			report(at+"tag", err.Error())
 		}
 		n := 0
-		for _, on := range []bool{len(r.Keywords) > 0, r.CheckinStreak > 0, r.Points > 0, r.Invited, r.Tier != "", r.Questionnaire != ""} {
+		for _, on := range []bool{len(r.Keywords) > 0, r.CheckinStreak > 0, r.Points > 0, r.Invited, r.Source != "", r.Tier != "", r.Questionnaire != ""} {
 			if on {
 				n++
 			}
 		}
 		if n != 1 {
-			report(at+"keywords", "a rule needs exactly one condition: keywords, checkin_streak, points, invited, tier or questionnaire")
+			report(at+"keywords", "a rule needs exactly one condition: keywords, checkin_streak, points, invited, source, tier or questionnaire")
 		}
 		if r.Tier != "" && !slices.Contains([]string{"core", "active", "silent", "churned"}, r.Tier) {
 			report(at+"tier", fmt.Sprintf("%q is not a tier (core, active, silent, churned)", r.Tier))
@@ -268,8 +272,14 @@ func said(cfg *Config, text string) map[int]string {
 func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	cfg := fc.Config.(*Config)
 	ev := fc.Event
+	if len(cfg.Rules) == 0 || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot || fc.Member == nil {
+		return nil
+	}
+	if ev.Kind == bot.EventJoin && ev.Source != "" {
+		return joinedThrough(ctx, fc, cfg)
+	}
 	// a command's words are the bot's business, not the member's interests
-	if len(cfg.Rules) == 0 || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot || fc.Member == nil || ev.Kind != bot.EventMessage {
+	if ev.Kind != bot.EventMessage {
 		return nil
 	}
 	f := fc.Member.Fields
@@ -295,6 +305,20 @@ func (Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 			continue
 		}
 		if err := set(ctx, fc, ev.Member.ID, r.Tag, why, r.Expire.D(), had); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// joinedThrough sets the tags of the source a member joined through.
+func joinedThrough(ctx context.Context, fc *engine.FlowContext, cfg *Config) error {
+	for _, r := range cfg.Rules {
+		if r.Source == "" || r.Source != fc.Event.Source {
+			continue
+		}
+		had := has(fc.Member.Fields, r.Tag, fc.Now)
+		if err := set(ctx, fc, fc.Event.Member.ID, r.Tag, "joined through "+r.Source, r.Expire.D(), had); err != nil {
 			return err
 		}
 	}

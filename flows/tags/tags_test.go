@@ -161,3 +161,39 @@ func TestPlatformTags(t *testing.T) {
 		t.Fatalf("moderator tag and untag: %q", got)
 	}
 }
+
+// A source rule tags a member on joining through that source (a named
+// invite link, a WeCom join way's state): with why, in the tag's set, on
+// the platform where it keeps tags (a WeCom customer tag, once); another
+// source, or none, tags nothing.
+func TestSourceTags(t *testing.T) {
+	h := bottest.New(t, flows(), conf+"      - { source: poster-a, tag: 海报A }\n      - { source: qb:invite, tag: 被邀请 }\n")
+	h.Out.Caps = bot.AllCapabilities | bot.CanTag
+	join := func(name, source string) {
+		h.Event(bot.Event{Kind: bot.EventJoin, Member: bottest.Member(name), Source: source})
+	}
+	join("ann", "poster-a")
+	join("bob", "poster-b")
+	join("cat", bot.SourceInvite)
+	join("dan", "")
+	var platform []string
+	for _, a := range h.Out.Take() {
+		if a.Type == bot.ActTag {
+			platform = append(platform, a.Member.ID+":"+a.Text)
+		}
+	}
+	if got := strings.Join(platform, " "); got != "ann:海报A cat:被邀请" {
+		t.Errorf("platform tags %q", got)
+	}
+	if got := members(t, h, "海报A"); got != "ann" {
+		t.Errorf("海报A's members: %q", got)
+	}
+	for who, want := range map[string]string{"ann": "海报A", "bob": "", "cat": "被邀请", "dan": ""} {
+		if got := tagsOf(t, h, who); got != want {
+			t.Errorf("%s's tags %q, want %q", who, got, want)
+		}
+	}
+	if tg := tags.Of(h.Fields("ann"), h.Clock.Now()); len(tg) != 1 || tg[0].Why != "joined through poster-a" {
+		t.Errorf("why: %+v", tg)
+	}
+}
