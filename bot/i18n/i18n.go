@@ -32,26 +32,36 @@ func (c Catalog) T(locale, key string, args ...any) string {
 // Core is the engine's own strings.
 var Core = Catalog{
 	"zh-CN": {
-		"cmd.unknown":     "未知命令 /%s。发送 /help 查看可用命令。",
-		"cmd.moderators":  "/%s 仅限管理员使用。",
-		"cmd.nogroups":    "/%s 要说明是哪个群：你不是我所知道的任何群的管理员。请在群里使用。",
-		"cmd.pickgroup":   "/%[1]s 要说明是哪个群，例如 /%[1]s 1：",
-		"cmd.failed":      "处理 /%s 时出错了，请稍后再试。",
-		"dm.unreachable":  "%s，我无法私信你，请先点开我的头像并点击“开始”。",
-		"help.header":     "可用命令：",
-		"help.moderators": "管理员命令：",
-		"help.none":       "本群没有启用任何命令。",
+		"source.qb:invite": "成员邀请链接",
+		"source.qb:link":   "群链接",
+		"source.qb:qr":     "群二维码",
+		"source.qb:added":  "成员拉入",
+		"source.":          "未知（公开群名或平台未告知）",
+		"cmd.unknown":      "未知命令 /%s。发送 /help 查看可用命令。",
+		"cmd.moderators":   "/%s 仅限管理员使用。",
+		"cmd.nogroups":     "/%s 要说明是哪个群：你不是我所知道的任何群的管理员。请在群里使用。",
+		"cmd.pickgroup":    "/%[1]s 要说明是哪个群，例如 /%[1]s 1：",
+		"cmd.failed":       "处理 /%s 时出错了，请稍后再试。",
+		"dm.unreachable":   "%s，我无法私信你，请先点开我的头像并点击“开始”。",
+		"help.header":      "可用命令：",
+		"help.moderators":  "管理员命令：",
+		"help.none":        "本群没有启用任何命令。",
 	},
 	"en": {
-		"cmd.unknown":     "Unknown command /%s. Send /help for the list.",
-		"cmd.moderators":  "/%s is for moderators only.",
-		"cmd.nogroups":    "/%s needs a group: you moderate none that I know. Use it in the group.",
-		"cmd.pickgroup":   "/%[1]s needs a group, e.g. /%[1]s 1:",
-		"cmd.failed":      "Something went wrong with /%s. Please try again later.",
-		"dm.unreachable":  "%s, I cannot message you privately. Please open a chat with me and press Start first.",
-		"help.header":     "Commands:",
-		"help.moderators": "Moderator commands:",
-		"help.none":       "No commands are enabled in this group.",
+		"source.qb:invite": "members' invite links",
+		"source.qb:link":   "the group's link",
+		"source.qb:qr":     "the group's QR code",
+		"source.qb:added":  "added by a member",
+		"source.":          "unknown (the group's public name, or the platform did not say)",
+		"cmd.unknown":      "Unknown command /%s. Send /help for the list.",
+		"cmd.moderators":   "/%s is for moderators only.",
+		"cmd.nogroups":     "/%s needs a group: you moderate none that I know. Use it in the group.",
+		"cmd.pickgroup":    "/%[1]s needs a group, e.g. /%[1]s 1:",
+		"cmd.failed":       "Something went wrong with /%s. Please try again later.",
+		"dm.unreachable":   "%s, I cannot message you privately. Please open a chat with me and press Start first.",
+		"help.header":      "Commands:",
+		"help.moderators":  "Moderator commands:",
+		"help.none":        "No commands are enabled in this group.",
 	},
 }
 
@@ -98,4 +108,16 @@ func Duration(locale string, d time.Duration) string {
 		return "0 seconds"
 	}
 	return strings.Join(parts, " ")
+}
+
+// SourceName is how a join source reads (bot.Event.Source): the name an
+// operator gave its link or join way, or what one of qunbot's own kinds
+// ("qb:invite", "qb:link", "qb:qr", "qb:added"; "" unknown) means.
+func SourceName(locale, source string) string {
+	if source == "" || strings.HasPrefix(source, "qb:") {
+		if s := Core.T(locale, "source."+source); s != "source."+source {
+			return s
+		}
+	}
+	return source
 }

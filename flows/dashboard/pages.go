@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/qunbot/qunbot/bot/i18n"
-	"github.com/qunbot/qunbot/flows/stats"
 )
 
 var pageNames = []string{"login", "overview", "group", "members", "member", "moderation", "posts", "config"}
@@ -26,7 +25,7 @@ func (s *Server) parse() error {
 			return []string{"members", "members_platform", "dau", "wau", "mau", "msgs", "joins", "leaves", "verified", "checkins", "points_in", "ads", "warns", "bans", "ham", "posts"}
 		},
 		"funnelBar": funnelBar,
-		"source":    stats.SourceName,
+		"source":    i18n.SourceName,
 		"pct": func(n, of int) string {
 			if of == 0 {
 				return "—"

@@ -101,18 +101,13 @@ var words = i18n.Catalog{
 		"ret.row":        "%s 起（%d 人）：第 1 天 %s · 第 7 天 %s · 第 30 天 %s",
 		"ret.notyet":     "未到",
 
-		"help.sources":     "新人来源：按入群链接或渠道活码（进群方式 state）统计入群、验证、发言、活跃、留下的人数",
-		"sources.title":    "新人来源（最近 %d 周入群，%d 人）",
-		"sources.row":      "%s：入群 %d → 验证 %s → 发言 %s → 前 7 天活跃 %s → 30 天后仍活跃 %s · 已离开 %s",
-		"sources.more":     "另有 %d 个来源共 %d 人",
-		"sources.link":     "「%s」的入群链接：%s\n通过它入群的人在 /sources 里记在「%[1]s」下。",
-		"sources.badname":  "来源名 %q 不行：写 1 到 30 个字，不以 qb: 开头，如 /sources link 海报A",
-		"sources.cannot":   "这个平台在这里做不了来源链接。",
-		"source.qb:invite": "成员邀请链接",
-		"source.qb:link":   "群链接",
-		"source.qb:qr":     "群二维码",
-		"source.qb:added":  "成员拉入",
-		"source.":          "未知（公开群名或平台未告知）",
+		"help.sources":    "新人来源：按入群链接或渠道活码（进群方式 state）统计入群、验证、发言、活跃、留下的人数",
+		"sources.title":   "新人来源（最近 %d 周入群，%d 人）",
+		"sources.row":     "%s：入群 %d → 验证 %s → 发言 %s → 前 7 天活跃 %s → 30 天后仍活跃 %s · 已离开 %s",
+		"sources.more":    "另有 %d 个来源共 %d 人",
+		"sources.link":    "「%s」的入群链接：%s\n通过它入群的人在 /sources 里记在「%[1]s」下。",
+		"sources.badname": "来源名 %q 不行：写 1 到 30 个字，不以 qb: 开头，如 /sources link 海报A",
+		"sources.cannot":  "这个平台在这里做不了来源链接。",
 
 		"weekly.title":   "📊 周报 · %s",
 		"weekly.layers":  "分层：核心 %s · 活跃 %s · 沉默 %s · 流失 %s",
@@ -153,18 +148,13 @@ var words = i18n.Catalog{
 		"ret.row":        "week of %s (%d): day 1 %s · day 7 %s · day 30 %s",
 		"ret.notyet":     "not yet",
 
-		"help.sources":     "where newcomers came from: joined, verified, spoke, active and still here, by invite link or WeCom join way (state)",
-		"sources.title":    "Where newcomers came from (joined in the last %d weeks: %d)",
-		"sources.row":      "%s: joined %d → verified %s → spoke %s → active days 1–7 %s → active after day 30 %s · left %s",
-		"sources.more":     "%d more sources with %d members",
-		"sources.link":     "The link for %q: %s\nMembers who join through it count under %[1]q in /sources.",
-		"sources.badname":  "%q cannot name a source: give 1 to 30 characters, not starting with qb:, as in /sources link poster-a",
-		"sources.cannot":   "This platform cannot make a source link here.",
-		"source.qb:invite": "members' invite links",
-		"source.qb:link":   "the group's link",
-		"source.qb:qr":     "the group's QR code",
-		"source.qb:added":  "added by a member",
-		"source.":          "unknown (the group's public name, or the platform did not say)",
+		"help.sources":    "where newcomers came from: joined, verified, spoke, active and still here, by invite link or WeCom join way (state)",
+		"sources.title":   "Where newcomers came from (joined in the last %d weeks: %d)",
+		"sources.row":     "%s: joined %d → verified %s → spoke %s → active days 1–7 %s → active after day 30 %s · left %s",
+		"sources.more":    "%d more sources with %d members",
+		"sources.link":    "The link for %q: %s\nMembers who join through it count under %[1]q in /sources.",
+		"sources.badname": "%q cannot name a source: give 1 to 30 characters, not starting with qb:, as in /sources link poster-a",
+		"sources.cannot":  "This platform cannot make a source link here.",
 
 		"weekly.title":   "📊 Weekly report · %s",
 		"weekly.layers":  "Layers: core %s · active %s · silent %s · churned %s",
@@ -341,7 +331,7 @@ func weeklyExtra(ctx context.Context, fc *engine.FlowContext, end time.Time) ([]
 	if srcs := kpi.BySource(ms, fc.Now); len(srcs) > 1 || len(srcs) == 1 && srcs[0].Source != "" {
 		var parts []string
 		for _, c := range srcs[:min(len(srcs), 3)] {
-			parts = append(parts, words.T(loc, "weekly.source", SourceName(loc, c.Source), c.Joined, c.Spoke))
+			parts = append(parts, words.T(loc, "weekly.source", i18n.SourceName(loc, c.Source), c.Joined, c.Spoke))
 		}
 		lines = append(lines, words.T(loc, "weekly.sources")+" "+strings.Join(parts, " · "))
 	}
@@ -643,7 +633,7 @@ func cohorts(ctx context.Context, fc *engine.FlowContext, name string) error {
 				lines = append(lines, words.T(loc, "sources.more", len(cs)-shown, rest))
 				break
 			}
-			lines = append(lines, words.T(loc, "sources.row", SourceName(loc, c.Source), c.Joined, pct(c.Verified, c.Joined),
+			lines = append(lines, words.T(loc, "sources.row", i18n.SourceName(loc, c.Source), c.Joined, pct(c.Verified, c.Joined),
 				pct(c.Spoke, c.Joined), pct(c.Active7, c.Joined), pct(c.Active30, c.Joined), pct(c.Left, c.Joined)))
 		}
 	case "funnel":
@@ -739,15 +729,4 @@ func sourceLink(ctx context.Context, fc *engine.FlowContext, name string) error 
 	}
 	fc.Reply(words.T(loc, "sources.link", name, link))
 	return nil
-}
-
-// SourceName is how a join source reads: the name the operator gave its
-// link or join way, or what one of qunbot's kinds means.
-func SourceName(loc, source string) string {
-	if source == "" || strings.HasPrefix(source, "qb:") {
-		if s := words.T(loc, "source."+source); s != "source."+source {
-			return s
-		}
-	}
-	return source
 }

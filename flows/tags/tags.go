@@ -371,13 +371,13 @@ var words = i18n.Catalog{
 		"help.tag": "给成员打标签（可加有效期，如 30d）", "help.untag": "去掉成员的标签", "help.whois": "成员资料和标签",
 		"usage.tag": "用法：回复某人发 /tag 标签 [30d]，或 /tag @用户名 标签 [30d]", "usage.untag": "用法：/untag @用户名 标签", "usage.whois": "用法：回复某人发 /whois，或 /whois @用户名",
 		"nobody": "找不到这个成员。", "tagged": "已给 %s 打上“%s”%s。", "for": "（%s 后过期）", "untagged": "已去掉 %s 的“%s”。", "nottagged": "%s 没有“%s”这个标签。",
-		"whois": "%s（%s）\n入群：%s · 最后发言：%s · 消息 %d 条 · 积分 %s\n标签：%s", "notags": "无", "badtag": "标签不对：%v",
+		"whois": "%s（%s）\n入群：%s%s · 最后发言：%s · 消息 %d 条 · 积分 %s\n标签：%s", "whois.via": "（来源：%s）", "notags": "无", "badtag": "标签不对：%v",
 	},
 	"en": {
 		"help.tag": "tag a member (optionally for a while, e.g. 30d)", "help.untag": "remove a member's tag", "help.whois": "a member's record and tags",
 		"usage.tag": "Usage: reply with /tag TAG [30d], or /tag @username TAG [30d]", "usage.untag": "Usage: /untag @username TAG", "usage.whois": "Usage: reply with /whois, or /whois @username",
 		"nobody": "No such member.", "tagged": "Tagged %s “%s”%s.", "for": " (for %s)", "untagged": "Removed “%[2]s” from %[1]s.", "nottagged": "%s has no tag “%s”.",
-		"whois": "%s (%s)\nJoined: %s · last spoke: %s · %d messages · points %s\nTags: %s", "notags": "none", "badtag": "Bad tag: %v",
+		"whois": "%s (%s)\nJoined: %s%s · last spoke: %s · %d messages · points %s\nTags: %s", "whois.via": " (via %s)", "notags": "none", "badtag": "Bad tag: %v",
 	},
 }
 
@@ -446,7 +446,11 @@ func (Flow) HandleCommand(ctx context.Context, fc *engine.FlowContext) error {
 		if pts == "" {
 			pts = "0"
 		}
-		fc.Reply(words.T(loc, "whois", who, t.ID, day(m.JoinedAt), day(m.LastActive), m.Messages, pts, list))
+		via := ""
+		if src := m.Fields["join_src"]; src != "" {
+			via = words.T(loc, "whois.via", i18n.SourceName(loc, src))
+		}
+		fc.Reply(words.T(loc, "whois", who, t.ID, day(m.JoinedAt), via, day(m.LastActive), m.Messages, pts, list))
 	case "tag", "untag":
 		if len(args) == 0 {
 			fc.Reply(words.T(loc, "usage."+name))

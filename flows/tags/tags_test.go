@@ -196,4 +196,10 @@ func TestSourceTags(t *testing.T) {
 	if tg := tags.Of(h.Fields("ann"), h.Clock.Now()); len(tg) != 1 || tg[0].Why != "joined through poster-a" {
 		t.Errorf("why: %+v", tg)
 	}
+	// /whois says where a member came from
+	for who, want := range map[string]string{"ann": "入群：2026-01-05（来源：poster-a）", "cat": "（来源：成员邀请链接）"} {
+		if got := bottest.Texts(h.Command("mod", "/whois @"+who, nil)); !strings.Contains(got, want) {
+			t.Errorf("/whois @%s: %s", who, got)
+		}
+	}
 }
