@@ -673,33 +673,69 @@ func (a *Adapter) vouched(g *groupChat, member string) bool {
 
 // SourceLink makes a join way (加入群聊方式) for a customer group whose
 // state is the join source's name — a 渠道活码 — and answers its QR
-// code's address (groupchat/add_join_way, then get_join_way, with
-// silenceper's request and answer types). Members who scan it arrive
-// with the state, read back by joinSource. The group does not grow into
-// new groups when full (auto_create_room 0): the code stands for this
-// group.
+// code's address. Members who scan it arrive with the state, read back
+// by joinSource. The code stands for this group alone: it does not grow
+// into new groups when full (JoinWay does, for the CLI).
 func (a *Adapter) SourceLink(ctx context.Context, chat, name string) (string, error) {
-	kind, id := chatKind(chat)
-	if kind != kindCustomer || a.contact == nil {
-		return "", fmt.Errorf("wecom: a join way is made for a customer group, not %s: %w", chat, bot.ErrUnsupported)
+	qr, _, err := a.JoinWay(ctx, JoinWay{State: name, Groups: []string{chat}})
+	return qr, err
+}
+
+// JoinWay is a customer-group join way to make (加入群聊方式).
+type JoinWay struct {
+	State  string   // the join source's name, 1 to 30 characters
+	Groups []string // 1 to 5 customer groups (wecom:ext:<chat_id>)
+	// AutoCreate: when the groups are full, WeCom makes a new group named
+	// RoomName with a number from RoomStart on (群满自动建群).
+	AutoCreate bool
+	RoomName   string
+	RoomStart  int
+}
+
+// JoinWay makes a join way (groupchat/add_join_way, scene 2: a QR code,
+// with silenceper's request and answer types) and answers its QR code's
+// address and config id (get_join_way). WeCom's own limits are checked
+// first, so a bad request is refused with a reason, not an errcode.
+func (a *Adapter) JoinWay(ctx context.Context, w JoinWay) (qr, configID string, err error) {
+	if a.contact == nil {
+		return "", "", fmt.Errorf("wecom: join ways need adapters.wecom.contact: %w", bot.ErrUnsupported)
 	}
-	if n := utf8.RuneCountInString(name); n == 0 || n > maxState {
-		return "", fmt.Errorf("wecom: a join way's state is 1 to %d characters, %q is %d", maxState, name, n)
+	if n := utf8.RuneCountInString(w.State); n == 0 || n > maxState {
+		return "", "", fmt.Errorf("wecom: a join way's state is 1 to %d characters, %q is %d", maxState, w.State, n)
+	}
+	if len(w.Groups) == 0 || len(w.Groups) > 5 {
+		return "", "", fmt.Errorf("wecom: a join way takes 1 to 5 customer groups, not %d", len(w.Groups))
+	}
+	var ids []string
+	for _, g := range w.Groups {
+		kind, id := chatKind(g)
+		if kind != kindCustomer || id == "" {
+			return "", "", fmt.Errorf("wecom: a join way is made for customer groups (wecom:ext:<chat_id>), not %s: %w", g, bot.ErrUnsupported)
+		}
+		ids = append(ids, id)
+	}
+	if utf8.RuneCountInString(w.RoomName) > 40 || w.RoomStart < 0 {
+		return "", "", fmt.Errorf("wecom: a new group's name is at most 40 characters and its first number not negative")
+	}
+	auto := 0
+	if w.AutoCreate {
+		auto = 1
 	}
 	var added externalcontact.AddJoinWayResponse
-	err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/add_join_way", &externalcontact.AddJoinWayRequest{
-		Scene: 2, Remark: truncateRunes("qunbot "+name, 30), AutoCreateRoom: 0, ChatIDList: []string{id}, State: name}, &added)
+	err = a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/add_join_way", &externalcontact.AddJoinWayRequest{
+		Scene: 2, Remark: truncateRunes("qunbot "+w.State, 30), AutoCreateRoom: auto, RoomBaseName: w.RoomName, RoomBaseID: w.RoomStart,
+		ChatIDList: ids, State: w.State}, &added)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var got externalcontact.GetJoinWayResponse
 	if err := a.contact.call(ctx, "/cgi-bin/externalcontact/groupchat/get_join_way", &externalcontact.JoinWayConfigRequest{ConfigID: added.ConfigID}, &got); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if got.JoinWay.QrCode == "" {
-		return "", fmt.Errorf("wecom: join way %s has no QR code", added.ConfigID)
+		return "", "", fmt.Errorf("wecom: join way %s has no QR code", added.ConfigID)
 	}
-	return got.JoinWay.QrCode, nil
+	return got.JoinWay.QrCode, added.ConfigID, nil
 }
 
 // maxState is the longest state a join way takes, in characters.

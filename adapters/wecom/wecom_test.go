@@ -1045,4 +1045,24 @@ func TestSourceLink(t *testing.T) {
 	if _, err := e.a.SourceLink(ctx, "wecom:ext:wrCHAT", strings.Repeat("长", 31)); err == nil || len(e.fake.take()) != 0 {
 		t.Errorf("a state of 31 characters: %v", err)
 	}
+	// the CLI's join way: several groups, new ones made when they are full
+	qr, id, err := e.a.JoinWay(ctx, JoinWay{State: "海报B", Groups: []string{"wecom:ext:wrA", "wecom:ext:wrB"}, AutoCreate: true, RoomName: "客户群", RoomStart: 3})
+	calls = e.fake.take()
+	if err != nil || qr == "" || id == "" || len(calls) != 2 {
+		t.Fatalf("join way %q %q %v", qr, id, err)
+	}
+	add = calls[0].Body
+	if fmt.Sprint(add["chat_id_list"]) != "[wrA wrB]" || add["auto_create_room"] != float64(1) || add["room_base_name"] != "客户群" || add["room_base_id"] != float64(3) {
+		t.Errorf("add_join_way %v", add)
+	}
+	for _, bad := range []JoinWay{
+		{State: "x"},
+		{State: "x", Groups: []string{"wecom:ext:1", "wecom:ext:2", "wecom:ext:3", "wecom:ext:4", "wecom:ext:5", "wecom:ext:6"}},
+		{State: "x", Groups: []string{"wecom:app:c1"}},
+		{State: "x", Groups: []string{"wecom:ext:wrA"}, RoomName: strings.Repeat("群", 41)},
+	} {
+		if _, _, err := e.a.JoinWay(ctx, bad); err == nil || len(e.fake.take()) != 0 {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
 }

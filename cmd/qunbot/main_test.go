@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -335,6 +336,63 @@ flows:
 	// no group named: the title reads "本群", never empty
 	if !strings.Contains(out.String(), "tmpl-9") || !strings.Contains(got, `欢迎 %NICKNAME% 加入本群！\n\n群规：友善交流`) {
 		t.Fatalf("out %q, request %s", out, got)
+	}
+}
+
+// qunbot wecom join-way makes a 渠道活码 for customer groups and prints
+// its QR code; a missing state or group, or a name of qunbot's own, is
+// refused before WeCom is asked.
+func TestWeComJoinWay(t *testing.T) {
+	var asked []string
+	var add string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.Path)
+		switch r.URL.Path {
+		case "/cgi-bin/gettoken":
+			fmt.Fprint(w, `{"errcode":0,"access_token":"tok","expires_in":7200}`)
+		case "/cgi-bin/externalcontact/groupchat/add_join_way":
+			b, _ := io.ReadAll(r.Body)
+			add = string(b)
+			fmt.Fprint(w, `{"errcode":0,"errmsg":"ok","config_id":"9ad7fa5cdaa6511298498f979c472aaa"}`)
+		case "/cgi-bin/externalcontact/groupchat/get_join_way":
+			fmt.Fprint(w, `{"errcode":0,"errmsg":"ok","join_way":{"config_id":"9ad7fa5cdaa6511298498f979c472aaa","scene":2,"qr_code":"https://p.qpic.cn/wwhead/qr1","state":"海报A"}}`)
+		default:
+			fmt.Fprint(w, `{"errcode":0}`)
+		}
+	}))
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "wecom.yaml")
+	yaml := `adapters:
+  wecom:
+    corp_id: ww1436e0e65a779aee
+    api_url: ` + srv.URL + `
+    contact:
+      secret: s
+      callback: {token: t, encoding_aes_key: abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG}
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, out, errs := testEnv(t, "")
+	args := []string{"wecom", "join-way", "-c", cfg, "--state", "海报A", "--group", "wecom:ext:wrA", "--group", "wecom:ext:wrB", "--auto-create", "--room-name", "客户群", "--room-start", "2"}
+	if code := runCLI(context.Background(), args, e); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out.String(), "https://p.qpic.cn/wwhead/qr1") || !strings.Contains(add, `"chat_id_list":["wrA","wrB"]`) ||
+		!strings.Contains(add, `"auto_create_room":1`) || !strings.Contains(add, `"state":"海报A"`) || !strings.Contains(add, `"room_base_id":2`) {
+		t.Fatalf("out %q, add_join_way %s", out, add)
+	}
+	for _, bad := range [][]string{
+		{"--group", "wecom:ext:wrA"},
+		{"--state", "x"},
+		{"--state", "qb:invite", "--group", "wecom:ext:wrA"},
+		{"--state", "x", "--group", "wecom:app:c1"},
+	} {
+		asked = nil
+		e, _, errs := testEnv(t, "")
+		if code := runCLI(context.Background(), append([]string{"wecom", "join-way", "-c", cfg}, bad...), e); code == 0 || slices.Contains(asked, "/cgi-bin/externalcontact/groupchat/add_join_way") {
+			t.Errorf("%v: exit %d, asked %v: %s", bad, code, asked, errs)
+		}
 	}
 }
 

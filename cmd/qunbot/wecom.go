@@ -15,7 +15,8 @@ import (
 	"github.com/qunbot/qunbot/flows/welcome"
 )
 
-const wecomUsage = "usage: qunbot wecom welcome-template [-c config] [--group G]\n       qunbot wecom sync [-c config]"
+const wecomUsage = "usage: qunbot wecom welcome-template [-c config] [--group G]\n       qunbot wecom sync [-c config]\n" +
+	"       qunbot wecom join-way [-c config] --state NAME --group wecom:ext:<chat_id> [--group ...] [--auto-create [--room-name N] [--room-start 2]]"
 
 // cmdWeCom: qunbot wecom welcome-template keeps the customer-group welcome
 // template in step with the welcome flow's text (%NICKNAME% for the
@@ -23,6 +24,9 @@ const wecomUsage = "usage: qunbot wecom welcome-template [-c config] [--group G]
 func cmdWeCom(ctx context.Context, args []string, e env) error {
 	if len(args) > 0 && args[0] == "sync" {
 		return cmdWeComSync(ctx, args[1:], e)
+	}
+	if len(args) > 0 && args[0] == "join-way" {
+		return cmdWeComJoinWay(ctx, args[1:], e)
 	}
 	if len(args) == 0 || args[0] != "welcome-template" {
 		return errors.New(wecomUsage)
@@ -126,5 +130,57 @@ func cmdWeComSync(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%d customer groups taken in; %d members recorded (no joins, no welcomes)\n", groups, members)
+	return nil
+}
+
+// groupFlags collects repeated --group flags.
+type groupFlags []string
+
+func (g *groupFlags) String() string     { return strings.Join(*g, ",") }
+func (g *groupFlags) Set(v string) error { *g = append(*g, v); return nil }
+
+// cmdWeComJoinWay: qunbot wecom join-way makes a 渠道活码 — a join way
+// whose state names the join source (/sources, tags' source rules) —
+// for up to five customer groups, optionally making new groups when they
+// are full, and prints its QR code.
+func cmdWeComJoinWay(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("wecom join-way", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("c", "configs/qunbot.yaml", "config file")
+	var w wecom.JoinWay
+	var groups groupFlags
+	fs.StringVar(&w.State, "state", "", "the join source's name (1 to 30 characters): /sources counts the joins under it")
+	fs.Var(&groups, "group", "a customer group, wecom:ext:<chat_id> (1 to 5; repeat the flag)")
+	fs.BoolVar(&w.AutoCreate, "auto-create", false, "when the groups are full, WeCom makes a new group (群满自动建群)")
+	fs.StringVar(&w.RoomName, "room-name", "", "with --auto-create: the new groups' name (at most 40 characters)")
+	fs.IntVar(&w.RoomStart, "room-start", 0, "with --auto-create: the new groups' first number")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	w.Groups = groups
+	if w.State == "" || len(groups) == 0 {
+		return errors.New(wecomUsage)
+	}
+	if strings.HasPrefix(w.State, "qb:") {
+		return fmt.Errorf("--state %q: names starting with qb: are qunbot's own sources", w.State)
+	}
+	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	wc, ok := a.engine.Config().Adapter("wecom")
+	if !ok {
+		return errors.New("the config has no adapters.wecom")
+	}
+	ad, err := wecom.New(wecom.Options{Config: wc.(*wecom.Config), Store: a.store, Clock: bot.SystemClock{}})
+	if err != nil {
+		return err
+	}
+	qr, id, err := ad.JoinWay(ctx, w)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "join way %s (state %s): %s\nmembers who scan it count under %q in /sources\n", id, w.State, qr, w.State)
 	return nil
 }
