@@ -199,6 +199,9 @@ func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, u tgbotapi.Up
 				return err
 			}
 			if !first {
+				if err := a.lateLink(ctx, ev); err != nil {
+					return err
+				}
 				continue
 			}
 		}
@@ -208,6 +211,22 @@ func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, u tgbotapi.Up
 			}
 			return err
 		}
+	}
+	return nil
+}
+
+// lateLink keeps the invite link of a join already counted: when the
+// service message came first, it knew no link, and the chat_member update
+// that follows names it. The member's record gets the link and its source
+// (what /sources and invite credit at verification read); the join is not
+// raised again.
+func (a *Adapter) lateLink(ctx context.Context, ev bot.Event) error {
+	if ev.Kind != bot.EventJoin || ev.InviteLink == "" {
+		return nil
+	}
+	err := a.store.SetFields(ctx, ev.Chat.Key, ev.Member.ID, map[string]string{"join_link": ev.InviteLink, "join_src": ev.Source})
+	if err != nil {
+		return fmt.Errorf("telegram: keep a join's link: %w", err)
 	}
 	return nil
 }

@@ -207,6 +207,29 @@ func TestJoinSource(t *testing.T) {
 	}
 }
 
+// When the service message of a join comes first, it knows no link; the
+// chat_member update after it is not a second join, but its link and
+// source reach the member's record.
+func TestJoinLinkArrivingLate(t *testing.T) {
+	e := setup(t)
+	service := fmt.Sprintf(`{"update_id":1,"message":{"message_id":11,"date":1767600000,"chat":%s,"from":%s,"new_chat_members":[%s]}}`,
+		chatJSON(), user(6, "Bob"), user(6, "Bob"))
+	member := fmt.Sprintf(`{"update_id":2,"chat_member":{"chat":%s,"from":%s,"date":1767600000,
+		"old_chat_member":{"status":"left","user":%s},"new_chat_member":{"status":"member","user":%s},
+		"invite_link":{"invite_link":"https://t.me/+AbCdEf","creator":%s,"creates_join_request":false,"is_primary":false,"is_revoked":false,"name":"poster-a"}}}`,
+		chatJSON(), user(6, "Bob"), user(6, "Bob"), user(6, "Bob"), user(1, "Owner"))
+	e.api.push(service, member)
+	s := &sink{}
+	runFor(t, e, s, func() bool { return e.api.pollsAtLeast(2) })
+	if got := s.summary(); got != "join:6 service:6" {
+		t.Fatalf("events %q: the join once", got)
+	}
+	m, err := e.store.Member(context.Background(), "telegram:"+group, "6")
+	if err != nil || m.Fields["join_link"] != "https://t.me/+AbCdEf" || m.Fields["join_src"] != "poster-a" {
+		t.Fatalf("the late link did not reach the record: %v %v", m, err)
+	}
+}
+
 func (f *fakeAPI) pollsAtLeast(n int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
