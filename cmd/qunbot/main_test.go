@@ -297,6 +297,25 @@ func TestAdfilterEvalModes(t *testing.T) {
 	}
 }
 
+// wecomConfig writes a config whose WeCom adapter (customer contact)
+// talks to a fake at apiURL, with more YAML after it.
+func wecomConfig(t *testing.T, apiURL, more string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "wecom.yaml")
+	yaml := `adapters:
+  wecom:
+    corp_id: ww1436e0e65a779aee
+    api_url: ` + apiURL + `
+    contact:
+      secret: s
+      callback: {token: t, encoding_aes_key: abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG}
+` + more
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // qunbot wecom welcome-template renders the welcome text with %NICKNAME%
 // for the newcomer and creates the template.
 func TestWeComWelcomeTemplate(t *testing.T) {
@@ -314,21 +333,9 @@ func TestWeComWelcomeTemplate(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "wecom.yaml")
-	yaml := `adapters:
-  wecom:
-    corp_id: ww1436e0e65a779aee
-    api_url: ` + srv.URL + `
-    contact:
-      secret: s
-      callback: {token: t, encoding_aes_key: abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG}
-flows:
+	cfg := wecomConfig(t, srv.URL, `flows:
   welcome: {text: "欢迎 {{.Flow.Mentions}} 加入{{.Group.Title}}！", rules: "群规：友善交流"}
-`
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	e, out, errs := testEnv(t, "")
 	if code := runCLI(context.Background(), []string{"wecom", "welcome-template", "-c", cfg}, e); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -361,18 +368,7 @@ func TestWeComJoinWay(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	cfg := filepath.Join(t.TempDir(), "wecom.yaml")
-	yaml := `adapters:
-  wecom:
-    corp_id: ww1436e0e65a779aee
-    api_url: ` + srv.URL + `
-    contact:
-      secret: s
-      callback: {token: t, encoding_aes_key: abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG}
-`
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := wecomConfig(t, srv.URL, "")
 	e, out, errs := testEnv(t, "")
 	args := []string{"wecom", "join-way", "-c", cfg, "--state", "海报A", "--group", "wecom:ext:wrA", "--group", "wecom:ext:wrB", "--auto-create", "--room-name", "客户群", "--room-start", "2"}
 	if code := runCLI(context.Background(), args, e); code != 0 {

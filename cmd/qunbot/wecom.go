@@ -38,16 +38,12 @@ func cmdWeCom(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	a, ad, err := wecomAdapter(ctx, *path, e)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	cfg := a.engine.Config()
-	wc, ok := cfg.Adapter("wecom")
-	if !ok {
-		return errors.New("the config has no adapters.wecom")
-	}
 	g := cfg.Default
 	if *group != "" {
 		g = cfg.Group(*group)
@@ -86,10 +82,6 @@ func cmdWeCom(ctx context.Context, args []string, e env) error {
 	if len(parts) == 0 {
 		return errors.New("the welcome flow has no text")
 	}
-	ad, err := wecom.New(wecom.Options{Config: wc.(*wecom.Config), Store: a.store, Clock: bot.SystemClock{}})
-	if err != nil {
-		return err
-	}
 	id, created, err := ad.SyncWelcomeTemplate(ctx, strings.Join(parts, "\n\n"))
 	if err != nil {
 		return err
@@ -112,19 +104,11 @@ func cmdWeComSync(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	a, ad, err := wecomAdapter(ctx, *path, e)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	wc, ok := a.engine.Config().Adapter("wecom")
-	if !ok {
-		return errors.New("the config has no adapters.wecom")
-	}
-	ad, err := wecom.New(wecom.Options{Config: wc.(*wecom.Config), Store: a.store, Clock: bot.SystemClock{}})
-	if err != nil {
-		return err
-	}
 	groups, members, err := ad.Sync(ctx)
 	if err != nil {
 		return err
@@ -164,23 +148,35 @@ func cmdWeComJoinWay(ctx context.Context, args []string, e env) error {
 	if strings.HasPrefix(w.State, "qb:") {
 		return fmt.Errorf("--state %q: names starting with qb: are qunbot's own sources", w.State)
 	}
-	a, err := newApp(ctx, *path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	a, ad, err := wecomAdapter(ctx, *path, e)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	wc, ok := a.engine.Config().Adapter("wecom")
-	if !ok {
-		return errors.New("the config has no adapters.wecom")
-	}
-	ad, err := wecom.New(wecom.Options{Config: wc.(*wecom.Config), Store: a.store, Clock: bot.SystemClock{}})
-	if err != nil {
-		return err
-	}
 	qr, id, err := ad.JoinWay(ctx, w)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "join way %s (state %s): %s\nmembers who scan it count under %q in /sources\n", id, w.State, qr, w.State)
 	return nil
+}
+
+// wecomAdapter opens the config's store and its WeCom adapter, for the
+// wecom commands that call WeCom once and exit; close the app after.
+func wecomAdapter(ctx context.Context, path string, e env) (*app, *wecom.Adapter, error) {
+	a, err := newApp(ctx, path, e, humanLogger(e.stderr, zapcore.WarnLevel), bot.SystemClock{})
+	if err != nil {
+		return nil, nil, err
+	}
+	wc, ok := a.engine.Config().Adapter("wecom")
+	if !ok {
+		a.close()
+		return nil, nil, errors.New("the config has no adapters.wecom")
+	}
+	ad, err := wecom.New(wecom.Options{Config: wc.(*wecom.Config), Store: a.store, Clock: bot.SystemClock{}})
+	if err != nil {
+		a.close()
+		return nil, nil, err
+	}
+	return a, ad, nil
 }
