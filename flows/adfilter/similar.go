@@ -182,20 +182,12 @@ func (s *similar) clone() *similar {
 	return c
 }
 
-// match reports whether text is like a known message: an estimated
-// similarity of at least minSimilar to one of them. It stops at the first
-// such message: a template sent a hundred times has a hundred candidates
-// in each band, and comparing all of them cost a copy of it 25,000
-// comparisons.
-func (s *similar) match(text []rune) bool {
-	if s == nil || len(s.sigs) == 0 {
-		return false
-	}
-	sig, ok := signature(text)
-	return ok && s.matchSig(&sig)
-}
-
-// matchSig is match for a signature computed already.
+// matchSig reports whether a message's signature is like a known
+// message's: an estimated similarity of at least minSimilar to one of
+// them (the signature is computed with the model's features; see
+// linFeatures). It stops at the first such message: a template sent a
+// hundred times has a hundred candidates in each band, and comparing all
+// of them cost a copy of it 25,000 comparisons.
 func (s *similar) matchSig(sig *[sigSize]uint32) bool {
 	if s == nil {
 		return false
