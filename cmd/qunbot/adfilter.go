@@ -17,7 +17,7 @@ import (
 )
 
 const adfilterUsage = `usage: qunbot adfilter eval --spam FILE --ham FILE [-c config] [--group G]
-                        [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P] [--max-fp N]
+                        [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P] [--max-fp N] [--show N]
        qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G] [-o model]`
 
 // cmdAdfilter: eval scores labelled messages (one per line) with a
@@ -42,10 +42,11 @@ func cmdAdfilter(args []string, e env) error {
 	target := fs.Float64("target-precision", 0.99, "report the lowest threshold reaching this precision")
 	maxFP := fs.Float64("max-fp", 10, "report the model's best F1 at no more than this many false positives per 1,000 ham, over every P(spam) cut")
 	outFile := fs.String("o", "", "train: write the model here (load it with classifier.file)")
+	show := fs.Int("show", 20, "eval: list at most this many false positives and missed spam each (0: none)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *spamFile == "" || *hamFile == "" || (*trainSpam == "") != (*trainHam == "") || *folds == 1 || *folds < 0 || *maxFP < 0 {
+	if *spamFile == "" || *hamFile == "" || (*trainSpam == "") != (*trainHam == "") || *folds == 1 || *folds < 0 || *maxFP < 0 || *show < 0 {
 		return errors.New(adfilterUsage)
 	}
 	sc, threshold, err := adfilterScorer(*path, *group)
@@ -81,7 +82,7 @@ func cmdAdfilter(args []string, e env) error {
 			fmt.Fprintf(w, "model written to %s (load it with classifier: { file: %s })\n", *outFile, *outFile)
 		}
 		fmt.Fprintln(w, "on the training messages themselves (flatters; use eval --folds for a fair figure):")
-		printEval(w, res, threshold, *target, *maxFP, false)
+		printEval(w, res, threshold, *target, *maxFP, 0)
 		return nil
 	}
 	var res []scored
@@ -104,7 +105,7 @@ func cmdAdfilter(args []string, e env) error {
 		return err
 	}
 	fmt.Fprintf(w, "spam %d, ham %d\n", len(spam), len(ham))
-	printEval(w, res, threshold, *target, *maxFP, true)
+	printEval(w, res, threshold, *target, *maxFP, *show)
 	return nil
 }
 
@@ -190,8 +191,9 @@ func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) 
 }
 
 // printEval prints the figures at the configured threshold, a table by
-// threshold and the lowest threshold reaching the target precision.
-func printEval(w io.Writer, res []scored, threshold, target, maxFP float64, examples bool) {
+// threshold and the lowest threshold reaching the target precision;
+// unless show is 0, up to show of the false positives and missed spam.
+func printEval(w io.Writer, res []scored, threshold, target, maxFP float64, show int) {
 	count := func(t float64) (tp, fn, fp, tn int) {
 		for _, r := range res {
 			switch hit := r.v.Score >= t; {
@@ -246,7 +248,7 @@ func printEval(w io.Writer, res []scored, threshold, target, maxFP float64, exam
 		all, _, _ := rankingF1(res, 1000)
 		fmt.Fprintf(w, "the model's ranking alone: best F1 %.4f at ≤ %g false positives per 1,000 ham (cut at P(spam) %.3f), %.4f with no limit\n", f1, maxFP, at, all)
 	}
-	if !examples {
+	if show == 0 {
 		return
 	}
 	var fps, fns []string
@@ -265,8 +267,8 @@ func printEval(w io.Writer, res []scored, threshold, target, maxFP float64, exam
 	}{{"false positives", fps}, {"missed spam", fns}} {
 		fmt.Fprintf(w, "%s (%d):\n", list.name, len(list.items))
 		for i, s := range list.items {
-			if i == 20 {
-				fmt.Fprintf(w, "  ... and %d more\n", len(list.items)-20)
+			if i == show {
+				fmt.Fprintf(w, "  ... and %d more (--show N lists more)\n", len(list.items)-show)
 				break
 			}
 			fmt.Fprintln(w, s)

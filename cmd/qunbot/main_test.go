@@ -297,6 +297,56 @@ func TestAdfilterEvalModes(t *testing.T) {
 	}
 }
 
+// --show bounds how many false positives and missed spam eval lists.
+func TestAdfilterEvalShow(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// rules without a keyword or a model: every spam line is missed
+	cfg := write("rules.yaml", "flows:\n  adfilter:\n    threshold: 1\n")
+	spam := write("spam.txt", "first missed line\nsecond missed line\nthird missed line\n")
+	ham := write("ham.txt", "good morning everyone\n")
+	tests := []struct {
+		show      string
+		want, not []string
+	}{
+		{"", []string{"missed spam (3):", "first missed", "third missed"}, []string{"more"}},
+		{"1", []string{"missed spam (3):", "first missed", "... and 2 more (--show N lists more)"}, []string{"second missed"}},
+		{"0", nil, []string{"missed spam", "first missed"}},
+	}
+	for _, tt := range tests {
+		t.Run("show="+tt.show, func(t *testing.T) {
+			args := []string{"adfilter", "eval", "-c", cfg, "--spam", spam, "--ham", ham}
+			if tt.show != "" {
+				args = append(args, "--show", tt.show)
+			}
+			e, out, errs := testEnv(t, "")
+			if code := runCLI(context.Background(), args, e); code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	e, _, errs := testEnv(t, "")
+	if code := runCLI(context.Background(), []string{"adfilter", "eval", "-c", cfg, "--spam", spam, "--ham", ham, "--show", "-1"}, e); code != 1 || !strings.Contains(errs.String(), "usage") {
+		t.Errorf("--show -1: exit %d %s", code, errs)
+	}
+}
+
 // wecomConfig writes a config whose WeCom adapter (customer contact)
 // talks to a fake at apiURL, with more YAML after it.
 func wecomConfig(t *testing.T, apiURL, more string) string {
