@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -131,38 +132,48 @@ func TestMatcher(t *testing.T) {
 	}
 }
 
-// The matcher finds what a naive search finds.
+// The matcher reports exactly what a naive search reports: every keyword
+// at every end, starting a word where it starts with a letter or digit,
+// ending one unless it is a prefix pattern. keywords is split at "|".
 func FuzzMatcher(f *testing.F) {
-	f.Add("ab abc", "abc", "b")
-	f.Add("加微信", "微", "加微")
-	f.Fuzz(func(t *testing.T, text, k1, k2 string) {
+	f.Add("ab abc", "abc|b")
+	f.Add("加微信", "微|加微")
+	f.Add("ushers she hers", "he|she|hers|his|s")
+	f.Add("abab ba xab", "ab|ba|b|bab|aba")
+	f.Add("x加vx vx123 novx", "vx|加v|x|加")
+	f.Add("free money freemoney", "free money|money|e m|ee")
+	f.Fuzz(func(t *testing.T, text, keywords string) {
 		var n adfilter.Normalizer
 		var pats []adfilter.Pattern
-		var forms []string
-		for _, k := range []string{k1, k2} {
+		var forms [][]rune
+		for i, k := range strings.SplitN(keywords, "|", 12) {
 			form := append([]rune(nil), n.Normalize(k)...)
-			pats = append(pats, adfilter.Pattern{Runes: form, Prefix: true})
-			forms = append(forms, string(form))
+			pats = append(pats, adfilter.Pattern{Runes: form, Prefix: i%2 == 1})
+			forms = append(forms, form)
 		}
 		m := adfilter.NewMatcher(pats)
-		norm := string(n.Normalize(text))
-		found := map[int]bool{}
-		m.Match([]rune(norm), func(id, _ int) bool { found[id] = true; return true })
-		for id, form := range forms {
-			if form == "" || (id == 1 && form == forms[0]) {
-				continue
-			}
-			// a prefix pattern ignores the end boundary; check the start
-			naive := false
-			rs, fs := []rune(norm), []rune(form)
-			for i := 0; i+len(fs) <= len(rs); i++ {
-				if string(rs[i:i+len(fs)]) == form && (i == 0 || !isWord(rs[i-1]) || !isWord(fs[0])) {
-					naive = true
+		rs := append([]rune(nil), n.Normalize(text)...)
+		var got, want []string
+		m.Match(rs, func(id, end int) bool { got = append(got, fmt.Sprint(id, "@", end)); return true })
+		for end := 1; end <= len(rs); end++ {
+			for id, fs := range forms {
+				start := end - len(fs)
+				if len(fs) == 0 || start < 0 || string(rs[start:end]) != string(fs) {
+					continue
 				}
+				if start > 0 && isWord(rs[start-1]) && isWord(fs[0]) {
+					continue
+				}
+				if !pats[id].Prefix && end < len(rs) && isWord(rs[end]) && isWord(fs[len(fs)-1]) {
+					continue
+				}
+				want = append(want, fmt.Sprint(id, "@", end))
 			}
-			if naive != found[id] {
-				t.Fatalf("text %q, keyword %q: matcher %v, naive %v", norm, form, found[id], naive)
-			}
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("text %q, keywords %q: matcher %v, naive %v", string(rs), forms, got, want)
 		}
 	})
 }

@@ -10,7 +10,8 @@ import "sort"
 //
 // Keywords made of ASCII letters and digits match whole words only at
 // their ASCII edges ("vx" matches "加vx" and "vx 123", not "novx"); CJK
-// keywords match anywhere.
+// keywords match anywhere. The start edge is built into the automaton
+// (see the failure links), the end edge checked as a keyword is found.
 type Matcher struct {
 	root  []int32 // BMP rune → state (0: stay at root)
 	nodes []node
@@ -23,7 +24,6 @@ type node struct {
 	edgeStart  int32
 	edgeCount  int32
 	patHere    int32 // pattern ending exactly here, -1: none
-	depth      int32
 	nextOutput int32 // next state on the fail chain with an output, -1: none
 }
 
@@ -33,9 +33,8 @@ type edge struct {
 }
 
 type pattern struct {
-	length             int32
-	wordStart, wordEnd bool
-	same               int32 // the next pattern of the same runes, -1: none
+	wordEnd bool
+	same    int32 // the next pattern of the same runes, -1: none
 }
 
 // Pattern is a keyword in match form. A Prefix pattern skips the
@@ -53,7 +52,6 @@ func NewMatcher(keywords []Pattern) *Matcher {
 	type tnode struct {
 		children map[rune]int32
 		pat      int32
-		depth    int32
 	}
 	trie := []tnode{{children: map[rune]int32{}, pat: -1}}
 	m := &Matcher{}
@@ -68,12 +66,12 @@ func NewMatcher(keywords []Pattern) *Matcher {
 			next, ok := trie[s].children[r]
 			if !ok {
 				next = int32(len(trie))
-				trie = append(trie, tnode{children: map[rune]int32{}, pat: -1, depth: trie[s].depth + 1})
+				trie = append(trie, tnode{children: map[rune]int32{}, pat: -1})
 				trie[s].children[r] = next
 			}
 			s = next
 		}
-		m.pats[id] = pattern{length: int32(len(kw)), wordStart: isWordASCII(kw[0]), wordEnd: !p.Prefix && isWordASCII(kw[len(kw)-1]), same: -1}
+		m.pats[id] = pattern{wordEnd: !p.Prefix && isWordASCII(kw[len(kw)-1]), same: -1}
 		if first := trie[s].pat; first < 0 {
 			trie[s].pat = int32(id)
 		} else {
@@ -91,7 +89,7 @@ func NewMatcher(keywords []Pattern) *Matcher {
 			rs = append(rs, r)
 		}
 		sort.Slice(rs, func(a, b int) bool { return rs[a] < rs[b] })
-		m.nodes[i] = node{edgeStart: int32(len(m.edges)), edgeCount: int32(len(rs)), patHere: t.pat, depth: t.depth, nextOutput: -1}
+		m.nodes[i] = node{edgeStart: int32(len(m.edges)), edgeCount: int32(len(rs)), patHere: t.pat, nextOutput: -1}
 		for _, r := range rs {
 			m.edges = append(m.edges, edge{r, t.children[r]})
 		}
@@ -102,19 +100,30 @@ func NewMatcher(keywords []Pattern) *Matcher {
 			m.root[e.r] = e.next
 		}
 	}
-	// failure links, breadth first
+	// failure links, breadth first. A state's failure link is its longest
+	// proper suffix that is a state and could start a match: not one
+	// starting with an ASCII letter or digit right after another, since a
+	// keyword starting so matches whole words only. Inside a Latin word,
+	// the search then falls back to the root and stays there until the
+	// word ends, instead of walking the keywords that start with each of
+	// its letters, only to drop their matches (half the rules' time on
+	// long Latin messages).
 	queue := []int32{}
+	last := make([]rune, len(m.nodes)) // each state's last rune
 	for _, e := range m.children(0) {
 		m.nodes[e.next].fail = 0
+		last[e.next] = e.r
 		queue = append(queue, e.next)
 	}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
+		glued := isWordASCII(last[s])
 		for _, e := range m.children(s) {
+			last[e.next] = e.r
 			f := m.nodes[s].fail
 			for {
-				if n, ok := m.step(f, e.r); ok {
+				if n, ok := m.step(f, e.r); ok && (f != 0 || !glued || !isWordASCII(e.r)) {
 					m.nodes[e.next].fail = n
 					break
 				}
@@ -188,8 +197,12 @@ func (m *Matcher) Match(text []rune, fn func(id, end int) bool) {
 		return
 	}
 	s := int32(0)
+	var prev rune
 	for i, r := range text {
 		for {
+			if s == 0 && isWordASCII(r) && isWordASCII(prev) {
+				break // inside a word: no keyword starts here
+			}
 			if n, ok := m.step(s, r); ok {
 				s = n
 				break
@@ -199,13 +212,10 @@ func (m *Matcher) Match(text []rune, fn func(id, end int) bool) {
 			}
 			s = m.nodes[s].fail
 		}
+		prev = r
 		for o := s; o > 0; o = m.nodes[o].nextOutput {
 			for p := m.nodes[o].patHere; p >= 0; p = m.pats[p].same {
 				pt := m.pats[p]
-				start := i + 1 - int(pt.length)
-				if pt.wordStart && start > 0 && isWordASCII(text[start-1]) {
-					continue
-				}
 				if pt.wordEnd && i+1 < len(text) && isWordASCII(text[i+1]) {
 					continue
 				}
