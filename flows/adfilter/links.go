@@ -127,11 +127,12 @@ func scanLinks(text string, fn func(host, path string)) {
 		for i < len(text) && !isURLByte(text[i]) {
 			i++
 		}
-		j := i
+		j, dot := i, false
 		for j < len(text) && isURLByte(text[j]) {
+			dot = dot || text[j] == '.'
 			j++
 		}
-		if j > i {
+		if dot { // most runs are words: no domain without a dot
 			checkCandidate(text[i:j], fn)
 		}
 		i = j
