@@ -303,7 +303,13 @@ func readLines(path string, fn func(line string) error, comment func(line string
 	n := 0
 	for sc.Scan() {
 		n++
-		line := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if n == 1 {
+			// a byte-order mark, as Windows editors write: not part of
+			// the first line (a comment stays a comment)
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		line := strings.TrimSpace(text)
 		if line == "" || comment(line) {
 			continue
 		}
@@ -311,7 +317,10 @@ func readLines(path string, fn func(line string) error, comment func(line string
 			return fmt.Errorf("%s:%d: %w", path, n, err)
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s:%d: %w (a line may hold at most 1 MiB)", path, n+1, err)
+	}
+	return nil
 }
 
 // parseWord splits "phrase<TAB>score".

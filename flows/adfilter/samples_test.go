@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +61,21 @@ func TestReadSamples(t *testing.T) {
 	}
 	if _, err := ReadSamples(path + ".missing"); err == nil {
 		t.Error("a missing file read without error")
+	}
+	// a byte-order mark before a comment: still a comment
+	bom := filepath.Join(t.TempDir(), "bom.txt")
+	if err := os.WriteFile(bom, []byte("\ufeff# spam from the group\r\nfirst\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadSamples(bom); err != nil || !slices.Equal(got, []string{"first"}) {
+		t.Errorf("with a byte-order mark: %q, %v", got, err)
+	}
+	// a line over 1 MiB: an error naming the file and the line
+	long := filepath.Join(t.TempDir(), "long.txt")
+	if err := os.WriteFile(long, []byte("ok\n"+strings.Repeat("x", 2<<20)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSamples(long); err == nil || !strings.Contains(err.Error(), "long.txt:2:") || !strings.Contains(err.Error(), "1 MiB") {
+		t.Errorf("a 2 MiB line: %v", err)
 	}
 }
