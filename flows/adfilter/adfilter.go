@@ -105,7 +105,7 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	if !v.Spam() {
 		return nil
 	}
-	if err := f.act(ctx, fc, cfg, &v); err != nil {
+	if err := f.act(ctx, fc, cfg, &v, in.Newcomer && v.Score-pace >= v.Threshold); err != nil {
 		return err
 	}
 	if template == "" || cfg.DryRun || v.Score-pace < v.Threshold {
@@ -211,7 +211,10 @@ func floodHits(cfg *Config, c FloodCounts, v *Verdict) (pace float64) {
 }
 
 // act carries out the decision on a spam message.
-func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *Verdict) error {
+// act removes a spam message and takes the ladder's step, or, for
+// newcomerSpam (a newcomer's message removed for what it says, not for
+// its pace or the member's name), newcomer.action's.
+func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *Verdict, newcomerSpam bool) error {
 	ev := fc.Event
 	loc := fc.Locale()
 	group := ev.GroupKey()
@@ -243,11 +246,15 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	} else {
 		done = append(done, words.T(loc, "did.nodelete"))
 	}
-	n, err := Warnings(ctx, fc.Store, group, ev.Member.ID, 1, false, cfg.Ladder.Decay.D(), fc.Now)
-	if err != nil {
-		return err
+	if did, ok := removeNewcomer(fc, cfg, ev.Member, newcomerSpam); ok {
+		done = append(done, did)
+	} else {
+		n, err := Warnings(ctx, fc.Store, group, ev.Member.ID, 1, false, cfg.Ladder.Decay.D(), fc.Now)
+		if err != nil {
+			return err
+		}
+		done = append(done, ApplyLadder(fc, cfg, ev.Member, n, words.T(loc, "reason.spam", v.Hits()[0].Rule), false)...)
 	}
-	done = append(done, ApplyLadder(fc, cfg, ev.Member, n, words.T(loc, "reason.spam", v.Hits()[0].Rule), false)...)
 	action := strings.Join(done, " · ")
 	if err := Report(ctx, fc, cfg, words.T(loc, "report.spam", who, ev.Member.ID, v.Score, v.Summary(), action, excerpt)); err != nil {
 		return err
@@ -260,6 +267,28 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	}
 	return Audit(ctx, fc.Store, group, Entry{At: fc.Now, By: "adfilter", Action: action, Member: ev.Member.ID, Name: ev.Member.Name,
 		Reason: v.Summary() + " · " + excerpt, Text: ev.Text})
+}
+
+// removeNewcomer bans or kicks the author of a newcomer's spam as
+// newcomer.action says, quietly: the report and the moderation log say
+// it. It reports false — the ladder applies — for any other message, for
+// the action "ladder", and where the platform cannot ban or kick.
+func removeNewcomer(fc *engine.FlowContext, cfg *Config, m bot.Member, newcomerSpam bool) (string, bool) {
+	if !newcomerSpam {
+		return "", false
+	}
+	loc := fc.Locale()
+	switch {
+	case cfg.Newcomer.Action == "ban" && fc.Caps.Has(bot.CanBan):
+		fc.Do(bot.Action{Type: bot.ActBan, Member: m})
+		fc.Count(kpi.Bans, 1)
+		return words.T(loc, "did.newcomer", words.T(loc, "did.banned")), true
+	case cfg.Newcomer.Action == "kick" && fc.Caps.Has(bot.CanKick):
+		fc.Do(bot.Action{Type: bot.ActKick, Member: m})
+		fc.Count(kpi.Kicks, 1)
+		return words.T(loc, "did.newcomer", words.T(loc, "did.kicked")), true
+	}
+	return "", false
 }
 
 // ApplyLadder takes the ladder's step for a member's warning count and
@@ -496,6 +525,7 @@ var words = i18n.Catalog{
 		"did.decline":     "已拒绝入群申请",
 		"did.banned":      "已封禁",
 		"did.kicked":      "已移出",
+		"did.newcomer":    "%s（新成员发广告）",
 		"notice.warn":     "⚠️ %s 你的消息因%s被删除。警告 %d 次，多次违规将被禁言或移出。",
 		"notice.warned":   "⚠️ %s 收到警告：%s（第 %d 次），多次警告将被禁言或移出。",
 		"notice.mute":     "🔇 %s 因%s被禁言 %s。",
@@ -522,6 +552,7 @@ var words = i18n.Catalog{
 		"did.decline":     "join request declined",
 		"did.banned":      "banned",
 		"did.kicked":      "kicked",
+		"did.newcomer":    "%s (a newcomer's spam)",
 		"notice.warn":     "⚠️ %s, your message was removed as %s. Warning %d; repeated spam leads to a mute or removal.",
 		"notice.warned":   "⚠️ %s, you are warned: %s (warning %d); repeated warnings lead to a mute or removal.",
 		"notice.mute":     "🔇 %s was muted (%s) for %s.",

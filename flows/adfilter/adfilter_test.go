@@ -306,6 +306,7 @@ func TestConfigErrors(t *testing.T) {
 		{"    regexes: [{pattern: \"(\"}]\n", "invalid regular expression"},
 		{"    ladder: {steps: [{at: 1, action: shout}]}\n", "one of warn, mute, kick, ban"},
 		{"    ladder: {steps: [{at: 2, action: mute}]}\n", "a mute needs a duration"},
+		{"    newcomer: {action: mute}\n", "one of ladder, ban, kick"},
 		{"    threshold: 0\n", "above zero"},
 		{"    log_chat: \"nowhere:1\"\n", "adfilter.log_chat: \"nowhere:1\" names an unknown platform"},
 		{"    log_chat: \"console:a b\"\n", "is not a console chat"},

@@ -131,6 +131,12 @@ type Newcomer struct {
 	Forwards float64         `yaml:"forwards"` // score for any forward
 	// Threshold replaces the threshold for newcomers (0: the same).
 	Threshold float64 `yaml:"threshold"`
+	// Action is what a newcomer's message removed for what it says costs
+	// its author: "ladder" (default: a warning, as anyone's) or "ban" or
+	// "kick" at once, without a notice in the group. Spam bots post once
+	// per account, so a warning stops none of them, and in a raid the
+	// warnings' notices would be the bot's own flood.
+	Action string `yaml:"action"`
 }
 
 // Classifier is the learned model: logistic regression over character
@@ -262,6 +268,11 @@ func (c *Config) Validate(report func(field, msg string)) {
 		if cl.Sure != 0 && (cl.Sure <= 0.5 || cl.Sure > 1) {
 			report("classifier.sure", "must be above 0.5 and at most 1 (or 0: learned in training)")
 		}
+	}
+	switch c.Newcomer.Action {
+	case "", "ladder", "ban", "kick":
+	default:
+		report("newcomer.action", "one of ladder, ban, kick")
 	}
 	if c.Ladder.Decay <= 0 {
 		report("ladder.decay", "must be above zero")

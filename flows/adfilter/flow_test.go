@@ -215,6 +215,61 @@ flows:
 	}
 }
 
+// newcomer.action: a newcomer's spam (removed for what it says) costs a
+// ban or a kick at once, with no notice in the group; a settled member's
+// spam, a newcomer's flood, and a platform that cannot ban keep the ladder.
+func TestNewcomerAction(t *testing.T) {
+	const yaml = `
+locale: en
+flows:
+  adfilter:
+    log_chat: "console:modlog"
+    keywords: [{words: [刷单]}]
+    newcomer: {messages: 2, for: 1h, action: %s}
+    flood: {messages: 2, window: 10s}
+`
+	tests := []struct {
+		name    string
+		action  string
+		settled bool           // the member spoke twice and an hour passed first
+		caps    bot.Capability // 0: every capability
+		text    []string       // the member's messages; the last one is judged
+		want    string         // its actions' summary
+		report  string         // in the report to the log chat
+	}{
+		{"ban", "ban", false, 0, []string{"刷单"}, "delete:new ban:new send", "banned (a newcomer's spam)"},
+		{"kick", "kick", false, 0, []string{"刷单"}, "delete:new kick:new send", "kicked (a newcomer's spam)"},
+		{"the ladder by default", "ladder", false, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+		{"a settled member's spam", "ban", true, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+		{"a newcomer's flood", "ban", false, 0, []string{"hi", "hi there", "hello"}, "delete:new send:new send", "warned (1)"},
+		{"a platform that cannot ban", "ban", false, bot.CanSend | bot.CanDelete, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := bottest.New(t, flowSet(), fmt.Sprintf(yaml, tt.action))
+			if tt.caps != 0 {
+				h.Out.Caps = tt.caps
+			}
+			h.Join("new")
+			if tt.settled {
+				say(h, "new", "good morning")
+				say(h, "new", "how is everyone")
+				h.Advance(2 * time.Hour)
+			}
+			var acts []bot.Action
+			for _, text := range tt.text {
+				acts = say(h, "new", text)
+			}
+			if got := bottest.Summary(acts); got != tt.want {
+				t.Fatalf("%s, want %s", got, tt.want)
+			}
+			if r := acts[len(acts)-1]; r.Chat != "console:modlog" || !strings.Contains(r.Text, tt.report) {
+				t.Errorf("report %q to %s, want %q", r.Text, r.Chat, tt.report)
+			}
+		})
+	}
+}
+
 // A wave across groups: a message removed in one group (by a keyword
 // here) makes the next copy — reworded a little, without the keyword, in
 // another group, on another replica naming the same model — known by its
