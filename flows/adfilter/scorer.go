@@ -77,6 +77,7 @@ const (
 	kindKeyword patKind = iota
 	kindWeChat          // a WeChat contact prefix: an id must follow
 	kindQQ              // a QQ prefix: a number must follow
+	kindJiaWei          // 加微 in homophones: an id follows or precedes
 )
 
 type patInfo struct {
@@ -88,8 +89,26 @@ type patInfo struct {
 // contact prefixes, matched like keywords; what follows decides.
 // Homophones (薇/威/喂/徽 for 微), a bare v or 薇 before an id, and pinyin
 // are how ads write them when the plain words are filtered.
-var wechatPrefixes = []string{"vx", "wx", "v", "v信", "微信", "威信", "薇信", "维信", "徽信", "喂信", "卫星", "薇", "威", "加薇", "加威", "加喂",
+var wechatPrefixes = []string{"vx", "wx", "v", "v信", "微信", "威信", "薇信", "维信", "徽信", "喂信", "卫星", "薇", "威",
 	"weixin", "wei xin", "jia wei xin", "wechat", "加v", "加微", "微信号", "vx号", "wx号", "v号", "wxid"}
+
+// jiaWei is 加微 ("add on WeChat") with either character or both written
+// as a homophone (佳喂, 伽徽, 家威, 加薇): nothing else is written so, and
+// ads put the id on either side of it (`佳喂：sx111505`, `CAD644伽威`,
+// `YW90069家喂`). The plain 加微 and 加v are wechatPrefixes: an id before
+// them is as often a model number ("iphone15加微信群").
+var jiaWei = func() []string {
+	var out []string
+	for _, j := range "加佳家嘉伽笳珈迦枷" {
+		for _, w := range "微薇威喂维徽巍葳v" {
+			if j == '加' && (w == '微' || w == 'v') {
+				continue
+			}
+			out = append(out, string([]rune{j, w}))
+		}
+	}
+	return out
+}()
 var qqPrefixes = []string{"qq", "扣扣", "抠抠", "口口", "企鹅", "q号", "qq号", "kou kou"}
 
 // Input is what the scorer looks at.
@@ -186,7 +205,7 @@ func Compile(c *Config) (*Scorer, error) {
 	// a keyword that is also a contact prefix matches where the prefix
 	// does, glued to an id ("vx12345")
 	prefixes := map[string]bool{}
-	for _, w := range append(append([]string(nil), wechatPrefixes...), qqPrefixes...) {
+	for _, w := range slices.Concat(wechatPrefixes, jiaWei, qqPrefixes) {
 		prefixes[string(n.Normalize(w))] = true
 	}
 	put := func(form []rune, w string, kind patKind, score float64) {
@@ -228,6 +247,9 @@ func Compile(c *Config) (*Scorer, error) {
 	if c.Contacts.WeChat > 0 {
 		for _, w := range wechatPrefixes {
 			add(w, kindWeChat, c.Contacts.WeChat)
+		}
+		for _, w := range jiaWei {
+			add(w, kindJiaWei, c.Contacts.WeChat)
 		}
 	}
 	if c.Contacts.QQ > 0 {
@@ -561,6 +583,12 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 				wechat = true
 				v.Add("contact", "wechat", p.score)
 			}
+		case kindJiaWei:
+			// not in a name: 嘉威, 佳薇 and 家维 are given names
+			if !wechat && !in.Name && (idAfter(text, end, false) || idBefore(text, end-2)) {
+				wechat = true
+				v.Add("contact", "wechat", p.score)
+			}
 		case kindQQ:
 			if !qq && idAfter(text, end, true) {
 				qq = true
@@ -634,6 +662,23 @@ func idAfter(text []rune, end int, qq bool) bool {
 	}
 	if qq {
 		return n >= 5 && n <= 11 && letters == 0
+	}
+	return n >= 5 && n <= 20 && digits > 0
+}
+
+// idBefore reports whether a WeChat id (5 to 20 letters and digits, at
+// least one a digit) ends right before start, or one space before it.
+func idBefore(text []rune, start int) bool {
+	i := start
+	if i > 0 && text[i-1] == ' ' {
+		i--
+	}
+	n, digits := 0, 0
+	for ; i > 0 && text[i-1] < 0x80 && isWordASCII(text[i-1]); i-- {
+		n++
+		if isDigitASCII(text[i-1]) {
+			digits++
+		}
 	}
 	return n >= 5 && n <= 20 && digits > 0
 }
