@@ -476,6 +476,7 @@ func TestSpamNames(t *testing.T) {
 		{"off", "off", bot.Member{ID: "s7", Name: "加微信 abc12345"}, bot.EventJoin, "", false, nil},
 		{"a name with a year", "", bot.Member{ID: "n1", Name: "张威 199508"}, bot.EventJoin, "", false, nil},
 		{"a given name 嘉威 with a year", "", bot.Member{ID: "n4", Name: "李嘉威 199508"}, bot.EventJoin, "", false, nil},
+		{"a given name 嘉寇 with a number", "", bot.Member{ID: "n5", Name: "王嘉寇 19950812"}, bot.EventJoin, "", false, nil},
 		{"a name and username apart", "", bot.Member{ID: "n2", Name: "小薇", Username: "xiaowei2019"}, bot.EventJoin, "", false, nil},
 		{"a phone number alone", "", bot.Member{ID: "n3", Name: "王五 13812345678"}, bot.EventJoin, "", false, nil},
 		{"a moderator", "", bot.Member{ID: "mod", Name: "加微信 abc12345"}, bot.EventJoin, "", false, nil},

@@ -78,6 +78,8 @@ const (
 	kindWeChat          // a WeChat contact prefix: an id must follow
 	kindQQ              // a QQ prefix: a number must follow
 	kindJiaWei          // 加微 in homophones: an id follows or precedes
+	kindJiaKou          // 加扣 in homophones: a number follows or precedes
+	kindKou             // a lone 扣 homophone: a long number follows or precedes
 )
 
 type patInfo struct {
@@ -109,6 +111,28 @@ var jiaWei = func() []string {
 	}
 	return out
 }()
+
+// jiaKou is 加扣 ("add on QQ", 扣 for 扣扣) the same way (家口, 佳抠, 嘉扣,
+// 伽扣: `家口 61444 4232`, `27447053 伽扣`), and kou a lone homophone of
+// 扣 before or after a number of at least 8 digits, as QQ numbers are
+// now (`扣2687650849`, `2952700242+蔻`); a lone 口 is too common a
+// character for that.
+var (
+	jiaKou = func() []string {
+		var out []string
+		for _, j := range "加佳家嘉伽笳珈迦枷" {
+			for _, k := range "扣口抠蔻蔲寇叩" {
+				out = append(out, string([]rune{j, k}))
+			}
+		}
+		return out
+	}()
+	kou = []string{"扣", "抠", "蔻", "蔲", "寇", "叩"}
+)
+
+// a lone kou needs a number this long
+const kouMinDigits = 8
+
 var qqPrefixes = []string{"qq", "扣扣", "抠抠", "口口", "企鹅", "q号", "qq号", "kou kou"}
 
 // Input is what the scorer looks at.
@@ -205,7 +229,7 @@ func Compile(c *Config) (*Scorer, error) {
 	// a keyword that is also a contact prefix matches where the prefix
 	// does, glued to an id ("vx12345")
 	prefixes := map[string]bool{}
-	for _, w := range slices.Concat(wechatPrefixes, jiaWei, qqPrefixes) {
+	for _, w := range slices.Concat(wechatPrefixes, jiaWei, qqPrefixes, jiaKou, kou) {
 		prefixes[string(n.Normalize(w))] = true
 	}
 	put := func(form []rune, w string, kind patKind, score float64) {
@@ -255,6 +279,12 @@ func Compile(c *Config) (*Scorer, error) {
 	if c.Contacts.QQ > 0 {
 		for _, w := range qqPrefixes {
 			add(w, kindQQ, c.Contacts.QQ)
+		}
+		for _, w := range jiaKou {
+			add(w, kindJiaKou, c.Contacts.QQ)
+		}
+		for _, w := range kou {
+			add(w, kindKou, c.Contacts.QQ)
 		}
 	}
 	s.matcher = NewMatcher(words)
@@ -585,12 +615,22 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 			}
 		case kindJiaWei:
 			// not in a name: 嘉威, 佳薇 and 家维 are given names
-			if !wechat && !in.Name && (idAfter(text, end, false) || idBefore(text, end-2)) {
+			if !wechat && !in.Name && (idAfter(text, end, false) || idBefore(text, end-2, false) > 0) {
 				wechat = true
 				v.Add("contact", "wechat", p.score)
 			}
 		case kindQQ:
 			if !qq && idAfter(text, end, true) {
+				qq = true
+				v.Add("contact", "qq", p.score)
+			}
+		case kindJiaKou, kindKou:
+			least := 5
+			if p.kind == kindKou {
+				least = kouMinDigits
+			}
+			start := end - utf8.RuneCountInString(p.word)
+			if !qq && !in.Name && (qqLen(text, end) >= least || idBefore(text, start, true) >= least) {
 				qq = true
 				v.Add("contact", "qq", p.score)
 			}
@@ -666,9 +706,10 @@ func idAfter(text []rune, end int, qq bool) bool {
 	return n >= 5 && n <= 20 && digits > 0
 }
 
-// idBefore reports whether a WeChat id (5 to 20 letters and digits, at
-// least one a digit) ends right before start, or one space before it.
-func idBefore(text []rune, start int) bool {
+// idBefore is the length of the contact id that ends right before start,
+// or one space before it, or 0: a WeChat id (5 to 20 letters and digits,
+// at least one a digit) or, for qq, a QQ number (5 to 11 digits).
+func idBefore(text []rune, start int, qq bool) int {
 	i := start
 	if i > 0 && text[i-1] == ' ' {
 		i--
@@ -680,7 +721,29 @@ func idBefore(text []rune, start int) bool {
 			digits++
 		}
 	}
-	return n >= 5 && n <= 20 && digits > 0
+	switch {
+	case qq && n >= 5 && n <= 11 && digits == n, !qq && n >= 5 && n <= 20 && digits > 0:
+		return n
+	}
+	return 0
+}
+
+// qqLen is the length of the QQ number that follows a prefix ending at
+// end (see idAfter), or 0.
+func qqLen(text []rune, end int) int {
+	if !idAfter(text, end, true) {
+		return 0
+	}
+	n := 0
+	for i := end; i < len(text) && n <= 11; i++ {
+		switch {
+		case isDigitASCII(text[i]):
+			n++
+		case text[i] != ' ':
+			return n
+		}
+	}
+	return n
 }
 
 func removeSpaces(rs []rune) []rune {
