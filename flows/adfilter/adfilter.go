@@ -105,7 +105,13 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	if !v.Spam() {
 		return nil
 	}
-	if err := f.act(ctx, fc, cfg, &v, in.Newcomer && v.Score-pace >= v.Threshold); err != nil {
+	// a newcomer's spam, for newcomer.action: of a member who joined
+	// within newcomer.for. Members of a group from before qunbot came
+	// (no join known, or WeCom's join time years ago) are "newcomers" for
+	// their first messages too, and none of them a drive-by bot.
+	m, within := fc.Member, cfg.Newcomer.For.D()
+	recent := m != nil && !m.JoinedAt.IsZero() && within > 0 && fc.Now.Sub(m.JoinedAt) < within
+	if err := f.act(ctx, fc, cfg, &v, recent && v.Score-pace >= v.Threshold); err != nil {
 		return err
 	}
 	if template == "" || cfg.DryRun || v.Score-pace < v.Threshold {

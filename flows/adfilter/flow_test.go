@@ -232,17 +232,23 @@ flows:
 		name    string
 		action  string
 		settled bool           // the member spoke twice and an hour passed first
+		joined  time.Duration  // how long before its first message the member joined (-1: no join seen)
 		caps    bot.Capability // 0: every capability
 		text    []string       // the member's messages; the last one is judged
 		want    string         // its actions' summary
 		report  string         // in the report to the log chat
 	}{
-		{"ban", "ban", false, 0, []string{"刷单"}, "delete:new ban:new send", "banned (a newcomer's spam)"},
-		{"kick", "kick", false, 0, []string{"刷单"}, "delete:new kick:new send", "kicked (a newcomer's spam)"},
-		{"the ladder by default", "ladder", false, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
-		{"a settled member's spam", "ban", true, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
-		{"a newcomer's flood", "ban", false, 0, []string{"hi", "hi there", "hello"}, "delete:new send:new send", "warned (1)"},
-		{"a platform that cannot ban", "ban", false, bot.CanSend | bot.CanDelete, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+		{"ban", "ban", false, 0, 0, []string{"刷单"}, "delete:new ban:new send", "banned (a newcomer's spam)"},
+		{"kick", "kick", false, 0, 0, []string{"刷单"}, "delete:new kick:new send", "kicked (a newcomer's spam)"},
+		{"the ladder by default", "ladder", false, 0, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+		{"a settled member's spam", "ban", true, 0, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+		{"a newcomer's flood", "ban", false, 0, 0, []string{"hi", "hi there", "hello"}, "delete:new send:new send", "warned (1)"},
+		{"a platform that cannot ban", "ban", false, 0, bot.CanSend | bot.CanDelete, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+		// no join seen: in the group before qunbot came, new to it only
+		{"a member from before qunbot", "ban", false, -1, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
+		// joined two hours ago (newcomer.for 1h), the first message: a
+		// newcomer by its count, not recent enough to be banned unheard
+		{"a silent member's first message", "ban", false, 2 * time.Hour, 0, []string{"刷单"}, "delete:new send:new send", "warned (1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,7 +256,10 @@ flows:
 			if tt.caps != 0 {
 				h.Out.Caps = tt.caps
 			}
-			h.Join("new")
+			if tt.joined >= 0 {
+				h.Join("new")
+				h.Advance(tt.joined)
+			}
 			if tt.settled {
 				say(h, "new", "good morning")
 				say(h, "new", "how is everyone")
