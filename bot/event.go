@@ -132,6 +132,13 @@ type Event struct {
 	Mentions []string
 	// Forward is where a forwarded message came from.
 	Forward *Forward
+	// ViaBot is the inline bot a message was sent through (Telegram's
+	// "via @bot"), by username; empty for a message the member wrote.
+	ViaBot string
+	// Buttons are the texts of the buttons a member's message carries (an
+	// inline bot's keyboard); the URLs behind them are in Links and
+	// HiddenLinks.
+	Buttons []string
 	// Media is what the message carries besides text (MediaPhoto, …);
 	// empty for plain text.
 	Media Media

@@ -255,6 +255,28 @@ func TestMessageDetails(t *testing.T) {
 	}
 }
 
+// A member's message sent via an inline bot: the bot's name, and its
+// keyboard's buttons, whose URLs are links behind text (the wire format of
+// the Bot API's Message.via_bot and reply_markup).
+func TestInlineBotMessage(t *testing.T) {
+	e := setup(t)
+	e.api.push(msgUpdate(1, 10, 7, "Ann", "今日福利", `,"via_bot":{"id":99,"is_bot":true,"first_name":"Promo","username":"promo_bot"},`+
+		`"reply_markup":{"inline_keyboard":[[{"text":"进群领取","url":"https://t.me/+AbCdEf"},{"text":"👍","callback_data":"like"}],[{"text":"官网","url":"https://casino.example/r"}]]}`),
+		msgUpdate(2, 11, 7, "Ann", "plain", ""))
+	s := &sink{}
+	runFor(t, e, s, func() bool { return s.count() == 2 })
+	ev := s.events[0]
+	if ev.ViaBot != "promo_bot" || strings.Join(ev.Buttons, ",") != "进群领取,👍,官网" {
+		t.Errorf("via %q buttons %q", ev.ViaBot, ev.Buttons)
+	}
+	if want := "https://t.me/+AbCdEf,https://casino.example/r"; strings.Join(ev.Links, ",") != want || strings.Join(ev.HiddenLinks, ",") != want {
+		t.Errorf("links %v hidden %v", ev.Links, ev.HiddenLinks)
+	}
+	if plain := s.events[1]; plain.ViaBot != "" || plain.Buttons != nil || plain.Links != nil {
+		t.Errorf("a plain message: %+v", plain)
+	}
+}
+
 // The offset moves past an update only after it was handled: a failure
 // fetches the same update again, and nothing is lost.
 func TestPollingCommitsOffsetAfterHandling(t *testing.T) {

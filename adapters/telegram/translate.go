@@ -182,6 +182,13 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		ev.ReplyTo = &bot.Reply{MessageID: strconv.Itoa(r.MessageID), Member: member(r.From), Text: rt}
 	}
 	ev.Links, ev.HiddenLinks, ev.Mentions = entityValues(text, entities)
+	if msg.ViaBot != nil {
+		ev.ViaBot = msg.ViaBot.UserName
+		if ev.ViaBot == "" {
+			ev.ViaBot = strconv.FormatInt(msg.ViaBot.ID, 10)
+		}
+	}
+	ev.Buttons, ev.Links, ev.HiddenLinks = buttons(msg.ReplyMarkup, ev.Links, ev.HiddenLinks)
 	ev.Media = media(msg)
 	if msg.ForwardFromChat != nil {
 		ev.Forward = &bot.Forward{FromChat: chatKey(msg.ForwardFromChat.ID), FromTitle: msg.ForwardFromChat.Title}
@@ -222,6 +229,34 @@ func (a *Adapter) fromPollAnswer(id string, pa *tgbotapi.PollAnswer) []bot.Event
 	}
 	return []bot.Event{{ID: id, Kind: bot.EventButton, Platform: "telegram", Chat: bot.Chat{Key: chatKey, Type: bot.ChatGroup},
 		Member: member(&pa.User), Button: &bot.Button{Data: "poll:ans:" + poll + ":" + strings.Join(opts, ",")}, Time: a.now()}}
+}
+
+// maxButtons bounds the buttons read from one message (Telegram allows
+// 100): a keyboard is the sender's to make as large as it likes.
+const maxButtons = 100
+
+// buttons reads the inline keyboard of a member's message (one sent via
+// an inline bot, the only way a member's message carries one): the
+// buttons' texts, and their URLs as links hidden behind text, appended to
+// links and hidden. Ads come so: a harmless line and a "Join" button to
+// an invite link. Login buttons arrive as URL buttons (the Bot API says
+// so); callback and other buttons hold no link.
+func buttons(km *tgbotapi.InlineKeyboardMarkup, links, hidden []string) (texts, _, _ []string) {
+	if km == nil {
+		return nil, links, hidden
+	}
+	for _, row := range km.InlineKeyboard {
+		for _, b := range row {
+			if len(texts) == maxButtons {
+				return texts, links, hidden
+			}
+			texts = append(texts, b.Text)
+			if b.URL != nil && *b.URL != "" {
+				links, hidden = append(links, *b.URL), append(hidden, *b.URL)
+			}
+		}
+	}
+	return texts, links, hidden
 }
 
 // media names what a message carries besides text, in /lock's words. An

@@ -66,6 +66,10 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		return nil
 	}
 	in := Input{Text: ev.Text, Links: ev.Links, Hidden: ev.HiddenLinks, Forward: ev.Forward, Newcomer: isNewcomer(fc, cfg)}
+	if len(ev.Buttons) > 0 {
+		// an inline bot's buttons say as much as the text ("进群领取")
+		in.Text = strings.Join(append([]string{ev.Text}, ev.Buttons...), "\n")
+	}
 	unknown, err := unknownMentions(ctx, fc)
 	if err != nil {
 		return err

@@ -279,6 +279,33 @@ flows:
 	}
 }
 
+// A message sent via an inline bot is judged with its buttons: their
+// texts are read with the text, their links are links behind text.
+func TestInlineBotButtons(t *testing.T) {
+	h := bottest.New(t, flowSet(), flowYAML)
+	send := func(id string, buttons, links []string) []bot.Action {
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "今日福利", MessageID: id,
+			Chat: bot.Chat{Key: "console:g1", Type: bot.ChatGroup, Title: "G1"}, ViaBot: "promo_bot", Buttons: buttons, Links: links, HiddenLinks: links})
+		return h.Out.Take()
+	}
+	tests := []struct {
+		name    string
+		buttons []string
+		links   []string
+		removed bool
+	}{
+		{"a keyword on a button", []string{"刷单日结"}, nil, true},
+		{"an invite link behind a button", []string{"进群"}, []string{"https://t.me/+AbCdEf"}, true},
+		{"a plain button", []string{"👍"}, nil, false},
+	}
+	for i, tt := range tests {
+		if got := deleted(send(fmt.Sprint("b", i), tt.buttons, tt.links), "ann"); got != tt.removed {
+			t.Errorf("%s: removed %v, want %v", tt.name, got, tt.removed)
+		}
+	}
+}
+
 // A wave across groups: a message removed in one group (by a keyword
 // here) makes the next copy — reworded a little, without the keyword, in
 // another group, on another replica naming the same model — known by its

@@ -58,8 +58,14 @@ const (
 	RTL
 	Cyrillic
 	CJK
+	// Inline is a message sent through an inline bot ("via @bot"), and
+	// Buttons one that carries buttons (only an inline bot's can): Rose's
+	// inline and button locks. Ads come so, a harmless line and a "Join"
+	// button.
+	Inline
+	Buttons
 
-	lastKind = CJK // the highest bit: loops over the kinds end here
+	lastKind = Buttons // the highest bit: loops over the kinds end here
 )
 
 // Media is every kind of attachment but polls, contacts, locations and games.
@@ -89,6 +95,8 @@ var kinds = []struct {
 	{RTL, []string{"rtl", "arabic", "hebrew"}},
 	{Cyrillic, []string{"cyrillic", "russian"}},
 	{CJK, []string{"cjk", "chinese", "japanese", "korean"}},
+	{Inline, []string{"inline", "via", "inlinebot"}},
+	{Buttons, []string{"button", "buttons", "keyboard"}},
 	{Media, []string{"media"}},
 }
 
@@ -141,6 +149,12 @@ func Of(ev *bot.Event, allowed func(host string) bool) Kind {
 	k := mediaKinds[ev.Media]
 	if ev.Forward != nil {
 		k |= Forwards
+	}
+	if ev.ViaBot != "" {
+		k |= Inline
+	}
+	if len(ev.Buttons) > 0 {
+		k |= Buttons
 	}
 	for _, h := range adfilter.LinkHosts(ev.Text, ev.Links) {
 		if !allowed(h) {

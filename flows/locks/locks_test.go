@@ -29,6 +29,7 @@ func TestParseKinds(t *testing.T) {
 		{"Photo FILES", locks.Photos | locks.Documents, ""},
 		{"sticker spaceships", locks.Stickers, "spaceships"},
 		{"rtl russian chinese", locks.RTL | locks.Cyrillic | locks.CJK, ""},
+		{"inline buttons", locks.Inline | locks.Buttons, ""},
 	}
 	for _, tc := range tests {
 		got, unknown := locks.ParseKinds(strings.Fields(tc.words))
@@ -66,6 +67,9 @@ func TestOf(t *testing.T) {
 		{"forward", bot.Event{Text: "x", Forward: &bot.Forward{FromChat: "telegram:-100"}}, locks.Forwards},
 		{"voice note", bot.Event{Media: bot.MediaVoice}, locks.Voice},
 		{"poll", bot.Event{Media: bot.MediaPoll}, locks.Polls},
+		{"via an inline bot", bot.Event{Text: "hi", ViaBot: "gif"}, locks.Inline},
+		{"an inline bot's button to a link", bot.Event{Text: "hi", ViaBot: "promo_bot", Buttons: []string{"Join"}, Links: []string{"https://t.me/+AbC"}},
+			locks.Inline | locks.Buttons | locks.Links},
 	}
 	for _, tc := range tests {
 		if got := locks.Of(&tc.ev, allow); got != tc.want {
@@ -257,5 +261,33 @@ func TestScriptLocks(t *testing.T) {
 	h.Say("mod", "/locks")
 	if got := bottest.Texts(h.Out.Take()); !strings.Contains(got, "rtl") || !strings.Contains(got, "cyrillic") {
 		t.Errorf("/locks: %s", got)
+	}
+}
+
+// /lock inline and /lock button (Rose's): messages sent through an inline
+// bot, and messages with buttons, are deleted; the rest stay.
+func TestInlineAndButtonLocks(t *testing.T) {
+	if locks.Inline != 1<<18 || locks.Buttons != 1<<19 {
+		t.Fatalf("kind bits: inline %b, buttons %b", locks.Inline, locks.Buttons)
+	}
+	for _, tc := range []struct {
+		lock    string
+		via     string
+		buttons []string
+		gone    bool
+	}{
+		{"inline", "gif", nil, true},
+		{"inline", "", nil, false},
+		{"button", "promo_bot", []string{"Join"}, true},
+		{"button", "gif", nil, false},
+	} {
+		h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, strings.Replace(conf, "%s", "false", 1))
+		h.Join("ann")
+		h.Say("mod", "/lock "+tc.lock)
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "hi", MessageID: "m1", ViaBot: tc.via, Buttons: tc.buttons})
+		if got := strings.Contains(bottest.Summary(h.Out.Take()), "delete:ann"); got != tc.gone {
+			t.Errorf("/lock %s, via %q, buttons %v: deleted = %v, want %v", tc.lock, tc.via, tc.buttons, got, tc.gone)
+		}
 	}
 }
