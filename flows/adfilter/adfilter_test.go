@@ -469,7 +469,8 @@ func TestNearDuplicateOfKnownSpam(t *testing.T) {
 }
 
 func FuzzScore(f *testing.F) {
-	for _, s := range []string{"加薇CCTV25803", "🐧 2048 7832 11", "+V abc", "代開發票", "", "ab", "http://www.x.cn", "\xff\xfe"} {
+	for _, s := range []string{"加薇CCTV25803", "🐧 2048 7832 11", "+V abc", "代開發票", "", "ab", "http://www.x.cn", "\xff\xfe",
+		"2787 9947 美腿+口.", "12345678 \xff", "q\xff12345678 口"} {
 		f.Add(s)
 	}
 	s := scorer(f, "    words: [刷单]\n    classifier: {sure: 0.9}\n")

@@ -740,8 +740,9 @@ func qqByHint(raw string, text []rune) bool {
 		return false
 	}
 	var prev rune
-	for i, r := range raw {
-		rest := raw[i+utf8.RuneLen(r):]
+	for i := 0; i < len(raw); {
+		r, size := utf8.DecodeRuneInString(raw[i:]) // invalid UTF-8: a byte at a time
+		rest := raw[i+size:]
 		next, _ := utf8.DecodeRuneInString(rest)
 		switch r {
 		case '抠', '蔻', '蔲', '寇', '叩', '筘', '冦':
@@ -767,6 +768,7 @@ func qqByHint(raw string, text []rune) bool {
 			}
 		}
 		prev = r
+		i += size
 	}
 	return false
 }
