@@ -92,7 +92,7 @@ type patInfo struct {
 // contact prefixes, matched like keywords; what follows decides.
 // Homophones (薇/威/喂/徽 for 微), a bare v or 薇 before an id, and pinyin
 // are how ads write them when the plain words are filtered.
-var wechatPrefixes = []string{"vx", "wx", "v", "v信", "微信", "威信", "薇信", "维信", "徽信", "喂信", "卫星", "薇", "威",
+var wechatPrefixes = []string{"vx", "wx", "v", "v信", "微信", "威信", "薇信", "维信", "徽信", "喂信", "卫星", "薇", "嶶", "威",
 	"weixin", "wei xin", "jia wei xin", "wechat", "加v", "加微", "微信号", "vx号", "wx号", "v号", "wxid"}
 
 // jiaWei is 加微 ("add on WeChat") with either character or both written
@@ -103,7 +103,7 @@ var wechatPrefixes = []string{"vx", "wx", "v", "v信", "微信", "威信", "薇�
 var jiaWei = func() []string {
 	var out []string
 	for _, j := range "加佳家嘉伽笳珈迦枷" {
-		for _, w := range "微薇威喂维徽巍葳v" {
+		for _, w := range "微薇嶶威喂维韦徽巍葳v" {
 			if j == '加' && (w == '微' || w == 'v') {
 				continue
 			}
@@ -134,7 +134,7 @@ var (
 // a lone kou needs a number this long
 const kouMinDigits = 8
 
-var qqPrefixes = []string{"qq", "扣扣", "抠抠", "口口", "企鹅", "q号", "qq号", "kou kou"}
+var qqPrefixes = []string{"qq", "扣扣", "抠抠", "口口", "企鹅", "乞鹅", "q号", "qq号", "kou kou", "群号", "q群", "qq群"}
 
 // Input is what the scorer looks at.
 type Input struct {
@@ -603,18 +603,22 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 
 	// keywords and contact prefixes, one pass; a contact counts once
 	// however many of its prefixes lead to it ("加v" and "v")
-	wechat, qq := false, false
+	wechat, qq, wxHint := false, false, false
 	s.matcher.Match(text, func(id, end int) bool {
 		p := &s.pats[id]
 		switch p.kind {
 		case kindKeyword:
 			v.Add("keyword", p.word, p.score*kw)
 		case kindWeChat:
+			// a WeChat word anywhere, for an id elsewhere (wechatByHint);
+			// a bare v or 威 is in too many words and names to hint
+			wxHint = wxHint || p.word != "v" && p.word != "威"
 			if !wechat && !(in.Name && utf8.RuneCountInString(p.word) == 1) && idAfter(text, end, false) {
 				wechat = true
 				v.Add("contact", "wechat", p.score)
 			}
 		case kindJiaWei:
+			wxHint = true
 			// not in a name: 嘉威, 佳薇 and 家维 are given names
 			if !wechat && !in.Name && (idAfter(text, end, false) || idBefore(text, end-2, false) > 0) {
 				wechat = true
@@ -638,6 +642,10 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 		}
 		return true
 	})
+	if !wechat && wxHint && !in.Name && idAnywhere(text) {
+		wechat = true
+		v.Add("contact", "wechat", c.Contacts.WeChat)
+	}
 	if !qq && c.Contacts.QQ > 0 && !in.Name && qqByHint(in.Text, text) {
 		qq = true
 		v.Add("contact", "qq", c.Contacts.QQ)
@@ -769,6 +777,33 @@ func qqByHint(raw string, text []rune) bool {
 		}
 		prev = r
 		i += size
+	}
+	return false
+}
+
+// idAnywhere reports a WeChat-like id anywhere in a message: a run of 5
+// to 20 Latin letters and digits with at least one letter and four
+// digits (`w2753636`), for a message that names WeChat elsewhere
+// (`秀 w2753636 麦饼卫星`: 卫星, "satellite", is 微信's homophone). Pure
+// numbers are left to the QQ and phone rules. On cn-chat: 42 spam more
+// than the other rules, no ordinary message in any set (read from
+// cn-chat's spam, so the first figure flatters).
+func idAnywhere(text []rune) bool {
+	n, letters, digits := 0, 0, 0
+	for i := 0; i <= len(text); i++ {
+		if i < len(text) && text[i] < 0x80 && isWordASCII(text[i]) {
+			n++
+			if isDigitASCII(text[i]) {
+				digits++
+			} else {
+				letters++
+			}
+			continue
+		}
+		if n >= 5 && n <= 20 && letters > 0 && digits >= 4 {
+			return true
+		}
+		n, letters, digits = 0, 0, 0
 	}
 	return false
 }
