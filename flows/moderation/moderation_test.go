@@ -328,7 +328,7 @@ flows:
   moderation: {}
   adfilter: {newcomer: {messages: 3, for: 0s}}
 `)
-	text := "周末读书会 今晚八点 来聊聊这本新书 群号 20240601"
+	text := "周末读书会 今晚八点 来聊聊这本新书 第 20240601 期"
 	for i, g := range []string{"console:r1", "console:r2"} {
 		h.Out.Take()
 		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member(fmt.Sprintf("n%d", i)), Text: text, MessageID: fmt.Sprintf("m%d", i),
