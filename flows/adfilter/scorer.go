@@ -100,18 +100,24 @@ var wechatPrefixes = []string{"vx", "wx", "v", "v信", "微信", "威信", "薇�
 // ads put the id on either side of it (`佳喂：sx111505`, `CAD644伽威`,
 // `YW90069家喂`). The plain 加微 and 加v are wechatPrefixes: an id before
 // them is as often a model number ("iphone15加微信群").
-var jiaWei = func() []string {
+var jiaWei = homophonePairs("微薇嶶威喂维韦徽巍葳v", "加微", "加v")
+
+// jia are 加 and its homophones in ads.
+const jia = "加佳家嘉伽笳珈迦枷"
+
+// homophonePairs are jia's characters each followed by each of seconds,
+// but the pairs except.
+func homophonePairs(seconds string, except ...string) []string {
 	var out []string
-	for _, j := range "加佳家嘉伽笳珈迦枷" {
-		for _, w := range "微薇嶶威喂维韦徽巍葳v" {
-			if j == '加' && (w == '微' || w == 'v') {
-				continue
+	for _, j := range jia {
+		for _, w := range seconds {
+			if p := string([]rune{j, w}); !slices.Contains(except, p) {
+				out = append(out, p)
 			}
-			out = append(out, string([]rune{j, w}))
 		}
 	}
 	return out
-}()
+}
 
 // jiaKou is 加扣 ("add on QQ", 扣 for 扣扣) the same way (家口, 佳抠, 嘉扣,
 // 伽扣: `家口 61444 4232`, `27447053 伽扣`), and kou a lone homophone of
@@ -119,16 +125,8 @@ var jiaWei = func() []string {
 // now (`扣2687650849`, `2952700242+蔻`); a lone 口 is too common a
 // character for that.
 var (
-	jiaKou = func() []string {
-		var out []string
-		for _, j := range "加佳家嘉伽笳珈迦枷" {
-			for _, k := range "扣口抠蔻蔲寇叩" {
-				out = append(out, string([]rune{j, k}))
-			}
-		}
-		return out
-	}()
-	kou = []string{"扣", "抠", "蔻", "蔲", "寇", "叩"}
+	jiaKou = homophonePairs("扣口抠蔻蔲寇叩")
+	kou    = []string{"扣", "抠", "蔻", "蔲", "寇", "叩"}
 )
 
 // a lone kou needs a number this long
@@ -610,7 +608,7 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 		case kindKeyword:
 			v.Add("keyword", p.word, p.score*kw)
 		case kindWeChat:
-			// a WeChat word anywhere, for an id elsewhere (wechatByHint);
+			// a WeChat word anywhere, for an id elsewhere (idAnywhere);
 			// a bare v or 威 is in too many words and names to hint
 			wxHint = wxHint || p.word != "v" && p.word != "威"
 			if !wechat && !(in.Name && utf8.RuneCountInString(p.word) == 1) && idAfter(text, end, false) {
@@ -620,7 +618,8 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 		case kindJiaWei:
 			wxHint = true
 			// not in a name: 嘉威, 佳薇 and 家维 are given names
-			if !wechat && !in.Name && (idAfter(text, end, false) || idBefore(text, end-2, false) > 0) {
+			start := end - utf8.RuneCountInString(p.word)
+			if !wechat && !in.Name && (idAfter(text, end, false) || idBefore(text, start, false) > 0) {
 				wechat = true
 				v.Add("contact", "wechat", p.score)
 			}
@@ -770,7 +769,7 @@ func qqByHint(raw string, text []rune) bool {
 				}
 			}
 		case '口', '扣':
-			alone := !isHan(prev) || strings.ContainsRune("家加佳嘉伽笳", prev)
+			alone := !isHan(prev) || strings.ContainsRune(jia, prev)
 			if alone && (!isHan(next) || next == '口' || next == '扣') {
 				return true
 			}
