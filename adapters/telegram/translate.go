@@ -188,7 +188,7 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 			ev.ViaBot = strconv.FormatInt(msg.ViaBot.ID, 10)
 		}
 	}
-	ev.Buttons, ev.Links, ev.HiddenLinks = buttons(msg.ReplyMarkup, ev.Links, ev.HiddenLinks)
+	readButtons(&ev, msg.ReplyMarkup)
 	ev.Media = media(msg)
 	if msg.ForwardFromChat != nil {
 		ev.Forward = &bot.Forward{FromChat: chatKey(msg.ForwardFromChat.ID), FromTitle: msg.ForwardFromChat.Title}
@@ -235,28 +235,27 @@ func (a *Adapter) fromPollAnswer(id string, pa *tgbotapi.PollAnswer) []bot.Event
 // 100): a keyboard is the sender's to make as large as it likes.
 const maxButtons = 100
 
-// buttons reads the inline keyboard of a member's message (one sent via
-// an inline bot, the only way a member's message carries one): the
-// buttons' texts, and their URLs as links hidden behind text, appended to
-// links and hidden. Ads come so: a harmless line and a "Join" button to
-// an invite link. Login buttons arrive as URL buttons (the Bot API says
-// so); callback and other buttons hold no link.
-func buttons(km *tgbotapi.InlineKeyboardMarkup, links, hidden []string) (texts, _, _ []string) {
+// readButtons reads the inline keyboard of a member's message (one sent
+// via an inline bot, the only way a member's message carries one) into
+// ev: the buttons' texts, and their URLs as links hidden behind text. Ads
+// come so: a harmless line and a "Join" button to an invite link. Login
+// buttons arrive as URL buttons (the Bot API says so); callback and other
+// buttons hold no link.
+func readButtons(ev *bot.Event, km *tgbotapi.InlineKeyboardMarkup) {
 	if km == nil {
-		return nil, links, hidden
+		return
 	}
 	for _, row := range km.InlineKeyboard {
 		for _, b := range row {
-			if len(texts) == maxButtons {
-				return texts, links, hidden
+			if len(ev.Buttons) == maxButtons {
+				return
 			}
-			texts = append(texts, b.Text)
+			ev.Buttons = append(ev.Buttons, b.Text)
 			if b.URL != nil && *b.URL != "" {
-				links, hidden = append(links, *b.URL), append(hidden, *b.URL)
+				ev.Links, ev.HiddenLinks = append(ev.Links, *b.URL), append(ev.HiddenLinks, *b.URL)
 			}
 		}
 	}
-	return texts, links, hidden
 }
 
 // media names what a message carries besides text, in /lock's words. An

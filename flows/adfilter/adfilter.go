@@ -220,7 +220,6 @@ func floodHits(cfg *Config, c FloodCounts, v *Verdict) (pace float64) {
 	return pace
 }
 
-// act carries out the decision on a spam message.
 // act removes a spam message and takes the ladder's step, or, for
 // newcomerSpam (a newcomer's message removed for what it says, not for
 // its pace or the member's name), newcomer.action's.
@@ -256,7 +255,11 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 	} else {
 		done = append(done, words.T(loc, "did.nodelete"))
 	}
-	if did, ok := removeNewcomer(fc, cfg, ev.Member, newcomerSpam); ok {
+	did, removed := "", false
+	if newcomerSpam {
+		did, removed = removeNewcomer(fc, cfg, ev.Member)
+	}
+	if removed {
 		done = append(done, did)
 	} else {
 		n, err := Warnings(ctx, fc.Store, group, ev.Member.ID, 1, false, cfg.Ladder.Decay.D(), fc.Now)
@@ -281,12 +284,9 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 
 // removeNewcomer bans or kicks the author of a newcomer's spam as
 // newcomer.action says, quietly: the report and the moderation log say
-// it. It reports false — the ladder applies — for any other message, for
-// the action "ladder", and where the platform cannot ban or kick.
-func removeNewcomer(fc *engine.FlowContext, cfg *Config, m bot.Member, newcomerSpam bool) (string, bool) {
-	if !newcomerSpam {
-		return "", false
-	}
+// it. It reports false — the ladder applies — for the action "ladder",
+// and where the platform cannot ban or kick.
+func removeNewcomer(fc *engine.FlowContext, cfg *Config, m bot.Member) (string, bool) {
 	loc := fc.Locale()
 	switch {
 	case cfg.Newcomer.Action == "ban" && fc.Caps.Has(bot.CanBan):
