@@ -18,7 +18,8 @@ import (
 
 const adfilterUsage = `usage: qunbot adfilter eval --spam FILE --ham FILE [-c config] [--group G]
                         [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P] [--max-fp N] [--show N]
-       qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G] [-o model]`
+       qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G] [-o model]
+--spam, --ham, --train-spam and --train-ham may each be given more than once`
 
 // cmdAdfilter: eval scores labelled messages (one per line) with a
 // group's filter and prints precision, recall, F1, false positives per
@@ -34,11 +35,12 @@ func cmdAdfilter(args []string, e env) error {
 	fs.SetOutput(e.stderr)
 	path := fs.String("c", "", "config file (default: the ad filter's built-in defaults, with a classifier)")
 	group := fs.String("group", "", "score with this group's settings (default: the defaults under flows:)")
-	spamFile := fs.String("spam", "", "file of spam messages, one per line")
-	hamFile := fs.String("ham", "", "file of messages that are not spam, one per line")
+	var spamFiles, hamFiles, trainSpam, trainHam fileList
+	fs.Var(&spamFiles, "spam", "file of spam messages, one per line (repeat for more files)")
+	fs.Var(&hamFiles, "ham", "file of messages that are not spam, one per line (repeat for more files)")
 	folds := fs.Int("folds", 0, "K-fold cross-validation: train on K-1 folds, score the held-out one")
-	trainSpam := fs.String("train-spam", "", "train the classifier on this spam file (with --train-ham)")
-	trainHam := fs.String("train-ham", "", "train the classifier on this ham file (with --train-spam)")
+	fs.Var(&trainSpam, "train-spam", "train the classifier on this spam file (with --train-ham; repeat for more)")
+	fs.Var(&trainHam, "train-ham", "train the classifier on this ham file (with --train-spam; repeat for more)")
 	target := fs.Float64("target-precision", 0.99, "report the lowest threshold reaching this precision")
 	maxFP := fs.Float64("max-fp", 10, "report the model's best F1 at no more than this many false positives per 1,000 ham, over every P(spam) cut")
 	outFile := fs.String("o", "", "train: write the model here (load it with classifier.file)")
@@ -46,33 +48,28 @@ func cmdAdfilter(args []string, e env) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *spamFile == "" || *hamFile == "" || (*trainSpam == "") != (*trainHam == "") || *folds == 1 || *folds < 0 || *maxFP < 0 || *show < 0 {
+	if len(spamFiles) == 0 || len(hamFiles) == 0 || (len(trainSpam) == 0) != (len(trainHam) == 0) || *folds == 1 || *folds < 0 || *maxFP < 0 || *show < 0 {
 		return errors.New(adfilterUsage)
 	}
 	sc, threshold, err := adfilterScorer(*path, *group)
 	if err != nil {
 		return err
 	}
-	spam, err := adfilter.ReadSamples(*spamFile)
+	spamSet, err := readSets(spamFiles)
 	if err != nil {
 		return err
 	}
-	ham, err := adfilter.ReadSamples(*hamFile)
+	hamSet, err := readSets(hamFiles)
 	if err != nil {
 		return err
 	}
+	spam, ham := spamSet.texts, hamSet.texts
 	w := e.stdout
 	if args[0] == "train" {
 		start := time.Now()
 		m := sc.Train(spam, ham)
 		took := time.Since(start)
-		var res []scored
-		for _, t := range spam {
-			res = append(res, scored{sc.Score(adfilter.Input{Text: t}, m), t, true})
-		}
-		for _, t := range ham {
-			res = append(res, scored{sc.Score(adfilter.Input{Text: t}, m), t, false})
-		}
+		res := scoreAll(sc, m, spamSet, hamSet)
 		fmt.Fprintf(w, "trained on %d spam and %d ham in %s\n", len(spam), len(ham), took.Round(time.Millisecond))
 		fmt.Fprintln(w, sureLine(sc, m))
 		if *outFile != "" {
@@ -88,25 +85,122 @@ func cmdAdfilter(args []string, e env) error {
 	var res []scored
 	switch {
 	case *folds > 1:
-		res, err = crossValidate(w, sc, spam, ham, *folds)
-	case *trainSpam != "":
-		var ts, th []string
-		if ts, err = adfilter.ReadSamples(*trainSpam); err == nil {
-			th, err = adfilter.ReadSamples(*trainHam)
+		res = crossValidate(w, sc, spamSet, hamSet, *folds)
+	case len(trainSpam) > 0:
+		var ts, th sampleSet
+		if ts, err = readSets(trainSpam); err == nil {
+			th, err = readSets(trainHam)
 		}
 		if err == nil {
-			m := sc.Train(ts, th)
-			res = scoreAll(sc, m, spam, ham)
+			m := sc.Train(ts.texts, th.texts)
+			res = scoreAll(sc, m, spamSet, hamSet)
 		}
 	default:
-		res = scoreAll(sc, nil, spam, ham)
+		res = scoreAll(sc, nil, spamSet, hamSet)
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "spam %d, ham %d\n", len(spam), len(ham))
 	printEval(w, res, threshold, *target, *maxFP, *show)
+	if len(spamFiles) > 1 || len(hamFiles) > 1 {
+		printByFile(w, res, threshold, *maxFP, spamFiles, hamFiles)
+	}
 	return nil
+}
+
+// fileList is a flag given once per file.
+type fileList []string
+
+func (l *fileList) String() string { return strings.Join(*l, ",") }
+
+func (l *fileList) Set(v string) error {
+	if v == "" {
+		return errors.New("empty file name")
+	}
+	*l = append(*l, v)
+	return nil
+}
+
+// sampleSet is the messages of one or more sample files, each message
+// with the index of its file, so results can be told apart by file.
+type sampleSet struct {
+	texts []string
+	file  []int
+}
+
+func readSets(files []string) (sampleSet, error) {
+	var s sampleSet
+	for i, f := range files {
+		texts, err := adfilter.ReadSamples(f)
+		if err != nil {
+			return s, err
+		}
+		s.texts = append(s.texts, texts...)
+		for range texts {
+			s.file = append(s.file, i)
+		}
+	}
+	return s, nil
+}
+
+// pick is the messages (and their files) at idx.
+func (s sampleSet) pick(idx []int) sampleSet {
+	out := sampleSet{texts: make([]string, len(idx)), file: make([]int, len(idx))}
+	for j, i := range idx {
+		out.texts[j], out.file[j] = s.texts[i], s.file[i]
+	}
+	return out
+}
+
+// printByFile breaks the figures at threshold down by sample file: what
+// share of each spam file is caught, how many of each ham file's
+// messages in 1,000 are removed, and, where the spam and ham files pair
+// up (as many of each), each pair's precision, recall and F1 — how one
+// model trained on several sources does on each.
+func printByFile(w io.Writer, res []scored, threshold, maxFP float64, spamFiles, hamFiles []string) {
+	type tally struct{ hit, n int }
+	spam, ham := make([]tally, len(spamFiles)), make([]tally, len(hamFiles))
+	for _, r := range res {
+		tallies := ham
+		if r.spam {
+			tallies = spam
+		}
+		t := &tallies[r.file]
+		t.n++
+		if r.v.Score >= threshold {
+			t.hit++
+		}
+	}
+	fmt.Fprintln(w, "by file:")
+	for i, f := range spamFiles {
+		fmt.Fprintf(w, "  spam %s: caught %d of %d (recall %.4f)\n", f, spam[i].hit, spam[i].n, ratio(spam[i].hit, spam[i].n))
+	}
+	for i, f := range hamFiles {
+		fmt.Fprintf(w, "  ham  %s: flagged %d of %d (%.1f per 1,000)\n", f, ham[i].hit, ham[i].n, 1000*ratio(ham[i].hit, ham[i].n))
+	}
+	if len(spamFiles) != len(hamFiles) {
+		return
+	}
+	for i := range spamFiles {
+		tp, fp := spam[i].hit, ham[i].hit
+		p, r := ratio(tp, tp+fp), ratio(tp, spam[i].n)
+		f1 := 0.0
+		if p+r > 0 {
+			f1 = 2 * p * r / (p + r)
+		}
+		rank := ""
+		var pair []scored
+		for _, x := range res {
+			if x.file == i {
+				pair = append(pair, x)
+			}
+		}
+		if rf1, _, ok := rankingF1(pair, maxFP); ok {
+			rank = fmt.Sprintf("; the model's ranking alone %.4f", rf1)
+		}
+		fmt.Fprintf(w, "  pair %d (%s, %s): precision %.4f  recall %.4f  F1 %.4f%s\n", i+1, spamFiles[i], hamFiles[i], p, r, f1, rank)
+	}
 }
 
 // adfilterScorer compiles a group's ad filter from a config, or the
@@ -139,15 +233,18 @@ type scored struct {
 	v    adfilter.Verdict
 	text string
 	spam bool
+	file int // which of the spam or ham files it came from
 }
 
-func scoreAll(sc *adfilter.Scorer, m *adfilter.Model, spam, ham []string) []scored {
-	out := make([]scored, 0, len(spam)+len(ham))
-	for _, t := range spam {
-		out = append(out, scored{sc.Score(adfilter.Input{Text: t}, m), t, true})
-	}
-	for _, t := range ham {
-		out = append(out, scored{sc.Score(adfilter.Input{Text: t}, m), t, false})
+func scoreAll(sc *adfilter.Scorer, m *adfilter.Model, spam, ham sampleSet) []scored {
+	out := make([]scored, 0, len(spam.texts)+len(ham.texts))
+	for _, set := range []struct {
+		s    sampleSet
+		spam bool
+	}{{spam, true}, {ham, false}} {
+		for i, t := range set.s.texts {
+			out = append(out, scored{sc.Score(adfilter.Input{Text: t}, m), t, set.spam, set.s.file[i]})
+		}
 	}
 	return out
 }
@@ -164,13 +261,14 @@ func sureLine(sc *adfilter.Scorer, m *adfilter.Model) string {
 
 // crossValidate splits each class into k folds (a fixed shuffle), trains
 // on k-1 and scores the held-out fold, k times.
-func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) ([]scored, error) {
-	sf, hf := adfilter.Folds(spam, k, adfilter.SpamFoldSeed), adfilter.Folds(ham, k, adfilter.HamFoldSeed)
+func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham sampleSet, k int) []scored {
+	sf := adfilter.FoldIndex(len(spam.texts), k, adfilter.SpamFoldSeed)
+	hf := adfilter.FoldIndex(len(ham.texts), k, adfilter.HamFoldSeed)
 	var res []scored
 	var took time.Duration
 	var sures []string
 	for f := range k {
-		var ts, th []string
+		var ts, th []int
 		for g := range k {
 			if g != f {
 				ts = append(ts, sf[g]...)
@@ -178,16 +276,16 @@ func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham []string, k int) 
 			}
 		}
 		start := time.Now()
-		m := sc.Train(ts, th)
+		m := sc.Train(spam.pick(ts).texts, ham.pick(th).texts)
 		took += time.Since(start)
 		sures = append(sures, fmt.Sprintf("%.3f", m.Sure()))
-		res = append(res, scoreAll(sc, m, sf[f], hf[f])...)
+		res = append(res, scoreAll(sc, m, spam.pick(sf[f]), ham.pick(hf[f]))...)
 	}
 	fmt.Fprintf(w, "%d-fold cross-validation; training took %s per fold on average\n", k, (took / time.Duration(k)).Round(time.Millisecond))
 	if c := sc.Config().Classifier; c != nil && c.Sure == 0 {
 		fmt.Fprintf(w, "the model decides alone from P(spam) %s (learned per fold for max_false_positives %g per 1,000)\n", strings.Join(sures, ", "), c.MaxFalsePositives)
 	}
-	return res, nil
+	return res
 }
 
 // printEval prints the figures at the configured threshold, a table by

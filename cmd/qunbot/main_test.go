@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -344,6 +345,84 @@ func TestAdfilterEvalShow(t *testing.T) {
 	e, _, errs := testEnv(t, "")
 	if code := runCLI(context.Background(), []string{"adfilter", "eval", "-c", cfg, "--spam", spam, "--ham", ham, "--show", "-1"}, e); code != 1 || !strings.Contains(errs.String(), "usage") {
 		t.Errorf("--show -1: exit %d %s", code, errs)
+	}
+}
+
+// Several --spam and --ham files: the figures are those of the files
+// joined (the folds too), and a breakdown by file and by pair follows.
+func TestAdfilterEvalByFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg := write("rules.yaml", "flows:\n  adfilter:\n    threshold: 1\n    keywords: [{ words: [spamword], score: 1 }]\n")
+	spamA := write("spam-a.txt", "buy spamword now\nspamword here\nnothing to see\n")
+	spamB := write("spam-b.txt", "spamword again\nquiet line\n")
+	hamA := write("ham-a.txt", "hello all\nthat spamword joke\ngood night\nsee you\n")
+	hamB := write("ham-b.txt", "morning\nlunch?\n")
+	// without -c: the defaults, with a classifier
+	eval := func(args ...string) string {
+		t.Helper()
+		e, out, errs := testEnv(t, "")
+		if code := runCLI(context.Background(), append([]string{"adfilter", "eval", "--show", "0"}, args...), e); code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		return out.String()
+	}
+	run := func(args ...string) string { t.Helper(); return eval(append([]string{"-c", cfg}, args...)...) }
+	out := run("--spam", spamA, "--spam", spamB, "--ham", hamA, "--ham", hamB)
+	for _, w := range []string{
+		"caught 3 of 5 spam; flagged 1 of 6 ham",
+		"spam " + spamA + ": caught 2 of 3 (recall 0.6667)",
+		"spam " + spamB + ": caught 1 of 2 (recall 0.5000)",
+		"ham  " + hamA + ": flagged 1 of 4 (250.0 per 1,000)",
+		"ham  " + hamB + ": flagged 0 of 2 (0.0 per 1,000)",
+		"pair 1 (" + spamA + ", " + hamA + "): precision 0.6667  recall 0.6667  F1 0.6667",
+		"pair 2 (" + spamB + ", " + hamB + "): precision 1.0000  recall 0.5000  F1 0.6667",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	// unpaired: no pair lines
+	if out := run("--spam", spamA, "--spam", spamB, "--ham", hamA); strings.Contains(out, "pair") || !strings.Contains(out, "by file:") {
+		t.Errorf("two spam files, one ham file:\n%s", out)
+	}
+	// one file each: no breakdown
+	if out := run("--spam", spamA, "--ham", hamA); strings.Contains(out, "by file:") {
+		t.Errorf("one file each:\n%s", out)
+	}
+
+	// the folds of files given apart are those of the files joined
+	fix := filepath.Join(repoRoot, "testdata/adfilter")
+	read := func(name string) []string {
+		b, err := os.ReadFile(filepath.Join(fix, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+	}
+	spam, ham := read("train-spam.txt"), read("train-ham.txt")
+	s1 := write("s1.txt", strings.Join(spam[:100], ""))
+	s2 := write("s2.txt", strings.Join(spam[100:], ""))
+	h1 := write("h1.txt", strings.Join(ham[:50], ""))
+	h2 := write("h2.txt", strings.Join(ham[50:], ""))
+	all := func(path string) string { p, _ := filepath.Abs(filepath.Join(fix, path)); return p }
+	joined := eval("--folds", "3", "--spam", all("train-spam.txt"), "--ham", all("train-ham.txt"))
+	apart := eval("--folds", "3", "--spam", s1, "--spam", s2, "--ham", h1, "--ham", h2)
+	strip := func(s string) string {
+		s, _, _ = strings.Cut(s, "by file:")
+		return regexp.MustCompile(`training took \S+`).ReplaceAllString(s, "")
+	}
+	if strip(joined) != strip(apart) {
+		t.Errorf("folds differ:\n%s\n---\n%s", joined, apart)
+	}
+	if !strings.Contains(apart, "by file:") || !strings.Contains(apart, "the model's ranking alone") {
+		t.Errorf("no breakdown:\n%s", apart)
 	}
 }
 

@@ -26,10 +26,21 @@ func ReadSamples(path string) ([]string, error) {
 // exported so that programs outside qunbot (the tg-spam comparison in
 // scripts/tgspam-compare) score exactly the folds `adfilter eval` scores.
 func Folds(texts []string, k int, seed uint64) [][]string {
-	idx := rand.New(rand.NewPCG(seed, 42)).Perm(len(texts))
 	out := make([][]string, k)
+	for f, idx := range FoldIndex(len(texts), k, seed) {
+		for _, i := range idx {
+			out[f] = append(out[f], texts[i])
+		}
+	}
+	return out
+}
+
+// FoldIndex is Folds of n messages as their indices.
+func FoldIndex(n, k int, seed uint64) [][]int {
+	idx := rand.New(rand.NewPCG(seed, 42)).Perm(n)
+	out := make([][]int, k)
 	for pos, i := range idx {
-		out[pos%k] = append(out[pos%k], texts[i])
+		out[pos%k] = append(out[pos%k], i)
 	}
 	return out
 }
