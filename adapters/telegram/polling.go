@@ -189,13 +189,6 @@ func (a *Adapter) decodeUpdate(r json.RawMessage) (tgbotapi.Update, error) {
 	return tgbotapi.Update{UpdateID: id.UpdateID}, err
 }
 
-func excerpt(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "…"
-	}
-	return string(b)
-}
-
 func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():

@@ -89,7 +89,7 @@ func New(opt Options) *Adapter {
 	}
 	if opt.API == nil {
 		b := &tgbotapi.BotAPI{Token: opt.Config.Token.Reveal(), Buffer: 100,
-			Client: &http.Client{Timeout: opt.Config.PollTimeout.D() + 15*time.Second}}
+			Client: &http.Client{Timeout: opt.Config.PollTimeout.D() + 15*time.Second, Transport: plainAnswers{base: http.DefaultTransport}}}
 		b.SetAPIEndpoint(opt.Config.APIURL + "/bot%s/%s")
 		opt.API = b
 	}
@@ -253,14 +253,12 @@ func (a *Adapter) presenceChange(ctx context.Context, ev bot.Event) (bool, error
 }
 
 // isAdmin reports whether a member is an admin of the group, from the
-// getChatAdministrators list cached here and in Redis.
+// getChatAdministrators list cached here and in Redis. A list that cannot
+// be read counts nobody (adminList logs that once per attempt, not once
+// per message).
 func (a *Adapter) isAdmin(chat, memberID string) bool {
 	ids, err := a.adminList(context.Background(), chat)
-	if err != nil {
-		a.log.Warn("admin list unavailable; treating the member as not an admin", zap.String("chat", chat), zap.Error(err))
-		return false
-	}
-	return ids[memberID]
+	return err == nil && ids[memberID]
 }
 
 func (a *Adapter) adminList(ctx context.Context, chat string) (map[string]bool, error) {
@@ -282,6 +280,8 @@ func (a *Adapter) adminList(ctx context.Context, chat string) (map[string]bool, 
 		}
 		var list []tgbotapi.ChatMember
 		if err := a.call(ctx, "getChatAdministrators", chat, tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10)}, &list); err != nil {
+			a.log.Warn("admin list unavailable; its members count as not admins until it is asked for again",
+				zap.String("chat", chat), zap.Duration("again_in", adminRetry), zap.Error(err))
 			a.mu.Lock()
 			a.admins[chat] = adminEntry{err: err, expires: a.now().Add(adminRetry)}
 			a.mu.Unlock()
