@@ -84,15 +84,7 @@ func TestAdminListFailureLoggedOnce(t *testing.T) {
 	if n := logs.FilterMessageSnippet("admin list unavailable").Len(); n != 1 {
 		t.Errorf("%d warnings, want 1", n)
 	}
-	e.api.mu.Lock()
-	n := 0
-	for _, c := range e.api.calls {
-		if c.Method == "getChatAdministrators" {
-			n++
-		}
-	}
-	e.api.mu.Unlock()
-	if n != 1 {
+	if n := e.api.count("getChatAdministrators"); n != 1 {
 		t.Errorf("%d calls, want 1", n)
 	}
 }

@@ -642,7 +642,7 @@ func TestNoHammeringOnFailure(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = e2.ad.Run(ctx, &sink{})
-	if n := e2.api.count("getUpdates"); n > 4 {
+	if n := e2.api.count("getUpdates"); n > 10 { // one a quarter second, not hundreds
 		t.Errorf("%d getUpdates in 2s against a server that answers at once", n)
 	}
 }

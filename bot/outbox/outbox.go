@@ -82,7 +82,7 @@ type chatQueue struct {
 	lanes  [bot.Lanes][]*item
 	busy   bool
 	paused time.Time
-	lim    *rate.Limiter // message rate of this chat
+	gates  []gate // the message limits of this chat
 }
 
 // Outbox is one adapter's queue.
@@ -115,19 +115,13 @@ type Outbox struct {
 	forgotten []string
 }
 
-// margin keeps the pace a little under the configured rate: requests
-// reach the platform with some jitter, and a sliding window that counts
-// exactly N would be tipped by one early arrival.
-const margin = 0.98
-
-func limiter(r config.Rate) *rate.Limiter {
-	ps := r.PerSecond()
-	if ps <= 0 {
-		return rate.NewLimiter(rate.Inf, 1)
+// one is a rate's single token bucket (the global and moderation
+// limits, which are paces).
+func one(r config.Rate) *rate.Limiter {
+	if ps := r.PerSecond(); ps > 0 {
+		return rate.NewLimiter(rate.Limit(ps*margin), 1)
 	}
-	// Burst 1: platforms count messages in sliding windows, and a bucket
-	// that bursts would send more than N within one window.
-	return rate.NewLimiter(rate.Limit(ps*margin), 1)
+	return rate.NewLimiter(rate.Inf, 1)
 }
 
 // New starts an outbox in front of sender.
@@ -152,7 +146,7 @@ func New(sender Sender, opt Options) *Outbox {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &Outbox{
-		opt: opt, sender: sender, global: limiter(opt.Limits.Global), mod: limiter(opt.Limits.Moderation),
+		opt: opt, sender: sender, global: one(opt.Limits.Global), mod: one(opt.Limits.Moderation),
 		chats: map[string]*chatQueue{}, wake: make(chan struct{}, 1), work: make(chan func()),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 	}
@@ -373,7 +367,7 @@ func (o *Outbox) push(it *item, head bool) {
 		if it.a.Type == bot.ActDM {
 			r = o.opt.Limits.PerPrivate
 		}
-		q = &chatQueue{lim: limiter(r)}
+		q = &chatQueue{gates: gates(r)}
 		o.chats[key] = q
 	}
 	l := it.a.Lane()
@@ -409,29 +403,29 @@ func (o *Outbox) readyAt(q *chatQueue, l bot.Lane, now time.Time) time.Time {
 	if it.a.IsMessage() && o.heldMessages.After(t) {
 		t = o.heldMessages
 	}
-	for _, lim := range o.limitersOf(q, it.a) {
-		if lim.Limit() == rate.Inf {
-			continue
-		}
-		if tok := lim.TokensAt(now); tok < 1 {
-			wait := time.Duration((1 - tok) / float64(lim.Limit()) * float64(time.Second))
-			if w := now.Add(wait); w.After(t) {
-				t = w
-			}
+	for _, g := range o.gatesOf(q, it.a) {
+		if w := g.ready(now); w.After(t) {
+			t = w
 		}
 	}
 	return t
 }
 
-// limitersOf are the rates an action counts against.
-func (o *Outbox) limitersOf(q *chatQueue, a bot.Action) []*rate.Limiter {
+// gatesOf are the limits an action counts against.
+func (o *Outbox) gatesOf(q *chatQueue, a bot.Action) []gate {
+	var out []gate
 	switch {
 	case a.IsMessage():
-		return []*rate.Limiter{q.lim, o.global}
+		out = append(out, q.gates...)
+		if o.global.Limit() != rate.Inf {
+			out = append(out, bucket{o.global})
+		}
 	case a.Lane() == bot.LaneProtect && a.Type != bot.ActAnswerPress:
-		return []*rate.Limiter{o.mod}
+		if o.mod.Limit() != rate.Inf {
+			out = append(out, bucket{o.mod})
+		}
 	}
-	return nil
+	return out
 }
 
 // pick chooses the next action to send: of the chats not busy, the ready
@@ -626,8 +620,8 @@ func (o *Outbox) admit(key string, q *chatQueue, it *item) bool {
 	}
 	// Tokens are taken here, right before the request, so the spacing the
 	// platform sees is the limiter's, not the dispatcher's.
-	for _, lim := range o.limitersOf(q, it.a) {
-		if lim.Wait(o.ctx) != nil {
+	for _, g := range o.gatesOf(q, it.a) {
+		if g.take(o.ctx) != nil {
 			return back(time.Time{}, false)
 		}
 	}
@@ -708,37 +702,38 @@ func (o *Outbox) settle(it *item, err error, fallback *bot.Action, log *zap.Logg
 }
 
 // interval is the spacing of a rate, at the outbox's margin (0: none).
-func interval(r config.Rate) time.Duration {
+// cells are a rate's shared limits, as gates are its local ones.
+func cells(name string, r config.Rate, into map[string]cell) {
 	ps := r.PerSecond()
-	if ps <= 0 {
-		return 0
+	switch {
+	case ps <= 0:
+	case !budget(r):
+		into[name] = cell{iv: time.Duration(float64(time.Second) / (ps * margin)), n: 1}
+	default:
+		pace, burst := budgetPace(r)
+		into[name] = cell{iv: time.Duration(float64(time.Second) / pace), n: burst}
+		into[name+":w"] = cell{window: true, iv: stretch(r.Per), n: r.N}
 	}
-	return time.Duration(float64(time.Second) / (ps * margin))
 }
 
 // sharedTake takes the action's slot in every shared limit it counts
 // against, or says how long until it can.
 func (o *Outbox) sharedTake(sh *Shared, key string, a bot.Action) (time.Duration, bool, error) {
-	cells := map[string]time.Duration{}
-	add := func(name string, r config.Rate) {
-		if iv := interval(r); iv > 0 {
-			cells[name] = iv
-		}
-	}
+	cs := map[string]cell{}
 	switch {
 	case a.IsMessage():
-		add("global", o.opt.Limits.Global)
+		cells("global", o.opt.Limits.Global, cs)
 		if a.Type == bot.ActDM {
-			add("chat:"+key, o.opt.Limits.PerPrivate)
+			cells("chat:"+key, o.opt.Limits.PerPrivate, cs)
 		} else {
-			add("chat:"+key, o.opt.Limits.PerGroup)
+			cells("chat:"+key, o.opt.Limits.PerGroup, cs)
 		}
 	case a.Lane() == bot.LaneProtect && a.Type != bot.ActAnswerPress:
-		add("mod", o.opt.Limits.Moderation)
+		cells("mod", o.opt.Limits.Moderation, cs)
 	}
 	ctx, cancel := context.WithTimeout(o.ctx, 5*time.Second)
 	defer cancel()
-	return sh.take(ctx, cells, []string{"global", "chat:" + key})
+	return sh.take(ctx, cs, []string{"global", "chat:" + key})
 }
 
 // requeue puts an item back at the head of its lane. Caller holds mu.

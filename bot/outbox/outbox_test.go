@@ -385,3 +385,32 @@ func TestReplyToADeletedMessageIsDropped(t *testing.T) {
 		t.Fatalf("a reply to a deleted message was sent: %s", got)
 	}
 }
+
+// A group's budget (25 in 10 s here, 20 a minute on Telegram) lets a
+// fifth of it go at once — a reply and its badge are not spaced apart —
+// and paces the rest.
+func TestBurstThenPace(t *testing.T) {
+	f := &fakeSender{}
+	o := outbox.New(f, outbox.Options{Name: "t", Limits: config.Limits{PerGroup: rate("25/10s"), Workers: 2}})
+	for i := 0; i < 9; i++ {
+		if err := o.Enqueue(send("g", fmt.Sprint("m", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, o)
+	calls := f.byChat("g")
+	if len(calls) != 9 {
+		t.Fatalf("%d sends", len(calls))
+	}
+	// five at once (a bucket of one would space them 0.4 s apart)
+	if d := calls[4].at.Sub(calls[0].at); d > 400*time.Millisecond {
+		t.Errorf("the first five took %v", d)
+	}
+	// then the budget's own rate, 2.5/s: at least 0.4 s apart (a lower
+	// bound a slow machine keeps)
+	for i := 6; i < len(calls); i++ {
+		if d := calls[i].at.Sub(calls[i-1].at); d < 380*time.Millisecond {
+			t.Errorf("sends %d and %d only %v apart", i-1, i, d)
+		}
+	}
+}

@@ -29,47 +29,81 @@ func NewShared(rdb redis.UniversalClient, prefix, adapter string) *Shared {
 }
 
 // takeScript: KEYS are cells, then pause keys; ARGV are the cells'
-// intervals in microseconds. Returns {0} when the slot was taken, else
-// {microseconds until it may be, index of the key that holds it}.
+// limits, three each: kind (0 a GCRA cell, 1 a window), interval or span
+// in microseconds, and how many. Returns {0} when the slot was taken,
+// else {microseconds until it may be, index of the key that holds it}.
+// A GCRA cell holds the theoretical time of its next slot, which may be
+// taken up to how-many − 1 intervals early (a bucket: a burst, then the
+// pace); a window holds the times of its latest slots, newest first, and
+// is full while the oldest of how-many is within the span.
 var takeScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local cells = #ARGV / 3
 local at, by = now, 0
 for i = 1, #KEYS do
-  local v = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local v
+  if i <= cells and ARGV[3 * i - 2] == '1' then
+    local oldest = redis.call('LINDEX', KEYS[i], tonumber(ARGV[3 * i]) - 1)
+    v = oldest and (tonumber(oldest) + tonumber(ARGV[3 * i - 1])) or 0
+  else
+    v = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if i <= cells then
+      v = v - (tonumber(ARGV[3 * i]) - 1) * tonumber(ARGV[3 * i - 1])
+    end
+  end
   if v > at then at, by = v, i end
 end
 if at > now then return {at - now, by} end
-for i = 1, #ARGV do
-  local iv = tonumber(ARGV[i])
-  -- a slot taken a little late keeps the cell's pace (up to a quarter
-  -- interval of credit), so the wake-up and round-trip delays of the
-  -- replicas do not add up to a slower rate
-  local base = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if base < now - iv / 4 then base = now - iv / 4 end
-  redis.call('SET', KEYS[i], base + iv, 'PX', math.ceil(iv / 1000) + 1000)
+for i = 1, cells do
+  local iv = tonumber(ARGV[3 * i - 1])
+  if ARGV[3 * i - 2] == '1' then
+    redis.call('LPUSH', KEYS[i], now)
+    redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[3 * i]) - 1)
+    redis.call('PEXPIRE', KEYS[i], math.ceil(iv / 1000) + 1000)
+  else
+    -- a slot taken a little late keeps the cell's pace (up to a quarter
+    -- interval of credit), so the wake-up and round-trip delays of the
+    -- replicas do not add up to a slower rate
+    local base = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if base < now - iv / 4 then base = now - iv / 4 end
+    -- kept until its time has passed, however far a burst moved it
+    redis.call('SET', KEYS[i], base + iv, 'PX', math.ceil((base + iv - now) / 1000) + 1000)
+  end
 end
 return {0, 0}
 `)
+
+// cell is one shared limit: a GCRA cell of interval iv letting n through
+// at once, or (window) at most n in any span iv.
+type cell struct {
+	window bool
+	iv     time.Duration
+	n      int
+}
 
 // cell names one limit: "global", "mod", "chat:<key>".
 func (s *Shared) cell(name string) string  { return s.base + ":rate:" + name }
 func (s *Shared) pause(name string) string { return s.base + ":pause:" + name }
 
-// take takes the slot of every cell (name → interval) now, or returns how
+// take takes the slot of every cell (name → limit) now, or returns how
 // long until all of them and the pauses (names) are free, and whether it
 // is a limit of the whole bot ("global", or the bot's pause) that holds it.
-func (s *Shared) take(ctx context.Context, cells map[string]time.Duration, pauses []string) (wait time.Duration, whole bool, err error) {
+func (s *Shared) take(ctx context.Context, cells map[string]cell, pauses []string) (wait time.Duration, whole bool, err error) {
 	if len(cells) == 0 && len(pauses) == 0 {
 		return 0, false, nil
 	}
 	keys := make([]string, 0, len(cells)+len(pauses))
 	names := make([]string, 0, len(cells)+len(pauses))
-	args := make([]any, 0, len(cells))
-	for name, iv := range cells {
+	args := make([]any, 0, 3*len(cells))
+	for name, c := range cells {
 		keys = append(keys, s.cell(name))
 		names = append(names, name)
-		args = append(args, iv.Microseconds())
+		kind := 0
+		if c.window {
+			kind = 1
+		}
+		args = append(args, kind, c.iv.Microseconds(), max(c.n, 1))
 	}
 	for _, p := range pauses {
 		keys = append(keys, s.pause(p))
