@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs qunbot against telegram-test-api, a third-party Telegram Bot API
-# emulator from npm (README: Telegram, Errors), and measures a burst:
-# how long until every ad of a burst of messages is deleted, and that no
-# ordinary message is. The emulator serves only a few methods and answers
-# the others with HTTP 500 and a JSON body of its own, so this also checks
-# that qunbot keeps working beside methods it cannot use.
+# emulator from npm (README: Telegram, Errors), and measures a newcomer's
+# way (challenge, welcome, how soon /checkin and /help are answered) and
+# a burst (how long until every ad of a burst of messages is deleted, and
+# that no ordinary message is). The emulator serves only a few methods
+# and answers the others with HTTP 500 and a JSON body of its own, so
+# this also checks that qunbot keeps working beside methods it cannot
+# use. Polling only: the emulator's webhook calls carry no secret token,
+# which qunbot requires.
 #
 #   scripts/tg-emulator.sh [MESSAGES]      (default 300; needs node, npm, Redis)
 #
@@ -27,6 +30,8 @@ trap cleanup EXIT
 (cd "$work" && npm install --silent --no-audit --no-fund telegram-test-api@4.2.1 >/dev/null)
 go build -o "$work/qunbot" "$root/cmd/qunbot"
 cat >"$work/qunbot.yaml" <<YAML
+timezone: Asia/Shanghai
+locale: zh-CN
 redis:
   url: $redis_url
   prefix: "$prefix"
@@ -38,11 +43,15 @@ adapters:
     api_url: http://127.0.0.1:$port
     mode: polling
 flows:
+  verify: { method: button, timeout: 2m, on_fail: kick }
+  welcome: { text: "欢迎 {{.Flow.Mentions}} 加入{{.Group.Title}}！" }
+  checkin: {}
+  help: {}
   adfilter:
     threshold: 1
     keywords: [{ words: [spamword], score: 1 }]
 YAML
-TTA_DIR=$work node "$root/scripts/tg-emulator/burst.js" "$port" "123:EMULATOR" "$count" "$work/ready" &
+TTA_DIR=$work node "$root/scripts/tg-emulator/drive.js" "$port" "123:EMULATOR" "$count" "$work/ready" &
 emu=$!
 for _ in $(seq 1 100); do [[ -f $work/ready ]] && break; sleep 0.1; done
 "$work/qunbot" run -c "$work/qunbot.yaml" >"$work/qunbot.log" 2>&1 &
