@@ -298,16 +298,23 @@ func TestAdfilterEvalModes(t *testing.T) {
 	}
 }
 
-// --show bounds how many false positives and missed spam eval lists.
-func TestAdfilterEvalShow(t *testing.T) {
+// tempFiles writes files into a directory of the test's own and answers
+// their paths.
+func tempFiles(t *testing.T) func(name, text string) string {
 	dir := t.TempDir()
-	write := func(name, text string) string {
+	return func(name, text string) string {
+		t.Helper()
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
+}
+
+// --show bounds how many false positives and missed spam eval lists.
+func TestAdfilterEvalShow(t *testing.T) {
+	write := tempFiles(t)
 	// rules without a keyword or a model: every spam line is missed
 	cfg := write("rules.yaml", "flows:\n  adfilter:\n    threshold: 1\n")
 	spam := write("spam.txt", "first missed line\nsecond missed line\nthird missed line\n")
@@ -351,14 +358,7 @@ func TestAdfilterEvalShow(t *testing.T) {
 // Several --spam and --ham files: the figures are those of the files
 // joined (the folds too), and a breakdown by file and by pair follows.
 func TestAdfilterEvalByFile(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempFiles(t)
 	cfg := write("rules.yaml", "flows:\n  adfilter:\n    threshold: 1\n    keywords: [{ words: [spamword], score: 1 }]\n")
 	spamA := write("spam-a.txt", "buy spamword now\nspamword here\nnothing to see\n")
 	spamB := write("spam-b.txt", "spamword again\nquiet line\n")
