@@ -21,6 +21,7 @@ import (
 	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/bot/render"
 	"github.com/qunbot/qunbot/flows/adfilter"
+	"github.com/qunbot/qunbot/flows/raid"
 )
 
 // Flow is the moderation flow.
@@ -228,6 +229,23 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 	case "unmute", "kick", "unban":
 		typ, capab := map[string]bot.ActionType{"unmute": bot.ActUnrestrict, "kick": bot.ActKick, "unban": bot.ActUnban}[name],
 			map[string]bot.Capability{"unmute": bot.CanRestrict, "kick": bot.CanKick, "unban": bot.CanBan}[name]
+		if name == "unmute" {
+			// a raid's hold ends too: its messages are no longer deleted,
+			// which is all there is to lift where the bot cannot restrict
+			m, err := fc.Store.Member(ctx, group, t.ID)
+			if err != nil {
+				return err
+			}
+			if m.Fields[raid.FieldRaider] != "" {
+				if err := fc.Store.SetFields(ctx, group, t.ID, map[string]string{raid.FieldRaider: ""}); err != nil {
+					return err
+				}
+				if !fc.Caps.Has(capab) {
+					fc.Reply(words.T(loc, "done.unmute", who))
+					return audit(ctx, fc, t, name, strings.Join(args, " "))
+				}
+			}
+		}
 		if !fc.Caps.Has(capab) {
 			fc.Reply(words.T(loc, "cannot", name))
 			return nil

@@ -4,7 +4,10 @@
 // challenges still queued for the joins that started the raid are
 // withdrawn and those already posted are deleted; one notice tells the
 // group and the moderators are told once. The mode ends by itself, or with
-// /raid off, with one more notice.
+// /raid off, with one more notice. While a raider's restriction lasts,
+// their messages are deleted too: a raid's accounts post the moment they
+// join, before the restriction reaches the platform, and a bot without
+// the right to restrict (or a platform without it) restricts nobody.
 //
 // The count is one Lua script per join on a sorted set of recent joins,
 // so replicas agree on when a raid starts and only one of them announces
@@ -111,7 +114,13 @@ func (Flow) Schema() config.FlowSchema {
 // Stage implements engine.EventHandler.
 func (Flow) Stage() engine.Stage { return engine.StageGate }
 
-const fUntil, fRaider = "raid_until", "raider"
+const fUntil = "raid_until"
+
+// FieldRaider is the member field that marks a newcomer held by a raid:
+// when (Unix ms). Moderation's /unmute clears it.
+const FieldRaider = "raider"
+
+const fRaider = FieldRaider
 
 // noteJoin records a join and says whether the group is in raid mode,
 // whether this join started it, and who joined within the window.
@@ -136,6 +145,9 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	ev := fc.Event
 	if ev.Kind == bot.EventSpam && ev.Chat.Type == bot.ChatGroup {
 		return f.spam(ctx, fc)
+	}
+	if (ev.Kind == bot.EventMessage || ev.Kind == bot.EventCommand) && ev.Chat.Type == bot.ChatGroup {
+		return f.held(ctx, fc)
 	}
 	if ev.Kind != bot.EventJoin || ev.Chat.Type != bot.ChatGroup || ev.Member.IsBot {
 		return nil
@@ -168,6 +180,33 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 		}
 	}
 	return f.hold(ctx, fc, cfg, ev.Member)
+}
+
+// held deletes a message of a member a raid restricted, while the
+// restriction lasts: it stops the raider whose first message came before
+// the restriction, and every raider where the bot cannot restrict. It is
+// no activity and no newcomer's first words.
+func (f Flow) held(ctx context.Context, fc *engine.FlowContext) error {
+	ev, m := fc.Event, fc.Member
+	if m == nil || ev.Member.IsAdmin || fc.IsModerator() {
+		return nil
+	}
+	at, _ := strconv.ParseInt(m.Fields[fRaider], 10, 64)
+	cfg := fc.Config.(*Config)
+	if at == 0 || fc.Now.Sub(time.UnixMilli(at)) >= cfg.RestrictFor.D() {
+		return nil
+	}
+	group := ev.GroupKey()
+	fc.Stop("raid")
+	if !ev.Edited {
+		if err := fc.Store.Unrecord(ctx, group, ev.Member.ID, m.PrevActive, m.LastActive); err != nil {
+			return err
+		}
+	}
+	if fc.Caps.Has(bot.CanDelete) && ev.MessageID != "" {
+		fc.Do(bot.Action{Type: bot.ActDelete, MessageID: ev.MessageID, Member: ev.Member})
+	}
+	return nil
 }
 
 // spam counts a message the ad filter removed; a flood of them starts raid

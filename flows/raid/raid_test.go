@@ -1,6 +1,7 @@
 package raid_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -164,5 +165,69 @@ flows:
 	h.Join("newcomer")
 	if got := bottest.Summary(h.Out.Take()); got != "restrict:newcomer" {
 		t.Errorf("a newcomer during a spam raid: %s", got)
+	}
+}
+
+// While a raid's restriction lasts, a raider's messages are deleted: the
+// ones that beat the restriction to the platform, and all of them where
+// the bot cannot restrict. /unmute ends it, and so does the restriction's
+// end; members from before the raid and moderators are not touched.
+func TestRaidersMessagesHeld(t *testing.T) {
+	tests := []struct {
+		name     string
+		restrict bool // the platform can restrict
+	}{
+		{"the restriction comes after the first message", true},
+		{"the bot cannot restrict", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := bottest.New(t, flows(), cfg)
+			if !tt.restrict {
+				h.Out.Caps &^= bot.CanRestrict
+			}
+			h.Say("old", "hello, I was here before")
+			for _, m := range []string{"a", "b", "c", "r1", "r2"} {
+				h.Join(m)
+			}
+			h.Out.Take()
+			said := func(who, text string) string {
+				h.Say(who, text)
+				return bottest.Summary(h.Out.Take())
+			}
+			for _, tc := range []struct{ who, text, want string }{
+				{"r1", "join my channel", "delete:r1"},
+				{"a", "me too", "delete:a"}, // a joiner who started the raid
+				{"old", "what is going on?", ""},
+				{"mod", "/raid", "send:mod"},
+			} {
+				if got := said(tc.who, tc.text); got != tc.want {
+					t.Errorf("%s says %q: %q, want %q", tc.who, tc.text, got, tc.want)
+				}
+			}
+			// a held message is no activity
+			m, err := h.Store.Member(context.Background(), bottest.Group, "r1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Fields["raider"] == "" || !m.FirstMsgAt.IsZero() || !m.ActivatedAt.IsZero() {
+				t.Fatalf("r1: raider %q, first message %v, activated %v", m.Fields["raider"], m.FirstMsgAt, m.ActivatedAt)
+			}
+			h.Command("mod", "/unmute @r1", nil)
+			if f := h.Fields("r1"); f["raider"] != "" {
+				t.Errorf("/unmute left the raid's hold: %v", f)
+			}
+			if got := said("r1", "thanks for letting me in"); got != "" {
+				t.Errorf("after /unmute: %q", got)
+			}
+			if got := said("r2", "still here"); got != "delete:r2" {
+				t.Errorf("another raider after r1's /unmute: %q", got)
+			}
+			h.Advance(61 * time.Minute) // restrict_for: 1h
+			h.Out.Take()
+			if got := said("r2", "an hour later"); got != "" {
+				t.Errorf("after the restriction's end: %q", got)
+			}
+		})
 	}
 }
