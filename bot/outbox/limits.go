@@ -30,8 +30,8 @@ type gate interface {
 // (Telegram: "avoid sending more than one message per second in a single
 // chat"), until the window is spent. So a reply with its follow-up (a
 // check-in's answer and its badge, a welcome and its challenge, /help
-// right after them) goes together instead of 3 s apart, a rush of 20
-// check-ins is answered in 16 s instead of a minute, and no minute holds
+// right after them) goes together instead of 3 s apart, 20 replies
+// due at once are out in 16 s instead of a minute, and no minute holds
 // more than 20.
 func gates(r config.Rate) []gate {
 	ps := r.PerSecond()
