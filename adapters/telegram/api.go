@@ -122,6 +122,9 @@ func (a *Adapter) mapError(method, chat string, resp *tgbotapi.APIResponse, err 
 		te.Code == 400 && strings.Contains(desc, "chat not found"):
 		a.markInactive(chat, te.Message)
 		return fmt.Errorf("%w: %w", ae, ErrInactive)
+	case (te.Code == 400 || te.Code == 403) && lacksRight(te.Message):
+		a.markLacking(chat, method, te.Message)
+		return ae
 	case te.MigrateToChatID != 0:
 		a.migrated(chat, te.MigrateToChatID)
 		return ae

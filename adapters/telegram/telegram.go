@@ -70,6 +70,7 @@ type Adapter struct {
 	mu       sync.Mutex
 	self     tgbotapi.User
 	inactive map[string]string
+	lacking  map[string]lack // admin rights a group refused lately (rights.go)
 	admins   map[string]adminEntry
 	perms    map[string]cachedPerms
 	inbox    *inbox.Inbox // webhook updates, stored before they are acknowledged
@@ -97,7 +98,7 @@ func New(opt Options) *Adapter {
 		opt.Instance = instanceName()
 	}
 	return &Adapter{cfg: opt.Config, api: opt.API, store: opt.Store, rdb: opt.Store.Client(), log: opt.Log.With(zap.String("adapter", "telegram")),
-		clock: opt.Clock, instance: opt.Instance, inactive: map[string]string{}, admins: map[string]adminEntry{}, perms: map[string]cachedPerms{},
+		clock: opt.Clock, instance: opt.Instance, inactive: map[string]string{}, lacking: map[string]lack{}, admins: map[string]adminEntry{}, perms: map[string]cachedPerms{},
 		inbox: inbox.New(opt.Store.Client(), opt.Store.GlobalKey("{tg-inbox}"), opt.Instance)}
 }
 
@@ -114,7 +115,7 @@ func (a *Adapter) Capabilities(chat string) bot.Capability {
 	if err == nil && id > 0 {
 		return bot.CanSend | bot.CanButtons | bot.CanDelete | bot.CanDM | bot.CanAutoDelete | bot.CanUpload
 	}
-	return bot.AllCapabilities | bot.CanPoll
+	return (bot.AllCapabilities | bot.CanPoll) &^ a.lackingIn(chat)
 }
 
 func (a *Adapter) now() time.Time { return a.clock.Now() }
@@ -323,6 +324,7 @@ func (a *Adapter) adminChange(chat, oldStatus, newStatus string) {
 // the group is marked inactive (actions into it stop); added back, active.
 func (a *Adapter) botMembership(cm *tgbotapi.ChatMemberUpdated) {
 	key := chatKey(cm.Chat.ID)
+	a.rightsChanged(key)
 	switch cm.NewChatMember.Status {
 	case "left", "kicked":
 		a.markInactive(key, "the bot was removed ("+cm.NewChatMember.Status+")")
