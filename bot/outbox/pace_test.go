@@ -2,9 +2,13 @@ package outbox
 
 import (
 	"context"
+	"sort"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
 	"github.com/qunbot/qunbot/bot/state/redistest"
 )
@@ -117,5 +121,35 @@ func TestSharedBudget(t *testing.T) {
 		if d := at[i].Sub(at[i-n]); d < span {
 			t.Errorf("%d slots within %v", n+1, d)
 		}
+	}
+}
+
+// With Redis away the shared limits cannot be read: a group's messages
+// still go, under this process's own budget (a burst, then the pace).
+func TestBudgetWithoutRedis(t *testing.T) {
+	gone := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
+	defer gone.Close()
+	p := &timed{}
+	o := New(p, Options{Name: "t", Limits: config.Limits{PerGroup: config.Rate{N: 25, Per: 10 * time.Second}, Workers: 2},
+		Shared: NewShared(gone, "qb:", "t")})
+	for range 7 {
+		if err := o.Enqueue(bot.Action{Type: bot.ActSend, Chat: "g", Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := o.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.at) != 7 {
+		t.Fatalf("%d of 7 sent", len(p.at))
+	}
+	sort.Slice(p.at, func(i, j int) bool { return p.at[i].Before(p.at[j]) })
+	// five at once, then 2.5/s: the sixth and seventh at least 0.38 s apart
+	if d := p.at[6].Sub(p.at[5]); d < 380*time.Millisecond {
+		t.Errorf("past the burst, sends only %v apart: no local pace", d)
 	}
 }
