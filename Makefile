@@ -2,7 +2,7 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: test run build bench fuzz lint load chaos
+.PHONY: test run build bench fuzz lint load chaos emulator
 
 test: ## the whole suite with -race against a real Redis (starts one if needed)
 	./scripts/test.sh
@@ -28,3 +28,6 @@ load: ## the load tool against the local Redis
 
 chaos: ## kill -9 two replicas at random during 20,000 updates (polling, webhook); flushes Redis db 14
 	$(GO) run ./cmd/qunbot-chaos -redis $${QUNBOT_CHAOS_REDIS_URL:-redis://127.0.0.1:6379/14}
+
+emulator: ## qunbot against telegram-test-api (npm): a newcomer's way and a burst of 300 messages
+	./scripts/tg-emulator.sh
