@@ -19,13 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/config"
@@ -89,8 +89,8 @@ type chatQueue struct {
 type Outbox struct {
 	opt    Options
 	sender Sender
-	global *rate.Limiter
-	mod    *rate.Limiter // calls that protect a group
+	global []gate
+	mod    []gate // calls that protect a group
 
 	mu     sync.Mutex
 	chats  map[string]*chatQueue
@@ -115,15 +115,6 @@ type Outbox struct {
 	forgotten []string
 }
 
-// one is a rate's single token bucket (the global and moderation
-// limits, which are paces).
-func one(r config.Rate) *rate.Limiter {
-	if ps := r.PerSecond(); ps > 0 {
-		return rate.NewLimiter(rate.Limit(ps*margin), 1)
-	}
-	return rate.NewLimiter(rate.Inf, 1)
-}
-
 // New starts an outbox in front of sender.
 func New(sender Sender, opt Options) *Outbox {
 	if opt.MaxAttempts <= 0 {
@@ -146,7 +137,7 @@ func New(sender Sender, opt Options) *Outbox {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &Outbox{
-		opt: opt, sender: sender, global: one(opt.Limits.Global), mod: one(opt.Limits.Moderation),
+		opt: opt, sender: sender, global: gates(opt.Limits.Global), mod: gates(opt.Limits.Moderation),
 		chats: map[string]*chatQueue{}, wake: make(chan struct{}, 1), work: make(chan func()),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 	}
@@ -413,19 +404,13 @@ func (o *Outbox) readyAt(q *chatQueue, l bot.Lane, now time.Time) time.Time {
 
 // gatesOf are the limits an action counts against.
 func (o *Outbox) gatesOf(q *chatQueue, a bot.Action) []gate {
-	var out []gate
 	switch {
 	case a.IsMessage():
-		out = append(out, q.gates...)
-		if o.global.Limit() != rate.Inf {
-			out = append(out, bucket{o.global})
-		}
+		return append(slices.Clip(q.gates), o.global...)
 	case a.Lane() == bot.LaneProtect && a.Type != bot.ActAnswerPress:
-		if o.mod.Limit() != rate.Inf {
-			out = append(out, bucket{o.mod})
-		}
+		return o.mod
 	}
-	return out
+	return nil
 }
 
 // pick chooses the next action to send: of the chats not busy, the ready
