@@ -120,8 +120,6 @@ const fUntil = "raid_until"
 // when (Unix ms). Moderation's /unmute clears it.
 const FieldRaider = "raider"
 
-const fRaider = FieldRaider
-
 // noteJoin records a join and says whether the group is in raid mode,
 // whether this join started it, and who joined within the window.
 var noteJoin = redis.NewScript(`
@@ -191,7 +189,7 @@ func (f Flow) held(ctx context.Context, fc *engine.FlowContext) error {
 	if m == nil || ev.Member.IsAdmin || fc.IsModerator() {
 		return nil
 	}
-	at, _ := strconv.ParseInt(m.Fields[fRaider], 10, 64)
+	at, _ := strconv.ParseInt(m.Fields[FieldRaider], 10, 64)
 	cfg := fc.Config.(*Config)
 	if at == 0 || fc.Now.Sub(time.UnixMilli(at)) >= cfg.RestrictFor.D() {
 		return nil
@@ -233,7 +231,7 @@ func (f Flow) spam(ctx context.Context, fc *engine.FlowContext) error {
 // hold restricts a newcomer of a raid at once; no challenge, no welcome.
 func (f Flow) hold(ctx context.Context, fc *engine.FlowContext, cfg *Config, m bot.Member) error {
 	group := fc.Event.GroupKey()
-	if err := fc.Store.SetFields(ctx, group, m.ID, map[string]string{fRaider: strconv.FormatInt(fc.Now.UnixMilli(), 10)}); err != nil {
+	if err := fc.Store.SetFields(ctx, group, m.ID, map[string]string{FieldRaider: strconv.FormatInt(fc.Now.UnixMilli(), 10)}); err != nil {
 		return err
 	}
 	if fc.CapsFor(group).Has(bot.CanRestrict) {
@@ -262,7 +260,7 @@ func (f Flow) start(ctx context.Context, fc *engine.FlowContext, cfg *Config, un
 		if caps.Has(bot.CanRestrict) && m.Present {
 			fc.Do(bot.Action{Type: bot.ActRestrict, Chat: group, Member: bot.Member{ID: id, Name: m.Name}, Until: fc.Now.Add(cfg.RestrictFor.D())})
 		}
-		if err := fc.Store.SetFields(ctx, group, id, map[string]string{fRaider: strconv.FormatInt(fc.Now.UnixMilli(), 10)}); err != nil {
+		if err := fc.Store.SetFields(ctx, group, id, map[string]string{FieldRaider: strconv.FormatInt(fc.Now.UnixMilli(), 10)}); err != nil {
 			return err
 		}
 	}
