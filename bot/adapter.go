@@ -61,6 +61,16 @@ var capNames = []struct {
 // Has reports whether all of want are present.
 func (c Capability) Has(want Capability) bool { return c&want == want }
 
+// For is what of c can be done to m: a channel speaking in a group
+// (Member.IsChannel) can be banned and its messages deleted, but it is
+// not a member to mute, kick, approve or write to privately.
+func (c Capability) For(m Member) Capability {
+	if m.IsChannel {
+		return c &^ (CanRestrict | CanKick | CanDM | CanApprove)
+	}
+	return c
+}
+
 func (c Capability) String() string {
 	var names []string
 	for _, n := range capNames {

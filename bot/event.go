@@ -71,6 +71,10 @@ type Member struct {
 	IsBot    bool
 	// IsAdmin is the platform's word: a group admin or owner.
 	IsAdmin bool
+	// IsChannel marks a channel speaking in a group (Telegram's "send
+	// as"): not a person, so it cannot be muted, kicked, verified or
+	// written to privately; a ban keeps it out (see Event.Member).
+	IsChannel bool
 }
 
 // Command is a parsed bot command: "/warn@qunbot 3d spam" has Name "warn"

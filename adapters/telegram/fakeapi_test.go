@@ -30,6 +30,7 @@ type fakeAPI struct {
 	nextMsg  int
 	admins   map[string][]int64 // chat id → admin user ids
 	perms    map[string]string  // chat id → permissions as setChatPermissions left them (JSON)
+	linked   map[string]int64   // chat id → its linked channel (getChat's linked_chat_id)
 	override map[string]func(p url.Values) (int, string)
 	polls    int
 
@@ -75,7 +76,7 @@ type apiCall struct {
 }
 
 func newFakeAPI(t testing.TB) *fakeAPI {
-	f := &fakeAPI{token: "123:TEST", admins: map[string][]int64{}, perms: map[string]string{}, override: map[string]func(url.Values) (int, string){}, nextMsg: 100,
+	f := &fakeAPI{token: "123:TEST", admins: map[string][]int64{}, perms: map[string]string{}, linked: map[string]int64{}, override: map[string]func(url.Values) (int, string){}, nextMsg: 100,
 		sentChat: map[string][]time.Time{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -235,8 +236,12 @@ func (f *fakeAPI) answer(method string, p url.Values) string {
 		if raw, set := f.perms[p.Get("chat_id")]; set {
 			perms = json.RawMessage(raw)
 		}
+		info := map[string]any{"id": cid, "type": "supergroup", "title": "G", "permissions": perms}
+		if l := f.linked[p.Get("chat_id")]; l != 0 {
+			info["linked_chat_id"] = l
+		}
 		f.mu.Unlock()
-		return ok(map[string]any{"id": cid, "type": "supergroup", "title": "G", "permissions": perms})
+		return ok(info)
 	case "createChatInviteLink":
 		return ok(map[string]any{"invite_link": "https://t.me/+abcDEF", "name": p.Get("name"), "creator": map[string]any{"id": 999}})
 	}

@@ -69,7 +69,13 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 		return bot.Result{}, fmt.Errorf("telegram %s: %w", act.Type, err)
 	}
 	p := tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10)}
-	p.AddNonEmpty("user_id", act.Member.ID)
+	switch {
+	case !isChannel(act.Member):
+		p.AddNonEmpty("user_id", act.Member.ID)
+	case act.Type == bot.ActBan || act.Type == bot.ActUnban || act.Type == bot.ActKick || act.Type == bot.ActRestrict ||
+		act.Type == bot.ActUnrestrict || act.Type == bot.ActApprove || act.Type == bot.ActDecline:
+		return bot.Result{}, a.actOnChannel(ctx, act, p)
+	}
 	switch act.Type {
 	case bot.ActDelete:
 		p["message_id"] = act.MessageID
@@ -126,6 +132,29 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 		return bot.Result{}, a.call(ctx, "declineChatJoinRequest", act.Chat, p, nil)
 	}
 	return bot.Result{}, fmt.Errorf("telegram: action %q: %w", act.Type, bot.ErrUnsupported)
+}
+
+// isChannel reports whether an action's member is a channel that spoke
+// in the group (see Adapter.sender): its id is a chat's, and chats' ids
+// are negative where users' are not, so an id alone — a moderator's
+// /ban -1001234567890 — tells it too.
+func isChannel(m bot.Member) bool { return m.IsChannel || strings.HasPrefix(m.ID, "-") }
+
+// actOnChannel does to a channel what can be done to one: a ban keeps it
+// from posting in the group (banChatSenderChat; Telegram's is until
+// lifted, so a ban for a while is one for good). Muting and kicking are a member's, and the adapter
+// offers neither for a channel (the engine takes them out of a channel's
+// capabilities); asked anyway, it says so rather than call a method that
+// would act on no one. Its messages are deleted as anyone's.
+func (a *Adapter) actOnChannel(ctx context.Context, act bot.Action, p tgbotapi.Params) error {
+	p["sender_chat_id"] = act.Member.ID
+	switch act.Type {
+	case bot.ActBan:
+		return a.call(ctx, "banChatSenderChat", act.Chat, p, nil)
+	case bot.ActUnban:
+		return a.call(ctx, "unbanChatSenderChat", act.Chat, p, nil)
+	}
+	return fmt.Errorf("telegram %s of channel %s: a channel is not a member: %w", act.Type, act.Member.ID, bot.ErrUnsupported)
 }
 
 // untilDate converts an end time for restrictChatMember/banChatMember.

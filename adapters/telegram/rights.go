@@ -31,7 +31,7 @@ func rightOf(method string) bot.Capability {
 	switch method {
 	case "restrictChatMember":
 		return bot.CanRestrict
-	case "banChatMember", "unbanChatMember":
+	case "banChatMember", "unbanChatMember", "banChatSenderChat", "unbanChatSenderChat":
 		return bot.CanBan | bot.CanKick
 	case "approveChatJoinRequest", "declineChatJoinRequest":
 		return bot.CanApprove

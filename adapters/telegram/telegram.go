@@ -293,6 +293,14 @@ func (a *Adapter) adminList(ctx context.Context, chat string) (map[string]bool, 
 				ids = append(ids, strconv.FormatInt(m.User.ID, 10))
 			}
 		}
+		// the group's linked channel speaks for its owners as an admin
+		// does: its admins answer in the discussion group as the channel
+		var info tgbotapi.Chat
+		if err := a.call(ctx, "getChat", chat, tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10)}, &info); err != nil {
+			a.log.Debug("linked channel unknown", zap.String("chat", chat), zap.Error(err))
+		} else if info.LinkedChatID != 0 {
+			ids = append(ids, strconv.FormatInt(info.LinkedChatID, 10))
+		}
 		b, _ := json.Marshal(ids)
 		a.rdb.Set(ctx, key, b, ttl)
 	}

@@ -18,7 +18,9 @@ import (
 func chatKey(id int64) string { return "telegram:" + strconv.FormatInt(id, 10) }
 
 func member(u *tgbotapi.User) bot.Member {
-	if u == nil {
+	if u == nil || u.ID <= 0 {
+		// users' ids are positive; a negative one is a chat's (see
+		// sender), and taken as a user's it would act on that chat
 		return bot.Member{}
 	}
 	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
@@ -166,20 +168,26 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		return []bot.Event{{ID: id, Kind: bot.EventLeave, Platform: "telegram", Chat: c, Member: member(msg.LeftChatMember), Time: at},
 			serviceEvent(id, c, member(msg.From), msg.MessageID, at)}
 	}
+	if msg.IsAutomaticForward {
+		// the group's linked channel's post, copied in by Telegram for
+		// comments: the operator's own, not a member's (from is the
+		// service account 777000, and it is a forward from a channel,
+		// which the ad filter and a forwards lock would count against it)
+		return nil
+	}
 	text, entities := msg.Text, msg.Entities
 	if text == "" {
 		text, entities = msg.Caption, msg.CaptionEntities
 	}
-	ev := bot.Event{ID: id, Kind: bot.EventMessage, Platform: "telegram", Chat: c, Member: member(msg.From),
+	ev := bot.Event{ID: id, Kind: bot.EventMessage, Platform: "telegram", Chat: c, Member: a.sender(msg),
 		Text: text, MessageID: strconv.Itoa(msg.MessageID), Time: at, Edited: edited, CommandChecked: true}
-	ev.Member.IsAdmin = c.Type == bot.ChatGroup && a.isAdmin(c.Key, ev.Member.ID)
 	if msg.ReplyToMessage != nil && msg.ReplyToMessage.From != nil {
 		r := msg.ReplyToMessage
 		rt := r.Text
 		if rt == "" {
 			rt = r.Caption
 		}
-		ev.ReplyTo = &bot.Reply{MessageID: strconv.Itoa(r.MessageID), Member: member(r.From), Text: rt}
+		ev.ReplyTo = &bot.Reply{MessageID: strconv.Itoa(r.MessageID), Member: a.sender(r), Text: rt}
 	}
 	ev.Links, ev.HiddenLinks, ev.Mentions = entityValues(text, entities)
 	if msg.ViaBot != nil {
@@ -201,6 +209,41 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		ev.Command = bot.ParseCommand(text, a.username())
 	}
 	return []bot.Event{ev}
+}
+
+// sender is who a message is from. Messages sent on behalf of a chat
+// carry a placeholder user (the Bot API's sender_chat): a channel's are
+// from Channel_Bot, an anonymous admin's from GroupAnonymousBot, and
+// taken at their word every channel would be one member — one warning
+// count, one ban — and every anonymous admin a bot the ad filter judges
+// and whose commands are refused. So a channel is a member of its own,
+// its chat id (negative, never a user's) for its id, and an anonymous
+// admin is an admin: only admins can post as the group. So is the
+// group's linked channel, whose admins answer as the channel.
+func (a *Adapter) sender(msg *tgbotapi.Message) bot.Member {
+	sc := msg.SenderChat
+	if sc == nil || sc.ID >= 0 { // a chat's id is negative; a user's is not
+		m := member(msg.From)
+		m.IsAdmin = msg.Chat != nil && chat(msg.Chat).Type == bot.ChatGroup && a.isAdmin(chatKey(msg.Chat.ID), m.ID)
+		return m
+	}
+	m := member(msg.From)
+	if msg.Chat != nil && sc.ID == msg.Chat.ID {
+		if msg.AuthorSignature != "" {
+			m.Name = msg.AuthorSignature // the admin's custom title, if shown
+		}
+		// still a bot to the counts: which admin it was is not known
+		m.IsAdmin = true
+		return m
+	}
+	name := strings.TrimSpace(sc.Title)
+	if name == "" {
+		name = sc.UserName
+	}
+	m = bot.Member{ID: strconv.FormatInt(sc.ID, 10), Name: name, Username: sc.UserName, IsChannel: true}
+	// the group's linked channel is on its admin list (see adminList)
+	m.IsAdmin = msg.Chat != nil && a.isAdmin(chatKey(msg.Chat.ID), m.ID)
+	return m
 }
 
 // fromPollAnswer makes a vote in a poll qunbot sent a button event in the

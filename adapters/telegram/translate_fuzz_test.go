@@ -8,6 +8,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/state"
 	"github.com/qunbot/qunbot/bot/state/redistest"
 )
@@ -28,6 +29,8 @@ func FuzzTranslate(f *testing.F) {
 		`{"update_id":4,"message":{"chat":{"id":-1},"from":{"id":1},"new_chat_members":[{"id":1},{"id":2}]}}`,
 		`{"update_id":5,"my_chat_member":{"chat":{"id":-1},"new_chat_member":{"status":"kicked"}}}`,
 		`{"update_id":6,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"message_thread_id":7,"is_topic_message":true,"text":"hi"}}`,
+		`{"update_id":7,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":136817688,"is_bot":true},"sender_chat":{"id":-1002,"type":"channel","title":"C"},"text":"hi","reply_to_message":{"message_id":2,"date":1,"chat":{"id":-1},"from":{"id":136817688},"sender_chat":{"id":-1,"type":"supergroup"}}}}`,
+		`{"update_id":8,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":777000},"sender_chat":{"id":-1003,"type":"channel"},"is_automatic_forward":true,"text":"post"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -49,6 +52,13 @@ func FuzzTranslate(f *testing.F) {
 		for _, ev := range a.translate(u) {
 			if ev.ID == "" || ev.Kind == "" || ev.Chat.Key == "" || ev.Platform != "telegram" {
 				t.Fatalf("incomplete event %+v", ev)
+			}
+			// a channel is a chat: its id is negative, a user's never is,
+			// so the two never share a member record
+			for _, m := range []bot.Member{ev.Member, replied(ev)} {
+				if m.IsChannel != strings.HasPrefix(m.ID, "-") {
+					t.Fatalf("member %+v: a channel's id must be a chat's, and only a channel's", m)
+				}
 			}
 			// the webhook keeps a chat's order by this lane
 			if lane != "" && ev.Chat.Key != "telegram:"+lane {
@@ -73,4 +83,11 @@ func TestUpdateLane(t *testing.T) {
 			t.Errorf("%s: lane %q, want %q", tc.update, got, tc.lane)
 		}
 	}
+}
+
+func replied(ev bot.Event) bot.Member {
+	if ev.ReplyTo == nil {
+		return bot.Member{}
+	}
+	return ev.ReplyTo.Member
 }

@@ -115,6 +115,9 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	// their first messages too, and none of them a drive-by bot.
 	m, within := fc.Member, cfg.Newcomer.For.D()
 	recent := m != nil && !m.JoinedAt.IsZero() && within > 0 && fc.Now.Sub(m.JoinedAt) < within
+	// a channel (Telegram's "send as") never joined and has no standing:
+	// spam channels are made for a post or two, as spam accounts are
+	recent = recent || ev.Member.IsChannel && within > 0
 	if err := f.act(ctx, fc, cfg, &v, recent && v.Score-pace >= v.Threshold); err != nil {
 		return err
 	}
@@ -289,11 +292,11 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, v *V
 func removeNewcomer(fc *engine.FlowContext, cfg *Config, m bot.Member) (string, bool) {
 	loc := fc.Locale()
 	switch {
-	case cfg.Newcomer.Action == "ban" && fc.Caps.Has(bot.CanBan):
+	case cfg.Newcomer.Action == "ban" && fc.Caps.For(m).Has(bot.CanBan):
 		fc.Do(bot.Action{Type: bot.ActBan, Member: m})
 		fc.Count(kpi.Bans, 1)
 		return words.T(loc, "did.newcomer", words.T(loc, "did.banned")), true
-	case cfg.Newcomer.Action == "kick" && fc.Caps.Has(bot.CanKick):
+	case cfg.Newcomer.Action == "kick" && fc.Caps.For(m).Has(bot.CanKick):
 		fc.Do(bot.Action{Type: bot.ActKick, Member: m})
 		fc.Count(kpi.Kicks, 1)
 		return words.T(loc, "did.newcomer", words.T(loc, "did.kicked")), true
@@ -335,7 +338,7 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 	}
 	switch step.Action {
 	case "mute":
-		if !fc.Caps.Has(bot.CanRestrict) {
+		if !fc.Caps.For(m).Has(bot.CanRestrict) {
 			return []string{words.T(loc, "did.cannot", "mute")}
 		}
 		fc.Do(bot.Action{Type: bot.ActRestrict, Member: m, Until: until})
@@ -343,7 +346,7 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 		notice("notice.mute", who, reason, i18n.Duration(loc, step.For.D()))
 		return []string{words.T(loc, "did.mute", warns, i18n.Duration(loc, step.For.D()))}
 	case "kick":
-		if !fc.Caps.Has(bot.CanKick) {
+		if !fc.Caps.For(m).Has(bot.CanKick) {
 			return []string{words.T(loc, "did.cannot", "kick")}
 		}
 		fc.Do(bot.Action{Type: bot.ActKick, Member: m})
@@ -351,7 +354,7 @@ func ApplyLadder(fc *engine.FlowContext, cfg *Config, m bot.Member, warns int, r
 		notice("notice.kick", who, reason)
 		return []string{words.T(loc, "did.kick", warns)}
 	case "ban":
-		if !fc.Caps.Has(bot.CanBan) {
+		if !fc.Caps.For(m).Has(bot.CanBan) {
 			return []string{words.T(loc, "did.cannot", "ban")}
 		}
 		fc.Do(bot.Action{Type: bot.ActBan, Member: m, Until: until})

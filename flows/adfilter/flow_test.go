@@ -636,3 +636,46 @@ func TestReportsHeldBackInARaid(t *testing.T) {
 		t.Fatalf("a report in the next minute: %d", n)
 	}
 }
+
+// A channel speaking in the group (Telegram's "send as") has its spam
+// removed like anyone's, and the ladder does to it what can be done to a
+// channel: warnings, and a ban; its mute and kick steps cannot apply and
+// are reported. newcomer.action bans one at its first spam: a channel
+// never joined and has no standing. The group's linked channel is an
+// admin and is not judged.
+func TestChannelSpam(t *testing.T) {
+	ch := bot.Member{ID: "-1002222", Name: "Crypto Signals", IsChannel: true}
+	send := func(h *bottest.Harness, m bot.Member, id string) []bot.Action {
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: m, Text: "免费 free m0ney 刷单", MessageID: id,
+			Chat: bot.Chat{Key: "console:g1", Type: bot.ChatGroup, Title: "G1"}})
+		return h.Out.Take()
+	}
+	h := bottest.New(t, flowSet(), flowYAML)
+	steps := []struct{ want, report string }{
+		{"delete:-1002222 send:-1002222 send", "warned (1)"},
+		{"delete:-1002222 send", "cannot mute"},
+		{"delete:-1002222 send", "cannot kick"},
+		{"delete:-1002222 ban:-1002222 send:-1002222 send", "banned"},
+	}
+	for i, s := range steps {
+		h.Advance(time.Minute)
+		acts := send(h, ch, fmt.Sprint("c", i))
+		if got := bottest.Summary(acts); got != s.want {
+			t.Fatalf("spam %d: %s, want %s", i+1, got, s.want)
+		}
+		if r := acts[len(acts)-1]; !strings.Contains(r.Text, s.report) {
+			t.Errorf("spam %d: report %q, want %q", i+1, r.Text, s.report)
+		}
+	}
+	own := bot.Member{ID: "-1001111", Name: "Coffee News", IsChannel: true, IsAdmin: true}
+	if acts := send(h, own, "o1"); len(acts) != 0 {
+		t.Errorf("the linked channel judged: %s", bottest.Summary(acts))
+	}
+
+	yaml := strings.Replace(flowYAML, "newcomer: {messages: 0, for: 0s}", "newcomer: {messages: 0, for: 1h, action: ban}", 1)
+	h = bottest.New(t, flowSet(), yaml)
+	if got := bottest.Summary(send(h, ch, "n1")); got != "delete:-1002222 ban:-1002222 send" {
+		t.Errorf("newcomer.action ban, a channel's first spam: %s", got)
+	}
+}

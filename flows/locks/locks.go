@@ -64,8 +64,13 @@ const (
 	// button.
 	Inline
 	Buttons
+	// Channels is a message sent as a channel (Telegram's "send as"):
+	// Rose's anonchannel lock. Spam comes so, from channels made for one
+	// post, which a ban of an account does not reach. The group's linked
+	// channel is an admin and passes.
+	Channels
 
-	lastKind = Buttons // the highest bit: loops over the kinds end here
+	lastKind = Channels // the highest bit: loops over the kinds end here
 )
 
 // Media is every kind of attachment but polls, contacts, locations and games.
@@ -97,6 +102,7 @@ var kinds = []struct {
 	{CJK, []string{"cjk", "chinese", "japanese", "korean"}},
 	{Inline, []string{"inline", "via", "inlinebot"}},
 	{Buttons, []string{"button", "buttons", "keyboard"}},
+	{Channels, []string{"channel", "channels", "anonchannel", "sendas"}},
 	{Media, []string{"media"}},
 }
 
@@ -155,6 +161,9 @@ func Of(ev *bot.Event, allowed func(host string) bool) Kind {
 	}
 	if len(ev.Buttons) > 0 {
 		k |= Buttons
+	}
+	if ev.Member.IsChannel {
+		k |= Channels
 	}
 	for _, h := range adfilter.LinkHosts(ev.Text, ev.Links) {
 		if !allowed(h) {

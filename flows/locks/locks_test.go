@@ -30,6 +30,7 @@ func TestParseKinds(t *testing.T) {
 		{"sticker spaceships", locks.Stickers, "spaceships"},
 		{"rtl russian chinese", locks.RTL | locks.Cyrillic | locks.CJK, ""},
 		{"inline buttons", locks.Inline | locks.Buttons, ""},
+		{"anonchannel", locks.Channels, ""},
 	}
 	for _, tc := range tests {
 		got, unknown := locks.ParseKinds(strings.Fields(tc.words))
@@ -70,6 +71,7 @@ func TestOf(t *testing.T) {
 		{"via an inline bot", bot.Event{Text: "hi", ViaBot: "gif"}, locks.Inline},
 		{"an inline bot's button to a link", bot.Event{Text: "hi", ViaBot: "promo_bot", Buttons: []string{"Join"}, Links: []string{"https://t.me/+AbC"}},
 			locks.Inline | locks.Buttons | locks.Links},
+		{"sent as a channel", bot.Event{Text: "hi", Member: bot.Member{ID: "-1002222", IsChannel: true}}, locks.Channels},
 	}
 	for _, tc := range tests {
 		if got := locks.Of(&tc.ev, allow); got != tc.want {
@@ -288,6 +290,34 @@ func TestInlineAndButtonLocks(t *testing.T) {
 		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "hi", MessageID: "m1", ViaBot: tc.via, Buttons: tc.buttons})
 		if got := strings.Contains(bottest.Summary(h.Out.Take()), "delete:ann"); got != tc.gone {
 			t.Errorf("/lock %s, via %q, buttons %v: deleted = %v, want %v", tc.lock, tc.via, tc.buttons, got, tc.gone)
+		}
+	}
+}
+
+// /lock channel (Rose's anonchannel): a message sent as a channel is
+// deleted; the group's linked channel (an admin) and members pass.
+func TestChannelLock(t *testing.T) {
+	if locks.Channels != 1<<20 {
+		t.Fatalf("kind bit: channels %b", locks.Channels)
+	}
+	spam := bot.Member{ID: "-1002222", Name: "Crypto Signals", IsChannel: true}
+	own := bot.Member{ID: "-1001111", Name: "Coffee News", IsChannel: true, IsAdmin: true}
+	for _, tc := range []struct {
+		name string
+		m    bot.Member
+		gone bool
+	}{
+		{"a channel", spam, true},
+		{"the linked channel", own, false},
+		{"a member", bottest.Member("ann"), false},
+	} {
+		h := bottest.New(t, []engine.Flow{moderation.Flow{}, locks.Flow{}}, strings.Replace(conf, "%s", "false", 1))
+		h.Join("ann")
+		h.Say("mod", "/lock anonchannel")
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: tc.m, Text: "hi", MessageID: "m1"})
+		if got := strings.Contains(bottest.Summary(h.Out.Take()), "delete:"+tc.m.ID); got != tc.gone {
+			t.Errorf("%s: deleted = %v, want %v", tc.name, got, tc.gone)
 		}
 	}
 }

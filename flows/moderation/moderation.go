@@ -214,8 +214,8 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		if name == "ban" {
 			typ, capab = bot.ActBan, bot.CanBan
 		}
-		if !fc.Caps.Has(capab) {
-			fc.Reply(words.T(loc, "cannot", name))
+		if !fc.Caps.For(t).Has(capab) {
+			fc.Reply(cannot(fc, t, name))
 			return nil
 		}
 		span := words.T(loc, "forever")
@@ -240,14 +240,14 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 				if err := fc.Store.SetFields(ctx, group, t.ID, map[string]string{raid.FieldRaider: ""}); err != nil {
 					return err
 				}
-				if !fc.Caps.Has(capab) {
+				if !fc.Caps.For(t).Has(capab) {
 					fc.Reply(words.T(loc, "done.unmute", who))
 					return audit(ctx, fc, t, name, strings.Join(args, " "))
 				}
 			}
 		}
-		if !fc.Caps.Has(capab) {
-			fc.Reply(words.T(loc, "cannot", name))
+		if !fc.Caps.For(t).Has(capab) {
+			fc.Reply(cannot(fc, t, name))
 			return nil
 		}
 		if name == "kick" {
@@ -258,6 +258,15 @@ func (f Flow) act(ctx context.Context, fc *engine.FlowContext, cfg *Config, name
 		return nil
 	}
 	return audit(ctx, fc, t, did, strings.Join(args, " "))
+}
+
+// cannot says why name cannot be done to t: a channel is not a member,
+// or the platform or the bot's rights do not allow it.
+func cannot(fc *engine.FlowContext, t bot.Member, name string) string {
+	if c := map[string]bot.Capability{"mute": bot.CanRestrict, "unmute": bot.CanRestrict, "kick": bot.CanKick}[name]; t.IsChannel && c != 0 && fc.Caps.Has(c) {
+		return words.T(fc.Locale(), "cannot.channel", name)
+	}
+	return words.T(fc.Locale(), "cannot", name)
 }
 
 // ladder takes the step of the warning ladder in force for a member's
@@ -533,6 +542,7 @@ var words = i18n.Catalog{
 		"did.unwarn":          "撤销警告（剩 %d 次）",
 		"duration.bad":        "时长 %q 无效，例如 30m、1h、7d。",
 		"cannot":              "这里做不到 /%s：这个平台不支持，或机器人缺少所需的管理员权限（如「封禁用户」）。",
+		"cannot.channel":      "不能对频道 /%s：以频道身份发言的不是成员，只能 /ban（封禁该频道）或删除它的消息。",
 		"forever":             "永久",
 		"done.mute":           "🔇 已禁言 %s（%s）。",
 		"done.ban":            "⛔ 已封禁 %s（%s）。",
@@ -613,6 +623,7 @@ var words = i18n.Catalog{
 		"did.unwarn":          "unwarned (%d left)",
 		"duration.bad":        "%q is not a duration: write 30m, 1h, 7d.",
 		"cannot":              "/%s is not possible here: the platform does not allow it, or the bot lacks the admin right it needs (such as Ban users).",
+		"cannot.channel":      "/%s is not possible for a channel: one that speaks in the group as a channel is not a member; it can only be banned (/ban) and its messages deleted.",
 		"forever":             "for good",
 		"done.mute":           "🔇 Muted %s (%s).",
 		"done.ban":            "⛔ Banned %s (%s).",

@@ -355,3 +355,35 @@ flows:
 		t.Fatalf("copies removed: %q, want console:r1/m0", got)
 	}
 }
+
+// A moderator's command in reply to a message sent as a channel acts on
+// the channel: /ban bans it; /mute and /kick say that a channel can only
+// be banned, and nothing is sent to the platform for them.
+func TestCommandsOnAChannel(t *testing.T) {
+	ch := bot.Member{ID: "-1002222", Name: "Crypto Signals", IsChannel: true}
+	tests := []struct {
+		cmd  string
+		want string // the actions' summary
+		text string // in the reply
+	}{
+		{"/mute", "send:mod", "not possible for a channel"},
+		{"/kick", "send:mod", "not possible for a channel"},
+		{"/ban", "ban:-1002222 send:mod", "Banned"},
+		{"/warn ads", "send:-1002222", "warning 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cmd, func(t *testing.T) {
+			h := bottest.New(t, flows(), yaml)
+			h.Out.Take()
+			h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("mod"), Text: tt.cmd, MessageID: "m9",
+				ReplyTo: &bot.Reply{MessageID: "m1", Member: ch, Text: "buy signals"}})
+			acts := h.Out.Take()
+			if got := bottest.Summary(acts); got != tt.want {
+				t.Errorf("%s: %s, want %s", tt.cmd, got, tt.want)
+			}
+			if got := bottest.Texts(acts); !strings.Contains(got, tt.text) {
+				t.Errorf("%s: replies %q, want %q", tt.cmd, got, tt.text)
+			}
+		})
+	}
+}

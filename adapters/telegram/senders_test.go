@@ -1,0 +1,121 @@
+package telegram_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/qunbot/qunbot/bot"
+)
+
+// Messages sent on behalf of a chat, in the Bot API's wire format (its
+// Message.sender_chat, is_automatic_forward and author_signature): the
+// placeholder users Telegram puts in "from" are Channel_Bot (136817688)
+// for a channel, GroupAnonymousBot (1087968824) for an anonymous admin
+// and the service account 777000 for the linked channel's posts copied
+// into its discussion group.
+func TestSendersOnBehalfOfChats(t *testing.T) {
+	const (
+		channelBot = `{"id":136817688,"is_bot":true,"first_name":"Channel","username":"Channel_Bot"}`
+		anonBot    = `{"id":1087968824,"is_bot":true,"first_name":"Group","username":"GroupAnonymousBot"}`
+		service    = `{"id":777000,"is_bot":false,"first_name":"Telegram"}`
+		spamChan   = `{"id":-1002222,"title":"Crypto Signals","type":"channel","username":"cryptosig"}`
+		ownChan    = `{"id":-1001111,"title":"Coffee News","type":"channel","username":"coffeenews"}`
+	)
+	msg := func(uid, mid int, from, extra string) string {
+		return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1767600000,"chat":%s,"from":%s,"text":"hi"%s}}`,
+			uid, mid, chatJSON(), from, extra)
+	}
+	tests := []struct {
+		name   string
+		update string
+		want   []bot.Member // the event's member, then the replied-to one's
+	}{
+		{"the linked channel's post copied in: the operator's, no event", msg(1, 10, service,
+			`,"sender_chat":`+ownChan+`,"is_automatic_forward":true,"forward_from_chat":`+ownChan+`,"forward_from_message_id":5,"forward_date":1767599990`), nil},
+		{"a channel speaking in the group: a member of its own", msg(2, 11, channelBot, `,"sender_chat":`+spamChan),
+			[]bot.Member{{ID: "-1002222", Name: "Crypto Signals", Username: "cryptosig", IsChannel: true}}},
+		{"the linked channel speaking: an admin", msg(3, 12, channelBot, `,"sender_chat":`+ownChan),
+			[]bot.Member{{ID: "-1001111", Name: "Coffee News", Username: "coffeenews", IsChannel: true, IsAdmin: true}}},
+		{"an anonymous admin: an admin, by its title", msg(4, 13, anonBot, `,"sender_chat":`+chatJSON()+`,"author_signature":"Barista"`),
+			[]bot.Member{{ID: "1087968824", Name: "Barista", Username: "GroupAnonymousBot", IsBot: true, IsAdmin: true}}},
+		{"a reply to a channel's message names the channel", msg(5, 14, user(5, "Alice"),
+			`,"reply_to_message":{"message_id":11,"date":1767600000,"chat":`+chatJSON()+`,"from":`+channelBot+`,"sender_chat":`+spamChan+`,"text":"buy"}`),
+			[]bot.Member{{ID: "5", Name: "Alice", Username: "alice"}, {ID: "-1002222", Name: "Crypto Signals", Username: "cryptosig", IsChannel: true}}},
+		{"an ordinary member is unchanged", msg(6, 15, user(7, "Owner"), ""),
+			[]bot.Member{{ID: "7", Name: "Owner", Username: "owner", IsAdmin: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			e.api.linked[group] = -1001111
+			s := &sink{}
+			// a marker after the update: the update is handled once it is
+			e.api.push(tt.update, msgUpdate(99, 99, 8, "Marker", "end", ""))
+			runFor(t, e, s, func() bool {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				return len(s.events) > 0 && s.events[len(s.events)-1].Member.ID == "8"
+			})
+			evs := s.events[:len(s.events)-1]
+			if tt.want == nil {
+				if len(evs) != 0 {
+					t.Fatalf("events %+v, want none", evs)
+				}
+				return
+			}
+			if len(evs) != 1 {
+				t.Fatalf("%d events, want 1", len(evs))
+			}
+			if got := evs[0].Member; got != tt.want[0] {
+				t.Errorf("member %+v, want %+v", got, tt.want[0])
+			}
+			if len(tt.want) > 1 {
+				if evs[0].ReplyTo == nil || evs[0].ReplyTo.Member != tt.want[1] {
+					t.Errorf("replied-to %+v, want %+v", evs[0].ReplyTo, tt.want[1])
+				}
+			}
+		})
+	}
+}
+
+// A channel is banned with banChatSenderChat (there is no banning one as
+// a user), unbanned with unbanChatSenderChat, and neither muted nor
+// kicked: those are refused with ErrUnsupported without a call.
+func TestActionsOnAChannel(t *testing.T) {
+	e := setup(t)
+	g := "telegram:" + group
+	ch := bot.Member{ID: "-1002222", IsChannel: true}
+	ctx := context.Background()
+	for _, a := range []bot.Action{
+		{Type: bot.ActBan, Chat: g, Member: ch},
+		{Type: bot.ActUnban, Chat: g, Member: bot.Member{ID: "-1002222"}}, // an id alone: /unban -1002222
+		{Type: bot.ActDelete, Chat: g, Member: ch, MessageID: "11"},
+	} {
+		if _, err := e.ad.Do(ctx, a); err != nil {
+			t.Fatalf("%s: %v", a.Type, err)
+		}
+	}
+	for _, typ := range []bot.ActionType{bot.ActRestrict, bot.ActKick, bot.ActUnrestrict} {
+		if _, err := e.ad.Do(ctx, bot.Action{Type: typ, Chat: g, Member: ch}); !errors.Is(err, bot.ErrUnsupported) {
+			t.Errorf("%s of a channel: %v, want ErrUnsupported", typ, err)
+		}
+	}
+	var got []string
+	for _, c := range e.api.take() {
+		got = append(got, fmt.Sprintf("%s sender_chat_id=%s user_id=%s message_id=%s", c.Method,
+			c.Params.Get("sender_chat_id"), c.Params.Get("user_id"), c.Params.Get("message_id")))
+	}
+	want := []string{
+		"banChatSenderChat sender_chat_id=-1002222 user_id= message_id=",
+		"unbanChatSenderChat sender_chat_id=-1002222 user_id= message_id=",
+		"deleteMessage sender_chat_id= user_id= message_id=11",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("calls\n%q\nwant\n%q", got, want)
+	}
+	if !bot.AllCapabilities.For(ch).Has(bot.CanBan|bot.CanDelete) || bot.AllCapabilities.For(ch)&(bot.CanRestrict|bot.CanKick|bot.CanDM) != 0 {
+		t.Errorf("a channel's capabilities: %v", bot.AllCapabilities.For(ch))
+	}
+}
