@@ -119,3 +119,40 @@ func TestActionsOnAChannel(t *testing.T) {
 		t.Errorf("a channel's capabilities: %v", bot.AllCapabilities.For(ch))
 	}
 }
+
+// Forwards as Bot API 7.0 documents them (Message.forward_origin, a
+// MessageOrigin), with the older fields absent, as a server that follows
+// the documents may send them; where both are present, the older fields
+// are read as before and agree.
+func TestForwardOrigins(t *testing.T) {
+	tests := []struct {
+		name  string
+		extra string
+		want  *bot.Forward
+	}{
+		{"a channel's post", `,"forward_origin":{"type":"channel","date":1767599000,"chat":{"id":-100555,"type":"channel","title":"Ads"},"message_id":7}`,
+			&bot.Forward{FromChat: "telegram:-100555", FromTitle: "Ads"}},
+		{"a group's anonymous admin", `,"forward_origin":{"type":"chat","date":1767599000,"sender_chat":{"id":-100666,"type":"supergroup","title":"Other"}}`,
+			&bot.Forward{FromChat: "telegram:-100666", FromTitle: "Other"}},
+		{"a user", `,"forward_origin":{"type":"user","date":1767599000,"sender_user":` + user(42, "Zed") + `}`,
+			&bot.Forward{FromUser: "42", Name: "Zed"}},
+		{"a hidden user", `,"forward_origin":{"type":"hidden_user","date":1767599000,"sender_user_name":"Anon"}`,
+			&bot.Forward{Name: "Anon"}},
+		{"a kind newer than the adapter", `,"forward_origin":{"type":"story","date":1767599000}`, &bot.Forward{}},
+		{"both, as Telegram sends them", `,"forward_from_chat":{"id":-100555,"type":"channel","title":"Ads"},"forward_origin":{"type":"channel","date":1767599000,"chat":{"id":-100555,"type":"channel","title":"Ads"},"message_id":7}`,
+			&bot.Forward{FromChat: "telegram:-100555", FromTitle: "Ads"}},
+		{"no forward", ``, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			s := &sink{}
+			e.api.push(msgUpdate(1, 10, 5, "Alice", "look", tt.extra))
+			runFor(t, e, s, func() bool { return s.count() == 1 })
+			got := s.events[0].Forward
+			if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+				t.Errorf("forward %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

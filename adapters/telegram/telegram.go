@@ -189,10 +189,13 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 // raw is the update as Telegram sent it, for what the library's types
 // lack (forum topics).
 func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, u tgbotapi.Update, raw []byte) error {
-	thread := topicOf(raw)
+	thread, origin := topicOf(raw), forwardOrigin(raw)
 	for _, ev := range a.translate(u) {
 		if thread != "" && ev.Kind != bot.EventJoin && ev.Kind != bot.EventLeave && ev.Kind != bot.EventService {
 			ev.Thread = thread
+		}
+		if origin != nil && ev.Kind == bot.EventMessage && ev.Forward == nil {
+			ev.Forward = origin
 		}
 		if ev.Kind == bot.EventJoin || ev.Kind == bot.EventLeave {
 			first, err := a.presenceChange(ctx, ev)
@@ -402,6 +405,41 @@ func (a *Adapter) IsAdmin(ctx context.Context, chat, member string) (bool, error
 		return false, fmt.Errorf("telegram: admins of %s: %w", chat, err)
 	}
 	return ids[member], nil
+}
+
+// forwardOrigin is the forward an update's message names only in Bot
+// API 7.0's forward_origin (see rawMessage), or nil: the forwards lock
+// and the ad filter's forward signal read it as they read the older
+// fields.
+func forwardOrigin(raw []byte) *bot.Forward {
+	if !bytes.Contains(raw, []byte(`"forward_origin"`)) {
+		return nil
+	}
+	h, ok := readHead(raw)
+	if !ok {
+		return nil
+	}
+	m := h.Message
+	if m == nil {
+		m = h.EditedMessage
+	}
+	if m == nil || m.ForwardOrigin == nil {
+		return nil
+	}
+	o := m.ForwardOrigin
+	switch {
+	case o.Type == "user" && o.SenderUser != nil && o.SenderUser.ID > 0:
+		u := member(o.SenderUser)
+		return &bot.Forward{FromUser: u.ID, Name: u.Name}
+	case o.Type == "hidden_user":
+		return &bot.Forward{Name: o.SenderName}
+	case o.Type == "chat" && o.SenderChat != nil && o.SenderChat.ID != 0:
+		return &bot.Forward{FromChat: chatKey(o.SenderChat.ID), FromTitle: o.SenderChat.Title}
+	case o.Type == "channel" && o.Chat != nil && o.Chat.ID != 0:
+		return &bot.Forward{FromChat: chatKey(o.Chat.ID), FromTitle: o.Chat.Title}
+	}
+	// an origin of a kind newer than this adapter: still a forward
+	return &bot.Forward{}
 }
 
 // topicOf is the forum topic of an update's message (or of the pressed

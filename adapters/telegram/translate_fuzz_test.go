@@ -30,6 +30,7 @@ func FuzzTranslate(f *testing.F) {
 		`{"update_id":5,"my_chat_member":{"chat":{"id":-1},"new_chat_member":{"status":"kicked"}}}`,
 		`{"update_id":6,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"message_thread_id":7,"is_topic_message":true,"text":"hi"}}`,
 		`{"update_id":7,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":136817688,"is_bot":true},"sender_chat":{"id":-1002,"type":"channel","title":"C"},"text":"hi","reply_to_message":{"message_id":2,"date":1,"chat":{"id":-1},"from":{"id":136817688},"sender_chat":{"id":-1,"type":"supergroup"}}}}`,
+		`{"update_id":9,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"text":"x","forward_origin":{"type":"channel","chat":{"id":-100,"type":"channel"}}}}`,
 		`{"update_id":8,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":777000},"sender_chat":{"id":-1003,"type":"channel"},"is_automatic_forward":true,"text":"post"}}`,
 	} {
 		f.Add([]byte(s))
@@ -43,6 +44,9 @@ func FuzzTranslate(f *testing.F) {
 		// number when there is one
 		if th := topicOf(data); th != "" && strings.Trim(th, "-0123456789") != "" {
 			t.Fatalf("topic %q", th)
+		}
+		if f := forwardOrigin(data); f != nil && f.FromChat != "" && !strings.HasPrefix(f.FromChat, "telegram:") {
+			t.Fatalf("forward from %q", f.FromChat)
 		}
 		var u tgbotapi.Update
 		if json.Unmarshal(data, &u) != nil {

@@ -131,6 +131,22 @@ type rawMessage struct {
 	} `json:"chat"`
 	ThreadID int64 `json:"message_thread_id"`
 	IsTopic  bool  `json:"is_topic_message"`
+	// ForwardOrigin is Bot API 7.0's account of a forward, which replaced
+	// forward_from, forward_from_chat and forward_sender_name in its
+	// documents (Telegram still sends those too; a server that follows
+	// the documents may send only this)
+	ForwardOrigin *rawOrigin `json:"forward_origin"`
+}
+
+// rawOrigin is a MessageOrigin: "user" (sender_user), "hidden_user"
+// (sender_user_name), "chat" (sender_chat: a group, or its anonymous
+// admin) or "channel" (chat).
+type rawOrigin struct {
+	Type       string         `json:"type"`
+	SenderUser *tgbotapi.User `json:"sender_user"`
+	SenderName string         `json:"sender_user_name"`
+	SenderChat *tgbotapi.Chat `json:"sender_chat"`
+	Chat       *tgbotapi.Chat `json:"chat"`
 }
 
 // rawHead is an update's head: its message by kind.
