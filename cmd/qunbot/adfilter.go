@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 )
 
 const adfilterUsage = `usage: qunbot adfilter eval --spam FILE --ham FILE [-c config] [--group G]
-                        [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P] [--max-fp N] [--show N]
+                        [--folds K | --train-spam FILE --train-ham FILE] [--target-precision P] [--max-fp N] [--show N] [--scores FILE]
        qunbot adfilter train --spam FILE --ham FILE [-c config] [--group G] [-o model]
 --spam, --ham, --train-spam and --train-ham may each be given more than once`
 
@@ -45,6 +47,7 @@ func cmdAdfilter(args []string, e env) error {
 	maxFP := fs.Float64("max-fp", 10, "report the model's best F1 at no more than this many false positives per 1,000 ham, over every P(spam) cut")
 	outFile := fs.String("o", "", "train: write the model here (load it with classifier.file)")
 	show := fs.Int("show", 20, "eval: list at most this many false positives and missed spam each (0: none)")
+	scoresFile := fs.String("scores", "", "eval: write every message's fold, P(spam), score and decision here (tab-separated)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -101,6 +104,11 @@ func cmdAdfilter(args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if *scoresFile != "" {
+		if err := writeScores(*scoresFile, res, threshold, spamFiles, hamFiles); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(w, "spam %d, ham %d\n", len(spam), len(ham))
 	printEval(w, res, threshold, *target, *maxFP, *show)
 	if len(spamFiles) > 1 || len(hamFiles) > 1 {
@@ -127,6 +135,7 @@ func (l *fileList) Set(v string) error {
 type sampleSet struct {
 	texts []string
 	file  []int
+	nth   []int // the message's number in its file, from 1
 }
 
 func readSets(files []string) (sampleSet, error) {
@@ -137,8 +146,8 @@ func readSets(files []string) (sampleSet, error) {
 			return s, err
 		}
 		s.texts = append(s.texts, texts...)
-		for range texts {
-			s.file = append(s.file, i)
+		for j := range texts {
+			s.file, s.nth = append(s.file, i), append(s.nth, j+1)
 		}
 	}
 	return s, nil
@@ -146,9 +155,9 @@ func readSets(files []string) (sampleSet, error) {
 
 // pick is the messages (and their files) at idx.
 func (s sampleSet) pick(idx []int) sampleSet {
-	out := sampleSet{texts: make([]string, len(idx)), file: make([]int, len(idx))}
+	out := sampleSet{texts: make([]string, len(idx)), file: make([]int, len(idx)), nth: make([]int, len(idx))}
 	for j, i := range idx {
-		out.texts[j], out.file[j] = s.texts[i], s.file[i]
+		out.texts[j], out.file[j], out.nth[j] = s.texts[i], s.file[i], s.nth[i]
 	}
 	return out
 }
@@ -234,6 +243,8 @@ type scored struct {
 	text string
 	spam bool
 	file int // which of the spam or ham files it came from
+	nth  int // its number in that file
+	fold int // the fold that scored it (cross-validation), from 1; else 0
 }
 
 func scoreAll(sc *adfilter.Scorer, m *adfilter.Model, spam, ham sampleSet) []scored {
@@ -243,7 +254,7 @@ func scoreAll(sc *adfilter.Scorer, m *adfilter.Model, spam, ham sampleSet) []sco
 		spam bool
 	}{{spam, true}, {ham, false}} {
 		for i, t := range set.s.texts {
-			out = append(out, scored{sc.Score(adfilter.Input{Text: t}, m), t, set.spam, set.s.file[i]})
+			out = append(out, scored{v: sc.Score(adfilter.Input{Text: t}, m), text: t, spam: set.spam, file: set.s.file[i], nth: set.s.nth[i]})
 		}
 	}
 	return out
@@ -279,7 +290,11 @@ func crossValidate(w io.Writer, sc *adfilter.Scorer, spam, ham sampleSet, k int)
 		m := sc.Train(spam.pick(ts).texts, ham.pick(th).texts)
 		took += time.Since(start)
 		sures = append(sures, fmt.Sprintf("%.3f", m.Sure()))
-		res = append(res, scoreAll(sc, m, spam.pick(sf[f]), ham.pick(hf[f]))...)
+		held := scoreAll(sc, m, spam.pick(sf[f]), ham.pick(hf[f]))
+		for i := range held {
+			held[i].fold = f + 1
+		}
+		res = append(res, held...)
 	}
 	fmt.Fprintf(w, "%d-fold cross-validation; training took %s per fold on average\n", k, (took / time.Duration(k)).Round(time.Millisecond))
 	if c := sc.Config().Classifier; c != nil && c.Sure == 0 {
@@ -372,6 +387,38 @@ func printEval(w io.Writer, res []scored, threshold, target, maxFP float64, show
 			fmt.Fprintln(w, s)
 		}
 	}
+}
+
+// writeScores writes every scored message as a row of tab-separated
+// values, for a spreadsheet or another tool to read (a comparison on the
+// same folds, see scripts/adfilter-baseline.py): its label, file, number
+// in the file, fold, P(spam) (-1 without a classifier), score, whether
+// it would be removed, the signals, and the text.
+func writeScores(path string, res []scored, threshold float64, spamFiles, hamFiles []string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("scores: %w", err)
+	}
+	cw := csv.NewWriter(f)
+	cw.Comma = '\t'
+	_ = cw.Write([]string{"label", "file", "message", "fold", "p", "score", "removed", "signals", "text"})
+	for _, r := range res {
+		label, file := "ham", hamFiles[r.file]
+		if r.spam {
+			label, file = "spam", spamFiles[r.file]
+		}
+		_ = cw.Write([]string{label, file, strconv.Itoa(r.nth), strconv.Itoa(r.fold), strconv.FormatFloat(r.v.P, 'f', 6, 64),
+			strconv.FormatFloat(r.v.Score, 'f', 4, 64), strconv.FormatBool(r.v.Score >= threshold), r.v.Summary(), r.text})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("scores %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("scores %s: %w", path, err)
+	}
+	return nil
 }
 
 func ratio(a, b int) float64 {

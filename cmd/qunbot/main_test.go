@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -596,5 +598,75 @@ func TestRankingF1(t *testing.T) {
 				t.Errorf("F1 %.4f at %.2f (%v), want %.4f at %.2f (%v)", f1, at, ok, tt.f1, tt.at, tt.ok)
 			}
 		})
+	}
+}
+
+// eval --scores writes every message once, with its file, its number in
+// the file, the fold that scored it and the decision; the rows agree with
+// the figures printed (caught and flagged), and a text with a tab or a
+// quote comes back whole.
+func TestAdfilterEvalScores(t *testing.T) {
+	dir := t.TempDir()
+	spam := filepath.Join(dir, "spam.txt")
+	ham := filepath.Join(dir, "ham.txt")
+	var sp, hm []string
+	for i := range 30 {
+		sp = append(sp, fmt.Sprintf("兼职刷单日结 加微信 abc%04d 每天%d元", i, 100+i))
+		hm = append(hm, fmt.Sprintf("今天的咖啡\t第%d杯 \"真好喝\"", i))
+	}
+	if err := os.WriteFile(spam, []byte(strings.Join(sp, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ham, []byte("# a comment line\n"+strings.Join(hm, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "scores.tsv")
+	e, stdout, errs := testEnv(t, "")
+	if code := runCLI(context.Background(), []string{"adfilter", "eval", "--spam", spam, "--ham", ham, "--folds", "3", "--show", "0", "--scores", out}, e); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comma = '\t'
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rows[0], ","); got != "label,file,message,fold,p,score,removed,signals,text" {
+		t.Fatalf("header %s", got)
+	}
+	seen := map[string]bool{}
+	perFold := map[string]int{}
+	removed := map[string]int{}
+	for _, row := range rows[1:] {
+		label, file, nth, fold, text := row[0], row[1], row[2], row[3], row[8]
+		n, _ := strconv.Atoi(nth)
+		want := map[string][]string{"spam": sp, "ham": hm}[label]
+		if n < 1 || n > len(want) || want[n-1] != text || file != map[string]string{"spam": spam, "ham": ham}[label] {
+			t.Fatalf("row %q: not message %s of %s", row, nth, file)
+		}
+		if seen[label+nth] {
+			t.Fatalf("%s %s twice", label, nth)
+		}
+		seen[label+nth] = true
+		perFold[label+fold]++
+		if row[6] == "true" {
+			removed[label]++
+		}
+	}
+	if len(seen) != 60 {
+		t.Fatalf("%d messages, want 60", len(seen))
+	}
+	for _, k := range []string{"spam1", "spam2", "spam3", "ham1", "ham2", "ham3"} {
+		if perFold[k] != 10 {
+			t.Errorf("fold %s: %d messages, want 10", k, perFold[k])
+		}
+	}
+	if line := fmt.Sprintf("caught %d of 30 spam; flagged %d of 30 ham", removed["spam"], removed["ham"]); !strings.Contains(stdout.String(), line) {
+		t.Errorf("output lacks %q:\n%s", line, stdout)
 	}
 }
