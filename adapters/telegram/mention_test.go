@@ -36,6 +36,9 @@ func TestMentionLink(t *testing.T) {
 		{"ids that are not Telegram's, blank names: plain text",
 			bot.Action{Type: bot.ActSend, Text: "Hi Ann  ", Mentioned: []bot.Member{{ID: "wm123", Name: "Ann"}, {ID: "48", Name: " "}}},
 			"Hi Ann  "},
+		{"a channel (its id a chat's): plain text, a tg://user link cannot name it",
+			bot.Action{Type: bot.ActSend, Text: "Crypto Signals, warning 1", Member: bot.Member{ID: "-1002222", Name: "Crypto Signals", IsChannel: true}},
+			"Crypto Signals, warning 1"},
 		{"not a send (a DM): no links",
 			bot.Action{Type: bot.ActDM, Text: "Hi Ann", Member: ann}, "Hi Ann"},
 	}

@@ -177,6 +177,11 @@ func untilDate(until, now time.Time) int64 {
 func (a *Adapter) send(ctx context.Context, act bot.Action) (bot.Result, error) {
 	target := act.Chat
 	if act.Type == bot.ActDM {
+		if isChannel(act.Member) {
+			// a channel has no private chat: its id would send into the
+			// channel itself; the flow's fallback goes to the group
+			return bot.Result{}, fmt.Errorf("telegram dm to channel %s: %w", act.Member.ID, bot.ErrUnreachable)
+		}
 		uid, err := strconv.ParseInt(act.Member.ID, 10, 64)
 		if err != nil {
 			return bot.Result{}, fmt.Errorf("telegram dm: member id %q: %w", act.Member.ID, err)
@@ -355,8 +360,8 @@ func mentionLink(act bot.Action) string {
 	rest := act.Text
 	linked := map[string]bool{}
 	link := func(m bot.Member) {
-		if m.Username != "" || strings.TrimSpace(m.Name) == "" || linked[m.ID] {
-			return
+		if m.Username != "" || strings.TrimSpace(m.Name) == "" || linked[m.ID] || isChannel(m) {
+			return // a channel is no user for tg://user to name
 		}
 		if _, err := strconv.ParseInt(m.ID, 10, 64); err != nil {
 			return

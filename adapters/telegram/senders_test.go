@@ -82,7 +82,8 @@ func TestSendersOnBehalfOfChats(t *testing.T) {
 
 // A channel is banned with banChatSenderChat (there is no banning one as
 // a user), unbanned with unbanChatSenderChat, and neither muted nor
-// kicked: those are refused with ErrUnsupported without a call.
+// kicked: those are refused with ErrUnsupported without a call. A DM to
+// one is unreachable (its id would post into the channel itself).
 func TestActionsOnAChannel(t *testing.T) {
 	e := setup(t)
 	g := "telegram:" + group
@@ -101,6 +102,10 @@ func TestActionsOnAChannel(t *testing.T) {
 		if _, err := e.ad.Do(ctx, bot.Action{Type: typ, Chat: g, Member: ch}); !errors.Is(err, bot.ErrUnsupported) {
 			t.Errorf("%s of a channel: %v, want ErrUnsupported", typ, err)
 		}
+	}
+	// a channel has no private chat: the outbox then sends the fallback
+	if _, err := e.ad.Do(ctx, bot.Action{Type: bot.ActDM, Member: ch, Text: "your answer"}); !errors.Is(err, bot.ErrUnreachable) {
+		t.Errorf("a DM to a channel: %v, want ErrUnreachable", err)
 	}
 	var got []string
 	for _, c := range e.api.take() {

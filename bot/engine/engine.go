@@ -226,7 +226,9 @@ func (e *Engine) HandleEvent(ctx context.Context, ev bot.Event) error {
 	steps, owners := e.prepare(fc)
 	member, results, dup, err := e.opt.Store.IngestSteps(ctx, state.Ingest{
 		Group: ev.GroupKey(), UpdateID: ev.ID,
-		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot,
+		// a channel speaking in a group is no person: the counts leave it
+		// out as they leave out bots
+		Member: ev.Member.ID, Name: ev.Member.Name, Username: ev.Member.Username, IsBot: ev.Member.IsBot || ev.Member.IsChannel,
 		Kind: ingestKind(ingestAs), At: ev.Time, InviteLink: ev.InviteLink, Source: ev.Source, Lease: e.opt.ProcessingLease,
 	}, steps)
 	if errors.Is(err, state.ErrInFlight) {
@@ -322,7 +324,7 @@ const disabledStep = "engine:disabled"
 // record counts (unless a flow stops it).
 func countsMessage(ev *bot.Event) bool {
 	return (ev.Kind == bot.EventMessage || ev.Kind == bot.EventCommand) && ev.Chat.Type == bot.ChatGroup &&
-		!ev.Edited && !ev.Member.IsBot && ev.Member.ID != ""
+		!ev.Edited && !ev.Member.IsBot && !ev.Member.IsChannel && ev.Member.ID != ""
 }
 
 // tally is what the event adds to its group's day record at its done

@@ -10,6 +10,7 @@ import (
 	"github.com/qunbot/qunbot/bot"
 	"github.com/qunbot/qunbot/bot/bottest"
 	"github.com/qunbot/qunbot/bot/engine"
+	"github.com/qunbot/qunbot/bot/kpi"
 	"github.com/qunbot/qunbot/flows/adfilter"
 	"github.com/qunbot/qunbot/flows/checkin"
 	"github.com/qunbot/qunbot/flows/verify"
@@ -671,6 +672,16 @@ func TestChannelSpam(t *testing.T) {
 	own := bot.Member{ID: "-1001111", Name: "Coffee News", IsChannel: true, IsAdmin: true}
 	if acts := send(h, own, "o1"); len(acts) != 0 {
 		t.Errorf("the linked channel judged: %s", bottest.Summary(acts))
+	}
+	// a channel is no person: the counts leave it out, as they do bots
+	day := h.Clock.Now().In(time.FixedZone("", 8*3600)).Format("2006-01-02")
+	days, err := h.Store.KPIDays(context.Background(), "console:g1", []string{day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := h.Store.Member(context.Background(), "console:g1", own.ID)
+	if err != nil || !m.IsBot || days[0][string(kpi.Messages)] != 0 || days[0][string(kpi.Active)] != 0 {
+		t.Errorf("the channel counted as a member: record bot=%v, the day's messages %v (%v)", m != nil && m.IsBot, days[0], err)
 	}
 
 	yaml := strings.Replace(flowYAML, "newcomer: {messages: 0, for: 0s}", "newcomer: {messages: 0, for: 1h, action: ban}", 1)
