@@ -39,6 +39,9 @@ func TestMentionLink(t *testing.T) {
 		{"a channel (its id a chat's): plain text, a tg://user link cannot name it",
 			bot.Action{Type: bot.ActSend, Text: "Crypto Signals, warning 1", Member: bot.Member{ID: "-1002222", Name: "Crypto Signals", IsChannel: true}},
 			"Crypto Signals, warning 1"},
+		{"an anonymous admin: by its title, no link to GroupAnonymousBot",
+			bot.Action{Type: bot.ActSend, Text: "Barista warned Ann", Member: bot.Member{ID: "1087968824", Name: "Barista", IsAdmin: true}},
+			"Barista warned Ann"},
 		{"not a send (a DM): no links",
 			bot.Action{Type: bot.ActDM, Text: "Hi Ann", Member: ann}, "Hi Ann"},
 	}

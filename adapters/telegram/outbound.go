@@ -134,6 +134,10 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	return bot.Result{}, fmt.Errorf("telegram: action %q: %w", act.Type, bot.ErrUnsupported)
 }
 
+// anonymousAdmin is GroupAnonymousBot, whom an anonymous admin's
+// messages are from (see Adapter.sender).
+const anonymousAdmin = "1087968824"
+
 // isChannel reports whether an action's member is a channel that spoke
 // in the group (see Adapter.sender): its id is a chat's, and chats' ids
 // are negative where users' are not, so an id alone — a moderator's
@@ -360,8 +364,8 @@ func mentionLink(act bot.Action) string {
 	rest := act.Text
 	linked := map[string]bool{}
 	link := func(m bot.Member) {
-		if m.Username != "" || strings.TrimSpace(m.Name) == "" || linked[m.ID] || isChannel(m) {
-			return // a channel is no user for tg://user to name
+		if m.Username != "" || strings.TrimSpace(m.Name) == "" || linked[m.ID] || isChannel(m) || m.ID == anonymousAdmin {
+			return // a channel, or an anonymous admin, is no user for tg://user to name
 		}
 		if _, err := strconv.ParseInt(m.ID, 10, 64); err != nil {
 			return

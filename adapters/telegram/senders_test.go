@@ -39,7 +39,7 @@ func TestSendersOnBehalfOfChats(t *testing.T) {
 		{"the linked channel speaking: an admin", msg(3, 12, channelBot, `,"sender_chat":`+ownChan),
 			[]bot.Member{{ID: "-1001111", Name: "Coffee News", Username: "coffeenews", IsChannel: true, IsAdmin: true}}},
 		{"an anonymous admin: an admin, by its title", msg(4, 13, anonBot, `,"sender_chat":`+chatJSON()+`,"author_signature":"Barista"`),
-			[]bot.Member{{ID: "1087968824", Name: "Barista", Username: "GroupAnonymousBot", IsBot: true, IsAdmin: true}}},
+			[]bot.Member{{ID: "1087968824", Name: "Barista", IsBot: true, IsAdmin: true}}},
 		{"a reply to a channel's message names the channel", msg(5, 14, user(5, "Alice"),
 			`,"reply_to_message":{"message_id":11,"date":1767600000,"chat":`+chatJSON()+`,"from":`+channelBot+`,"sender_chat":`+spamChan+`,"text":"buy"}`),
 			[]bot.Member{{ID: "5", Name: "Alice", Username: "alice"}, {ID: "-1002222", Name: "Crypto Signals", Username: "cryptosig", IsChannel: true}}},

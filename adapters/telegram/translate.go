@@ -232,6 +232,8 @@ func (a *Adapter) sender(msg *tgbotapi.Message) bot.Member {
 		if msg.AuthorSignature != "" {
 			m.Name = msg.AuthorSignature // the admin's custom title, if shown
 		}
+		// named by that, not as @GroupAnonymousBot (see mentionLink)
+		m.Username = ""
 		// still a bot to the counts: which admin it was is not known
 		m.IsAdmin = true
 		return m
