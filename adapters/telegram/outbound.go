@@ -146,10 +146,10 @@ func isChannel(m bot.Member) bool { return m.IsChannel || strings.HasPrefix(m.ID
 
 // actOnChannel does to a channel what can be done to one: a ban keeps it
 // from posting in the group (banChatSenderChat; Telegram's is until
-// lifted, so a ban for a while is one for good). Muting and kicking are a member's, and the adapter
-// offers neither for a channel (the engine takes them out of a channel's
-// capabilities); asked anyway, it says so rather than call a method that
-// would act on no one. Its messages are deleted as anyone's.
+// lifted, so a ban for a while is one for good). Muting and kicking are
+// a member's, and flows do not ask them for a channel (Capability.For);
+// asked anyway, it says so rather than call a method that would act on
+// no one. Its messages are deleted as anyone's.
 func (a *Adapter) actOnChannel(ctx context.Context, act bot.Action, p tgbotapi.Params) error {
 	p["sender_chat_id"] = act.Member.ID
 	switch act.Type {

@@ -113,6 +113,9 @@ func (a *Adapter) fromChatMember(id string, cm *tgbotapi.ChatMemberUpdated) []bo
 	}
 	c := chat(&cm.Chat)
 	a.adminChange(c.Key, cm.OldChatMember.Status, cm.NewChatMember.Status)
+	if member(cm.NewChatMember.User).ID == "" {
+		return nil // not a user's id (see member)
+	}
 	was := present(cm.OldChatMember.Status, cm.OldChatMember.IsMember)
 	is := present(cm.NewChatMember.Status, cm.NewChatMember.IsMember)
 	m := member(cm.NewChatMember.User)
@@ -154,6 +157,9 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		var evs []bot.Event
 		for i := range msg.NewChatMembers {
 			m := member(&msg.NewChatMembers[i])
+			if m.ID == "" {
+				continue // not a user's id (see member)
+			}
 			ev := bot.Event{ID: id + ":" + m.ID, Kind: bot.EventJoin, Platform: "telegram", Chat: c, Member: m, Time: at}
 			if from.ID != m.ID {
 				from.IsAdmin = a.isAdmin(c.Key, from.ID)
@@ -165,8 +171,11 @@ func (a *Adapter) fromMessage(id string, msg *tgbotapi.Message, edited bool) []b
 		return append(evs, serviceEvent(id, c, from, msg.MessageID, at))
 	}
 	if msg.LeftChatMember != nil {
-		return []bot.Event{{ID: id, Kind: bot.EventLeave, Platform: "telegram", Chat: c, Member: member(msg.LeftChatMember), Time: at},
-			serviceEvent(id, c, member(msg.From), msg.MessageID, at)}
+		svc := serviceEvent(id, c, member(msg.From), msg.MessageID, at)
+		if m := member(msg.LeftChatMember); m.ID != "" { // else not a user's id (see member)
+			return []bot.Event{{ID: id, Kind: bot.EventLeave, Platform: "telegram", Chat: c, Member: m, Time: at}, svc}
+		}
+		return []bot.Event{svc}
 	}
 	if msg.IsAutomaticForward {
 		// the group's linked channel's post, copied in by Telegram for

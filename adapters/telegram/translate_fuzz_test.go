@@ -31,6 +31,8 @@ func FuzzTranslate(f *testing.F) {
 		`{"update_id":6,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"message_thread_id":7,"is_topic_message":true,"text":"hi"}}`,
 		`{"update_id":7,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":136817688,"is_bot":true},"sender_chat":{"id":-1002,"type":"channel","title":"C"},"text":"hi","reply_to_message":{"message_id":2,"date":1,"chat":{"id":-1},"from":{"id":136817688},"sender_chat":{"id":-1,"type":"supergroup"}}}}`,
 		`{"update_id":9,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"text":"x","forward_origin":{"type":"channel","chat":{"id":-100,"type":"channel"}}}}`,
+		`{"update_id":10,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"left_chat_member":{"id":-7}}}`,
+		`{"update_id":11,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"new_chat_members":[{"id":-7},{"id":8}]}}`,
 		`{"update_id":8,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":777000},"sender_chat":{"id":-1003,"type":"channel"},"is_automatic_forward":true,"text":"post"}}`,
 	} {
 		f.Add([]byte(s))
@@ -54,7 +56,8 @@ func FuzzTranslate(f *testing.F) {
 		}
 		lane := updateLane(data)
 		for _, ev := range a.translate(u) {
-			if ev.ID == "" || ev.Kind == "" || ev.Chat.Key == "" || ev.Platform != "telegram" {
+			if ev.ID == "" || ev.Kind == "" || ev.Chat.Key == "" || ev.Platform != "telegram" ||
+				(ev.Kind == bot.EventJoin || ev.Kind == bot.EventLeave) && ev.Member.ID == "" {
 				t.Fatalf("incomplete event %+v", ev)
 			}
 			// a channel is a chat: its id is negative, a user's never is,
