@@ -156,12 +156,7 @@ func TestServiceMessagesCleanedOnTelegram(t *testing.T) {
 	if err := ob.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var deleted []string
-	for _, c := range e.api.take() {
-		if c.Method == "deleteMessage" {
-			deleted = append(deleted, c.Params.Get("message_id"))
-		}
-	}
+	deleted := deletedIDs(e.api.take())
 	if strings.Join(deleted, " ") != "11 12" {
 		t.Errorf("deleted %v, want the join and leave notices 11 and 12", deleted)
 	}

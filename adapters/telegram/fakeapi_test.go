@@ -290,3 +290,33 @@ func visibleLen(text, parseMode string) int {
 	}
 	return len(utf16.Encode([]rune(strings.TrimSpace(text))))
 }
+
+// deletedIDs are the message ids the calls deleted, by deleteMessage or
+// in batches by deleteMessages, in order.
+func deletedIDs(calls []apiCall) []string {
+	var out []string
+	for _, c := range calls {
+		switch c.Method {
+		case "deleteMessage":
+			out = append(out, c.Params.Get("message_id"))
+		case "deleteMessages":
+			var ids []int64
+			_ = json.Unmarshal([]byte(c.Params.Get("message_ids")), &ids)
+			for _, id := range ids {
+				out = append(out, strconv.FormatInt(id, 10))
+			}
+		}
+	}
+	return out
+}
+
+// wasDeleted counts the calls' deletions of one message.
+func wasDeleted(calls []apiCall, id string) int {
+	n := 0
+	for _, d := range deletedIDs(calls) {
+		if d == id {
+			n++
+		}
+	}
+	return n
+}

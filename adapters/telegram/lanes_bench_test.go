@@ -26,7 +26,16 @@ type wired struct {
 	ob  *outbox.Outbox
 }
 
-func wire(b *testing.B, yaml string) *wired {
+func wire(b *testing.B, yaml string) *wired { return wireSender(b, yaml, nil) }
+
+// oneByOne is the adapter without its batch deletion: the outbox sends
+// every deletion on its own, as before deleteMessages.
+type oneByOne struct{ a *telegram.Adapter }
+
+func (o oneByOne) Do(ctx context.Context, a bot.Action) (bot.Result, error) { return o.a.Do(ctx, a) }
+
+// wireSender is wire with the outbox in front of sender (nil: the adapter).
+func wireSender(b *testing.B, yaml string, sender func(*telegram.Adapter) outbox.Sender) *wired {
 	e := setup(b)
 	e.api.enforce = true
 	fl := flows.Builtin()
@@ -40,7 +49,11 @@ func wire(b *testing.B, yaml string) *wired {
 		b.Fatal(err)
 	}
 	sched.Connect(eng, eng)
-	ob := outbox.New(e.ad, outbox.Options{Name: "telegram", Limits: e.cfg.Limits,
+	var snd outbox.Sender = e.ad
+	if sender != nil {
+		snd = sender(e.ad)
+	}
+	ob := outbox.New(snd, outbox.Options{Name: "telegram", Limits: e.cfg.Limits,
 		OnSent: func(ctx context.Context, a bot.Action, r bot.Result) error {
 			return eng.AfterSend(ctx, "telegram", a, r)
 		}})
@@ -87,8 +100,8 @@ func BenchmarkSpamBehindQueue(b *testing.B) {
 		var lat []time.Duration
 		queued := w.ob.Len()
 		for _, c := range w.e.api.take() {
-			if c.Method == "deleteMessage" {
-				if at, ok := sentAt[c.Params.Get("message_id")]; ok {
+			for _, id := range deletedIDs([]apiCall{c}) {
+				if at, ok := sentAt[id]; ok {
 					lat = append(lat, c.At.Sub(at))
 				}
 			}
@@ -148,5 +161,58 @@ func BenchmarkJoinRaid(b *testing.B) {
 		b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(p95.Milliseconds()), "p95-ms")
 		b.ReportMetric(float64(max.Milliseconds()), "max-ms")
+	}
+}
+
+// BenchmarkSpamWave: 500 spam messages from 500 accounts reach one group
+// within a second (a raid's posts); the time until the last is deleted,
+// and the Bot API calls the deletions took, one by one and in batches
+// (deleteMessages). The moderation limit (25/s) paces the calls.
+// Run: go test ./adapters/telegram -run '^$' -bench SpamWave -benchtime 1x
+func BenchmarkSpamWave(b *testing.B) {
+	for _, mode := range []struct {
+		name   string
+		sender func(*telegram.Adapter) outbox.Sender
+	}{
+		{"one-by-one", func(a *telegram.Adapter) outbox.Sender { return oneByOne{a} }},
+		{"batches", nil},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				w := wireSender(b, "locale: en\nflows:\n  adfilter: { words: [加微信领红包] }\n", mode.sender)
+				g := "telegram:" + group
+				start := time.Now()
+				for s := 0; s < 500; s++ {
+					id := strconv.Itoa(5000 + s)
+					ev := bot.Event{ID: "spam" + id, Kind: bot.EventMessage, Platform: "telegram", Chat: bot.Chat{Key: g, Type: bot.ChatGroup},
+						Member: bot.Member{ID: strconv.Itoa(700 + s), Name: "spammer"}, Text: "加微信领红包 vx" + id, MessageID: id, Time: time.Now()}
+					if err := w.eng.HandleEvent(context.Background(), ev); err != nil {
+						b.Fatal(err)
+					}
+					time.Sleep(time.Until(start.Add(time.Duration(s+1) * 2 * time.Millisecond)))
+				}
+				deleted := map[string]bool{}
+				calls := 0
+				var last time.Time
+				for deadline := time.Now().Add(60 * time.Second); len(deleted) < 500 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					for _, c := range w.e.api.take() {
+						ids := deletedIDs([]apiCall{c})
+						if len(ids) == 0 {
+							continue
+						}
+						calls++
+						for _, id := range ids {
+							deleted[id] = true
+						}
+						last = c.At
+					}
+				}
+				if len(deleted) != 500 {
+					b.Fatalf("%d of 500 spam messages deleted in 60 s", len(deleted))
+				}
+				b.ReportMetric(float64(last.Sub(start).Milliseconds()), "all-deleted-ms")
+				b.ReportMetric(float64(calls), "delete-calls")
+			}
+		})
 	}
 }

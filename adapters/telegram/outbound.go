@@ -134,6 +134,34 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 	return bot.Result{}, fmt.Errorf("telegram: action %q: %w", act.Type, bot.ErrUnsupported)
 }
 
+// DeleteMessages implements outbox.BatchDeleter: deleteMessages (Bot API
+// 7.0) removes up to 100 of a chat's messages in one call, skipping those
+// already gone. A server without the method (an older self-hosted Bot API
+// server, an emulator) answers 404 or not as the Bot API: that is
+// ErrUnsupported, and the outbox goes back to one call a message.
+func (a *Adapter) DeleteMessages(ctx context.Context, chat string, messageIDs []string) error {
+	if reason, ok := a.isInactive(chat); ok {
+		return fmt.Errorf("telegram deleteMessages in %s: %w (%s)", chat, ErrInactive, reason)
+	}
+	cid, err := chatID(chat)
+	if err != nil {
+		return fmt.Errorf("telegram deleteMessages: %w", err)
+	}
+	ids := make([]int64, len(messageIDs))
+	for i, m := range messageIDs {
+		if ids[i], err = strconv.ParseInt(m, 10, 64); err != nil {
+			return fmt.Errorf("telegram deleteMessages: message id %q: %w", m, err)
+		}
+	}
+	b, _ := json.Marshal(ids)
+	err = a.call(ctx, "deleteMessages", chat, tgbotapi.Params{"chat_id": strconv.FormatInt(cid, 10), "message_ids": string(b)}, nil)
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Code == 404 || ae.Code == 0 && strings.Contains(ae.Desc, "not a Bot API answer")) {
+		return fmt.Errorf("%w: %w", err, bot.ErrUnsupported)
+	}
+	return err
+}
+
 // anonymousAdmin is GroupAnonymousBot, whom an anonymous admin's
 // messages are from (see Adapter.sender).
 const anonymousAdmin = "1087968824"

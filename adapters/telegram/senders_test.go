@@ -2,8 +2,10 @@ package telegram_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/qunbot/qunbot/bot"
@@ -159,5 +161,50 @@ func TestForwardOrigins(t *testing.T) {
 				t.Errorf("forward %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// deleteMessages (Bot API 7.0) as the documents give it: chat_id and
+// message_ids, a JSON array of 1–100 message ids. A server without the
+// method — Telegram's own 404 for an unknown method, an emulator's answer
+// that is not the Bot API's — is ErrUnsupported, for the outbox to go back
+// to one deletion a call.
+func TestDeleteMessages(t *testing.T) {
+	e := setup(t)
+	g := "telegram:" + group
+	ctx := context.Background()
+	e.api.override["deleteMessages"] = func(p url.Values) (int, string) {
+		var ids []int64
+		if err := json.Unmarshal([]byte(p.Get("message_ids")), &ids); err != nil || len(ids) == 0 || len(ids) > 100 || p.Get("chat_id") != group {
+			return 400, apiErr(400, "Bad Request: message identifiers are invalid", nil)
+		}
+		return 200, ok(true)
+	}
+	if err := e.ad.DeleteMessages(ctx, g, []string{"10", "11", "12"}); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.api.take()
+	if len(calls) != 1 || calls[0].Method != "deleteMessages" || calls[0].Params.Get("message_ids") != "[10,11,12]" {
+		t.Fatalf("calls %+v", calls)
+	}
+	if err := e.ad.DeleteMessages(ctx, g, []string{"10", "x"}); err == nil || len(e.api.take()) != 0 {
+		t.Errorf("a message id that is no number: %v", err)
+	}
+	for name, answer := range map[string]func(url.Values) (int, string){
+		"Telegram's unknown method": func(url.Values) (int, string) { return 404, apiErr(404, "Not Found", nil) },
+		"an emulator's": func(url.Values) (int, string) {
+			return 500, `{"message":"API method 'deleteMessages' is not supported."}`
+		},
+	} {
+		e.api.override["deleteMessages"] = answer
+		if err := e.ad.DeleteMessages(ctx, g, []string{"10", "11"}); !errors.Is(err, bot.ErrUnsupported) {
+			t.Errorf("%s: %v, want ErrUnsupported", name, err)
+		}
+	}
+	e.api.override["deleteMessages"] = func(url.Values) (int, string) {
+		return 400, apiErr(400, "Bad Request: not enough rights to delete a message", nil)
+	}
+	if err := e.ad.DeleteMessages(ctx, g, []string{"10", "11"}); err == nil || errors.Is(err, bot.ErrUnsupported) {
+		t.Errorf("a refusal for want of rights: %v, want a plain error", err)
 	}
 }

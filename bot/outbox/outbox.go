@@ -37,6 +37,25 @@ type Sender interface {
 	Do(ctx context.Context, a bot.Action) (bot.Result, error)
 }
 
+// BatchDeleter is a Sender that deletes many of a chat's messages in one
+// call (Telegram's deleteMessages, up to 100). The outbox then sends the
+// deletions queued one after another in a chat as one call: in a raid of
+// 500 spam messages, 5 calls under the moderation limit instead of 500,
+// which the restrictions wait behind.
+type BatchDeleter interface {
+	DeleteMessages(ctx context.Context, chat string, messageIDs []string) error
+}
+
+// maxBatch is the most deletions sent as one call (the Bot API's bound).
+const maxBatch = 100
+
+// batchable reports whether an action may go in a batch of deletions: a
+// plain deletion, with nothing to do after it but its audit (which
+// OnDone writes for each).
+func batchable(a bot.Action) bool {
+	return a.Type == bot.ActDelete && a.MessageID != "" && len(a.Then) == 0 && len(a.Else) == 0
+}
+
 // Options configure an Outbox.
 type Options struct {
 	Name   string // adapter name, for logs and metrics
@@ -113,6 +132,9 @@ type Outbox struct {
 	// forgotten are journal ids of actions dropped under mu, removed from
 	// the journal by the dispatcher once mu is released.
 	forgotten []string
+	// noBatch: the platform refused a batch of deletions as unsupported;
+	// they go one by one from then on
+	noBatch bool
 }
 
 // New starts an outbox in front of sender.
@@ -473,13 +495,12 @@ func (o *Outbox) dispatch() {
 			}()
 		}
 		if best != nil {
-			it := best.lanes[lane][0]
-			best.lanes[lane] = best.lanes[lane][1:]
+			items := o.take(best, lane)
 			best.busy = true
 			o.inflight++
 			o.mu.Unlock()
 			select {
-			case o.work <- func() { o.send(bestKey, best, it) }:
+			case o.work <- func() { o.send(bestKey, best, items) }:
 			case <-o.ctx.Done():
 				return
 			}
@@ -504,8 +525,34 @@ func (o *Outbox) dispatch() {
 	}
 }
 
-func (o *Outbox) send(key string, q *chatQueue, it *item) {
-	if !o.admit(key, q, it) {
+// take removes the head of a chat's lane for sending, with the deletions
+// that follow it in the lane when it is one and the platform deletes in
+// batches (see BatchDeleter): those ready now, up to maxBatch. Caller
+// holds mu.
+func (o *Outbox) take(q *chatQueue, l bot.Lane) []*item {
+	items := []*item{q.lanes[l][0]}
+	q.lanes[l] = q.lanes[l][1:]
+	if _, ok := o.sender.(BatchDeleter); !ok || o.noBatch || !batchable(items[0].a) {
+		return items
+	}
+	now, botNow := time.Now(), o.opt.Clock.Now()
+	for len(items) < maxBatch && len(q.lanes[l]) > 0 {
+		next := q.lanes[l][0]
+		if !batchable(next.a) || next.a.Chat != items[0].a.Chat || next.notBefore.After(now) ||
+			!next.a.Expires.IsZero() && botNow.After(next.a.Expires) {
+			break
+		}
+		items = append(items, next)
+		q.lanes[l] = q.lanes[l][1:]
+	}
+	return items
+}
+
+// send carries out one action, or a batch of deletions (see take) as one
+// call; each is judged and settled on its own.
+func (o *Outbox) send(key string, q *chatQueue, items []*item) {
+	it := items[0]
+	if !o.admit(key, q, items) {
 		return
 	}
 	j := o.opt.Journal
@@ -516,9 +563,37 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 			o.opt.Log.Warn("outbox journal: not marked as being sent", zap.Error(err))
 		}
 	}
-	res, err := o.sender.Do(o.ctx, it.a)
+	var res bot.Result
+	var err error
+	if len(items) == 1 {
+		res, err = o.sender.Do(o.ctx, it.a)
+	} else {
+		ids := make([]string, len(items))
+		for i, b := range items {
+			ids[i] = b.a.MessageID
+		}
+		err = o.sender.(BatchDeleter).DeleteMessages(o.ctx, it.a.Chat, ids)
+	}
 	log := o.opt.Log.With(zap.String("adapter", o.opt.Name), zap.String("action", string(it.a.Type)),
 		zap.String("chat", key), zap.String("flow", it.a.Flow))
+	if len(items) > 1 {
+		log = log.With(zap.Int("batch", len(items)))
+		if errors.Is(err, bot.ErrUnsupported) {
+			// a server without the method: each goes again on its own,
+			// in order, under the limits
+			log.Warn("the platform does not delete in batches here; deleting one by one", zap.Error(err))
+			o.mu.Lock()
+			o.noBatch = true
+			for i := len(items) - 1; i >= 0; i-- {
+				o.requeue(q, items[i])
+			}
+			q.busy = false
+			o.inflight--
+			o.signal()
+			o.mu.Unlock()
+			return
+		}
+	}
 	// The hook runs before the action counts as done, so Flush returning
 	// means any auto-deletion is already scheduled.
 	if err == nil && o.opt.OnSent != nil && it.a.IsMessage() {
@@ -529,38 +604,59 @@ func (o *Outbox) send(key string, q *chatQueue, it *item) {
 	if errors.Is(err, bot.ErrUnreachable) && o.opt.OnUnreachable != nil {
 		o.opt.OnUnreachable(o.ctx, it.a)
 	}
+	type outcome struct {
+		done     bool
+		result   string
+		fallback *bot.Action
+	}
+	outs := make([]outcome, len(items))
 	o.mu.Lock()
 	q.busy = false
 	o.inflight--
-	done, result, fallback := o.judge(key, q, it, err, log)
-	o.mu.Unlock()
-	if !done && marked && o.ctx.Err() == nil {
-		if jerr := j.markSending(o.ctx, it.id, false); jerr != nil {
-			log.Warn("outbox journal: not unmarked", zap.Error(jerr))
+	// the last first: what goes back to the queue keeps its order
+	var ra *bot.RetryAfterError
+	for i := len(items) - 1; i >= 0; i-- {
+		if i > 0 && errors.As(err, &ra) {
+			// one call, one pause: the head's judging pauses and logs
+			o.requeue(q, items[i])
+			outs[i].result = "retry"
+			continue
 		}
+		outs[i].done, outs[i].result, outs[i].fallback = o.judge(key, q, items[i], err, log)
 	}
-	var children []*item
-	if done {
-		children = o.settle(it, err, fallback, log)
-	}
-	o.mu.Lock()
-	for _, c := range children {
-		o.push(c, false)
-	}
-	if done {
-		o.pending--
-	}
-	o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
-	o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), result).Inc()
-	o.idleCheck()
-	o.signal()
 	o.mu.Unlock()
+	for i, it := range items {
+		out := outs[i]
+		if !out.done && marked && o.ctx.Err() == nil {
+			if jerr := j.markSending(o.ctx, it.id, false); jerr != nil {
+				log.Warn("outbox journal: not unmarked", zap.Error(jerr))
+			}
+		}
+		var children []*item
+		if out.done {
+			children = o.settle(it, err, out.fallback, log)
+		}
+		o.mu.Lock()
+		for _, c := range children {
+			o.push(c, false)
+		}
+		if out.done {
+			o.pending--
+		}
+		o.opt.Metrics.OutboxDepth.WithLabelValues(o.opt.Name).Set(float64(o.pending))
+		o.opt.Metrics.ActionsOut.WithLabelValues(o.opt.Name, string(it.a.Type), out.result).Inc()
+		o.idleCheck()
+		o.signal()
+		o.mu.Unlock()
+	}
 }
 
-// admit holds an item until every limit lets it go; false means it went
-// back to its queue (a pause began, another replica took the slot, the
-// outbox is closing).
-func (o *Outbox) admit(key string, q *chatQueue, it *item) bool {
+// admit holds a call (one action, or a batch of deletions: one call, one
+// token) until every limit lets it go; false means it went back to its
+// queue (a pause began, another replica took the slot, the outbox is
+// closing).
+func (o *Outbox) admit(key string, q *chatQueue, items []*item) bool {
+	it := items[0]
 	back := func(notBefore time.Time, holdMessages bool) bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
@@ -570,7 +666,9 @@ func (o *Outbox) admit(key string, q *chatQueue, it *item) bool {
 		if holdMessages {
 			o.heldMessages = notBefore
 		}
-		o.requeue(q, it)
+		for i := len(items) - 1; i >= 0; i-- {
+			o.requeue(q, items[i])
+		}
 		q.busy = false
 		o.inflight--
 		o.signal()

@@ -414,3 +414,116 @@ func TestBurstThenPace(t *testing.T) {
 		}
 	}
 }
+
+// batchSender also deletes in batches (Telegram's deleteMessages).
+type batchSender struct {
+	fakeSender
+	batches [][]string
+	failAll error // every batch call fails with this
+	calls   int
+}
+
+func (b *batchSender) DeleteMessages(_ context.Context, chat string, ids []string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls++
+	if b.failAll != nil && b.calls == 1 {
+		return b.failAll
+	}
+	b.batches = append(b.batches, append([]string{chat}, ids...))
+	return nil
+}
+
+// Deletions queued one after another in a chat go as one call of up to
+// 100 where the platform deletes in batches: 250 spam messages of a raid
+// in 3 calls, in their order, each settled on its own (OnDone hears each);
+// a deletion with an outcome to report, and another chat's, go apart; a
+// batch the platform pauses goes back whole, in order, and is sent again.
+func TestDeletionsInBatches(t *testing.T) {
+	for _, pause := range []bool{false, true} {
+		t.Run(fmt.Sprint("paused first: ", pause), func(t *testing.T) {
+			b := &batchSender{}
+			if pause {
+				b.failAll = &bot.RetryAfterError{After: 50 * time.Millisecond}
+			}
+			var mu sync.Mutex
+			done := map[string]int{}
+			o := outbox.New(b, outbox.Options{Name: "t", Limits: config.Limits{Moderation: rate("25/s"), Workers: 1},
+				OnDone: func(_ context.Context, a bot.Action, err error) {
+					mu.Lock()
+					defer mu.Unlock()
+					if err == nil {
+						done[a.Chat]++
+					}
+				}})
+			var acts []bot.Action
+			for i := range 250 {
+				acts = append(acts, bot.Action{Type: bot.ActDelete, Chat: "g", MessageID: fmt.Sprint(i), Flow: "adfilter"})
+			}
+			// a moderator's /del, whose "done" waits on this very deletion
+			acts = append(acts, bot.Action{Type: bot.ActDelete, Chat: "g", MessageID: "999", Then: []bot.Action{send("g", "deleted")}},
+				bot.Action{Type: bot.ActDelete, Chat: "h", MessageID: "7"})
+			if err := o.Enqueue(acts...); err != nil {
+				t.Fatal(err)
+			}
+			flush(t, o)
+			var ids []string
+			for _, batch := range b.batches {
+				if batch[0] != "g" || len(batch) > 101 {
+					t.Fatalf("batch %v", batch[:min(len(batch), 3)])
+				}
+				ids = append(ids, batch[1:]...)
+			}
+			if len(b.batches) != 3 || len(ids) != 250 || ids[0] != "0" || ids[249] != "249" || strings.Join(ids, ",") != strings.Join(func() []string {
+				var want []string
+				for i := range 250 {
+					want = append(want, fmt.Sprint(i))
+				}
+				return want
+			}(), ",") {
+				t.Errorf("%d batches of %d deletions, first %v", len(b.batches), len(ids), ids[:min(len(ids), 3)])
+			}
+			var single []string
+			for _, c := range b.fakeSender.calls {
+				single = append(single, string(c.a.Type)+":"+c.a.Chat+":"+c.a.MessageID+c.a.Text)
+			}
+			if got := strings.Join(single, " "); got != "delete:g:999 send:g:deleted delete:h:7" && got != "delete:h:7 delete:g:999 send:g:deleted" {
+				t.Errorf("one by one: %s", got)
+			}
+			if done["g"] != 252 || done["h"] != 1 { // 250 + /del + its reply; h's one
+				t.Errorf("settled %v", done)
+			}
+			if want := map[bool]int{false: 3, true: 4}[pause]; b.calls != want {
+				t.Errorf("%d batch calls, want %d", b.calls, want)
+			}
+		})
+	}
+}
+
+// A platform that refuses a batch as unsupported (an older server, an
+// emulator) gets each deletion on its own from then on, in order, under
+// the limits; the batch is asked once.
+func TestDeletionsWithoutBatches(t *testing.T) {
+	b := &batchSender{failAll: fmt.Errorf("deleteMessages: 404 Not Found: %w", bot.ErrUnsupported)}
+	o := outbox.New(b, outbox.Options{Name: "t", Limits: config.Limits{Moderation: rate("1000/s"), Workers: 2}})
+	var acts []bot.Action
+	for i := range 120 {
+		acts = append(acts, bot.Action{Type: bot.ActDelete, Chat: "g", MessageID: fmt.Sprint(i)})
+	}
+	if err := o.Enqueue(acts...); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, o)
+	var got []string
+	for _, c := range b.fakeSender.calls {
+		got = append(got, c.a.MessageID)
+	}
+	if b.calls != 1 || len(got) != 120 || got[0] != "0" || got[119] != "119" {
+		t.Errorf("%d batch calls, %d single ones: %v…", b.calls, len(got), got[:min(len(got), 5)])
+	}
+	for i, id := range got {
+		if id != fmt.Sprint(i) {
+			t.Fatalf("out of order at %d: %s", i, id)
+		}
+	}
+}
