@@ -584,12 +584,7 @@ func (o *Outbox) send(key string, q *chatQueue, items []*item) {
 			log.Warn("the platform does not delete in batches here; deleting one by one", zap.Error(err))
 			o.mu.Lock()
 			o.noBatch = true
-			for i := len(items) - 1; i >= 0; i-- {
-				o.requeue(q, items[i])
-			}
-			q.busy = false
-			o.inflight--
-			o.signal()
+			o.putBack(q, items)
 			o.mu.Unlock()
 			return
 		}
@@ -666,12 +661,7 @@ func (o *Outbox) admit(key string, q *chatQueue, items []*item) bool {
 		if holdMessages {
 			o.heldMessages = notBefore
 		}
-		for i := len(items) - 1; i >= 0; i-- {
-			o.requeue(q, items[i])
-		}
-		q.busy = false
-		o.inflight--
-		o.signal()
+		o.putBack(q, items)
 		return false
 	}
 	// A global pause may have started while this item waited for a worker:
@@ -820,6 +810,17 @@ func (o *Outbox) sharedTake(sh *Shared, key string, a bot.Action) (time.Duration
 }
 
 // requeue puts an item back at the head of its lane. Caller holds mu.
+// putBack returns a call's items to the head of their queue, in order,
+// and frees the chat and the worker. Caller holds mu.
+func (o *Outbox) putBack(q *chatQueue, items []*item) {
+	for i := len(items) - 1; i >= 0; i-- {
+		o.requeue(q, items[i])
+	}
+	q.busy = false
+	o.inflight--
+	o.signal()
+}
+
 func (o *Outbox) requeue(q *chatQueue, it *item) {
 	l := it.a.Lane()
 	q.lanes[l] = append([]*item{it}, q.lanes[l]...)
