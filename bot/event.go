@@ -136,6 +136,13 @@ type Event struct {
 	Mentions []string
 	// Forward is where a forwarded message came from.
 	Forward *Forward
+	// External is where the message this one replies to lives when it is
+	// another chat's (Telegram's external_reply: a reply to a channel's
+	// post, shown in the group), and Quote the part of it the member
+	// quoted. Spam comes so: "in stock!" replying to a drug channel's
+	// post and quoting its offer.
+	External *Forward
+	Quote    string
 	// ViaBot is the inline bot a message was sent through (Telegram's
 	// "via @bot"), by username; empty for a message the member wrote.
 	ViaBot string

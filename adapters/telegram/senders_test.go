@@ -208,3 +208,43 @@ func TestDeleteMessages(t *testing.T) {
 		t.Errorf("a refusal for want of rights: %v, want a plain error", err)
 	}
 }
+
+// A reply to another chat's message (Bot API 7.0's external_reply) and
+// the part of it the member quoted (quote), as Telegram sends them: where
+// the replied message lives, and the quoted text the group sees. A reply
+// across forum topics of the same group is an external_reply too, and is
+// no other chat's; a reply within the chat keeps its quote to itself.
+func TestExternalReplies(t *testing.T) {
+	scam := `{"id":-100555,"type":"channel","title":"Beeline Info"}`
+	tests := []struct {
+		name     string
+		extra    string
+		external *bot.Forward
+		quote    string
+	}{
+		{"a reply to a channel's post, quoting it",
+			`,"external_reply":{"origin":{"type":"channel","date":1767599000,"chat":` + scam + `,"message_id":9},"chat":` + scam + `,"message_id":9},"quote":{"text":"Написать менеджеру: @Beeline","position":0}`,
+			&bot.Forward{FromChat: "telegram:-100555", FromTitle: "Beeline Info"}, "Написать менеджеру: @Beeline"},
+		{"a hidden user's message, no chat",
+			`,"external_reply":{"origin":{"type":"hidden_user","date":1767599000,"sender_user_name":"Anon"}},"quote":{"text":"cheap followers","position":0}`,
+			&bot.Forward{Name: "Anon"}, "cheap followers"},
+		{"another topic of this group: not another chat",
+			`,"external_reply":{"origin":{"type":"user","date":1767599000,"sender_user":` + user(6, "Bob") + `},"chat":` + chatJSON() + `,"message_id":3},"quote":{"text":"hello","position":0}`,
+			nil, ""},
+		{"a reply within the chat, quoting it",
+			`,"reply_to_message":{"message_id":3,"date":1,"chat":` + chatJSON() + `,"from":` + user(6, "Bob") + `,"text":"hello there"},"quote":{"text":"hello","position":0}`,
+			nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			s := &sink{}
+			e.api.push(msgUpdate(1, 10, 5, "Alice", "Пришло быстро!", tt.extra))
+			runFor(t, e, s, func() bool { return s.count() == 1 })
+			ev := s.events[0]
+			if (ev.External == nil) != (tt.external == nil) || ev.External != nil && *ev.External != *tt.external || ev.Quote != tt.quote {
+				t.Errorf("external %+v quote %q, want %+v %q", ev.External, ev.Quote, tt.external, tt.quote)
+			}
+		})
+	}
+}

@@ -190,12 +190,16 @@ func (a *Adapter) Run(ctx context.Context, sink bot.EventSink) error {
 // lack (forum topics).
 func (a *Adapter) deliver(ctx context.Context, sink bot.EventSink, u tgbotapi.Update, raw []byte) error {
 	thread, origin := topicOf(raw), forwardOrigin(raw)
+	external, quote := externalReply(raw)
 	for _, ev := range a.translate(u) {
 		if thread != "" && ev.Kind != bot.EventJoin && ev.Kind != bot.EventLeave && ev.Kind != bot.EventService {
 			ev.Thread = thread
 		}
-		if origin != nil && ev.Kind == bot.EventMessage && ev.Forward == nil {
-			ev.Forward = origin
+		if ev.Kind == bot.EventMessage {
+			if origin != nil && ev.Forward == nil {
+				ev.Forward = origin
+			}
+			ev.External, ev.Quote = external, quote
 		}
 		if ev.Kind == bot.EventJoin || ev.Kind == bot.EventLeave {
 			first, err := a.presenceChange(ctx, ev)
@@ -415,18 +419,54 @@ func forwardOrigin(raw []byte) *bot.Forward {
 	if !bytes.Contains(raw, []byte(`"forward_origin"`)) {
 		return nil
 	}
+	m := headMessage(raw)
+	if m == nil || m.ForwardOrigin == nil {
+		return nil
+	}
+	return originOf(m.ForwardOrigin)
+}
+
+// externalReply is where the message an update's message replies to
+// lives when that is another chat (external_reply), and the text the
+// member quoted of it: nil and "" for a reply within the chat — a reply
+// across forum topics of the same group is an external_reply too, and
+// its quote is of a message judged here already.
+func externalReply(raw []byte) (*bot.Forward, string) {
+	if !bytes.Contains(raw, []byte(`"external_reply"`)) {
+		return nil, ""
+	}
+	m := headMessage(raw)
+	if m == nil || m.ExternalReply == nil || m.ExternalReply.Chat != nil && m.ExternalReply.Chat.ID == m.Chat.ID {
+		return nil, ""
+	}
+	from := &bot.Forward{}
+	if o := m.ExternalReply.Origin; o != nil {
+		from = originOf(o)
+	}
+	if c := m.ExternalReply.Chat; c != nil && c.ID != 0 && from.FromChat == "" {
+		from.FromChat, from.FromTitle = chatKey(c.ID), c.Title
+	}
+	quote := ""
+	if m.Quote != nil {
+		quote = m.Quote.Text
+	}
+	return from, quote
+}
+
+// headMessage is an update's message or edited message, read raw.
+func headMessage(raw []byte) *rawMessage {
 	h, ok := readHead(raw)
 	if !ok {
 		return nil
 	}
-	m := h.Message
-	if m == nil {
-		m = h.EditedMessage
+	if h.Message != nil {
+		return h.Message
 	}
-	if m == nil || m.ForwardOrigin == nil {
-		return nil
-	}
-	o := m.ForwardOrigin
+	return h.EditedMessage
+}
+
+// originOf is a MessageOrigin as the forward it describes.
+func originOf(o *rawOrigin) *bot.Forward {
 	switch {
 	case o.Type == "user" && o.SenderUser != nil && o.SenderUser.ID > 0:
 		u := member(o.SenderUser)

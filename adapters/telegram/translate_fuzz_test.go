@@ -33,6 +33,7 @@ func FuzzTranslate(f *testing.F) {
 		`{"update_id":9,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"text":"x","forward_origin":{"type":"channel","chat":{"id":-100,"type":"channel"}}}}`,
 		`{"update_id":10,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"left_chat_member":{"id":-7}}}`,
 		`{"update_id":11,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"new_chat_members":[{"id":-7},{"id":8}]}}`,
+		`{"update_id":12,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":5},"text":"x","external_reply":{"origin":{"type":"channel","chat":{"id":-100,"type":"channel"}},"chat":{"id":-100,"type":"channel"}},"quote":{"text":"ad"}}}`,
 		`{"update_id":8,"message":{"message_id":1,"date":1,"chat":{"id":-1,"type":"supergroup"},"from":{"id":777000},"sender_chat":{"id":-1003,"type":"channel"},"is_automatic_forward":true,"text":"post"}}`,
 	} {
 		f.Add([]byte(s))
@@ -49,6 +50,9 @@ func FuzzTranslate(f *testing.F) {
 		}
 		if f := forwardOrigin(data); f != nil && f.FromChat != "" && !strings.HasPrefix(f.FromChat, "telegram:") {
 			t.Fatalf("forward from %q", f.FromChat)
+		}
+		if f, q := externalReply(data); f == nil && q != "" || f != nil && f.FromChat != "" && !strings.HasPrefix(f.FromChat, "telegram:") {
+			t.Fatalf("external reply %+v quoting %q", f, q)
 		}
 		var u tgbotapi.Update
 		if json.Unmarshal(data, &u) != nil {

@@ -136,6 +136,15 @@ type rawMessage struct {
 	// documents (Telegram still sends those too; a server that follows
 	// the documents may send only this)
 	ForwardOrigin *rawOrigin `json:"forward_origin"`
+	// ExternalReply and Quote (Bot API 7.0): a reply to a message of
+	// another chat, and the part of the replied message the member quoted
+	ExternalReply *struct {
+		Origin *rawOrigin     `json:"origin"`
+		Chat   *tgbotapi.Chat `json:"chat"`
+	} `json:"external_reply"`
+	Quote *struct {
+		Text string `json:"text"`
+	} `json:"quote"`
 }
 
 // rawOrigin is a MessageOrigin: "user" (sender_user), "hidden_user"

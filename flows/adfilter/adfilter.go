@@ -65,10 +65,16 @@ func (f Flow) Handle(ctx context.Context, fc *engine.FlowContext) error {
 	if cfg.scorer == nil || IsExempt(fc, cfg) {
 		return nil
 	}
-	in := Input{Text: ev.Text, Links: ev.Links, Hidden: ev.HiddenLinks, Forward: ev.Forward, Newcomer: isNewcomer(fc, cfg)}
-	if len(ev.Buttons) > 0 {
-		// an inline bot's buttons say as much as the text ("进群领取")
-		in.Text = strings.Join(append([]string{ev.Text}, ev.Buttons...), "\n")
+	in := Input{Text: ev.Text, Links: ev.Links, Hidden: ev.HiddenLinks, Forward: ev.Forward, External: ev.External, Newcomer: isNewcomer(fc, cfg)}
+	if ev.Quote != "" || len(ev.Buttons) > 0 {
+		// what the group sees with the text: the quote of another chat's
+		// post the member replied to ("in stock!" quoting a drug
+		// channel's offer), an inline bot's buttons ("进群领取")
+		parts := []string{ev.Text}
+		if ev.Quote != "" {
+			parts = append(parts, ev.Quote)
+		}
+		in.Text = strings.Join(append(parts, ev.Buttons...), "\n")
 	}
 	unknown, err := unknownMentions(ctx, fc)
 	if err != nil {

@@ -690,3 +690,39 @@ func TestChannelSpam(t *testing.T) {
 		t.Errorf("newcomer.action ban, a channel's first spam: %s", got)
 	}
 }
+
+// A reply to another chat's post is judged with what the member quoted of
+// it, which the group sees under the reply: "已到货！" quoting an ad is
+// the ad (the wave tg-spam's users met: an innocent line replying to a
+// scam channel's post). The reply to another chat is a signal of its own,
+// weighed as a forward from there; the same line alone stays.
+func TestExternalReplyQuote(t *testing.T) {
+	h := bottest.New(t, flowSet(), flowYAML)
+	send := func(id, quote string, from *bot.Forward) []bot.Action {
+		h.Out.Take()
+		h.Event(bot.Event{Kind: bot.EventMessage, Member: bottest.Member("ann"), Text: "已到货！", MessageID: id,
+			Chat: bot.Chat{Key: "console:g1", Type: bot.ChatGroup, Title: "G1"}, External: from, Quote: quote})
+		return h.Out.Take()
+	}
+	channel := &bot.Forward{FromChat: "telegram:-100555", FromTitle: "Deals"}
+	tests := []struct {
+		name    string
+		quote   string
+		from    *bot.Forward
+		removed bool
+		signal  string // in the report
+	}{
+		{"quoting an ad from a channel", "刷单日结，加微信 abc12345", channel, true, "reply to a channel or group's post"},
+		{"the line alone", "", nil, false, ""},
+		{"a reply to a channel's post, quoting nothing", "", channel, false, ""},
+	}
+	for i, tt := range tests {
+		acts := send(fmt.Sprint("q", i), tt.quote, tt.from)
+		if got := deleted(acts, "ann"); got != tt.removed {
+			t.Errorf("%s: removed %v, want %v (%s)", tt.name, got, tt.removed, bottest.Summary(acts))
+		}
+		if tt.signal != "" && !strings.Contains(bottest.Texts(acts), tt.signal) {
+			t.Errorf("%s: the report does not name %q: %s", tt.name, tt.signal, bottest.Texts(acts))
+		}
+	}
+}

@@ -140,6 +140,9 @@ type Input struct {
 	Links   []string // links the platform reported (visible ones and text links)
 	Hidden  []string // links behind text (text_link)
 	Forward *bot.Forward
+	// External is where the message this one replies to lives, when that
+	// is another chat (bot.Event.External).
+	External *bot.Forward
 	// Mentions of names that are not members of the group (@channels).
 	UnknownMentions int
 	Newcomer        bool
@@ -153,7 +156,7 @@ type Input struct {
 
 // Hit is one rule that fired.
 type Hit struct {
-	Rule   string  // keyword, regex, link, contact, forward, flood, newcomer, classifier
+	Rule   string  // keyword, regex, link, contact, forward, reply, flood, newcomer, classifier
 	Detail string  // which keyword, domain, ...
 	Score  float64 // what it added
 }
@@ -660,22 +663,37 @@ func (s *Scorer) rules(sc *scratch, in Input, learned bool) (Verdict, []rune) {
 	}
 	s.links(in, &v)
 	if f := in.Forward; f != nil {
-		switch {
-		case f.FromChat != "" && strings.Contains(f.FromChat, ":-100") || f.FromChat != "" && f.FromUser == "" && f.Name == "":
-			v.Add("forward", "channel or group", max(c.Forwards.Channel, c.Forwards.Group))
-		case f.FromChat != "":
-			v.Add("forward", "group", c.Forwards.Group)
-		default:
-			v.Add("forward", "user", c.Forwards.User)
-		}
+		from, score := c.forwardScore(f)
+		v.Add("forward", from, score)
 		if in.Newcomer {
 			v.Add("newcomer", "forward", c.Newcomer.Forwards)
+		}
+	}
+	if f := in.External; f != nil {
+		// a reply to another chat's post shows that post in the group, as
+		// a forward does; a newcomer's counts as a newcomer's forward
+		from, score := c.forwardScore(f)
+		v.Add("reply", "to a "+from+"'s post", score)
+		if in.Newcomer && in.Forward == nil {
+			v.Add("newcomer", "reply to another chat", c.Newcomer.Forwards)
 		}
 	}
 	if in.UnknownMentions > 0 {
 		v.Add("link", "@mention of a non-member", c.Links.Channels)
 	}
 	return v, text
+}
+
+// forwardScore is what content from elsewhere adds, by where it came
+// from: a channel or group, or a user.
+func (c *Config) forwardScore(f *bot.Forward) (from string, score float64) {
+	switch {
+	case f.FromChat != "" && strings.Contains(f.FromChat, ":-100") || f.FromChat != "" && f.FromUser == "" && f.Name == "":
+		return "channel or group", max(c.Forwards.Channel, c.Forwards.Group)
+	case f.FromChat != "":
+		return "group", c.Forwards.Group
+	}
+	return "user", c.Forwards.User
 }
 
 // idAfter reports whether a contact id follows a prefix ending at end.
