@@ -152,11 +152,7 @@ func TestForwardOrigins(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := setup(t)
-			s := &sink{}
-			e.api.push(msgUpdate(1, 10, 5, "Alice", "look", tt.extra))
-			runFor(t, e, s, func() bool { return s.count() == 1 })
-			got := s.events[0].Forward
+			got := oneMessage(t, "look", tt.extra).Forward
 			if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
 				t.Errorf("forward %+v, want %+v", got, tt.want)
 			}
@@ -237,14 +233,21 @@ func TestExternalReplies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := setup(t)
-			s := &sink{}
-			e.api.push(msgUpdate(1, 10, 5, "Alice", "Пришло быстро!", tt.extra))
-			runFor(t, e, s, func() bool { return s.count() == 1 })
-			ev := s.events[0]
+			ev := oneMessage(t, "Пришло быстро!", tt.extra)
 			if (ev.External == nil) != (tt.external == nil) || ev.External != nil && *ev.External != *tt.external || ev.Quote != tt.quote {
 				t.Errorf("external %+v quote %q, want %+v %q", ev.External, ev.Quote, tt.external, tt.quote)
 			}
 		})
 	}
+}
+
+// oneMessage is the event of one member's message (text, and the given
+// extra fields of the Bot API's Message) through a fresh adapter.
+func oneMessage(t *testing.T, text, extra string) bot.Event {
+	t.Helper()
+	e := setup(t)
+	s := &sink{}
+	e.api.push(msgUpdate(1, 10, 5, "Alice", text, extra))
+	runFor(t, e, s, func() bool { return s.count() == 1 })
+	return s.events[0]
 }
