@@ -61,6 +61,8 @@ type Adapter struct {
 
 	healthMu sync.Mutex
 	health   map[string]error // by secret: why no access token can be had
+
+	lacking lacking // what WeCom refused the app lately (see lack)
 }
 
 // New builds the adapter; callbacks are served by Handlers.
@@ -119,6 +121,10 @@ func (a *Adapter) Name() string { return "wecom" }
 // Capabilities implements bot.Adapter: what WeCom allows in each kind of
 // chat.
 func (a *Adapter) Capabilities(chat string) bot.Capability {
+	return a.capabilities(chat) &^ a.lacks()
+}
+
+func (a *Adapter) capabilities(chat string) bot.Capability {
 	kind, _ := chatKind(chat)
 	switch kind {
 	case kindCustomer:
@@ -827,13 +833,13 @@ func (a *Adapter) Do(ctx context.Context, act bot.Action) (bot.Result, error) {
 		return res, err
 	case bot.ActKick:
 		if kind == kindApp && a.app != nil {
-			return bot.Result{}, a.app.call(ctx, "/cgi-bin/appchat/update", map[string]any{"chatid": id, "del_user_list": []string{act.Member.ID}}, nil)
+			return bot.Result{}, a.lack(bot.CanKick, a.app.call(ctx, "/cgi-bin/appchat/update", map[string]any{"chatid": id, "del_user_list": []string{act.Member.ID}}, nil))
 		}
 	case bot.ActAnswerPress:
 		return bot.Result{}, nil // WeCom has no button presses to answer
 	case bot.ActTag, bot.ActUntag:
 		if kind == kindCustomer && a.contact != nil && a.cfg.Contact.TagGroup != "" {
-			return bot.Result{}, a.markTag(ctx, act.Chat, act.Member.ID, act.Text, act.Type == bot.ActTag)
+			return bot.Result{}, a.lack(bot.CanTag, a.markTag(ctx, act.Chat, act.Member.ID, act.Text, act.Type == bot.ActTag))
 		}
 	}
 	// Nothing in WeCom does this here: say so to the staff named under

@@ -51,6 +51,9 @@ type fakeWeCom struct {
 	marked    map[string]map[string]bool // external_userid → tag id
 	strangers map[string]bool            // customers who are no one's contact (84061)
 	joinWays  map[string]map[string]any  // config_id → add_join_way's body
+	// deny answers calls of a path with an errcode (the app lacks the
+	// API's permission: 48002), as WeCom does
+	deny map[string]int
 }
 
 type fakeCall struct {
@@ -123,6 +126,10 @@ func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.calls = append(f.calls, fakeCall{r.URL.Path, body})
+	if code := f.deny[r.URL.Path]; code != 0 {
+		answer(map[string]any{"errcode": code, "errmsg": "api forbidden, hint: [1767600000_1_deny], from ip: 127.0.0.1"})
+		return
+	}
 	switch f.fail {
 	case adaptertest.RateLimited:
 		answer(map[string]any{"errcode": 45009, "errmsg": "api freq out of limit"})
